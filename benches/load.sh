@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Haven's load benchmark: submits realistic SECOS referrals to Haven (embedded SQLite) through
+# the public API at fixed concurrency with `hey`, and in the same run measures a bare
+# baseline (benches/load-baseline: one axum handler inserting one row into SQLite with the
+# same durability). Prints req/s and p50/p99 for both and Haven's share of the baseline.
+#
+#   benches/load.sh [DURATION=20s] [CONCURRENCY=16]
+#
+# Only loopback addresses are used; every run is bounded by DURATION.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-20s}
+CONCURRENCY=${2:-16}
+HAVEN_PORT=18080
+BASE_PORT=18081
+
+command -v hey >/dev/null || { echo "installing hey (Debian package)"; apt-get install -y -qq hey >/dev/null; }
+cargo build --release -q -p haven -p load-baseline
+
+work=$(mktemp -d)
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+pids=()
+trap cleanup EXIT
+
+python3 - "$work/body.json" <<'PY'
+import json, sys
+answers = json.load(open("services/samples/secos-referral.json"))
+json.dump({"service": "secos", "stage": "referral", "audience": "professional", "answers": answers}, open(sys.argv[1], "w"))
+PY
+
+# The public rate limit is raised so the benchmark measures the work, not the 429s.
+HAVEN_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))') \
+HAVEN_SUBMISSIONS_PER_WINDOW=1000000000 HAVEN_LOG=warn \
+  target/release/haven serve --bind 127.0.0.1:$HAVEN_PORT --data-dir "$work/haven" >"$work/haven.log" 2>&1 &
+pids+=($!)
+target/release/load-baseline 127.0.0.1:$BASE_PORT "$work/baseline.db" >"$work/baseline.log" 2>&1 &
+pids+=($!)
+
+for url in "http://127.0.0.1:$HAVEN_PORT/readyz" "http://127.0.0.1:$BASE_PORT/submit"; do
+  for _ in $(seq 1 100); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "$url" || true)
+    [ "$code" != "000" ] && break
+    sleep 0.1
+  done
+done
+
+# One request first, so a broken body fails loudly instead of measuring 422s.
+status=$(curl -s -o "$work/first.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+  --data-binary @"$work/body.json" "http://127.0.0.1:$HAVEN_PORT/api/v1/submissions")
+if [ "$status" != "201" ]; then
+  echo "Haven refused the sample submission ($status):"; cat "$work/first.json"; echo; exit 1
+fi
+
+run() { # name url
+  hey -z "$DURATION" -c "$CONCURRENCY" -m POST -T application/json -D "$work/body.json" "$2" >"$work/$1.txt"
+  python3 - "$1" "$work/$1.txt" <<'PY'
+import re, sys
+name, text = sys.argv[1], open(sys.argv[2]).read()
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+p50 = float(re.search(r"50% in ([\d.]+) secs", text).group(1)) * 1000
+p99 = float(re.search(r"99% in ([\d.]+) secs", text).group(1)) * 1000
+codes = dict(re.findall(r"\[(\d+)\]\s+(\d+) responses", text))
+print(f"{name:9} {rps:10.1f} req/s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   statuses {codes}")
+open(sys.argv[2] + ".rps", "w").write(str(rps))
+PY
+}
+echo "SECOS referral submissions, $CONCURRENCY concurrent, $DURATION each, $(nproc) cores"
+run baseline "http://127.0.0.1:$BASE_PORT/submit"
+run haven "http://127.0.0.1:$HAVEN_PORT/api/v1/submissions"
+python3 -c "import sys; h=float(open('$work/haven.txt.rps').read()); b=float(open('$work/baseline.txt.rps').read()); print(f'Haven / baseline throughput: {100*h/b:.0f}% (target >= 50%)')"

@@ -1,0 +1,204 @@
+//! Online handles: @mentions, Discord tags, profile links, names given after "username",
+//! "gamertag", "on Xbox as", and words shaped like handles (xX_Sniper_Xx, dark_lord99).
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::contact::compile;
+use super::tokens::Token;
+use super::{Finding, FindingKind};
+
+static AT_HANDLE: LazyLock<Regex> =
+    LazyLock::new(|| compile(r"(?:^|[^\w.@])(@[A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?)"));
+
+static DISCORD_TAG: LazyLock<Regex> = LazyLock::new(|| compile(r"\b[\w.]{2,32}#\d{4}\b"));
+
+static PROFILE_URL: LazyLock<Regex> = LazyLock::new(|| {
+    compile(
+        r"(?i)\b(?:https?://)?(?:www\.|m\.)?(?:twitch\.tv|youtube\.com/(?:@|c/|channel/|user/)?|youtu\.be|tiktok\.com/@?|instagram\.com|twitter\.com|x\.com|github\.com|gitlab\.com|steamcommunity\.com/(?:id|profiles)|facebook\.com|reddit\.com/u(?:ser)?|roblox\.com/users|snapchat\.com/add|discord\.gg|discord\.com/users|t\.me|kick\.com)/@?[\w.\-]+",
+    )
+});
+
+/// Steam's 64-bit account ids.
+static STEAM_ID: LazyLock<Regex> = LazyLock::new(|| compile(r"\b7656119\d{10}\b"));
+
+/// A handle named by the words before it: "username: NightCrawler_07", "gamertag is X",
+/// "goes by X", "known online as 'X'", "an account named X".
+static AFTER_KEYWORD: LazyLock<Regex> = LazyLock::new(|| {
+    compile(
+        r#"(?i)\b(user\s?name|gamer\s?tag|handle|screen\s?name|display\s?name|account\s+(?:name|called|named)|alias|ign|psn(?:\s+id)?|steam\s+(?:id|name)|epic\s+(?:id|name)|discord\s+(?:name|tag|username|handle)|known\s+(?:online\s+)?as|goes\s+by|calls\s+(?:himself|herself|themselves)|(?:posts|plays|streams)\s+as)\b\s*(?:is\s+|was\s+|:\s*|=\s*|-\s*|of\s+)?(['"“‘]?)([\w.\-]{3,32})"#,
+    )
+});
+
+/// "on Xbox as DarkLord99", "via Discord as shadowfox".
+static ON_PLATFORM_AS: LazyLock<Regex> = LazyLock::new(|| {
+    compile(
+        r#"(?i)\b(on|via)\s+(?:xbox(?:\s+live)?|psn|playstation|discord|steam|twitch|roblox|minecraft|fortnite|tiktok|instagram|insta|snapchat|snap|youtube|telegram|reddit|github|twitter|kick|hypixel)\s+as\s+(['"“‘]?)([\w.\-]{3,32})"#,
+    )
+});
+
+/// Words that follow "username is" without being one.
+#[rustfmt::skip]
+const NOT_HANDLES: &[&str] = &[
+    "unknown", "not", "known", "the", "a", "an", "his", "her", "their", "and", "or", "unclear", "private",
+    "hidden", "deleted", "changed", "different", "same", "anonymous", "redacted", "withheld", "blank", "him",
+    "them",
+];
+
+/// Tech words shaped like handles (letters then digits) that are not handles.
+#[rustfmt::skip]
+const TECH_PREFIXES: &[&str] = &[
+    "windows", "win", "office", "sha", "aes", "fifa", "ipv", "http", "covid", "python", "php", "ubuntu",
+    "iphone", "galaxy", "pixel", "xbox", "year", "room", "level", "base", "rtx", "gtx", "microsoft", "utf",
+];
+
+/// Online handles in `text` (whose words are `tokens`).
+pub(crate) fn find(text: &str, tokens: &[Token<'_>], out: &mut Vec<Finding>) {
+    let mut push = |start: usize, end: usize| {
+        out.push(Finding {
+            kind: FindingKind::OnlineHandle,
+            start,
+            end,
+        })
+    };
+    for caps in AT_HANDLE.captures_iter(text) {
+        if let Some(h) = caps.get(1)
+            && !matches!(h.as_str().to_lowercase().as_str(), "@everyone" | "@here")
+        {
+            push(h.start(), h.end());
+        }
+    }
+    for m in DISCORD_TAG
+        .find_iter(text)
+        .chain(PROFILE_URL.find_iter(text))
+        .chain(STEAM_ID.find_iter(text))
+    {
+        push(m.start(), m.end());
+    }
+    for re in [&*AFTER_KEYWORD, &*ON_PLATFORM_AS] {
+        for caps in re.captures_iter(text) {
+            // Both patterns capture (keyword, opening quote, handle).
+            let (Some(quote), Some(h)) = (caps.get(2), caps.get(3)) else {
+                continue;
+            };
+            let handle = h.as_str().trim_end_matches(['.', '-']);
+            let lower = handle.to_lowercase();
+            if NOT_HANDLES.contains(&lower.as_str()) || handle.len() < 3 {
+                continue;
+            }
+            // Quoted, or shaped like a handle, or any word straight after "is"/":" — but
+            // not a plain lower-case word ("goes by car").
+            let quoted = !quote.as_str().is_empty();
+            let shaped = handle
+                .chars()
+                .any(|c| c.is_ascii_digit() || c == '_' || c == '.')
+                || handle.chars().skip(1).any(char::is_uppercase)
+                || handle.chars().next().is_some_and(char::is_uppercase);
+            // "known as Tee" / "calls himself Tee" is a nickname: a name, left to the name
+            // check, unless it is shaped like a handle or said to be online.
+            let keyword = caps
+                .get(1)
+                .map(|k| k.as_str().to_lowercase())
+                .unwrap_or_default();
+            let nickname = (keyword.starts_with("known") && !keyword.contains("online"))
+                || keyword.starts_with("calls");
+            let plain_word = handle.chars().all(char::is_alphabetic);
+            if nickname && plain_word && !quoted {
+                continue;
+            }
+            if quoted || shaped {
+                push(h.start(), h.start() + handle.len());
+            }
+        }
+    }
+    for tok in tokens {
+        if looks_like_handle(tok.text) {
+            push(tok.start, tok.end);
+        }
+    }
+}
+
+/// A word that only makes sense as a handle: underscores (xX_Sniper_Xx, dark_lord99),
+/// letters then two or more digits (ghost2011, jdonee07), digits inside letters (r3aper,
+/// k1ngz), or the xX…Xx decoration.
+fn looks_like_handle(word: &str) -> bool {
+    let letters = word.chars().filter(|c| c.is_alphabetic()).count();
+    if letters < 2 || word.chars().count() < 4 {
+        return false;
+    }
+    let lower = word.to_lowercase();
+    if TECH_PREFIXES.iter().any(|p| lower.starts_with(p)) {
+        return false;
+    }
+    if word.contains('_') {
+        return !word.starts_with("__");
+    }
+    if word.starts_with("xX") && word.ends_with("Xx") {
+        return true;
+    }
+    if !word.chars().all(|c| c.is_ascii_alphanumeric())
+        || word.chars().next().is_some_and(|c| c.is_ascii_digit())
+    {
+        return false;
+    }
+    let trailing_digits = word.chars().rev().take_while(char::is_ascii_digit).count();
+    let head = &word[..word.len() - trailing_digits];
+    let head_letters_only = head.chars().all(|c| c.is_ascii_alphabetic());
+    if head_letters_only {
+        return head.len() >= 3 && trailing_digits >= 2;
+    }
+    // Digits inside letters: a leetspeak word at least five long, lower case (so tech
+    // names like "Log4j" or "G2G" in capitals are left alone).
+    word.len() >= 5
+        && word.chars().all(|c| !c.is_ascii_uppercase())
+        && !lower.ends_with(char::is_numeric)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tokens::tokenize;
+    use super::*;
+
+    fn found(text: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        find(text, &tokenize(text), &mut out);
+        super::super::merge(out)
+            .iter()
+            .map(|f| &text[f.start..f.end])
+            .collect()
+    }
+
+    #[test]
+    fn handles_by_shape_and_by_context() {
+        assert_eq!(
+            found("His Discord is shadowfox#4821 and"),
+            ["shadowfox#4821"]
+        );
+        assert_eq!(found("posts as @zero.cool.uk showing"), ["@zero.cool.uk"]);
+        assert_eq!(found("Gamertag is xX_Sniper_Xx; he"), ["xX_Sniper_Xx"]);
+        assert_eq!(found("He plays on Xbox as DarkLord99 and"), ["DarkLord99"]);
+        assert_eq!(found("goes by dark_lord99 on"), ["dark_lord99"]);
+        assert_eq!(found("known as 'lil.hackz' and"), ["lil.hackz"]);
+        assert_eq!(
+            found("channel twitch.tv/k1ngzgaming shows"),
+            ["twitch.tv/k1ngzgaming"]
+        );
+        assert_eq!(found("from his account jdonee07 and"), ["jdonee07"]);
+        assert_eq!(found("a handle of Shadowfox, he"), ["Shadowfox"]);
+    }
+
+    #[test]
+    fn tech_words_and_mentions_are_not_handles() {
+        for text in [
+            "He spammed @everyone with links.",
+            "Windows 11, Log4j, SHA256, base64, x86, PS5, G2G, 2FA, Office365, Year10",
+            "his username is unknown",
+            "his username and password",
+            "he goes by car to school",
+            "an email to it@school.org",
+        ] {
+            assert_eq!(found(text), Vec::<&str>::new(), "{text}");
+        }
+    }
+}

@@ -1,0 +1,756 @@
+//! Parsing a definition file and checking what serde cannot: that every key is unique and
+//! well formed, every reference (audience, question, signpost, band, state) names something
+//! real, and every question has what its type needs. All problems are reported at once, each
+//! with the file's line, so a broken definition stops start-up with a useful message.
+
+use std::collections::{BTreeSet, HashSet};
+use std::fmt;
+
+use super::{
+    Condition, Page, Question, QuestionKind, ServiceDefinition, Stage, screening::ScreeningRules,
+    workflow::Workflow,
+};
+
+/// Staff roles a workflow may name.
+pub const ROLES: [&str; 5] = ["triage", "caseworker", "manager", "admin", "auditor"];
+
+/// Bank-holiday calendars an SLA may name.
+pub const CALENDARS: [&str; 3] = ["england-and-wales", "scotland", "northern-ireland"];
+
+/// One problem in a definition file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefinitionProblem {
+    pub line: usize,
+    pub reason: String,
+}
+
+/// Why a definition file could not be loaded: every problem found, with the file's name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct DefinitionError {
+    pub file: String,
+    pub problems: Vec<DefinitionProblem>,
+}
+
+impl fmt::Display for DefinitionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{}:{}: {}", self.file, p.line, p.reason)?;
+        }
+        Ok(())
+    }
+}
+
+/// Parses and checks one definition. `file` names the source in error messages.
+pub fn parse_definition(file: &str, source: &str) -> Result<ServiceDefinition, DefinitionError> {
+    let definition: ServiceDefinition = toml::from_str(source).map_err(|e| DefinitionError {
+        file: file.to_owned(),
+        problems: vec![DefinitionProblem {
+            line: e.span().map_or(1, |span| line_of(source, span.start)),
+            reason: e.message().trim().to_owned(),
+        }],
+    })?;
+    let mut checker = Checker {
+        source,
+        problems: Vec::new(),
+    };
+    checker.check(&definition);
+    if checker.problems.is_empty() {
+        Ok(definition)
+    } else {
+        checker.problems.sort_by_key(|p| p.line);
+        Err(DefinitionError {
+            file: file.to_owned(),
+            problems: checker.problems,
+        })
+    }
+}
+
+/// 1-based line of a byte offset.
+fn line_of(source: &str, offset: usize) -> usize {
+    source
+        .get(..offset.min(source.len()))
+        .map_or(1, |before| before.matches('\n').count() + 1)
+}
+
+struct Checker<'a> {
+    source: &'a str,
+    problems: Vec<DefinitionProblem>,
+}
+
+impl Checker<'_> {
+    /// Finds the line of `needle` at or after the line where `key = "anchor"` is written
+    /// (the item the problem belongs to), falling back to the anchor's line, then line 1.
+    fn line(&self, anchor: &str, needle: Option<&str>) -> usize {
+        let anchor_at = [
+            format!("key = \"{anchor}\""),
+            format!("id = \"{anchor}\""),
+            format!("\"{anchor}\""),
+        ]
+        .iter()
+        .find_map(|pattern| self.source.find(pattern.as_str()));
+        let start = anchor_at.unwrap_or(0);
+        let at = needle
+            .and_then(|n| {
+                self.source
+                    .get(start..)
+                    .and_then(|rest| rest.find(n))
+                    .map(|i| start + i)
+            })
+            .or(anchor_at);
+        at.map_or(1, |offset| line_of(self.source, offset))
+    }
+
+    fn problem(&mut self, anchor: &str, needle: Option<&str>, reason: impl Into<String>) {
+        let line = self.line(anchor, needle);
+        self.problems.push(DefinitionProblem {
+            line,
+            reason: reason.into(),
+        });
+    }
+
+    fn check(&mut self, def: &ServiceDefinition) {
+        let id = def.id.as_str();
+        if !is_slug(id) {
+            self.problem(
+                id,
+                None,
+                format!("id `{id}` must be lower-case letters, digits and hyphens"),
+            );
+        }
+        if def.reference_prefix.is_empty()
+            || def.reference_prefix.len() > 5
+            || !def.reference_prefix.chars().all(|c| c.is_ascii_uppercase())
+        {
+            self.problem(
+                id,
+                Some("reference_prefix"),
+                "reference_prefix must be 1 to 5 capital letters",
+            );
+        }
+        let audiences: BTreeSet<&str> = def.audiences.iter().map(|a| a.key.as_str()).collect();
+        self.unique(id, def.audiences.iter().map(|a| a.key.as_str()), "audience");
+        self.unique(id, def.stages.iter().map(|s| s.key.as_str()), "stage");
+        self.unique(id, def.signposts.iter().map(|s| s.key.as_str()), "signpost");
+        if def.stages.is_empty() {
+            self.problem(id, None, "a service needs at least one stage");
+        }
+        for stage in &def.stages {
+            self.check_stage(stage, &audiences);
+        }
+        let signposts: BTreeSet<&str> = def.signposts.iter().map(|s| s.key.as_str()).collect();
+        let all_questions: BTreeSet<&str> =
+            def.questions().map(|(_, _, q)| q.key.as_str()).collect();
+        if let Some(screening) = &def.screening {
+            self.check_screening(id, screening, &all_questions, &signposts);
+        }
+        if let Some(workflow) = &def.workflow {
+            self.check_workflow(id, workflow);
+        }
+        self.unique(id, def.slas.iter().map(|s| s.key.as_str()), "SLA");
+        for sla in &def.slas {
+            if !CALENDARS.contains(&sla.calendar.as_str()) {
+                self.problem(
+                    &sla.key,
+                    Some("calendar"),
+                    format!(
+                        "calendar `{}` is not one of {}",
+                        sla.calendar,
+                        CALENDARS.join(", ")
+                    ),
+                );
+            }
+            if let Some(stage) = &sla.starts_on
+                && def.stage(stage).is_none()
+            {
+                self.problem(
+                    &sla.key,
+                    Some("starts_on"),
+                    format!("starts_on names no stage `{stage}`"),
+                );
+            }
+            for state in &sla.met_by {
+                let known = def
+                    .workflow
+                    .as_ref()
+                    .is_some_and(|w| w.states.iter().any(|s| &s.key == state));
+                if !known {
+                    self.problem(
+                        &sla.key,
+                        Some(state),
+                        format!("met_by names no workflow state `{state}`"),
+                    );
+                }
+            }
+        }
+    }
+
+    fn unique<'k>(&mut self, anchor: &str, keys: impl Iterator<Item = &'k str>, what: &str) {
+        let mut seen = HashSet::new();
+        for key in keys {
+            if !seen.insert(key) {
+                self.problem(
+                    anchor,
+                    Some(&format!("key = \"{key}\"")),
+                    format!("{what} key `{key}` is used twice"),
+                );
+            }
+        }
+    }
+
+    fn check_stage(&mut self, stage: &Stage, audiences: &BTreeSet<&str>) {
+        for a in &stage.audiences {
+            if !audiences.contains(a.as_str()) {
+                self.problem(
+                    &stage.key,
+                    Some(a),
+                    format!("stage `{}` names unknown audience `{a}`", stage.key),
+                );
+            }
+        }
+        if stage.pages.is_empty() {
+            self.problem(
+                &stage.key,
+                None,
+                format!("stage `{}` has no pages", stage.key),
+            );
+        }
+        self.unique(
+            &stage.key,
+            stage.pages.iter().map(|p| p.key.as_str()),
+            "page",
+        );
+        let keys: Vec<&str> = stage.questions().map(|(_, q)| q.key.as_str()).collect();
+        self.unique(&stage.key, keys.iter().copied(), "question");
+        // A key that is a path prefix of another would make one answer both a value and an object.
+        for a in &keys {
+            for b in &keys {
+                if b.len() > a.len() && b.starts_with(a) && b.as_bytes().get(a.len()) == Some(&b'.')
+                {
+                    self.problem(
+                        b,
+                        None,
+                        format!("question `{b}` sits inside question `{a}`"),
+                    );
+                }
+            }
+        }
+        let known: BTreeSet<&str> = keys.iter().copied().collect();
+        for page in &stage.pages {
+            self.check_page(stage, page, audiences, &known);
+        }
+    }
+
+    fn check_page(
+        &mut self,
+        stage: &Stage,
+        page: &Page,
+        audiences: &BTreeSet<&str>,
+        known: &BTreeSet<&str>,
+    ) {
+        for a in page.audiences.iter().chain(page.titles.keys()) {
+            if !stage.allows_audience(a) {
+                self.problem(
+                    &page.key,
+                    Some(a),
+                    format!(
+                        "page `{}` names audience `{a}`, which stage `{}` does not have",
+                        page.key, stage.key
+                    ),
+                );
+            }
+        }
+        if let Some(when) = &page.when {
+            self.check_condition(&page.key, when, false, known);
+        }
+        if page.questions.is_empty() {
+            self.problem(
+                &page.key,
+                None,
+                format!("page `{}` has no questions", page.key),
+            );
+        }
+        for q in &page.questions {
+            self.check_question(stage, q, audiences, known, true);
+        }
+    }
+
+    fn check_question(
+        &mut self,
+        stage: &Stage,
+        q: &Question,
+        audiences: &BTreeSet<&str>,
+        known: &BTreeSet<&str>,
+        top_level: bool,
+    ) {
+        let key = q.key.as_str();
+        let well_formed = if top_level {
+            is_dotted_key(key)
+        } else {
+            is_word(key)
+        };
+        if !well_formed {
+            self.problem(
+                key,
+                None,
+                format!(
+                    "question key `{key}` must be lower-case words joined by `_`{}",
+                    if top_level { " and `.`" } else { "" }
+                ),
+            );
+        }
+        for a in q.audiences.iter().chain(q.labels.keys()) {
+            if !audiences.contains(a.as_str()) || !stage.allows_audience(a) {
+                self.problem(
+                    key,
+                    Some(a),
+                    format!(
+                        "question `{key}` names audience `{a}`, which stage `{}` does not have",
+                        stage.key
+                    ),
+                );
+            }
+        }
+        let needs_options = matches!(
+            q.kind,
+            QuestionKind::Choice | QuestionKind::MultipleChoice | QuestionKind::IndicatorMatrix
+        );
+        if needs_options && q.options.is_empty() {
+            self.problem(key, None, format!("question `{key}` needs `options`"));
+        }
+        if !needs_options && !q.options.is_empty() {
+            self.problem(
+                key,
+                Some("options"),
+                format!("question `{key}` is not a choice: `options` do nothing"),
+            );
+        }
+        self.unique(key, q.options.iter().map(|o| o.key.as_str()), "option");
+        self.unique(key, q.columns.iter().map(|o| o.key.as_str()), "column");
+        for o in q.options.iter().chain(q.columns.iter()) {
+            if !is_word(&o.key) {
+                self.problem(
+                    key,
+                    Some(&o.key),
+                    format!(
+                        "option key `{}` must be lower-case words joined by `_`",
+                        o.key
+                    ),
+                );
+            }
+        }
+        match q.kind {
+            QuestionKind::IndicatorMatrix if q.columns.is_empty() => {
+                self.problem(
+                    key,
+                    None,
+                    format!("indicator matrix `{key}` needs `columns`"),
+                );
+            }
+            QuestionKind::IndicatorMatrix if q.columns.iter().any(|c| c.key == "both") => {
+                self.problem(
+                    key,
+                    Some("both"),
+                    "`both` is reserved in an indicator matrix (it ticks every column)",
+                );
+            }
+            QuestionKind::Repeatable if q.fields.is_empty() => {
+                self.problem(
+                    key,
+                    None,
+                    format!("repeatable question `{key}` needs `fields`"),
+                );
+            }
+            QuestionKind::File if q.allowed_types.is_empty() => {
+                self.problem(
+                    key,
+                    None,
+                    format!("file question `{key}` needs `allowed_types`"),
+                );
+            }
+            _ => {}
+        }
+        if q.kind != QuestionKind::Repeatable && !q.fields.is_empty() {
+            self.problem(
+                key,
+                Some("fields"),
+                format!("question `{key}` is not repeatable: `fields` do nothing"),
+            );
+        }
+        if q.kind == QuestionKind::File && stage.uploads_forbidden {
+            self.problem(
+                key,
+                None,
+                format!(
+                    "stage `{}` forbids uploads but question `{key}` is a file",
+                    stage.key
+                ),
+            );
+        }
+        if let (Some(min), Some(max)) = (q.min, q.max)
+            && min > max
+        {
+            self.problem(
+                key,
+                Some("min"),
+                format!("question `{key}` has min greater than max"),
+            );
+        }
+        if let (Some(min), Some(max)) = (q.min_items, q.max_items)
+            && min > max
+        {
+            self.problem(
+                key,
+                Some("min_items"),
+                format!("question `{key}` has min_items greater than max_items"),
+            );
+        }
+        if !top_level && (q.when.is_some() || q.required_when.is_some()) {
+            self.problem(
+                key,
+                Some("when"),
+                format!("field `{key}` of a repeatable cannot be conditional"),
+            );
+        }
+        for cond in q.when.iter().chain(q.required_when.iter()) {
+            self.check_condition(key, cond, false, known);
+        }
+        self.unique(key, q.fields.iter().map(|f| f.key.as_str()), "field");
+        for f in &q.fields {
+            if f.kind == QuestionKind::Repeatable {
+                self.problem(
+                    &f.key,
+                    None,
+                    format!("field `{}` of `{key}` cannot itself be repeatable", f.key),
+                );
+            }
+            self.check_question(stage, f, audiences, known, false);
+        }
+    }
+
+    fn check_condition(
+        &mut self,
+        anchor: &str,
+        cond: &Condition,
+        facts_allowed: bool,
+        known: &BTreeSet<&str>,
+    ) {
+        if let Err(reason) = cond.check_shape(facts_allowed) {
+            self.problem(
+                anchor,
+                None,
+                format!("in a condition of `{anchor}`: {reason}"),
+            );
+        }
+        for q in cond.questions() {
+            if !known.contains(q) {
+                self.problem(
+                    anchor,
+                    Some(&format!("\"{q}\"")),
+                    format!("a condition of `{anchor}` names unknown question `{q}`"),
+                );
+            }
+        }
+    }
+
+    fn check_screening(
+        &mut self,
+        id: &str,
+        s: &ScreeningRules,
+        questions: &BTreeSet<&str>,
+        signposts: &BTreeSet<&str>,
+    ) {
+        let bands: BTreeSet<&str> = s.bands.iter().map(String::as_str).collect();
+        let check_band = |this: &mut Self, band: &str| {
+            if !bands.contains(band) {
+                this.problem(
+                    id,
+                    Some(&format!("\"{band}\"")),
+                    format!("screening names band `{band}`, which is not in `bands`"),
+                );
+            }
+        };
+        let mut conditions: Vec<(&str, &Condition)> = Vec::new();
+        if let Some(e) = &s.eligibility {
+            conditions.push(("eligibility", &e.when));
+            for q in &e.indicators {
+                if !questions.contains(q.as_str()) {
+                    self.problem(
+                        id,
+                        Some(&format!("\"{q}\"")),
+                        format!("eligibility names unknown question `{q}`"),
+                    );
+                }
+            }
+        }
+        for rule in &s.band_rules {
+            check_band(self, &rule.band);
+            if let Some(q) = &rule.question
+                && !questions.contains(q.as_str())
+            {
+                self.problem(
+                    id,
+                    Some(&format!("\"{q}\"")),
+                    format!("band rule names unknown question `{q}`"),
+                );
+            }
+            if rule.question.is_none() && rule.when.is_none() {
+                self.problem(
+                    id,
+                    Some(&rule.reason),
+                    "a band rule needs `question` or `when`",
+                );
+            }
+            if let Some(when) = &rule.when {
+                conditions.push(("band_rules", when));
+            }
+        }
+        if let Some(scoring) = &s.scoring {
+            for p in &scoring.points {
+                if !questions.contains(p.question.as_str()) {
+                    self.problem(
+                        id,
+                        Some(&format!("\"{}\"", p.question)),
+                        format!("scoring names unknown question `{}`", p.question),
+                    );
+                }
+            }
+            for t in &scoring.thresholds {
+                check_band(self, &t.band);
+            }
+        }
+        if let Some(scope) = &s.scope {
+            conditions.push(("scope", &scope.in_scope_when));
+        }
+        if let Some(urgent) = &s.urgent {
+            conditions.push(("urgent", &urgent.when));
+        }
+        for f in &s.flags {
+            conditions.push(("flags", &f.when));
+        }
+        self.unique(id, s.actions.iter().map(|a| a.key.as_str()), "action");
+        for a in &s.actions {
+            conditions.push(("actions", &a.when));
+        }
+        for r in &s.signpost_rules {
+            conditions.push(("signpost_rules", &r.when));
+        }
+        for key in s
+            .signpost_rules
+            .iter()
+            .flat_map(|r| r.signposts.iter())
+            .chain(s.always_signpost.iter())
+        {
+            if !signposts.contains(key.as_str()) {
+                self.problem(
+                    id,
+                    Some(&format!("\"{key}\"")),
+                    format!("screening names unknown signpost `{key}`"),
+                );
+            }
+        }
+        for (section, cond) in conditions {
+            if let Err(reason) = cond.check_shape(true) {
+                self.problem(
+                    id,
+                    Some(&format!("[screening.{section}")),
+                    format!("in screening.{section}: {reason}"),
+                );
+            }
+            for q in cond.questions() {
+                if !questions.contains(q) {
+                    self.problem(
+                        id,
+                        Some(&format!("\"{q}\"")),
+                        format!("screening.{section} names unknown question `{q}`"),
+                    );
+                }
+            }
+            for band in condition_bands(cond) {
+                check_band(self, band);
+            }
+        }
+    }
+
+    fn check_workflow(&mut self, id: &str, w: &Workflow) {
+        let states: BTreeSet<&str> = w.states.iter().map(|s| s.key.as_str()).collect();
+        self.unique(id, w.states.iter().map(|s| s.key.as_str()), "state");
+        if !states.contains(w.initial.as_str()) {
+            self.problem(
+                id,
+                Some("initial"),
+                format!("workflow.initial names no state `{}`", w.initial),
+            );
+        }
+        for t in &w.transitions {
+            for s in t.from.iter().chain(std::iter::once(&t.to)) {
+                if !states.contains(s.as_str()) {
+                    self.problem(
+                        id,
+                        Some(&format!("\"{s}\"")),
+                        format!("transition `{}` names unknown state `{s}`", t.label),
+                    );
+                }
+            }
+            for from in &t.from {
+                if w.states.iter().any(|s| &s.key == from && s.terminal) {
+                    self.problem(
+                        id,
+                        Some(&t.label),
+                        format!("transition `{}` leaves terminal state `{from}`", t.label),
+                    );
+                }
+            }
+            if t.roles.is_empty() {
+                self.problem(
+                    id,
+                    Some(&t.label),
+                    format!("transition `{}` names no role", t.label),
+                );
+            }
+            for role in &t.roles {
+                if !ROLES.contains(&role.as_str()) {
+                    self.problem(
+                        id,
+                        Some(&t.label),
+                        format!("transition `{}` names unknown role `{role}`", t.label),
+                    );
+                }
+            }
+            for d in &t.reason_required_for {
+                if !t.decisions.iter().any(|c| &c.key == d) {
+                    self.problem(
+                        id,
+                        Some(&t.label),
+                        format!(
+                            "transition `{}`: reason_required_for names no decision `{d}`",
+                            t.label
+                        ),
+                    );
+                }
+            }
+            self.unique(id, t.guards.iter().map(|g| g.key.as_str()), "guard");
+            for g in &t.guards {
+                if let Err(reason) = g.when.check_shape(true) {
+                    self.problem(
+                        id,
+                        Some(&format!("\"{}\"", g.key)),
+                        format!("guard `{}`: {reason}", g.key),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn condition_bands(cond: &Condition) -> Vec<&str> {
+    let mut out: Vec<&str> = cond.band_at_least.iter().map(String::as_str).collect();
+    for c in cond.all.iter().chain(cond.any.iter()).flatten() {
+        out.extend(condition_bands(c));
+    }
+    if let Some(not) = &cond.not {
+        out.extend(condition_bands(not));
+    }
+    out
+}
+
+fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn is_word(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+}
+
+fn is_dotted_key(s: &str) -> bool {
+    s.split('.').all(is_word)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+id = "demo"
+name = "Demo"
+version = 1
+summary = "A demo."
+team = "demo"
+reference_prefix = "DEM"
+
+[[audiences]]
+key = "professional"
+label = "I am a professional"
+
+[[stages]]
+key = "referral"
+label = "Referral"
+access = "public"
+audiences = ["professional"]
+
+[[stages.pages]]
+key = "about"
+title = "About"
+
+[[stages.pages.questions]]
+key = "young_person.age"
+type = "number"
+label = "Age"
+"#;
+
+    #[test]
+    fn a_minimal_definition_loads() {
+        let def = parse_definition("demo.toml", MINIMAL);
+        assert!(def.is_ok(), "{def:?}");
+    }
+
+    #[test]
+    fn syntax_errors_name_file_and_line() {
+        let broken = MINIMAL.replace("type = \"number\"", "type = \"numbr\"");
+        let err = parse_definition("demo.toml", &broken)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.starts_with("demo.toml:25: "), "{err}");
+    }
+
+    #[test]
+    fn unknown_references_are_reported_with_their_line() {
+        let broken = MINIMAL.replace(
+            "label = \"Age\"",
+            "label = \"Age\"\nwhen = { question = \"nope\", answered = true }",
+        );
+        let err = parse_definition("demo.toml", &broken)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains(
+                "demo.toml:27: a condition of `young_person.age` names unknown question `nope`"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_together() {
+        let broken = MINIMAL
+            .replace(
+                "audiences = [\"professional\"]",
+                "audiences = [\"teacher\"]",
+            )
+            .replace("reference_prefix = \"DEM\"", "reference_prefix = \"dem\"");
+        let err = parse_definition("demo.toml", &broken)
+            .err()
+            .map(|e| e.problems.len())
+            .unwrap_or_default();
+        assert_eq!(err, 2);
+    }
+}

@@ -1,0 +1,378 @@
+//! Service definitions: the data that describes one service (who may use it, its stages,
+//! pages and questions, screening rules, workflow and SLAs).
+//!
+//! A definition is written as one TOML file (see `services/*.toml` and
+//! `schemas/service-definition.schema.json`). These types are exactly what the file
+//! deserialises into; [`load::parse_definition`] adds the semantic checks that serde cannot
+//! make (unique keys, conditions that name real questions, …) and reports every problem with
+//! the file's line.
+
+pub mod condition;
+pub mod load;
+pub mod screening;
+pub mod workflow;
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use condition::Condition;
+pub use screening::ScreeningRules;
+pub use workflow::Workflow;
+
+/// One service, as written in its definition file.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceDefinition {
+    /// Stable identifier used in URLs, the API and the CLI (`secos`, `ceop`, …).
+    pub id: String,
+    /// Name shown to the public and staff.
+    pub name: String,
+    /// Version of this definition file; bump it when questions or rules change.
+    pub version: u32,
+    /// One paragraph saying what the service is for, shown on its start page.
+    pub summary: String,
+    /// The staff team whose cases these are.
+    pub team: String,
+    /// Prefix of case references (`SEC` gives `SEC-7K3M-9QXD`).
+    pub reference_prefix: String,
+    /// Message shown before anything else on every public page (the 999 message).
+    #[serde(default)]
+    pub emergency_message: Option<String>,
+    /// What the reporter is told happens next once a submission is accepted.
+    #[serde(default)]
+    pub next_steps: Vec<String>,
+    /// Who may use the service (`young_person`, `professional`, …).
+    pub audiences: Vec<Audience>,
+    /// The forms of the service, in the order a case meets them.
+    pub stages: Vec<Stage>,
+    /// Other services a person can be pointed to (helplines, reporting sites).
+    #[serde(default)]
+    pub signposts: Vec<Signpost>,
+    /// Screening and scope rules (eligibility, bands, required actions, signposts).
+    #[serde(default)]
+    pub screening: Option<ScreeningRules>,
+    /// Case workflow: states, transitions, roles and guards.
+    #[serde(default)]
+    pub workflow: Option<Workflow>,
+    /// Service-level agreements counted in working days.
+    #[serde(default)]
+    pub slas: Vec<Sla>,
+}
+
+/// A kind of person who uses the service; each may get its own wording.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Audience {
+    pub key: String,
+    /// How a person says it: "I am a parent or carer".
+    pub label: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// Who can reach a stage's form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StageAccess {
+    /// Anyone, from the service's start page or the API.
+    Public,
+    /// Only through a single-use link the team sends (Cyber Choices' detailed referral).
+    Invited,
+    /// Staff only.
+    Staff,
+}
+
+/// One form of a service (an enquiry, a referral, a report).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    pub key: String,
+    pub label: String,
+    pub access: StageAccess,
+    /// Audiences who may submit this stage.
+    pub audiences: Vec<String>,
+    /// Free-text answers of this stage must not identify the young person: they go through
+    /// the anonymity check before the submission is accepted.
+    #[serde(default)]
+    pub anonymous: bool,
+    /// Upload refused on this stage whatever the questions say (CEOP: no images of abuse).
+    #[serde(default)]
+    pub uploads_forbidden: bool,
+    pub pages: Vec<Page>,
+}
+
+/// One page of a form: a group of questions shown together, in GOV.UK terms a question page
+/// or, with several questions, a section.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Page {
+    pub key: String,
+    pub title: String,
+    /// Per-audience titles, overriding `title`.
+    #[serde(default)]
+    pub titles: BTreeMap<String, String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Only these audiences see the page (all when empty).
+    #[serde(default)]
+    pub audiences: Vec<String>,
+    /// The page applies only when this holds.
+    #[serde(default)]
+    pub when: Option<Condition>,
+    pub questions: Vec<Question>,
+}
+
+/// The type of a question, which fixes the JSON type of its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum QuestionKind {
+    /// One line of text → string.
+    Text,
+    /// Several paragraphs → string.
+    LongText,
+    /// An email address → string.
+    Email,
+    /// A UK or international phone number → string.
+    Phone,
+    /// A calendar date → string `YYYY-MM-DD`.
+    Date,
+    /// A number → JSON number.
+    Number,
+    /// Yes or no → boolean.
+    YesNo,
+    /// One of `options` → string.
+    Choice,
+    /// Any of `options` → array of strings.
+    MultipleChoice,
+    /// Indicators (`options`) ticked in recency columns (`columns`) → object
+    /// `{indicator: column}`; with two columns, `"both"` ticks both.
+    IndicatorMatrix,
+    /// A list of items, each answering `fields` → array of objects.
+    Repeatable,
+    /// An uploaded file → the attachment's id (string), or an array of ids with `max_items`.
+    File,
+}
+
+/// How sensitive an answer is; drives who may see it and what may leave the system.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema, Default,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum DataClass {
+    /// Nothing that identifies a person.
+    #[default]
+    Ordinary,
+    /// Names, dates of birth, addresses, contact details, handles.
+    Identifying,
+    /// UK GDPR Art 9 data: health, sex life, ethnicity, religion.
+    SpecialCategory,
+    /// Information about or from someone else, never shared with the young person or family.
+    ThirdParty,
+}
+
+/// One question. Its `key` is a dotted path into the answers document
+/// (`young_person.date_of_birth` is `answers.young_person.date_of_birth`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Question {
+    pub key: String,
+    #[serde(rename = "type")]
+    pub kind: QuestionKind,
+    pub label: String,
+    /// Per-audience wording, overriding `label`.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub help: Option<String>,
+    #[serde(default)]
+    pub required: bool,
+    /// Required when this holds (in addition to `required = true` making it always required).
+    #[serde(default)]
+    pub required_when: Option<Condition>,
+    /// The question applies only when this holds; otherwise it is hidden and never required.
+    #[serde(default)]
+    pub when: Option<Condition>,
+    /// Only these audiences are asked (all when empty).
+    #[serde(default)]
+    pub audiences: Vec<String>,
+    #[serde(default)]
+    pub data_class: DataClass,
+    /// Choices for `choice`, `multiple_choice` and the rows of `indicator_matrix`.
+    #[serde(default)]
+    pub options: Vec<Choice>,
+    /// Columns of `indicator_matrix` (recency: current / prior).
+    #[serde(default)]
+    pub columns: Vec<Choice>,
+    /// Sub-questions of each item of a `repeatable` question.
+    #[serde(default)]
+    pub fields: Vec<Question>,
+    /// Text length limit in characters (defaults: 500 for text, 20 000 for long text).
+    #[serde(default)]
+    pub max_length: Option<usize>,
+    /// Bounds for `number`.
+    #[serde(default)]
+    pub min: Option<f64>,
+    #[serde(default)]
+    pub max: Option<f64>,
+    /// `date` answers may not be after today (dates of birth, past events).
+    #[serde(default)]
+    pub not_future: bool,
+    /// Item limits for `repeatable`, `multiple_choice` and `file`.
+    #[serde(default)]
+    pub min_items: Option<usize>,
+    #[serde(default)]
+    pub max_items: Option<usize>,
+    /// Allowed media types of a `file` (`application/pdf`, …), checked by content.
+    #[serde(default)]
+    pub allowed_types: Vec<String>,
+    /// Largest accepted `file` in bytes.
+    #[serde(default)]
+    pub max_bytes: Option<u64>,
+    /// Free text that goes through the anonymity check on an `anonymous` stage.
+    /// Defaults to true for text and long text on such stages.
+    #[serde(default)]
+    pub anonymity_check: Option<bool>,
+}
+
+/// One option of a choice, a matrix row or a matrix column.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Choice {
+    pub key: String,
+    pub label: String,
+    /// Per-audience wording, overriding `label`.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub hint: Option<String>,
+}
+
+/// Somewhere else a person can get help.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Signpost {
+    pub key: String,
+    pub label: String,
+    /// Phone number or web address to show.
+    pub contact: String,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// A deadline counted in working days from the day a submission is received.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sla {
+    /// `first_contact`, …
+    pub key: String,
+    pub label: String,
+    /// Working days after the day of receipt (the receipt day itself does not count).
+    pub working_days: u32,
+    /// Bank-holiday calendar: `england-and-wales`, `scotland` or `northern-ireland`.
+    #[serde(default = "default_calendar")]
+    pub calendar: String,
+    /// The stage whose receipt starts the clock (the first stage when absent).
+    #[serde(default)]
+    pub starts_on: Option<String>,
+    /// Workflow states that stop the clock (the SLA is met once the case reaches one).
+    #[serde(default)]
+    pub met_by: Vec<String>,
+}
+
+fn default_calendar() -> String {
+    "england-and-wales".to_owned()
+}
+
+impl ServiceDefinition {
+    pub fn stage(&self, key: &str) -> Option<&Stage> {
+        self.stages.iter().find(|s| s.key == key)
+    }
+
+    pub fn audience(&self, key: &str) -> Option<&Audience> {
+        self.audiences.iter().find(|a| a.key == key)
+    }
+
+    pub fn signpost(&self, key: &str) -> Option<&Signpost> {
+        self.signposts.iter().find(|s| s.key == key)
+    }
+
+    /// Every question of every stage (top level, not the fields of repeatables).
+    pub fn questions(&self) -> impl Iterator<Item = (&Stage, &Page, &Question)> {
+        self.stages.iter().flat_map(|stage| {
+            stage
+                .pages
+                .iter()
+                .flat_map(move |page| page.questions.iter().map(move |q| (stage, page, q)))
+        })
+    }
+
+    /// The question with this key in any stage.
+    pub fn question(&self, key: &str) -> Option<&Question> {
+        self.questions().map(|(_, _, q)| q).find(|q| q.key == key)
+    }
+}
+
+impl Stage {
+    pub fn questions(&self) -> impl Iterator<Item = (&Page, &Question)> {
+        self.pages
+            .iter()
+            .flat_map(|page| page.questions.iter().map(move |q| (page, q)))
+    }
+
+    pub fn question(&self, key: &str) -> Option<&Question> {
+        self.questions().map(|(_, q)| q).find(|q| q.key == key)
+    }
+
+    pub fn allows_audience(&self, audience: &str) -> bool {
+        self.audiences.iter().any(|a| a == audience)
+    }
+}
+
+impl Question {
+    /// Wording for this audience.
+    pub fn label_for(&self, audience: &str) -> &str {
+        self.labels
+            .get(audience)
+            .map_or(&self.label, String::as_str)
+    }
+
+    pub fn option(&self, key: &str) -> Option<&Choice> {
+        self.options.iter().find(|o| o.key == key)
+    }
+
+    pub fn asked_of(&self, audience: &str) -> bool {
+        self.audiences.is_empty() || self.audiences.iter().any(|a| a == audience)
+    }
+
+    /// Whether free text of this question goes through the anonymity check on an anonymous stage.
+    pub fn checks_anonymity(&self) -> bool {
+        self.anonymity_check.unwrap_or(matches!(
+            self.kind,
+            QuestionKind::Text | QuestionKind::LongText
+        ))
+    }
+}
+
+impl Choice {
+    pub fn label_for(&self, audience: &str) -> &str {
+        self.labels
+            .get(audience)
+            .map_or(&self.label, String::as_str)
+    }
+}
+
+impl Page {
+    pub fn shown_to(&self, audience: &str) -> bool {
+        self.audiences.is_empty() || self.audiences.iter().any(|a| a == audience)
+    }
+
+    pub fn title_for(&self, audience: &str) -> &str {
+        self.titles
+            .get(audience)
+            .map_or(&self.title, String::as_str)
+    }
+}

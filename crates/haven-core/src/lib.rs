@@ -1,0 +1,16 @@
+//! Haven's domain core: the rules of a safeguarding referral service, with no I/O.
+//!
+//! Everything here is pure and deterministic (the current day is always passed in), so the
+//! web server, the CLI and background jobs share one implementation, and property tests can
+//! run it millions of times.
+//!
+//! - [`definition`]: service definitions (the data that describes a service) and their loader.
+//! - [`answers`]: validating an answers document against a stage and audience.
+#![forbid(unsafe_code)]
+
+pub mod anonymity;
+pub mod answers;
+pub mod calendar;
+pub mod definition;
+pub mod screening;
+pub mod workflow;

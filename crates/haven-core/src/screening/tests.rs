@@ -1,0 +1,102 @@
+//! Evaluation without validation: the rules must treat anything unexpected as "not ticked"
+//! and never panic, so a gap in validation can never become a crash.
+
+use chrono::NaiveDate;
+use proptest::prelude::*;
+use serde_json::{Map, Value};
+
+use super::evaluate;
+use crate::definition::ServiceDefinition;
+use crate::definition::load::parse_definition;
+
+fn builtins() -> Vec<ServiceDefinition> {
+    [
+        (
+            "secos.toml",
+            include_str!("../../../../services/secos.toml"),
+        ),
+        ("ceop.toml", include_str!("../../../../services/ceop.toml")),
+        (
+            "cyber-choices.toml",
+            include_str!("../../../../services/cyber-choices.toml"),
+        ),
+        (
+            "weighted-cse-tool.toml",
+            include_str!("../../../../services/examples/weighted-cse-tool.toml"),
+        ),
+    ]
+    .into_iter()
+    .map(|(file, source)| parse_definition(file, source).unwrap())
+    .collect()
+}
+
+fn any_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        prop_oneof![
+            Just("current"),
+            Just("prior"),
+            Just("both"),
+            Just("online_grooming"),
+            Just("bullying"),
+            Just("cyberbullying"),
+            Just("2012-11-23"),
+            Just("0000-01-01"),
+            Just(""),
+        ]
+        .prop_map(|s| Value::String(s.to_owned())),
+    ];
+    leaf.prop_recursive(3, 32, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::btree_map(
+                prop_oneof![
+                    Just("online_grooming"),
+                    Just("missing_episodes"),
+                    Just("current"),
+                    Just("x")
+                ],
+                inner,
+                0..4
+            )
+            .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())),
+        ]
+    })
+}
+
+/// Puts a value at a dotted key, creating the objects on the way.
+fn put(doc: &mut Map<String, Value>, key: &str, value: Value) {
+    match key.split_once('.') {
+        Some((head, rest)) => {
+            let entry = doc.entry(head).or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(inner) = entry {
+                put(inner, rest, value);
+            }
+        }
+        None => {
+            doc.insert(key.to_owned(), value);
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn evaluation_never_panics_on_unvalidated_answers(values in prop::collection::vec(any_value(), 16)) {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap_or_default();
+        for def in builtins() {
+            let Some(rules) = &def.screening else { continue };
+            let mut doc = Map::new();
+            for (key, value) in super::validation::read_keys(rules).into_iter().zip(values.iter().cycle()) {
+                put(&mut doc, key, value.clone());
+            }
+            let result = evaluate(&def, rules, &Value::Object(doc), today);
+            if let Some(band) = &result.suggested_band {
+                prop_assert!(rules.bands.contains(band));
+            }
+        }
+    }
+}

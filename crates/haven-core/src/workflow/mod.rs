@@ -1,0 +1,205 @@
+//! The case workflow engine: which transitions a role may make from a state, and whether a
+//! requested transition is allowed (role, decision, reason, guards over the case facts).
+//!
+//! The engine decides; it stores nothing. The caller records the outcome (new status, the
+//! decision and reason, a message to the referrer when `notify_referrer`).
+
+mod facts;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::definition::ServiceDefinition;
+use crate::definition::condition::Condition;
+use crate::definition::workflow::{Transition, Workflow};
+
+pub use facts::CaseFacts;
+
+/// The transitions `role` may make from `state`, in definition order (guards not evaluated:
+/// a button may still be refused with the guard's message).
+pub fn available_transitions<'d>(
+    def: &'d ServiceDefinition,
+    state: &str,
+    role: &str,
+) -> Vec<&'d Transition> {
+    def.workflow
+        .iter()
+        .flat_map(|w| w.transitions.iter())
+        .filter(|t| t.from.iter().any(|f| f == state) && t.roles.iter().any(|r| r == role))
+        .collect()
+}
+
+/// What a member of staff asks for: `{to, decision, reason, fields}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TransitionRequest {
+    /// The state to move to.
+    pub to: String,
+    /// One of the transition's `decisions`, when it has any.
+    #[serde(default)]
+    pub decision: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Further values the transition records (a meeting's date and place, …), readable by
+    /// guards as `transition.fields.*`.
+    #[serde(default)]
+    pub fields: Map<String, Value>,
+}
+
+/// An allowed transition, ready to record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitionOutcome {
+    pub from: String,
+    pub to: String,
+    pub decision: Option<String>,
+    /// The reason given, trimmed; `None` when none was given.
+    pub reason: Option<String>,
+    /// Tell the referrer that something changed (never the case content).
+    pub notify_referrer: bool,
+}
+
+/// Why a transition is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error("this service has no case workflow")]
+    NoWorkflow,
+    #[error("there is no state `{0}`")]
+    UnknownState(String),
+    #[error("a case cannot move from `{from}` to `{to}`")]
+    NotFromHere { from: String, to: String },
+    #[error("role `{role}` cannot move a case to `{to}`")]
+    RoleNotAllowed { role: String, to: String },
+    #[error("choose a decision: {}", choices.join(", "))]
+    DecisionRequired { choices: Vec<String> },
+    #[error("`{0}` is not a decision of this step")]
+    UnknownDecision(String),
+    #[error("give a reason")]
+    ReasonRequired,
+    #[error("{message} (guard `{key}`)")]
+    GuardFailed { key: String, message: String },
+}
+
+impl TransitionError {
+    /// The HTTP status the API answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::NoWorkflow | Self::UnknownState(_) => 404,
+            Self::RoleNotAllowed { .. } => 403,
+            Self::NotFromHere { .. } | Self::GuardFailed { .. } => 409,
+            Self::DecisionRequired { .. } | Self::UnknownDecision(_) | Self::ReasonRequired => 422,
+        }
+    }
+
+    /// A stable machine-readable code for the API's `error.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NoWorkflow => "no_workflow",
+            Self::UnknownState(_) => "unknown_state",
+            Self::NotFromHere { .. } => "not_from_here",
+            Self::RoleNotAllowed { .. } => "role_not_allowed",
+            Self::DecisionRequired { .. } => "decision_required",
+            Self::UnknownDecision(_) => "unknown_decision",
+            Self::ReasonRequired => "reason_required",
+            Self::GuardFailed { .. } => "guard_failed",
+        }
+    }
+
+    /// The request field a 422 is about (`decision`, `reason`), for the API's `error.fields`.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::DecisionRequired { .. } | Self::UnknownDecision(_) => Some("decision"),
+            Self::ReasonRequired => Some("reason"),
+            _ => None,
+        }
+    }
+}
+
+/// Checks a requested transition from state `from` by a member of staff with `role`, against
+/// the case facts document (see the crate docs for its shape; its `transition` is replaced
+/// by the request's). Checks run in the order a person would fix them: the states, the role,
+/// the decision, the reason, then each guard in order (the first failing guard is named).
+pub fn attempt(
+    def: &ServiceDefinition,
+    from: &str,
+    role: &str,
+    request: &TransitionRequest,
+    case_facts: &Value,
+) -> Result<TransitionOutcome, TransitionError> {
+    let workflow = def.workflow.as_ref().ok_or(TransitionError::NoWorkflow)?;
+    for state in [from, request.to.as_str()] {
+        if !has_state(workflow, state) {
+            return Err(TransitionError::UnknownState(state.to_owned()));
+        }
+    }
+    let mut candidates = workflow
+        .transitions
+        .iter()
+        .filter(|t| t.to == request.to && t.from.iter().any(|f| f == from))
+        .peekable();
+    if candidates.peek().is_none() {
+        return Err(TransitionError::NotFromHere {
+            from: from.to_owned(),
+            to: request.to.clone(),
+        });
+    }
+    let transition = candidates
+        .find(|t| t.roles.iter().any(|r| r == role))
+        .ok_or_else(|| TransitionError::RoleNotAllowed {
+            role: role.to_owned(),
+            to: request.to.clone(),
+        })?;
+
+    let decision = non_blank(request.decision.as_deref());
+    let reason = non_blank(request.reason.as_deref());
+    match decision {
+        None if !transition.decisions.is_empty() => {
+            return Err(TransitionError::DecisionRequired {
+                choices: transition.decisions.iter().map(|d| d.key.clone()).collect(),
+            });
+        }
+        // A decision this step does not take is refused rather than silently recorded.
+        Some(d) if !transition.decisions.iter().any(|c| c.key == d) => {
+            return Err(TransitionError::UnknownDecision(d.to_owned()));
+        }
+        _ => {}
+    }
+    let reason_needed = transition.reason_required
+        || decision.is_some_and(|d| transition.reason_required_for.iter().any(|r| r == d));
+    if reason_needed && reason.is_none() {
+        return Err(TransitionError::ReasonRequired);
+    }
+
+    let overlay = json!({ "transition": {
+        "to": request.to,
+        "decision": decision,
+        "reason": reason,
+        "fields": request.fields,
+    }});
+    let facts = CaseFacts::new(def, case_facts).with_transition(&overlay);
+    if let Some(guard) = transition.guards.iter().find(|g| !g.when.holds(&facts)) {
+        return Err(TransitionError::GuardFailed {
+            key: guard.key.clone(),
+            message: guard.message.clone(),
+        });
+    }
+    Ok(TransitionOutcome {
+        from: from.to_owned(),
+        to: request.to.clone(),
+        decision: decision.map(str::to_owned),
+        reason: reason.map(str::to_owned),
+        notify_referrer: transition.notify_referrer,
+    })
+}
+
+/// Whether a condition holds for a case (for showing which guards currently block a button).
+pub fn guard_holds(def: &ServiceDefinition, condition: &Condition, case_facts: &Value) -> bool {
+    condition.holds(&CaseFacts::new(def, case_facts))
+}
+
+fn has_state(workflow: &Workflow, key: &str) -> bool {
+    workflow.states.iter().any(|s| s.key == key)
+}
+
+/// Blank text counts as not given.
+fn non_blank(text: Option<&str>) -> Option<&str> {
+    text.map(str::trim).filter(|t| !t.is_empty())
+}

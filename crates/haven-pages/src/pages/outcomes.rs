@@ -1,0 +1,169 @@
+//! The pages after the form: confirmation, who can help instead, saved, resume, errors.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Europe::London;
+use haven_core::answers::FieldError;
+use haven_core::definition::{ServiceDefinition, Stage};
+use serde_json::json;
+
+use super::{ErrorLink, SignpostView, paragraphs, signpost_view};
+use crate::context::{Layout, PageContext};
+use crate::form::Form;
+use crate::summary::escape_html;
+use crate::{PageError, env, naming, urls};
+
+/// The confirmation: reference and receipt code (shown once: the server must send this
+/// page with `Cache-Control: no-store`), and what happens next. `next_steps` overrides the
+/// definition's when not empty.
+pub fn confirmation_page(
+    ctx: &PageContext,
+    def: &ServiceDefinition,
+    stage: &Stage,
+    reference: &str,
+    receipt_code: &str,
+    next_steps: &[String],
+) -> Result<String, PageError> {
+    let steps = if next_steps.is_empty() {
+        &def.next_steps
+    } else {
+        next_steps
+    };
+    let noun = stage.label.to_lowercase();
+    env::render(
+        "confirmation.html",
+        json!({
+            "layout": Layout::new(ctx, Some(def), &format!("Your {noun} has been sent")),
+            "panel": {
+                "titleText": format!("{} sent", stage.label),
+                "html": format!("Your reference number<br><strong>{}</strong>", escape_html(reference)),
+            },
+            "receipt_code": receipt_code,
+            "next_steps": steps,
+            "noun": noun,
+        }),
+    )
+}
+
+/// Not accepted here: who can help instead. Kind, never blaming; the NSPCC helpline is always
+/// offered. `signposts` are keys of the definition's signposts (unknown keys are skipped).
+pub fn signpost_page(
+    ctx: &PageContext,
+    def: &ServiceDefinition,
+    stage: &Stage,
+    signposts: &[String],
+    reason: &str,
+) -> Result<String, PageError> {
+    let mut keys: Vec<&str> = signposts.iter().map(String::as_str).collect();
+    if !keys.contains(&"nspcc_helpline") {
+        keys.push("nspcc_helpline");
+    }
+    let places: Vec<SignpostView> = keys.iter().filter_map(|k| signpost_view(def, k)).collect();
+    env::render(
+        "signpost.html",
+        json!({
+            "layout": Layout::new(ctx, Some(def), "Who can help").with_back(Some(urls::check_answers(&def.id, &stage.key))),
+            "reason": paragraphs(reason),
+            "places": places,
+            "check_url": urls::check_answers(&def.id, &stage.key),
+        }),
+    )
+}
+
+/// After "save and come back later": the resume code and until when the answers are kept.
+pub fn saved_page(
+    ctx: &PageContext,
+    def: &ServiceDefinition,
+    stage: &Stage,
+    resume_code: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<String, PageError> {
+    let local = expires_at.with_timezone(&London);
+    env::render(
+        "saved.html",
+        json!({
+            "layout": Layout::new(ctx, Some(def), "Your answers have been saved"),
+            "resume_code": resume_code,
+            "expires": local.format("%-I:%M%P on %-d %B %Y").to_string(),
+            "resume_url": urls::resume(&def.id),
+            "noun": stage.label.to_lowercase(),
+        }),
+    )
+}
+
+/// Where a resume code is entered. `value` is what was typed (shown back on error).
+pub fn resume_page(
+    ctx: &PageContext,
+    def: &ServiceDefinition,
+    value: &str,
+    error: Option<&str>,
+) -> Result<String, PageError> {
+    let params = json!({
+        "id": naming::RESUME_CODE_FIELD, "name": naming::RESUME_CODE_FIELD, "value": value,
+        "label": { "text": "Enter your resume code", "isPageHeading": true, "classes": "govuk-label--l" },
+        "hint": { "text": "You were given this code when you saved your answers." },
+        "errorMessage": error.map(|e| json!({ "text": e })),
+        "classes": "govuk-input--width-20", "spellcheck": false, "autocomplete": "off",
+    });
+    let errors: Vec<ErrorLink> = error
+        .map(|e| ErrorLink {
+            text: e.to_owned(),
+            href: format!("#{}", naming::RESUME_CODE_FIELD),
+        })
+        .into_iter()
+        .collect();
+    env::render(
+        "resume.html",
+        json!({
+            "layout": Layout::new(ctx, Some(def), "Continue a saved form").with_errors(error.is_some()),
+            "input": params,
+            "errors": errors,
+            "action": urls::resume(&def.id),
+        }),
+    )
+}
+
+/// Reads the resume form: the code, without spaces and dashes, upper case.
+pub fn parse_resume_form(form: &[(String, String)]) -> Result<String, FieldError> {
+    let code: String = Form::new(form)
+        .text(naming::RESUME_CODE_FIELD)
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    if code.is_empty() {
+        Err(FieldError::new(
+            naming::RESUME_CODE_FIELD,
+            "Enter your resume code",
+        ))
+    } else {
+        Ok(code)
+    }
+}
+
+/// An error page (404, 403, 413, 429, 500…). `message` is said to the person as is: never
+/// put internal details in it.
+pub fn error_page(
+    ctx: &PageContext,
+    def: Option<&ServiceDefinition>,
+    status: u16,
+    message: &str,
+) -> Result<String, PageError> {
+    let title = match status {
+        400 | 422 => "There is a problem with what was sent",
+        403 => "This page has expired or you cannot see it",
+        404 => "Page not found",
+        413 => "What you sent is too large",
+        429 => "Too many requests",
+        s if s >= 500 => "Sorry, there is a problem with the service",
+        _ => "Something went wrong",
+    };
+    env::render(
+        "error.html",
+        json!({
+            "layout": Layout::new(ctx, def, title),
+            "title": title,
+            "message": paragraphs(message),
+            "start_url": def.map(|d| urls::start(&d.id)),
+        }),
+    )
+}

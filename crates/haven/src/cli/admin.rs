@@ -1,0 +1,179 @@
+//! `haven admin …`: staff accounts and API tokens.
+
+use anyhow::Context as _;
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, SaltString};
+use clap::Subcommand;
+
+use super::{CliError, Context};
+use crate::access::Role;
+use crate::crypto;
+use crate::storage::StorageError;
+use crate::storage::tokens::NewApiToken;
+use crate::storage::users::{NewStaffUser, normalise_email};
+
+#[derive(Debug, Subcommand)]
+pub(super) enum AdminCommand {
+    /// Create a staff account; prints a one-time password.
+    CreateUser {
+        /// Sign-in email (stored lower-case).
+        #[arg(long)]
+        email: String,
+        /// triage, caseworker, manager, admin or auditor.
+        #[arg(long)]
+        role: String,
+        /// The team whose cases the account works on (a service's `team`); required except
+        /// for admin and auditor, who see every team.
+        #[arg(long)]
+        team: Option<String>,
+    },
+    /// Create an API token for a staff account; prints it once.
+    CreateToken {
+        /// The account's email.
+        #[arg(long)]
+        email: String,
+        /// What the token is for (shown when listing tokens).
+        #[arg(long, default_value = "api")]
+        name: String,
+    },
+}
+
+pub(super) async fn run(ctx: &Context, cmd: AdminCommand) -> Result<(), CliError> {
+    match cmd {
+        AdminCommand::CreateUser { email, role, team } => {
+            create_user(ctx, &email, &role, team.as_deref()).await
+        }
+        AdminCommand::CreateToken { email, name } => create_token(ctx, &email, &name).await,
+    }
+}
+
+async fn create_user(
+    ctx: &Context,
+    email: &str,
+    role: &str,
+    team: Option<&str>,
+) -> Result<(), CliError> {
+    let email = normalise_email(email);
+    check_email(&email)?;
+    let role: Role = role
+        .parse()
+        .map_err(|e: crate::access::UnknownRole| CliError::bad(format!("--role: {e}")))?;
+    let team = team.map(str::trim).filter(|t| !t.is_empty());
+    match team {
+        None if !role.sees_all_teams() => {
+            return Err(CliError::bad(format!(
+                "--team: required for role {role} (the team whose cases they work on)"
+            )));
+        }
+        Some(team) => {
+            let registry = ctx.registry()?;
+            let teams: Vec<&str> = registry.definitions().map(|d| d.team.as_str()).collect();
+            if !teams.is_empty() && !teams.contains(&team) {
+                return Err(CliError::bad(format!(
+                    "--team: no service has team `{team}` (teams: {})",
+                    teams.join(", ")
+                )));
+            }
+        }
+        None => {}
+    }
+    let storage = ctx.storage().await?;
+    let password = crypto::new_password();
+    let hash = hash_password(password.clone()).await?;
+    let new = NewStaffUser {
+        id: crypto::new_id(),
+        email: &email,
+        role,
+        team,
+        password_hash: hash,
+        actor: "cli",
+    };
+    let created = storage.create_user(&new).await;
+    storage.close().await;
+    match created {
+        Ok(user) => {
+            eprintln!(
+                "Created {} account {} (team: {}). One-time password, shown only now:",
+                user.role,
+                user.email,
+                user.team.as_deref().unwrap_or("all")
+            );
+            println!("{password}");
+            Ok(())
+        }
+        Err(StorageError::Conflict) => Err(CliError::bad(format!(
+            "--email: an account for {email} already exists"
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn create_token(ctx: &Context, email: &str, name: &str) -> Result<(), CliError> {
+    let email = normalise_email(email);
+    let name = name.trim();
+    if name.is_empty() || name.len() > 100 {
+        return Err(CliError::bad("--name: must be 1 to 100 characters"));
+    }
+    let storage = ctx.storage().await?;
+    let user = storage
+        .find_user_by_email(&email)
+        .await?
+        .ok_or_else(|| CliError::bad(format!("--email: there is no staff account {email}")))?;
+    if user.disabled {
+        return Err(CliError::bad(format!(
+            "--email: the account {email} is disabled"
+        )));
+    }
+    let token = crypto::new_api_token();
+    let new = NewApiToken {
+        id: crypto::new_id(),
+        user_id: &user.id,
+        name,
+        token_hash: crypto::token_hash(&token),
+        actor: "cli",
+    };
+    let created = storage.create_token(&new).await;
+    storage.close().await;
+    created?;
+    eprintln!("API token `{name}` for {email}, shown only now:");
+    println!("{token}");
+    Ok(())
+}
+
+/// A light check: the address is used to sign in, not to send mail yet.
+fn check_email(email: &str) -> Result<(), CliError> {
+    let ok = email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(CliError::bad(format!(
+            "--email: `{email}` is not an email address like name@example.org"
+        )))
+    }
+}
+
+/// Argon2id with the crate's defaults (m=19 MiB, t=2, p=1, OWASP's minimum), on a blocking
+/// thread: it is deliberately slow.
+pub(crate) async fn hash_password(password: String) -> Result<String, CliError> {
+    tokio::task::spawn_blocking(move || {
+        // 16 random bytes from rand's CSPRNG (argon2's own generator needs a feature that
+        // would pull in a second `getrandom`).
+        let bytes: [u8; 16] = rand::random();
+        let salt = SaltString::encode_b64(&bytes)
+            .map_err(|e| anyhow::anyhow!("could not encode the salt: {e}"))?;
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(|e| anyhow::anyhow!("could not hash the password: {e}"))
+    })
+    .await
+    .context("the password hashing task failed")?
+    .map_err(CliError::Failed)
+}

@@ -1,0 +1,232 @@
+//! The `haven` command: one file per command group.
+//!
+//! Exit status: 0 success; 2 bad input, with a one-line reason on stderr naming the field,
+//! file or line; 1 anything else.
+
+mod admin;
+mod config;
+mod migrate;
+mod serve;
+mod services;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{ConfigError, LogFormat, Overrides, Settings};
+use crate::crypto::{KeyError, SecretKey};
+use crate::services::{Registry, RegistryError};
+use crate::storage::{Storage, ensure_data_dir};
+
+/// Haven: safeguarding referral and case management.
+#[derive(Debug, Parser)]
+#[command(name = "haven", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    /// With no command, Haven serves (so `cargo run --release` starts it with the defaults).
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, Args)]
+struct GlobalArgs {
+    /// Settings file (TOML); see `haven config example`.
+    #[arg(long, global = true, value_name = "FILE", env = "HAVEN_CONFIG")]
+    config: Option<PathBuf>,
+    /// Directory for the SQLite database and the secret key [default: ./haven-data].
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL, `sqlite://PATH` or `postgres://…` [default: SQLite in the data dir].
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    /// Directory of extra service definitions (`*.toml`).
+    #[arg(long, global = true, value_name = "DIR")]
+    services_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the web server.
+    Serve(serve::ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// The loaded service definitions.
+    #[command(subcommand)]
+    Services(services::ServicesCommand),
+    /// Staff accounts and API tokens.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+    /// Settings.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+}
+
+/// A command's failure.
+#[derive(Debug)]
+pub enum CliError {
+    /// Exit 2: the input is wrong; the message names the field, file or line.
+    BadInput(String),
+    /// Exit 1: anything else.
+    Failed(anyhow::Error),
+}
+
+impl CliError {
+    fn bad(message: impl Into<String>) -> Self {
+        CliError::BadInput(message.into())
+    }
+}
+
+impl From<ConfigError> for CliError {
+    fn from(e: ConfigError) -> Self {
+        CliError::BadInput(e.to_string())
+    }
+}
+
+impl From<RegistryError> for CliError {
+    fn from(e: RegistryError) -> Self {
+        // Broken definitions, duplicate ids and an unreadable --services-dir are all input.
+        CliError::BadInput(e.to_string())
+    }
+}
+
+impl From<KeyError> for CliError {
+    fn from(e: KeyError) -> Self {
+        match e {
+            KeyError::BadEnv | KeyError::BadFile(_) => CliError::BadInput(e.to_string()),
+            KeyError::Io { .. } | KeyError::Random(_) => CliError::Failed(e.into()),
+        }
+    }
+}
+
+impl From<crate::storage::StorageError> for CliError {
+    fn from(e: crate::storage::StorageError) -> Self {
+        CliError::Failed(e.into())
+    }
+}
+
+impl From<anyhow::Error> for CliError {
+    fn from(e: anyhow::Error) -> Self {
+        CliError::Failed(e)
+    }
+}
+
+/// What commands share: the settings, and ways to open what they need.
+pub(crate) struct Context {
+    settings: Settings,
+}
+
+impl Context {
+    /// The service registry (built-ins plus `services_dir`).
+    fn registry(&self) -> Result<Registry, CliError> {
+        Ok(Registry::load(self.settings.services_dir.as_deref())?)
+    }
+
+    /// The database, migrated. The data directory is created for the default SQLite file.
+    async fn storage(&self) -> Result<Storage, CliError> {
+        let url = self.settings.database_url();
+        if self.settings.database_url.is_none() {
+            self.data_dir()?;
+        }
+        let storage = Storage::connect(&url, self.settings.max_connections)
+            .await
+            .map_err(|e| CliError::Failed(anyhow::anyhow!("could not open the database: {e}")))?;
+        storage.migrate().await.map_err(|e| {
+            CliError::Failed(anyhow::anyhow!("could not migrate the database: {e}"))
+        })?;
+        Ok(storage)
+    }
+
+    /// Creates the data directory when missing.
+    fn data_dir(&self) -> Result<(), CliError> {
+        ensure_data_dir(&self.settings.data_dir).map_err(|e| {
+            CliError::Failed(anyhow::anyhow!(
+                "could not create data directory {}: {e}",
+                self.settings.data_dir.display()
+            ))
+        })
+    }
+
+    /// The server secret key (HAVEN_SECRET_KEY, or `<data_dir>/secret.key`).
+    fn secret_key(&self) -> Result<SecretKey, CliError> {
+        self.data_dir()?;
+        let env = std::env::var("HAVEN_SECRET_KEY").ok();
+        Ok(SecretKey::load_or_create(
+            env.as_deref(),
+            &self.settings.data_dir,
+        )?)
+    }
+}
+
+/// Runs the command line and returns the process exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("haven: could not start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::BadInput(reason)) => {
+            eprintln!("haven: {reason}");
+            ExitCode::from(2)
+        }
+        Err(CliError::Failed(e)) => {
+            eprintln!("haven: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    let command = cli
+        .command
+        .unwrap_or_else(|| Command::Serve(serve::ServeArgs::default()));
+    let bind: Option<SocketAddr> = match &command {
+        Command::Serve(args) => args.bind,
+        _ => None,
+    };
+    let flags = Overrides {
+        bind,
+        data_dir: cli.global.data_dir.clone(),
+        database_url: cli.global.database_url.clone(),
+        services_dir: cli.global.services_dir.clone(),
+    };
+    let env = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+    let settings = Settings::load(cli.global.config.as_deref(), env, &flags)?;
+    let serving = matches!(command, Command::Serve(_));
+    init_logging(settings.log_format, if serving { "info" } else { "warn" });
+    let ctx = Context { settings };
+    match command {
+        Command::Serve(_) => serve::run(&ctx).await,
+        Command::Migrate => migrate::run(&ctx).await,
+        Command::Services(cmd) => services::run(&ctx, cmd),
+        Command::Admin(cmd) => admin::run(&ctx, cmd).await,
+        Command::Config(cmd) => config::run(cmd),
+    }
+}
+
+/// Logs go to stderr; the filter is `HAVEN_LOG` (e.g. `info`, `haven=debug`).
+fn init_logging(format: LogFormat, default_level: &str) {
+    let filter = EnvFilter::try_from_env("HAVEN_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(format!("{default_level},sqlx=warn")));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialisation (never in the binary) is harmless: keep the first.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}

@@ -1,0 +1,89 @@
+//! `haven serve`: run the web server until Ctrl-C or SIGTERM.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use super::{CliError, Context};
+use crate::web::{AppState, router};
+
+#[derive(Debug, Default, Args)]
+pub(super) struct ServeArgs {
+    /// Address and port to listen on [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<SocketAddr>,
+}
+
+pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
+    // Definitions first: a broken one must stop start-up before anything else happens.
+    let registry = ctx.registry()?;
+    if registry.is_empty() {
+        tracing::warn!("no service definitions are loaded");
+    }
+    let key = ctx.secret_key()?;
+    let storage = ctx.storage().await?;
+    if storage.count_users().await? == 0 {
+        eprintln!(
+            "No staff accounts yet. Create the first administrator with:\n    \
+             haven admin create-user --email you@example.org --role admin"
+        );
+    }
+    let settings = &ctx.settings;
+    let state = AppState::new(storage.clone(), registry, key, settings);
+    let metrics = state.metrics.clone();
+    // The Prometheus recorder needs periodic upkeep to bound histogram memory.
+    let upkeep = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            metrics.run_upkeep();
+        }
+    });
+    let app = router(state);
+    let listener = tokio::net::TcpListener::bind(settings.bind)
+        .await
+        .with_context(|| format!("could not listen on {}", settings.bind))?;
+    tracing::info!(address = %settings.bind, "listening on http://{}", settings.bind);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("the server stopped with an error")?;
+    upkeep.abort();
+    storage.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM; requests in flight then finish before the server exits.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "could not listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

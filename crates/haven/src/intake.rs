@@ -1,0 +1,317 @@
+//! The submission use-case: find the service and stage → check who may submit →
+//! validate the answers → store the referral with a reference and a receipt code.
+//!
+//! Shared by the JSON API and (later) the HTML forms. The steps that the lead adds after the
+//! foundation are marked `SEAM:` below, at the exact place they belong; until then they are
+//! simply not called (no stand-in behaviour).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Europe::London;
+use haven_core::anonymity::{self, Finding};
+use haven_core::answers::{self, FieldError, TargetError};
+use haven_core::calendar;
+use haven_core::definition::{ServiceDefinition, Stage, StageAccess};
+use haven_core::screening::{self, SignpostOut};
+use serde_json::Value;
+
+use crate::crypto::{self, SecretKey};
+use crate::services::Registry;
+use crate::storage::referrals::NewReferral;
+use crate::storage::{Storage, StorageError};
+
+/// How many fresh references to try when one is already taken. With 40 random bits per
+/// reference a single retry is already rare; five in a row means something else is wrong.
+const REFERENCE_ATTEMPTS: usize = 5;
+
+/// Workflow state of a new case when the service defines no workflow.
+const DEFAULT_STATUS: &str = "received";
+
+/// What someone submitted.
+#[derive(Clone)]
+pub struct Submission {
+    pub service: String,
+    pub stage: String,
+    pub audience: String,
+    pub answers: Value,
+}
+
+// Hand-written: answers must never reach a log line.
+impl std::fmt::Debug for Submission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Submission")
+            .field("service", &self.service)
+            .field("stage", &self.stage)
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Through which door a submission came: decides which stages it may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// The public API or public forms: only `access = "public"` stages.
+    Public,
+}
+
+/// A stored submission: what the reporter is told.
+#[derive(Clone)]
+pub struct Accepted {
+    pub reference: String,
+    /// Shown once; only its keyed hash is stored.
+    pub receipt_code: String,
+    pub next_steps: Vec<String>,
+    /// Screening found an immediate risk.
+    pub urgent: bool,
+    /// The service's emergency message, when urgent.
+    pub emergency_message: Option<String>,
+}
+
+impl std::fmt::Debug for Accepted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Accepted")
+            .field("reference", &self.reference)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A report the service does not take (out of its scope): nothing was stored beyond an
+/// anonymous count; the person is pointed elsewhere.
+#[derive(Debug, Clone)]
+pub struct NotAccepted {
+    pub signposts: Vec<SignpostOut>,
+    /// Plain sentences saying why (from screening's explanation).
+    pub reason: String,
+}
+
+/// What became of a submission that passed validation.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Stored as a referral.
+    Accepted(Accepted),
+    /// Out of scope for a service that refuses such reports.
+    NotAccepted(NotAccepted),
+}
+
+/// Identifying details found in one free-text answer of an anonymous stage.
+#[derive(Debug, Clone)]
+pub struct IdentifyingAnswer {
+    /// The question key.
+    pub question: String,
+    pub findings: Vec<Finding>,
+}
+
+impl IdentifyingAnswer {
+    /// The message shown to the person: which kinds of detail were found, in words.
+    pub fn message(&self) -> String {
+        let mut kinds: Vec<&str> = Vec::new();
+        for f in &self.findings {
+            let words = f.kind.describe();
+            if !kinds.contains(&words) {
+                kinds.push(words);
+            }
+        }
+        format!(
+            "This may identify someone: {}. Remove it, or confirm the text is anonymous.",
+            kinds.join(", ")
+        )
+    }
+}
+
+/// Why a submission was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error("there is no service `{0}`")]
+    UnknownService(String),
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// The stage exists but cannot be submitted through this channel.
+    #[error("stage `{0}` is not open to the public")]
+    NotOpen(String),
+    /// Answers that fail validation, each naming its question key.
+    #[error("{} answers need correcting", .0.len())]
+    Invalid(Vec<FieldError>),
+    /// Free text of an anonymous stage that may identify someone.
+    #[error("{} answers may identify someone", .0.len())]
+    Identifying(Vec<IdentifyingAnswer>),
+    #[error("could not find a free reference after {REFERENCE_ATTEMPTS} attempts")]
+    NoFreeReference,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Today in the UK, where every service runs: a date of birth "today" must be accepted at
+/// 00:30 BST, when it is still yesterday in UTC.
+pub fn uk_today(now: DateTime<Utc>) -> NaiveDate {
+    now.with_timezone(&London).date_naive()
+}
+
+/// Validates, screens and stores one submission received at `now`.
+pub async fn submit(
+    storage: &Storage,
+    registry: &Registry,
+    key: &SecretKey,
+    channel: Channel,
+    submission: &Submission,
+    now: DateTime<Utc>,
+) -> Result<Outcome, IntakeError> {
+    let def = registry
+        .get(&submission.service)
+        .ok_or_else(|| IntakeError::UnknownService(submission.service.clone()))?;
+    check_channel(def, &submission.stage, channel)?;
+    let stage = answers::target(def, &submission.stage, &submission.audience)?;
+    answers::validate(
+        stage,
+        &submission.audience,
+        &submission.answers,
+        uk_today(now),
+    )
+    .map_err(IntakeError::Invalid)?;
+
+    check_anonymity(stage, &submission.answers)?;
+
+    let today = calendar::london_date(now);
+    let result = if def.screening.is_some() {
+        Some(screening::screen(def, &submission.answers, today).map_err(IntakeError::Invalid)?)
+    } else {
+        None
+    };
+    if let Some(result) = result.as_ref().filter(|r| !r.accepted) {
+        // Only option keys (never free text) reach the statistics.
+        let concerns: Vec<&str> = result.reasons.iter().map(|r| r.key.as_str()).collect();
+        storage
+            .count_not_accepted(today, &def.id, &submission.audience, &concerns)
+            .await?;
+        metrics::counter!("haven_submissions_not_accepted_total", "service" => def.id.clone())
+            .increment(1);
+        return Ok(Outcome::NotAccepted(NotAccepted {
+            signposts: result.signposts.clone(),
+            reason: result.explanation.join(" "),
+        }));
+    }
+    let screening_json = result
+        .as_ref()
+        .map(serde_json::to_value)
+        .transpose()
+        .map_err(|e| {
+            IntakeError::Storage(StorageError::Corrupt {
+                column: "screening",
+                reason: e.to_string(),
+            })
+        })?;
+    let due_by = first_contact_sla(def, &stage.key).and_then(|sla| calendar::due_by(sla, now));
+
+    let status = def
+        .workflow
+        .as_ref()
+        .map_or(DEFAULT_STATUS, |w| w.initial.as_str());
+    for _ in 0..REFERENCE_ATTEMPTS {
+        let id = crypto::new_id();
+        let reference = crypto::new_reference(&def.reference_prefix);
+        let receipt_code = crypto::new_receipt_code();
+        let new = NewReferral {
+            id,
+            reference: reference.clone(),
+            service: &def.id,
+            stage: &stage.key,
+            audience: &submission.audience,
+            status,
+            team: &def.team,
+            received_at: now,
+            urgent: result.as_ref().is_some_and(|r| r.urgent),
+            suggested_band: result.as_ref().and_then(|r| r.suggested_band.as_deref()),
+            in_scope: result.as_ref().and_then(|r| r.in_scope),
+            eligible: result.as_ref().and_then(|r| r.eligible),
+            rules_version: result.as_ref().and_then(|r| r.rules_version.as_deref()),
+            due_by,
+            answers: &submission.answers,
+            screening: screening_json.as_ref(),
+            receipt_hash: key.receipt_hash(&receipt_code),
+            actor: "public",
+        };
+        match storage.create_referral(&new).await {
+            Ok(()) => {
+                metrics::counter!("haven_submissions_total", "service" => def.id.clone())
+                    .increment(1);
+                tracing::info!(service = %def.id, stage = %stage.key, reference = %reference, "submission stored");
+                let urgent = result.as_ref().is_some_and(|r| r.urgent);
+                return Ok(Outcome::Accepted(Accepted {
+                    reference,
+                    receipt_code,
+                    next_steps: def.next_steps.clone(),
+                    urgent,
+                    emergency_message: def.emergency_message.clone().filter(|_| urgent),
+                }));
+            }
+            Err(StorageError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(IntakeError::NoFreeReference)
+}
+
+/// Refuses free text of an anonymous stage that may identify someone (questions the
+/// person confirmed in `anonymity_confirmed` are skipped by `anonymity_texts`).
+fn check_anonymity(stage: &Stage, answers: &Value) -> Result<(), IntakeError> {
+    let identifying: Vec<IdentifyingAnswer> = answers::anonymity_texts(stage, answers)
+        .into_iter()
+        .filter_map(|(question, text)| {
+            let report = anonymity::check(text);
+            report.identifying.then(|| IdentifyingAnswer {
+                question: question.to_owned(),
+                findings: report.findings,
+            })
+        })
+        .collect();
+    if identifying.is_empty() {
+        Ok(())
+    } else {
+        Err(IntakeError::Identifying(identifying))
+    }
+}
+
+/// The SLA that starts when this stage arrives: one whose `starts_on` is the stage, else
+/// (for an SLA without `starts_on`) when the first stage arrives.
+pub fn first_contact_sla<'d>(
+    def: &'d ServiceDefinition,
+    stage: &str,
+) -> Option<&'d haven_core::definition::Sla> {
+    let first = def.stages.first().map(|s| s.key.as_str());
+    def.slas.iter().find(|sla| match sla.starts_on.as_deref() {
+        Some(on) => on == stage,
+        None => first == Some(stage),
+    })
+}
+
+/// Refuses stages the channel may not use (before reading any answer).
+fn check_channel(
+    def: &ServiceDefinition,
+    stage_key: &str,
+    channel: Channel,
+) -> Result<(), IntakeError> {
+    match (channel, def.stage(stage_key).map(|s| s.access)) {
+        (Channel::Public, Some(StageAccess::Invited | StageAccess::Staff)) => {
+            Err(IntakeError::NotOpen(stage_key.to_owned()))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn uk_today_follows_british_summer_time() {
+        let just_after_midnight_bst = Utc.with_ymd_and_hms(2025, 6, 30, 23, 30, 0).unwrap();
+        assert_eq!(
+            uk_today(just_after_midnight_bst),
+            NaiveDate::from_ymd_opt(2025, 7, 1).unwrap()
+        );
+        let winter = Utc.with_ymd_and_hms(2025, 1, 31, 23, 30, 0).unwrap();
+        assert_eq!(
+            uk_today(winter),
+            NaiveDate::from_ymd_opt(2025, 1, 31).unwrap()
+        );
+    }
+}

@@ -1,0 +1,20 @@
+//! Haven's server, storage and command line, around the pure domain core `haven-core`.
+//!
+//! - [`config`]: typed settings (defaults → file → `HAVEN_*` env → flags).
+//! - [`services`]: the registry of loaded service definitions.
+//! - [`storage`]: SQLite and PostgreSQL through one sqlx `Any` code path; all SQL lives here.
+//! - [`intake`]: the submission use-case (target → validate → store).
+//! - [`web`]: the HTTP API (routers per resource, errors, middleware, OpenAPI).
+//! - [`cli`]: the `haven` command.
+//! - [`crypto`]: the server secret key, receipt codes, tokens, references.
+//! - [`access`]: staff roles and what they may see.
+#![forbid(unsafe_code)]
+
+pub mod access;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod intake;
+pub mod services;
+pub mod storage;
+pub mod web;

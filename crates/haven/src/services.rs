@@ -1,0 +1,219 @@
+//! The service registry: every loaded service definition, by id.
+//!
+//! Built-in definitions are compiled into the binary (see [`builtin_sources`]); a
+//! `--services-dir` adds more, and a file there with a built-in's id replaces the built-in.
+//! A broken definition stops start-up with `file:line: reason` for every problem.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use haven_core::definition::ServiceDefinition;
+use haven_core::definition::load::{DefinitionError, parse_definition};
+
+/// The built-in definitions: `(file name, TOML source)`.
+///
+/// Compiled in so that `haven serve` needs no files besides its data directory.
+pub fn builtin_sources() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (
+            "services/cyber-choices.toml",
+            include_str!("../../../services/cyber-choices.toml"),
+        ),
+        (
+            "services/secos.toml",
+            include_str!("../../../services/secos.toml"),
+        ),
+        (
+            "services/ceop.toml",
+            include_str!("../../../services/ceop.toml"),
+        ),
+    ]
+}
+
+/// Why the registry could not be built. All of these are bad input (exit status 2).
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// Broken definitions; the `Display` is one `file:line: reason` line per problem.
+    #[error("{}", join_lines(.0))]
+    Definitions(Vec<DefinitionError>),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{second}:1: service id `{id}` is also defined in {first}")]
+    DuplicateId {
+        id: String,
+        first: String,
+        second: String,
+    },
+}
+
+/// A loaded definition and the file it came from.
+#[derive(Debug)]
+pub struct LoadedService {
+    pub definition: ServiceDefinition,
+    /// File name for messages (`services/secos.toml`, or the path in `--services-dir`).
+    pub file: String,
+}
+
+/// Every service Haven runs, by id. Cheap to clone (shared).
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    services: Arc<BTreeMap<String, Arc<LoadedService>>>,
+}
+
+impl Registry {
+    /// The built-ins, then every `*.toml` in `services_dir` (replacing built-ins by id).
+    pub fn load(services_dir: Option<&Path>) -> Result<Self, RegistryError> {
+        let mut sources: Vec<(String, String)> = builtin_sources()
+            .into_iter()
+            .map(|(file, source)| (file.to_owned(), source.to_owned()))
+            .collect();
+        let builtin_count = sources.len();
+        if let Some(dir) = services_dir {
+            sources.extend(read_dir_sources(dir)?);
+        }
+        let mut services: BTreeMap<String, Arc<LoadedService>> = BTreeMap::new();
+        let mut from_dir: BTreeMap<String, String> = BTreeMap::new();
+        let mut broken: Vec<DefinitionError> = Vec::new();
+        for (index, (file, source)) in sources.into_iter().enumerate() {
+            let definition = match parse_definition(&file, &source) {
+                Ok(def) => def,
+                Err(e) => {
+                    // Keep going: report every broken file, not just the first.
+                    broken.push(e);
+                    continue;
+                }
+            };
+            let id = definition.id.clone();
+            if index >= builtin_count {
+                if let Some(first) = from_dir.insert(id.clone(), file.clone()) {
+                    return Err(RegistryError::DuplicateId {
+                        id,
+                        first,
+                        second: file,
+                    });
+                }
+            }
+            services.insert(id, Arc::new(LoadedService { definition, file }));
+        }
+        if !broken.is_empty() {
+            return Err(RegistryError::Definitions(broken));
+        }
+        Ok(Self {
+            services: Arc::new(services),
+        })
+    }
+
+    /// A registry of exactly these `(file name, source)` definitions (no built-ins).
+    pub fn from_sources<'a>(
+        sources: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, RegistryError> {
+        let mut services = BTreeMap::new();
+        for (file, source) in sources {
+            let definition =
+                parse_definition(file, source).map_err(|e| RegistryError::Definitions(vec![e]))?;
+            let id = definition.id.clone();
+            let loaded = LoadedService {
+                definition,
+                file: file.to_owned(),
+            };
+            if let Some(first) = services.insert(id.clone(), Arc::new(loaded)) {
+                return Err(RegistryError::DuplicateId {
+                    id,
+                    first: first.file.clone(),
+                    second: file.to_owned(),
+                });
+            }
+        }
+        Ok(Self {
+            services: Arc::new(services),
+        })
+    }
+
+    /// The service with this id.
+    pub fn get(&self, id: &str) -> Option<&ServiceDefinition> {
+        self.services.get(id).map(|s| &s.definition)
+    }
+
+    /// Every service with the file it came from, by id.
+    pub fn iter(&self) -> impl Iterator<Item = &LoadedService> {
+        self.services.values().map(AsRef::as_ref)
+    }
+
+    /// Every service definition, by id.
+    pub fn definitions(&self) -> impl Iterator<Item = &ServiceDefinition> {
+        self.iter().map(|s| &s.definition)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.services.is_empty()
+    }
+}
+
+fn join_lines(errors: &[DefinitionError]) -> String {
+    errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `(path, source)` of every `*.toml` in `dir`, sorted by name so loading is deterministic.
+fn read_dir_sources(dir: &Path) -> Result<Vec<(String, String)>, RegistryError> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| RegistryError::Io { path, source }
+    };
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io(dir))?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let source = std::fs::read_to_string(&path).map_err(io(&path))?;
+            Ok((path.display().to_string(), source))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_services_load() {
+        let registry = Registry::load(None).unwrap_or_else(|e| panic!("{e}"));
+        let ids: Vec<&str> = registry.definitions().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["ceop", "cyber-choices", "secos"]);
+    }
+
+    #[test]
+    fn a_services_dir_replaces_a_built_in_by_id_and_adds_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let secos: Vec<String> = include_str!("../../../services/secos.toml")
+            .lines()
+            .map(|line| {
+                if line.starts_with("name = ") {
+                    "name = \"Replaced\"".to_owned()
+                } else {
+                    line.to_owned()
+                }
+            })
+            .collect();
+        let secos = secos.join("\n");
+        std::fs::write(dir.path().join("secos.toml"), secos).unwrap();
+        let registry = Registry::load(Some(dir.path())).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            registry.get("secos").map(|d| d.name.as_str()),
+            Some("Replaced")
+        );
+        assert_eq!(registry.iter().count(), 3);
+    }
+}

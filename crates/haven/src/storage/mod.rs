@@ -1,0 +1,202 @@
+//! Storage: one code path over SQLite and PostgreSQL through sqlx's `Any` driver.
+//!
+//! All SQL lives in this module's children, one per table group. Conventions that keep the
+//! single code path working (see `migrations/*/`): `$1` placeholders; timestamps as TEXT
+//! RFC 3339 UTC; booleans as integers 0/1; JSON as TEXT; random TEXT ids.
+//!
+//! Engine-specific statements are few and marked: SQLite write transactions start with
+//! `BEGIN IMMEDIATE` (so a read-then-write never fails with a stale snapshot), and the audit
+//! log takes a table lock on PostgreSQL so concurrent servers append one chain.
+
+pub mod audit;
+pub mod outcomes;
+pub mod referrals;
+pub mod tokens;
+pub mod triage;
+pub mod users;
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::migrate::Migrator;
+use sqlx::{Any, AnyPool, Executor, Transaction};
+
+use crate::config::{DatabaseKind, database_kind};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// A storage failure. Never shown to a client: the web layer logs it and answers 500/503.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A UNIQUE or PRIMARY KEY constraint refused the write (a duplicate email, a reference
+    /// that happened to be taken, …). Callers decide whether to retry or report 409.
+    #[error("conflict with an existing record")]
+    Conflict,
+    /// A value in the database could not be read back (a malformed timestamp or JSON).
+    #[error("corrupt value in column {column}: {reason}")]
+    Corrupt {
+        column: &'static str,
+        reason: String,
+    },
+    #[error("unsupported database URL (use sqlite: or postgres://)")]
+    UnsupportedUrl,
+}
+
+impl StorageError {
+    /// Maps a unique violation to [`StorageError::Conflict`], anything else to `Database`.
+    pub(crate) fn from_write(e: sqlx::Error) -> Self {
+        match e.as_database_error() {
+            Some(db) if db.is_unique_violation() => StorageError::Conflict,
+            _ => StorageError::Database(e),
+        }
+    }
+}
+
+/// The database, shared by every request. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    pool: AnyPool,
+    /// Where write transactions run. On SQLite a pool of ONE connection: SQLite has one
+    /// writer at a time anyway, and queueing writers here (in FIFO order, without sleeping)
+    /// instead of in SQLite's busy handler (which polls with growing sleeps) is what keeps
+    /// throughput and tail latency steady under concurrent submissions. Readers keep using
+    /// `pool` in parallel (WAL). On PostgreSQL it is the same pool.
+    writer: AnyPool,
+    kind: DatabaseKind,
+}
+
+impl Storage {
+    /// Connects to `url` (SQLite files are created when missing).
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StorageError> {
+        install_default_drivers();
+        let kind = database_kind(url).ok_or(StorageError::UnsupportedUrl)?;
+        let pool = pool_options(kind, max_connections).connect(url).await?;
+        let writer = match kind {
+            DatabaseKind::Sqlite => pool_options(kind, 1).connect(url).await?,
+            DatabaseKind::Postgres => pool.clone(),
+        };
+        Ok(Self { pool, writer, kind })
+    }
+
+    /// Applies the migrations of this engine.
+    pub async fn migrate(&self) -> Result<(), StorageError> {
+        let migrator = match self.kind {
+            DatabaseKind::Sqlite => &SQLITE_MIGRATIONS,
+            DatabaseKind::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Checks the database answers (readiness).
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Which engine this is.
+    pub fn kind(&self) -> DatabaseKind {
+        self.kind
+    }
+
+    /// The connection pool, for tests and tools that inspect the tables directly.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Closes every connection (graceful shutdown).
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.pool.close().await;
+    }
+
+    /// Starts a transaction that will write. On SQLite it takes the write lock at once, so
+    /// a transaction that reads before writing cannot fail on a snapshot another writer
+    /// made stale (`SQLITE_BUSY_SNAPSHOT`); waiting writers queue on the busy timeout.
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>, StorageError> {
+        let tx = match self.kind {
+            DatabaseKind::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            DatabaseKind::Postgres => self.writer.begin().await?,
+        };
+        Ok(tx)
+    }
+}
+
+/// Creates `dir` (and parents) if missing, readable by its owner only.
+pub fn ensure_data_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// A timestamp as stored: RFC 3339 UTC with microseconds, fixed width so text order is time
+/// order.
+pub fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Reads a stored timestamp back.
+pub(crate) fn parse_timestamp(
+    column: &'static str,
+    text: &str,
+) -> Result<DateTime<Utc>, StorageError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StorageError::Corrupt {
+            column,
+            reason: e.to_string(),
+        })
+}
+
+/// Reads stored JSON back.
+pub(crate) fn parse_json(
+    column: &'static str,
+    text: &str,
+) -> Result<serde_json::Value, StorageError> {
+    serde_json::from_str(text).map_err(|e| StorageError::Corrupt {
+        column,
+        reason: e.to_string(),
+    })
+}
+
+/// Booleans are stored as 0/1 on both engines.
+pub(crate) fn flag(value: bool) -> i64 {
+    i64::from(value)
+}
+
+/// Pool settings; SQLite connections get Haven's durability and safety pragmas.
+fn pool_options(kind: DatabaseKind, max_connections: u32) -> AnyPoolOptions {
+    let options = AnyPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10));
+    if kind != DatabaseKind::Sqlite {
+        return options;
+    }
+    options.after_connect(|conn, _meta| {
+        Box::pin(async move {
+            // WAL lets readers run during a write; synchronous=FULL makes every
+            // commit durable (the default in WAL, NORMAL, can lose the last commits
+            // on power loss); foreign keys are off by default in SQLite.
+            conn.execute("PRAGMA journal_mode = WAL").await?;
+            conn.execute("PRAGMA synchronous = FULL").await?;
+            conn.execute("PRAGMA foreign_keys = ON").await?;
+            conn.execute("PRAGMA busy_timeout = 5000").await?;
+            Ok(())
+        })
+    })
+}

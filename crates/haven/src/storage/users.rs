@@ -1,0 +1,115 @@
+//! Staff accounts (`staff_users`).
+
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use sqlx::{Row, query};
+use tracing::instrument;
+
+use super::audit::{AuditEntry, append_in};
+use super::{Storage, StorageError, parse_timestamp, timestamp};
+use crate::access::Role;
+
+/// A staff account (without its password hash or second-factor secret).
+#[derive(Debug, Clone)]
+pub struct StaffUser {
+    pub id: String,
+    /// Always lower-case.
+    pub email: String,
+    pub role: Role,
+    pub team: Option<String>,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A staff account to create.
+pub struct NewStaffUser<'a> {
+    pub id: String,
+    pub email: &'a str,
+    pub role: Role,
+    pub team: Option<&'a str>,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Who creates it, for the audit log (`cli`, `user:<id>`).
+    pub actor: &'a str,
+}
+
+/// Emails are compared and stored lower-case and trimmed.
+pub fn normalise_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+impl Storage {
+    /// Creates a staff account and audits it (`user.created`). A taken email is
+    /// [`StorageError::Conflict`].
+    #[instrument(skip_all)]
+    pub async fn create_user(&self, new: &NewStaffUser<'_>) -> Result<StaffUser, StorageError> {
+        let now = Utc::now();
+        let email = normalise_email(new.email);
+        let mut tx = self.begin_write().await?;
+        query(
+            "INSERT INTO staff_users (id, email, role, team, password_hash, must_change_password,
+                disabled, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, 1, 0, $6, $7)",
+        )
+        .bind(&new.id)
+        .bind(&email)
+        .bind(new.role.as_str())
+        .bind(new.team)
+        .bind(&new.password_hash)
+        .bind(timestamp(now))
+        .bind(timestamp(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(StorageError::from_write)?;
+        let entry = AuditEntry::new(now, new.actor, "user.created", "staff_user", &new.id);
+        append_in(&mut tx, self.kind, &entry).await?;
+        tx.commit().await?;
+        Ok(StaffUser {
+            id: new.id.clone(),
+            email,
+            role: new.role,
+            team: new.team.map(str::to_owned),
+            disabled: false,
+            created_at: now,
+        })
+    }
+
+    /// The account with this email (any case).
+    #[instrument(skip_all)]
+    pub async fn find_user_by_email(&self, email: &str) -> Result<Option<StaffUser>, StorageError> {
+        let row = query(
+            "SELECT id, email, role, team, disabled, created_at FROM staff_users WHERE email = $1",
+        )
+        .bind(normalise_email(email))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// How many staff accounts exist (zero on a fresh install).
+    #[instrument(skip_all)]
+    pub async fn count_users(&self) -> Result<i64, StorageError> {
+        let row = query("SELECT COUNT(*) FROM staff_users")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+}
+
+/// Reads `id, email, role, team, disabled, created_at`.
+pub(crate) fn user_from_row(row: &AnyRow) -> Result<StaffUser, StorageError> {
+    let role: String = row.try_get(2)?;
+    Ok(StaffUser {
+        id: row.try_get(0)?,
+        email: row.try_get(1)?,
+        role: role
+            .parse()
+            .map_err(|e: crate::access::UnknownRole| StorageError::Corrupt {
+                column: "role",
+                reason: e.to_string(),
+            })?,
+        team: row.try_get(3)?,
+        disabled: row.try_get::<i64, _>(4)? != 0,
+        created_at: parse_timestamp("created_at", &row.try_get::<String, _>(5)?)?,
+    })
+}

@@ -1,0 +1,132 @@
+//! Checks that store nothing: `POST /api/v1/anonymity-check` (anyone, rate limited like
+//! submissions) and `POST /api/v1/screen` (staff).
+
+use axum::Json;
+use axum::extract::State;
+use chrono::Utc;
+use haven_core::anonymity::{self, MAX_CHECKED_BYTES};
+use haven_core::{calendar, screening};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::web::AppState;
+use crate::web::api::submissions::SubmissionQuota;
+use crate::web::error::{ApiError, ErrorBody};
+use crate::web::extract::{ApiJson, StaffAuth};
+
+/// Text to check.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnonymityCheckRequest {
+    /// At most 64 KiB of UTF-8.
+    pub text: String,
+}
+
+/// What the anonymity check found.
+#[derive(Serialize, ToSchema)]
+pub struct AnonymityCheckResult {
+    pub identifying: bool,
+    pub findings: Vec<FindingView>,
+}
+
+/// One identifying detail.
+#[derive(Serialize, ToSchema)]
+pub struct FindingView {
+    /// `name`, `email`, `phone`, `date_of_birth`, `postcode`, `address`, `online_handle`,
+    /// `school` or `other`.
+    pub kind: String,
+    /// UTF-8 byte offset of the first byte.
+    pub start: usize,
+    /// UTF-8 byte offset just past the last byte.
+    pub end: usize,
+}
+
+/// The anonymity check as the API shows it.
+pub fn anonymity_result(text: &str) -> AnonymityCheckResult {
+    let report = anonymity::check(text);
+    AnonymityCheckResult {
+        identifying: report.identifying,
+        findings: report
+            .findings
+            .iter()
+            .map(|f| FindingView {
+                kind: serde_json::to_value(f.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| "other".to_owned()),
+                start: f.start,
+                end: f.end,
+            })
+            .collect(),
+    }
+}
+
+/// Checks free text for details that could identify someone; stores nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/anonymity-check",
+    tag = "checks",
+    request_body = AnonymityCheckRequest,
+    responses(
+        (status = 200, description = "What was found (offsets in UTF-8 bytes)", body = AnonymityCheckResult),
+        (status = 400, description = "The body is not JSON", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 422, description = "`text` missing or longer than 64 KiB", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address", body = ErrorBody)
+    )
+)]
+pub async fn anonymity_check(
+    _quota: SubmissionQuota,
+    ApiJson(request): ApiJson<AnonymityCheckRequest>,
+) -> Result<Json<AnonymityCheckResult>, ApiError> {
+    if request.text.len() > MAX_CHECKED_BYTES {
+        return Err(ApiError::unprocessable([(
+            "text",
+            format!("The text is longer than {} KiB", MAX_CHECKED_BYTES / 1024),
+        )]));
+    }
+    Ok(Json(anonymity_result(&request.text)))
+}
+
+/// Answers to screen.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScreenRequest {
+    /// Service id.
+    pub service: String,
+    /// An answers document (only what screening reads is validated).
+    #[schema(value_type = Object)]
+    pub answers: Value,
+}
+
+/// Runs screening and scope on answers (ages counted on today's London date); stores nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/screen",
+    tag = "checks",
+    request_body = ScreenRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The screening result", body = Object),
+        (status = 401, description = "No valid API token", body = ErrorBody),
+        (status = 422, description = "Unknown service, or answers screening cannot read (each named by its question key)", body = ErrorBody)
+    )
+)]
+pub async fn screen(
+    State(state): State<AppState>,
+    StaffAuth(_staff): StaffAuth,
+    ApiJson(request): ApiJson<ScreenRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let def = state.registry.get(&request.service).ok_or_else(|| {
+        ApiError::unprocessable([(
+            "service",
+            format!("There is no service `{}`", request.service),
+        )])
+    })?;
+    let result = screening::screen(def, &request.answers, calendar::london_date(Utc::now()))
+        .map_err(ApiError::invalid_answers)?;
+    serde_json::to_value(result)
+        .map(Json)
+        .map_err(ApiError::internal)
+}

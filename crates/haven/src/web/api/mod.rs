@@ -1,0 +1,7 @@
+//! The JSON API under `/api/v1`, one module per resource.
+
+pub mod checks;
+pub mod referrals;
+pub mod services;
+pub mod submissions;
+pub mod triage;

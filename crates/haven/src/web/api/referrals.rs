@@ -1,0 +1,118 @@
+//! `GET /api/v1/referrals/{reference}`: one referral, for staff of its team (or admins and
+//! auditors). Every read is written to the audit log before the data is returned.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use chrono::Utc;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::storage::audit::AuditEntry;
+use crate::storage::timestamp;
+use crate::web::AppState;
+use crate::web::error::{ApiError, ErrorBody};
+use crate::web::extract::StaffAuth;
+
+/// A referral as staff see it.
+#[derive(Serialize, ToSchema)]
+pub struct ReferralView {
+    pub reference: String,
+    pub service: String,
+    pub stage: String,
+    pub audience: String,
+    /// Workflow state.
+    pub status: String,
+    /// RFC 3339, UTC.
+    pub received_at: String,
+    /// First-contact due date `YYYY-MM-DD`, when the service has that SLA.
+    pub due_by: Option<String>,
+    pub urgent: bool,
+    /// The screening result (see the contract), or null before screening.
+    #[schema(value_type = Option<Object>)]
+    pub screening: Option<Value>,
+    pub allocation: Allocation,
+    /// Workflow transitions the caller's role may make from the current status (guards
+    /// are checked when one is attempted).
+    pub available_transitions: Vec<TransitionOption>,
+    /// The answers as submitted.
+    #[schema(value_type = Object)]
+    pub answers: Value,
+}
+
+/// A transition the caller may attempt.
+#[derive(Serialize, ToSchema)]
+pub struct TransitionOption {
+    pub to: String,
+    pub label: String,
+    /// Decision keys to choose from (empty when the step takes none).
+    pub decisions: Vec<String>,
+    pub reason_required: bool,
+}
+
+/// Who works the case.
+#[derive(Serialize, ToSchema)]
+pub struct Allocation {
+    pub worker: Option<String>,
+    /// `individual` or `group`.
+    pub mode: Option<String>,
+}
+
+/// One referral by its reference.
+#[utoipa::path(
+    get,
+    path = "/api/v1/referrals/{reference}",
+    tag = "referrals",
+    params(("reference" = String, Path, description = "Case reference, e.g. `SEC-7K3M-9QXD`")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The referral", body = ReferralView),
+        (status = 401, description = "No valid API token", body = ErrorBody),
+        (status = 404, description = "No such referral, or not one this user's team may see", body = ErrorBody)
+    )
+)]
+pub async fn show(
+    State(state): State<AppState>,
+    StaffAuth(staff): StaffAuth,
+    Path(reference): Path<String>,
+) -> Result<Json<ReferralView>, ApiError> {
+    // Another team's case answers exactly like a missing one, so references cannot be
+    // probed.
+    let (referral, def) = super::triage::load(&state, &staff, &reference).await?;
+    let available_transitions =
+        haven_core::workflow::available_transitions(&def, &referral.status, staff.role.as_str())
+            .into_iter()
+            .map(|t| TransitionOption {
+                to: t.to.clone(),
+                label: t.label.clone(),
+                decisions: t.decisions.iter().map(|d| d.key.clone()).collect(),
+                reason_required: t.reason_required,
+            })
+            .collect();
+    let screening = super::triage::screening_view(&referral);
+    let entry = AuditEntry::new(
+        Utc::now(),
+        staff.actor(),
+        "referral.viewed",
+        "referral",
+        &referral.id,
+    );
+    state.storage.append_audit(&entry).await?;
+    Ok(Json(ReferralView {
+        reference: referral.reference,
+        service: referral.service,
+        stage: referral.stage,
+        audience: referral.audience,
+        status: referral.status,
+        received_at: timestamp(referral.received_at),
+        due_by: referral.due_by.map(|d| d.format("%Y-%m-%d").to_string()),
+        urgent: referral.urgent,
+        screening,
+        allocation: Allocation {
+            worker: referral.assignee,
+            mode: None,
+        },
+        available_transitions,
+        answers: referral.answers,
+    }))
+}

@@ -1,0 +1,332 @@
+//! Triage on one referral: confirming or overriding the band, workflow transitions and the
+//! chronology. Each write is checked against the service's rules by `haven-core`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use chrono::Utc;
+use haven_core::calendar;
+use haven_core::definition::ServiceDefinition;
+use haven_core::workflow::{self, TransitionError, TransitionRequest};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
+
+use crate::access::{Role, Staff};
+use crate::storage::referrals::Referral;
+use crate::storage::timestamp;
+use crate::storage::triage::{ChronologyEntry, StatusChange};
+use crate::web::AppState;
+use crate::web::error::{ApiError, ErrorBody};
+use crate::web::extract::{ApiJson, StaffAuth};
+
+/// The referral with this reference, if the caller's team may see it (404 otherwise, so
+/// references cannot be probed), with its service definition.
+pub async fn load(
+    state: &AppState,
+    staff: &Staff,
+    reference: &str,
+) -> Result<(Referral, ServiceDefinition), ApiError> {
+    let reference = reference.trim().to_ascii_uppercase();
+    let referral = state
+        .storage
+        .find_referral(&reference)
+        .await?
+        .filter(|r| staff.may_read_team(&r.team))
+        .ok_or_else(ApiError::not_found)?;
+    let def = state
+        .registry
+        .get(&referral.service)
+        .cloned()
+        .ok_or_else(|| ApiError::internal("referral of a service that is not loaded"))?;
+    Ok((referral, def))
+}
+
+/// The stored screening with the confirmed band laid over it.
+pub fn screening_view(referral: &Referral) -> Option<Value> {
+    let mut screening = referral.screening.clone()?;
+    if let Some(obj) = screening.as_object_mut() {
+        obj.insert("confirmed_band".into(), json!(referral.confirmed_band));
+    }
+    Some(screening)
+}
+
+/// The case facts document workflow guards read (shape in the design notes).
+pub fn case_facts(referral: &Referral, chronology: &[ChronologyEntry]) -> Value {
+    let screening = referral.screening.as_ref();
+    let actions_total = screening
+        .and_then(|s| s.get("required_actions"))
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    let mut decisions = Map::new();
+    for entry in chronology.iter().filter(|e| e.kind == "transition") {
+        if let (Some(to), Some(decision)) = (
+            &entry.to_status,
+            entry
+                .detail
+                .as_ref()
+                .and_then(|d| d.get("decision"))
+                .and_then(Value::as_str),
+        ) {
+            decisions.insert(to.clone(), json!(decision));
+        }
+    }
+    json!({
+        "today": calendar::london_date(Utc::now()).format("%Y-%m-%d").to_string(),
+        "answers": { referral.stage.clone(): referral.answers },
+        "case": {
+            "status": referral.status,
+            "stages_received": [referral.stage],
+            "screening": {
+                "eligible": referral.eligible,
+                "in_scope": referral.in_scope,
+                "urgent": referral.urgent,
+                "suggested_band": referral.suggested_band,
+                "confirmed_band": referral.confirmed_band,
+                "confirmed": referral.confirmed_band.is_some(),
+            },
+            // No actions checklist is stored yet: every required action counts as open.
+            "actions": { "total": actions_total, "open": actions_total, "done": 0, "waived": 0 },
+            "decisions": decisions,
+            "allocation": { "worker": referral.assignee, "mode": Value::Null },
+            "meetings": 0,
+            "plan": { "goals": 0, "open_actions": 0 },
+            "onward_referrals": 0,
+        },
+    })
+}
+
+/// A band confirmation or override.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BandRequest {
+    /// One of the service's bands.
+    pub band: String,
+    /// Why (required, kept in the chronology).
+    pub reason: String,
+}
+
+/// The band after confirmation.
+#[derive(Serialize, ToSchema)]
+pub struct BandView {
+    pub suggested_band: Option<String>,
+    pub confirmed_band: String,
+}
+
+/// Confirms or overrides the suggested band (triage, manager or admin of the team).
+#[utoipa::path(
+    post,
+    path = "/api/v1/referrals/{reference}/screening",
+    tag = "referrals",
+    params(("reference" = String, Path, description = "Case reference")),
+    request_body = BandRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Recorded", body = BandView),
+        (status = 401, description = "No valid API token", body = ErrorBody),
+        (status = 403, description = "This role may not confirm bands", body = ErrorBody),
+        (status = 404, description = "No such referral for this user", body = ErrorBody),
+        (status = 422, description = "`reason` missing or `band` not one of the service's bands", body = ErrorBody)
+    )
+)]
+pub async fn confirm_band(
+    State(state): State<AppState>,
+    StaffAuth(staff): StaffAuth,
+    Path(reference): Path<String>,
+    ApiJson(request): ApiJson<BandRequest>,
+) -> Result<Json<BandView>, ApiError> {
+    let (referral, def) = load(&state, &staff, &reference).await?;
+    if !matches!(staff.role, Role::Triage | Role::Manager | Role::Admin) {
+        return Err(ApiError::forbidden(
+            "Only triage, managers and admins confirm bands",
+        ));
+    }
+    let bands = def
+        .screening
+        .as_ref()
+        .map(|s| s.bands.as_slice())
+        .unwrap_or_default();
+    let mut errors = Vec::new();
+    if !bands.contains(&request.band) {
+        errors.push(("band", format!("Choose one of: {}", bands.join(", "))));
+    }
+    let reason = request.reason.trim();
+    if reason.is_empty() {
+        errors.push(("reason", "Give a reason for the band".to_owned()));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::unprocessable(errors));
+    }
+    state
+        .storage
+        .confirm_band(
+            &referral.id,
+            &request.band,
+            reason,
+            &staff.actor(),
+            Utc::now(),
+        )
+        .await?;
+    Ok(Json(BandView {
+        suggested_band: referral.suggested_band,
+        confirmed_band: request.band,
+    }))
+}
+
+/// The new status after a transition.
+#[derive(Serialize, ToSchema)]
+pub struct TransitionDone {
+    pub reference: String,
+    pub from: String,
+    pub status: String,
+    pub decision: Option<String>,
+    pub notify_referrer: bool,
+}
+
+/// A workflow transition request: `{to, decision?, reason?, fields?}`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionBody {
+    pub to: String,
+    #[serde(default)]
+    pub decision: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub fields: Map<String, Value>,
+}
+
+fn transition_error(e: &TransitionError) -> ApiError {
+    let message = e.to_string();
+    match (e.status(), e.field()) {
+        (422, Some(field)) => ApiError::unprocessable([(field, message)]),
+        (403, _) => ApiError::forbidden(message),
+        (404, _) => ApiError::unprocessable([("to", message)]),
+        _ => ApiError::Conflict {
+            code: e.code().to_owned(),
+            message,
+        },
+    }
+}
+
+/// Moves a referral to another workflow state, if the caller's role and the guards allow.
+#[utoipa::path(
+    post,
+    path = "/api/v1/referrals/{reference}/transitions",
+    tag = "referrals",
+    params(("reference" = String, Path, description = "Case reference")),
+    request_body = TransitionBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Moved", body = TransitionDone),
+        (status = 401, description = "No valid API token", body = ErrorBody),
+        (status = 403, description = "This role may not make this transition", body = ErrorBody),
+        (status = 404, description = "No such referral for this user", body = ErrorBody),
+        (status = 409, description = "Not from this state, a guard failed (`guard_failed`, the message names the guard), or another change got there first", body = ErrorBody),
+        (status = 422, description = "Unknown state, decision or reason missing", body = ErrorBody)
+    )
+)]
+pub async fn transition(
+    State(state): State<AppState>,
+    StaffAuth(staff): StaffAuth,
+    Path(reference): Path<String>,
+    ApiJson(body): ApiJson<TransitionBody>,
+) -> Result<Json<TransitionDone>, ApiError> {
+    let (referral, def) = load(&state, &staff, &reference).await?;
+    let chronology = state.storage.chronology(&referral.id).await?;
+    let facts = case_facts(&referral, &chronology);
+    let request = TransitionRequest {
+        to: body.to,
+        decision: body.decision,
+        reason: body.reason,
+        fields: body.fields,
+    };
+    let outcome = workflow::attempt(
+        &def,
+        &referral.status,
+        staff.role.as_str(),
+        &request,
+        &facts,
+    )
+    .map_err(|e| transition_error(&e))?;
+    let moved = state
+        .storage
+        .change_status(&StatusChange {
+            referral_id: &referral.id,
+            from: &outcome.from,
+            to: &outcome.to,
+            decision: outcome.decision.as_deref(),
+            reason: outcome.reason.as_deref(),
+            actor: &staff.actor(),
+            at: Utc::now(),
+        })
+        .await?;
+    if !moved {
+        return Err(ApiError::Conflict {
+            code: "status_changed".to_owned(),
+            message: "The case changed while you were working on it; reload and try again"
+                .to_owned(),
+        });
+    }
+    Ok(Json(TransitionDone {
+        reference: referral.reference,
+        from: outcome.from,
+        status: outcome.to,
+        decision: outcome.decision,
+        notify_referrer: outcome.notify_referrer,
+    }))
+}
+
+/// One chronology entry.
+#[derive(Serialize, ToSchema)]
+pub struct ChronologyView {
+    /// RFC 3339, UTC.
+    pub at: String,
+    pub actor: String,
+    /// `received`, `transition`, `band_confirmed`.
+    pub kind: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub reason: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub detail: Option<Value>,
+}
+
+impl From<ChronologyEntry> for ChronologyView {
+    fn from(e: ChronologyEntry) -> Self {
+        Self {
+            at: timestamp(e.at),
+            actor: e.actor,
+            kind: e.kind,
+            from: e.from_status,
+            to: e.to_status,
+            reason: e.reason,
+            detail: e.detail,
+        }
+    }
+}
+
+/// The chronology of a referral, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/referrals/{reference}/chronology",
+    tag = "referrals",
+    params(("reference" = String, Path, description = "Case reference")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The chronology", body = [ChronologyView]),
+        (status = 401, description = "No valid API token", body = ErrorBody),
+        (status = 404, description = "No such referral for this user", body = ErrorBody)
+    )
+)]
+pub async fn chronology(
+    State(state): State<AppState>,
+    StaffAuth(staff): StaffAuth,
+    Path(reference): Path<String>,
+) -> Result<Json<Vec<ChronologyView>>, ApiError> {
+    let (referral, _def) = load(&state, &staff, &reference).await?;
+    let entries = state.storage.chronology(&referral.id).await?;
+    Ok(Json(
+        entries.into_iter().map(ChronologyView::from).collect(),
+    ))
+}

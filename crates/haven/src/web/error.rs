@@ -1,0 +1,241 @@
+//! The web layer's one error type. Every failure a client sees is
+//! `{"error": {"code", "message", "fields": [{"field", "message"}]}}`.
+//!
+//! Errors are layered: `haven-core` has its own (`FieldError`, `TargetError`), storage has
+//! `StorageError`, the use-cases theirs; handlers turn them into [`ApiError`] with the small
+//! constructors below so they read as policy. A 5xx logs its details and answers with a
+//! generic message, so SQL text or case data never reach a response body.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use haven_core::answers::FieldError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::storage::StorageError;
+
+/// Why a request failed.
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400: the request could not be read (malformed JSON, wrong content type).
+    BadRequest(String),
+    /// 401: no valid API token.
+    Unauthorized,
+    /// 403: the caller may not do this.
+    Forbidden(String),
+    /// 404: nothing here (also for records the caller may not see, so ids cannot be probed).
+    NotFound,
+    /// 404 from the router: no route has this path.
+    NoRoute,
+    /// 405: the path exists but not with this method.
+    MethodNotAllowed,
+    /// 409: a conflict with the record's state; `code` names the rule.
+    Conflict { code: String, message: String },
+    /// 413: the body is larger than the limit.
+    PayloadTooLarge,
+    /// 422: the request was read but some fields are wrong.
+    Unprocessable(Vec<FieldError>),
+    /// 429: too many requests from this client.
+    TooManyRequests { retry_after_secs: u64 },
+    /// 503: a dependency (the database) is unavailable, or the request took too long.
+    Unavailable,
+    /// 500: a bug or an unexpected failure; the detail is logged, never sent.
+    Internal(String),
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code (`not_found`, `invalid`, …).
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+    /// The fields at fault (422), each named by its question key or request field.
+    pub fields: Vec<FieldMessage>,
+}
+
+/// One field at fault.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldMessage {
+    /// `service`, `answers`, or a question key such as `young_person.date_of_birth`.
+    pub field: String,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::BadRequest(message.into())
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        ApiError::Forbidden(message.into())
+    }
+
+    pub fn not_found() -> Self {
+        ApiError::NotFound
+    }
+
+    pub fn unauthorized() -> Self {
+        ApiError::Unauthorized
+    }
+
+    /// 422 naming each field with its message.
+    pub fn unprocessable<F, M>(fields: impl IntoIterator<Item = (F, M)>) -> Self
+    where
+        F: Into<String>,
+        M: Into<String>,
+    {
+        ApiError::Unprocessable(
+            fields
+                .into_iter()
+                .map(|(f, m)| FieldError::new(f, m))
+                .collect(),
+        )
+    }
+
+    /// 422 from the core's answer validation.
+    pub fn invalid_answers(errors: Vec<FieldError>) -> Self {
+        ApiError::Unprocessable(errors)
+    }
+
+    /// 500; `detail` is logged, not sent.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        ApiError::Internal(detail.to_string())
+    }
+
+    /// The error a bare status stands for (used to give responses made by middleware,
+    /// such as 405 or 413, the same JSON shape).
+    pub fn from_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::BAD_REQUEST => ApiError::bad_request("The request could not be read"),
+            StatusCode::UNAUTHORIZED => ApiError::Unauthorized,
+            StatusCode::FORBIDDEN => ApiError::forbidden("You may not do this"),
+            StatusCode::NOT_FOUND => ApiError::NoRoute,
+            StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+            StatusCode::TOO_MANY_REQUESTS => ApiError::TooManyRequests {
+                retry_after_secs: 60,
+            },
+            StatusCode::REQUEST_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE => ApiError::Unavailable,
+            s if s.is_client_error() => ApiError::bad_request("The request could not be handled"),
+            s => ApiError::Internal(format!("middleware answered {s}")),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound | ApiError::NoRoute => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn body(&self) -> ErrorDetail {
+        let (code, message) = match self {
+            ApiError::BadRequest(m) => ("bad_request", m.clone()),
+            ApiError::Unauthorized => (
+                "unauthorized",
+                "Send a valid API token: Authorization: Bearer TOKEN".to_owned(),
+            ),
+            ApiError::Forbidden(m) => ("forbidden", m.clone()),
+            ApiError::NotFound => ("not_found", "Nothing was found here".to_owned()),
+            ApiError::NoRoute => ("no_route", "There is no such address".to_owned()),
+            ApiError::MethodNotAllowed => (
+                "method_not_allowed",
+                "This address does not accept that method".to_owned(),
+            ),
+            ApiError::Conflict { code, message } => (code.as_str(), message.clone()),
+            ApiError::PayloadTooLarge => (
+                "payload_too_large",
+                "The request body is too large".to_owned(),
+            ),
+            ApiError::Unprocessable(_) => (
+                "invalid",
+                "Some answers need correcting; see fields".to_owned(),
+            ),
+            ApiError::TooManyRequests { .. } => (
+                "rate_limited",
+                "Too many requests; please wait a few minutes and try again".to_owned(),
+            ),
+            ApiError::Unavailable => (
+                "unavailable",
+                "The service is temporarily unavailable; please try again".to_owned(),
+            ),
+            ApiError::Internal(_) => (
+                "internal",
+                "Something went wrong on our side; nothing you sent was the cause".to_owned(),
+            ),
+        };
+        let fields = match self {
+            ApiError::Unprocessable(fields) => fields
+                .iter()
+                .map(|f| FieldMessage {
+                    field: f.field.clone(),
+                    message: f.message.clone(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        ErrorDetail {
+            code: code.to_owned(),
+            message,
+            fields,
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status().as_u16(), self.body().code)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!(%detail, "internal error");
+        }
+        let body = ErrorBody { error: self.body() };
+        let mut response = (status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        match self {
+            ApiError::Unauthorized => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            ApiError::TooManyRequests { retry_after_secs } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        match &e {
+            // Pool exhausted or the database unreachable: the client may retry.
+            StorageError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
+                tracing::error!(error = %e, "database unavailable");
+                ApiError::Unavailable
+            }
+            _ => ApiError::internal(e),
+        }
+    }
+}

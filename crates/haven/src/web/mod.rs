@@ -1,0 +1,98 @@
+//! The HTTP interface: the JSON API of `spec/contract.md`, health and metrics.
+//!
+//! Each resource module exposes its handlers; [`routes`] lists every route once, through
+//! `utoipa_axum::routes!`, so the router and the OpenAPI document are built from the same
+//! list and cannot drift apart. [`router`] adds the middleware every response goes through.
+
+pub mod api;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod middleware;
+pub mod openapi;
+pub mod rate_limit;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::config::Settings;
+use crate::crypto::SecretKey;
+use crate::services::Registry;
+use crate::storage::Storage;
+use rate_limit::RateLimiter;
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub storage: Storage,
+    pub registry: Registry,
+    pub key: Arc<SecretKey>,
+    pub limiter: Arc<RateLimiter>,
+    pub metrics: PrometheusHandle,
+    pub options: WebOptions,
+}
+
+/// The settings the web layer uses.
+#[derive(Debug, Clone)]
+pub struct WebOptions {
+    pub body_limit_bytes: usize,
+    pub request_timeout: Duration,
+    pub trust_forwarded_for: bool,
+}
+
+impl AppState {
+    /// State for a server with these settings.
+    pub fn new(storage: Storage, registry: Registry, key: SecretKey, settings: &Settings) -> Self {
+        Self {
+            storage,
+            registry,
+            key: Arc::new(key),
+            limiter: Arc::new(RateLimiter::new(
+                settings.submissions_per_window,
+                settings.rate_limit_window(),
+            )),
+            metrics: middleware::metrics_handle(),
+            options: WebOptions {
+                body_limit_bytes: settings.body_limit_bytes,
+                request_timeout: settings.request_timeout(),
+                trust_forwarded_for: settings.trust_forwarded_for,
+            },
+        }
+    }
+}
+
+/// Every route, each with its OpenAPI operation.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(api::services::list))
+        .routes(routes!(api::services::show))
+        .routes(routes!(api::submissions::create))
+        .routes(routes!(api::referrals::show))
+        .routes(routes!(api::checks::anonymity_check))
+        .routes(routes!(api::checks::screen))
+        .routes(routes!(api::triage::confirm_band))
+        .routes(routes!(api::triage::transition))
+        .routes(routes!(api::triage::chronology))
+        .routes(routes!(openapi::document))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::metrics))
+}
+
+/// The OpenAPI document describing [`routes`].
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
+}
+
+/// The complete application: routes, the not-found fallback and middleware.
+pub fn router(state: AppState) -> Router {
+    let (router, document) = routes().split_for_parts();
+    let router = router.fallback(|| async { error::ApiError::NoRoute });
+    middleware::apply(router, &state, document).with_state(state)
+}

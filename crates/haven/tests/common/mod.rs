@@ -1,0 +1,409 @@
+//! Test harness: a fresh database per test on each engine, and a [`TestApp`] that drives the
+//! router in-process (`tower::ServiceExt::oneshot`, no network).
+//!
+//! SQLite (a temp dir) always runs. PostgreSQL runs when `HAVEN_TEST_DATABASE_URL` is set to
+//! an admin connection (`postgres://postgres@127.0.0.1/test`): each test gets its own
+//! database, created from that connection and dropped afterwards.
+#![allow(dead_code)] // Each test file uses a different part of the harness.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use haven::access::Role;
+use haven::config::Settings;
+use haven::crypto::{self, SecretKey};
+use haven::services::Registry;
+use haven::storage::Storage;
+use haven::storage::tokens::NewApiToken;
+use haven::storage::users::NewStaffUser;
+use haven::web::{AppState, router};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use sqlx::Connection;
+use tower::ServiceExt;
+
+/// Which engine a test body is running on (for assertion messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh, empty database; dropped (PostgreSQL) or deleted (SQLite) with this value.
+pub struct TestDb {
+    pub engine: Engine,
+    pub url: String,
+    /// The SQLite file, to check what reaches the disk.
+    pub sqlite_file: Option<PathBuf>,
+    /// Holds the temp dir (SQLite database, data dir) alive.
+    pub dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime, which cannot be blocked on; a short-lived
+        // thread with its own runtime drops the database.
+        let dropper = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .execute(&mut conn)
+                        .await;
+                    let _ = conn.close().await;
+                }
+            });
+        });
+        let _ = dropper.join();
+    }
+}
+
+/// The fixture definitions in `tests/fixtures`.
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn fixture_registry() -> Registry {
+    let demo = include_str!("../fixtures/demo.toml");
+    let other = include_str!("../fixtures/other.toml");
+    Registry::from_sources([("demo.toml", demo), ("other.toml", other)]).unwrap()
+}
+
+/// A fresh SQLite database in a temp dir.
+pub fn sqlite_db() -> TestDb {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("haven.db");
+    TestDb {
+        engine: Engine::Sqlite,
+        url: haven::config::sqlite_url(&file),
+        sqlite_file: Some(file),
+        dir,
+        postgres: None,
+    }
+}
+
+/// A fresh PostgreSQL database, when `HAVEN_TEST_DATABASE_URL` is set.
+pub async fn postgres_db() -> Option<TestDb> {
+    let Ok(admin_url) = std::env::var("HAVEN_TEST_DATABASE_URL") else {
+        static SKIPPED: Once = Once::new();
+        SKIPPED.call_once(|| {
+            eprintln!("PostgreSQL tests skipped: HAVEN_TEST_DATABASE_URL not set");
+        });
+        return None;
+    };
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let name = format!(
+        "haven_test_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        crypto::random_symbols(6).to_ascii_lowercase()
+    );
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .expect("HAVEN_TEST_DATABASE_URL must be an admin connection that can CREATE DATABASE");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+    Some(TestDb {
+        engine: Engine::Postgres,
+        url: with_database(&admin_url, &name),
+        sqlite_file: None,
+        dir: tempfile::tempdir().unwrap(),
+        postgres: Some((admin_url, name)),
+    })
+}
+
+/// `postgres://u@h/old?x` → `postgres://u@h/new?x`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{host_part}/{name}?{q}"),
+        None => format!("{host_part}/{name}"),
+    }
+}
+
+/// A fresh database on each engine in use: SQLite always, PostgreSQL when configured.
+pub async fn each_database() -> Vec<TestDb> {
+    let mut dbs = vec![sqlite_db()];
+    dbs.extend(postgres_db().await);
+    dbs
+}
+
+/// Builds a [`TestApp`].
+#[derive(Clone)]
+pub struct TestAppBuilder {
+    settings: Settings,
+    builtins: bool,
+}
+
+impl Default for TestAppBuilder {
+    fn default() -> Self {
+        Self {
+            settings: Settings {
+                // Tests share one unknown client address; only the rate-limit test limits.
+                submissions_per_window: 10_000,
+                ..Settings::default()
+            },
+            builtins: false,
+        }
+    }
+}
+
+impl TestAppBuilder {
+    pub fn rate_limit(mut self, per_window: u32) -> Self {
+        self.settings.submissions_per_window = per_window;
+        self
+    }
+
+    /// Serve the built-in services (services/*.toml) instead of the test fixtures.
+    pub fn builtins(mut self) -> Self {
+        self.builtins = true;
+        self
+    }
+
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.settings.body_limit_bytes = bytes;
+        self
+    }
+
+    /// An app on a migrated `db`.
+    pub async fn build(&self, db: TestDb) -> TestApp {
+        let storage = Storage::connect(&db.url, 5).await.unwrap();
+        storage.migrate().await.unwrap();
+        let key = SecretKey::from_hex(&"42".repeat(32)).unwrap();
+        let registry = if self.builtins {
+            Registry::load(None).unwrap()
+        } else {
+            fixture_registry()
+        };
+        let mut settings = self.settings.clone();
+        settings.data_dir = db.dir.path().to_owned();
+        let state = AppState::new(storage.clone(), registry.clone(), key.clone(), &settings);
+        TestApp {
+            router: router(state.clone()),
+            state,
+            storage,
+            key,
+            registry,
+            engine: db.engine,
+            db,
+        }
+    }
+
+    /// Runs `body` once per engine, each time on a fresh database.
+    pub async fn each_engine<F>(&self, body: F)
+    where
+        F: AsyncFn(&TestApp),
+    {
+        for db in each_database().await {
+            let app = self.build(db).await;
+            body(&app).await;
+            // Close every connection before the temp dir goes: SQLite keeps a per-process
+            // table of open files by inode, and a deleted-while-open file whose inode is
+            // reused by the next test's database makes that database fail to open.
+            app.storage.close().await;
+        }
+    }
+}
+
+/// Runs `body` once per engine with a default app.
+pub async fn each_engine<F>(body: F)
+where
+    F: AsyncFn(&TestApp),
+{
+    TestAppBuilder::default().each_engine(body).await;
+}
+
+/// The application under test, with direct access to its storage.
+pub struct TestApp {
+    pub router: Router,
+    /// The state behind `router`, to build routers of test-only routes.
+    pub state: AppState,
+    pub storage: Storage,
+    pub key: SecretKey,
+    pub registry: Registry,
+    pub engine: Engine,
+    pub db: TestDb,
+}
+
+/// A response, fully read.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `field` names of a contract error.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.json()["error"]["fields"]
+            .as_array()
+            .map(|fields| {
+                fields
+                    .iter()
+                    .filter_map(|f| f["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The error `code` of a contract error.
+    pub fn error_code(&self) -> String {
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+impl TestApp {
+    pub async fn request(&self, request: Request<Body>) -> TestResponse {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.request(Request::get(path).body(Body::empty()).unwrap())
+            .await
+    }
+
+    pub async fn get_with_token(&self, path: &str, token: &str) -> TestResponse {
+        self.request(
+            Request::get(path)
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Sends `body` as-is with the given content type.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: impl Into<Body>,
+    ) -> TestResponse {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(ct) = content_type {
+            request = request.header(header::CONTENT_TYPE, ct);
+        }
+        self.request(request.body(body.into()).unwrap()).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> TestResponse {
+        self.send(
+            Method::POST,
+            path,
+            Some("application/json"),
+            body.to_string(),
+        )
+        .await
+    }
+
+    /// Submits a valid demo referral; returns `(reference, receipt_code)`.
+    pub async fn submit_demo(&self) -> (String, String) {
+        let response = self
+            .post_json("/api/v1/submissions", &valid_submission())
+            .await;
+        assert_eq!(
+            response.status,
+            StatusCode::CREATED,
+            "{:?}: {}",
+            self.engine,
+            response.text()
+        );
+        let body = response.json();
+        (
+            body["reference"].as_str().unwrap().to_owned(),
+            body["receipt_code"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Creates a staff account and an API token; returns `(user id, token)`.
+    pub async fn staff(&self, role: Role, team: Option<&str>) -> (String, String) {
+        let id = crypto::new_id();
+        let email = format!("{}@example.org", crypto::random_symbols(8).to_lowercase());
+        self.storage
+            .create_user(&NewStaffUser {
+                id: id.clone(),
+                email: &email,
+                role,
+                team,
+                password_hash: "not-a-real-hash".to_owned(),
+                actor: "test",
+            })
+            .await
+            .unwrap();
+        let token = crypto::new_api_token();
+        self.storage
+            .create_token(&NewApiToken {
+                id: crypto::new_id(),
+                user_id: &id,
+                name: "test",
+                token_hash: crypto::token_hash(&token),
+                actor: "test",
+            })
+            .await
+            .unwrap();
+        (id, token)
+    }
+}
+
+/// A valid submission to the demo service's public stage.
+pub fn valid_submission() -> Value {
+    json!({
+        "service": "demo",
+        "stage": "referral",
+        "audience": "professional",
+        "answers": {
+            "young_person": { "name": "Alex Example", "date_of_birth": "2011-04-27", "age": 14 },
+            "concerns": ["online_contact"],
+            "immediate_danger": false,
+            "details": "Messages from an adult asking to meet."
+        }
+    })
+}

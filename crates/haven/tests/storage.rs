@@ -1,0 +1,204 @@
+//! Storage behaviour that the API relies on, on both engines.
+
+mod common;
+
+use chrono::{NaiveDate, Utc};
+use common::each_engine;
+use haven::access::Role;
+use haven::storage::StorageError;
+use haven::storage::audit::{AuditEntry, ChainCheck};
+use haven::storage::referrals::NewReferral;
+use haven::storage::users::NewStaffUser;
+use serde_json::json;
+
+fn referral<'a>(
+    reference: &str,
+    answers: &'a serde_json::Value,
+    screening: Option<&'a serde_json::Value>,
+) -> NewReferral<'a> {
+    NewReferral {
+        id: haven::crypto::new_id(),
+        reference: reference.to_owned(),
+        service: "demo",
+        stage: "referral",
+        audience: "professional",
+        status: "new",
+        team: "demo-team",
+        received_at: Utc::now(),
+        urgent: true,
+        suggested_band: Some("high"),
+        in_scope: Some(false),
+        eligible: None,
+        rules_version: Some("2025-1"),
+        due_by: NaiveDate::from_ymd_opt(2025, 2, 7),
+        answers,
+        screening,
+        receipt_hash: haven::crypto::new_id(),
+        actor: "public",
+    }
+}
+
+#[tokio::test]
+async fn flags_dates_and_json_round_trip() {
+    each_engine(async |app| {
+        let answers = json!({"a": {"b": [1, "two", null]}});
+        let screening = json!({"urgent": true, "reasons": []});
+        app.storage
+            .create_referral(&referral("DEM-AAAA-AAAA", &answers, Some(&screening)))
+            .await
+            .unwrap();
+        let r = app
+            .storage
+            .find_referral("DEM-AAAA-AAAA")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(r.urgent);
+        assert_eq!(r.in_scope, Some(false));
+        assert_eq!(r.eligible, None);
+        assert_eq!(r.suggested_band.as_deref(), Some("high"));
+        assert_eq!(r.due_by, NaiveDate::from_ymd_opt(2025, 2, 7));
+        assert_eq!(r.answers, answers);
+        assert_eq!(r.screening, Some(screening));
+        assert!(
+            app.storage
+                .find_referral("DEM-ZZZZ-ZZZZ")
+                .await
+                .unwrap()
+                .is_none()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_taken_reference_is_a_conflict_and_nothing_is_half_written() {
+    each_engine(async |app| {
+        let answers = json!({});
+        app.storage
+            .create_referral(&referral("DEM-BBBB-BBBB", &answers, None))
+            .await
+            .unwrap();
+        let again = app
+            .storage
+            .create_referral(&referral("DEM-BBBB-BBBB", &answers, None))
+            .await;
+        assert!(
+            matches!(again, Err(StorageError::Conflict)),
+            "{:?}: {again:?}",
+            app.engine
+        );
+        let ChainCheck::Intact { entries } = app.storage.verify_audit_chain().await.unwrap() else {
+            panic!("chain broken");
+        };
+        assert_eq!(entries, 1, "the failed insert left no audit entry");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn emails_are_unique_whatever_their_case() {
+    each_engine(async |app| {
+        let user = |email: &'static str| NewStaffUser {
+            id: haven::crypto::new_id(),
+            email,
+            role: Role::Admin,
+            team: None,
+            password_hash: "x".into(),
+            actor: "test",
+        };
+        let created = app
+            .storage
+            .create_user(&user("Someone@Example.org"))
+            .await
+            .unwrap();
+        assert_eq!(created.email, "someone@example.org");
+        let again = app.storage.create_user(&user("someone@EXAMPLE.org")).await;
+        assert!(matches!(again, Err(StorageError::Conflict)));
+        assert!(
+            app.storage
+                .find_user_by_email("SOMEONE@example.org")
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(app.storage.count_users().await.unwrap(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_audit_log_is_a_verifiable_append_only_chain() {
+    each_engine(async |app| {
+        for i in 0..5 {
+            let entry = AuditEntry::new(Utc::now(), "test", "thing.done", "thing", &i.to_string());
+            app.storage.append_audit(&entry).await.unwrap();
+        }
+        assert_eq!(
+            app.storage.verify_audit_chain().await.unwrap(),
+            ChainCheck::Intact { entries: 5 }
+        );
+        let update = sqlx::query("UPDATE audit_log SET actor = 'someone else' WHERE seq = 2")
+            .execute(app.storage.pool())
+            .await;
+        assert!(
+            update.is_err(),
+            "{:?}: audit rows must not change",
+            app.engine
+        );
+        let delete = sqlx::query("DELETE FROM audit_log WHERE seq = 5")
+            .execute(app.storage.pool())
+            .await;
+        assert!(
+            delete.is_err(),
+            "{:?}: audit rows must not be deleted",
+            app.engine
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_appends_keep_one_chain() {
+    each_engine(async |app| {
+        let mut tasks = Vec::new();
+        for i in 0..20 {
+            let storage = app.storage.clone();
+            tasks.push(tokio::spawn(async move {
+                let entry =
+                    AuditEntry::new(Utc::now(), "test", "thing.done", "thing", &i.to_string());
+                storage.append_audit(&entry).await
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        assert_eq!(
+            app.storage.verify_audit_chain().await.unwrap(),
+            ChainCheck::Intact { entries: 20 }
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn not_accepted_reports_are_counted_without_content() {
+    each_engine(async |app| {
+        let day = NaiveDate::from_ymd_opt(2025, 3, 1).unwrap();
+        app.storage
+            .count_not_accepted(day, "ceop", "young_person", &["fake_account", "bullying"])
+            .await
+            .unwrap();
+        app.storage
+            .count_not_accepted(day, "ceop", "young_person", &["bullying", "fake_account"])
+            .await
+            .unwrap();
+        let count = app
+            .storage
+            .not_accepted_count(day, "ceop", "young_person", "bullying,fake_account")
+            .await
+            .unwrap();
+        assert_eq!(count, 2);
+    })
+    .await;
+}
