@@ -1,6 +1,8 @@
 //! The JSON API under `/api/v1`, one module per resource.
 
+pub mod actions;
 pub mod checks;
+pub mod queue;
 pub mod referrals;
 pub mod services;
 pub mod submissions;
