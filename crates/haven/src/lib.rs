@@ -15,6 +15,7 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod intake;
+pub mod mail;
 pub mod services;
 pub mod storage;
 pub mod web;

@@ -10,6 +10,7 @@
 
 pub mod actions;
 pub mod audit;
+pub mod jobs;
 pub mod outcomes;
 pub mod queue;
 pub mod referrals;
