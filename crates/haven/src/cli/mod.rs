@@ -17,6 +17,7 @@ use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{ConfigError, LogFormat, Overrides, Settings};
+use crate::crypto::keyring::{KeyRing, MASTER_KEY_ENV};
 use crate::crypto::{KeyError, SecretKey};
 use crate::services::{Registry, RegistryError};
 use crate::storage::{Storage, ensure_data_dir};
@@ -97,7 +98,12 @@ impl From<RegistryError> for CliError {
 impl From<KeyError> for CliError {
     fn from(e: KeyError) -> Self {
         match e {
-            KeyError::BadEnv | KeyError::BadFile(_) => CliError::BadInput(e.to_string()),
+            KeyError::BadEnv
+            | KeyError::BadFile(_)
+            | KeyError::BadMasterEnv
+            | KeyError::BadKeyRing { .. }
+            | KeyError::KeyRingPermissions { .. }
+            | KeyError::KeysFromEnv => CliError::BadInput(e.to_string()),
             KeyError::Io { .. } | KeyError::Random(_) => CliError::Failed(e.into()),
         }
     }
@@ -132,7 +138,8 @@ impl Context {
         if self.settings.database_url.is_none() {
             self.data_dir()?;
         }
-        let storage = Storage::connect(&url, self.settings.max_connections)
+        let keys = self.master_keys()?;
+        let storage = Storage::connect(&url, self.settings.max_connections, keys)
             .await
             .map_err(|e| CliError::Failed(anyhow::anyhow!("could not open the database: {e}")))?;
         storage.migrate().await.map_err(|e| {
@@ -156,6 +163,19 @@ impl Context {
         self.data_dir()?;
         let env = std::env::var("HAVEN_SECRET_KEY").ok();
         Ok(SecretKey::load_or_create(
+            env.as_deref(),
+            &self.settings.data_dir,
+        )?)
+    }
+}
+
+impl Context {
+    /// The master keys that seal case content: `HAVEN_MASTER_KEY`, or the key ring file
+    /// `<data_dir>/master.keys` (created on first run; refused if others may read it).
+    fn master_keys(&self) -> Result<KeyRing, CliError> {
+        self.data_dir()?;
+        let env = std::env::var(MASTER_KEY_ENV).ok();
+        Ok(KeyRing::load_or_create(
             env.as_deref(),
             &self.settings.data_dir,
         )?)
