@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use chrono::Utc;
+use common::run::haven;
 use common::scan::{assert_absent, checkpoint, contains, persisted, sqlite_files};
 use common::{Engine, TestApp, TestAppBuilder, TestDb};
 use haven::access::Role;
@@ -292,4 +293,68 @@ async fn keys_rotate_while_a_server_runs_then_prune() {
             }
         })
         .await;
+}
+
+#[tokio::test]
+async fn haven_keys_rotate_list_and_prune_from_the_command_line() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let reference = submit_about_the_child(app).await;
+            chronology_about_the_child(app, &reference).await;
+            let references = [reference];
+            let before = read_everything(&app.storage, &references).await;
+            let old = app.storage.keys().current().id().to_owned();
+
+            let out = haven(
+                app,
+                &["keys", "rotate", "--grace-secs", "0", "--batch", "1"],
+                None,
+            );
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(0), "{stderr}");
+            assert!(stderr.contains("Re-wrapped 6 values"), "{stderr}");
+            // The running app (checking the file on every seal here) moved to the new key.
+            let new = app.storage.keys().current().id().to_owned();
+            assert_ne!(new, old);
+            assert_eq!(read_everything(&app.storage, &references).await, before);
+
+            let out = haven(app, &["keys", "list"], None);
+            let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+            assert!(
+                listed.contains(&format!("{new} current 6 values")),
+                "{listed}"
+            );
+            assert!(
+                listed.contains(&format!("{old} retired 0 values")),
+                "{listed}"
+            );
+            assert!(!listed.to_lowercase().contains(&"0".repeat(64)), "ids only");
+
+            let out = haven(app, &["keys", "prune"], None);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(0), "{stderr}");
+            assert!(
+                stderr.contains(&format!("Removed retired key {old}")),
+                "{stderr}"
+            );
+            assert_eq!(read_everything(&app.storage, &references).await, before);
+        })
+        .await;
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_key_file_others_may_read_is_refused_at_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = TestAppBuilder::default().build(common::sqlite_db()).await;
+    let file = app.db.dir.path().join("master.keys");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let out = haven(&app, &["migrate"], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&file.display().to_string()), "{stderr}");
+    assert!(stderr.contains("chmod 600"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    app.storage.close().await;
 }

@@ -4,7 +4,9 @@
 //! file or line; 1 anything else.
 
 mod admin;
+mod audit;
 mod config;
+mod keys;
 mod migrate;
 mod serve;
 mod services;
@@ -65,6 +67,12 @@ enum Command {
     /// Settings.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// Master keys for encryption at rest: list, rotate, prune.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// The tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 /// A command's failure.
@@ -234,6 +242,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Services(cmd) => services::run(&ctx, cmd),
         Command::Admin(cmd) => admin::run(&ctx, cmd).await,
         Command::Config(cmd) => config::run(cmd),
+        Command::Keys(cmd) => keys::run(&ctx, cmd).await,
+        Command::Audit(cmd) => audit::run(&ctx, cmd).await,
     }
 }
 

@@ -6,6 +6,7 @@
 //! database, created from that connection and dropped afterwards.
 #![allow(dead_code)] // Each test file uses a different part of the harness.
 
+pub mod run;
 pub mod scan;
 
 use std::path::{Path, PathBuf};
@@ -197,6 +198,12 @@ impl TestAppBuilder {
 
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.settings.body_limit_bytes = bytes;
+        self
+    }
+
+    /// Take the client address from `X-Forwarded-For` (as behind a reverse proxy).
+    pub fn trust_forwarded_for(mut self) -> Self {
+        self.settings.trust_forwarded_for = true;
         self
     }
 
