@@ -9,6 +9,7 @@
 //! outside the database ([`keyring`]).
 
 pub mod envelope;
+mod keyfile;
 pub mod keyring;
 
 use std::fmt;
