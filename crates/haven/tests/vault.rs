@@ -358,3 +358,85 @@ async fn a_key_file_others_may_read_is_refused_at_start() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     app.storage.close().await;
 }
+
+#[tokio::test]
+async fn rotation_loses_no_write_made_while_it_runs() {
+    TestAppBuilder::default()
+        .each_engine(async |app| {
+            let mut references = Vec::new();
+            for _ in 0..8 {
+                references.push(app.submit_demo().await.0);
+            }
+            let target = app
+                .storage
+                .find_referral(&references[0])
+                .await
+                .unwrap()
+                .unwrap()
+                .id;
+            // A server that keeps sealing under the old key for a while (it has not looked
+            // at the key file yet), rewriting one referral's answers again and again.
+            let lagging = other_process(&app.db).await;
+            let rotator = other_process(&app.db).await;
+            let old_key = rotator.keys().current().id().to_owned();
+            rotator.keys().rotate().unwrap();
+            let writer = async {
+                for n in 0..30 {
+                    let sealed = lagging
+                        .seal_json("referrals", "answers", &target, &json!({ "n": n }))
+                        .unwrap();
+                    sqlx::query("UPDATE referrals SET answers = $1 WHERE id = $2")
+                        .bind(sealed)
+                        .bind(&target)
+                        .execute(lagging.pool())
+                        .await
+                        .unwrap();
+                    tokio::task::yield_now().await;
+                }
+            };
+            let submitter = async {
+                let mut more = Vec::new();
+                for _ in 0..4 {
+                    more.push(app.submit_demo().await.0);
+                }
+                more
+            };
+            let (report, (), more) = tokio::join!(rotator.rewrap_all(1), writer, submitter);
+            let report = report.unwrap();
+            assert!(report.failed.is_empty(), "{report:?}");
+            eprintln!("{:?}: {report:?}", app.engine);
+            references.extend(more);
+
+            // The last write survived; everything opens; a second pass leaves nothing
+            // under the old key.
+            let stored: String = sqlx::query("SELECT answers FROM referrals WHERE id = $1")
+                .bind(&target)
+                .fetch_one(app.storage.pool())
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(
+                app.storage
+                    .open_json("referrals", "answers", &target, &stored)
+                    .unwrap(),
+                json!({ "n": 29 })
+            );
+            rotator.rewrap_all(100).await.unwrap();
+            for reference in &references {
+                assert!(
+                    app.storage
+                        .find_referral(reference)
+                        .await
+                        .unwrap()
+                        .is_some()
+                );
+            }
+            let usage = rotator.key_usage().await.unwrap();
+            let old = usage.iter().find(|u| u.key_id == old_key).unwrap();
+            assert_eq!(old.values, 0, "{usage:?}");
+            for storage in [lagging, rotator] {
+                storage.close().await;
+            }
+        })
+        .await;
+}

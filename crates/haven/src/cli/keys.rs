@@ -80,10 +80,12 @@ async fn rotate(
     let current = storage.keys().current();
     let report = storage.rewrap_all(batch).await?;
     eprintln!(
-        "Re-wrapped {} values under {} ({} plaintext values sealed).",
+        "Re-wrapped {} values under {} ({} plaintext values sealed, {} rows changed by a \
+         server meanwhile and kept as it wrote them).",
         report.rewrapped,
         current.id(),
-        report.sealed_plaintext
+        report.sealed_plaintext,
+        report.raced
     );
     let left: u64 = storage
         .key_usage()

@@ -76,6 +76,9 @@ pub struct RewrapReport {
     pub rewrapped: u64,
     /// Plaintext values (written before their column was sealed) now sealed.
     pub sealed_plaintext: u64,
+    /// Compare-and-swaps that found the row changed by another writer since it was read
+    /// (the other writer's value was kept and looked at again).
+    pub raced: u64,
     /// `table.column id: reason` of values that could not be opened (left unchanged).
     pub failed: Vec<String>,
 }
@@ -278,12 +281,10 @@ impl Storage {
                 let swapped = q.bind(old).execute(&mut *tx).await?.rows_affected();
                 // 0: another writer changed the row since it was read; its value is
                 // looked at again in the next batch.
-                if swapped > 0 {
-                    if was_plaintext {
-                        report.sealed_plaintext += 1;
-                    } else {
-                        report.rewrapped += 1;
-                    }
+                match (swapped, was_plaintext) {
+                    (0, _) => report.raced += 1,
+                    (_, true) => report.sealed_plaintext += 1,
+                    (_, false) => report.rewrapped += 1,
                 }
             }
             tx.commit().await?;
