@@ -112,7 +112,9 @@ impl From<KeyError> for CliError {
             | KeyError::BadKeyRing { .. }
             | KeyError::KeyRingPermissions { .. }
             | KeyError::KeysFromEnv => CliError::BadInput(e.to_string()),
-            KeyError::Io { .. } | KeyError::Random(_) => CliError::Failed(e.into()),
+            KeyError::Io { .. } | KeyError::Random(_) | KeyError::KeyRingLocked { .. } => {
+                CliError::Failed(e.into())
+            }
         }
     }
 }

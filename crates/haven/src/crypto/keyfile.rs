@@ -237,3 +237,41 @@ pub(super) fn replace_file(path: &Path, ring: &Ring) -> Result<(), KeyError> {
     }
     Ok(())
 }
+
+/// Held while one process changes the key ring file, so two `haven keys` commands cannot
+/// both read the old file and the second's write drop the first's new key. Removed on drop.
+pub(super) struct FileLock {
+    path: std::path::PathBuf,
+}
+
+impl FileLock {
+    /// Takes the lock `.<file>.lock` next to `path`, waiting up to 5 seconds for another
+    /// holder (the change itself takes milliseconds).
+    pub(super) fn take(path: &Path) -> Result<Self, KeyError> {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| MASTER_KEYS_FILE.to_owned());
+        let lock = path.with_file_name(format!(".{name}.lock"));
+        for _ in 0..100 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&lock)
+            {
+                Ok(_) => return Ok(Self { path: lock }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(source) => return Err(KeyError::Io { path: lock, source }),
+            }
+        }
+        Err(KeyError::KeyRingLocked { lock })
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use rand::TryRngCore;
 use zeroize::Zeroizing;
 
-use super::keyfile::{Entry, Ring, Stamp, read_file, replace_file, stamp, write_new};
+use super::keyfile::{Entry, FileLock, Ring, Stamp, read_file, replace_file, stamp, write_new};
 use super::{KeyError, random_symbols};
 
 /// Name of the key ring file under the data directory.
@@ -314,7 +314,9 @@ impl KeyRing {
         let Source::File(path) = &self.shared.source else {
             return Err(KeyError::KeysFromEnv);
         };
-        // Start from the file as it is now, not as this process last saw it.
+        // Start from the file as it is now, not as this process last saw it, and let no
+        // other process change it until the new one is in place.
+        let lock = FileLock::take(path)?;
         let (mut ring, _) = read_file(path)?;
         for entry in &mut ring.entries {
             entry.status = KeyStatus::Retired;
@@ -329,6 +331,7 @@ impl KeyRing {
             },
         );
         replace_file(path, &ring)?;
+        drop(lock);
         self.reload()?;
         Ok(id)
     }
@@ -338,6 +341,7 @@ impl KeyRing {
         let Source::File(path) = &self.shared.source else {
             return Err(KeyError::KeysFromEnv);
         };
+        let _lock = FileLock::take(path)?;
         let (mut ring, _) = read_file(path)?;
         ring.entries
             .retain(|e| e.status == KeyStatus::Current || !ids.contains(&e.key.id));
@@ -407,6 +411,28 @@ mod tests {
         rotator.remove_retired(std::slice::from_ref(&old)).unwrap();
         assert_eq!(rotator.keys().len(), 1);
         assert!(rotator.get(&old).is_none());
+    }
+
+    #[test]
+    fn concurrent_rotations_keep_every_key() {
+        let dir = tempfile::tempdir().unwrap();
+        KeyRing::load_or_create(None, dir.path()).unwrap();
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let path = dir.path().to_owned();
+                std::thread::spawn(move || {
+                    let ring = KeyRing::load_or_create(None, &path).unwrap();
+                    ring.rotate().unwrap()
+                })
+            })
+            .collect();
+        let new_ids: Vec<String> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        let ring = KeyRing::load_or_create(None, dir.path()).unwrap();
+        assert_eq!(ring.keys().len(), 5);
+        for id in &new_ids {
+            assert!(ring.get(id).is_some(), "{id} kept");
+        }
+        assert!(!dir.path().join(".master.keys.lock").exists());
     }
 
     #[test]

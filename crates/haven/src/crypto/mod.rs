@@ -67,6 +67,11 @@ pub enum KeyError {
          run `haven keys rotate --rewrap-only`"
     )]
     KeysFromEnv,
+    #[error(
+        "another `haven keys` command is changing the key ring (if none is running, remove {})",
+        .lock.display()
+    )]
+    KeyRingLocked { lock: PathBuf },
 }
 
 /// The server's secret key (32 bytes), used for keyed hashes such as receipt codes.

@@ -69,6 +69,51 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     SealedColumn::integer_id("referral_events", "detail"),
 ];
 
+/// Most passes over one column in one rotation.
+const MAX_PASSES: usize = 10;
+
+/// A row id as read from, and bound back to, its column.
+enum RowId {
+    Text(String),
+    Integer(i64),
+}
+
+impl RowId {
+    /// Smaller than every id.
+    fn first(kind: IdKind) -> Self {
+        match kind {
+            IdKind::Text => RowId::Text(String::new()),
+            IdKind::Integer => RowId::Integer(i64::MIN),
+        }
+    }
+
+    fn read(kind: IdKind, row: &sqlx::any::AnyRow) -> Result<Self, StorageError> {
+        Ok(match kind {
+            IdKind::Text => RowId::Text(row.try_get(0)?),
+            IdKind::Integer => RowId::Integer(row.try_get(0)?),
+        })
+    }
+
+    fn bind<'q>(
+        &self,
+        q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+        match self {
+            RowId::Text(id) => q.bind(id.clone()),
+            RowId::Integer(id) => q.bind(*id),
+        }
+    }
+}
+
+impl std::fmt::Display for RowId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RowId::Text(id) => f.write_str(id),
+            RowId::Integer(id) => write!(f, "{id}"),
+        }
+    }
+}
+
 /// What [`Storage::rewrap_all`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RewrapReport {
@@ -222,73 +267,81 @@ impl Storage {
             id_column,
             id_kind,
         } = *sealed;
-        // Names come from SEALED_COLUMNS (constants), never from input.
+        // Names come from SEALED_COLUMNS (constants), never from input. Pages are walked in
+        // id order from the last id seen, so each pass reads every row once (through the
+        // primary key) however large the table.
         let select = format!(
             "SELECT {id_column}, {column} FROM {table}
-             WHERE {column} IS NOT NULL AND {column} NOT LIKE $1 LIMIT $2"
+             WHERE {id_column} > $1 AND {column} IS NOT NULL AND {column} NOT LIKE $2
+             ORDER BY {id_column} LIMIT $3"
         );
         let update =
             format!("UPDATE {table} SET {column} = $1 WHERE {id_column} = $2 AND {column} = $3");
         let under_current = format!("hv1:{}:%", current.id());
-        let mut skipped: HashSet<String> = HashSet::new();
-        loop {
-            let limit = i64::from(batch) + skipped.len() as i64;
-            let rows = query(AssertSqlSafe(select.clone()))
-                .bind(&under_current)
-                .bind(limit)
-                .fetch_all(self.pool())
-                .await?;
-            let mut todo = Vec::new();
-            for row in &rows {
-                let id = match id_kind {
-                    IdKind::Text => row.try_get::<String, _>(0)?,
-                    IdKind::Integer => row.try_get::<i64, _>(0)?.to_string(),
+        let mut failed: HashSet<String> = HashSet::new();
+        // Another pass picks up rows a concurrent writer changed under us; stop when a pass
+        // finds nothing left to do (bounded, in case a server keeps sealing under an old key:
+        // `haven keys rotate` then reports the values left).
+        for _pass in 0..MAX_PASSES {
+            let mut after = RowId::first(id_kind);
+            let mut worked = false;
+            loop {
+                let rows = after
+                    .bind(query(AssertSqlSafe(select.clone())))
+                    .bind(&under_current)
+                    .bind(i64::from(batch))
+                    .fetch_all(self.pool())
+                    .await?;
+                let Some(last) = rows.last() else {
+                    break;
                 };
-                if !skipped.contains(&id) {
-                    todo.push((id, row.try_get::<String, _>(1)?));
-                }
-            }
-            if todo.is_empty() {
-                return Ok(());
-            }
-            let mut tx = self.begin_write().await?;
-            for (id, old) in todo {
-                let place = Place {
-                    table,
-                    column,
-                    id: &id,
-                };
-                let (new, was_plaintext) = match self.rewrapped(current, place, &old) {
-                    Ok(done) => done,
-                    Err(reason) => {
-                        report
-                            .failed
-                            .push(format!("{table}.{column} {id}: {reason}"));
-                        skipped.insert(id);
+                after = RowId::read(id_kind, last)?;
+                let mut tx = self.begin_write().await?;
+                for row in &rows {
+                    let id = RowId::read(id_kind, row)?;
+                    let id_text = id.to_string();
+                    if failed.contains(&id_text) {
                         continue;
                     }
-                };
-                let q = query(AssertSqlSafe(update.clone())).bind(new);
-                let q = match id_kind {
-                    IdKind::Text => q.bind(id.clone()),
-                    IdKind::Integer => {
-                        q.bind(id.parse::<i64>().map_err(|e| StorageError::Corrupt {
-                            column: id_column,
-                            reason: e.to_string(),
-                        })?)
+                    worked = true;
+                    let old: String = row.try_get(1)?;
+                    let place = Place {
+                        table,
+                        column,
+                        id: &id_text,
+                    };
+                    let (new, was_plaintext) = match self.rewrapped(current, place, &old) {
+                        Ok(done) => done,
+                        Err(reason) => {
+                            report
+                                .failed
+                                .push(format!("{table}.{column} {id_text}: {reason}"));
+                            failed.insert(id_text);
+                            continue;
+                        }
+                    };
+                    let q = query(AssertSqlSafe(update.clone())).bind(new);
+                    let swapped = id
+                        .bind(q)
+                        .bind(old)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    match (swapped, was_plaintext) {
+                        // Another writer changed the row since it was read: its value is
+                        // kept and looked at again in the next pass.
+                        (0, _) => report.raced += 1,
+                        (_, true) => report.sealed_plaintext += 1,
+                        (_, false) => report.rewrapped += 1,
                     }
-                };
-                let swapped = q.bind(old).execute(&mut *tx).await?.rows_affected();
-                // 0: another writer changed the row since it was read; its value is
-                // looked at again in the next batch.
-                match (swapped, was_plaintext) {
-                    (0, _) => report.raced += 1,
-                    (_, true) => report.sealed_plaintext += 1,
-                    (_, false) => report.rewrapped += 1,
                 }
+                tx.commit().await?;
             }
-            tx.commit().await?;
+            if !worked {
+                break;
+            }
         }
+        Ok(())
     }
 
     /// The value re-wrapped under `current` (or sealed, when it is legacy plaintext).
