@@ -118,6 +118,7 @@ async fn a_childs_name_appears_nowhere_in_the_database() {
                     contains(&before, reference.as_bytes()),
                     "the scan sees the data"
                 );
+                assert!(contains(&before, b"hv1:"), "and the sealed values");
                 assert_absent(&before, CHILD, "the SQLite files before a checkpoint");
                 assert_absent(&before, "Zephyrine", "the SQLite files before a checkpoint");
                 assert_absent(

@@ -19,7 +19,7 @@ use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{ConfigError, LogFormat, Overrides, Settings};
-use crate::crypto::keyring::{KeyRing, MASTER_KEY_ENV};
+use crate::crypto::keyring::{KeyRing, MASTER_KEY_ENV, MASTER_KEYS_FILE};
 use crate::crypto::{KeyError, SecretKey};
 use crate::services::{Registry, RegistryError};
 use crate::storage::{Storage, ensure_data_dir};
@@ -185,6 +185,14 @@ impl Context {
     fn master_keys(&self) -> Result<KeyRing, CliError> {
         self.data_dir()?;
         let env = std::env::var(MASTER_KEY_ENV).ok();
+        let file = self.settings.data_dir.join(MASTER_KEYS_FILE);
+        if env.is_some() && file.exists() {
+            // Values sealed under the file's keys will not open with the variable's.
+            tracing::warn!(
+                path = %file.display(),
+                "HAVEN_MASTER_KEY is set, so the key ring file is ignored"
+            );
+        }
         Ok(KeyRing::load_or_create(
             env.as_deref(),
             &self.settings.data_dir,
