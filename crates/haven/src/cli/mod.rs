@@ -177,9 +177,7 @@ impl Context {
             &self.settings.data_dir,
         )?)
     }
-}
 
-impl Context {
     /// The master keys that seal case content: `HAVEN_MASTER_KEY`, or the key ring file
     /// `<data_dir>/master.keys` (created on first run; refused if others may read it).
     fn master_keys(&self) -> Result<KeyRing, CliError> {

@@ -101,7 +101,8 @@ pub struct ScreenRequest {
     pub answers: Value,
 }
 
-/// Runs screening and scope on answers (ages counted on today's London date); stores nothing.
+/// Runs screening and scope on answers (ages counted on today's London date); stores nothing
+/// but an audit entry (who screened, for which service).
 #[utoipa::path(
     post,
     path = "/api/v1/screen",
