@@ -339,6 +339,19 @@ async fn haven_keys_rotate_list_and_prune_from_the_command_line() {
                 stderr.contains(&format!("Removed retired key {old}")),
                 "{stderr}"
             );
+            let audited: Vec<(String, String)> = sqlx::query(
+                "SELECT action, record_id FROM audit_log WHERE record_type = 'master_key' ORDER BY seq",
+            )
+            .fetch_all(app.storage.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect();
+            assert_eq!(
+                audited,
+                [("keys.rotated".to_owned(), new.clone()), ("keys.pruned".to_owned(), old.clone())]
+            );
             assert_eq!(read_everything(&app.storage, &references).await, before);
         })
         .await;

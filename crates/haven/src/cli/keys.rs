@@ -2,11 +2,13 @@
 
 use std::time::Duration;
 
+use chrono::Utc;
 use clap::Subcommand;
 
 use super::{CliError, Context};
 use crate::crypto::keyring::{DEFAULT_CHECK_INTERVAL, KeyStatus};
 use crate::storage::Storage;
+use crate::storage::audit::AuditEntry;
 
 #[derive(Debug, Subcommand)]
 pub(super) enum KeysCommand {
@@ -70,6 +72,8 @@ async fn rotate(
     if !rewrap_only {
         let id = storage.keys().rotate()?;
         eprintln!("New current master key {id}; the previous keys are retired.");
+        let entry = AuditEntry::new(Utc::now(), "cli", "keys.rotated", "master_key", &id);
+        storage.append_audit(&entry).await?;
         // Servers look at the key file's modification time every DEFAULT_CHECK_INTERVAL;
         // after this wait none is still sealing under a retired key.
         let grace = grace_secs.map_or(DEFAULT_CHECK_INTERVAL + Duration::from_secs(1), |s| {
@@ -128,6 +132,8 @@ async fn prune(storage: &Storage) -> Result<(), CliError> {
     let (removed, kept) = storage.prune_keys().await?;
     for id in &removed {
         eprintln!("Removed retired key {id} (no value uses it).");
+        let entry = AuditEntry::new(Utc::now(), "cli", "keys.pruned", "master_key", id);
+        storage.append_audit(&entry).await?;
     }
     for usage in &kept {
         eprintln!(
