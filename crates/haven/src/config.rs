@@ -21,8 +21,10 @@ use serde::{Deserialize, Serialize};
 pub struct Settings {
     /// Address and port `haven serve` listens on. Env: `HAVEN_BIND`.
     pub bind: SocketAddr,
-    /// Directory for Haven's own files: the SQLite database (by default) and the server
-    /// secret key `secret.key`. Created when missing. Env: `HAVEN_DATA_DIR`.
+    /// Directory for Haven's own files: the SQLite database (by default), the server
+    /// secret key `secret.key`, the master key ring `master.keys` (unless
+    /// `HAVEN_MASTER_KEY` is set) and the audit checkpoint `audit.checkpoint`. Created when
+    /// missing (mode 0700). Env: `HAVEN_DATA_DIR`.
     pub data_dir: PathBuf,
     /// Database URL: `sqlite://PATH` or `postgres://USER@HOST/DB`. When absent, an SQLite
     /// database `haven.db` under `data_dir`. Env: `HAVEN_DATABASE_URL`.
@@ -365,11 +367,15 @@ pub const EXAMPLE: &str = r#"# haven.toml: Haven's settings. Every line is optio
 # The server secret key is never read from this file: set HAVEN_SECRET_KEY (64 hex
 # characters) or let Haven create <data_dir>/secret.key. Several instances sharing one
 # PostgreSQL database must share the same key.
+# Nor are the master keys that seal case content: set HAVEN_MASTER_KEY (64 hex characters;
+# several comma-separated, the first current) or let Haven create <data_dir>/master.keys
+# (mode 0600; `haven keys rotate` manages it). Instances sharing a database share the keys.
 
 # Address and port `haven serve` listens on.              (HAVEN_BIND, --bind)
 bind = "127.0.0.1:8080"
 
-# Directory for the SQLite database and secret.key.        (HAVEN_DATA_DIR, --data-dir)
+# Directory for the SQLite database, secret.key, master.keys and audit.checkpoint.
+#                                                          (HAVEN_DATA_DIR, --data-dir)
 data_dir = "./haven-data"
 
 # Database URL; when absent, SQLite at <data_dir>/haven.db. (HAVEN_DATABASE_URL, --database-url)

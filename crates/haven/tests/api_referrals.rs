@@ -27,7 +27,12 @@ async fn without_a_valid_token_it_is_401() {
             app.get_with_token(&path, &token).await.status,
             StatusCode::OK
         );
-        assert!(app.storage.revoke_token(&token_hash(&token)).await.unwrap());
+        assert!(
+            app.storage
+                .revoke_token(&token_hash(&token), "test")
+                .await
+                .unwrap()
+        );
         assert_eq!(
             app.get_with_token(&path, &token).await.status,
             StatusCode::UNAUTHORIZED

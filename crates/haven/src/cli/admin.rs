@@ -36,6 +36,9 @@ pub(super) enum AdminCommand {
         #[arg(long, default_value = "api")]
         name: String,
     },
+    /// Revoke an API token, read from standard input (never from the command line, where
+    /// other users could see it in the process list).
+    RevokeToken,
 }
 
 pub(super) async fn run(ctx: &Context, cmd: AdminCommand) -> Result<(), CliError> {
@@ -44,6 +47,7 @@ pub(super) async fn run(ctx: &Context, cmd: AdminCommand) -> Result<(), CliError
             create_user(ctx, &email, &role, team.as_deref()).await
         }
         AdminCommand::CreateToken { email, name } => create_token(ctx, &email, &name).await,
+        AdminCommand::RevokeToken => revoke_token(ctx).await,
     }
 }
 
@@ -138,6 +142,30 @@ async fn create_token(ctx: &Context, email: &str, name: &str) -> Result<(), CliE
     eprintln!("API token `{name}` for {email}, shown only now:");
     println!("{token}");
     Ok(())
+}
+
+async fn revoke_token(ctx: &Context) -> Result<(), CliError> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("could not read the token from standard input")?;
+    let token = line.trim();
+    if !token.starts_with("hvn_") {
+        return Err(CliError::bad(
+            "stdin: expected an API token starting with hvn_",
+        ));
+    }
+    let storage = ctx.storage().await?;
+    let revoked = storage
+        .revoke_token(&crypto::token_hash(token), "cli")
+        .await;
+    storage.close().await;
+    if revoked? {
+        eprintln!("Token revoked.");
+        Ok(())
+    } else {
+        Err(CliError::bad("stdin: no live token matches"))
+    }
 }
 
 /// A light check: the address is used to sign in, not to send mail yet.

@@ -4,8 +4,10 @@
 //! file or line; 1 anything else.
 
 mod admin;
+mod audit;
 mod checks;
 mod config;
+mod keys;
 mod migrate;
 mod serve;
 mod services;
@@ -18,6 +20,7 @@ use clap::{Args, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{ConfigError, LogFormat, Overrides, Settings};
+use crate::crypto::keyring::{KeyRing, MASTER_KEY_ENV, MASTER_KEYS_FILE};
 use crate::crypto::{KeyError, SecretKey};
 use crate::services::{Registry, RegistryError};
 use crate::storage::{Storage, ensure_data_dir};
@@ -72,6 +75,12 @@ enum Command {
     Sla(checks::SlaCommand),
     /// The anonymity check of text read on standard input, as JSON.
     CheckAnonymity,
+    /// Master keys for encryption at rest: list, rotate, prune.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// The tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 /// A command's failure.
@@ -105,8 +114,15 @@ impl From<RegistryError> for CliError {
 impl From<KeyError> for CliError {
     fn from(e: KeyError) -> Self {
         match e {
-            KeyError::BadEnv | KeyError::BadFile(_) => CliError::BadInput(e.to_string()),
-            KeyError::Io { .. } | KeyError::Random(_) => CliError::Failed(e.into()),
+            KeyError::BadEnv
+            | KeyError::BadFile(_)
+            | KeyError::BadMasterEnv
+            | KeyError::BadKeyRing { .. }
+            | KeyError::KeyRingPermissions { .. }
+            | KeyError::KeysFromEnv => CliError::BadInput(e.to_string()),
+            KeyError::Io { .. } | KeyError::Random(_) | KeyError::KeyRingLocked { .. } => {
+                CliError::Failed(e.into())
+            }
         }
     }
 }
@@ -140,7 +156,8 @@ impl Context {
         if self.settings.database_url.is_none() {
             self.data_dir()?;
         }
-        let storage = Storage::connect(&url, self.settings.max_connections)
+        let keys = self.master_keys()?;
+        let storage = Storage::connect(&url, self.settings.max_connections, keys)
             .await
             .map_err(|e| CliError::Failed(anyhow::anyhow!("could not open the database: {e}")))?;
         storage.migrate().await.map_err(|e| {
@@ -164,6 +181,25 @@ impl Context {
         self.data_dir()?;
         let env = std::env::var("HAVEN_SECRET_KEY").ok();
         Ok(SecretKey::load_or_create(
+            env.as_deref(),
+            &self.settings.data_dir,
+        )?)
+    }
+
+    /// The master keys that seal case content: `HAVEN_MASTER_KEY`, or the key ring file
+    /// `<data_dir>/master.keys` (created on first run; refused if others may read it).
+    fn master_keys(&self) -> Result<KeyRing, CliError> {
+        self.data_dir()?;
+        let env = std::env::var(MASTER_KEY_ENV).ok();
+        let file = self.settings.data_dir.join(MASTER_KEYS_FILE);
+        if env.is_some() && file.exists() {
+            // Values sealed under the file's keys will not open with the variable's.
+            tracing::warn!(
+                path = %file.display(),
+                "HAVEN_MASTER_KEY is set, so the key ring file is ignored"
+            );
+        }
+        Ok(KeyRing::load_or_create(
             env.as_deref(),
             &self.settings.data_dir,
         )?)
@@ -225,6 +261,8 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Screen(args) => checks::screen(&ctx, &args),
         Command::Sla(cmd) => checks::sla(&ctx, &cmd),
         Command::CheckAnonymity => checks::check_anonymity(),
+        Command::Keys(cmd) => keys::run(&ctx, cmd).await,
+        Command::Audit(cmd) => audit::run(&ctx, cmd).await,
     }
 }
 

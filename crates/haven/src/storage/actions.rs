@@ -8,6 +8,7 @@ use sqlx::{Row, query};
 use tracing::instrument;
 
 use super::audit::{AuditEntry, append_in};
+use super::triage::NewEvent;
 use super::{Storage, StorageError, parse_timestamp, timestamp};
 
 /// What someone did about a required action.
@@ -86,17 +87,19 @@ impl Storage {
             .map_err(StorageError::from_write)?;
         }
         let kind = format!("action_{}", change.status.as_str());
-        query(
-            "INSERT INTO referral_events (referral_id, at, actor, kind, from_status, to_status, reason, detail)
-             VALUES ($1, $2, $3, $4, NULL, NULL, $5, $6)",
+        self.insert_event(
+            &mut tx,
+            &NewEvent {
+                referral_id: change.referral_id,
+                at: change.at,
+                actor: change.actor,
+                kind: &kind,
+                from_status: None,
+                to_status: None,
+                reason: change.reason,
+                detail: Some(json!({ "action": change.key })),
+            },
         )
-        .bind(change.referral_id)
-        .bind(&at)
-        .bind(change.actor)
-        .bind(kind.as_str())
-        .bind(change.reason)
-        .bind(json!({ "action": change.key }).to_string())
-        .execute(&mut *tx)
         .await?;
         let entry = AuditEntry::new(
             change.at,
@@ -155,15 +158,19 @@ impl Storage {
             .bind(referral_id)
             .execute(&mut *tx)
             .await?;
-        query(
-            "INSERT INTO referral_events (referral_id, at, actor, kind, from_status, to_status, reason, detail)
-             VALUES ($1, $2, $3, 'allocation', NULL, NULL, NULL, $4)",
+        self.insert_event(
+            &mut tx,
+            &NewEvent {
+                referral_id,
+                at,
+                actor,
+                kind: "allocation",
+                from_status: None,
+                to_status: None,
+                reason: None,
+                detail: Some(json!({ "worker": worker })),
+            },
         )
-        .bind(referral_id)
-        .bind(timestamp(at))
-        .bind(actor)
-        .bind(json!({ "worker": worker }).to_string())
-        .execute(&mut *tx)
         .await?;
         let entry = AuditEntry::new(at, actor, "referral.allocation", "referral", referral_id);
         append_in(&mut tx, self.kind, &entry).await?;

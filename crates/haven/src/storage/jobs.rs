@@ -6,14 +6,14 @@
 //! UPDATE; a second server's UPDATE finds the lease taken and claims nothing. A job whose
 //! worker died becomes ready again when its lease runs out. Delivery is therefore
 //! at-least-once: a crash between sending and [`Storage::complete_job`] sends again, so
-//! payloads carry an idempotency key (the email's Message-ID) for the receiving side.
+//! payloads (sealed: they name recipients) carry an idempotency key (the email's Message-ID) for the receiving side.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{Row, query};
 use tracing::instrument;
 
-use super::{Storage, StorageError, parse_json, timestamp};
+use super::{Storage, StorageError, timestamp};
 use crate::crypto::new_id;
 
 /// A job to add.
@@ -70,7 +70,7 @@ impl Storage {
         .bind(&id)
         .bind(job.queue)
         .bind(job.kind)
-        .bind(job.payload.to_string())
+        .bind(self.seal_json("jobs", "payload", &id, job.payload)?)
         .bind(timestamp(job.run_at))
         .bind(&now)
         .execute(&mut *tx)
@@ -108,11 +108,13 @@ impl Storage {
         .await?;
         tx.commit().await?;
         row.map(|row| {
+            let id: String = row.try_get("id")?;
+            let payload: String = row.try_get("payload")?;
             Ok(Job {
-                id: row.try_get("id")?,
+                payload: self.open_json("jobs", "payload", &id, &payload)?,
                 kind: row.try_get("kind")?,
-                payload: parse_json("jobs.payload", &row.try_get::<String, _>("payload")?)?,
                 attempts: row.try_get("attempts")?,
+                id,
             })
         })
         .transpose()

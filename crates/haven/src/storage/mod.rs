@@ -17,6 +17,7 @@ pub mod referrals;
 pub mod tokens;
 pub mod triage;
 pub mod users;
+pub mod vault;
 
 use std::path::Path;
 use std::time::Duration;
@@ -27,6 +28,9 @@ use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
 use crate::config::{DatabaseKind, database_kind};
+use crate::crypto::KeyError;
+use crate::crypto::envelope::EnvelopeError;
+use crate::crypto::keyring::KeyRing;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -50,6 +54,25 @@ pub enum StorageError {
     },
     #[error("unsupported database URL (use sqlite: or postgres://)")]
     UnsupportedUrl,
+    /// A sealed value did not open (altered, moved, or under an unknown master key), or
+    /// could not be sealed. Never includes the value.
+    #[error("sealed value {table}.{column} of record {id}: {reason}")]
+    Sealed {
+        table: &'static str,
+        column: &'static str,
+        id: String,
+        reason: EnvelopeError,
+    },
+    /// A programming error: the column must be listed in `vault::SEALED_COLUMNS`.
+    #[error(
+        "{table}.{column} is not in storage::vault::SEALED_COLUMNS; add it there so key rotation re-wraps it"
+    )]
+    NotRegistered {
+        table: &'static str,
+        column: &'static str,
+    },
+    #[error("master keys: {0}")]
+    Keys(#[from] KeyError),
 }
 
 impl StorageError {
@@ -73,11 +96,18 @@ pub struct Storage {
     /// `pool` in parallel (WAL). On PostgreSQL it is the same pool.
     writer: AnyPool,
     kind: DatabaseKind,
+    /// Master keys that seal case content (see [`vault`]); never stored in the database.
+    keys: KeyRing,
 }
 
 impl Storage {
-    /// Connects to `url` (SQLite files are created when missing).
-    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StorageError> {
+    /// Connects to `url` (SQLite files are created when missing). `keys` seal and open case
+    /// content (`crypto::keyring::KeyRing::load_or_create`).
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        keys: KeyRing,
+    ) -> Result<Self, StorageError> {
         install_default_drivers();
         let kind = database_kind(url).ok_or(StorageError::UnsupportedUrl)?;
         let pool = pool_options(kind, max_connections).connect(url).await?;
@@ -85,7 +115,12 @@ impl Storage {
             DatabaseKind::Sqlite => pool_options(kind, 1).connect(url).await?,
             DatabaseKind::Postgres => pool.clone(),
         };
-        Ok(Self { pool, writer, kind })
+        Ok(Self {
+            pool,
+            writer,
+            kind,
+            keys,
+        })
     }
 
     /// Applies the migrations of this engine.

@@ -7,7 +7,7 @@ use sqlx::{Row, query};
 use tracing::instrument;
 
 use super::audit::{AuditEntry, append_in};
-use super::{Storage, StorageError, flag, parse_json, parse_timestamp, timestamp};
+use super::{Storage, StorageError, flag, parse_timestamp, timestamp};
 
 /// A referral to be stored. Everything the reporter wrote is in `answers`.
 #[derive(Clone)]
@@ -108,6 +108,12 @@ impl Storage {
     #[instrument(skip_all)]
     pub async fn create_referral(&self, new: &NewReferral<'_>) -> Result<(), StorageError> {
         let now = timestamp(Utc::now());
+        // Sealed before the transaction: plaintext never reaches the database.
+        let answers = self.seal_json("referrals", "answers", &new.id, new.answers)?;
+        let screening = new
+            .screening
+            .map(|s| self.seal_json("referrals", "screening", &new.id, s))
+            .transpose()?;
         let mut tx = self.begin_write().await?;
         query(
             "INSERT INTO referrals (id, reference, service, stage, audience, status, team, received_at,
@@ -129,8 +135,8 @@ impl Storage {
         .bind(new.eligible.map(flag))
         .bind(new.rules_version)
         .bind(new.due_by.map(|d| d.format("%Y-%m-%d").to_string()))
-        .bind(new.answers.to_string())
-        .bind(new.screening.map(Value::to_string))
+        .bind(answers)
+        .bind(screening)
         .bind(&new.receipt_hash)
         .bind(&now)
         .bind(&now)
@@ -170,7 +176,9 @@ impl Storage {
         .bind(reference)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(referral_from_row).transpose()
+        row.as_ref()
+            .map(|row| referral_from_row(self, row))
+            .transpose()
     }
 
     /// The chronology of a referral, oldest first.
@@ -197,7 +205,9 @@ impl Storage {
     }
 }
 
-fn referral_from_row(row: &AnyRow) -> Result<Referral, StorageError> {
+/// Reads a referral row, opening its sealed columns.
+fn referral_from_row(storage: &Storage, row: &AnyRow) -> Result<Referral, StorageError> {
+    let id: String = row.try_get(0)?;
     let optional_flag = |i: usize| -> Result<Option<bool>, StorageError> {
         Ok(row.try_get::<Option<i64>, _>(i)?.map(|v| v != 0))
     };
@@ -212,10 +222,11 @@ fn referral_from_row(row: &AnyRow) -> Result<Referral, StorageError> {
         .transpose()?;
     let screening = row
         .try_get::<Option<String>, _>(17)?
-        .map(|text| parse_json("screening", &text))
+        .map(|text| storage.open_json("referrals", "screening", &id, &text))
         .transpose()?;
+    let answers = storage.open_json("referrals", "answers", &id, &row.try_get::<String, _>(16)?)?;
     Ok(Referral {
-        id: row.try_get(0)?,
+        id,
         reference: row.try_get(1)?,
         service: row.try_get(2)?,
         stage: row.try_get(3)?,
@@ -231,7 +242,7 @@ fn referral_from_row(row: &AnyRow) -> Result<Referral, StorageError> {
         rules_version: row.try_get(13)?,
         due_by,
         assignee: row.try_get(15)?,
-        answers: parse_json("answers", &row.try_get::<String, _>(16)?)?,
+        answers,
         screening,
         created_at: parse_timestamp("created_at", &row.try_get::<String, _>(18)?)?,
         updated_at: parse_timestamp("updated_at", &row.try_get::<String, _>(19)?)?,

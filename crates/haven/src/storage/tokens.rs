@@ -71,19 +71,30 @@ impl Storage {
         Ok(Some(user))
     }
 
-    /// Revokes a token by its hash; returns whether a live token was revoked.
+    /// Revokes a token by its hash and audits it (`token.revoked`); returns whether a live
+    /// token was revoked. `actor` is who revokes it (`cli`, `user:<id>`).
     #[instrument(skip_all)]
-    pub async fn revoke_token(&self, token_hash: &str) -> Result<bool, StorageError> {
-        let now = timestamp(Utc::now());
-        let done = query(
-            "UPDATE api_tokens SET revoked_at = $1, updated_at = $2
-             WHERE token_hash = $3 AND revoked_at IS NULL",
-        )
-        .bind(&now)
-        .bind(&now)
-        .bind(token_hash)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() > 0)
+    pub async fn revoke_token(&self, token_hash: &str, actor: &str) -> Result<bool, StorageError> {
+        let now = Utc::now();
+        let mut tx = self.begin_write().await?;
+        let row = query("SELECT id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+            .bind(token_hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        let token_id: String = row.try_get(0)?;
+        query("UPDATE api_tokens SET revoked_at = $1, updated_at = $2 WHERE id = $3")
+            .bind(timestamp(now))
+            .bind(timestamp(now))
+            .bind(&token_id)
+            .execute(&mut *tx)
+            .await?;
+        let entry = AuditEntry::new(now, actor, "token.revoked", "api_token", &token_id);
+        append_in(&mut tx, self.kind, &entry).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use sqlx::{Row, query};
+use sqlx::{Any, Row, Transaction, query};
 use tracing::instrument;
 
 use super::audit::{AuditEntry, append_in};
@@ -37,7 +37,62 @@ pub struct StatusChange<'a> {
     pub meets_sla: bool,
 }
 
+/// A chronology event to append; `reason` and `detail` are sealed.
+pub(crate) struct NewEvent<'a> {
+    pub referral_id: &'a str,
+    pub at: DateTime<Utc>,
+    pub actor: &'a str,
+    pub kind: &'a str,
+    pub from_status: Option<&'a str>,
+    pub to_status: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    pub detail: Option<Value>,
+}
+
 impl Storage {
+    /// Appends a chronology event inside `tx`. The row is inserted first without its
+    /// sealed columns, because their ciphertext is bound to the row id the database
+    /// assigns; plaintext never reaches the database, not even inside the transaction.
+    pub(crate) async fn insert_event(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        event: &NewEvent<'_>,
+    ) -> Result<(), StorageError> {
+        let row = query(
+            "INSERT INTO referral_events (referral_id, at, actor, kind, from_status, to_status)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(event.referral_id)
+        .bind(timestamp(event.at))
+        .bind(event.actor)
+        .bind(event.kind)
+        .bind(event.from_status)
+        .bind(event.to_status)
+        .fetch_one(&mut **tx)
+        .await?;
+        if event.reason.is_none() && event.detail.is_none() {
+            return Ok(());
+        }
+        let id_number: i64 = row.try_get(0)?;
+        let id = id_number.to_string();
+        let reason = event
+            .reason
+            .map(|r| self.seal_text("referral_events", "reason", &id, r))
+            .transpose()?;
+        let detail = event
+            .detail
+            .as_ref()
+            .map(|d| self.seal_json("referral_events", "detail", &id, d))
+            .transpose()?;
+        query("UPDATE referral_events SET reason = $1, detail = $2 WHERE id = $3")
+            .bind(reason)
+            .bind(detail)
+            .bind(id_number)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
     /// Records a person's band (keeping the suggested one), with a chronology event and an
     /// audit entry.
     #[instrument(skip_all)]
@@ -56,17 +111,17 @@ impl Storage {
             .bind(referral_id)
             .execute(&mut *tx)
             .await?;
-        query(
-            "INSERT INTO referral_events (referral_id, at, actor, kind, from_status, to_status, reason, detail)
-             VALUES ($1, $2, $3, 'band_confirmed', NULL, NULL, $4, $5)",
-        )
-        .bind(referral_id)
-        .bind(timestamp(at))
-        .bind(actor)
-        .bind(reason)
-        .bind(json!({ "band": band }).to_string())
-        .execute(&mut *tx)
-        .await?;
+        let event = NewEvent {
+            referral_id,
+            at,
+            actor,
+            kind: "band_confirmed",
+            from_status: None,
+            to_status: None,
+            reason: Some(reason),
+            detail: Some(json!({ "band": band })),
+        };
+        self.insert_event(&mut tx, &event).await?;
         let entry = AuditEntry::new(
             at,
             actor,
@@ -101,19 +156,17 @@ impl Storage {
             tx.rollback().await?;
             return Ok(false);
         }
-        query(
-            "INSERT INTO referral_events (referral_id, at, actor, kind, from_status, to_status, reason, detail)
-             VALUES ($1, $2, $3, 'transition', $4, $5, $6, $7)",
-        )
-        .bind(change.referral_id)
-        .bind(timestamp(change.at))
-        .bind(change.actor)
-        .bind(change.from)
-        .bind(change.to)
-        .bind(change.reason)
-        .bind(json!({ "decision": change.decision }).to_string())
-        .execute(&mut *tx)
-        .await?;
+        let event = NewEvent {
+            referral_id: change.referral_id,
+            at: change.at,
+            actor: change.actor,
+            kind: "transition",
+            from_status: Some(change.from),
+            to_status: Some(change.to),
+            reason: change.reason,
+            detail: Some(json!({ "decision": change.decision })),
+        };
+        self.insert_event(&mut tx, &event).await?;
         let entry = AuditEntry::new(
             change.at,
             change.actor,
@@ -133,7 +186,7 @@ impl Storage {
         referral_id: &str,
     ) -> Result<Vec<ChronologyEntry>, StorageError> {
         let rows = query(
-            "SELECT at, actor, kind, from_status, to_status, reason, detail
+            "SELECT at, actor, kind, from_status, to_status, reason, detail, id
              FROM referral_events WHERE referral_id = $1 ORDER BY at, id",
         )
         .bind(referral_id)
@@ -141,16 +194,20 @@ impl Storage {
         .await?;
         rows.iter()
             .map(|row| {
+                let id = row.try_get::<i64, _>(7)?.to_string();
                 Ok(ChronologyEntry {
                     at: parse_timestamp("at", &row.try_get::<String, _>(0)?)?,
                     actor: row.try_get(1)?,
                     kind: row.try_get(2)?,
                     from_status: row.try_get(3)?,
                     to_status: row.try_get(4)?,
-                    reason: row.try_get(5)?,
+                    reason: row
+                        .try_get::<Option<String>, _>(5)?
+                        .map(|t| self.open_text("referral_events", "reason", &id, &t))
+                        .transpose()?,
                     detail: row
                         .try_get::<Option<String>, _>(6)?
-                        .map(|t| super::parse_json("detail", &t))
+                        .map(|t| self.open_json("referral_events", "detail", &id, &t))
                         .transpose()?,
                 })
             })

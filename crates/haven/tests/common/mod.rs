@@ -6,6 +6,9 @@
 //! database, created from that connection and dropped afterwards.
 #![allow(dead_code)] // Each test file uses a different part of the harness.
 
+pub mod run;
+pub mod scan;
+
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,6 +18,7 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use haven::access::Role;
 use haven::config::Settings;
+use haven::crypto::keyring::KeyRing;
 use haven::crypto::{self, SecretKey};
 use haven::services::Registry;
 use haven::storage::Storage;
@@ -67,6 +71,16 @@ impl Drop for TestDb {
             });
         });
         let _ = dropper.join();
+    }
+}
+
+impl TestDb {
+    /// The master key ring of this test (`master.keys` in its temp dir, created on first
+    /// use), re-checked on every seal so a rotation is seen at once.
+    pub fn master_keys(&self) -> KeyRing {
+        KeyRing::load_or_create(None, self.dir.path())
+            .unwrap()
+            .with_check_interval(std::time::Duration::ZERO)
     }
 }
 
@@ -187,9 +201,17 @@ impl TestAppBuilder {
         self
     }
 
+    /// Take the client address from `X-Forwarded-For` (as behind a reverse proxy).
+    pub fn trust_forwarded_for(mut self) -> Self {
+        self.settings.trust_forwarded_for = true;
+        self
+    }
+
     /// An app on a migrated `db`.
     pub async fn build(&self, db: TestDb) -> TestApp {
-        let storage = Storage::connect(&db.url, 5).await.unwrap();
+        let storage = Storage::connect(&db.url, 5, db.master_keys())
+            .await
+            .unwrap();
         storage.migrate().await.unwrap();
         let key = SecretKey::from_hex(&"42".repeat(32)).unwrap();
         let registry = if self.builtins {

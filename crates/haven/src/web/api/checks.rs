@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::storage::audit::AuditEntry;
 use crate::web::AppState;
 use crate::web::api::submissions::SubmissionQuota;
 use crate::web::error::{ApiError, ErrorBody};
@@ -100,7 +101,8 @@ pub struct ScreenRequest {
     pub answers: Value,
 }
 
-/// Runs screening and scope on answers (ages counted on today's London date); stores nothing.
+/// Runs screening and scope on answers (ages counted on today's London date); stores nothing
+/// but an audit entry (who screened, for which service).
 #[utoipa::path(
     post,
     path = "/api/v1/screen",
@@ -115,7 +117,7 @@ pub struct ScreenRequest {
 )]
 pub async fn screen(
     State(state): State<AppState>,
-    StaffAuth(_staff): StaffAuth,
+    StaffAuth(staff): StaffAuth,
     ApiJson(request): ApiJson<ScreenRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let def = state.registry.get(&request.service).ok_or_else(|| {
@@ -126,6 +128,15 @@ pub async fn screen(
     })?;
     let result = screening::screen(def, &request.answers, calendar::london_date(Utc::now()))
         .map_err(ApiError::invalid_answers)?;
+    // The answers are not stored, but someone screened case data: who, when, which service.
+    let entry = AuditEntry::new(
+        Utc::now(),
+        staff.actor(),
+        "screening.run",
+        "service",
+        &def.id,
+    );
+    state.storage.append_audit(&entry).await?;
     serde_json::to_value(result)
         .map(Json)
         .map_err(ApiError::internal)

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 
 use crate::access::{Role, Staff};
 use crate::storage::actions::{ActionRecord, ActionStatus};
+use crate::storage::audit::AuditEntry;
 use crate::storage::referrals::Referral;
 use crate::storage::timestamp;
 use crate::storage::triage::{ChronologyEntry, StatusChange};
@@ -435,6 +436,15 @@ pub async fn chronology(
 ) -> Result<Json<Vec<ChronologyView>>, ApiError> {
     let (referral, _def) = load(&state, &staff, &reference).await?;
     let entries = state.storage.chronology(&referral.id).await?;
+    // Audited before anything is returned: reading case history is reading case data.
+    let entry = AuditEntry::new(
+        Utc::now(),
+        staff.actor(),
+        "referral.chronology_viewed",
+        "referral",
+        &referral.id,
+    );
+    state.storage.append_audit(&entry).await?;
     Ok(Json(
         entries.into_iter().map(ChronologyView::from).collect(),
     ))

@@ -4,6 +4,13 @@
 //! What is stored is never the secret itself: receipt codes are kept as an HMAC under the
 //! server key (a copied database cannot be used to test guesses offline), API tokens as a
 //! SHA-256 (256 random bits need no key).
+//!
+//! Case content is sealed with envelope encryption ([`envelope`]) under master keys kept
+//! outside the database ([`keyring`]).
+
+pub mod envelope;
+mod keyfile;
+pub mod keyring;
 
 use std::fmt;
 use std::io::Write;
@@ -41,6 +48,30 @@ pub enum KeyError {
     },
     #[error("the operating system's random number generator failed: {0}")]
     Random(String),
+    #[error(
+        "HAVEN_MASTER_KEY: must be 64 hexadecimal characters (32 bytes), or several such keys \
+         separated by commas (the first is current)"
+    )]
+    BadMasterEnv,
+    #[error("{location}: {reason}")]
+    BadKeyRing { location: String, reason: String },
+    #[error(
+        "{shown}: permissions are {mode:o}, but the master key file must be readable by its \
+         owner only; refusing to use it (run `chmod 600 {shown}`, and consider the keys exposed)",
+        shown = .path.display()
+    )]
+    KeyRingPermissions { path: PathBuf, mode: u32 },
+    #[error(
+        "the master keys come from HAVEN_MASTER_KEY, which Haven cannot change: put a new key \
+         first in HAVEN_MASTER_KEY (keeping the old ones after it), restart the servers, then \
+         run `haven keys rotate --rewrap-only`"
+    )]
+    KeysFromEnv,
+    #[error(
+        "another `haven keys` command is changing the key ring (if none is running, remove {})",
+        .lock.display()
+    )]
+    KeyRingLocked { lock: PathBuf },
 }
 
 /// The server's secret key (32 bytes), used for keyed hashes such as receipt codes.

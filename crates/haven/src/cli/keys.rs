@@ -1,0 +1,148 @@
+//! `haven keys …`: the master keys that seal case content (see `crypto::keyring`).
+
+use std::time::Duration;
+
+use chrono::Utc;
+use clap::Subcommand;
+
+use super::{CliError, Context};
+use crate::crypto::keyring::{DEFAULT_CHECK_INTERVAL, KeyStatus};
+use crate::storage::Storage;
+use crate::storage::audit::AuditEntry;
+
+#[derive(Debug, Subcommand)]
+pub(super) enum KeysCommand {
+    /// List the master keys (ids only) and how many sealed values each wraps.
+    List,
+    /// Make a new master key current and re-wrap every data key under it, while servers
+    /// keep running. The old key stays in the file, retired, until `haven keys prune`.
+    Rotate {
+        /// Do not create a key: re-wrap whatever is not yet under the current key (to finish
+        /// an interrupted rotation, or after putting a new key first in HAVEN_MASTER_KEY).
+        #[arg(long)]
+        rewrap_only: bool,
+        /// Rows updated per transaction.
+        #[arg(long, default_value_t = 500, value_name = "ROWS")]
+        batch: u32,
+        /// Seconds to wait after writing the new key before re-wrapping, so every running
+        /// server has noticed it and seals new values under it [default: 3].
+        #[arg(long, value_name = "SECS")]
+        grace_secs: Option<u64>,
+    },
+    /// Remove retired keys that no sealed value uses any more.
+    Prune,
+}
+
+pub(super) async fn run(ctx: &Context, cmd: KeysCommand) -> Result<(), CliError> {
+    let storage = ctx.storage().await?;
+    let result = match cmd {
+        KeysCommand::List => list(&storage).await,
+        KeysCommand::Rotate {
+            rewrap_only,
+            batch,
+            grace_secs,
+        } => rotate(&storage, rewrap_only, batch, grace_secs).await,
+        KeysCommand::Prune => prune(&storage).await,
+    };
+    storage.close().await;
+    result
+}
+
+async fn list(storage: &Storage) -> Result<(), CliError> {
+    for usage in storage.key_usage().await? {
+        println!(
+            "{} {} {} values",
+            usage.key_id,
+            usage.status.as_str(),
+            usage.values
+        );
+    }
+    Ok(())
+}
+
+async fn rotate(
+    storage: &Storage,
+    rewrap_only: bool,
+    batch: u32,
+    grace_secs: Option<u64>,
+) -> Result<(), CliError> {
+    if batch == 0 {
+        return Err(CliError::bad("--batch: must be at least 1"));
+    }
+    if !rewrap_only {
+        let id = storage.keys().rotate()?;
+        eprintln!("New current master key {id}; the previous keys are retired.");
+        let entry = AuditEntry::new(Utc::now(), "cli", "keys.rotated", "master_key", &id);
+        storage.append_audit(&entry).await?;
+        // Servers look at the key file's modification time every DEFAULT_CHECK_INTERVAL;
+        // after this wait none is still sealing under a retired key.
+        let grace = grace_secs.map_or(DEFAULT_CHECK_INTERVAL + Duration::from_secs(1), |s| {
+            Duration::from_secs(s)
+        });
+        tokio::time::sleep(grace).await;
+    }
+    let current = storage.keys().current();
+    let report = storage.rewrap_all(batch).await?;
+    eprintln!(
+        "Re-wrapped {} values under {} ({} plaintext values sealed, {} rows changed by a \
+         server meanwhile and kept as it wrote them).",
+        report.rewrapped,
+        current.id(),
+        report.sealed_plaintext,
+        report.raced
+    );
+    let left: u64 = storage
+        .key_usage()
+        .await?
+        .iter()
+        .filter(|u| u.key_id != current.id())
+        .map(|u| u.values)
+        .sum();
+    if left > 0 {
+        eprintln!(
+            "{left} values are still under retired keys (written meanwhile by a server that \
+             had not seen the new key); run `haven keys rotate --rewrap-only` again."
+        );
+    }
+    if !report.failed.is_empty() {
+        for failure in &report.failed {
+            eprintln!("could not re-wrap {failure}");
+        }
+        return Err(CliError::Failed(anyhow::anyhow!(
+            "{} sealed values could not be opened and were left unchanged",
+            report.failed.len()
+        )));
+    }
+    Ok(())
+}
+
+async fn prune(storage: &Storage) -> Result<(), CliError> {
+    if storage.keys().file().is_none() {
+        // Haven cannot edit the environment: say which keys the operator may drop.
+        for usage in storage.key_usage().await? {
+            if usage.status == KeyStatus::Retired && usage.values == 0 {
+                eprintln!(
+                    "Key {} is unused: remove it from HAVEN_MASTER_KEY.",
+                    usage.key_id
+                );
+            }
+        }
+        return Ok(());
+    }
+    let (removed, kept) = storage.prune_keys().await?;
+    for id in &removed {
+        eprintln!("Removed retired key {id} (no value uses it).");
+        let entry = AuditEntry::new(Utc::now(), "cli", "keys.pruned", "master_key", id);
+        storage.append_audit(&entry).await?;
+    }
+    for usage in &kept {
+        eprintln!(
+            "Kept retired key {}: {} values still use it (run `haven keys rotate --rewrap-only`).",
+            usage.key_id, usage.values
+        );
+    }
+    if removed.is_empty() && kept.is_empty() {
+        eprintln!("No retired keys.");
+    }
+    Ok(())
+}
