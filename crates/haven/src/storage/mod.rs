@@ -9,6 +9,7 @@
 //! log takes a table lock on PostgreSQL so concurrent servers append one chain.
 
 pub mod audit;
+pub mod drafts;
 pub mod outcomes;
 pub mod referrals;
 pub mod tokens;
