@@ -234,9 +234,10 @@ pub async fn submit(
     }
     let names = attachment_names(&state, &loaded).await?;
     let findings = page_findings(&request);
+    let shown_again = with_new_files_as_current(&form, &shown);
     let page_state = PageState {
         errors: &errors,
-        submitted: Some(&form),
+        submitted: Some(&shown_again),
         findings: &findings,
         attachment_names: Some(&names),
     };
@@ -249,6 +250,26 @@ pub async fn submit(
         status,
         haven_pages::question_page(&ctx, &request, &page_state),
     )
+}
+
+/// The form as it is shown again: files just stored (`KEY` = their id) are listed as
+/// already attached (`KEY-current`), so they are not asked for a second time.
+fn with_new_files_as_current(
+    form: &[(String, String)],
+    shown: &[&haven_core::definition::Question],
+) -> Vec<(String, String)> {
+    form.iter()
+        .map(|(name, value)| {
+            let is_file = shown
+                .iter()
+                .any(|q| q.kind == QuestionKind::File && q.key == *name);
+            if is_file {
+                (haven_pages::naming::file_current(name), value.clone())
+            } else {
+                (name.clone(), value.clone())
+            }
+        })
+        .collect()
 }
 
 /// The page context for a stage's pages.
