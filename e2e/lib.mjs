@@ -110,7 +110,14 @@ export async function openPage (browser, haven, { javaScriptEnabled = true, widt
     traffic.loads.push(request)
   })
   page.on('pageerror', error => traffic.errors.push(`script error: ${error.message}`))
-  page.on('console', message => { if (message.type() === 'error') traffic.errors.push(`console: ${message.text()}`) })
+  // Chromium logs every 4xx as a console error, including a form page shown again with errors
+  // (422) on purpose: subresources are checked by status instead.
+  page.on('console', message => {
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) traffic.errors.push(`console: ${message.text()}`)
+  })
+  page.on('response', response => {
+    if (response.status() >= 400 && !response.request().isNavigationRequest()) traffic.errors.push(`HTTP ${response.status()}: ${response.url()}`)
+  })
   page.traffic = traffic
   page.havenJavaScript = javaScriptEnabled
   return { page, context, traffic, close: () => context.close() }
