@@ -31,7 +31,7 @@ for (const javaScriptEnabled of [true, false]) {
       const live = page.locator('[id="summary-live"]')
       await live.filter({ hasText: 'a name' }).waitFor({ timeout: 5000 })
       await checkPage(page, { label: 'summary with the live warning' })
-      if (shots) await screenshot(page, shots, 'live-anonymity-warning')
+      if (shots) await screenshot(page, shots, 'live-anonymity-warning', { scrollTo: '[id="summary-live"]' })
     }
     await pressContinue(page)
     // The server refuses it until confirmed, showing the text with the finding marked.
@@ -40,7 +40,7 @@ for (const javaScriptEnabled of [true, false]) {
     assert.match(await summary.innerText(), /may identify someone/)
     assert.ok(await page.locator('mark').count() > 0, 'the finding is marked in the text')
     await checkPage(page, { label: 'summary with findings' })
-    if (shots) await screenshot(page, shots, 'findings')
+    if (shots) await screenshot(page, shots, 'findings', { scrollTo: 'mark' })
     const confirmed = { ...answers, anonymity_confirmed: ['summary'] }
     await fillPage(page, confirmed)
     await pressContinue(page)

@@ -187,10 +187,12 @@ const shotCounters = new Map()
 /**
  * With HAVEN_SCREENSHOTS=1: writes a viewport PNG of the page to
  * docs/walkthrough/<service>/NN-<step>.png (numbered in call order per service).
- * Returns the path written, or null.
+ * `scrollTo` (a selector) brings that part of the page into view first. Returns the path
+ * written, or null.
  */
-export async function screenshot (page, service, step) {
+export async function screenshot (page, service, step, { scrollTo = null } = {}) {
   if (process.env.HAVEN_SCREENSHOTS !== '1') return null
+  if (scrollTo) await page.locator(scrollTo).first().scrollIntoViewIfNeeded()
   const n = (shotCounters.get(service) || 0) + 1
   shotCounters.set(service, n)
   const dir = join(ROOT, 'docs/walkthrough', service)

@@ -33,7 +33,7 @@ for (const javaScriptEnabled of [true, false]) {
     })
     await fillPage(page, answers)
     assert.ok(await page.locator('[name="family_members[1].name"]').count() > 0, 'a second family member was added')
-    if (shots) await screenshot(page, shots, 'family-members')
+    if (shots) await screenshot(page, shots, 'family-members', { scrollTo: '[name="family_members[1].name"]' })
     await press(page, 'Save and come back later')
     assert.match(page.url(), /\/saved$/, await errorSummary(page))
     await checkPage(page)
