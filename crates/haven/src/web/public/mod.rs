@@ -7,9 +7,9 @@
 //! [`respond::Reply`]. The last step submits through [`crate::intake::submit`], the same
 //! use-case as `POST /api/v1/submissions`. These routes are not in the OpenAPI document.
 //!
-//! Rendering a page is a few hundred microseconds of template work and the anonymity check
-//! is a pass over the text, so both run on the async runtime; nothing here blocks on I/O
-//! other than through sqlx.
+//! Rendering a page is CPU-only template work on data already in memory and the anonymity
+//! check is one pass over the text, so both run on the async runtime (not `spawn_blocking`);
+//! nothing here waits on I/O other than through sqlx.
 
 pub mod assets;
 pub mod audience;
