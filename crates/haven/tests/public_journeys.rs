@@ -81,6 +81,16 @@ async fn ceop_report_by_a_parent_goes_through_every_page_and_is_stored() {
                 64,
                 "the receipt code is a real code"
             );
+            // Once shown, neither the code nor the answers are left in the draft.
+            let drafts = sqlx::query("SELECT answers FROM public_drafts")
+                .fetch_all(app.storage.pool())
+                .await
+                .unwrap();
+            for row in &drafts {
+                let doc: String = sqlx::Row::try_get(row, 0).unwrap();
+                assert!(!doc.contains(&receipt), "the receipt code left the draft");
+                assert!(!doc.contains(answers["description"].as_str().unwrap()));
+            }
         })
         .await;
 }

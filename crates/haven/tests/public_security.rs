@@ -278,3 +278,23 @@ async fn invited_stages_are_not_reachable_from_the_public_pages() {
         })
         .await;
 }
+
+#[tokio::test]
+async fn a_body_over_the_limit_gets_the_html_413_page() {
+    builtins()
+        .each_engine(async |app: &TestApp| {
+            let mut b = Browser::new(app);
+            b.get("/services/ceop/report/who-are-you").await;
+            let huge = "x".repeat(2 * 1024 * 1024);
+            let r = b
+                .post(
+                    "/services/ceop/report/who-are-you",
+                    &[("audience".to_owned(), huge)],
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+            assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+            assert!(r.text().contains("too large"));
+        })
+        .await;
+}

@@ -2,6 +2,7 @@
 //! every later page.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::Utc;
@@ -39,11 +40,13 @@ pub async fn choose(
     State(state): State<AppState>,
     session: FormSession,
     Path((service, stage)): Path<(String, String)>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> PageResult {
     let now = Utc::now();
     let def = draft::service(&state, &service)?;
     let stage = draft::public_stage(def, &stage)?;
+    // A body over the limit (413) or cut short gets the HTML error page, not the API's JSON.
+    let body = body.map_err(|e| respond::error(Some(def), e.status()))?;
     let form =
         parse_form(&body).ok_or_else(|| respond::error(Some(def), StatusCode::BAD_REQUEST))?;
     if !session.csrf_ok(&state.key, &form) {

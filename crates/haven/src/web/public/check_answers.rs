@@ -2,6 +2,7 @@
 //! then the submission, through the same use-case as `POST /api/v1/submissions`.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -110,12 +111,14 @@ pub async fn send(
     session: FormSession,
     Path((service, stage)): Path<(String, String)>,
     quota: Quota,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> PageResult {
     let now = Utc::now();
     let today = london_today(now);
     let def = draft::service(&state, &service)?;
     let stage = draft::public_stage(def, &stage)?;
+    // A body over the limit (413) or cut short gets the HTML error page, not the API's JSON.
+    let body = body.map_err(|e| respond::error(Some(def), e.status()))?;
     let form =
         parse_form(&body).ok_or_else(|| respond::error(Some(def), StatusCode::BAD_REQUEST))?;
     if !session.csrf_ok(&state.key, &form) {

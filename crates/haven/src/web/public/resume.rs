@@ -3,6 +3,7 @@
 //! limit keeps even a botnet's guessing pointless and the logs quiet).
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -63,10 +64,12 @@ pub async fn submit(
     session: FormSession,
     Path(service): Path<String>,
     quota: ResumeQuota,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> PageResult {
     let now = Utc::now();
     let def = draft::service(&state, &service)?;
+    // A body over the limit (413) or cut short gets the HTML error page, not the API's JSON.
+    let body = body.map_err(|e| respond::error(Some(def), e.status()))?;
     let form =
         parse_form(&body).ok_or_else(|| respond::error(Some(def), StatusCode::BAD_REQUEST))?;
     if !session.csrf_ok(&state.key, &form) {
