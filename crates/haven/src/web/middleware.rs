@@ -179,12 +179,12 @@ async fn record_metrics(request: Request, next: Next) -> Response {
 async fn normalise_errors(response: Response) -> Response {
     let status = response.status();
     let is_error = status.is_client_error() || status.is_server_error();
-    let is_json = response
+    let already_shaped = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
-    if !is_error || is_json {
+    if !is_error || already_shaped {
         return response;
     }
     let mut replaced = ApiError::from_status(status).into_response();
