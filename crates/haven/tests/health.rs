@@ -70,14 +70,27 @@ async fn every_response_carries_the_security_headers() {
     each_engine(async |app| {
         for path in ["/healthz", "/api/v1/services", "/api/v1/nope", "/nope"] {
             let response = app.get(path).await;
-            assert_eq!(response.header("x-content-type-options"), Some("nosniff"), "{path}");
+            assert_eq!(
+                response.header("x-content-type-options"),
+                Some("nosniff"),
+                "{path}"
+            );
             assert_eq!(response.header("referrer-policy"), Some("no-referrer"));
             assert_eq!(
                 response.header("content-security-policy"),
-                Some("default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+                Some(
+                    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                     form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+                )
             );
-            assert_eq!(response.header("cross-origin-opener-policy"), Some("same-origin"));
-            assert_eq!(response.header("cross-origin-resource-policy"), Some("same-origin"));
+            assert_eq!(
+                response.header("cross-origin-opener-policy"),
+                Some("same-origin")
+            );
+            assert_eq!(
+                response.header("cross-origin-resource-policy"),
+                Some("same-origin")
+            );
             assert_eq!(response.header("cache-control"), Some("no-store"));
             assert!(response.header("x-request-id").is_some());
         }

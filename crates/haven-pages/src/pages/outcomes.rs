@@ -167,3 +167,25 @@ pub fn error_page(
         }),
     )
 }
+
+/// The site's front page (`/`): every service's name, its first paragraph and a link to its
+/// start page.
+pub fn index_page(ctx: &PageContext, defs: &[&ServiceDefinition]) -> Result<String, PageError> {
+    let services: Vec<serde_json::Value> = defs
+        .iter()
+        .map(|d| {
+            json!({
+                "name": d.name,
+                "url": urls::start(&d.id),
+                "paragraphs": paragraphs(&d.summary),
+            })
+        })
+        .collect();
+    env::render(
+        "index.html",
+        json!({
+            "layout": Layout::new(ctx, None, "Choose a service"),
+            "services": services,
+        }),
+    )
+}

@@ -10,6 +10,7 @@
 
 pub mod actions;
 pub mod audit;
+pub mod drafts;
 pub mod jobs;
 pub mod outcomes;
 pub mod queue;

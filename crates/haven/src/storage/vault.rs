@@ -69,6 +69,10 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     SealedColumn::integer_id("referral_events", "detail"),
     // Job payloads name recipients (emails to referrers and reporters).
     SealedColumn::text_id("jobs", "payload"),
+    SealedColumn::text_id("public_drafts", "answers"),
+    // File names may name the child ("Zephyrine_assessment.pdf").
+    SealedColumn::text_id("public_attachments", "filename"),
+    SealedColumn::text_id("public_attachments", "content"),
 ];
 
 /// Most passes over one column in one rotation.

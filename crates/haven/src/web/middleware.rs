@@ -24,8 +24,9 @@ use super::error::ApiError;
 use super::extract::TrustForwardedFor;
 use super::openapi::OpenApiJson;
 
-/// Content-Security-Policy for every response (JSON now, server-rendered pages later).
-const CSP: &str = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+/// Content-Security-Policy for every response: JSON and the server-rendered pages, which
+/// have no inline script or style (`haven-pages` tests check every page).
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 /// Histogram buckets for request latency, in seconds.
 const LATENCY_BUCKETS: [f64; 12] = [
@@ -111,7 +112,7 @@ pub fn apply(
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(map_response(normalise_errors))
         .layer(from_fn(record_metrics))
-        // Every response so far is API, health or metrics: nothing may be cached.
+        // Nothing may be cached unless its handler says so (only fingerprinted assets do).
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
@@ -173,16 +174,17 @@ async fn record_metrics(request: Request, next: Next) -> Response {
 }
 
 /// Gives error responses made outside the handlers (405 from the method router, 503 from
-/// the timeout, …) the contract's JSON shape, keeping their `Allow`/`Retry-After`.
+/// the timeout, …) the contract's JSON shape, keeping their `Allow`/`Retry-After`. HTML
+/// error pages of the public pages are already what a browser should see: left alone.
 async fn normalise_errors(response: Response) -> Response {
     let status = response.status();
     let is_error = status.is_client_error() || status.is_server_error();
-    let is_json = response
+    let already_shaped = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !is_error || is_json {
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if !is_error || already_shaped {
         return response;
     }
     let mut replaced = ApiError::from_status(status).into_response();

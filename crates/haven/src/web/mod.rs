@@ -10,6 +10,7 @@ pub mod extract;
 pub mod health;
 pub mod middleware;
 pub mod openapi;
+pub mod public;
 pub mod rate_limit;
 
 use std::sync::Arc;
@@ -27,6 +28,11 @@ use crate::services::Registry;
 use crate::storage::Storage;
 use rate_limit::RateLimiter;
 
+/// Resume-code attempts allowed per client address per [`RESUME_ATTEMPT_WINDOW`].
+pub const RESUME_ATTEMPTS_PER_WINDOW: u32 = 10;
+/// The window of [`RESUME_ATTEMPTS_PER_WINDOW`].
+pub const RESUME_ATTEMPT_WINDOW: Duration = Duration::from_secs(15 * 60);
+
 /// What every handler can reach. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -34,6 +40,8 @@ pub struct AppState {
     pub registry: Registry,
     pub key: Arc<SecretKey>,
     pub limiter: Arc<RateLimiter>,
+    /// Attempts at a resume code of "save and come back later", per client address.
+    pub resume_limiter: Arc<RateLimiter>,
     pub metrics: PrometheusHandle,
     pub options: WebOptions,
 }
@@ -56,6 +64,10 @@ impl AppState {
             limiter: Arc::new(RateLimiter::new(
                 settings.submissions_per_window,
                 settings.rate_limit_window(),
+            )),
+            resume_limiter: Arc::new(RateLimiter::new(
+                RESUME_ATTEMPTS_PER_WINDOW,
+                RESUME_ATTEMPT_WINDOW,
             )),
             metrics: middleware::metrics_handle(),
             options: WebOptions {
@@ -93,9 +105,18 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     routes().into_openapi()
 }
 
-/// The complete application: routes, the not-found fallback and middleware.
+/// The complete application: routes, the public pages (HTML, not in the OpenAPI
+/// document), the not-found fallback and middleware.
 pub fn router(state: AppState) -> Router {
     let (router, document) = routes().split_for_parts();
-    let router = router.fallback(|| async { error::ApiError::NoRoute });
+    let router = router
+        .merge(public::router(&state))
+        .fallback(|uri: axum::http::Uri| async move {
+            if public::is_public_path(&uri) {
+                public::not_found()
+            } else {
+                axum::response::IntoResponse::into_response(error::ApiError::NoRoute)
+            }
+        });
     middleware::apply(router, &state, document).with_state(state)
 }

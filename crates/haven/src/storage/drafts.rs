@@ -1,0 +1,382 @@
+//! Public forms in progress (`public_drafts`) and their attached files (`public_attachments`).
+//!
+//! A draft belongs to a form session (the keyed hash of the random id in the browser's cookie)
+//! and one service. Everything the person typed is one JSON document in `answers`; the other
+//! columns are hashes and times, so sealing `answers` (and `content` of attachments) is all
+//! encryption at rest has to do here.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
+use sqlx::{Row, query};
+use tracing::instrument;
+
+use super::{Storage, StorageError, parse_timestamp, timestamp};
+
+/// A draft as read back.
+#[derive(Clone)]
+pub struct Draft {
+    pub id: String,
+    /// The whole draft document (stages, audiences, answers, flash).
+    pub answers: Value,
+    /// When the resume code of "save and come back later" stops working, if one was given.
+    pub resume_expires_at: Option<DateTime<Utc>>,
+}
+
+// Hand-written: answers must never reach a log line.
+impl std::fmt::Debug for Draft {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Draft")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A file to attach to a draft. `content` has been checked (type sniffed, size) by the caller.
+pub struct NewAttachment<'a> {
+    pub id: String,
+    pub draft_id: &'a str,
+    pub question: &'a str,
+    pub filename: &'a str,
+    pub media_type: &'a str,
+    pub content: &'a [u8],
+}
+
+/// What is shown about an attached file (never its content).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentInfo {
+    pub id: String,
+    pub question: String,
+    pub filename: String,
+    pub media_type: String,
+    pub size_bytes: i64,
+}
+
+impl Storage {
+    /// The live (not expired) draft of this form session for this service.
+    #[instrument(skip_all)]
+    pub async fn find_draft(
+        &self,
+        session_hash: &str,
+        service: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Draft>, StorageError> {
+        let row = query(
+            "SELECT id, answers, resume_expires_at FROM public_drafts
+             WHERE session_hash = $1 AND service = $2 AND expires_at > $3",
+        )
+        .bind(session_hash)
+        .bind(service)
+        .bind(timestamp(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let resume_expires_at = row
+            .try_get::<Option<String>, _>(2)?
+            .map(|t| parse_timestamp("resume_expires_at", &t))
+            .transpose()?;
+        let id: String = row.try_get(0)?;
+        Ok(Some(Draft {
+            answers: self.open_json(
+                "public_drafts",
+                "answers",
+                &id,
+                &row.try_get::<String, _>(1)?,
+            )?,
+            id,
+            resume_expires_at,
+        }))
+    }
+
+    /// Stores the draft document of this form session and service, creating the draft when
+    /// there is none (and then deleting expired drafts, opportunistically). The draft lives
+    /// `idle` after this change, or until its resume code expires if that is later.
+    /// Returns the draft id.
+    #[instrument(skip_all)]
+    pub async fn store_draft(
+        &self,
+        session_hash: &str,
+        service: &str,
+        answers: &Value,
+        now: DateTime<Utc>,
+        idle: Duration,
+    ) -> Result<String, StorageError> {
+        let at = timestamp(now);
+        let idle_until = timestamp(now + idle);
+        let mut tx = self.begin_write().await?;
+        // A draft that expired but was not deleted yet is replaced, never revived.
+        query(
+            "DELETE FROM public_drafts WHERE session_hash = $1 AND service = $2 AND expires_at <= $3",
+        )
+        .bind(session_hash)
+        .bind(service)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
+        let existing =
+            query("SELECT id FROM public_drafts WHERE session_hash = $1 AND service = $2")
+                .bind(session_hash)
+                .bind(service)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let id = match existing {
+            Some(row) => {
+                let id: String = row.try_get(0)?;
+                // Text comparison of fixed-width RFC 3339 timestamps is time comparison.
+                query(
+                    "UPDATE public_drafts SET answers = $1, updated_at = $2,
+                        expires_at = CASE WHEN resume_expires_at IS NOT NULL AND resume_expires_at > $3
+                                          THEN resume_expires_at ELSE $3 END
+                     WHERE id = $4",
+                )
+                .bind(self.seal_json("public_drafts", "answers", &id, answers)?)
+                .bind(&at)
+                .bind(&idle_until)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+                id
+            }
+            None => {
+                let id = crate::crypto::new_id();
+                query(
+                    "INSERT INTO public_drafts (id, session_hash, service, answers, expires_at, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&id)
+                .bind(session_hash)
+                .bind(service)
+                .bind(self.seal_json("public_drafts", "answers", &id, answers)?)
+                .bind(&idle_until)
+                .bind(&at)
+                .bind(&at)
+                .execute(&mut *tx)
+                .await
+                .map_err(StorageError::from_write)?;
+                delete_expired_in(&mut tx, &at).await?;
+                id
+            }
+        };
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Gives a draft a resume code (its keyed hash) valid until `expires_at`; the draft is
+    /// kept at least that long.
+    #[instrument(skip_all)]
+    pub async fn set_resume_code(
+        &self,
+        draft_id: &str,
+        resume_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let until = timestamp(expires_at);
+        query(
+            "UPDATE public_drafts SET resume_hash = $1, resume_expires_at = $2,
+                expires_at = CASE WHEN expires_at > $2 THEN expires_at ELSE $2 END, updated_at = $3
+             WHERE id = $4",
+        )
+        .bind(resume_hash)
+        .bind(&until)
+        .bind(timestamp(Utc::now()))
+        .bind(draft_id)
+        .execute(&self.writer)
+        .await
+        .map_err(StorageError::from_write)?;
+        Ok(())
+    }
+
+    /// Ends a draft's resume code (after the form was sent).
+    #[instrument(skip_all)]
+    pub async fn clear_resume_code(&self, draft_id: &str) -> Result<(), StorageError> {
+        query(
+            "UPDATE public_drafts SET resume_hash = NULL, resume_expires_at = NULL WHERE id = $1",
+        )
+        .bind(draft_id)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// Moves the draft with this resume code (of this service, not expired) to this form
+    /// session, replacing the session's own draft of the service. `None` when no live draft
+    /// has the code.
+    #[instrument(skip_all)]
+    pub async fn resume_draft(
+        &self,
+        resume_hash: &str,
+        service: &str,
+        session_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, StorageError> {
+        let at = timestamp(now);
+        let mut tx = self.begin_write().await?;
+        let row = query(
+            "SELECT id FROM public_drafts
+             WHERE resume_hash = $1 AND service = $2 AND resume_expires_at > $3 AND expires_at > $3",
+        )
+        .bind(resume_hash)
+        .bind(service)
+        .bind(&at)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let id: String = row.try_get(0)?;
+        query("DELETE FROM public_drafts WHERE session_hash = $1 AND service = $2 AND id <> $3")
+            .bind(session_hash)
+            .bind(service)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        query("UPDATE public_drafts SET session_hash = $1, updated_at = $2 WHERE id = $3")
+            .bind(session_hash)
+            .bind(&at)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(id))
+    }
+
+    /// Deletes every draft (and its unsent attachments) that expired before `now`.
+    #[instrument(skip_all)]
+    pub async fn delete_expired_drafts(&self, now: DateTime<Utc>) -> Result<u64, StorageError> {
+        let mut tx = self.begin_write().await?;
+        let deleted = delete_expired_in(&mut tx, &timestamp(now)).await?;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    /// Attaches a checked file to a draft.
+    #[instrument(skip_all)]
+    pub async fn add_attachment(&self, new: &NewAttachment<'_>) -> Result<(), StorageError> {
+        let now = timestamp(Utc::now());
+        let size = i64::try_from(new.content.len()).unwrap_or(i64::MAX);
+        query(
+            "INSERT INTO public_attachments (id, draft_id, question, filename, media_type, size_bytes, content, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&new.id)
+        .bind(new.draft_id)
+        .bind(new.question)
+        .bind(self.seal_text("public_attachments", "filename", &new.id, new.filename)?)
+        .bind(new.media_type)
+        .bind(size)
+        .bind(self.seal("public_attachments", "content", &new.id, new.content)?)
+        .bind(&now)
+        .bind(&now)
+        .execute(&self.writer)
+        .await
+        .map_err(StorageError::from_write)?;
+        Ok(())
+    }
+
+    /// The files attached to a draft, by id.
+    #[instrument(skip_all)]
+    pub async fn draft_attachments(
+        &self,
+        draft_id: &str,
+    ) -> Result<BTreeMap<String, AttachmentInfo>, StorageError> {
+        let rows = query(
+            "SELECT id, question, filename, media_type, size_bytes FROM public_attachments WHERE draft_id = $1",
+        )
+        .bind(draft_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let info = self.attachment_from_row(row)?;
+                Ok((info.id.clone(), info))
+            })
+            .collect()
+    }
+
+    /// The files of a stored referral (staff pages and tests; never served inline).
+    #[instrument(skip_all)]
+    pub async fn referral_attachments(
+        &self,
+        referral_id: &str,
+    ) -> Result<Vec<AttachmentInfo>, StorageError> {
+        let rows = query(
+            "SELECT id, question, filename, media_type, size_bytes FROM public_attachments
+             WHERE referral_id = $1 ORDER BY created_at, id",
+        )
+        .bind(referral_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| self.attachment_from_row(row))
+            .collect()
+    }
+
+    /// After a submission: the draft's files named in `keep` move to the referral; its other
+    /// files (removed or replaced on the way) are deleted.
+    #[instrument(skip_all)]
+    pub async fn move_attachments_to_referral(
+        &self,
+        draft_id: &str,
+        referral_id: &str,
+        keep: &[String],
+    ) -> Result<(), StorageError> {
+        let now = timestamp(Utc::now());
+        let mut tx = self.begin_write().await?;
+        for id in keep {
+            query(
+                "UPDATE public_attachments SET referral_id = $1, draft_id = NULL, updated_at = $2
+                 WHERE id = $3 AND draft_id = $4",
+            )
+            .bind(referral_id)
+            .bind(&now)
+            .bind(id)
+            .bind(draft_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        query("DELETE FROM public_attachments WHERE draft_id = $1")
+            .bind(draft_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl Storage {
+    /// An attachment's description; its file name is sealed (it may name the child).
+    fn attachment_from_row(&self, row: &sqlx::any::AnyRow) -> Result<AttachmentInfo, StorageError> {
+        let id: String = row.try_get(0)?;
+        let filename: String = row.try_get(2)?;
+        Ok(AttachmentInfo {
+            filename: self.open_text("public_attachments", "filename", &id, &filename)?,
+            question: row.try_get(1)?,
+            media_type: row.try_get(3)?,
+            size_bytes: row.try_get(4)?,
+            id,
+        })
+    }
+}
+
+/// Deletes drafts that expired before `at`, with their unsent attachments (explicitly, not
+/// only by the foreign key's cascade, so it does not depend on SQLite's `foreign_keys`).
+async fn delete_expired_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    at: &str,
+) -> Result<u64, StorageError> {
+    query(
+        "DELETE FROM public_attachments WHERE draft_id IN
+            (SELECT id FROM public_drafts WHERE expires_at <= $1)",
+    )
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    let done = query("DELETE FROM public_drafts WHERE expires_at <= $1")
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -1,0 +1,99 @@
+//! The pages after the form: confirmation, who can help instead, saved. Each shows what the
+//! previous step left in the draft's flash; the codes are removed once shown.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::Utc;
+use haven_pages::urls;
+
+use super::draft::{self, Flash};
+use super::respond::{self, PageResult, Reply};
+use super::session::FormSession;
+use crate::web::AppState;
+
+/// The confirmation: reference, receipt code (shown once) and what happens next.
+pub async fn confirmation(
+    State(state): State<AppState>,
+    session: FormSession,
+    Path((service, stage)): Path<(String, String)>,
+) -> PageResult {
+    let now = Utc::now();
+    let def = draft::service(&state, &service)?;
+    let stage = draft::public_stage(def, &stage)?;
+    let mut loaded = draft::load(&state, &session, def, now).await?;
+    let Some(Flash::Submitted {
+        stage: for_stage,
+        reference,
+        receipt_code,
+        next_steps,
+    }) = loaded.doc.flash.take()
+    else {
+        return Ok(Reply::redirect(urls::start(&def.id)));
+    };
+    if for_stage != stage.key {
+        return Ok(Reply::redirect(urls::start(&def.id)));
+    }
+    let ctx = respond::context(&state, &session);
+    let html =
+        haven_pages::confirmation_page(&ctx, def, stage, &reference, &receipt_code, &next_steps);
+    let reply = respond::rendered(StatusCode::OK, html)?;
+    // Shown once: the receipt code leaves the draft now.
+    draft::store(&state, &session, def, &mut loaded, now).await?;
+    Ok(reply)
+}
+
+/// Not accepted here (out of scope): who can help instead. Nothing was stored as a referral.
+pub async fn other_help(
+    State(state): State<AppState>,
+    session: FormSession,
+    Path((service, stage)): Path<(String, String)>,
+) -> PageResult {
+    let now = Utc::now();
+    let def = draft::service(&state, &service)?;
+    let stage = draft::public_stage(def, &stage)?;
+    let loaded = draft::load(&state, &session, def, now).await?;
+    let Some(Flash::NotAccepted {
+        stage: for_stage,
+        signposts,
+        reason,
+    }) = &loaded.doc.flash
+    else {
+        return Ok(Reply::redirect(urls::start(&def.id)));
+    };
+    if *for_stage != stage.key {
+        return Ok(Reply::redirect(urls::start(&def.id)));
+    }
+    let ctx = respond::context(&state, &session);
+    respond::rendered(
+        StatusCode::OK,
+        haven_pages::signpost_page(&ctx, def, stage, signposts, reason),
+    )
+}
+
+/// After "save and come back later": the resume code (shown once) and its expiry.
+pub async fn saved(
+    State(state): State<AppState>,
+    session: FormSession,
+    Path((service, stage)): Path<(String, String)>,
+) -> PageResult {
+    let now = Utc::now();
+    let def = draft::service(&state, &service)?;
+    let stage = draft::public_stage(def, &stage)?;
+    let mut loaded = draft::load(&state, &session, def, now).await?;
+    let Some(Flash::Saved {
+        stage: for_stage,
+        resume_code,
+        expires_at,
+    }) = loaded.doc.flash.take()
+    else {
+        return Ok(Reply::redirect(urls::start(&def.id)));
+    };
+    if for_stage != stage.key {
+        return Ok(Reply::redirect(urls::start(&def.id)));
+    }
+    let ctx = respond::context(&state, &session);
+    let html = haven_pages::saved_page(&ctx, def, stage, &resume_code, expires_at);
+    let reply = respond::rendered(StatusCode::OK, html)?;
+    draft::store(&state, &session, def, &mut loaded, now).await?;
+    Ok(reply)
+}

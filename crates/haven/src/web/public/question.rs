@@ -1,0 +1,380 @@
+//! `GET/POST /services/{service}/{stage}/pages/{page}`: one question page.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::{StatusCode, header};
+use chrono::Utc;
+use haven_core::answers::FieldError;
+use haven_core::definition::condition::lookup;
+use haven_core::definition::{Page, QuestionKind, ServiceDefinition, Stage};
+use haven_pages::{FormAction, PageRequest, PageState, QuestionFindings, nav, urls};
+use serde_json::Value;
+
+use super::draft::{self, Loaded, offers_save};
+use super::respond::{self, PageResult, Reply};
+use super::session::FormSession;
+use super::{check_answers, parse_form, uploads};
+use crate::intake::IdentifyingAnswer;
+use crate::storage::drafts::NewAttachment;
+use crate::web::AppState;
+
+/// Where a question page's request is: the service, stage, page and the person's progress.
+struct Here<'d> {
+    def: &'d ServiceDefinition,
+    stage: &'d Stage,
+    page: &'d Page,
+    audience: String,
+}
+
+/// Finds the page and who is answering; a stage without a chosen audience goes to "I am…".
+fn locate<'d>(
+    state: &'d AppState,
+    service: &str,
+    stage: &str,
+    page: &str,
+    loaded: Option<&Loaded>,
+) -> Result<Here<'d>, Reply> {
+    let def = draft::service(state, service)?;
+    let stage = draft::public_stage(def, stage)?;
+    let page = stage
+        .pages
+        .iter()
+        .find(|p| p.key == page)
+        .ok_or_else(|| respond::error(Some(def), StatusCode::NOT_FOUND))?;
+    let audience = loaded
+        .and_then(|l| l.stage(&stage.key).0.map(str::to_owned))
+        .ok_or_else(|| Reply::redirect(urls::audience(&def.id, &stage.key)))?;
+    Ok(Here {
+        def,
+        stage,
+        page,
+        audience,
+    })
+}
+
+/// Shows a question page with the answers so far.
+pub async fn show(
+    State(state): State<AppState>,
+    session: FormSession,
+    Path((service, stage, page)): Path<(String, String, String)>,
+) -> PageResult {
+    let now = Utc::now();
+    let today = haven_pages::london_today(now);
+    let def = draft::service(&state, &service)?;
+    let loaded = draft::load(&state, &session, def, now).await?;
+    let here = locate(&state, &service, &stage, &page, Some(&loaded))
+        .map_err(|r| r.with_session(&session))?;
+    let (_, answers) = loaded.stage(&here.stage.key);
+    if !nav::page_applies(here.page, &here.audience, &answers, today) {
+        return Ok(Reply::redirect(check_answers::next_incomplete(
+            here.def,
+            here.stage,
+            &here.audience,
+            &answers,
+            today,
+        )));
+    }
+    let request = PageRequest {
+        def: here.def,
+        stage: here.stage,
+        page: here.page,
+        audience: &here.audience,
+        answers: &answers,
+        today,
+    };
+    let findings = page_findings(&request);
+    let names = attachment_names(&state, &loaded).await?;
+    let page_state = PageState {
+        findings: &findings,
+        attachment_names: Some(&names),
+        ..PageState::default()
+    };
+    let ctx = page_context(&state, &session, here.stage);
+    let html = haven_pages::question_page(&ctx, &request, &page_state);
+    Ok(respond::rendered(StatusCode::OK, html)?.with_session(&session))
+}
+
+/// Takes a question page's answers (and files), then goes on, shows errors, or saves.
+pub async fn submit(
+    State(state): State<AppState>,
+    session: FormSession,
+    Path((service, stage, page)): Path<(String, String, String)>,
+    request: Request,
+) -> PageResult {
+    let now = Utc::now();
+    let today = haven_pages::london_today(now);
+    let def = draft::service(&state, &service)?;
+    let mut loaded = draft::load(&state, &session, def, now).await?;
+    let here = locate(&state, &service, &stage, &page, Some(&loaded))?;
+    let is_multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/"));
+    let (_, answers) = loaded.stage(&here.stage.key);
+    let shown = nav::shown_questions(here.page, &here.audience, &answers, today);
+    let takes_files =
+        !here.stage.uploads_forbidden && shown.iter().any(|q| q.kind == QuestionKind::File);
+
+    let (mut form, uploaded) = if is_multipart {
+        if !takes_files {
+            return Err(uploads::refused(def));
+        }
+        let multipart = Multipart::from_request(request, &state)
+            .await
+            .map_err(|e| respond::error(Some(def), e.status()))?;
+        uploads::read(def, here.page, multipart).await?
+    } else {
+        let body = Bytes::from_request(request, &state)
+            .await
+            .map_err(|e| respond::error(Some(def), e.status()))?;
+        let form =
+            parse_form(&body).ok_or_else(|| respond::error(Some(def), StatusCode::BAD_REQUEST))?;
+        (form, Vec::new())
+    };
+    if !session.csrf_ok(&state.key, &form) {
+        return Err(respond::error(Some(def), StatusCode::FORBIDDEN).with_session(&session));
+    }
+
+    let attached = match &loaded.id {
+        Some(id) => state
+            .storage
+            .draft_attachments(id)
+            .await
+            .map_err(|e| respond::storage_failed(Some(def), &e))?,
+        None => BTreeMap::new(),
+    };
+    let kept = uploads::filter_current(&mut form, &shown, &attached);
+    let request = PageRequest {
+        def: here.def,
+        stage: here.stage,
+        page: here.page,
+        audience: &here.audience,
+        answers: &answers,
+        today,
+    };
+    let ctx = page_context(&state, &session, here.stage);
+    let names: BTreeMap<String, String> = attached
+        .iter()
+        .map(|(id, a)| (id.clone(), a.filename.clone()))
+        .collect();
+    if !uploaded.is_empty() {
+        match uploads::check(&shown, &uploaded, &kept) {
+            Err(errors) => {
+                let findings = page_findings(&request);
+                let page_state = PageState {
+                    errors: &errors,
+                    submitted: Some(&form),
+                    findings: &findings,
+                    attachment_names: Some(&names),
+                };
+                let html = haven_pages::question_page(&ctx, &request, &page_state);
+                return respond::rendered(StatusCode::UNPROCESSABLE_ENTITY, html);
+            }
+            Ok(accepted) => {
+                let draft_id = match loaded.id.clone() {
+                    Some(id) => id,
+                    None => draft::store(&state, &session, def, &mut loaded, now).await?,
+                };
+                for file in accepted {
+                    let id = format!("att_{}", crate::crypto::new_id());
+                    state
+                        .storage
+                        .add_attachment(&NewAttachment {
+                            id: id.clone(),
+                            draft_id: &draft_id,
+                            question: &file.upload.field,
+                            filename: &file.upload.filename,
+                            media_type: file.media_type,
+                            content: &file.upload.content,
+                        })
+                        .await
+                        .map_err(|e| respond::storage_failed(Some(def), &e))?;
+                    form.push((file.upload.field.clone(), id));
+                }
+            }
+        }
+    }
+
+    let input = haven_pages::parse_page_form(&request, &form);
+    let mut new_answers = answers.clone();
+    haven_pages::apply_patch(&mut new_answers, &input.answers_patch);
+    loaded.stage_mut(&here.stage.key).answers = new_answers.clone();
+    draft::store(&state, &session, def, &mut loaded, now).await?;
+    let request = PageRequest {
+        answers: &new_answers,
+        ..request
+    };
+
+    match input.action {
+        FormAction::Save if offers_save(here.stage) => {
+            return check_answers::save_for_later(&state, &session, def, here.stage, &mut loaded)
+                .await;
+        }
+        FormAction::Add { .. } | FormAction::Remove { .. } => {
+            let names = attachment_names(&state, &loaded).await?;
+            let findings = page_findings(&request);
+            let page_state = PageState {
+                findings: &findings,
+                attachment_names: Some(&names),
+                ..PageState::default()
+            };
+            let html = haven_pages::question_page(&ctx, &request, &page_state);
+            return respond::rendered(StatusCode::OK, html);
+        }
+        _ => {}
+    }
+
+    let mut errors = input.errors.clone();
+    errors.extend(identifying_errors(&request, &errors));
+    if errors.is_empty() && input.can_continue() {
+        return Ok(Reply::redirect(haven_pages::next_url(&request)));
+    }
+    let names = attachment_names(&state, &loaded).await?;
+    let findings = page_findings(&request);
+    let shown_again = with_new_files_as_current(&form, &shown);
+    let page_state = PageState {
+        errors: &errors,
+        submitted: Some(&shown_again),
+        findings: &findings,
+        attachment_names: Some(&names),
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK // new questions revealed: shown, not an error
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    respond::rendered(
+        status,
+        haven_pages::question_page(&ctx, &request, &page_state),
+    )
+}
+
+/// The form as it is shown again: files just stored (`KEY` = their id) are listed as
+/// already attached (`KEY-current`), so they are not asked for a second time.
+fn with_new_files_as_current(
+    form: &[(String, String)],
+    shown: &[&haven_core::definition::Question],
+) -> Vec<(String, String)> {
+    form.iter()
+        .map(|(name, value)| {
+            let is_file = shown
+                .iter()
+                .any(|q| q.kind == QuestionKind::File && q.key == *name);
+            if is_file {
+                (haven_pages::naming::file_current(name), value.clone())
+            } else {
+                (name.clone(), value.clone())
+            }
+        })
+        .collect()
+}
+
+/// The page context for a stage's pages.
+fn page_context(
+    state: &AppState,
+    session: &FormSession,
+    stage: &Stage,
+) -> haven_pages::PageContext {
+    let mut ctx = respond::context(state, session);
+    ctx.save_and_return = offers_save(stage);
+    ctx
+}
+
+/// Anonymity findings of every checked free-text answer shown on the page (anonymous stages
+/// only), confirmed or not, so the text is shown marked next to its confirmation.
+fn page_findings(request: &PageRequest<'_>) -> Vec<QuestionFindings> {
+    if !request.stage.anonymous {
+        return Vec::new();
+    }
+    nav::shown_questions(
+        request.page,
+        request.audience,
+        request.answers,
+        request.today,
+    )
+    .into_iter()
+    .filter(|q| q.checks_anonymity())
+    .filter_map(|q| {
+        let text = lookup(request.answers, &q.key)?.as_str()?;
+        let report = haven_core::anonymity::check(text);
+        let findings: Vec<haven_pages::Finding> = report
+            .findings
+            .iter()
+            .map(|f| haven_pages::Finding {
+                kind: serde_json::to_value(f.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| "other".to_owned()),
+                start: f.start,
+                end: f.end,
+            })
+            .collect();
+        (!findings.is_empty()).then(|| QuestionFindings {
+            question: q.key.clone(),
+            text: text.to_owned(),
+            findings,
+        })
+    })
+    .collect()
+}
+
+/// On an anonymous stage: an error for each of the page's free-text answers that may
+/// identify someone and is not confirmed as anonymous (the same check as on submission).
+fn identifying_errors(request: &PageRequest<'_>, already: &[FieldError]) -> Vec<FieldError> {
+    let on_page: Vec<&str> = request
+        .page
+        .questions
+        .iter()
+        .map(|q| q.key.as_str())
+        .collect();
+    haven_core::answers::anonymity_texts(request.stage, request.answers)
+        .into_iter()
+        .filter(|(key, _)| on_page.contains(key) && !already.iter().any(|e| e.field == *key))
+        .filter_map(|(key, text)| {
+            let report = haven_core::anonymity::check(text);
+            report.identifying.then(|| {
+                let found = IdentifyingAnswer {
+                    question: key.to_owned(),
+                    findings: report.findings,
+                };
+                FieldError::new(key, found.message())
+            })
+        })
+        .collect()
+}
+
+/// Names of the draft's attached files, by id.
+async fn attachment_names(
+    state: &AppState,
+    loaded: &Loaded,
+) -> Result<BTreeMap<String, String>, Reply> {
+    let Some(id) = &loaded.id else {
+        return Ok(BTreeMap::new());
+    };
+    let attached = state
+        .storage
+        .draft_attachments(id)
+        .await
+        .map_err(|e| respond::storage_failed(None, &e))?;
+    Ok(attached
+        .into_iter()
+        .map(|(id, a)| (id, a.filename))
+        .collect())
+}
+
+/// The answer ids of every file question of a stage (to move with the referral).
+pub fn attachment_ids(stage: &Stage, answers: &Value) -> Vec<String> {
+    stage
+        .questions()
+        .filter(|(_, q)| q.kind == QuestionKind::File)
+        .filter_map(|(_, q)| lookup(answers, &q.key))
+        .flat_map(|v| match v {
+            Value::Array(items) => items.clone(),
+            other => vec![other.clone()],
+        })
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}

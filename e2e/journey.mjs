@@ -1,0 +1,69 @@
+// Drives one stage of a service from its start page to "check your answers", checking every
+// page state on the way (lib.mjs checkPage) and taking walkthrough screenshots.
+import assert from 'node:assert/strict'
+import { checkPage, screenshot } from './lib.mjs'
+import { fillPage, pressContinue } from './forms.mjs'
+
+/**
+ * From the start page of `service` to check answers. Options: `audience` (for "I am…"),
+ * `answers`, `files` (see forms.fillPage), `shots` (service name for screenshots, or null),
+ * `until(url)` to stop early on a page (returns true to stop), `beforeContinue(page)`.
+ */
+export async function toCheckAnswers (page, haven, { service, audience, answers, files = {}, shots = null, until = null, beforeContinue = null }) {
+  await page.goto(haven.url(`/services/${service}`))
+  await checkPage(page)
+  if (shots) await screenshot(page, shots, 'start')
+  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Start now' }).click()])
+  if (page.url().endsWith('/who-are-you')) {
+    await checkPage(page)
+    if (shots) await screenshot(page, shots, 'who-are-you')
+    await fillPage(page, { audience })
+    await pressContinue(page)
+  }
+  return continuePages(page, { answers, files, shots, until, beforeContinue })
+}
+
+/** Answers page after page until check answers (or `until`). */
+export async function continuePages (page, { answers, files = {}, shots = null, until = null, beforeContinue = null }) {
+  let previous = null
+  let repeats = 0
+  for (let step = 0; step < 80; step++) {
+    const url = new URL(page.url())
+    if (url.pathname.endsWith('/check-answers')) {
+      await checkPage(page)
+      if (shots) await screenshot(page, shots, 'check-answers')
+      return
+    }
+    assert.match(url.pathname, /\/pages\//, `unexpected page ${url.pathname}`)
+    if (until && await until(url.pathname)) return
+    repeats = url.pathname === previous ? repeats + 1 : 0
+    assert.ok(repeats < 3, `stuck on ${url.pathname}: ${await errorSummary(page)}`)
+    previous = url.pathname
+    await checkPage(page)
+    if (shots && repeats === 0) await screenshot(page, shots, url.pathname.split('/').pop())
+    await fillPage(page, answers, files)
+    if (beforeContinue) await beforeContinue(page)
+    await pressContinue(page)
+  }
+  assert.fail('never reached check answers')
+}
+
+/** The error summary's text, for assertion messages. */
+export async function errorSummary (page) {
+  const summary = page.locator('.govuk-error-summary')
+  return (await summary.count()) ? (await summary.innerText()).replace(/\s+/g, ' ') : '(no error summary)'
+}
+
+/** Sends from check answers; returns { reference, receipt } from the confirmation page. */
+export async function sendAndConfirm (page, { shots = null } = {}) {
+  await Promise.all([page.waitForNavigation(), page.locator('button[name=action][value=submit]').click()])
+  assert.match(page.url(), /\/confirmation$/, await errorSummary(page))
+  await checkPage(page)
+  if (shots) await screenshot(page, shots, 'confirmation')
+  const reference = (await page.locator('.govuk-panel__body strong').innerText()).trim()
+  const receipt = (await page.locator('#receipt-code').innerText()).trim()
+  assert.match(reference, /^[A-Z]+-[0-9A-Z]{4}-[0-9A-Z]{4}$/)
+  assert.match(receipt, /^[0-9A-Z]{5}(-[0-9A-Z]{5}){3}$/)
+  assert.ok(await page.getByText('What happens next').count() > 0 || await page.locator('h2').count() > 1)
+  return { reference, receipt }
+}
