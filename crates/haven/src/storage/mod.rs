@@ -9,8 +9,11 @@
 //! log takes a table lock on PostgreSQL so concurrent servers append one chain.
 
 pub mod audit;
+pub mod casework;
 pub mod outcomes;
 pub mod referrals;
+pub mod sessions;
+pub mod staff_queue;
 pub mod tokens;
 pub mod triage;
 pub mod users;
