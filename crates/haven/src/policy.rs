@@ -185,6 +185,14 @@ impl Policy {
         BUILTIN.clone()
     }
 
+    /// A policy that allows nothing (the fallback should the built-in one fail).
+    pub fn deny_all() -> Self {
+        Self {
+            roles: Arc::new(BTreeMap::new()),
+            services: Arc::new(BTreeMap::new()),
+        }
+    }
+
     /// Whether `role` may do `action` on `service`'s cases (teams aside).
     pub fn role_may(&self, role: Role, service: Option<&str>, action: Action) -> bool {
         if let Some(service) = service

@@ -365,14 +365,12 @@ impl Storage {
         Ok(done.rows_affected() > 0)
     }
 
-    /// The active accounts of a team (who a case can be allocated to), by email.
+    /// Every staff account, by email (to name people in chronologies and to allocate).
     #[instrument(skip_all)]
-    pub async fn team_members(&self, team: &str) -> Result<Vec<StaffUser>, StorageError> {
+    pub async fn all_staff(&self) -> Result<Vec<StaffUser>, StorageError> {
         let rows = query(
-            "SELECT id, email, role, team, disabled, created_at FROM staff_users
-             WHERE team = $1 AND disabled = 0 ORDER BY email",
+            "SELECT id, email, role, team, disabled, created_at FROM staff_users ORDER BY email",
         )
-        .bind(team)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(user_from_row).collect()

@@ -182,7 +182,13 @@ async fn normalise_errors(response: Response) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    if !is_error || is_json {
+    // HTML error pages (staff pages, the follow-up page) are already complete.
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !is_error || is_json || is_html {
         return response;
     }
     let mut replaced = ApiError::from_status(status).into_response();

@@ -7,10 +7,12 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod follow_up;
 pub mod health;
 pub mod middleware;
 pub mod openapi;
 pub mod rate_limit;
+pub mod staff;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +38,8 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     pub metrics: PrometheusHandle,
     pub options: WebOptions,
+    /// Staff sign-in: the access policy, attempt throttles and the clock.
+    pub staff: Arc<staff::StaffRuntime>,
 }
 
 /// The settings the web layer uses.
@@ -63,6 +67,7 @@ impl AppState {
                 request_timeout: settings.request_timeout(),
                 trust_forwarded_for: settings.trust_forwarded_for,
             },
+            staff: Arc::new(staff::StaffRuntime::new()),
         }
     }
 }
@@ -79,6 +84,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api::triage::confirm_band))
         .routes(routes!(api::triage::transition))
         .routes(routes!(api::triage::chronology))
+        .routes(routes!(api::follow_up::show))
         .routes(routes!(openapi::document))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
@@ -93,6 +99,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 /// The complete application: routes, the not-found fallback and middleware.
 pub fn router(state: AppState) -> Router {
     let (router, document) = routes().split_for_parts();
+    let router = router.merge(staff::router());
     let router = router.fallback(|| async { error::ApiError::NoRoute });
     middleware::apply(router, &state, document).with_state(state)
 }

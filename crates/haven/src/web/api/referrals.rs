@@ -35,7 +35,8 @@ pub struct ReferralView {
     /// Workflow transitions the caller's role may make from the current status (guards
     /// are checked when one is attempted).
     pub available_transitions: Vec<TransitionOption>,
-    /// The answers as submitted.
+    /// The answers as submitted (without third-party information for roles the access
+    /// policy does not allow it).
     #[schema(value_type = Object)]
     pub answers: Value,
 }
@@ -78,7 +79,22 @@ pub async fn show(
 ) -> Result<Json<ReferralView>, ApiError> {
     // Another team's case answers exactly like a missing one, so references cannot be
     // probed.
-    let (referral, def) = super::triage::load(&state, &staff, &reference).await?;
+    let (referral, def) =
+        super::triage::load(&state, &staff, &reference, crate::policy::Action::ViewCase).await?;
+    let scope = crate::policy::CaseScope {
+        service: &referral.service,
+        team: &referral.team,
+    };
+    let third_party_allowed = state
+        .staff
+        .policy
+        .decide(&staff, crate::policy::Action::ViewThirdParty, Some(scope))
+        .allowed();
+    let answers = if third_party_allowed {
+        referral.answers.clone()
+    } else {
+        crate::web::staff::answers::without_third_party(&def, &referral.stage, &referral.answers)
+    };
     let available_transitions =
         haven_core::workflow::available_transitions(&def, &referral.status, staff.role.as_str())
             .into_iter()
@@ -113,6 +129,6 @@ pub async fn show(
             mode: None,
         },
         available_transitions,
-        answers: referral.answers,
+        answers,
     }))
 }

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
 
-use crate::access::{Role, Staff};
+use crate::access::Staff;
+use crate::policy::{Action, CaseScope, Decision};
 use crate::storage::referrals::Referral;
 use crate::storage::timestamp;
 use crate::storage::triage::{ChronologyEntry, StatusChange};
@@ -19,20 +20,36 @@ use crate::web::AppState;
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::extract::{ApiJson, StaffAuth};
 
-/// The referral with this reference, if the caller's team may see it (404 otherwise, so
-/// references cannot be probed), with its service definition.
+/// The referral with this reference, with its service definition, if the access policy lets
+/// the caller do `action` on it: 404 for a case of another team (so references cannot be
+/// probed), 403 when the role may not.
 pub async fn load(
     state: &AppState,
     staff: &Staff,
     reference: &str,
+    action: Action,
 ) -> Result<(Referral, ServiceDefinition), ApiError> {
     let reference = reference.trim().to_ascii_uppercase();
     let referral = state
         .storage
         .find_referral(&reference)
         .await?
-        .filter(|r| staff.may_read_team(&r.team))
         .ok_or_else(ApiError::not_found)?;
+    let scope = CaseScope {
+        service: &referral.service,
+        team: &referral.team,
+    };
+    match state.staff.policy.decide(staff, action, Some(scope)) {
+        Decision::Allow => {}
+        Decision::NotFound => return Err(ApiError::not_found()),
+        Decision::Forbidden => {
+            return Err(ApiError::forbidden(format!(
+                "The {} role may not {} on this service",
+                staff.role,
+                action.as_str().replace('_', " ")
+            )));
+        }
+    }
     let def = state
         .registry
         .get(&referral.service)
@@ -134,12 +151,7 @@ pub async fn confirm_band(
     Path(reference): Path<String>,
     ApiJson(request): ApiJson<BandRequest>,
 ) -> Result<Json<BandView>, ApiError> {
-    let (referral, def) = load(&state, &staff, &reference).await?;
-    if !matches!(staff.role, Role::Triage | Role::Manager | Role::Admin) {
-        return Err(ApiError::forbidden(
-            "Only triage, managers and admins confirm bands",
-        ));
-    }
+    let (referral, def) = load(&state, &staff, &reference, Action::ConfirmBand).await?;
     let bands = def
         .screening
         .as_ref()
@@ -232,7 +244,7 @@ pub async fn transition(
     Path(reference): Path<String>,
     ApiJson(body): ApiJson<TransitionBody>,
 ) -> Result<Json<TransitionDone>, ApiError> {
-    let (referral, def) = load(&state, &staff, &reference).await?;
+    let (referral, def) = load(&state, &staff, &reference, Action::Transition).await?;
     let chronology = state.storage.chronology(&referral.id).await?;
     let facts = case_facts(&referral, &chronology);
     let request = TransitionRequest {
@@ -324,7 +336,15 @@ pub async fn chronology(
     StaffAuth(staff): StaffAuth,
     Path(reference): Path<String>,
 ) -> Result<Json<Vec<ChronologyView>>, ApiError> {
-    let (referral, _def) = load(&state, &staff, &reference).await?;
+    let (referral, _def) = load(&state, &staff, &reference, Action::ViewCase).await?;
+    let entry = crate::storage::audit::AuditEntry::new(
+        Utc::now(),
+        staff.actor(),
+        "referral.chronology_viewed",
+        "referral",
+        &referral.id,
+    );
+    state.storage.append_audit(&entry).await?;
     let entries = state.storage.chronology(&referral.id).await?;
     Ok(Json(
         entries.into_iter().map(ChronologyView::from).collect(),

@@ -1,0 +1,166 @@
+//! `GET /staff/queue`: a team's cases, filtered (service, status, band, urgent, overdue,
+//! assignee) and sorted urgent first, then by due date. Every search is an audit entry.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use haven_core::calendar;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::case::when;
+use super::error::StaffError;
+use super::render::page;
+use super::session::SignedIn;
+use crate::policy::Action;
+use crate::storage::audit::AuditEntry;
+use crate::storage::staff_queue::QueueFilter;
+use crate::web::AppState;
+
+/// Rows per page.
+pub const PAGE_SIZE: i64 = 50;
+
+/// The queue's filters as the form sends them (empty = any).
+#[derive(Deserialize, Default, Debug)]
+pub struct QueueQuery {
+    #[serde(default)]
+    pub service: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub band: String,
+    #[serde(default)]
+    pub urgent: String,
+    #[serde(default)]
+    pub overdue: String,
+    #[serde(default)]
+    pub assignee: String,
+    #[serde(default)]
+    pub page: Option<u32>,
+}
+
+fn some(text: &str) -> Option<String> {
+    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// `GET /staff/queue`.
+pub async fn show(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    Query(query): Query<QueueQuery>,
+) -> Result<Response, StaffError> {
+    let staff = session.staff();
+    StaffError::from_decision(state.staff.policy.decide(&staff, Action::ViewQueue, None))?;
+    let now = state.staff.clock.now();
+    let page_number = query.page.unwrap_or(1).max(1);
+    let team = if state.staff.policy.all_teams(staff.role) {
+        None
+    } else {
+        // A role that works on one team sees only that team's queue (and none without one).
+        Some(staff.team.clone().unwrap_or_default())
+    };
+    let assignee = match query.assignee.as_str() {
+        "me" => Some(staff.user_id.clone()),
+        "none" => Some(String::new()),
+        _ => None,
+    };
+    let filter = QueueFilter {
+        team,
+        service: some(&query.service),
+        status: some(&query.status),
+        band: some(&query.band),
+        urgent: (query.urgent == "yes").then_some(true),
+        due_before: (query.overdue == "yes").then(|| calendar::london_date(now)),
+        assignee,
+        limit: PAGE_SIZE + 1,
+        offset: i64::from(page_number - 1) * PAGE_SIZE,
+    };
+    let mut rows = state.storage.staff_queue(&filter).await?;
+    let more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    let mut search = AuditEntry::new(now, staff.actor(), "queue.searched", "queue", "");
+    search.record_id = None;
+    search.reason = Some(format!(
+        "service={} status={} band={} urgent={} overdue={} assignee={} page={page_number}",
+        query.service, query.status, query.band, query.urgent, query.overdue, query.assignee
+    ));
+    state.storage.append_audit(&search).await?;
+    let people: HashMap<String, String> = state
+        .storage
+        .all_staff()
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.email))
+        .collect();
+    let services: Vec<_> = state
+        .registry
+        .definitions()
+        .filter(|d| state.staff.policy.on_team(&staff, &d.team))
+        .collect();
+    let mut statuses: Vec<(String, String)> = services
+        .iter()
+        .flat_map(|d| d.workflow.iter().flat_map(|w| w.states.iter()))
+        .map(|s| (s.key.clone(), s.label.clone()))
+        .collect();
+    statuses.sort();
+    statuses.dedup_by(|a, b| a.0 == b.0);
+    let mut bands: Vec<String> = services
+        .iter()
+        .flat_map(|d| d.screening.iter().flat_map(|s| s.bands.iter().cloned()))
+        .collect();
+    bands.sort();
+    bands.dedup();
+    let today = calendar::london_date(now);
+    let items: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            let def = state.registry.get(&r.service);
+            let terminal = def
+                .and_then(|d| d.workflow.as_ref())
+                .and_then(|w| w.states.iter().find(|s| s.key == r.status));
+            json!({
+                "reference": r.reference,
+                "service": def.map_or(r.service.as_str(), |d| d.name.as_str()),
+                "status": terminal.map_or(r.status.as_str(), |s| s.label.as_str()),
+                "urgent": r.urgent,
+                "band": r.confirmed_band.clone().or(r.suggested_band.clone()),
+                "band_confirmed": r.confirmed_band.is_some(),
+                "due_by": r.due_by.map(|d| d.format("%-d %b %Y").to_string()),
+                "overdue": r.due_by.is_some_and(|d| d < today) && !terminal.is_some_and(|s| s.terminal),
+                "received": when(r.received_at),
+                "assignee": r.assignee.as_ref().map(|id| people.get(id).cloned().unwrap_or_else(|| id.clone())),
+            })
+        })
+        .collect();
+    let base = format!(
+        "service={}&status={}&band={}&urgent={}&overdue={}&assignee={}",
+        query.service, query.status, query.band, query.urgent, query.overdue, query.assignee
+    );
+    Ok(page(
+        StatusCode::OK,
+        "queue.html",
+        json!({
+            "title": "Cases",
+            "csrf": session.csrf,
+            "signed_in": true,
+            "email": staff.email,
+            "may_manage": state.staff.policy.decide(&staff, Action::ManageUsers, None).allowed(),
+            "rows": items,
+            "filters": query_json(&query),
+            "services": services.iter().map(|d| json!({"id": d.id, "name": d.name})).collect::<Vec<_>>(),
+            "statuses": statuses.iter().map(|(k, l)| json!({"key": k, "label": l})).collect::<Vec<_>>(),
+            "bands": bands,
+            "previous": (page_number > 1).then(|| format!("/staff/queue?{base}&page={}", page_number - 1)),
+            "next": more.then(|| format!("/staff/queue?{base}&page={}", page_number + 1)),
+        }),
+    ))
+}
+
+fn query_json(q: &QueueQuery) -> serde_json::Value {
+    json!({
+        "service": q.service, "status": q.status, "band": q.band,
+        "urgent": q.urgent == "yes", "overdue": q.overdue == "yes", "assignee": q.assignee,
+    })
+}
