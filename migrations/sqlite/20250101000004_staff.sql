@@ -62,6 +62,3 @@ CREATE TABLE reporter_messages (
     updated_at   TEXT NOT NULL
 );
 CREATE INDEX reporter_messages_referral_idx ON reporter_messages (referral_id, created_at);
-
--- The staff queue: a team's open work ordered urgent first, then due date.
-CREATE INDEX referrals_team_due_idx ON referrals (team, urgent, due_by);

@@ -97,11 +97,14 @@ async fn unknown_service_is_404_in_the_error_shape() {
 }
 
 /// Every route of this stage, as the contract lists them.
-const ROUTES: [(&str, &str); 13] = [
+const ROUTES: [(&str, &str); 16] = [
     ("GET", "/api/v1/services"),
     ("GET", "/api/v1/services/{id}"),
     ("POST", "/api/v1/submissions"),
+    ("GET", "/api/v1/referrals"),
     ("GET", "/api/v1/referrals/{reference}"),
+    ("POST", "/api/v1/referrals/{reference}/actions/{key}"),
+    ("POST", "/api/v1/referrals/{reference}/allocation"),
     ("POST", "/api/v1/anonymity-check"),
     ("POST", "/api/v1/screen"),
     ("POST", "/api/v1/referrals/{reference}/screening"),
@@ -140,7 +143,8 @@ async fn the_openapi_document_and_the_router_describe_the_same_routes() {
         for (method, path) in &documented {
             let concrete = path
                 .replace("{id}", "demo")
-                .replace("{reference}", "DEM-0000-0000");
+                .replace("{reference}", "DEM-0000-0000")
+                .replace("{key}", "vemt_referral");
             let method = Method::from_bytes(method.as_bytes()).unwrap();
             let response = app.send(method.clone(), &concrete, None, "").await;
             assert_ne!(

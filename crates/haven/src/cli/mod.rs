@@ -4,6 +4,7 @@
 //! file or line; 1 anything else.
 
 mod admin;
+mod checks;
 mod config;
 mod migrate;
 mod serve;
@@ -64,6 +65,13 @@ enum Command {
     /// Settings.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// Screening and scope of an answers document (JSON), storing nothing.
+    Screen(checks::ScreenArgs),
+    /// Service-level agreements: due dates in working days.
+    #[command(subcommand)]
+    Sla(checks::SlaCommand),
+    /// The anonymity check of text read on standard input, as JSON.
+    CheckAnonymity,
 }
 
 /// A command's failure.
@@ -214,6 +222,9 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Services(cmd) => services::run(&ctx, cmd),
         Command::Admin(cmd) => admin::run(&ctx, cmd).await,
         Command::Config(cmd) => config::run(cmd),
+        Command::Screen(args) => checks::screen(&ctx, &args),
+        Command::Sla(cmd) => checks::sla(&ctx, &cmd),
+        Command::CheckAnonymity => checks::check_anonymity(),
     }
 }
 

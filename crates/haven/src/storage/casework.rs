@@ -1,10 +1,9 @@
 //! Work on a case beyond triage: notes (`case_notes`), messages with the reporter
-//! (`reporter_messages`) and allocation. Each write adds a chronology event and an audit
+//! (`reporter_messages`). Each write adds a chronology event and an audit
 //! entry in the same transaction. Note and message text is kept in one `body` column each,
 //! so encryption at rest wraps one place; chronology events never copy it.
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use sqlx::{Row, query};
 use tracing::instrument;
 
@@ -179,39 +178,6 @@ impl Storage {
                 })
             })
             .collect()
-    }
-
-    /// Allocates a case to a worker (`None` takes it off them).
-    #[instrument(skip_all)]
-    pub async fn allocate(
-        &self,
-        referral_id: &str,
-        worker: Option<&str>,
-        actor: &str,
-        at: DateTime<Utc>,
-    ) -> Result<(), StorageError> {
-        let mut tx = self.begin_write().await?;
-        query("UPDATE referrals SET assignee = $1, updated_at = $2 WHERE id = $3")
-            .bind(worker)
-            .bind(timestamp(at))
-            .bind(referral_id)
-            .execute(&mut *tx)
-            .await?;
-        let detail = json!({ "worker": worker }).to_string();
-        insert_event(
-            &mut tx,
-            referral_id,
-            at,
-            actor,
-            "allocated",
-            None,
-            Some(&detail),
-        )
-        .await?;
-        let entry = AuditEntry::new(at, actor, "referral.allocated", "referral", referral_id);
-        append_in(&mut tx, self.kind, &entry).await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     /// The reference of the referral whose receipt code has this keyed hash.

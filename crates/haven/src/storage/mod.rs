@@ -8,12 +8,13 @@
 //! `BEGIN IMMEDIATE` (so a read-then-write never fails with a stale snapshot), and the audit
 //! log takes a table lock on PostgreSQL so concurrent servers append one chain.
 
+pub mod actions;
 pub mod audit;
 pub mod casework;
 pub mod outcomes;
+pub mod queue;
 pub mod referrals;
 pub mod sessions;
-pub mod staff_queue;
 pub mod tokens;
 pub mod triage;
 pub mod users;
@@ -164,6 +165,14 @@ pub(crate) fn parse_timestamp(
             column,
             reason: e.to_string(),
         })
+}
+
+/// Reads a stored date (`YYYY-MM-DD`) back.
+pub(crate) fn parse_date(text: &str) -> Result<chrono::NaiveDate, StorageError> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|e| StorageError::Corrupt {
+        column: "date",
+        reason: e.to_string(),
+    })
 }
 
 /// Reads stored JSON back.

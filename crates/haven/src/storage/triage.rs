@@ -32,6 +32,9 @@ pub struct StatusChange<'a> {
     pub reason: Option<&'a str>,
     pub actor: &'a str,
     pub at: DateTime<Utc>,
+    /// The new state meets the service's SLA (first contact made, or the case closed): the
+    /// case stops counting as due or overdue from now on.
+    pub meets_sla: bool,
 }
 
 impl Storage {
@@ -82,12 +85,15 @@ impl Storage {
     pub async fn change_status(&self, change: &StatusChange<'_>) -> Result<bool, StorageError> {
         let mut tx = self.begin_write().await?;
         let updated = query(
-            "UPDATE referrals SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
+            "UPDATE referrals SET status = $1, updated_at = $2,
+                sla_met_at = CASE WHEN $5 = 1 THEN COALESCE(sla_met_at, $2) ELSE sla_met_at END
+             WHERE id = $3 AND status = $4",
         )
         .bind(change.to)
         .bind(timestamp(change.at))
         .bind(change.referral_id)
         .bind(change.from)
+        .bind(i64::from(change.meets_sla))
         .execute(&mut *tx)
         .await?
         .rows_affected();

@@ -1,7 +1,9 @@
 //! The JSON API under `/api/v1`, one module per resource.
 
+pub mod actions;
 pub mod checks;
 pub mod follow_up;
+pub mod queue;
 pub mod referrals;
 pub mod services;
 pub mod submissions;

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use crate::storage::audit::AuditEntry;
 use crate::storage::timestamp;
 use crate::web::AppState;
+use crate::web::api::triage::{CaseFile, RequiredActionView};
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::extract::StaffAuth;
 
@@ -32,6 +33,8 @@ pub struct ReferralView {
     #[schema(value_type = Option<Object>)]
     pub screening: Option<Value>,
     pub allocation: Allocation,
+    /// The screening's required actions as a checklist (`open`, `done`, `waived`).
+    pub required_actions: Vec<RequiredActionView>,
     /// Workflow transitions the caller's role may make from the current status (guards
     /// are checked when one is attempted).
     pub available_transitions: Vec<TransitionOption>,
@@ -55,7 +58,7 @@ pub struct TransitionOption {
 #[derive(Serialize, ToSchema)]
 pub struct Allocation {
     pub worker: Option<String>,
-    /// `individual` or `group`.
+    /// How the case is worked (SECOS: `individual_case_work` or `group_work`).
     pub mode: Option<String>,
 }
 
@@ -79,8 +82,12 @@ pub async fn show(
 ) -> Result<Json<ReferralView>, ApiError> {
     // Another team's case answers exactly like a missing one, so references cannot be
     // probed.
-    let (referral, def) =
-        super::triage::load(&state, &staff, &reference, crate::policy::Action::ViewCase).await?;
+    let case =
+        super::triage::load_case(&state, &staff, &reference, crate::policy::Action::ViewCase)
+            .await?;
+    let required_actions = case.required_actions();
+    let mode = case.allocation_mode();
+    let CaseFile { referral, def, .. } = case;
     let scope = crate::policy::CaseScope {
         service: &referral.service,
         team: &referral.team,
@@ -126,8 +133,9 @@ pub async fn show(
         screening,
         allocation: Allocation {
             worker: referral.assignee,
-            mode: None,
+            mode,
         },
+        required_actions,
         available_transitions,
         answers,
     }))

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 
 use crate::access::Staff;
 use crate::policy::{Action, CaseScope, Decision};
+use crate::storage::actions::{ActionRecord, ActionStatus};
 use crate::storage::referrals::Referral;
 use crate::storage::timestamp;
 use crate::storage::triage::{ChronologyEntry, StatusChange};
@@ -67,49 +68,157 @@ pub fn screening_view(referral: &Referral) -> Option<Value> {
     Some(screening)
 }
 
-/// The case facts document workflow guards read (shape in the design notes).
-pub fn case_facts(referral: &Referral, chronology: &[ChronologyEntry]) -> Value {
-    let screening = referral.screening.as_ref();
-    let actions_total = screening
-        .and_then(|s| s.get("required_actions"))
-        .and_then(Value::as_array)
-        .map_or(0, Vec::len);
-    let mut decisions = Map::new();
-    for entry in chronology.iter().filter(|e| e.kind == "transition") {
-        if let (Some(to), Some(decision)) = (
-            &entry.to_status,
-            entry
+/// Everything the workflow and the case views read about one referral.
+pub struct CaseFile {
+    pub referral: Referral,
+    pub def: ServiceDefinition,
+    pub chronology: Vec<ChronologyEntry>,
+    pub actions: Vec<ActionRecord>,
+}
+
+/// The referral with this reference, its chronology and its actions checklist (404 for a
+/// referral of another team, as [`load`]).
+pub async fn load_case(
+    state: &AppState,
+    staff: &Staff,
+    reference: &str,
+    action: Action,
+) -> Result<CaseFile, ApiError> {
+    let (referral, def) = load(state, staff, reference, action).await?;
+    let chronology = state.storage.chronology(&referral.id).await?;
+    let actions = state.storage.actions(&referral.id).await?;
+    Ok(CaseFile {
+        referral,
+        def,
+        chronology,
+        actions,
+    })
+}
+
+/// A required action of the screening result with what has been done about it.
+#[derive(Serialize, ToSchema)]
+pub struct RequiredActionView {
+    pub key: String,
+    pub label: String,
+    /// Why the screening requires it.
+    pub reason: Option<String>,
+    /// `open`, `done` or `waived`.
+    pub status: String,
+    /// Who marked it done or waived, and when (RFC 3339).
+    pub by: Option<String>,
+    pub at: Option<String>,
+}
+
+impl CaseFile {
+    /// The decision recorded when the case entered each state (`{state: decision}`).
+    pub fn decisions(&self) -> Map<String, Value> {
+        let mut decisions = Map::new();
+        for entry in self.chronology.iter().filter(|e| e.kind == "transition") {
+            let decision = entry
                 .detail
                 .as_ref()
                 .and_then(|d| d.get("decision"))
-                .and_then(Value::as_str),
-        ) {
-            decisions.insert(to.clone(), json!(decision));
+                .and_then(Value::as_str);
+            if let (Some(to), Some(decision)) = (&entry.to_status, decision) {
+                decisions.insert(to.clone(), json!(decision));
+            }
         }
+        decisions
     }
-    json!({
-        "today": calendar::london_date(Utc::now()).format("%Y-%m-%d").to_string(),
-        "answers": { referral.stage.clone(): referral.answers },
-        "case": {
-            "status": referral.status,
-            "stages_received": [referral.stage],
-            "screening": {
-                "eligible": referral.eligible,
-                "in_scope": referral.in_scope,
-                "urgent": referral.urgent,
-                "suggested_band": referral.suggested_band,
-                "confirmed_band": referral.confirmed_band,
-                "confirmed": referral.confirmed_band.is_some(),
+
+    /// How the case is worked: by convention, the decision taken on entering
+    /// `allocation_decided` (SECOS: individual case work or group work).
+    pub fn allocation_mode(&self) -> Option<String> {
+        self.decisions()
+            .get("allocation_decided")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    }
+
+    /// The screening's required actions, each with its checklist status.
+    pub fn required_actions(&self) -> Vec<RequiredActionView> {
+        let listed = self
+            .referral
+            .screening
+            .as_ref()
+            .and_then(|s| s.get("required_actions"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        listed
+            .iter()
+            .filter_map(|action| {
+                let key = action.get("key")?.as_str()?.to_owned();
+                let record = self.actions.iter().find(|a| a.key == key);
+                Some(RequiredActionView {
+                    label: action
+                        .get("label")
+                        .and_then(Value::as_str)
+                        .unwrap_or(&key)
+                        .to_owned(),
+                    reason: action
+                        .get("reason")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
+                    status: record
+                        .map_or(ActionStatus::Open, |r| r.status)
+                        .as_str()
+                        .to_owned(),
+                    by: record.map(|r| r.actor.clone()),
+                    at: record.map(|r| timestamp(r.at)),
+                    key,
+                })
+            })
+            .collect()
+    }
+
+    /// The case facts document workflow guards read (shape in `docs/ARCHITECTURE.md`).
+    pub fn facts(&self) -> Value {
+        let referral = &self.referral;
+        let actions = self.required_actions();
+        let count = |status: &str| actions.iter().filter(|a| a.status == status).count();
+        json!({
+            "today": calendar::london_date(Utc::now()).format("%Y-%m-%d").to_string(),
+            "answers": { referral.stage.clone(): referral.answers },
+            "case": {
+                "status": referral.status,
+                "stages_received": [referral.stage],
+                "screening": {
+                    "eligible": referral.eligible,
+                    "in_scope": referral.in_scope,
+                    "urgent": referral.urgent,
+                    "suggested_band": referral.suggested_band,
+                    "confirmed_band": referral.confirmed_band,
+                    "confirmed": referral.confirmed_band.is_some(),
+                },
+                "actions": {
+                    "total": actions.len(),
+                    "open": count("open"),
+                    "done": count("done"),
+                    "waived": count("waived"),
+                },
+                "decisions": self.decisions(),
+                "allocation": { "worker": referral.assignee, "mode": self.allocation_mode() },
+                "meetings": 0,
+                "plan": { "goals": 0, "open_actions": 0 },
+                "onward_referrals": 0,
             },
-            // No actions checklist is stored yet: every required action counts as open.
-            "actions": { "total": actions_total, "open": actions_total, "done": 0, "waived": 0 },
-            "decisions": decisions,
-            "allocation": { "worker": referral.assignee, "mode": Value::Null },
-            "meetings": 0,
-            "plan": { "goals": 0, "open_actions": 0 },
-            "onward_referrals": 0,
-        },
-    })
+        })
+    }
+}
+
+/// Whether reaching `state` meets one of the service's SLAs, or ends the case.
+pub fn meets_sla(def: &ServiceDefinition, state: &str) -> bool {
+    let terminal = def
+        .workflow
+        .iter()
+        .flat_map(|w| w.states.iter())
+        .any(|s| s.key == state && s.terminal);
+    terminal
+        || def
+            .slas
+            .iter()
+            .any(|sla| sla.met_by.iter().any(|m| m == state))
 }
 
 /// A band confirmation or override.
@@ -244,9 +353,9 @@ pub async fn transition(
     Path(reference): Path<String>,
     ApiJson(body): ApiJson<TransitionBody>,
 ) -> Result<Json<TransitionDone>, ApiError> {
-    let (referral, def) = load(&state, &staff, &reference, Action::Transition).await?;
-    let chronology = state.storage.chronology(&referral.id).await?;
-    let facts = case_facts(&referral, &chronology);
+    let case = load_case(&state, &staff, &reference, Action::Transition).await?;
+    let facts = case.facts();
+    let CaseFile { referral, def, .. } = case;
     let request = TransitionRequest {
         to: body.to,
         decision: body.decision,
@@ -271,6 +380,7 @@ pub async fn transition(
             reason: outcome.reason.as_deref(),
             actor: &staff.actor(),
             at: Utc::now(),
+            meets_sla: meets_sla(&def, &outcome.to),
         })
         .await?;
     if !moved {

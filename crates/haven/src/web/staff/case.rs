@@ -16,13 +16,14 @@ use super::answers::{lay_out, without_third_party};
 use super::error::StaffError;
 use super::render::page;
 use super::session::{CurrentSession, SignedIn};
-use crate::access::Staff;
+use crate::access::{Role, Staff};
 use crate::policy::{Action, CaseScope};
 use crate::storage::audit::AuditEntry;
 use crate::storage::casework::Direction;
 use crate::storage::referrals::Referral;
 use crate::storage::users::StaffUser;
 use crate::web::AppState;
+use crate::web::api::triage::CaseFile;
 
 /// The case `reference` if `staff` may do `action` on it: 404 for a missing case or one of
 /// another team, 403 when the role may not.
@@ -49,6 +50,24 @@ pub async fn load(
         .cloned()
         .ok_or_else(|| StaffError::Internal("referral of a service that is not loaded".into()))?;
     Ok((referral, def))
+}
+
+/// The case with its chronology and actions checklist, as [`load`] checks.
+pub async fn load_file(
+    state: &AppState,
+    staff: &Staff,
+    reference: &str,
+    action: Action,
+) -> Result<CaseFile, StaffError> {
+    let (referral, def) = load(state, staff, reference, action).await?;
+    let chronology = state.storage.chronology(&referral.id).await?;
+    let actions = state.storage.actions(&referral.id).await?;
+    Ok(CaseFile {
+        referral,
+        def,
+        chronology,
+        actions,
+    })
 }
 
 /// Whether `staff` may do `action` on this case (for showing or hiding its controls).
@@ -97,7 +116,6 @@ fn event_words(
     from: Option<&str>,
     to: Option<&str>,
     detail: Option<&Value>,
-    people: &HashMap<String, String>,
 ) -> String {
     let detail_str = |k: &str| detail.and_then(|d| d.get(k)).and_then(Value::as_str);
     match kind {
@@ -112,10 +130,15 @@ fn event_words(
         "note_added" => "Note added".to_owned(),
         "message_to_reporter" => "Message sent to the reporter".to_owned(),
         "reporter_added_information" => "The reporter added information".to_owned(),
-        "allocated" => match detail_str("worker") {
-            Some(id) => format!("Allocated to {}", who(&format!("user:{id}"), people)),
+        "allocation" => match detail_str("worker") {
+            Some(worker) => format!("Allocated to {worker}"),
             None => "Allocation removed".to_owned(),
         },
+        "action_done" | "action_waived" | "action_open" => format!(
+            "Required action {} marked {}",
+            detail_str("action").unwrap_or("?"),
+            kind.trim_start_matches("action_")
+        ),
         other => other.replace('_', " "),
     }
 }
@@ -131,13 +154,29 @@ pub async fn case_page(
     status: StatusCode,
 ) -> Result<Response, StaffError> {
     let staff = session.staff();
-    let chronology = state.storage.chronology(&referral.id).await?;
+    let case = CaseFile {
+        referral: referral.clone(),
+        def: def.clone(),
+        chronology: state.storage.chronology(&referral.id).await?,
+        actions: state.storage.actions(&referral.id).await?,
+    };
+    let chronology = &case.chronology;
     let notes = state.storage.notes(&referral.id).await?;
     let messages = state.storage.messages(&referral.id).await?;
     let users: Vec<StaffUser> = state.storage.all_staff().await?;
     let people: HashMap<String, String> = users
         .iter()
         .map(|u| (u.id.clone(), u.email.clone()))
+        .collect();
+    let required_actions: Vec<Value> = case
+        .required_actions()
+        .iter()
+        .map(|a| {
+            json!({
+                "key": a.key, "label": a.label, "reason": a.reason, "status": a.status,
+                "by": a.by.as_deref().map(|b| who(b, &people)), "at": a.at,
+            })
+        })
         .collect();
     let may_third_party = may(state, &staff, referral, Action::ViewThirdParty);
     let laid = lay_out(def, &referral.stage, &referral.answers);
@@ -157,7 +196,8 @@ pub async fn case_page(
     let members: Vec<Value> = users
         .iter()
         .filter(|u| u.team.as_deref() == Some(referral.team.as_str()) && !u.disabled)
-        .map(|u| json!({ "id": u.id, "email": u.email, "selected": referral.assignee.as_deref() == Some(u.id.as_str()) }))
+        .filter(|u| matches!(u.role, Role::Caseworker | Role::Triage | Role::Manager))
+        .map(|u| json!({ "email": u.email, "selected": referral.assignee.as_deref() == Some(u.email.as_str()) }))
         .collect();
     let bands = def
         .screening
@@ -182,7 +222,7 @@ pub async fn case_page(
             "received": when(referral.received_at),
             "due_by": referral.due_by.map(|d| d.format("%-d %B %Y").to_string()),
             "urgent": referral.urgent,
-            "assignee": referral.assignee.as_deref().map(|id| who(&format!("user:{id}"), &people)),
+            "assignee": referral.assignee,
         },
         "screening": screening.map(|s| json!({
             "eligible": s.get("eligible"),
@@ -190,12 +230,14 @@ pub async fn case_page(
             "suggested_band": referral.suggested_band,
             "confirmed_band": referral.confirmed_band,
             "reasons": s.get("reasons"),
-            "required_actions": s.get("required_actions"),
         })),
+        "required_actions": required_actions,
+        "action_mode": case.allocation_mode(),
         "bands": bands,
         "may": {
             "confirm_band": may(state, &staff, referral, Action::ConfirmBand) && !bands.is_empty(),
             "add_note": may(state, &staff, referral, Action::AddNote),
+            "complete_action": may(state, &staff, referral, Action::CompleteAction),
             "allocate": may(state, &staff, referral, Action::Allocate),
             "message_reporter": may(state, &staff, referral, Action::MessageReporter),
             "print_for_family": may(state, &staff, referral, Action::PrintForFamily),
@@ -214,7 +256,7 @@ pub async fn case_page(
         "chronology": chronology.iter().map(|e| json!({
             "at": when(e.at),
             "who": who(&e.actor, &people),
-            "what": event_words(def, &e.kind, e.from_status.as_deref(), e.to_status.as_deref(), e.detail.as_ref(), &people),
+            "what": event_words(def, &e.kind, e.from_status.as_deref(), e.to_status.as_deref(), e.detail.as_ref()),
             "reason": e.reason,
         })).collect::<Vec<_>>(),
     });

@@ -11,15 +11,17 @@ use haven_core::definition::ServiceDefinition;
 use haven_core::workflow::{self, TransitionRequest};
 use serde::Deserialize;
 
-use super::case::{case_page, load};
+use super::case::{case_page, load, load_file};
 use super::error::StaffError;
 use super::session::{CurrentSession, SignedIn};
+use crate::access::Role;
 use crate::policy::Action;
+use crate::storage::actions::{ActionChange, ActionStatus};
 use crate::storage::casework::Direction;
 use crate::storage::referrals::Referral;
 use crate::storage::triage::StatusChange;
 use crate::web::AppState;
-use crate::web::api::triage::case_facts;
+use crate::web::api::triage::{CaseFile, meets_sla};
 
 /// Longest note or message accepted, in characters.
 const MAX_TEXT: usize = 20_000;
@@ -41,6 +43,8 @@ pub struct CaseForm {
     body: String,
     #[serde(default)]
     worker: String,
+    #[serde(default)]
+    status: String,
 }
 
 fn back_to(referral: &Referral, anchor: &str) -> Response {
@@ -131,10 +135,11 @@ pub async fn transition(
     Path(reference): Path<String>,
     Form(form): Form<CaseForm>,
 ) -> Result<Response, StaffError> {
-    let (referral, def) = begin(&state, &session, &form, &reference, Action::Transition).await?;
+    session.check_csrf(&form.csrf)?;
     let staff = session.staff();
-    let chronology = state.storage.chronology(&referral.id).await?;
-    let facts = case_facts(&referral, &chronology);
+    let case = load_file(&state, &staff, &reference, Action::Transition).await?;
+    let facts = case.facts();
+    let CaseFile { referral, def, .. } = case;
     let request = TransitionRequest {
         to: form.to.clone(),
         decision: Some(form.decision.clone()).filter(|d| !d.is_empty()),
@@ -165,6 +170,7 @@ pub async fn transition(
             reason: outcome.reason.as_deref(),
             actor: &staff.actor(),
             at: state.staff.clock.now(),
+            meets_sla: meets_sla(&def, &outcome.to),
         })
         .await?;
     if !moved {
@@ -203,15 +209,20 @@ pub async fn allocate(
     Form(form): Form<CaseForm>,
 ) -> Result<Response, StaffError> {
     let (referral, def) = begin(&state, &session, &form, &reference, Action::Allocate).await?;
-    let worker = form.worker.trim();
+    let worker = form.worker.trim().to_ascii_lowercase();
     let worker = if worker.is_empty() {
         None
     } else {
-        let members = state.storage.all_staff().await?;
-        let on_team = members.iter().any(|u| {
-            u.id == worker && u.team.as_deref() == Some(referral.team.as_str()) && !u.disabled
-        });
-        if !on_team {
+        let fits = state
+            .storage
+            .find_user_by_email(&worker)
+            .await?
+            .is_some_and(|u| {
+                !u.disabled
+                    && u.team.as_deref() == Some(referral.team.as_str())
+                    && matches!(u.role, Role::Caseworker | Role::Triage | Role::Manager)
+            });
+        if !fits {
             let message = "Choose a member of the case's team".to_owned();
             return refuse(&state, &session, &referral, &def, "worker", message).await;
         }
@@ -220,7 +231,12 @@ pub async fn allocate(
     let now = state.staff.clock.now();
     state
         .storage
-        .allocate(&referral.id, worker, &session.staff().actor(), now)
+        .allocate(
+            &referral.id,
+            worker.as_deref(),
+            &session.staff().actor(),
+            now,
+        )
         .await?;
     Ok(back_to(&referral, "allocation"))
 }
@@ -251,4 +267,43 @@ pub async fn message(
         )
         .await?;
     Ok(back_to(&referral, "messages"))
+}
+
+/// `POST /staff/cases/{reference}/actions/{key}`: marks a required action done, waived
+/// (reason required) or open again.
+pub async fn required_action(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    Path((reference, key)): Path<(String, String)>,
+    Form(form): Form<CaseForm>,
+) -> Result<Response, StaffError> {
+    session.check_csrf(&form.csrf)?;
+    let staff = session.staff();
+    let case = load_file(&state, &staff, &reference, Action::CompleteAction).await?;
+    if !case.required_actions().iter().any(|a| a.key == key) {
+        return Err(StaffError::NotFound);
+    }
+    let CaseFile { referral, def, .. } = case;
+    let field = format!("action-{key}");
+    let Some(status) = ActionStatus::parse(form.status.trim()) else {
+        let message = "Choose done, waived or open".to_owned();
+        return refuse(&state, &session, &referral, &def, &field, message).await;
+    };
+    let reason = Some(form.reason.trim()).filter(|r| !r.is_empty());
+    if status == ActionStatus::Waived && reason.is_none() {
+        let message = "Give a reason for waiving this action".to_owned();
+        return refuse(&state, &session, &referral, &def, &field, message).await;
+    }
+    state
+        .storage
+        .record_action(&ActionChange {
+            referral_id: &referral.id,
+            key: &key,
+            status,
+            reason,
+            actor: &staff.actor(),
+            at: state.staff.clock.now(),
+        })
+        .await?;
+    Ok(back_to(&referral, "required-actions"))
 }

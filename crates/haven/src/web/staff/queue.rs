@@ -1,8 +1,6 @@
 //! `GET /staff/queue`: a team's cases, filtered (service, status, band, urgent, overdue,
 //! assignee) and sorted urgent first, then by due date. Every search is an audit entry.
 
-use std::collections::HashMap;
-
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -16,11 +14,12 @@ use super::render::page;
 use super::session::SignedIn;
 use crate::policy::Action;
 use crate::storage::audit::AuditEntry;
-use crate::storage::staff_queue::QueueFilter;
+use crate::storage::queue::QueueFilter;
 use crate::web::AppState;
+use crate::web::api::queue::closed_states;
 
 /// Rows per page.
-pub const PAGE_SIZE: i64 = 50;
+pub const PAGE_SIZE: u32 = 50;
 
 /// The queue's filters as the form sends them (empty = any).
 #[derive(Deserialize, Default, Debug)]
@@ -55,31 +54,33 @@ pub async fn show(
     StaffError::from_decision(state.staff.policy.decide(&staff, Action::ViewQueue, None))?;
     let now = state.staff.clock.now();
     let page_number = query.page.unwrap_or(1).max(1);
-    let team = if state.staff.policy.all_teams(staff.role) {
+    let teams = if state.staff.policy.all_teams(staff.role) {
         None
     } else {
         // A role that works on one team sees only that team's queue (and none without one).
-        Some(staff.team.clone().unwrap_or_default())
+        Some(staff.team.iter().cloned().collect())
     };
     let assignee = match query.assignee.as_str() {
-        "me" => Some(staff.user_id.clone()),
-        "none" => Some(String::new()),
+        "me" => Some(staff.email.clone()),
         _ => None,
     };
     let filter = QueueFilter {
-        team,
+        teams,
         service: some(&query.service),
         status: some(&query.status),
         band: some(&query.band),
         urgent: (query.urgent == "yes").then_some(true),
-        due_before: (query.overdue == "yes").then(|| calendar::london_date(now)),
+        overdue: query.overdue == "yes",
+        due_today: false,
         assignee,
-        limit: PAGE_SIZE + 1,
-        offset: i64::from(page_number - 1) * PAGE_SIZE,
+        hide: closed_states(&state.registry),
+        today: Some(calendar::london_date(now)),
+        limit: PAGE_SIZE,
+        offset: (page_number - 1).saturating_mul(PAGE_SIZE),
     };
-    let mut rows = state.storage.staff_queue(&filter).await?;
-    let more = rows.len() as i64 > PAGE_SIZE;
-    rows.truncate(PAGE_SIZE as usize);
+    let found = state.storage.queue(&filter).await?;
+    let more = i64::from(page_number) * i64::from(PAGE_SIZE) < found.total;
+    let rows = found.items;
     let mut search = AuditEntry::new(now, staff.actor(), "queue.searched", "queue", "");
     search.record_id = None;
     search.reason = Some(format!(
@@ -87,13 +88,6 @@ pub async fn show(
         query.service, query.status, query.band, query.urgent, query.overdue, query.assignee
     ));
     state.storage.append_audit(&search).await?;
-    let people: HashMap<String, String> = state
-        .storage
-        .all_staff()
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.email))
-        .collect();
     let services: Vec<_> = state
         .registry
         .definitions()
@@ -128,9 +122,9 @@ pub async fn show(
                 "band": r.confirmed_band.clone().or(r.suggested_band.clone()),
                 "band_confirmed": r.confirmed_band.is_some(),
                 "due_by": r.due_by.map(|d| d.format("%-d %b %Y").to_string()),
-                "overdue": r.due_by.is_some_and(|d| d < today) && !terminal.is_some_and(|s| s.terminal),
+                "overdue": !r.sla_met && r.due_by.is_some_and(|d| d < today) && !terminal.is_some_and(|s| s.terminal),
                 "received": when(r.received_at),
-                "assignee": r.assignee.as_ref().map(|id| people.get(id).cloned().unwrap_or_else(|| id.clone())),
+                "assignee": r.assignee,
             })
         })
         .collect();

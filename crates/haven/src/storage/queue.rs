@@ -1,0 +1,194 @@
+//! The work queue: referrals a member of staff may see, filtered, urgent first, then by due
+//! date. Reads metadata columns only (never answers), so it stays fast and needs no keys.
+
+use chrono::NaiveDate;
+use sqlx::{AssertSqlSafe, Row, query};
+use tracing::instrument;
+
+use super::{Storage, StorageError, parse_date, parse_timestamp};
+
+/// Which referrals to list. Every field narrows the list; `None` means "any".
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    /// Teams whose cases may be listed; `None` for every team (admins, auditors). An empty
+    /// list lists nothing.
+    pub teams: Option<Vec<String>>,
+    pub service: Option<String>,
+    pub status: Option<String>,
+    /// The confirmed band, or the suggested one while none is confirmed.
+    pub band: Option<String>,
+    pub urgent: Option<bool>,
+    /// Only cases whose SLA is not met and whose due date is before `today`.
+    pub overdue: bool,
+    /// Only cases whose SLA is not met and falls due `today`.
+    pub due_today: bool,
+    pub assignee: Option<String>,
+    /// `service:status` pairs to leave out unless `status` asks for one (closed cases).
+    pub hide: Vec<String>,
+    /// Today in Europe/London, for `overdue` and `due_today`.
+    pub today: Option<NaiveDate>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// One line of the queue.
+#[derive(Debug, Clone)]
+pub struct QueueItem {
+    pub reference: String,
+    pub service: String,
+    pub stage: String,
+    pub status: String,
+    pub team: String,
+    pub urgent: bool,
+    pub suggested_band: Option<String>,
+    pub confirmed_band: Option<String>,
+    pub received_at: chrono::DateTime<chrono::Utc>,
+    pub due_by: Option<NaiveDate>,
+    pub sla_met: bool,
+    pub assignee: Option<String>,
+}
+
+/// A page of the queue and how many match in all.
+#[derive(Debug, Clone)]
+pub struct QueuePage {
+    pub items: Vec<QueueItem>,
+    pub total: i64,
+}
+
+/// A WHERE clause under construction: conditions joined by AND, with `$n` placeholders
+/// numbered as values are pushed. Values are always bound, never spliced into the text.
+#[derive(Default)]
+struct Conditions {
+    sql: Vec<String>,
+    values: Vec<String>,
+}
+
+impl Conditions {
+    fn placeholder(&mut self, value: impl Into<String>) -> String {
+        self.values.push(value.into());
+        format!("${}", self.values.len())
+    }
+
+    fn push(&mut self, condition: String) {
+        self.sql.push(condition);
+    }
+
+    fn clause(&self) -> String {
+        if self.sql.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.sql.join(" AND "))
+        }
+    }
+}
+
+fn conditions(filter: &QueueFilter) -> Option<Conditions> {
+    let mut c = Conditions::default();
+    if let Some(teams) = &filter.teams {
+        if teams.is_empty() {
+            return None;
+        }
+        let list: Vec<String> = teams.iter().map(|t| c.placeholder(t.as_str())).collect();
+        c.push(format!("team IN ({})", list.join(", ")));
+    }
+    if let Some(service) = &filter.service {
+        let p = c.placeholder(service.as_str());
+        c.push(format!("service = {p}"));
+    }
+    match &filter.status {
+        Some(status) => {
+            let p = c.placeholder(status.as_str());
+            c.push(format!("status = {p}"));
+        }
+        None if !filter.hide.is_empty() => {
+            let list: Vec<String> = filter
+                .hide
+                .iter()
+                .map(|pair| c.placeholder(pair.as_str()))
+                .collect();
+            c.push(format!(
+                "(service || ':' || status) NOT IN ({})",
+                list.join(", ")
+            ));
+        }
+        None => {}
+    }
+    if let Some(band) = &filter.band {
+        let p = c.placeholder(band.as_str());
+        c.push(format!("COALESCE(confirmed_band, suggested_band) = {p}"));
+    }
+    if let Some(urgent) = filter.urgent {
+        c.push(format!("urgent = {}", i64::from(urgent)));
+    }
+    if let Some(assignee) = &filter.assignee {
+        let p = c.placeholder(assignee.as_str());
+        c.push(format!("assignee = {p}"));
+    }
+    if let Some(today) = filter.today {
+        let today = today.format("%Y-%m-%d").to_string();
+        if filter.overdue {
+            let p = c.placeholder(today.as_str());
+            c.push(format!("sla_met_at IS NULL AND due_by < {p}"));
+        }
+        if filter.due_today {
+            let p = c.placeholder(today.as_str());
+            c.push(format!("sla_met_at IS NULL AND due_by = {p}"));
+        }
+    }
+    Some(c)
+}
+
+impl Storage {
+    /// One page of the queue: urgent first, then the earliest due date (cases without one
+    /// last), then the oldest.
+    #[instrument(skip_all)]
+    pub async fn queue(&self, filter: &QueueFilter) -> Result<QueuePage, StorageError> {
+        let Some(c) = conditions(filter) else {
+            return Ok(QueuePage {
+                items: Vec::new(),
+                total: 0,
+            });
+        };
+        let clause = c.clause();
+        let count_sql = format!("SELECT COUNT(*) AS n FROM referrals{clause}");
+        let mut count = query(AssertSqlSafe(count_sql));
+        for value in &c.values {
+            count = count.bind(value.clone());
+        }
+        let total: i64 = count.fetch_one(&self.pool).await?.try_get("n")?;
+
+        let list_sql = format!(
+            "SELECT reference, service, stage, status, team, urgent, suggested_band, \
+             confirmed_band, received_at, due_by, sla_met_at, assignee FROM referrals{clause} \
+             ORDER BY urgent DESC, (due_by IS NULL), due_by, received_at, reference \
+             LIMIT {} OFFSET {}",
+            filter.limit, filter.offset
+        );
+        let mut list = query(AssertSqlSafe(list_sql));
+        for value in &c.values {
+            list = list.bind(value.clone());
+        }
+        let rows = list.fetch_all(&self.pool).await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for row in rows {
+            let received: String = row.try_get("received_at")?;
+            let due: Option<String> = row.try_get("due_by")?;
+            let met: Option<String> = row.try_get("sla_met_at")?;
+            items.push(QueueItem {
+                reference: row.try_get("reference")?,
+                service: row.try_get("service")?,
+                stage: row.try_get("stage")?,
+                status: row.try_get("status")?,
+                team: row.try_get("team")?,
+                urgent: row.try_get::<i64, _>("urgent")? != 0,
+                suggested_band: row.try_get("suggested_band")?,
+                confirmed_band: row.try_get("confirmed_band")?,
+                received_at: parse_timestamp("received_at", &received)?,
+                due_by: due.as_deref().map(parse_date).transpose()?,
+                sla_met: met.is_some(),
+                assignee: row.try_get("assignee")?,
+            });
+        }
+        Ok(QueuePage { items, total })
+    }
+}

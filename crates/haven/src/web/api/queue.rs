@@ -1,0 +1,263 @@
+//! `GET /api/v1/referrals`: the work queue of the caller's team, filtered and paged, urgent
+//! first, then by due date.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use chrono::Utc;
+use haven_core::calendar;
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::access::Staff;
+use crate::policy::Action;
+use crate::services::Registry;
+use crate::storage::audit::AuditEntry;
+use crate::storage::queue::{QueueFilter, QueueItem};
+use crate::storage::timestamp;
+use crate::web::AppState;
+use crate::web::error::{ApiError, ErrorBody};
+use crate::web::extract::StaffAuth;
+
+const DEFAULT_PER_PAGE: u32 = 50;
+const MAX_PER_PAGE: u32 = 200;
+
+/// The queue's filters (every one optional).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // Documents the parameters; they are parsed by hand to name bad ones.
+pub struct QueueParams {
+    /// Workflow state; without it, closed cases are left out.
+    status: Option<String>,
+    /// Service id.
+    service: Option<String>,
+    /// Confirmed band, or the suggested one until a person confirms it.
+    band: Option<String>,
+    /// `true`/`false`.
+    urgent: Option<bool>,
+    /// `true`: only cases past their due date whose SLA is not met.
+    overdue: Option<bool>,
+    /// `true`: only cases due today (Europe/London) whose SLA is not met.
+    due_today: Option<bool>,
+    /// A worker's email, or `me`.
+    assignee: Option<String>,
+    /// `true`: include closed cases.
+    include_closed: Option<bool>,
+    /// 1-based page number.
+    page: Option<u32>,
+    /// Items per page (1 to 200, default 50).
+    per_page: Option<u32>,
+}
+
+/// One case in the queue.
+#[derive(Serialize, ToSchema)]
+pub struct QueueItemView {
+    pub reference: String,
+    pub service: String,
+    pub stage: String,
+    pub status: String,
+    pub urgent: bool,
+    pub suggested_band: Option<String>,
+    pub confirmed_band: Option<String>,
+    /// RFC 3339, UTC.
+    pub received_at: String,
+    /// `YYYY-MM-DD`.
+    pub due_by: Option<String>,
+    /// Past its due date with the SLA not met.
+    pub overdue: bool,
+    pub assignee: Option<String>,
+}
+
+/// A page of the queue.
+#[derive(Serialize, ToSchema)]
+pub struct QueueView {
+    pub items: Vec<QueueItemView>,
+    pub page: u32,
+    pub per_page: u32,
+    /// Cases matching the filters in all.
+    pub total: i64,
+}
+
+fn flag(params: &HashMap<String, String>, name: &'static str) -> Result<Option<bool>, ApiError> {
+    match params.get(name).map(|v| v.trim()) {
+        None | Some("") => Ok(None),
+        Some("true" | "1" | "yes") => Ok(Some(true)),
+        Some("false" | "0" | "no") => Ok(Some(false)),
+        Some(_) => Err(ApiError::unprocessable([(name, "Must be true or false")])),
+    }
+}
+
+fn number(
+    params: &HashMap<String, String>,
+    name: &'static str,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<Option<u32>, ApiError> {
+    let Some(text) = params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    match text.parse::<u32>() {
+        Ok(n) if range.contains(&n) => Ok(Some(n)),
+        _ => Err(ApiError::unprocessable([(
+            name,
+            format!(
+                "Must be a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        )])),
+    }
+}
+
+fn text(params: &HashMap<String, String>, name: &str) -> Option<String> {
+    params
+        .get(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// `service:state` of every terminal state of every loaded service.
+pub fn closed_states(registry: &Registry) -> Vec<String> {
+    registry
+        .definitions()
+        .flat_map(|def| {
+            def.workflow
+                .iter()
+                .flat_map(|w| w.states.iter())
+                .filter(|s| s.terminal)
+                .map(move |s| format!("{}:{}", def.id, s.key))
+        })
+        .collect()
+}
+
+/// Builds the storage filter from the query string, for this member of staff.
+pub fn filter_from_params(
+    registry: &Registry,
+    staff: &Staff,
+    all_teams: bool,
+    params: &HashMap<String, String>,
+) -> Result<(QueueFilter, u32, u32), ApiError> {
+    const KNOWN: [&str; 10] = [
+        "status",
+        "service",
+        "band",
+        "urgent",
+        "overdue",
+        "due_today",
+        "assignee",
+        "include_closed",
+        "page",
+        "per_page",
+    ];
+    if let Some(unknown) = params.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(ApiError::unprocessable([(
+            unknown.clone(),
+            format!("Unknown filter; use one of: {}", KNOWN.join(", ")),
+        )]));
+    }
+    let service = text(params, "service");
+    if let Some(id) = &service {
+        if registry.get(id).is_none() {
+            return Err(ApiError::unprocessable([(
+                "service",
+                format!("There is no service `{id}`"),
+            )]));
+        }
+    }
+    let page = number(params, "page", 1..=1_000_000)?.unwrap_or(1);
+    let per_page = number(params, "per_page", 1..=MAX_PER_PAGE)?.unwrap_or(DEFAULT_PER_PAGE);
+    let assignee = text(params, "assignee").map(|a| {
+        if a == "me" {
+            staff.email.clone()
+        } else {
+            a.to_ascii_lowercase()
+        }
+    });
+    let include_closed = flag(params, "include_closed")?.unwrap_or(false);
+    let teams = if all_teams {
+        None
+    } else {
+        Some(staff.team.iter().cloned().collect())
+    };
+    let filter = QueueFilter {
+        teams,
+        service,
+        status: text(params, "status"),
+        band: text(params, "band"),
+        urgent: flag(params, "urgent")?,
+        overdue: flag(params, "overdue")?.unwrap_or(false),
+        due_today: flag(params, "due_today")?.unwrap_or(false),
+        assignee,
+        hide: if include_closed {
+            Vec::new()
+        } else {
+            closed_states(registry)
+        },
+        today: Some(calendar::london_date(Utc::now())),
+        limit: per_page,
+        offset: (page - 1).saturating_mul(per_page),
+    };
+    Ok((filter, page, per_page))
+}
+
+/// A queue line as the API shows it.
+pub fn item_view(item: QueueItem, today: chrono::NaiveDate) -> QueueItemView {
+    QueueItemView {
+        overdue: !item.sla_met && item.due_by.is_some_and(|d| d < today),
+        reference: item.reference,
+        service: item.service,
+        stage: item.stage,
+        status: item.status,
+        urgent: item.urgent,
+        suggested_band: item.suggested_band,
+        confirmed_band: item.confirmed_band,
+        received_at: timestamp(item.received_at),
+        due_by: item.due_by.map(|d| d.format("%Y-%m-%d").to_string()),
+        assignee: item.assignee,
+    }
+}
+
+/// The queue of the caller's team (every team for admins and auditors).
+#[utoipa::path(
+    get,
+    path = "/api/v1/referrals",
+    tag = "referrals",
+    params(QueueParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of the queue, urgent first, then by due date", body = QueueView),
+        (status = 401, description = "No valid API token", body = ErrorBody),
+        (status = 422, description = "A filter is unknown or has a bad value (named in `fields`)", body = ErrorBody)
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    StaffAuth(staff): StaffAuth,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<QueueView>, ApiError> {
+    let policy = &state.staff.policy;
+    if !policy.decide(&staff, Action::ViewQueue, None).allowed() {
+        return Err(ApiError::forbidden("This role may not list cases"));
+    }
+    let all_teams = policy.all_teams(staff.role);
+    let (filter, page, per_page) = filter_from_params(&state.registry, &staff, all_teams, &params)?;
+    let today = filter
+        .today
+        .unwrap_or_else(|| calendar::london_date(Utc::now()));
+    let found = state.storage.queue(&filter).await?;
+    let entry = AuditEntry {
+        record_id: None,
+        ..AuditEntry::new(Utc::now(), staff.actor(), "queue.searched", "queue", "")
+    };
+    state.storage.append_audit(&entry).await?;
+    Ok(Json(QueueView {
+        items: found
+            .items
+            .into_iter()
+            .map(|i| item_view(i, today))
+            .collect(),
+        page,
+        per_page,
+        total: found.total,
+    }))
+}
