@@ -7,7 +7,7 @@
 //! - [`web`]: the HTTP API (routers per resource, errors, middleware, OpenAPI).
 //! - [`cli`]: the `haven` command.
 //! - [`crypto`]: the server secret key, receipt codes, tokens, references.
-//! - [`access`]: staff roles; [`policy`]: what each role may do (`services/policy.toml`).
+//! - [`access`]: staff roles; [`policy`]: what each role may do (`policy/access.toml`).
 //! - [`auth`]: staff passwords, the TOTP second factor, throttling, the clock.
 #![forbid(unsafe_code)]
 

@@ -1,5 +1,5 @@
 //! The access policy: what each staff role may do on each service's cases, read from
-//! `services/policy.toml` (built into the binary). [`Policy::decide`] is the one function
+//! `policy/access.toml` (built into the binary). [`Policy::decide`] is the one function
 //! that answers "may this member of staff do X on this case"; handlers call only it.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::access::{Role, Staff};
 
 /// The built-in policy file.
-pub const POLICY_SOURCE: &str = include_str!("../../../services/policy.toml");
+pub const POLICY_SOURCE: &str = include_str!("../../../policy/access.toml");
 
 /// Something a member of staff may or may not do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -178,10 +178,10 @@ impl Policy {
         })
     }
 
-    /// The built-in policy (`services/policy.toml`); its tests prove it parses.
+    /// The built-in policy (`policy/access.toml`); its tests prove it parses.
     pub fn builtin() -> Result<Self, String> {
         static BUILTIN: LazyLock<Result<Policy, String>> =
-            LazyLock::new(|| Policy::parse("services/policy.toml", POLICY_SOURCE));
+            LazyLock::new(|| Policy::parse("policy/access.toml", POLICY_SOURCE));
         BUILTIN.clone()
     }
 

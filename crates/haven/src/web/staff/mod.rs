@@ -7,7 +7,7 @@
 //! - Every state-changing form carries a CSRF token derived from the session id under the
 //!   server key, checked in constant time; before sign-in a double-submit cookie does the
 //!   same for the sign-in form ([`session::check_csrf`]).
-//! - What a role may see or do comes from `services/policy.toml` through
+//! - What a role may see or do comes from `policy/access.toml` through
 //!   [`crate::policy::Policy::decide`] only.
 //! - Every response says `Cache-Control: no-store`.
 
