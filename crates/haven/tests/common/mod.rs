@@ -6,6 +6,8 @@
 //! database, created from that connection and dropped afterwards.
 #![allow(dead_code)] // Each test file uses a different part of the harness.
 
+pub mod staff;
+
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 use std::sync::atomic::{AtomicUsize, Ordering};
