@@ -112,6 +112,10 @@ pub fn router() -> Router<AppState> {
             "/staff/cases/{reference}/messages",
             post(case_actions::message),
         )
+        .route(
+            "/staff/cases/{reference}/actions/{key}",
+            post(case_actions::required_action),
+        )
         .route("/staff/admin/tokens", get(tokens::show))
         .route("/staff/admin/tokens/{id}/revoke", post(tokens::revoke))
         .layer(SetResponseHeaderLayer::overriding(
