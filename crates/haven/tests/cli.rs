@@ -395,6 +395,17 @@ async fn create_user_and_token() {
                 .unwrap();
         assert!(hash.starts_with("$argon2id$"), "{hash}");
         assert!(!hash.contains(&password));
+
+        // Revocation: the token stops working; a second revocation is bad input.
+        let out = haven_on(&db, &["admin", "revoke-token", "--token", &token]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let authenticated = storage
+            .authenticate_token(&haven::crypto::token_hash(&token))
+            .await
+            .unwrap();
+        assert!(authenticated.is_none());
+        let out = haven_on(&db, &["admin", "revoke-token", "--token", &token]);
+        assert_bad_input(&out, "--token");
         storage.close().await;
     }
 }

@@ -36,6 +36,15 @@ pub(super) enum AdminCommand {
         #[arg(long, default_value = "api")]
         name: String,
     },
+    /// Revoke an API token: give the token itself, or its id (from the staff admin page).
+    RevokeToken {
+        /// The token (`hvn_…`).
+        #[arg(long, conflicts_with = "id", required_unless_present = "id")]
+        token: Option<String>,
+        /// The token's id.
+        #[arg(long)]
+        id: Option<String>,
+    },
 }
 
 pub(super) async fn run(ctx: &Context, cmd: AdminCommand) -> Result<(), CliError> {
@@ -44,6 +53,7 @@ pub(super) async fn run(ctx: &Context, cmd: AdminCommand) -> Result<(), CliError
             create_user(ctx, &email, &role, team.as_deref()).await
         }
         AdminCommand::CreateToken { email, name } => create_token(ctx, &email, &name).await,
+        AdminCommand::RevokeToken { token, id } => revoke_token(ctx, token, id).await,
     }
 }
 
@@ -138,6 +148,31 @@ async fn create_token(ctx: &Context, email: &str, name: &str) -> Result<(), CliE
     eprintln!("API token `{name}` for {email}, shown only now:");
     println!("{token}");
     Ok(())
+}
+
+async fn revoke_token(
+    ctx: &Context,
+    token: Option<String>,
+    id: Option<String>,
+) -> Result<(), CliError> {
+    let storage = ctx.storage().await?;
+    let revoked = match (token, id) {
+        (Some(token), _) => storage.revoke_token(&crypto::token_hash(&token)).await,
+        (None, Some(id)) => storage.revoke_token_by_id(id.trim(), "cli").await,
+        (None, None) => {
+            storage.close().await;
+            return Err(CliError::bad("--token or --id: say which token to revoke"));
+        }
+    };
+    storage.close().await;
+    if revoked? {
+        eprintln!("Token revoked.");
+        Ok(())
+    } else {
+        Err(CliError::bad(
+            "--token/--id: no live token matches (unknown or already revoked)",
+        ))
+    }
 }
 
 /// A light check: the address is used to sign in, not to send mail yet.

@@ -138,19 +138,30 @@ impl Storage {
         Ok(done > 0)
     }
 
-    /// Revokes a token by its hash; returns whether a live token was revoked.
+    /// Revokes a token by its hash (audited as `actor`); returns whether a live token was
+    /// revoked.
     #[instrument(skip_all)]
     pub async fn revoke_token(&self, token_hash: &str) -> Result<bool, StorageError> {
-        let now = timestamp(Utc::now());
-        let done = query(
-            "UPDATE api_tokens SET revoked_at = $1, updated_at = $2
-             WHERE token_hash = $3 AND revoked_at IS NULL",
-        )
-        .bind(&now)
-        .bind(&now)
-        .bind(token_hash)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() > 0)
+        self.revoke_token_as(token_hash, "cli").await
+    }
+
+    /// [`Storage::revoke_token`] naming who revokes it.
+    #[instrument(skip_all)]
+    pub async fn revoke_token_as(
+        &self,
+        token_hash: &str,
+        actor: &str,
+    ) -> Result<bool, StorageError> {
+        let row = query("SELECT id FROM api_tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => {
+                self.revoke_token_by_id(&row.try_get::<String, _>(0)?, actor)
+                    .await
+            }
+            None => Ok(false),
+        }
     }
 }
