@@ -74,6 +74,15 @@ impl Default for StaffRuntime {
     }
 }
 
+/// The compiled GOV.UK Frontend stylesheet (`assets/haven.min.css`), embedded, at a staff
+/// path of its own so the staff pages do not depend on how public assets are served.
+async fn stylesheet() -> impl axum::response::IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("../../../../../assets/haven.min.css"),
+    )
+}
+
 /// Every staff page route, and the public follow-up page.
 pub fn router() -> Router<AppState> {
     let staff = Router::new()
@@ -96,6 +105,7 @@ pub fn router() -> Router<AppState> {
             get(sign_in::show_change_password).post(sign_in::change_password),
         )
         .route("/staff/queue", get(queue::show))
+        .route("/staff/assets/haven.min.css", get(stylesheet))
         .route("/staff/cases/{reference}", get(case::show))
         .route("/staff/cases/{reference}/family", get(case::family_copy))
         .route("/staff/cases/{reference}/band", post(case_actions::band))
