@@ -24,6 +24,10 @@ fn allowed(role: Role, action: &str) -> bool {
         "message_reporter",
         "print_for_family",
     ];
+    // `any_staff`: every signed-in role (the stateless screening check).
+    if action == "any_staff" {
+        return true;
+    }
     match role {
         Role::Triage | Role::Manager => {
             case_work.contains(&action) || ["confirm_band", "allocate"].contains(&action)
@@ -205,7 +209,48 @@ const ROUTES: &[Route] = &[
         on_case: true,
         body: r#"{"worker":"nobody@example.org"}"#,
     },
+    Route {
+        via: Via::Api,
+        method: "POST",
+        path: "/api/v1/screen",
+        action: "any_staff",
+        on_case: false,
+        body: r#"{"service":"secos"}"#,
+    },
 ];
+
+#[tokio::test]
+async fn the_matrix_covers_every_staff_api_endpoint_of_the_openapi_document() {
+    common::each_engine(async |app| {
+        let doc = app.get("/api/v1/openapi.json").await.json();
+        let mut staff_endpoints = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                if op.get("security").is_none() {
+                    continue;
+                }
+                let covered = ROUTES.iter().any(|r| {
+                    matches!(r.via, Via::Api)
+                        && r.method.eq_ignore_ascii_case(method)
+                        && r.path
+                            .replace("{ref}", "{reference}")
+                            .replace("referrer_manages_risk", "{key}")
+                            == *path
+                });
+                assert!(
+                    covered,
+                    "{method} {path} is a staff endpoint missing from the matrix"
+                );
+                staff_endpoints += 1;
+            }
+        }
+        assert!(
+            staff_endpoints >= 8,
+            "only {staff_endpoints} staff endpoints documented"
+        );
+    })
+    .await;
+}
 
 fn sample(name: &str) -> Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
