@@ -54,6 +54,7 @@ async fn third_party_information_is_shown_only_to_roles_allowed_it_and_never_to_
             let (mut triage, _) = signed_in(app, Role::Triage, Some("secos")).await;
             let page = triage.get(app, &case).await;
             assert_eq!(page.status, StatusCode::OK);
+            assert_eq!(page.header("cache-control"), Some("no-store"));
             let html = page.text();
             assert!(html.contains(THIRD_PARTY));
             assert!(html.contains(
@@ -78,6 +79,7 @@ async fn third_party_information_is_shown_only_to_roles_allowed_it_and_never_to_
                 .get_with_token(&format!("/api/v1/referrals/{reference}"), &token)
                 .await;
             assert_eq!(api.status, StatusCode::OK);
+            assert_eq!(api.header("cache-control"), Some("no-store"));
             assert!(!api.text().contains(THIRD_PARTY));
             let (_, token) = app.staff(Role::Triage, Some("secos")).await;
             let api = app

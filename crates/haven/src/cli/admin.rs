@@ -36,6 +36,18 @@ pub(super) enum AdminCommand {
         #[arg(long, default_value = "api")]
         name: String,
     },
+    /// Change an account's role and team; ends every session of the account (its API
+    /// tokens, scoped to the old role and team, stop working too).
+    SetRole {
+        #[arg(long)]
+        email: String,
+        /// triage, caseworker, manager, admin or auditor.
+        #[arg(long)]
+        role: String,
+        /// Required except for admin and auditor.
+        #[arg(long)]
+        team: Option<String>,
+    },
     /// Revoke an API token: give the token itself, or its id (from the staff admin page).
     RevokeToken {
         /// The token (`hvn_…`).
@@ -54,6 +66,9 @@ pub(super) async fn run(ctx: &Context, cmd: AdminCommand) -> Result<(), CliError
         }
         AdminCommand::CreateToken { email, name } => create_token(ctx, &email, &name).await,
         AdminCommand::RevokeToken { token, id } => revoke_token(ctx, token, id).await,
+        AdminCommand::SetRole { email, role, team } => {
+            set_role(ctx, &email, &role, team.as_deref()).await
+        }
     }
 }
 
@@ -65,28 +80,7 @@ async fn create_user(
 ) -> Result<(), CliError> {
     let email = normalise_email(email);
     check_email(&email)?;
-    let role: Role = role
-        .parse()
-        .map_err(|e: crate::access::UnknownRole| CliError::bad(format!("--role: {e}")))?;
-    let team = team.map(str::trim).filter(|t| !t.is_empty());
-    match team {
-        None if !role.sees_all_teams() => {
-            return Err(CliError::bad(format!(
-                "--team: required for role {role} (the team whose cases they work on)"
-            )));
-        }
-        Some(team) => {
-            let registry = ctx.registry()?;
-            let teams: Vec<&str> = registry.definitions().map(|d| d.team.as_str()).collect();
-            if !teams.is_empty() && !teams.contains(&team) {
-                return Err(CliError::bad(format!(
-                    "--team: no service has team `{team}` (teams: {})",
-                    teams.join(", ")
-                )));
-            }
-        }
-        None => {}
-    }
+    let (role, team) = role_and_team(ctx, role, team)?;
     let storage = ctx.storage().await?;
     let password = crypto::new_password();
     let hash = hash_password(password.clone()).await?;
@@ -147,6 +141,67 @@ async fn create_token(ctx: &Context, email: &str, name: &str) -> Result<(), CliE
     created?;
     eprintln!("API token `{name}` for {email}, shown only now:");
     println!("{token}");
+    Ok(())
+}
+
+/// `--role` and `--team`, checked: the role exists, and the team is one a service names
+/// (required unless the role sees every team).
+fn role_and_team<'a>(
+    ctx: &Context,
+    role: &str,
+    team: Option<&'a str>,
+) -> Result<(Role, Option<&'a str>), CliError> {
+    let role: Role = role
+        .parse()
+        .map_err(|e: crate::access::UnknownRole| CliError::bad(format!("--role: {e}")))?;
+    let team = team.map(str::trim).filter(|t| !t.is_empty());
+    match team {
+        None if !role.sees_all_teams() => {
+            return Err(CliError::bad(format!(
+                "--team: required for role {role} (the team whose cases they work on)"
+            )));
+        }
+        Some(team) => {
+            let registry = ctx.registry()?;
+            let teams: Vec<&str> = registry.definitions().map(|d| d.team.as_str()).collect();
+            if !teams.is_empty() && !teams.contains(&team) {
+                return Err(CliError::bad(format!(
+                    "--team: no service has team `{team}` (teams: {})",
+                    teams.join(", ")
+                )));
+            }
+        }
+        None => {}
+    }
+    Ok((role, team))
+}
+
+async fn set_role(
+    ctx: &Context,
+    email: &str,
+    role: &str,
+    team: Option<&str>,
+) -> Result<(), CliError> {
+    let email = normalise_email(email);
+    let (role, team) = role_and_team(ctx, role, team)?;
+    let storage = ctx.storage().await?;
+    let result = async {
+        let user = storage
+            .find_user_by_email(&email)
+            .await?
+            .ok_or_else(|| CliError::bad(format!("--email: there is no staff account {email}")))?;
+        storage
+            .change_role(&user.id, role, team, "cli", chrono::Utc::now())
+            .await?;
+        Ok::<_, CliError>(())
+    }
+    .await;
+    storage.close().await;
+    result?;
+    eprintln!(
+        "{email} is now {role} (team: {}); their sessions have ended.",
+        team.unwrap_or("all")
+    );
     Ok(())
 }
 
