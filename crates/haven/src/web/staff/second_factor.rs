@@ -91,19 +91,18 @@ pub async fn verify(
             retry_after_secs: wait,
         });
     }
-    let code = form.code.trim();
-    let accepted = match (
-        login.totp_secret.as_deref(),
-        code.chars().filter(char::is_ascii_digit).count() == code.len(),
-    ) {
+    // "123 456" is an app code; anything with letters is a recovery code.
+    let code: String = form.code.chars().filter(|c| !c.is_whitespace()).collect();
+    let is_app_code = !code.is_empty() && code.bytes().all(|b| b.is_ascii_digit());
+    let accepted = match (login.totp_secret.as_deref(), is_app_code) {
         (Some(secret), true) => {
-            match totp::accepted_step(secret, code, now, login.totp_last_step) {
+            match totp::accepted_step(secret, &code, now, login.totp_last_step) {
                 Some(step) => state.storage.accept_totp_step(&user_id, step).await?,
                 None => false,
             }
         }
         (Some(_), false) => {
-            let hash = recovery_hash(&state.key, code);
+            let hash = recovery_hash(&state.key, &code);
             let used = state
                 .storage
                 .use_recovery_code(&user_id, &hash, now)
