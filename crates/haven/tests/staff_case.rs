@@ -292,3 +292,44 @@ async fn wrong_receipt_codes_are_throttled() {
         })
         .await;
 }
+
+#[tokio::test]
+async fn the_queue_lists_the_teams_cases_filters_them_and_audits_each_search() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let (reference, _) = secos(app).await;
+            let (mut triage, email) = signed_in(app, Role::Triage, Some("secos")).await;
+            let page = triage.get(app, "/staff/queue").await;
+            assert_eq!(page.status, StatusCode::OK);
+            assert!(page.text().contains(&reference));
+            let filtered = triage.get(app, "/staff/queue?service=ceop").await.text();
+            assert!(!filtered.contains(&reference) && filtered.contains("No cases match"));
+            let by_band = triage.get(app, "/staff/queue?band=high").await.text();
+            assert!(by_band.contains(&reference));
+            let (mut other, _) = signed_in(app, Role::Triage, Some("ceop")).await;
+            assert!(
+                !other
+                    .get(app, "/staff/queue")
+                    .await
+                    .text()
+                    .contains(&reference)
+            );
+            let user = app
+                .storage
+                .find_user_by_email(&email)
+                .await
+                .unwrap()
+                .unwrap();
+            let searches: i64 = sqlx::query(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'queue.searched' AND actor = $1",
+            )
+            .bind(format!("user:{}", user.id))
+            .fetch_one(app.storage.pool())
+            .await
+            .map(|row| sqlx::Row::get(&row, 0))
+            .unwrap();
+            assert_eq!(searches, 3);
+        })
+        .await;
+}

@@ -60,8 +60,23 @@ pub async fn show(
         // A role that works on one team sees only that team's queue (and none without one).
         Some(staff.team.iter().cloned().collect())
     };
+    // Workers of the teams this person sees, to filter by (allocation stores emails).
+    let workers: Vec<String> = state
+        .storage
+        .all_staff()
+        .await?
+        .into_iter()
+        .filter(|u| {
+            !u.disabled
+                && u.team
+                    .as_deref()
+                    .is_some_and(|t| state.staff.policy.on_team(&staff, t))
+        })
+        .map(|u| u.email)
+        .collect();
     let assignee = match query.assignee.as_str() {
         "me" => Some(staff.email.clone()),
+        other if workers.iter().any(|w| w == other) => Some(other.to_owned()),
         _ => None,
     };
     let filter = QueueFilter {
@@ -146,6 +161,7 @@ pub async fn show(
             "services": services.iter().map(|d| json!({"id": d.id, "name": d.name})).collect::<Vec<_>>(),
             "statuses": statuses.iter().map(|(k, l)| json!({"key": k, "label": l})).collect::<Vec<_>>(),
             "bands": bands,
+            "workers": workers,
             "previous": (page_number > 1).then(|| format!("/staff/queue?{base}&page={}", page_number - 1)),
             "next": more.then(|| format!("/staff/queue?{base}&page={}", page_number + 1)),
         }),
