@@ -62,6 +62,9 @@ async fn first_sign_in(app: &TestApp, email: &str) -> (Browser, String, Vec<Stri
         html.contains("<svg") && html.contains("role=\"img\""),
         "a QR code"
     );
+    // Nothing the CSP (no inline script or style) would block.
+    assert!(!html.contains(" style=") && !html.contains("<script") && !html.contains("data:"));
+    assert!(page.header("content-security-policy").is_some());
     let secret = secret_of(&html);
     let csrf = csrf_of(&html);
     let response = browser

@@ -59,6 +59,15 @@ async fn refuse(
     field: &str,
     message: String,
 ) -> Result<Response, StaffError> {
+    // The page shows the case again: that is a view like any other.
+    let entry = crate::storage::audit::AuditEntry::new(
+        state.staff.clock.now(),
+        session.staff().actor(),
+        "referral.viewed",
+        "referral",
+        &referral.id,
+    );
+    state.storage.append_audit(&entry).await?;
     case_page(
         state,
         session,
