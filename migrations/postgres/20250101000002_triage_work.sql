@@ -21,3 +21,7 @@ ALTER TABLE referrals ADD COLUMN sla_met_at TEXT;
 -- lists read (team, sla_met_at, due_by).
 CREATE INDEX referrals_queue_order_idx ON referrals (team, urgent, due_by, received_at);
 CREATE INDEX referrals_sla_idx ON referrals (team, sla_met_at, due_by);
+
+-- A job that failed for good keeps its row (done, with its last error) for operators.
+ALTER TABLE jobs ADD COLUMN dead_at TEXT;
+CREATE INDEX jobs_dead_idx ON jobs (dead_at);

@@ -50,6 +50,32 @@ pub struct Settings {
     /// Log format on stderr: `text` or `json`. Env: `HAVEN_LOG_FORMAT`. The level filter is
     /// `HAVEN_LOG` (e.g. `info`, `haven=debug`).
     pub log_format: LogFormat,
+    /// The address people reach Haven at, for links in emails (`https://haven.example.org`).
+    /// Env: `HAVEN_PUBLIC_URL`.
+    pub public_url: String,
+    /// The sender of Haven's emails. Env: `HAVEN_MAIL_FROM`.
+    pub mail_from: String,
+    /// SMTP relay host. When absent, emails are written to `<data_dir>/outbox/` as `.eml`
+    /// files instead of being sent. Env: `HAVEN_SMTP_HOST`.
+    pub smtp_host: Option<String>,
+    /// SMTP port [default: 465 for `tls`, 587 for `starttls`, 25 for `none`].
+    /// Env: `HAVEN_SMTP_PORT`.
+    pub smtp_port: Option<u16>,
+    /// `tls` (implicit TLS), `starttls` (required upgrade) or `none` (plain, for a relay on
+    /// the same machine only). Env: `HAVEN_SMTP_TLS`.
+    pub smtp_tls: SmtpTls,
+    /// SMTP user name; the password is read from `HAVEN_SMTP_PASSWORD` only.
+    /// Env: `HAVEN_SMTP_USERNAME`.
+    pub smtp_username: Option<String>,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    Tls,
+    Starttls,
+    None,
 }
 
 /// How log lines are written.
@@ -74,6 +100,12 @@ impl Default for Settings {
             rate_limit_window_secs: 600,
             trust_forwarded_for: false,
             log_format: LogFormat::Text,
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            mail_from: "Haven <haven@localhost>".to_owned(),
+            smtp_host: None,
+            smtp_port: None,
+            smtp_tls: SmtpTls::Starttls,
+            smtp_username: None,
         }
     }
 }
@@ -96,6 +128,12 @@ impl fmt::Debug for Settings {
             .field("rate_limit_window_secs", &self.rate_limit_window_secs)
             .field("trust_forwarded_for", &self.trust_forwarded_for)
             .field("log_format", &self.log_format)
+            .field("public_url", &self.public_url)
+            .field("mail_from", &self.mail_from)
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("smtp_tls", &self.smtp_tls)
+            .field("smtp_username", &self.smtp_username)
             .finish()
     }
 }
@@ -140,7 +178,10 @@ impl Settings {
             if let Some(key) = name.strip_prefix("HAVEN_") {
                 let key = key.to_ascii_lowercase();
                 // Not settings of this struct: read where they are used.
-                if matches!(key.as_str(), "config" | "log" | "secret_key") {
+                if matches!(
+                    key.as_str(),
+                    "config" | "log" | "secret_key" | "master_key" | "smtp_password"
+                ) {
                     continue;
                 }
                 settings.set(&key, &value).map_err(|reason| ConfigError {
@@ -213,6 +254,21 @@ impl Settings {
                     _ => return Err("must be `text` or `json`".to_owned()),
                 }
             }
+            "public_url" => self.public_url = value.trim().trim_end_matches('/').to_owned(),
+            "mail_from" => self.mail_from = value.trim().to_owned(),
+            "smtp_host" => self.smtp_host = Some(value.trim().to_owned()).filter(|v| !v.is_empty()),
+            "smtp_port" => self.smtp_port = Some(parse(value, "a port number")?),
+            "smtp_tls" => {
+                self.smtp_tls = match value.trim() {
+                    "tls" => SmtpTls::Tls,
+                    "starttls" => SmtpTls::Starttls,
+                    "none" => SmtpTls::None,
+                    _ => return Err("must be `tls`, `starttls` or `none`".to_owned()),
+                }
+            }
+            "smtp_username" => {
+                self.smtp_username = Some(value.trim().to_owned()).filter(|v| !v.is_empty())
+            }
             // Unknown HAVEN_* variables are ignored: other tools may share the prefix.
             _ => {}
         }
@@ -236,6 +292,15 @@ impl Settings {
             return fail(
                 "request_timeout_secs",
                 "timeouts and windows must be at least 1 second",
+            );
+        }
+        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
+            return fail("public_url", "must start with http:// or https://");
+        }
+        if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return fail(
+                "mail_from",
+                "must be an email address, optionally with a name: `Haven <haven@example.org>`",
             );
         }
         if let Some(url) = &self.database_url
@@ -337,6 +402,21 @@ trust_forwarded_for = false
 # Log format on stderr: "text" or "json". Level filter: HAVEN_LOG (e.g. "info").
 #                                                          (HAVEN_LOG_FORMAT)
 log_format = "text"
+
+# The address people reach Haven at, for links in emails.  (HAVEN_PUBLIC_URL)
+public_url = "http://127.0.0.1:8080"
+
+# The sender of Haven's emails.                            (HAVEN_MAIL_FROM)
+mail_from = "Haven <haven@localhost>"
+
+# SMTP relay; without one, emails go to <data_dir>/outbox/ as .eml files.
+# The password is read from HAVEN_SMTP_PASSWORD only.      (HAVEN_SMTP_HOST, HAVEN_SMTP_PORT,
+#                                                           HAVEN_SMTP_TLS, HAVEN_SMTP_USERNAME)
+# smtp_host = "smtp.example.org"
+# smtp_port = 587
+# "tls" (implicit, port 465), "starttls" (required upgrade, 587) or "none" (loopback relays).
+smtp_tls = "starttls"
+# smtp_username = "haven"
 "#;
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod intake;
+pub mod mail;
 pub mod policy;
 pub mod services;
 pub mod storage;

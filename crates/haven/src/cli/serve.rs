@@ -41,6 +41,16 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
             metrics.run_upkeep();
         }
     });
+    let mailer =
+        crate::mail::Mailer::from_settings(settings, std::env::var("HAVEN_SMTP_PASSWORD").ok())
+            .map_err(|e| CliError::BadInput(format!("smtp_host: {e}")))?;
+    tracing::info!(mailer = ?mailer, "email");
+    let mail_worker = tokio::spawn(crate::mail::run_worker(
+        storage.clone(),
+        mailer,
+        settings.mail_from.clone(),
+        Duration::from_secs(2),
+    ));
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(settings.bind)
         .await
@@ -54,6 +64,7 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
     .await
     .context("the server stopped with an error")?;
     upkeep.abort();
+    mail_worker.abort();
     storage.close().await;
     tracing::info!("stopped");
     Ok(())

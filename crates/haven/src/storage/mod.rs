@@ -11,6 +11,7 @@
 pub mod actions;
 pub mod audit;
 pub mod casework;
+pub mod jobs;
 pub mod outcomes;
 pub mod queue;
 pub mod referrals;

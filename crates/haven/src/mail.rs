@@ -1,0 +1,251 @@
+//! Email out: a real SMTP client (lettre) with implicit TLS or required STARTTLS, or, by
+//! default, an outbox folder of `.eml` files for installations without a relay.
+//!
+//! Emails to referrers and reporters never carry case content: only that something
+//! changed and where to look (the follow-up page or a sign-in link). [`Notice`] is the one
+//! way such an email is written, so a template cannot slip an answer in.
+//!
+//! Sending is a durable job (`storage::jobs`, queue [`QUEUE`]): [`enqueue`] stores it,
+//! [`run_worker`] sends it with retries and backoff, once across servers.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::Utc;
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::config::{Settings, SmtpTls};
+use crate::storage::jobs::NewJob;
+use crate::storage::{Storage, StorageError};
+
+/// The job queue emails go through.
+pub const QUEUE: &str = "email";
+/// The job kind of one email.
+pub const KIND: &str = "email.send";
+/// Attempts before an email is given up on (about a day with the backoff below).
+pub const MAX_ATTEMPTS: i64 = 12;
+
+/// Why an email could not be built or sent.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("bad address: {0}")]
+    Address(String),
+    #[error("could not build the message: {0}")]
+    Build(String),
+    #[error("SMTP: {0}")]
+    Smtp(String),
+    #[error("outbox: {0}")]
+    Outbox(String),
+}
+
+/// One email to send: plain text, no case content (see the module doc).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Notice {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    /// `<id@haven>`, fixed when the job is made, so a resend after a crash is recognisable
+    /// as the same message.
+    pub message_id: String,
+}
+
+// Addresses are personal data: never in logs.
+impl std::fmt::Debug for Notice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notice")
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Notice {
+    /// A notice that something changed, pointing to `link` — the only shape of email Haven
+    /// sends to people outside the team.
+    pub fn something_changed(to: &str, service_name: &str, what: &str, link: &str) -> Self {
+        let body = format!(
+            "Hello,\n\n{what}\n\nTo see the details, go to:\n{link}\n\n\
+             For your safety this email does not repeat anything from the referral.\n\n\
+             {service_name}\n"
+        );
+        Self {
+            to: to.to_owned(),
+            subject: format!("{service_name}: an update"),
+            body,
+            message_id: format!("<{}@haven>", crate::crypto::new_id()),
+        }
+    }
+}
+
+/// Where emails go.
+#[derive(Clone)]
+pub enum Mailer {
+    /// `.eml` files in a folder (the embedded default).
+    Outbox(PathBuf),
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Mailer::Outbox(dir) => f.debug_tuple("Outbox").field(dir).finish(),
+            Mailer::Smtp(_) => f.write_str("Smtp(..)"),
+        }
+    }
+}
+
+impl Mailer {
+    /// The mailer the settings describe; `password` is `HAVEN_SMTP_PASSWORD`.
+    pub fn from_settings(settings: &Settings, password: Option<String>) -> Result<Self, MailError> {
+        let Some(host) = &settings.smtp_host else {
+            return Ok(Mailer::Outbox(settings.data_dir.join("outbox")));
+        };
+        let builder = match settings.smtp_tls {
+            SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)
+                .map_err(|e| MailError::Smtp(e.to_string()))?
+                .port(settings.smtp_port.unwrap_or(465)),
+            SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
+                .map_err(|e| MailError::Smtp(e.to_string()))?
+                .port(settings.smtp_port.unwrap_or(587)),
+            SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+                .port(settings.smtp_port.unwrap_or(25)),
+        };
+        let builder = builder.timeout(Some(Duration::from_secs(30)));
+        let builder = match (&settings.smtp_username, password) {
+            (Some(user), Some(password)) => {
+                builder.credentials(Credentials::new(user.clone(), password))
+            }
+            _ => builder,
+        };
+        Ok(Mailer::Smtp(builder.build()))
+    }
+
+    /// Sends one email now.
+    pub async fn send(&self, from: &str, notice: &Notice) -> Result<(), MailError> {
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e: lettre::address::AddressError| MailError::Address(e.to_string()))?;
+        let to: Mailbox = notice
+            .to
+            .parse()
+            .map_err(|e: lettre::address::AddressError| MailError::Address(e.to_string()))?;
+        let message = Message::builder()
+            .from(from)
+            .to(to)
+            .subject(notice.subject.as_str())
+            .message_id(Some(notice.message_id.clone()))
+            .header(ContentType::TEXT_PLAIN)
+            .body(notice.body.clone())
+            .map_err(|e| MailError::Build(e.to_string()))?;
+        match self {
+            Mailer::Outbox(dir) => {
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(|e| MailError::Outbox(format!("{}: {e}", dir.display())))?;
+                AsyncFileTransport::<Tokio1Executor>::new(dir)
+                    .send(message)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| MailError::Outbox(e.to_string()))
+            }
+            Mailer::Smtp(transport) => transport
+                .send(message)
+                .await
+                .map(|_| ())
+                .map_err(|e| MailError::Smtp(e.to_string())),
+        }
+    }
+}
+
+/// Stores an email as a job; it is sent by [`run_worker`].
+pub async fn enqueue(storage: &Storage, notice: &Notice) -> Result<String, StorageError> {
+    let payload = json!(notice);
+    storage
+        .enqueue_job(&NewJob {
+            queue: QUEUE,
+            kind: KIND,
+            payload: &payload,
+            run_at: Utc::now(),
+        })
+        .await
+}
+
+/// The wait before attempt `attempts + 1`: 30 s doubling, at most 4 h.
+pub fn backoff(attempts: i64) -> chrono::Duration {
+    let exponent = u32::try_from(attempts.clamp(1, 10) - 1).unwrap_or(0);
+    chrono::Duration::seconds((30_i64 << exponent).min(4 * 3600))
+}
+
+/// What one pass of the worker did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    Idle,
+    Sent,
+    Retrying,
+    GaveUp,
+}
+
+/// Claims and sends at most one email.
+pub async fn work_once(
+    storage: &Storage,
+    mailer: &Mailer,
+    from: &str,
+) -> Result<Pass, StorageError> {
+    let now = Utc::now();
+    // The lease outlasts the SMTP timeout, so a slow send is not claimed twice.
+    let Some(job) = storage
+        .claim_job(QUEUE, now, chrono::Duration::minutes(5))
+        .await?
+    else {
+        return Ok(Pass::Idle);
+    };
+    let notice: Notice = match serde_json::from_value(job.payload.clone()) {
+        Ok(n) => n,
+        Err(e) => {
+            storage
+                .fail_job(&job.id, &format!("unreadable payload: {e}"), None, now)
+                .await?;
+            return Ok(Pass::GaveUp);
+        }
+    };
+    match mailer.send(from, &notice).await {
+        Ok(()) => {
+            storage.complete_job(&job.id, Utc::now()).await?;
+            Ok(Pass::Sent)
+        }
+        Err(e) => {
+            let error = e.to_string();
+            let permanent = matches!(e, MailError::Address(_) | MailError::Build(_));
+            if permanent || job.attempts >= MAX_ATTEMPTS {
+                tracing::error!(job = %job.id, error = %error, "gave up on an email");
+                storage.fail_job(&job.id, &error, None, Utc::now()).await?;
+                Ok(Pass::GaveUp)
+            } else {
+                tracing::warn!(job = %job.id, attempt = job.attempts, error = %error, "email failed; will retry");
+                let retry_at = Utc::now() + backoff(job.attempts);
+                storage
+                    .fail_job(&job.id, &error, Some(retry_at), Utc::now())
+                    .await?;
+                Ok(Pass::Retrying)
+            }
+        }
+    }
+}
+
+/// Sends queued emails until the process ends: drains the queue, then polls every
+/// `idle_poll`.
+pub async fn run_worker(storage: Storage, mailer: Mailer, from: String, idle_poll: Duration) {
+    loop {
+        match work_once(&storage, &mailer, &from).await {
+            Ok(Pass::Idle) => tokio::time::sleep(idle_poll).await,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "email worker could not reach the database");
+                tokio::time::sleep(idle_poll).await;
+            }
+        }
+    }
+}
