@@ -7,15 +7,18 @@
 //! - [`web`]: the HTTP API (routers per resource, errors, middleware, OpenAPI).
 //! - [`cli`]: the `haven` command.
 //! - [`crypto`]: the server secret key, receipt codes, tokens, references.
-//! - [`access`]: staff roles and what they may see.
+//! - [`access`]: staff roles; [`policy`]: what each role may do (`policy/access.toml`).
+//! - [`auth`]: staff passwords, the TOTP second factor, throttling, the clock.
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod intake;
 pub mod mail;
+pub mod policy;
 pub mod services;
 pub mod storage;
 pub mod web;

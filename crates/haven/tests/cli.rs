@@ -397,6 +397,51 @@ async fn create_user_and_token() {
                 .unwrap();
         assert!(hash.starts_with("$argon2id$"), "{hash}");
         assert!(!hash.contains(&password));
+
+        // Revocation: the token stops working; a second revocation is bad input.
+        let out = haven_on(&db, &["admin", "revoke-token", "--token", &token]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let authenticated = storage
+            .authenticate_token(&haven::crypto::token_hash(&token))
+            .await
+            .unwrap();
+        assert!(authenticated.is_none());
+        let out = haven_on(&db, &["admin", "revoke-token", "--token", &token]);
+        assert_bad_input(&out, "--token");
+
+        // A role change is recorded (and ends sessions: tested in staff_sign_in.rs).
+        let out = haven_on(
+            &db,
+            &[
+                "admin",
+                "set-role",
+                "--email",
+                "t@example.org",
+                "--role",
+                "manager",
+                "--team",
+                "demo-team",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let user = storage
+            .find_user_by_email("t@example.org")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(user.role, haven::access::Role::Manager);
+        let out = haven_on(
+            &db,
+            &[
+                "admin",
+                "set-role",
+                "--email",
+                "t@example.org",
+                "--role",
+                "wizard",
+            ],
+        );
+        assert_bad_input(&out, "--role");
         storage.close().await;
     }
 }

@@ -36,9 +36,29 @@ pub(super) enum AdminCommand {
         #[arg(long, default_value = "api")]
         name: String,
     },
-    /// Revoke an API token, read from standard input (never from the command line, where
-    /// other users could see it in the process list).
-    RevokeToken,
+    /// Change an account's role and team; ends every session of the account (its API
+    /// tokens, scoped to the old role and team, stop working too).
+    SetRole {
+        #[arg(long)]
+        email: String,
+        /// triage, caseworker, manager, admin or auditor.
+        #[arg(long)]
+        role: String,
+        /// Required except for admin and auditor.
+        #[arg(long)]
+        team: Option<String>,
+    },
+    /// Revoke an API token: its id (from the staff admin page), or the token itself read
+    /// from standard input (never put a live token on a command line, where other users can
+    /// see it in the process list).
+    RevokeToken {
+        /// The token (`hvn_…`); prefer standard input.
+        #[arg(long, conflicts_with = "id")]
+        token: Option<String>,
+        /// The token's id.
+        #[arg(long)]
+        id: Option<String>,
+    },
 }
 
 pub(super) async fn run(ctx: &Context, cmd: AdminCommand) -> Result<(), CliError> {
@@ -47,7 +67,10 @@ pub(super) async fn run(ctx: &Context, cmd: AdminCommand) -> Result<(), CliError
             create_user(ctx, &email, &role, team.as_deref()).await
         }
         AdminCommand::CreateToken { email, name } => create_token(ctx, &email, &name).await,
-        AdminCommand::RevokeToken => revoke_token(ctx).await,
+        AdminCommand::RevokeToken { token, id } => revoke_token(ctx, token, id).await,
+        AdminCommand::SetRole { email, role, team } => {
+            set_role(ctx, &email, &role, team.as_deref()).await
+        }
     }
 }
 
@@ -59,28 +82,7 @@ async fn create_user(
 ) -> Result<(), CliError> {
     let email = normalise_email(email);
     check_email(&email)?;
-    let role: Role = role
-        .parse()
-        .map_err(|e: crate::access::UnknownRole| CliError::bad(format!("--role: {e}")))?;
-    let team = team.map(str::trim).filter(|t| !t.is_empty());
-    match team {
-        None if !role.sees_all_teams() => {
-            return Err(CliError::bad(format!(
-                "--team: required for role {role} (the team whose cases they work on)"
-            )));
-        }
-        Some(team) => {
-            let registry = ctx.registry()?;
-            let teams: Vec<&str> = registry.definitions().map(|d| d.team.as_str()).collect();
-            if !teams.is_empty() && !teams.contains(&team) {
-                return Err(CliError::bad(format!(
-                    "--team: no service has team `{team}` (teams: {})",
-                    teams.join(", ")
-                )));
-            }
-        }
-        None => {}
-    }
+    let (role, team) = role_and_team(ctx, role, team)?;
     let storage = ctx.storage().await?;
     let password = crypto::new_password();
     let hash = hash_password(password.clone()).await?;
@@ -144,27 +146,103 @@ async fn create_token(ctx: &Context, email: &str, name: &str) -> Result<(), CliE
     Ok(())
 }
 
-async fn revoke_token(ctx: &Context) -> Result<(), CliError> {
-    let mut line = String::new();
-    std::io::stdin()
-        .read_line(&mut line)
-        .context("could not read the token from standard input")?;
-    let token = line.trim();
-    if !token.starts_with("hvn_") {
-        return Err(CliError::bad(
-            "stdin: expected an API token starting with hvn_",
-        ));
+/// `--role` and `--team`, checked: the role exists, and the team is one a service names
+/// (required unless the role sees every team).
+fn role_and_team<'a>(
+    ctx: &Context,
+    role: &str,
+    team: Option<&'a str>,
+) -> Result<(Role, Option<&'a str>), CliError> {
+    let role: Role = role
+        .parse()
+        .map_err(|e: crate::access::UnknownRole| CliError::bad(format!("--role: {e}")))?;
+    let team = team.map(str::trim).filter(|t| !t.is_empty());
+    match team {
+        None if !role.sees_all_teams() => {
+            return Err(CliError::bad(format!(
+                "--team: required for role {role} (the team whose cases they work on)"
+            )));
+        }
+        Some(team) => {
+            let registry = ctx.registry()?;
+            let teams: Vec<&str> = registry.definitions().map(|d| d.team.as_str()).collect();
+            if !teams.is_empty() && !teams.contains(&team) {
+                return Err(CliError::bad(format!(
+                    "--team: no service has team `{team}` (teams: {})",
+                    teams.join(", ")
+                )));
+            }
+        }
+        None => {}
     }
+    Ok((role, team))
+}
+
+async fn set_role(
+    ctx: &Context,
+    email: &str,
+    role: &str,
+    team: Option<&str>,
+) -> Result<(), CliError> {
+    let email = normalise_email(email);
+    let (role, team) = role_and_team(ctx, role, team)?;
     let storage = ctx.storage().await?;
-    let revoked = storage
-        .revoke_token(&crypto::token_hash(token), "cli")
-        .await;
+    let result = async {
+        let user = storage
+            .find_user_by_email(&email)
+            .await?
+            .ok_or_else(|| CliError::bad(format!("--email: there is no staff account {email}")))?;
+        storage
+            .change_role(&user.id, role, team, "cli", chrono::Utc::now())
+            .await?;
+        Ok::<_, CliError>(())
+    }
+    .await;
+    storage.close().await;
+    result?;
+    eprintln!(
+        "{email} is now {role} (team: {}); their sessions have ended.",
+        team.unwrap_or("all")
+    );
+    Ok(())
+}
+
+async fn revoke_token(
+    ctx: &Context,
+    token: Option<String>,
+    id: Option<String>,
+) -> Result<(), CliError> {
+    let storage = ctx.storage().await?;
+    let revoked = match (token, id) {
+        (Some(token), _) => {
+            storage
+                .revoke_token(&crypto::token_hash(&token), "cli")
+                .await
+        }
+        (None, Some(id)) => storage.revoke_token_by_id(id.trim(), "cli").await,
+        (None, None) => {
+            let mut line = String::new();
+            let read = std::io::stdin().read_line(&mut line);
+            let token = line.trim();
+            if read.is_err() || !token.starts_with("hvn_") {
+                storage.close().await;
+                return Err(CliError::bad(
+                    "stdin: expected an API token starting with hvn_ (or give --id)",
+                ));
+            }
+            storage
+                .revoke_token(&crypto::token_hash(token), "cli")
+                .await
+        }
+    };
     storage.close().await;
     if revoked? {
         eprintln!("Token revoked.");
         Ok(())
     } else {
-        Err(CliError::bad("stdin: no live token matches"))
+        Err(CliError::bad(
+            "--token/--id: no live token matches (unknown or already revoked)",
+        ))
     }
 }
 

@@ -10,11 +10,13 @@
 
 pub mod actions;
 pub mod audit;
+pub mod casework;
 pub mod drafts;
 pub mod jobs;
 pub mod outcomes;
 pub mod queue;
 pub mod referrals;
+pub mod sessions;
 pub mod tokens;
 pub mod triage;
 pub mod users;

@@ -18,15 +18,30 @@ pub struct NewApiToken<'a> {
     pub actor: &'a str,
 }
 
+/// A token as the admin page lists it (never the token or its hash).
+#[derive(Debug, Clone)]
+pub struct TokenSummary {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub scope_role: Option<String>,
+    pub scope_team: Option<String>,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
 impl Storage {
-    /// Stores a token and audits it (`token.created`).
+    /// Stores a token and audits it (`token.created`). The token is scoped to the account's
+    /// role and team as they are now; it stops working if either changes.
     #[instrument(skip_all)]
     pub async fn create_token(&self, new: &NewApiToken<'_>) -> Result<(), StorageError> {
         let now = Utc::now();
         let mut tx = self.begin_write().await?;
         query(
-            "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, updated_at,
+                scope_role, scope_team)
+             SELECT $1, $2, $3, $4, $5, $6, u.role, u.team FROM staff_users u WHERE u.id = $7",
         )
         .bind(&new.id)
         .bind(new.user_id)
@@ -34,6 +49,7 @@ impl Storage {
         .bind(&new.token_hash)
         .bind(timestamp(now))
         .bind(timestamp(now))
+        .bind(new.user_id)
         .execute(&mut *tx)
         .await
         .map_err(StorageError::from_write)?;
@@ -53,7 +69,9 @@ impl Storage {
         let row = query(
             "SELECT u.id, u.email, u.role, u.team, u.disabled, u.created_at, t.id
              FROM api_tokens t JOIN staff_users u ON u.id = t.user_id
-             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled = 0",
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled = 0
+               AND (t.scope_role IS NULL
+                    OR (t.scope_role = u.role AND COALESCE(t.scope_team, '') = COALESCE(u.team, '')))",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
@@ -71,30 +89,69 @@ impl Storage {
         Ok(Some(user))
     }
 
-    /// Revokes a token by its hash and audits it (`token.revoked`); returns whether a live
-    /// token was revoked. `actor` is who revokes it (`cli`, `user:<id>`).
+    /// Every token with its owner's email, newest first (the admin page).
     #[instrument(skip_all)]
-    pub async fn revoke_token(&self, token_hash: &str, actor: &str) -> Result<bool, StorageError> {
+    pub async fn list_tokens(&self) -> Result<Vec<TokenSummary>, StorageError> {
+        let rows = query(
+            "SELECT t.id, t.name, u.email, t.scope_role, t.scope_team, t.created_at,
+                    t.last_used_at, t.revoked_at
+             FROM api_tokens t JOIN staff_users u ON u.id = t.user_id
+             ORDER BY t.created_at DESC, t.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(TokenSummary {
+                    id: row.try_get(0)?,
+                    name: row.try_get(1)?,
+                    email: row.try_get(2)?,
+                    scope_role: row.try_get(3)?,
+                    scope_team: row.try_get(4)?,
+                    created_at: row.try_get(5)?,
+                    last_used_at: row.try_get(6)?,
+                    revoked_at: row.try_get(7)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes a token by its id and audits it; returns whether a live token was revoked.
+    #[instrument(skip_all)]
+    pub async fn revoke_token_by_id(&self, id: &str, actor: &str) -> Result<bool, StorageError> {
         let now = Utc::now();
         let mut tx = self.begin_write().await?;
-        let row = query("SELECT id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
-            .bind(token_hash)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(row) = row else {
-            tx.rollback().await?;
-            return Ok(false);
-        };
-        let token_id: String = row.try_get(0)?;
-        query("UPDATE api_tokens SET revoked_at = $1, updated_at = $2 WHERE id = $3")
-            .bind(timestamp(now))
-            .bind(timestamp(now))
-            .bind(&token_id)
-            .execute(&mut *tx)
-            .await?;
-        let entry = AuditEntry::new(now, actor, "token.revoked", "api_token", &token_id);
-        append_in(&mut tx, self.kind, &entry).await?;
+        let done = query(
+            "UPDATE api_tokens SET revoked_at = $1, updated_at = $2 WHERE id = $3 AND revoked_at IS NULL",
+        )
+        .bind(timestamp(now))
+        .bind(timestamp(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if done > 0 {
+            let entry = AuditEntry::new(now, actor, "token.revoked", "api_token", id);
+            append_in(&mut tx, self.kind, &entry).await?;
+        }
         tx.commit().await?;
-        Ok(true)
+        Ok(done > 0)
+    }
+
+    /// Revokes a token by its hash, audited as `actor` (`cli`, `user:<id>`); returns whether
+    /// a live token was revoked.
+    #[instrument(skip_all)]
+    pub async fn revoke_token(&self, token_hash: &str, actor: &str) -> Result<bool, StorageError> {
+        let row = query("SELECT id FROM api_tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => {
+                self.revoke_token_by_id(&row.try_get::<String, _>(0)?, actor)
+                    .await
+            }
+            None => Ok(false),
+        }
     }
 }

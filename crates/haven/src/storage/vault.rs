@@ -73,6 +73,8 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     // File names may name the child ("Zephyrine_assessment.pdf").
     SealedColumn::text_id("public_attachments", "filename"),
     SealedColumn::text_id("public_attachments", "content"),
+    SealedColumn::text_id("case_notes", "body"),
+    SealedColumn::text_id("reporter_messages", "body"),
 ];
 
 /// Most passes over one column in one rotation.

@@ -7,11 +7,13 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod follow_up;
 pub mod health;
 pub mod middleware;
 pub mod openapi;
 pub mod public;
 pub mod rate_limit;
+pub mod staff;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,6 +46,8 @@ pub struct AppState {
     pub resume_limiter: Arc<RateLimiter>,
     pub metrics: PrometheusHandle,
     pub options: WebOptions,
+    /// Staff sign-in: the access policy, attempt throttles and the clock.
+    pub staff: Arc<staff::StaffRuntime>,
 }
 
 /// The settings the web layer uses.
@@ -75,6 +79,7 @@ impl AppState {
                 request_timeout: settings.request_timeout(),
                 trust_forwarded_for: settings.trust_forwarded_for,
             },
+            staff: Arc::new(staff::StaffRuntime::new()),
         }
     }
 }
@@ -94,6 +99,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api::triage::confirm_band))
         .routes(routes!(api::triage::transition))
         .routes(routes!(api::triage::chronology))
+        .routes(routes!(api::follow_up::show))
         .routes(routes!(openapi::document))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
@@ -111,6 +117,7 @@ pub fn router(state: AppState) -> Router {
     let (router, document) = routes().split_for_parts();
     let router = router
         .merge(public::router(&state))
+        .merge(staff::router())
         .fallback(|uri: axum::http::Uri| async move {
             if public::is_public_path(&uri) {
                 public::not_found()

@@ -8,6 +8,7 @@
 
 pub mod run;
 pub mod scan;
+pub mod staff;
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::access::Role;
+use crate::policy::Action;
 use crate::storage::actions::{ActionChange, ActionStatus};
 use crate::storage::users::normalise_email;
 use crate::web::AppState;
@@ -55,15 +56,7 @@ pub async fn record(
     Path((reference, key)): Path<(String, String)>,
     ApiJson(request): ApiJson<ActionRequest>,
 ) -> Result<Json<Vec<RequiredActionView>>, ApiError> {
-    let case = load_case(&state, &staff, &reference).await?;
-    if !matches!(
-        staff.role,
-        Role::Triage | Role::Caseworker | Role::Manager | Role::Admin
-    ) {
-        return Err(ApiError::forbidden(
-            "Auditors may read the checklist but not change it",
-        ));
-    }
+    let case = load_case(&state, &staff, &reference, Action::CompleteAction).await?;
     if !case.required_actions().iter().any(|a| a.key == key) {
         return Err(ApiError::not_found());
     }
@@ -92,7 +85,7 @@ pub async fn record(
             at: Utc::now(),
         })
         .await?;
-    let updated = load_case(&state, &staff, &reference).await?;
+    let updated = load_case(&state, &staff, &reference, Action::ViewCase).await?;
     Ok(Json(updated.required_actions()))
 }
 
@@ -134,12 +127,7 @@ pub async fn allocate(
     Path(reference): Path<String>,
     ApiJson(request): ApiJson<AllocationRequest>,
 ) -> Result<Json<AllocationView>, ApiError> {
-    let case = load_case(&state, &staff, &reference).await?;
-    if !matches!(staff.role, Role::Triage | Role::Manager | Role::Admin) {
-        return Err(ApiError::forbidden(
-            "Only triage, managers and admins allocate cases",
-        ));
-    }
+    let case = load_case(&state, &staff, &reference, Action::Allocate).await?;
     let worker = match request.worker.as_deref().map(normalise_email) {
         None => None,
         Some(email) => {

@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod checks;
+pub mod follow_up;
 pub mod queue;
 pub mod referrals;
 pub mod services;

@@ -11,6 +11,7 @@ use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::access::Staff;
+use crate::policy::Action;
 use crate::services::Registry;
 use crate::storage::audit::AuditEntry;
 use crate::storage::queue::{QueueFilter, QueueItem};
@@ -116,7 +117,7 @@ fn text(params: &HashMap<String, String>, name: &str) -> Option<String> {
 }
 
 /// `service:state` of every terminal state of every loaded service.
-fn closed_states(registry: &Registry) -> Vec<String> {
+pub fn closed_states(registry: &Registry) -> Vec<String> {
     registry
         .definitions()
         .flat_map(|def| {
@@ -133,6 +134,7 @@ fn closed_states(registry: &Registry) -> Vec<String> {
 pub fn filter_from_params(
     registry: &Registry,
     staff: &Staff,
+    all_teams: bool,
     params: &HashMap<String, String>,
 ) -> Result<(QueueFilter, u32, u32), ApiError> {
     const KNOWN: [&str; 10] = [
@@ -172,7 +174,7 @@ pub fn filter_from_params(
         }
     });
     let include_closed = flag(params, "include_closed")?.unwrap_or(false);
-    let teams = if staff.role.sees_all_teams() {
+    let teams = if all_teams {
         None
     } else {
         Some(staff.team.iter().cloned().collect())
@@ -233,7 +235,12 @@ pub async fn list(
     StaffAuth(staff): StaffAuth,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<QueueView>, ApiError> {
-    let (filter, page, per_page) = filter_from_params(&state.registry, &staff, &params)?;
+    let policy = &state.staff.policy;
+    if !policy.decide(&staff, Action::ViewQueue, None).allowed() {
+        return Err(ApiError::forbidden("This role may not list cases"));
+    }
+    let all_teams = policy.all_teams(staff.role);
+    let (filter, page, per_page) = filter_from_params(&state.registry, &staff, all_teams, &params)?;
     let today = filter
         .today
         .unwrap_or_else(|| calendar::london_date(Utc::now()));

@@ -38,7 +38,8 @@ pub struct ReferralView {
     /// Workflow transitions the caller's role may make from the current status (guards
     /// are checked when one is attempted).
     pub available_transitions: Vec<TransitionOption>,
-    /// The answers as submitted.
+    /// The answers as submitted (without third-party information for roles the access
+    /// policy does not allow it).
     #[schema(value_type = Object)]
     pub answers: Value,
 }
@@ -81,10 +82,26 @@ pub async fn show(
 ) -> Result<Json<ReferralView>, ApiError> {
     // Another team's case answers exactly like a missing one, so references cannot be
     // probed.
-    let case = super::triage::load_case(&state, &staff, &reference).await?;
+    let case =
+        super::triage::load_case(&state, &staff, &reference, crate::policy::Action::ViewCase)
+            .await?;
     let required_actions = case.required_actions();
     let mode = case.allocation_mode();
     let CaseFile { referral, def, .. } = case;
+    let scope = crate::policy::CaseScope {
+        service: &referral.service,
+        team: &referral.team,
+    };
+    let third_party_allowed = state
+        .staff
+        .policy
+        .decide(&staff, crate::policy::Action::ViewThirdParty, Some(scope))
+        .allowed();
+    let answers = if third_party_allowed {
+        referral.answers.clone()
+    } else {
+        crate::web::staff::answers::without_third_party(&def, &referral.stage, &referral.answers)
+    };
     let available_transitions =
         haven_core::workflow::available_transitions(&def, &referral.status, staff.role.as_str())
             .into_iter()
@@ -120,6 +137,6 @@ pub async fn show(
         },
         required_actions,
         available_transitions,
-        answers: referral.answers,
+        answers,
     }))
 }

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
 
-use crate::access::{Role, Staff};
+use crate::access::Staff;
+use crate::policy::{Action, CaseScope, Decision};
 use crate::storage::actions::{ActionRecord, ActionStatus};
 use crate::storage::audit::AuditEntry;
 use crate::storage::referrals::Referral;
@@ -21,20 +22,36 @@ use crate::web::AppState;
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::extract::{ApiJson, StaffAuth};
 
-/// The referral with this reference, if the caller's team may see it (404 otherwise, so
-/// references cannot be probed), with its service definition.
+/// The referral with this reference, with its service definition, if the access policy lets
+/// the caller do `action` on it: 404 for a case of another team (so references cannot be
+/// probed), 403 when the role may not.
 pub async fn load(
     state: &AppState,
     staff: &Staff,
     reference: &str,
+    action: Action,
 ) -> Result<(Referral, ServiceDefinition), ApiError> {
     let reference = reference.trim().to_ascii_uppercase();
     let referral = state
         .storage
         .find_referral(&reference)
         .await?
-        .filter(|r| staff.may_read_team(&r.team))
         .ok_or_else(ApiError::not_found)?;
+    let scope = CaseScope {
+        service: &referral.service,
+        team: &referral.team,
+    };
+    match state.staff.policy.decide(staff, action, Some(scope)) {
+        Decision::Allow => {}
+        Decision::NotFound => return Err(ApiError::not_found()),
+        Decision::Forbidden => {
+            return Err(ApiError::forbidden(format!(
+                "The {} role may not {} on this service",
+                staff.role,
+                action.as_str().replace('_', " ")
+            )));
+        }
+    }
     let def = state
         .registry
         .get(&referral.service)
@@ -66,8 +83,9 @@ pub async fn load_case(
     state: &AppState,
     staff: &Staff,
     reference: &str,
+    action: Action,
 ) -> Result<CaseFile, ApiError> {
-    let (referral, def) = load(state, staff, reference).await?;
+    let (referral, def) = load(state, staff, reference, action).await?;
     let chronology = state.storage.chronology(&referral.id).await?;
     let actions = state.storage.actions(&referral.id).await?;
     Ok(CaseFile {
@@ -243,12 +261,7 @@ pub async fn confirm_band(
     Path(reference): Path<String>,
     ApiJson(request): ApiJson<BandRequest>,
 ) -> Result<Json<BandView>, ApiError> {
-    let (referral, def) = load(&state, &staff, &reference).await?;
-    if !matches!(staff.role, Role::Triage | Role::Manager | Role::Admin) {
-        return Err(ApiError::forbidden(
-            "Only triage, managers and admins confirm bands",
-        ));
-    }
+    let (referral, def) = load(&state, &staff, &reference, Action::ConfirmBand).await?;
     let bands = def
         .screening
         .as_ref()
@@ -341,7 +354,7 @@ pub async fn transition(
     Path(reference): Path<String>,
     ApiJson(body): ApiJson<TransitionBody>,
 ) -> Result<Json<TransitionDone>, ApiError> {
-    let case = load_case(&state, &staff, &reference).await?;
+    let case = load_case(&state, &staff, &reference, Action::Transition).await?;
     let facts = case.facts();
     let CaseFile { referral, def, .. } = case;
     let request = TransitionRequest {
@@ -434,7 +447,7 @@ pub async fn chronology(
     StaffAuth(staff): StaffAuth,
     Path(reference): Path<String>,
 ) -> Result<Json<Vec<ChronologyView>>, ApiError> {
-    let (referral, _def) = load(&state, &staff, &reference).await?;
+    let (referral, _def) = load(&state, &staff, &reference, Action::ViewCase).await?;
     let entries = state.storage.chronology(&referral.id).await?;
     // Audited before anything is returned: reading case history is reading case data.
     let entry = AuditEntry::new(

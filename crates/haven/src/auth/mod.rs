@@ -1,0 +1,12 @@
+//! Staff sign-in: passwords (Argon2id, strength rules), the TOTP second factor and recovery
+//! codes, in-memory throttling of attempts, and the injectable clock sessions expire by.
+//!
+//! Pure where it can be: storage and HTTP live in `storage::sessions` and `web::staff`.
+
+pub mod clock;
+pub mod password;
+pub mod throttle;
+pub mod totp;
+
+pub use clock::Clock;
+pub use throttle::Throttle;

@@ -1,0 +1,327 @@
+//! The case file (`GET /staff/cases/{reference}`) and the family copy
+//! (`GET /staff/cases/{reference}/family`, never any third-party information).
+//!
+//! Every view is an audit entry before the page is sent.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use haven_core::definition::ServiceDefinition;
+use serde_json::{Value, json};
+
+use super::answers::{lay_out, without_third_party};
+use super::error::StaffError;
+use super::render::page;
+use super::session::{CurrentSession, SignedIn};
+use crate::access::{Role, Staff};
+use crate::policy::{Action, CaseScope};
+use crate::storage::audit::AuditEntry;
+use crate::storage::casework::Direction;
+use crate::storage::referrals::Referral;
+use crate::storage::users::StaffUser;
+use crate::web::AppState;
+use crate::web::api::triage::CaseFile;
+
+/// The case `reference` if `staff` may do `action` on it: 404 for a missing case or one of
+/// another team, 403 when the role may not.
+pub async fn load(
+    state: &AppState,
+    staff: &Staff,
+    reference: &str,
+    action: Action,
+) -> Result<(Referral, ServiceDefinition), StaffError> {
+    let reference = reference.trim().to_ascii_uppercase();
+    let referral = state
+        .storage
+        .find_referral(&reference)
+        .await?
+        .ok_or(StaffError::NotFound)?;
+    let scope = CaseScope {
+        service: &referral.service,
+        team: &referral.team,
+    };
+    StaffError::from_decision(state.staff.policy.decide(staff, action, Some(scope)))?;
+    let def = state
+        .registry
+        .get(&referral.service)
+        .cloned()
+        .ok_or_else(|| StaffError::Internal("referral of a service that is not loaded".into()))?;
+    Ok((referral, def))
+}
+
+/// The case with its chronology and actions checklist, as [`load`] checks.
+pub async fn load_file(
+    state: &AppState,
+    staff: &Staff,
+    reference: &str,
+    action: Action,
+) -> Result<CaseFile, StaffError> {
+    let (referral, def) = load(state, staff, reference, action).await?;
+    let chronology = state.storage.chronology(&referral.id).await?;
+    let actions = state.storage.actions(&referral.id).await?;
+    Ok(CaseFile {
+        referral,
+        def,
+        chronology,
+        actions,
+    })
+}
+
+/// Whether `staff` may do `action` on this case (for showing or hiding its controls).
+pub fn may(state: &AppState, staff: &Staff, referral: &Referral, action: Action) -> bool {
+    let scope = CaseScope {
+        service: &referral.service,
+        team: &referral.team,
+    };
+    state
+        .staff
+        .policy
+        .decide(staff, action, Some(scope))
+        .allowed()
+}
+
+/// A time as staff read it: `1 December 2026, 14:05` in UK time.
+pub fn when(at: DateTime<Utc>) -> String {
+    at.with_timezone(&chrono_tz::Europe::London)
+        .format("%-d %B %Y, %H:%M")
+        .to_string()
+}
+
+fn state_label(def: &ServiceDefinition, key: &str) -> String {
+    def.workflow
+        .as_ref()
+        .and_then(|w| w.states.iter().find(|s| s.key == key))
+        .map_or_else(|| key.to_owned(), |s| s.label.clone())
+}
+
+/// `user:<id>` → their email; the reporter and the public in words.
+fn who(actor: &str, people: &HashMap<String, String>) -> String {
+    match actor {
+        "public" => "Referrer".to_owned(),
+        "reporter" => "Reporter".to_owned(),
+        other => other
+            .strip_prefix("user:")
+            .and_then(|id| people.get(id).cloned())
+            .unwrap_or_else(|| other.to_owned()),
+    }
+}
+
+/// What a chronology event says, in words.
+fn event_words(
+    def: &ServiceDefinition,
+    kind: &str,
+    from: Option<&str>,
+    to: Option<&str>,
+    detail: Option<&Value>,
+) -> String {
+    let detail_str = |k: &str| detail.and_then(|d| d.get(k)).and_then(Value::as_str);
+    match kind {
+        "received" => "Referral received".to_owned(),
+        "transition" => format!(
+            "Moved from {} to {}{}",
+            state_label(def, from.unwrap_or("?")),
+            state_label(def, to.unwrap_or("?")),
+            detail_str("decision").map_or_else(String::new, |d| format!(" (decision: {d})"))
+        ),
+        "band_confirmed" => format!("Band set to {}", detail_str("band").unwrap_or("?")),
+        "note_added" => "Note added".to_owned(),
+        "message_to_reporter" => "Message sent to the reporter".to_owned(),
+        "reporter_added_information" => "The reporter added information".to_owned(),
+        "allocation" => match detail_str("worker") {
+            Some(worker) => format!("Allocated to {worker}"),
+            None => "Allocation removed".to_owned(),
+        },
+        "action_done" | "action_waived" | "action_open" => format!(
+            "Required action {} marked {}",
+            detail_str("action").unwrap_or("?"),
+            kind.trim_start_matches("action_")
+        ),
+        other => other.replace('_', " "),
+    }
+}
+
+/// Renders the case file for `session`'s member of staff, with `errors` from a refused
+/// action (`status` 422 then).
+pub async fn case_page(
+    state: &AppState,
+    session: &CurrentSession,
+    referral: &Referral,
+    def: &ServiceDefinition,
+    errors: &[(&str, String)],
+    status: StatusCode,
+) -> Result<Response, StaffError> {
+    let staff = session.staff();
+    let case = CaseFile {
+        referral: referral.clone(),
+        def: def.clone(),
+        chronology: state.storage.chronology(&referral.id).await?,
+        actions: state.storage.actions(&referral.id).await?,
+    };
+    let chronology = &case.chronology;
+    let notes = state.storage.notes(&referral.id).await?;
+    let messages = state.storage.messages(&referral.id).await?;
+    let users: Vec<StaffUser> = state.storage.all_staff().await?;
+    let people: HashMap<String, String> = users
+        .iter()
+        .map(|u| (u.id.clone(), u.email.clone()))
+        .collect();
+    let required_actions: Vec<Value> = case
+        .required_actions()
+        .iter()
+        .map(|a| {
+            json!({
+                "key": a.key, "label": a.label, "reason": a.reason, "status": a.status,
+                "by": a.by.as_deref().map(|b| who(b, &people)), "at": a.at,
+            })
+        })
+        .collect();
+    let may_third_party = may(state, &staff, referral, Action::ViewThirdParty);
+    let laid = lay_out(def, &referral.stage, &referral.answers);
+    let transitions: Vec<Value> = if may(state, &staff, referral, Action::Transition) {
+        haven_core::workflow::available_transitions(def, &referral.status, staff.role.as_str())
+            .into_iter()
+            .map(|t| {
+                json!({
+                    "to": t.to, "label": t.label, "reason_required": t.reason_required,
+                    "decisions": t.decisions.iter().map(|d| json!({"key": d.key, "label": d.label})).collect::<Vec<_>>(),
+                })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let members: Vec<Value> = users
+        .iter()
+        .filter(|u| u.team.as_deref() == Some(referral.team.as_str()) && !u.disabled)
+        .filter(|u| matches!(u.role, Role::Caseworker | Role::Triage | Role::Manager))
+        .map(|u| json!({ "email": u.email, "selected": referral.assignee.as_deref() == Some(u.email.as_str()) }))
+        .collect();
+    let bands = def
+        .screening
+        .as_ref()
+        .map(|s| s.bands.clone())
+        .unwrap_or_default();
+    let screening = referral.screening.as_ref();
+    let errors: Vec<Value> = errors
+        .iter()
+        .map(|(field, text)| json!({ "field": field, "text": text }))
+        .collect();
+    let context = json!({
+        "title": format!("Case {}", referral.reference),
+        "csrf": session.csrf,
+        "signed_in": true,
+        "email": staff.email,
+        "errors": errors,
+        "case": {
+            "reference": referral.reference,
+            "service": def.name,
+            "status": state_label(def, &referral.status),
+            "received": when(referral.received_at),
+            "due_by": referral.due_by.map(|d| d.format("%-d %B %Y").to_string()),
+            "urgent": referral.urgent,
+            "assignee": referral.assignee,
+        },
+        "screening": screening.map(|s| json!({
+            "eligible": s.get("eligible"),
+            "in_scope": s.get("in_scope"),
+            "suggested_band": referral.suggested_band,
+            "confirmed_band": referral.confirmed_band,
+            "reasons": s.get("reasons"),
+        })),
+        "required_actions": required_actions,
+        "action_mode": case.allocation_mode(),
+        "bands": bands,
+        "may": {
+            "confirm_band": may(state, &staff, referral, Action::ConfirmBand) && !bands.is_empty(),
+            "add_note": may(state, &staff, referral, Action::AddNote),
+            "complete_action": may(state, &staff, referral, Action::CompleteAction),
+            "allocate": may(state, &staff, referral, Action::Allocate),
+            "message_reporter": may(state, &staff, referral, Action::MessageReporter),
+            "print_for_family": may(state, &staff, referral, Action::PrintForFamily),
+            "view_third_party": may_third_party,
+        },
+        "transitions": transitions,
+        "sections": laid.sections,
+        "third_party": if may_third_party { json!(laid.third_party) } else { json!([]) },
+        "third_party_hidden": !may_third_party && !laid.third_party.is_empty(),
+        "notes": notes.iter().map(|n| json!({ "who": who(&n.author, &people), "at": when(n.created_at), "body": n.body })).collect::<Vec<_>>(),
+        "messages": messages.iter().map(|m| json!({
+            "from_reporter": m.direction == Direction::FromReporter,
+            "who": who(&m.author, &people), "at": when(m.created_at), "body": m.body,
+        })).collect::<Vec<_>>(),
+        "members": members,
+        "chronology": chronology.iter().map(|e| json!({
+            "at": when(e.at),
+            "who": who(&e.actor, &people),
+            "what": event_words(def, &e.kind, e.from_status.as_deref(), e.to_status.as_deref(), e.detail.as_ref()),
+            "reason": e.reason,
+        })).collect::<Vec<_>>(),
+    });
+    Ok(page(status, "case.html", context))
+}
+
+async fn audit_view(
+    state: &AppState,
+    staff: &Staff,
+    action: &str,
+    referral: &Referral,
+) -> Result<(), StaffError> {
+    let entry = AuditEntry::new(
+        state.staff.clock.now(),
+        staff.actor(),
+        action,
+        "referral",
+        &referral.id,
+    );
+    state.storage.append_audit(&entry).await?;
+    Ok(())
+}
+
+/// `GET /staff/cases/{reference}`.
+pub async fn show(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    Path(reference): Path<String>,
+) -> Result<Response, StaffError> {
+    let staff = session.staff();
+    let (referral, def) = load(&state, &staff, &reference, Action::ViewCase).await?;
+    audit_view(&state, &staff, "referral.viewed", &referral).await?;
+    case_page(&state, &session, &referral, &def, &[], StatusCode::OK).await
+}
+
+/// `GET /staff/cases/{reference}/family`: what may be shared with the young person or
+/// family — the answers without any third-party information, the status in plain words
+/// and the team's messages. No notes, screening reasons or staff names.
+pub async fn family_copy(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    Path(reference): Path<String>,
+) -> Result<Response, StaffError> {
+    let staff = session.staff();
+    let (referral, def) = load(&state, &staff, &reference, Action::PrintForFamily).await?;
+    audit_view(&state, &staff, "referral.family_copy_prepared", &referral).await?;
+    let answers = without_third_party(&def, &referral.stage, &referral.answers);
+    let laid = lay_out(&def, &referral.stage, &answers);
+    let public_status = def
+        .workflow
+        .as_ref()
+        .and_then(|w| w.states.iter().find(|s| s.key == referral.status))
+        .map(|s| s.public_label.clone());
+    Ok(page(
+        StatusCode::OK,
+        "family.html",
+        json!({
+            "title": format!("Family copy of {}", referral.reference),
+            "csrf": session.csrf,
+            "signed_in": true,
+            "email": staff.email,
+            "reference": referral.reference,
+            "service": def.name,
+            "status": public_status,
+            "sections": laid.sections,
+        }),
+    ))
+}

@@ -1,0 +1,140 @@
+//! The staff workspace: server-rendered pages under `/staff/…` (GOV.UK Design System markup,
+//! no JavaScript needed) for sign-in with a second factor, the queue, the case file and
+//! token administration.
+//!
+//! - Sessions live in the database (`storage::sessions`); the cookie holds a random id whose
+//!   SHA-256 is the key, so a copied database cannot be used to sign in ([`session`]).
+//! - Every state-changing form carries a CSRF token derived from the session id under the
+//!   server key, checked in constant time; before sign-in a double-submit cookie does the
+//!   same for the sign-in form ([`session::check_csrf`]).
+//! - What a role may see or do comes from `policy/access.toml` through
+//!   [`crate::policy::Policy::decide`] only.
+//! - Every response says `Cache-Control: no-store`.
+
+pub mod answers;
+pub mod case;
+pub mod case_actions;
+pub mod error;
+pub mod queue;
+pub mod render;
+pub mod second_factor;
+pub mod session;
+pub mod sign_in;
+pub mod tokens;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::routing::{get, post};
+use chrono::TimeDelta;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use super::AppState;
+use crate::auth::{Clock, Throttle};
+use crate::policy::Policy;
+
+/// Failed sign-in attempts allowed per account, and per client address, per window.
+pub const ACCOUNT_FAILURES: u32 = 5;
+pub const ADDRESS_FAILURES: u32 = 30;
+/// Wrong receipt codes allowed per client address per window.
+pub const RECEIPT_FAILURES: u32 = 10;
+/// The window failures are counted in.
+pub const FAILURE_WINDOW_MINUTES: i64 = 15;
+
+/// Shared state of the staff side.
+#[derive(Debug)]
+pub struct StaffRuntime {
+    pub policy: Policy,
+    pub clock: Clock,
+    pub account_throttle: Throttle,
+    pub address_throttle: Throttle,
+    pub receipt_throttle: Throttle,
+}
+
+impl StaffRuntime {
+    pub fn new() -> Self {
+        let window = TimeDelta::minutes(FAILURE_WINDOW_MINUTES);
+        Self {
+            // The built-in policy is checked by a unit test; an empty policy (deny all) is
+            // the safe fallback should it ever fail to parse.
+            policy: Policy::builtin().unwrap_or_else(|e| {
+                tracing::error!(error = %e, "the access policy did not load; denying everything");
+                Policy::deny_all()
+            }),
+            clock: Clock::default(),
+            account_throttle: Throttle::new(ACCOUNT_FAILURES, window),
+            address_throttle: Throttle::new(ADDRESS_FAILURES, window),
+            receipt_throttle: Throttle::new(RECEIPT_FAILURES, window),
+        }
+    }
+}
+
+impl Default for StaffRuntime {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The compiled GOV.UK Frontend stylesheet (`assets/haven.min.css`), embedded, at a staff
+/// path of its own so the staff pages do not depend on how public assets are served.
+async fn stylesheet() -> impl axum::response::IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("../../../../../assets/haven.min.css"),
+    )
+}
+
+/// Every staff page route, and the public follow-up page.
+pub fn router() -> Router<AppState> {
+    let staff = Router::new()
+        .route(
+            "/staff",
+            get(|| async { axum::response::Redirect::to("/staff/queue") }),
+        )
+        .route("/staff/sign-in", get(sign_in::show).post(sign_in::submit))
+        .route("/staff/sign-out", post(sign_in::sign_out))
+        .route(
+            "/staff/sign-in/code",
+            get(second_factor::show_verify).post(second_factor::verify),
+        )
+        .route(
+            "/staff/sign-in/set-up",
+            get(second_factor::show_enrol).post(second_factor::enrol),
+        )
+        .route(
+            "/staff/password",
+            get(sign_in::show_change_password).post(sign_in::change_password),
+        )
+        .route("/staff/queue", get(queue::show))
+        .route("/staff/assets/haven.min.css", get(stylesheet))
+        .route("/staff/cases/{reference}", get(case::show))
+        .route("/staff/cases/{reference}/family", get(case::family_copy))
+        .route("/staff/cases/{reference}/band", post(case_actions::band))
+        .route(
+            "/staff/cases/{reference}/transitions",
+            post(case_actions::transition),
+        )
+        .route("/staff/cases/{reference}/notes", post(case_actions::note))
+        .route(
+            "/staff/cases/{reference}/allocation",
+            post(case_actions::allocate),
+        )
+        .route(
+            "/staff/cases/{reference}/messages",
+            post(case_actions::message),
+        )
+        .route(
+            "/staff/cases/{reference}/actions/{key}",
+            post(case_actions::required_action),
+        )
+        .route("/staff/admin/tokens", get(tokens::show))
+        .route("/staff/admin/tokens/{id}/revoke", post(tokens::revoke))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+    let public = Router::new().route(
+        "/follow-up",
+        get(super::follow_up::show_start).post(super::follow_up::submit),
+    );
+    staff.merge(public)
+}

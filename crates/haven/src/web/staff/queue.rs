@@ -1,0 +1,176 @@
+//! `GET /staff/queue`: a team's cases, filtered (service, status, band, urgent, overdue,
+//! assignee) and sorted urgent first, then by due date. Every search is an audit entry.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use haven_core::calendar;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::case::when;
+use super::error::StaffError;
+use super::render::page;
+use super::session::SignedIn;
+use crate::policy::Action;
+use crate::storage::audit::AuditEntry;
+use crate::storage::queue::QueueFilter;
+use crate::web::AppState;
+use crate::web::api::queue::closed_states;
+
+/// Rows per page.
+pub const PAGE_SIZE: u32 = 50;
+
+/// The queue's filters as the form sends them (empty = any).
+#[derive(Deserialize, Default, Debug)]
+pub struct QueueQuery {
+    #[serde(default)]
+    pub service: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub band: String,
+    #[serde(default)]
+    pub urgent: String,
+    #[serde(default)]
+    pub overdue: String,
+    #[serde(default)]
+    pub assignee: String,
+    #[serde(default)]
+    pub page: Option<u32>,
+}
+
+fn some(text: &str) -> Option<String> {
+    Some(text.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// `GET /staff/queue`.
+pub async fn show(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    Query(query): Query<QueueQuery>,
+) -> Result<Response, StaffError> {
+    let staff = session.staff();
+    StaffError::from_decision(state.staff.policy.decide(&staff, Action::ViewQueue, None))?;
+    let now = state.staff.clock.now();
+    let page_number = query.page.unwrap_or(1).max(1);
+    let teams = if state.staff.policy.all_teams(staff.role) {
+        None
+    } else {
+        // A role that works on one team sees only that team's queue (and none without one).
+        Some(staff.team.iter().cloned().collect())
+    };
+    // Workers of the teams this person sees, to filter by (allocation stores emails).
+    let workers: Vec<String> = state
+        .storage
+        .all_staff()
+        .await?
+        .into_iter()
+        .filter(|u| {
+            !u.disabled
+                && u.team
+                    .as_deref()
+                    .is_some_and(|t| state.staff.policy.on_team(&staff, t))
+        })
+        .map(|u| u.email)
+        .collect();
+    let assignee = match query.assignee.as_str() {
+        "me" => Some(staff.email.clone()),
+        other if workers.iter().any(|w| w == other) => Some(other.to_owned()),
+        _ => None,
+    };
+    let filter = QueueFilter {
+        teams,
+        service: some(&query.service),
+        status: some(&query.status),
+        band: some(&query.band),
+        urgent: (query.urgent == "yes").then_some(true),
+        overdue: query.overdue == "yes",
+        due_today: false,
+        assignee,
+        hide: closed_states(&state.registry),
+        today: Some(calendar::london_date(now)),
+        limit: PAGE_SIZE,
+        offset: (page_number - 1).saturating_mul(PAGE_SIZE),
+    };
+    let found = state.storage.queue(&filter).await?;
+    let more = i64::from(page_number) * i64::from(PAGE_SIZE) < found.total;
+    let rows = found.items;
+    let mut search = AuditEntry::new(now, staff.actor(), "queue.searched", "queue", "");
+    search.record_id = None;
+    search.reason = Some(format!(
+        "service={} status={} band={} urgent={} overdue={} assignee={} page={page_number}",
+        query.service, query.status, query.band, query.urgent, query.overdue, query.assignee
+    ));
+    state.storage.append_audit(&search).await?;
+    let services: Vec<_> = state
+        .registry
+        .definitions()
+        .filter(|d| state.staff.policy.on_team(&staff, &d.team))
+        .collect();
+    let mut statuses: Vec<(String, String)> = services
+        .iter()
+        .flat_map(|d| d.workflow.iter().flat_map(|w| w.states.iter()))
+        .map(|s| (s.key.clone(), s.label.clone()))
+        .collect();
+    statuses.sort();
+    statuses.dedup_by(|a, b| a.0 == b.0);
+    let mut bands: Vec<String> = services
+        .iter()
+        .flat_map(|d| d.screening.iter().flat_map(|s| s.bands.iter().cloned()))
+        .collect();
+    bands.sort();
+    bands.dedup();
+    let today = calendar::london_date(now);
+    let items: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            let def = state.registry.get(&r.service);
+            let terminal = def
+                .and_then(|d| d.workflow.as_ref())
+                .and_then(|w| w.states.iter().find(|s| s.key == r.status));
+            json!({
+                "reference": r.reference,
+                "service": def.map_or(r.service.as_str(), |d| d.name.as_str()),
+                "status": terminal.map_or(r.status.as_str(), |s| s.label.as_str()),
+                "urgent": r.urgent,
+                "band": r.confirmed_band.clone().or(r.suggested_band.clone()),
+                "band_confirmed": r.confirmed_band.is_some(),
+                "due_by": r.due_by.map(|d| d.format("%-d %b %Y").to_string()),
+                "overdue": !r.sla_met && r.due_by.is_some_and(|d| d < today) && !terminal.is_some_and(|s| s.terminal),
+                "received": when(r.received_at),
+                "assignee": r.assignee,
+            })
+        })
+        .collect();
+    let base = format!(
+        "service={}&status={}&band={}&urgent={}&overdue={}&assignee={}",
+        query.service, query.status, query.band, query.urgent, query.overdue, query.assignee
+    );
+    Ok(page(
+        StatusCode::OK,
+        "queue.html",
+        json!({
+            "title": "Cases",
+            "csrf": session.csrf,
+            "signed_in": true,
+            "email": staff.email,
+            "may_manage": state.staff.policy.decide(&staff, Action::ManageUsers, None).allowed(),
+            "rows": items,
+            "filters": query_json(&query),
+            "services": services.iter().map(|d| json!({"id": d.id, "name": d.name})).collect::<Vec<_>>(),
+            "statuses": statuses.iter().map(|(k, l)| json!({"key": k, "label": l})).collect::<Vec<_>>(),
+            "bands": bands,
+            "workers": workers,
+            "previous": (page_number > 1).then(|| format!("/staff/queue?{base}&page={}", page_number - 1)),
+            "next": more.then(|| format!("/staff/queue?{base}&page={}", page_number + 1)),
+        }),
+    ))
+}
+
+fn query_json(q: &QueueQuery) -> serde_json::Value {
+    json!({
+        "service": q.service, "status": q.status, "band": q.band,
+        "urgent": q.urgent == "yes", "overdue": q.overdue == "yes", "assignee": q.assignee,
+    })
+}

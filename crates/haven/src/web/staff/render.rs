@@ -1,0 +1,118 @@
+//! The staff pages' templates (`crates/haven/templates/staff/`), embedded in the binary and
+//! HTML auto-escaped: every value shown is escaped unless a template marks it safe (only the
+//! server-made QR code SVG is).
+
+use std::sync::LazyLock;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use serde::Serialize;
+
+const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "layout.html",
+        include_str!("../../../templates/staff/layout.html"),
+    ),
+    (
+        "macros.html",
+        include_str!("../../../templates/staff/macros.html"),
+    ),
+    (
+        "error.html",
+        include_str!("../../../templates/staff/error.html"),
+    ),
+    (
+        "sign_in.html",
+        include_str!("../../../templates/staff/sign_in.html"),
+    ),
+    (
+        "code.html",
+        include_str!("../../../templates/staff/code.html"),
+    ),
+    (
+        "enrol.html",
+        include_str!("../../../templates/staff/enrol.html"),
+    ),
+    (
+        "recovery_codes.html",
+        include_str!("../../../templates/staff/recovery_codes.html"),
+    ),
+    (
+        "password.html",
+        include_str!("../../../templates/staff/password.html"),
+    ),
+    (
+        "queue.html",
+        include_str!("../../../templates/staff/queue.html"),
+    ),
+    (
+        "case.html",
+        include_str!("../../../templates/staff/case.html"),
+    ),
+    (
+        "family.html",
+        include_str!("../../../templates/staff/family.html"),
+    ),
+    (
+        "tokens.html",
+        include_str!("../../../templates/staff/tokens.html"),
+    ),
+    (
+        "follow_up_start.html",
+        include_str!("../../../templates/staff/follow_up_start.html"),
+    ),
+    (
+        "follow_up.html",
+        include_str!("../../../templates/staff/follow_up.html"),
+    ),
+];
+
+static ENVIRONMENT: LazyLock<Result<Environment<'static>, String>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Lenient);
+    env.set_auto_escape_callback(|_| AutoEscape::Html);
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source)
+            .map_err(|e| format!("template {name}: {e}"))?;
+    }
+    Ok(env)
+});
+
+/// Renders `template` with `context` to HTML (an error names the template; never input).
+pub fn render<S: Serialize>(template: &str, context: S) -> Result<String, String> {
+    let env = ENVIRONMENT.as_ref().map_err(Clone::clone)?;
+    env.get_template(template)
+        .and_then(|t| t.render(minijinja::Value::from(minijinja::value::Serde(&context))))
+        .map_err(|e| format!("{template}: {e:#}"))
+}
+
+/// An HTML response.
+pub fn html(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
+/// Renders a page as a response, or the error page when a template fails.
+pub fn page<S: Serialize>(status: StatusCode, template: &str, context: S) -> Response {
+    match render(template, context) {
+        Ok(body) => html(status, body),
+        Err(e) => super::error::StaffError::Internal(e).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_template_compiles() {
+        assert!(
+            super::ENVIRONMENT.as_ref().is_ok(),
+            "{:?}",
+            super::ENVIRONMENT.as_ref().err()
+        );
+    }
+}

@@ -1,0 +1,63 @@
+//! `GET /staff/admin/tokens` and `POST /staff/admin/tokens/{id}/revoke`: API tokens for
+//! those who may manage users (never the tokens themselves, which are shown only once).
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::json;
+
+use super::error::StaffError;
+use super::render::page;
+use super::session::SignedIn;
+use super::sign_in::CsrfOnly;
+use crate::policy::Action;
+use crate::web::AppState;
+
+/// `GET /staff/admin/tokens`.
+pub async fn show(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+) -> Result<Response, StaffError> {
+    let staff = session.staff();
+    StaffError::from_decision(state.staff.policy.decide(&staff, Action::ManageUsers, None))?;
+    let tokens = state.storage.list_tokens().await?;
+    let rows: Vec<_> = tokens
+        .iter()
+        .map(|t| {
+            json!({
+                "id": t.id, "name": t.name, "email": t.email,
+                "scope": format!("{} ({})", t.scope_role.as_deref().unwrap_or("account's role"),
+                    t.scope_team.as_deref().unwrap_or("all teams")),
+                "created_at": t.created_at.get(..16).unwrap_or(&t.created_at).replace('T', " "),
+                "last_used_at": t.last_used_at.as_ref().map(|s| s.get(..16).unwrap_or(s).replace('T', " ")),
+                "revoked": t.revoked_at.is_some(),
+            })
+        })
+        .collect();
+    Ok(page(
+        StatusCode::OK,
+        "tokens.html",
+        json!({ "title": "API tokens", "csrf": session.csrf, "signed_in": true, "email": staff.email, "tokens": rows }),
+    ))
+}
+
+/// `POST /staff/admin/tokens/{id}/revoke`.
+pub async fn revoke(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Result<Response, StaffError> {
+    session.check_csrf(&form.csrf)?;
+    let staff = session.staff();
+    StaffError::from_decision(state.staff.policy.decide(&staff, Action::ManageUsers, None))?;
+    if !state
+        .storage
+        .revoke_token_by_id(&id, &staff.actor())
+        .await?
+    {
+        return Err(StaffError::NotFound);
+    }
+    Ok(Redirect::to("/staff/admin/tokens").into_response())
+}

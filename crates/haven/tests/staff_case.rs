@@ -1,0 +1,335 @@
+//! The case file: answers by section, third-party information only for roles allowed it
+//! and never in the family copy, band override with a reason, a transition, and the
+//! reporter's follow-up page and API, which show nothing staff-only.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::staff::{Browser, account, location};
+use common::{TestApp, TestAppBuilder};
+use haven::access::Role;
+use serde_json::{Value, json};
+
+const THIRD_PARTY: &str = "grey car driven by a man in his twenties";
+const NOTE: &str = "Staff-only note 7Q3Z about the household";
+const BAND_REASON: &str = "Override reason K9X2 from the CPA";
+const MESSAGE: &str = "Thank you. A worker will contact you this week.";
+
+fn sample(name: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../services/samples")
+        .join(format!("{name}.json"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A SECOS referral from the sample; `(reference, receipt code)`.
+async fn secos(app: &TestApp) -> (String, String) {
+    let response = app
+        .post_json(
+            "/api/v1/submissions",
+            &json!({"service": "secos", "stage": "referral", "audience": "professional", "answers": sample("secos-referral")}),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+    let body = response.json();
+    (
+        body["reference"].as_str().unwrap().to_owned(),
+        body["receipt_code"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn signed_in(app: &TestApp, role: Role, team: Option<&str>) -> (Browser, String) {
+    let (id, email) = account(app, role, team, "a-password-for-tests").await;
+    (Browser::signed_in(app, &id).await, email)
+}
+
+#[tokio::test]
+async fn third_party_information_is_shown_only_to_roles_allowed_it_and_never_to_the_family() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let (reference, _) = secos(app).await;
+            let case = format!("/staff/cases/{reference}");
+            let (mut triage, _) = signed_in(app, Role::Triage, Some("secos")).await;
+            let page = triage.get(app, &case).await;
+            assert_eq!(page.status, StatusCode::OK);
+            assert_eq!(page.header("cache-control"), Some("no-store"));
+            let html = page.text();
+            assert!(html.contains(THIRD_PARTY));
+            assert!(html.contains(
+                "Third-party information: not to be shared with the young person or family"
+            ));
+            // Answers are shown by section with the definition's labels.
+            assert!(html.contains("Chloe Marsh"));
+            assert!(html.contains("Referral received"));
+            let family = triage.get(app, &format!("{case}/family")).await;
+            assert_eq!(family.status, StatusCode::OK);
+            assert!(
+                !family.text().contains(THIRD_PARTY),
+                "the family copy leaves it out"
+            );
+            assert!(!family.text().contains("afraid of being identified"));
+            let (mut auditor, _) = signed_in(app, Role::Auditor, None).await;
+            let html = auditor.get(app, &case).await.text();
+            assert!(!html.contains(THIRD_PARTY));
+            assert!(html.contains("third-party information that your role cannot see"));
+            let (_, token) = app.staff(Role::Auditor, None).await;
+            let api = app
+                .get_with_token(&format!("/api/v1/referrals/{reference}"), &token)
+                .await;
+            assert_eq!(api.status, StatusCode::OK);
+            assert_eq!(api.header("cache-control"), Some("no-store"));
+            assert!(!api.text().contains(THIRD_PARTY));
+            let (_, token) = app.staff(Role::Triage, Some("secos")).await;
+            let api = app
+                .get_with_token(&format!("/api/v1/referrals/{reference}"), &token)
+                .await;
+            assert!(api.text().contains(THIRD_PARTY));
+            let viewed = app
+                .storage
+                .find_referral(&reference)
+                .await
+                .unwrap()
+                .unwrap();
+            let actions = app
+                .storage
+                .audit_actions_for("referral", &viewed.id)
+                .await
+                .unwrap();
+            assert!(actions.iter().any(|(_, a)| a == "referral.viewed"));
+            assert!(
+                actions
+                    .iter()
+                    .any(|(_, a)| a == "referral.family_copy_prepared")
+            );
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn triage_overrides_the_band_with_a_reason_and_moves_the_case() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let (reference, _) = secos(app).await;
+            let case = format!("/staff/cases/{reference}");
+            let (mut triage, _) = signed_in(app, Role::Triage, Some("secos")).await;
+            let csrf = triage.csrf(app, &case).await;
+            let refused = triage
+                .post(
+                    app,
+                    &format!("{case}/band"),
+                    &[("band", "medium"), ("reason", " "), ("csrf", &csrf)],
+                )
+                .await;
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(refused.text().contains("href=\"#band-reason\""));
+            let done = triage
+                .post(
+                    app,
+                    &format!("{case}/band"),
+                    &[("band", "medium"), ("reason", BAND_REASON), ("csrf", &csrf)],
+                )
+                .await;
+            assert_eq!(done.status, StatusCode::SEE_OTHER);
+            let stored = app
+                .storage
+                .find_referral(&reference)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(stored.confirmed_band.as_deref(), Some("medium"));
+            assert_eq!(
+                stored.suggested_band.as_deref(),
+                Some("high"),
+                "both values kept"
+            );
+            let moved = triage
+                .post(
+                    app,
+                    &format!("{case}/transitions"),
+                    &[
+                        ("to", "screening_confirmed"),
+                        ("reason", "Screened"),
+                        ("csrf", &csrf),
+                    ],
+                )
+                .await;
+            assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.text());
+            let html = triage.get(app, &case).await.text();
+            assert!(
+                html.contains(BAND_REASON),
+                "the chronology keeps the reason"
+            );
+            assert!(html.contains("Band set to medium"));
+            let stored = app
+                .storage
+                .find_referral(&reference)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(stored.status, "screening_confirmed");
+            // A caseworker sees no band form and no step it may not take.
+            let (mut caseworker, _) = signed_in(app, Role::Caseworker, Some("secos")).await;
+            let html = caseworker.get(app, &case).await.text();
+            assert!(!html.contains("Save band"));
+        })
+        .await;
+}
+
+async fn follow_up_page(app: &TestApp, form: &[(&str, &str)]) -> common::TestResponse {
+    Browser::default().post(app, "/follow-up", form).await
+}
+
+#[tokio::test]
+async fn the_follow_up_page_and_api_show_status_and_messages_and_nothing_staff_only() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let (reference, code) = secos(app).await;
+            let case = format!("/staff/cases/{reference}");
+            let (mut triage, email) = signed_in(app, Role::Triage, Some("secos")).await;
+            let csrf = triage.csrf(app, &case).await;
+            for (path, form) in [
+                ("notes", vec![("body", NOTE)]),
+                ("band", vec![("band", "medium"), ("reason", BAND_REASON)]),
+                ("messages", vec![("body", MESSAGE)]),
+            ] {
+                let mut form = form.clone();
+                form.push(("csrf", &csrf));
+                let response = triage.post(app, &format!("{case}/{path}"), &form).await;
+                assert_eq!(
+                    response.status,
+                    StatusCode::SEE_OTHER,
+                    "{path}: {}",
+                    response.text()
+                );
+            }
+            let user = app
+                .storage
+                .find_user_by_email(&email)
+                .await
+                .unwrap()
+                .unwrap();
+            let forbidden = [
+                NOTE,
+                BAND_REASON,
+                THIRD_PARTY,
+                email.as_str(),
+                user.id.as_str(),
+                "Chloe",
+                "high",
+                "medium",
+            ];
+            let page = follow_up_page(app, &[("code", &code)]).await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+            let html = page.text();
+            assert!(html.contains(MESSAGE));
+            assert!(html.contains("We have received your referral"));
+            let request = Request::get("/api/v1/follow-up")
+                .header("x-receipt-code", &code)
+                .body(Body::empty())
+                .unwrap();
+            let api = app.request(request).await;
+            assert_eq!(api.status, StatusCode::OK);
+            assert!(api.text().contains(MESSAGE));
+            for secret in forbidden {
+                assert!(!html.contains(secret), "the follow-up page shows {secret}");
+                assert!(
+                    !api.text().contains(secret),
+                    "the follow-up API shows {secret}"
+                );
+            }
+            // The reporter adds information: on the case and in its chronology.
+            let added = follow_up_page(
+                app,
+                &[
+                    ("code", &code),
+                    ("action", "add"),
+                    ("information", "He messaged again last night."),
+                ],
+            )
+            .await;
+            assert_eq!(added.status, StatusCode::OK);
+            assert!(added.text().contains("We have added your information"));
+            let html = triage.get(app, &case).await.text();
+            assert!(html.contains("He messaged again last night."));
+            assert!(html.contains("The reporter added information"));
+            // A wrong code is refused and does not say why.
+            let wrong = follow_up_page(app, &[("code", "AAAAA-BBBBB-CCCCC-DDDDD")]).await;
+            assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+            let missing = app.get("/api/v1/follow-up").await;
+            assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn wrong_receipt_codes_are_throttled() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let (_, code) = secos(app).await;
+            for _ in 0..10 {
+                let request = Request::get("/api/v1/follow-up")
+                    .header("x-receipt-code", "AAAAA-BBBBB-CCCCC-DDDDD")
+                    .body(Body::empty())
+                    .unwrap();
+                assert_eq!(app.request(request).await.status, StatusCode::NOT_FOUND);
+            }
+            let request = Request::get("/api/v1/follow-up")
+                .header("x-receipt-code", &code)
+                .body(Body::empty())
+                .unwrap();
+            assert_eq!(
+                app.request(request).await.status,
+                StatusCode::TOO_MANY_REQUESTS
+            );
+            let page = follow_up_page(app, &[("code", &code)]).await;
+            assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
+            assert!(location(&page).is_empty());
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn the_queue_lists_the_teams_cases_filters_them_and_audits_each_search() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let (reference, _) = secos(app).await;
+            let (mut triage, email) = signed_in(app, Role::Triage, Some("secos")).await;
+            let page = triage.get(app, "/staff/queue").await;
+            assert_eq!(page.status, StatusCode::OK);
+            assert!(page.text().contains(&reference));
+            let filtered = triage.get(app, "/staff/queue?service=ceop").await.text();
+            assert!(!filtered.contains(&reference) && filtered.contains("No cases match"));
+            let by_band = triage.get(app, "/staff/queue?band=high").await.text();
+            assert!(by_band.contains(&reference));
+            let (mut other, _) = signed_in(app, Role::Triage, Some("ceop")).await;
+            assert!(
+                !other
+                    .get(app, "/staff/queue")
+                    .await
+                    .text()
+                    .contains(&reference)
+            );
+            let user = app
+                .storage
+                .find_user_by_email(&email)
+                .await
+                .unwrap()
+                .unwrap();
+            let searches: i64 = sqlx::query(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'queue.searched' AND actor = $1",
+            )
+            .bind(format!("user:{}", user.id))
+            .fetch_one(app.storage.pool())
+            .await
+            .map(|row| sqlx::Row::get(&row, 0))
+            .unwrap();
+            assert_eq!(searches, 3);
+        })
+        .await;
+}

@@ -1,0 +1,382 @@
+//! The access matrix: every staff page and staff API endpoint × every role × with and
+//! without membership of the case's team. Allowed means neither 403 nor 404 (the requests
+//! are made so that an allowed one changes nothing: a bad value gives 422); denied is 403
+//! for the case's own team, and 404 for another team's case (no IDOR). The expectations
+//! are written out here, independently of `policy/access.toml`, as the specification.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::TestAppBuilder;
+use common::staff::{Browser, account};
+use haven::access::Role;
+use serde_json::{Value, json};
+
+/// What each role may do, as the policy file should say.
+fn allowed(role: Role, action: &str) -> bool {
+    let case_work = [
+        "view_queue",
+        "view_case",
+        "view_third_party",
+        "transition",
+        "add_note",
+        "complete_action",
+        "message_reporter",
+        "print_for_family",
+    ];
+    // `any_staff`: every signed-in role (the stateless screening check).
+    if action == "any_staff" {
+        return true;
+    }
+    match role {
+        Role::Triage | Role::Manager => {
+            case_work.contains(&action) || ["confirm_band", "allocate"].contains(&action)
+        }
+        Role::Caseworker => case_work.contains(&action),
+        Role::Admin => [
+            "view_queue",
+            "view_case",
+            "confirm_band",
+            "transition",
+            "manage_users",
+        ]
+        .contains(&action),
+        Role::Auditor => ["view_queue", "view_case"].contains(&action),
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Via {
+    /// A staff page (session cookie, form body with the CSRF token).
+    Page,
+    /// The JSON API (bearer token).
+    Api,
+}
+
+struct Route {
+    via: Via,
+    method: &'static str,
+    /// `{ref}` and `{token}` are filled in.
+    path: &'static str,
+    action: &'static str,
+    /// Whether it is about one case (team membership matters).
+    on_case: bool,
+    body: &'static str,
+}
+
+const ROUTES: &[Route] = &[
+    Route {
+        via: Via::Page,
+        method: "GET",
+        path: "/staff/queue",
+        action: "view_queue",
+        on_case: false,
+        body: "",
+    },
+    Route {
+        via: Via::Page,
+        method: "GET",
+        path: "/staff/cases/{ref}",
+        action: "view_case",
+        on_case: true,
+        body: "",
+    },
+    Route {
+        via: Via::Page,
+        method: "GET",
+        path: "/staff/cases/{ref}/family",
+        action: "print_for_family",
+        on_case: true,
+        body: "",
+    },
+    Route {
+        via: Via::Page,
+        method: "POST",
+        path: "/staff/cases/{ref}/band",
+        action: "confirm_band",
+        on_case: true,
+        body: "band=nonsense&reason=x",
+    },
+    Route {
+        via: Via::Page,
+        method: "POST",
+        path: "/staff/cases/{ref}/transitions",
+        action: "transition",
+        on_case: true,
+        body: "to=no_such_state",
+    },
+    Route {
+        via: Via::Page,
+        method: "POST",
+        path: "/staff/cases/{ref}/notes",
+        action: "add_note",
+        on_case: true,
+        body: "body=",
+    },
+    Route {
+        via: Via::Page,
+        method: "POST",
+        path: "/staff/cases/{ref}/allocation",
+        action: "allocate",
+        on_case: true,
+        body: "worker=nobody%40example.org",
+    },
+    Route {
+        via: Via::Page,
+        method: "POST",
+        path: "/staff/cases/{ref}/messages",
+        action: "message_reporter",
+        on_case: true,
+        body: "body=",
+    },
+    Route {
+        via: Via::Page,
+        method: "POST",
+        path: "/staff/cases/{ref}/actions/referrer_manages_risk",
+        action: "complete_action",
+        on_case: true,
+        body: "status=bogus",
+    },
+    Route {
+        via: Via::Page,
+        method: "GET",
+        path: "/staff/admin/tokens",
+        action: "manage_users",
+        on_case: false,
+        body: "",
+    },
+    Route {
+        via: Via::Page,
+        method: "POST",
+        path: "/staff/admin/tokens/{token}/revoke",
+        action: "manage_users",
+        on_case: false,
+        body: "",
+    },
+    Route {
+        via: Via::Api,
+        method: "GET",
+        path: "/api/v1/referrals",
+        action: "view_queue",
+        on_case: false,
+        body: "",
+    },
+    Route {
+        via: Via::Api,
+        method: "GET",
+        path: "/api/v1/referrals/{ref}",
+        action: "view_case",
+        on_case: true,
+        body: "",
+    },
+    Route {
+        via: Via::Api,
+        method: "GET",
+        path: "/api/v1/referrals/{ref}/chronology",
+        action: "view_case",
+        on_case: true,
+        body: "",
+    },
+    Route {
+        via: Via::Api,
+        method: "POST",
+        path: "/api/v1/referrals/{ref}/screening",
+        action: "confirm_band",
+        on_case: true,
+        body: r#"{"band":"nonsense","reason":"x"}"#,
+    },
+    Route {
+        via: Via::Api,
+        method: "POST",
+        path: "/api/v1/referrals/{ref}/transitions",
+        action: "transition",
+        on_case: true,
+        body: r#"{"to":"no_such_state"}"#,
+    },
+    Route {
+        via: Via::Api,
+        method: "POST",
+        path: "/api/v1/referrals/{ref}/actions/referrer_manages_risk",
+        action: "complete_action",
+        on_case: true,
+        body: r#"{"status":"bogus"}"#,
+    },
+    Route {
+        via: Via::Api,
+        method: "POST",
+        path: "/api/v1/referrals/{ref}/allocation",
+        action: "allocate",
+        on_case: true,
+        body: r#"{"worker":"nobody@example.org"}"#,
+    },
+    Route {
+        via: Via::Api,
+        method: "POST",
+        path: "/api/v1/screen",
+        action: "any_staff",
+        on_case: false,
+        body: r#"{"service":"secos"}"#,
+    },
+];
+
+#[tokio::test]
+async fn the_matrix_covers_every_staff_api_endpoint_of_the_openapi_document() {
+    common::each_engine(async |app| {
+        let doc = app.get("/api/v1/openapi.json").await.json();
+        let mut staff_endpoints = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                if op.get("security").is_none() {
+                    continue;
+                }
+                let covered = ROUTES.iter().any(|r| {
+                    matches!(r.via, Via::Api)
+                        && r.method.eq_ignore_ascii_case(method)
+                        && r.path
+                            .replace("{ref}", "{reference}")
+                            .replace("referrer_manages_risk", "{key}")
+                            == *path
+                });
+                assert!(
+                    covered,
+                    "{method} {path} is a staff endpoint missing from the matrix"
+                );
+                staff_endpoints += 1;
+            }
+        }
+        assert!(
+            staff_endpoints >= 8,
+            "only {staff_endpoints} staff endpoints documented"
+        );
+    })
+    .await;
+}
+
+fn sample(name: &str) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../services/samples")
+        .join(format!("{name}.json"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn every_staff_route_allows_and_denies_exactly_as_the_policy_says() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let response = app
+                .post_json(
+                    "/api/v1/submissions",
+                    &json!({"service": "secos", "stage": "referral", "audience": "professional", "answers": sample("secos-referral")}),
+                )
+                .await;
+            assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+            let reference = response.json()["reference"].as_str().unwrap().to_owned();
+            let mut checked = 0;
+            for role in Role::ALL {
+                for member in [true, false] {
+                    let team = if member { "secos" } else { "ceop" };
+                    let (user_id, _) = account(app, role, Some(team), "a-password-for-tests").await;
+                    let (_, token) = app.staff(role, Some(team)).await;
+                    let revocable_id = haven::crypto::new_id();
+                    app.storage
+                        .create_token(&haven::storage::tokens::NewApiToken {
+                            id: revocable_id.clone(),
+                            user_id: &user_id,
+                            name: "revocable",
+                            token_hash: haven::crypto::token_hash(&haven::crypto::new_api_token()),
+                            actor: "test",
+                        })
+                        .await
+                        .unwrap();
+                    let mut browser = Browser::signed_in(app, &user_id).await;
+                    let csrf = browser.csrf(app, "/staff/queue").await;
+                    for route in ROUTES {
+                        let path = route.path.replace("{ref}", &reference).replace("{token}", &revocable_id);
+                        let status = match route.via {
+                            Via::Page if route.method == "GET" => browser.get(app, &path).await.status,
+                            Via::Page => {
+                                let mut form: Vec<(String, String)> = route.body.split('&').filter(|p| !p.is_empty())
+                                    .map(|p| {
+                                        let (k, v) = p.split_once('=').unwrap();
+                                        (k.to_owned(), v.replace("%40", "@"))
+                                    })
+                                    .collect();
+                                form.push(("csrf".to_owned(), csrf.clone()));
+                                let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                                browser.post(app, &path, &form).await.status
+                            }
+                            Via::Api if route.method == "GET" => app.get_with_token(&path, &token).await.status,
+                            Via::Api => {
+                                let request = axum::http::Request::post(&path)
+                                    .header("authorization", format!("Bearer {token}"))
+                                    .header("content-type", "application/json")
+                                    .body(axum::body::Body::from(route.body))
+                                    .unwrap();
+                                app.request(request).await.status
+                            }
+                        };
+                        let sees_team = member || matches!(role, Role::Admin | Role::Auditor);
+                        let expected_denial = if route.on_case && !sees_team {
+                            Some(StatusCode::NOT_FOUND)
+                        } else if !allowed(role, route.action) {
+                            Some(StatusCode::FORBIDDEN)
+                        } else {
+                            None
+                        };
+                        match expected_denial {
+                            Some(denial) => assert_eq!(
+                                status, denial,
+                                "{:?} {role} member={member} {} {path}", app.engine, route.method
+                            ),
+                            None => assert!(
+                                ![StatusCode::FORBIDDEN, StatusCode::NOT_FOUND, StatusCode::UNAUTHORIZED].contains(&status)
+                                    && status.as_u16() < 500
+                                    && !(status == StatusCode::SEE_OTHER && matches!(route.via, Via::Page) && route.method == "GET"),
+                                "{:?} {role} member={member} {} {path}: {status}", app.engine, route.method
+                            ),
+                        }
+                        checked += 1;
+                    }
+                }
+            }
+            assert_eq!(checked, Role::ALL.len() * 2 * ROUTES.len());
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn without_a_session_or_token_staff_routes_send_you_to_sign_in_or_answer_401() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            for route in ROUTES {
+                let path = route
+                    .path
+                    .replace("{ref}", "SEC-0000-0000")
+                    .replace("{token}", "x");
+                let request = axum::http::Request::builder()
+                    .method(route.method)
+                    .uri(&path)
+                    .header(
+                        "content-type",
+                        match route.via {
+                            Via::Page => "application/x-www-form-urlencoded",
+                            Via::Api => "application/json",
+                        },
+                    )
+                    .body(axum::body::Body::from(route.body))
+                    .unwrap();
+                let response = app.request(request).await;
+                match route.via {
+                    Via::Page => {
+                        assert_eq!(response.status, StatusCode::SEE_OTHER, "{path}");
+                        assert_eq!(response.header("location"), Some("/staff/sign-in"));
+                        assert_eq!(response.header("cache-control"), Some("no-store"));
+                    }
+                    Via::Api => assert_eq!(response.status, StatusCode::UNAUTHORIZED, "{path}"),
+                }
+            }
+        })
+        .await;
+}
