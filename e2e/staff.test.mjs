@@ -5,7 +5,7 @@
 // e2e/lib.mjs was not on main when these were written; they can move onto it later.
 //
 // Run: cargo build --release && (cd e2e && node --test staff.test.mjs)
-// HAVEN_BIN overrides the binary (default ../target/release/haven).
+// HAVEN_BIN overrides the binary (default ../target/debug/haven, which scripts/test builds).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
@@ -19,7 +19,7 @@ import { chromium } from "playwright-core";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
-const bin = process.env.HAVEN_BIN ?? join(root, "target/release/haven");
+const bin = process.env.HAVEN_BIN ?? join(root, "target/debug/haven");
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const CHROMIUM_FLAGS = [
   "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
