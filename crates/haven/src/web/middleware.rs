@@ -8,7 +8,7 @@ use std::time::Instant;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
-use axum::middleware::{Next, from_fn, map_response};
+use axum::middleware::{Next, from_fn, from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -112,6 +112,10 @@ pub fn apply(
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(map_response(normalise_errors))
         .layer(from_fn(record_metrics))
+        .layer(from_fn_with_state(
+            state.options.trust_forwarded_for,
+            strict_transport_security,
+        ))
         // Nothing may be cached unless its handler says so (only fingerprinted assets do).
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
@@ -141,6 +145,34 @@ pub fn apply(
         .layer(trace)
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(SetSensitiveRequestHeadersLayer::from_shared(sensitive))
+}
+
+/// HSTS value sent when the request reached Haven over TLS (two years, subdomains too).
+pub const HSTS: &str = "max-age=63072000; includeSubDomains";
+
+/// Adds `Strict-Transport-Security` to responses to requests that came over TLS. Haven
+/// itself listens on plain HTTP behind a TLS-terminating proxy, so "over TLS" means the
+/// trusted proxy said `X-Forwarded-Proto: https`; over plain HTTP the header is ignored by
+/// browsers anyway and is left out.
+async fn strict_transport_security(
+    axum::extract::State(trust_proxy): axum::extract::State<bool>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let over_tls = trust_proxy
+        && request
+            .headers()
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
+    let mut response = next.run(request).await;
+    if over_tls {
+        response.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
+    }
+    response
 }
 
 /// Counts requests and their latency by method, route template (never the concrete path,
