@@ -3,20 +3,15 @@
 
 mod common;
 
+use common::sample;
+
 use axum::http::StatusCode;
-use common::{TestApp, TestAppBuilder, TestResponse};
+use common::{TestApp, TestAppBuilder};
 use haven::access::Role;
 use haven::crypto;
 use haven::storage::tokens::NewApiToken;
 use haven::storage::users::NewStaffUser;
 use serde_json::{Value, json};
-
-fn sample(name: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../services/samples")
-        .join(format!("{name}.json"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 async fn submit(app: &TestApp, service: &str, stage: &str, answers: Value) -> String {
     let response = app
@@ -57,17 +52,6 @@ async fn staff(app: &TestApp, email: &str, role: Role, team: Option<&str>) -> St
     token
 }
 
-async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> TestResponse {
-    app.request(
-        axum::http::Request::post(path)
-            .header("authorization", format!("Bearer {token}"))
-            .header("content-type", "application/json")
-            .body(axum::body::Body::from(body.to_string()))
-            .unwrap(),
-    )
-    .await
-}
-
 fn references(queue: &Value) -> Vec<String> {
     queue["items"]
         .as_array()
@@ -95,26 +79,26 @@ async fn a_secos_referral_goes_through_actions_and_allocation_with_guards() {
             assert!(actions.iter().all(|a| a["status"] == "open"));
 
             let band = view["screening"]["suggested_band"].clone();
-            let r = post(app, &format!("{case}/screening"), &triage, json!({"band": band, "reason": "Agree with the tool"})).await;
+            let r = app.post_with_token(&format!("{case}/screening"), &triage, &json!({"band": band, "reason": "Agree with the tool"})).await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-            let r = post(app, &format!("{case}/transitions"), &triage, json!({"to": "screening_confirmed"})).await;
+            let r = app.post_with_token(&format!("{case}/transitions"), &triage, &json!({"to": "screening_confirmed"})).await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 
             // Open actions block the next step, naming the guard.
-            let r = post(app, &format!("{case}/transitions"), &triage, json!({"to": "onward_actions_done"})).await;
+            let r = app.post_with_token(&format!("{case}/transitions"), &triage, &json!({"to": "onward_actions_done"})).await;
             assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
             assert!(r.text().contains("actions_complete"), "{}", r.text());
 
             // An auditor reads but cannot tick; a waiver needs a reason; unknown keys are 404.
             let first = actions[0]["key"].as_str().unwrap().to_owned();
-            let r = post(app, &format!("{case}/actions/{first}"), &auditor, json!({"status": "done"})).await;
+            let r = app.post_with_token(&format!("{case}/actions/{first}"), &auditor, &json!({"status": "done"})).await;
             assert_eq!(r.status, StatusCode::FORBIDDEN);
-            let r = post(app, &format!("{case}/actions/{first}"), &triage, json!({"status": "waived"})).await;
+            let r = app.post_with_token(&format!("{case}/actions/{first}"), &triage, &json!({"status": "waived"})).await;
             assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
             assert_eq!(r.error_fields(), vec!["reason"]);
-            let r = post(app, &format!("{case}/actions/{first}"), &triage, json!({"status": "finished"})).await;
+            let r = app.post_with_token(&format!("{case}/actions/{first}"), &triage, &json!({"status": "finished"})).await;
             assert_eq!(r.error_fields(), vec!["status"]);
-            let r = post(app, &format!("{case}/actions/not_an_action"), &triage, json!({"status": "done"})).await;
+            let r = app.post_with_token(&format!("{case}/actions/not_an_action"), &triage, &json!({"status": "done"})).await;
             assert_eq!(r.status, StatusCode::NOT_FOUND);
 
             for (i, action) in actions.iter().enumerate() {
@@ -124,30 +108,30 @@ async fn a_secos_referral_goes_through_actions_and_allocation_with_guards() {
                 } else {
                     json!({"status": "done"})
                 };
-                let r = post(app, &format!("{case}/actions/{key}"), &triage, body).await;
+                let r = app.post_with_token(&format!("{case}/actions/{key}"), &triage, &body).await;
                 assert_eq!(r.status, StatusCode::OK, "{}", r.text());
             }
             let view = app.get_with_token(&case, &triage).await.json();
             assert_eq!(view["required_actions"][0]["status"], "waived");
             assert!(view["required_actions"][0]["by"].as_str().unwrap().starts_with("user:"));
 
-            let r = post(app, &format!("{case}/transitions"), &triage, json!({"to": "onward_actions_done"})).await;
+            let r = app.post_with_token(&format!("{case}/transitions"), &triage, &json!({"to": "onward_actions_done"})).await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-            let r = post(app, &format!("{case}/transitions"), &triage, json!({"to": "allocation_decided", "decision": "individual_case_work"})).await;
+            let r = app.post_with_token(&format!("{case}/transitions"), &triage, &json!({"to": "allocation_decided", "decision": "individual_case_work"})).await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 
             // No worker yet: the guard names itself. A worker of another team is refused.
-            let r = post(app, &format!("{case}/transitions"), &triage, json!({"to": "allocated"})).await;
+            let r = app.post_with_token(&format!("{case}/transitions"), &triage, &json!({"to": "allocated"})).await;
             assert_eq!(r.status, StatusCode::CONFLICT);
             assert!(r.text().contains("worker_allocated"), "{}", r.text());
-            let r = post(app, &format!("{case}/allocation"), &triage, json!({"worker": "worker@ceop.example"})).await;
+            let r = app.post_with_token(&format!("{case}/allocation"), &triage, &json!({"worker": "worker@ceop.example"})).await;
             assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
             assert_eq!(r.error_fields(), vec!["worker"]);
-            let r = post(app, &format!("{case}/allocation"), &triage, json!({"worker": "Worker@SECOS.example"})).await;
+            let r = app.post_with_token(&format!("{case}/allocation"), &triage, &json!({"worker": "Worker@SECOS.example"})).await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text());
             assert_eq!(r.json()["mode"], "individual_case_work");
 
-            let r = post(app, &format!("{case}/transitions"), &triage, json!({"to": "allocated"})).await;
+            let r = app.post_with_token(&format!("{case}/transitions"), &triage, &json!({"to": "allocated"})).await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text());
             let view = app.get_with_token(&case, &triage).await.json();
             assert_eq!(view["status"], "allocated");
@@ -269,13 +253,13 @@ async fn the_queue_shows_a_team_its_own_work_urgent_first_and_filters() {
             assert_eq!(references(&due_today), vec![urgent.clone()]);
 
             // Deciding suitability is the first contact: the SLA is met, so no longer overdue.
-            let r = post(
-                app,
-                &format!("/api/v1/referrals/{calm}/transitions"),
-                &cc,
-                json!({"to": "suitability_decided", "decision": "suitable"}),
-            )
-            .await;
+            let r = app
+                .post_with_token(
+                    &format!("/api/v1/referrals/{calm}/transitions"),
+                    &cc,
+                    &json!({"to": "suitability_decided", "decision": "suitable"}),
+                )
+                .await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text());
             let overdue = app
                 .get_with_token("/api/v1/referrals?overdue=true", &cc)

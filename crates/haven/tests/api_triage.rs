@@ -2,18 +2,12 @@
 
 mod common;
 
+use common::sample;
+
 use axum::http::StatusCode;
 use common::{TestApp, TestAppBuilder};
 use serde_json::{Value, json};
 use sqlx::Row;
-
-/// A sample answers document from `services/samples`.
-pub fn sample(name: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../services/samples")
-        .join(format!("{name}.json"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 fn builtins() -> TestAppBuilder {
     TestAppBuilder::default().builtins()
@@ -181,22 +175,6 @@ async fn cc_enquiry(app: &TestApp) -> String {
     response.json()["reference"].as_str().unwrap().to_owned()
 }
 
-async fn post_with_token(
-    app: &TestApp,
-    path: &str,
-    token: &str,
-    body: Value,
-) -> common::TestResponse {
-    app.request(
-        axum::http::Request::post(path)
-            .header("authorization", format!("Bearer {token}"))
-            .header("content-type", "application/json")
-            .body(axum::body::Body::from(body.to_string()))
-            .unwrap(),
-    )
-    .await
-}
-
 #[tokio::test]
 async fn the_anonymity_check_reports_findings_with_byte_offsets() {
     builtins()
@@ -235,16 +213,10 @@ async fn staff_screen_answers_without_storing_them() {
             let response = app.post_json("/api/v1/screen", &body).await;
             assert_eq!(response.status, StatusCode::UNAUTHORIZED);
             let (_, token) = app.staff(haven::access::Role::Triage, Some("secos")).await;
-            let response = post_with_token(app, "/api/v1/screen", &token, body).await;
+            let response = app.post_with_token("/api/v1/screen", &token, &body).await;
             assert_eq!(response.status, StatusCode::OK, "{}", response.text());
             assert!(response.json()["suggested_band"].is_string());
-            let response = post_with_token(
-                app,
-                "/api/v1/screen",
-                &token,
-                json!({"service": "secos", "answers": {"young_person": {"date_of_birth": "soon"}}}),
-            )
-            .await;
+            let response = app.post_with_token("/api/v1/screen", &token, &json!({"service": "secos", "answers": {"young_person": {"date_of_birth": "soon"}}})).await;
             assert_eq!(
                 response.status,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -281,20 +253,22 @@ async fn overriding_the_band_needs_a_known_band_and_a_reason() {
                 .clone();
             let (_, token) = app.staff(haven::access::Role::Triage, Some(&team)).await;
             let path = format!("/api/v1/referrals/{reference}/screening");
-            let response =
-                post_with_token(app, &path, &token, json!({"band": bands[0], "reason": " "})).await;
+            let response = app
+                .post_with_token(&path, &token, &json!({"band": bands[0], "reason": " "}))
+                .await;
             assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
             assert_eq!(response.error_fields(), vec!["reason"]);
-            let response =
-                post_with_token(app, &path, &token, json!({"band": "purple", "reason": "x"})).await;
+            let response = app
+                .post_with_token(&path, &token, &json!({"band": "purple", "reason": "x"}))
+                .await;
             assert_eq!(response.error_fields(), vec!["band"]);
-            let response = post_with_token(
-                app,
-                &path,
-                &token,
-                json!({"band": bands[0], "reason": "Seen by the team"}),
-            )
-            .await;
+            let response = app
+                .post_with_token(
+                    &path,
+                    &token,
+                    &json!({"band": bands[0], "reason": "Seen by the team"}),
+                )
+                .await;
             assert_eq!(response.status, StatusCode::OK, "{}", response.text());
             let stored = app
                 .storage
@@ -329,18 +303,18 @@ async fn transitions_check_the_role_and_the_guards_and_are_recorded() {
             let (_, triage) = app.staff(haven::access::Role::Triage, Some(&team)).await;
             let path = format!("/api/v1/referrals/{reference}/transitions");
             let decide = json!({"to": "suitability_decided", "decision": "not_suitable", "reason": "Outside our area"});
-            let response = post_with_token(app, &path, &caseworker, decide.clone()).await;
+            let response = app.post_with_token(&path, &caseworker, &decide).await;
             assert_eq!(response.status, StatusCode::FORBIDDEN, "{}", response.text());
 
             let view = app.get_with_token(&format!("/api/v1/referrals/{reference}"), &triage).await.json();
             assert!(view["available_transitions"].as_array().unwrap().iter().any(|t| t["to"] == "suitability_decided"));
             assert!(view["due_by"].is_string());
 
-            let response = post_with_token(app, &path, &triage, decide).await;
+            let response = app.post_with_token(&path, &triage, &decide).await;
             assert_eq!(response.status, StatusCode::OK, "{}", response.text());
             assert_eq!(response.json()["status"], "suitability_decided");
 
-            let response = post_with_token(app, &path, &triage, json!({"to": "detailed_form_requested"})).await;
+            let response = app.post_with_token(&path, &triage, &json!({"to": "detailed_form_requested"})).await;
             assert_eq!(response.status, StatusCode::CONFLICT, "{}", response.text());
             assert_eq!(response.error_code(), "guard_failed");
             assert!(response.json()["error"]["message"].as_str().unwrap().contains("decided_suitable"));

@@ -4,24 +4,19 @@
 
 mod common;
 
+use common::sample;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::staff::{Browser, account, location};
 use common::{TestApp, TestAppBuilder};
 use haven::access::Role;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const THIRD_PARTY: &str = "grey car driven by a man in his twenties";
 const NOTE: &str = "Staff-only note 7Q3Z about the household";
 const BAND_REASON: &str = "Override reason K9X2 from the CPA";
 const MESSAGE: &str = "Thank you. A worker will contact you this week.";
-
-fn sample(name: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../services/samples")
-        .join(format!("{name}.json"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 /// A SECOS referral from the sample; `(reference, receipt code)`.
 async fn secos(app: &TestApp) -> (String, String) {

@@ -6,11 +6,13 @@
 
 mod common;
 
+use common::sample;
+
 use axum::http::StatusCode;
 use common::TestAppBuilder;
 use common::staff::{Browser, account};
 use haven::access::Role;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// What each role may do, as the policy file should say.
 fn allowed(role: Role, action: &str) -> bool {
@@ -250,13 +252,6 @@ async fn the_matrix_covers_every_staff_api_endpoint_of_the_openapi_document() {
         );
     })
     .await;
-}
-
-fn sample(name: &str) -> Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../services/samples")
-        .join(format!("{name}.json"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 #[tokio::test]

@@ -430,3 +430,25 @@ pub fn valid_submission() -> Value {
         }
     })
 }
+
+/// A sample answers document from `services/samples/NAME.json`.
+pub fn sample(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../services/samples")
+        .join(format!("{name}.json"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+impl TestApp {
+    /// POSTs `body` as JSON with a bearer token.
+    pub async fn post_with_token(&self, path: &str, token: &str, body: &Value) -> TestResponse {
+        self.request(
+            Request::post(path)
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+}
