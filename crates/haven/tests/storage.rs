@@ -202,3 +202,58 @@ async fn not_accepted_reports_are_counted_without_content() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn concurrent_submissions_each_get_their_own_answer_and_the_chain_holds() {
+    // On SQLite these share group commits; a taken reference in the middle of a burst must
+    // fail only its own submission, never its neighbours'.
+    each_engine(async |app| {
+        let answers = json!({"n": 1});
+        app.storage
+            .create_referral(&referral("DEM-TAKE-NAAA", &answers, None))
+            .await
+            .unwrap();
+        let references: Vec<String> = (0..40)
+            .map(|i| {
+                if i == 17 {
+                    "DEM-TAKE-NAAA".to_owned()
+                } else {
+                    format!("DEM-BRST-{i:04}")
+                }
+            })
+            .collect();
+        let writes: Vec<_> = references
+            .iter()
+            .map(|reference| {
+                let storage = app.storage.clone();
+                let answers = answers.clone();
+                let reference = reference.clone();
+                tokio::spawn(async move {
+                    storage
+                        .create_referral(&referral(&reference, &answers, None))
+                        .await
+                })
+            })
+            .collect();
+        for (i, write) in writes.into_iter().enumerate() {
+            let result = write.await.unwrap();
+            if i == 17 {
+                assert!(matches!(result, Err(StorageError::Conflict)), "{result:?}");
+            } else {
+                result.unwrap();
+                assert!(
+                    app.storage
+                        .find_referral(&references[i])
+                        .await
+                        .unwrap()
+                        .is_some()
+                );
+            }
+        }
+        assert_eq!(
+            app.storage.verify_audit_chain().await.unwrap(),
+            ChainCheck::Intact { entries: 40 }
+        );
+    })
+    .await;
+}

@@ -12,6 +12,7 @@ pub mod actions;
 pub mod audit;
 pub mod casework;
 pub mod drafts;
+mod group_commit;
 pub mod jobs;
 pub mod outcomes;
 pub mod queue;
@@ -76,6 +77,9 @@ pub enum StorageError {
     },
     #[error("master keys: {0}")]
     Keys(#[from] KeyError),
+    /// The task that writes new referrals has stopped (the server is shutting down).
+    #[error("the referral writer has stopped")]
+    WriterStopped,
 }
 
 impl StorageError {
@@ -101,6 +105,8 @@ pub struct Storage {
     kind: DatabaseKind,
     /// Master keys that seal case content (see [`vault`]); never stored in the database.
     keys: KeyRing,
+    /// On SQLite, the batching writer of new referrals ([`group_commit`]).
+    group_commit: Option<group_commit::GroupCommit>,
 }
 
 impl Storage {
@@ -118,11 +124,16 @@ impl Storage {
             DatabaseKind::Sqlite => pool_options(kind, 1).connect(url).await?,
             DatabaseKind::Postgres => pool.clone(),
         };
+        let group_commit = match kind {
+            DatabaseKind::Sqlite => Some(group_commit::GroupCommit::start(writer.clone())),
+            DatabaseKind::Postgres => None,
+        };
         Ok(Self {
             pool,
             writer,
             kind,
             keys,
+            group_commit,
         })
     }
 

@@ -3,11 +3,12 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 use sqlx::any::AnyRow;
-use sqlx::{Row, query};
+use sqlx::{Any, Row, Transaction, query};
 use tracing::instrument;
 
 use super::audit::{AuditEntry, append_in};
 use super::{Storage, StorageError, flag, parse_timestamp, timestamp};
+use crate::config::DatabaseKind;
 
 /// A referral to be stored. Everything the reporter wrote is in `answers`.
 #[derive(Clone)]
@@ -101,68 +102,48 @@ macro_rules! referral_columns {
 
 impl Storage {
     /// Stores a new referral with its first chronology event (`received`) and an audit entry
-    /// (`submission.created`), all in one transaction.
+    /// (`submission.created`), all in one transaction. On SQLite the transaction may hold
+    /// other submissions too ([`super::group_commit`]); either way this returns only once the
+    /// referral is committed.
     ///
     /// Returns [`StorageError::Conflict`] when the reference (or id, or receipt hash) is
     /// already taken; the caller draws new ones and retries.
     #[instrument(skip_all)]
     pub async fn create_referral(&self, new: &NewReferral<'_>) -> Result<(), StorageError> {
-        let now = timestamp(Utc::now());
-        // Sealed before the transaction: plaintext never reaches the database.
-        let answers = self.seal_json("referrals", "answers", &new.id, new.answers)?;
-        let screening = new
-            .screening
-            .map(|s| self.seal_json("referrals", "screening", &new.id, s))
-            .transpose()?;
-        let mut tx = self.begin_write().await?;
-        query(
-            "INSERT INTO referrals (id, reference, service, stage, audience, status, team, received_at,
-                urgent, suggested_band, in_scope, eligible, rules_version, due_by, answers, screening,
-                receipt_hash, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
-        )
-        .bind(&new.id)
-        .bind(&new.reference)
-        .bind(new.service)
-        .bind(new.stage)
-        .bind(new.audience)
-        .bind(new.status)
-        .bind(new.team)
-        .bind(timestamp(new.received_at))
-        .bind(flag(new.urgent))
-        .bind(new.suggested_band)
-        .bind(new.in_scope.map(flag))
-        .bind(new.eligible.map(flag))
-        .bind(new.rules_version)
-        .bind(new.due_by.map(|d| d.format("%Y-%m-%d").to_string()))
-        .bind(answers)
-        .bind(screening)
-        .bind(&new.receipt_hash)
-        .bind(&now)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await
-        .map_err(StorageError::from_write)?;
-        query(
-            "INSERT INTO referral_events (referral_id, at, actor, kind, from_status, to_status)
-             VALUES ($1, $2, $3, 'received', NULL, $4)",
-        )
-        .bind(&new.id)
-        .bind(timestamp(new.received_at))
-        .bind(new.actor)
-        .bind(new.status)
-        .execute(&mut *tx)
-        .await?;
-        let entry = AuditEntry::new(
-            new.received_at,
-            new.actor,
-            "submission.created",
-            "referral",
-            &new.id,
-        );
-        append_in(&mut tx, self.kind, &entry).await?;
-        tx.commit().await?;
-        Ok(())
+        // Sealed before any transaction: plaintext never reaches the database, and the
+        // writer's lock is never held while sealing.
+        let row = ReferralRow {
+            answers: self.seal_json("referrals", "answers", &new.id, new.answers)?,
+            screening: new
+                .screening
+                .map(|s| self.seal_json("referrals", "screening", &new.id, s))
+                .transpose()?,
+            id: new.id.clone(),
+            reference: new.reference.clone(),
+            service: new.service.to_owned(),
+            stage: new.stage.to_owned(),
+            audience: new.audience.to_owned(),
+            status: new.status.to_owned(),
+            team: new.team.to_owned(),
+            received_at: new.received_at,
+            urgent: new.urgent,
+            suggested_band: new.suggested_band.map(str::to_owned),
+            in_scope: new.in_scope,
+            eligible: new.eligible,
+            rules_version: new.rules_version.map(str::to_owned),
+            due_by: new.due_by,
+            receipt_hash: new.receipt_hash.clone(),
+            actor: new.actor.to_owned(),
+        };
+        match &self.group_commit {
+            Some(group) => group.write(row).await,
+            None => {
+                let mut tx = self.begin_write().await?;
+                insert_referral(&mut tx, self.kind, &row).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+        }
     }
 
     /// The referral with this reference.
@@ -203,6 +184,88 @@ impl Storage {
             })
             .collect()
     }
+}
+
+/// A new referral as written: answers and screening already sealed, everything owned so it
+/// can wait in the group-commit queue.
+pub(crate) struct ReferralRow {
+    pub id: String,
+    pub reference: String,
+    pub service: String,
+    pub stage: String,
+    pub audience: String,
+    pub status: String,
+    pub team: String,
+    pub received_at: DateTime<Utc>,
+    pub urgent: bool,
+    pub suggested_band: Option<String>,
+    pub in_scope: Option<bool>,
+    pub eligible: Option<bool>,
+    pub rules_version: Option<String>,
+    pub due_by: Option<NaiveDate>,
+    /// Sealed.
+    pub answers: String,
+    /// Sealed.
+    pub screening: Option<String>,
+    pub receipt_hash: String,
+    pub actor: String,
+}
+
+/// Writes a new referral, its `received` event and its audit entry in the caller's
+/// transaction.
+pub(crate) async fn insert_referral(
+    tx: &mut Transaction<'static, Any>,
+    kind: DatabaseKind,
+    row: &ReferralRow,
+) -> Result<(), StorageError> {
+    let now = timestamp(Utc::now());
+    let received_at = timestamp(row.received_at);
+    query(
+        "INSERT INTO referrals (id, reference, service, stage, audience, status, team, received_at,
+            urgent, suggested_band, in_scope, eligible, rules_version, due_by, answers, screening,
+            receipt_hash, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+    )
+    .bind(&row.id)
+    .bind(&row.reference)
+    .bind(&row.service)
+    .bind(&row.stage)
+    .bind(&row.audience)
+    .bind(&row.status)
+    .bind(&row.team)
+    .bind(&received_at)
+    .bind(flag(row.urgent))
+    .bind(row.suggested_band.as_deref())
+    .bind(row.in_scope.map(flag))
+    .bind(row.eligible.map(flag))
+    .bind(row.rules_version.as_deref())
+    .bind(row.due_by.map(|d| d.format("%Y-%m-%d").to_string()))
+    .bind(&row.answers)
+    .bind(row.screening.as_deref())
+    .bind(&row.receipt_hash)
+    .bind(&now)
+    .bind(&now)
+    .execute(&mut **tx)
+    .await
+    .map_err(StorageError::from_write)?;
+    query(
+        "INSERT INTO referral_events (referral_id, at, actor, kind, from_status, to_status)
+         VALUES ($1, $2, $3, 'received', NULL, $4)",
+    )
+    .bind(&row.id)
+    .bind(&received_at)
+    .bind(&row.actor)
+    .bind(&row.status)
+    .execute(&mut **tx)
+    .await?;
+    let entry = AuditEntry::new(
+        row.received_at,
+        row.actor.as_str(),
+        "submission.created",
+        "referral",
+        &row.id,
+    );
+    append_in(tx, kind, &entry).await
 }
 
 /// Reads a referral row, opening its sealed columns.
