@@ -33,6 +33,17 @@ pub struct Submission {
     pub stage: String,
     pub audience: String,
     pub answers: Value,
+    /// Files uploaded with a public form's draft: they move to the referral in the same
+    /// transaction that stores it, so a referral never exists without its files.
+    pub files: Option<DraftFiles>,
+}
+
+/// The uploads of a public form's draft to keep with the referral (the rest are deleted).
+#[derive(Debug, Clone)]
+pub struct DraftFiles {
+    pub draft_id: String,
+    /// Attachment ids the answers name.
+    pub keep: Vec<String>,
 }
 
 // Hand-written: answers must never reach a log line.
@@ -227,6 +238,10 @@ pub async fn submit(
             screening: screening_json.as_ref(),
             receipt_hash: key.receipt_hash(&receipt_code),
             actor: "public",
+            files: submission
+                .files
+                .as_ref()
+                .map(|f| (f.draft_id.as_str(), f.keep.as_slice())),
         };
         match storage.create_referral(&new).await {
             Ok(()) => {

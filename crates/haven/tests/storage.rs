@@ -35,6 +35,7 @@ fn referral<'a>(
         screening,
         receipt_hash: haven::crypto::new_id(),
         actor: "public",
+        files: None,
     }
 }
 

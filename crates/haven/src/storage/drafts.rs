@@ -189,18 +189,6 @@ impl Storage {
         Ok(())
     }
 
-    /// Ends a draft's resume code (after the form was sent).
-    #[instrument(skip_all)]
-    pub async fn clear_resume_code(&self, draft_id: &str) -> Result<(), StorageError> {
-        query(
-            "UPDATE public_drafts SET resume_hash = NULL, resume_expires_at = NULL WHERE id = $1",
-        )
-        .bind(draft_id)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
-    }
-
     /// Moves the draft with this resume code (of this service, not expired) to this form
     /// session, replacing the session's own draft of the service. `None` when no live draft
     /// has the code.
@@ -313,37 +301,39 @@ impl Storage {
             .map(|row| self.attachment_from_row(row))
             .collect()
     }
+}
 
-    /// After a submission: the draft's files named in `keep` move to the referral; its other
-    /// files (removed or replaced on the way) are deleted.
-    #[instrument(skip_all)]
-    pub async fn move_attachments_to_referral(
-        &self,
-        draft_id: &str,
-        referral_id: &str,
-        keep: &[String],
-    ) -> Result<(), StorageError> {
-        let now = timestamp(Utc::now());
-        let mut tx = self.begin_write().await?;
-        for id in keep {
-            query(
-                "UPDATE public_attachments SET referral_id = $1, draft_id = NULL, updated_at = $2
-                 WHERE id = $3 AND draft_id = $4",
-            )
-            .bind(referral_id)
-            .bind(&now)
-            .bind(id)
-            .bind(draft_id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        query("DELETE FROM public_attachments WHERE draft_id = $1")
-            .bind(draft_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+/// After a submission, in its transaction: the draft's files named in `keep` move to the
+/// referral, its other files (removed or replaced on the way) are deleted, and its resume
+/// code stops working.
+pub(crate) async fn move_draft_files(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    draft_id: &str,
+    referral_id: &str,
+    keep: &[String],
+    now: &str,
+) -> Result<(), StorageError> {
+    for id in keep {
+        query(
+            "UPDATE public_attachments SET referral_id = $1, draft_id = NULL, updated_at = $2
+             WHERE id = $3 AND draft_id = $4",
+        )
+        .bind(referral_id)
+        .bind(now)
+        .bind(id)
+        .bind(draft_id)
+        .execute(&mut **tx)
+        .await?;
     }
+    query("DELETE FROM public_attachments WHERE draft_id = $1")
+        .bind(draft_id)
+        .execute(&mut **tx)
+        .await?;
+    query("UPDATE public_drafts SET resume_hash = NULL, resume_expires_at = NULL WHERE id = $1")
+        .bind(draft_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 impl Storage {

@@ -7,6 +7,7 @@ use sqlx::{Any, Row, Transaction, query};
 use tracing::instrument;
 
 use super::audit::{AuditEntry, append_in};
+use super::drafts::move_draft_files;
 use super::{Storage, StorageError, flag, parse_timestamp, timestamp};
 use crate::config::DatabaseKind;
 
@@ -33,6 +34,10 @@ pub struct NewReferral<'a> {
     pub receipt_hash: String,
     /// Who submitted it, for the chronology and audit log (`public`, `user:<id>`).
     pub actor: &'a str,
+    /// A public form's draft and the uploads of it to keep: they move to the referral (the
+    /// draft's other uploads are deleted and its resume code cleared) in the same
+    /// transaction.
+    pub files: Option<(&'a str, &'a [String])>,
 }
 
 // Hand-written so answers and the receipt hash never reach a log line.
@@ -134,6 +139,9 @@ impl Storage {
             due_by: new.due_by,
             receipt_hash: new.receipt_hash.clone(),
             actor: new.actor.to_owned(),
+            files: new
+                .files
+                .map(|(draft_id, keep)| (draft_id.to_owned(), keep.to_vec())),
         };
         match &self.group_commit {
             Some(group) => group.write(row).await,
@@ -209,6 +217,8 @@ pub(crate) struct ReferralRow {
     pub screening: Option<String>,
     pub receipt_hash: String,
     pub actor: String,
+    /// The draft whose uploads move with it, and which of them to keep.
+    pub files: Option<(String, Vec<String>)>,
 }
 
 /// Writes a new referral, its `received` event and its audit entry in the caller's
@@ -258,6 +268,9 @@ pub(crate) async fn insert_referral(
     .bind(&row.status)
     .execute(&mut **tx)
     .await?;
+    if let Some((draft_id, keep)) = &row.files {
+        move_draft_files(tx, draft_id, &row.id, keep, &now).await?;
+    }
     let entry = AuditEntry::new(
         row.received_at,
         row.actor.as_str(),

@@ -115,6 +115,7 @@ pub async fn create(
         stage: request.stage,
         audience: request.audience,
         answers: request.answers,
+        files: None,
     };
     let outcome = intake::submit(
         &state.storage,

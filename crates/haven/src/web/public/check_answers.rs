@@ -18,7 +18,7 @@ use super::respond::{self, PageResult, Reply};
 use super::session::FormSession;
 use super::{action_of, parse_form};
 use crate::crypto;
-use crate::intake::{self, Channel, IntakeError, Outcome, Submission};
+use crate::intake::{self, Channel, DraftFiles, IntakeError, Outcome, Submission};
 use crate::web::AppState;
 use crate::web::extract::ClientIp;
 
@@ -141,6 +141,10 @@ pub async fn send(
         stage: stage.key.clone(),
         audience: audience.clone(),
         answers: answers.clone(),
+        files: loaded.id.clone().map(|draft_id| DraftFiles {
+            draft_id,
+            keep: attachment_ids(stage, &answers),
+        }),
     };
     let outcome = intake::submit(
         &state.storage,
@@ -153,13 +157,6 @@ pub async fn send(
     .await;
     match outcome {
         Ok(Outcome::Accepted(accepted)) => {
-            if let Some(draft_id) = loaded.id.clone() {
-                link_attachments(&state, def, stage, &answers, &draft_id, &accepted.reference)
-                    .await?;
-                if let Err(e) = state.storage.clear_resume_code(&draft_id).await {
-                    return Err(respond::storage_failed(Some(def), &e));
-                }
-            }
             loaded.doc.stages.remove(&stage.key);
             loaded.doc.flash = Some(Flash::Submitted {
                 stage: stage.key.clone(),
@@ -199,32 +196,6 @@ pub async fn send(
             Err(respond::error(Some(def), StatusCode::NOT_FOUND))
         }
     }
-}
-
-/// Moves the draft's files named in the answers to the new referral.
-async fn link_attachments(
-    state: &AppState,
-    def: &ServiceDefinition,
-    stage: &Stage,
-    answers: &Value,
-    draft_id: &str,
-    reference: &str,
-) -> Result<(), Reply> {
-    let ids = attachment_ids(stage, answers);
-    let referral = state
-        .storage
-        .find_referral(reference)
-        .await
-        .map_err(|e| respond::storage_failed(Some(def), &e))?;
-    let Some(referral) = referral else {
-        tracing::error!("a referral just stored was not found");
-        return Err(respond::error(Some(def), StatusCode::INTERNAL_SERVER_ERROR));
-    };
-    state
-        .storage
-        .move_attachments_to_referral(draft_id, &referral.id, &ids)
-        .await
-        .map_err(|e| respond::storage_failed(Some(def), &e))
 }
 
 /// "Save and come back later": a resume code (100 random bits, stored only as a keyed hash)
