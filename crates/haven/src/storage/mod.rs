@@ -14,9 +14,11 @@ pub mod casework;
 pub mod drafts;
 pub mod jobs;
 pub mod outcomes;
+pub mod permissions;
 pub mod queue;
 pub mod referrals;
 pub mod sessions;
+pub mod throttle;
 pub mod tokens;
 pub mod triage;
 pub mod users;
@@ -31,9 +33,9 @@ use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
 use crate::config::{DatabaseKind, database_kind};
-use crate::crypto::KeyError;
 use crate::crypto::envelope::EnvelopeError;
 use crate::crypto::keyring::KeyRing;
+use crate::crypto::{KeyError, SecretKey};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -101,15 +103,19 @@ pub struct Storage {
     kind: DatabaseKind,
     /// Master keys that seal case content (see [`vault`]); never stored in the database.
     keys: KeyRing,
+    /// The audit chain's engine and key (derived from the server secret key; never stored).
+    audit: audit::AuditChain,
 }
 
 impl Storage {
     /// Connects to `url` (SQLite files are created when missing). `keys` seal and open case
-    /// content (`crypto::keyring::KeyRing::load_or_create`).
+    /// content (`crypto::keyring::KeyRing::load_or_create`); the audit chain is keyed by a
+    /// key derived from `secret` (the server secret key, the same on every server).
     pub async fn connect(
         url: &str,
         max_connections: u32,
         keys: KeyRing,
+        secret: &SecretKey,
     ) -> Result<Self, StorageError> {
         install_default_drivers();
         let kind = database_kind(url).ok_or(StorageError::UnsupportedUrl)?;
@@ -123,6 +129,10 @@ impl Storage {
             writer,
             kind,
             keys,
+            audit: audit::AuditChain {
+                kind,
+                key: audit::AuditKey::derive(secret),
+            },
         })
     }
 

@@ -160,7 +160,7 @@ impl Storage {
             "referral",
             &new.id,
         );
-        append_in(&mut tx, self.kind, &entry).await?;
+        append_in(&mut tx, &self.audit, &entry).await?;
         tx.commit().await?;
         Ok(())
     }
