@@ -1,6 +1,8 @@
 //! The tamper-evident audit log: `haven audit verify` finds edited, deleted, reordered,
-//! reinserted and cut-off entries (an attacker with database access is simulated by dropping
-//! the append-only triggers); what is audited; what is never stored about reporters.
+//! reinserted, forged and cut-off entries (an attacker with database access is simulated by
+//! dropping the append-only triggers), and says when it was given the wrong key; two servers
+//! appending at once keep one chain; what is audited (exports included); what is never
+//! stored about reporters.
 
 mod common;
 
@@ -8,6 +10,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::run::haven;
 use common::scan::{assert_absent, checkpoint, persisted};
+use common::staff::{Browser, account};
 use common::{Engine, TestApp, TestAppBuilder, each_engine, valid_submission};
 use haven::access::Role;
 use haven::crypto::sha256_hex;
@@ -141,18 +144,33 @@ async fn a_reinserted_entry_is_found() {
 }
 
 #[tokio::test]
-async fn a_replaced_entry_with_a_correct_hash_is_found_by_the_next_link() {
+async fn a_forged_entry_with_recomputed_sha256_hashes_is_found() {
+    // Only entry 3 rewritten (its link to entry 4 then breaks too), and entry 3 with every
+    // later entry relinked, as an attacker who knows the old, unkeyed hash function would.
+    for relink in [false, true] {
+        each_engine(async |app| {
+            six_entries(app).await;
+            drop_append_only_triggers(app).await;
+            forge_from(app, 3, relink, Forgery::Sha256).await;
+            assert_broken(app, 3, "unkeyed SHA-256");
+        })
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_chain_relinked_under_a_guessed_key_is_found() {
     each_engine(async |app| {
         six_entries(app).await;
         drop_append_only_triggers(app).await;
-        forge_from(app, 3, false).await;
-        assert_broken(app, 4, "prev_hash");
+        forge_from(app, 3, true, Forgery::HmacUnder([7; 32])).await;
+        assert_broken(app, 3, "edited or forged");
     })
     .await;
 }
 
 #[tokio::test]
-async fn a_recomputed_chain_or_a_cut_tail_is_found_by_the_checkpoint() {
+async fn a_cut_tail_is_found_by_the_checkpoint() {
     each_engine(async |app| {
         six_entries(app).await; // writes the checkpoint at seq 6
         drop_append_only_triggers(app).await;
@@ -160,20 +178,88 @@ async fn a_recomputed_chain_or_a_cut_tail_is_found_by_the_checkpoint() {
         assert_broken(app, 6, "truncated");
     })
     .await;
+}
+
+#[tokio::test]
+async fn verifying_with_the_wrong_secret_key_says_so() {
     each_engine(async |app| {
         six_entries(app).await;
-        drop_append_only_triggers(app).await;
-        forge_from(app, 3, true).await;
+        let key_file = app.db.dir.path().join("secret.key");
+        let right = std::fs::read_to_string(&key_file).unwrap();
+        std::fs::write(&key_file, format!("{}\n", "17".repeat(32))).unwrap();
         let (code, text) = verify(app);
         assert_eq!(code, Some(1), "{text}");
-        assert!(text.contains("rewritten at or before seq 6"), "{text}");
+        assert!(
+            text.contains("at seq 1:")
+                && text.contains("secret key")
+                && text.contains("is not the one"),
+            "{:?}: {text}",
+            app.engine
+        );
+        std::fs::remove_file(&key_file).unwrap();
+        let (code, text) = verify(app);
+        assert_eq!(code, Some(2), "no key at all is bad input: {text}");
+        assert!(text.contains("no server secret key"), "{text}");
+        assert!(!key_file.exists(), "verify must not make up a key");
+        std::fs::write(&key_file, right).unwrap();
+        assert_eq!(verify(app).0, Some(0));
     })
     .await;
 }
 
-/// Rewrites entry `seq` (another actor) with a correctly recomputed hash, and with
-/// `relink` every later entry too, as an attacker who knows the hash function would.
-async fn forge_from(app: &TestApp, seq: i64, relink: bool) {
+#[tokio::test]
+async fn two_servers_appending_at_once_keep_one_valid_chain() {
+    each_engine(async |app| {
+        let other = app.second_server().await;
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let storage = if i % 2 == 0 {
+                app.storage.clone()
+            } else {
+                other.storage.clone()
+            };
+            tasks.push(tokio::spawn(async move {
+                let entry = haven::storage::audit::AuditEntry::new(
+                    chrono::Utc::now(),
+                    "test",
+                    "thing.done",
+                    "thing",
+                    &i.to_string(),
+                );
+                storage.append_audit(&entry).await
+            }));
+        }
+        // And submissions through both servers' routers at the same time.
+        let (a, b) = tokio::join!(app.submit_demo(), other.submit_demo());
+        assert_ne!(a.0, b.0);
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        assert_eq!(
+            other.storage.verify_audit_chain().await.unwrap(),
+            haven::storage::audit::ChainCheck::Intact { entries: 42 }
+        );
+        let (code, text) = verify(app);
+        assert_eq!(code, Some(0), "{:?}: {text}", app.engine);
+        assert!(text.starts_with("audit log intact: 42 entries"), "{text}");
+        other.storage.close().await;
+    })
+    .await;
+}
+
+/// How [`forge_from`] recomputes hashes.
+#[derive(Clone, Copy)]
+enum Forgery {
+    /// The plain SHA-256 chain of old.
+    Sha256,
+    /// HMAC-SHA256 under a key that is not the server's.
+    HmacUnder([u8; 32]),
+}
+
+/// Rewrites entry `seq` (another actor) with a recomputed hash, and with `relink` every
+/// later entry too, keeping each entry's `key_id` as it was.
+async fn forge_from(app: &TestApp, seq: i64, relink: bool, forgery: Forgery) {
+    use hmac::Mac as _;
     let rows = sqlx::query(
         "SELECT seq, at, actor, action, record_type, record_id, reason, prev_hash
          FROM audit_log WHERE seq >= $1 ORDER BY seq",
@@ -204,7 +290,15 @@ async fn forge_from(app: &TestApp, seq: i64, relink: bool) {
             row.get::<Option<String>, _>(6)
         ])
         .to_string();
-        let hash = sha256_hex(format!("{prev_hash}{canonical}").as_bytes());
+        let hash = match forgery {
+            Forgery::Sha256 => sha256_hex(format!("{prev_hash}{canonical}").as_bytes()),
+            Forgery::HmacUnder(key) => {
+                let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+                mac.update(prev_hash.as_bytes());
+                mac.update(canonical.as_bytes());
+                hex::encode(mac.finalize().into_bytes())
+            }
+        };
         sqlx::query("UPDATE audit_log SET actor = $1, prev_hash = $2, hash = $3 WHERE seq = $4")
             .bind(&actor)
             .bind(&prev_hash)
@@ -315,6 +409,67 @@ async fn reads_screening_and_permission_changes_are_audited() {
         assert_eq!(verify(app).0, Some(0));
     })
     .await;
+}
+
+#[tokio::test]
+async fn every_export_of_case_data_is_audited_with_what_was_exported() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let response = app
+                .post_json(
+                    "/api/v1/submissions",
+                    &json!({"service": "secos", "stage": "referral", "audience": "professional",
+                            "answers": common::sample("secos-referral")}),
+                )
+                .await;
+            assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+            let reference = response.json()["reference"].as_str().unwrap().to_owned();
+            let referral = app
+                .storage
+                .find_referral(&reference)
+                .await
+                .unwrap()
+                .unwrap();
+            let (user, _) = account(app, Role::Triage, Some("secos"), "a-password-for-tests").await;
+            let mut browser = Browser::signed_in(app, &user).await;
+            let family = browser
+                .get(app, &format!("/staff/cases/{reference}/family"))
+                .await;
+            assert_eq!(family.status, StatusCode::OK);
+            // Someone of another team is refused (404), and nothing is exported.
+            let (outsider, _) =
+                account(app, Role::Triage, Some("ceop"), "a-password-for-tests").await;
+            let mut other = Browser::signed_in(app, &outsider).await;
+            let refused = other
+                .get(app, &format!("/staff/cases/{reference}/family"))
+                .await;
+            assert_eq!(refused.status, StatusCode::NOT_FOUND);
+            let rows = sqlx::query(
+                "SELECT actor, record_type, record_id, reason FROM audit_log
+                 WHERE action = 'case.exported' ORDER BY seq",
+            )
+            .fetch_all(app.storage.pool())
+            .await
+            .unwrap();
+            let exports: Vec<(String, String, String, String)> = rows
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+                .collect();
+            assert_eq!(
+                exports,
+                [(
+                    format!("user:{user}"),
+                    "referral".to_owned(),
+                    referral.id.clone(),
+                    "family_copy".to_owned()
+                )],
+                "{:?}",
+                app.engine
+            );
+            assert_eq!(verify(app).0, Some(0));
+        })
+        .await;
 }
 
 #[tokio::test]

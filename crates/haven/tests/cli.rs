@@ -375,9 +375,10 @@ async fn create_user_and_token() {
         assert_bad_input(&out, "--email");
 
         // What was stored: an Argon2id hash, the token's SHA-256, never the secrets.
-        let storage = haven::storage::Storage::connect(&db.url, 1, db.master_keys())
-            .await
-            .unwrap();
+        let storage =
+            haven::storage::Storage::connect(&db.url, 1, db.master_keys(), &db.secret_key())
+                .await
+                .unwrap();
         let user = storage
             .find_user_by_email("lead@example.org")
             .await

@@ -13,7 +13,7 @@ use haven::mail::{self, Mailer, Notice, Pass};
 use haven::storage::Storage;
 
 async fn storage(db: &common::TestDb) -> Storage {
-    let storage = Storage::connect(&db.url, 5, db.master_keys())
+    let storage = Storage::connect(&db.url, 5, db.master_keys(), &db.secret_key())
         .await
         .unwrap();
     storage.migrate().await.unwrap();
@@ -88,7 +88,7 @@ async fn the_default_outbox_receives_each_email_once() {
 async fn two_servers_sharing_a_database_claim_a_job_once() {
     for db in common::each_database().await {
         let first = storage(&db).await;
-        let second = Storage::connect(&db.url, 5, db.master_keys())
+        let second = Storage::connect(&db.url, 5, db.master_keys(), &db.secret_key())
             .await
             .unwrap();
         for i in 0..20 {

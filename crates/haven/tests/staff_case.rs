@@ -93,11 +93,7 @@ async fn third_party_information_is_shown_only_to_roles_allowed_it_and_never_to_
                 .await
                 .unwrap();
             assert!(actions.iter().any(|(_, a)| a == "referral.viewed"));
-            assert!(
-                actions
-                    .iter()
-                    .any(|(_, a)| a == "referral.family_copy_prepared")
-            );
+            assert!(actions.iter().any(|(_, a)| a == "case.exported"));
         })
         .await;
 }

@@ -156,6 +156,46 @@ const ROUTES: &[Route] = &[
         body: "",
     },
     Route {
+        via: Via::Page,
+        method: "GET",
+        path: "/staff/admin/users",
+        action: "manage_users",
+        on_case: false,
+        body: "",
+    },
+    Route {
+        via: Via::Page,
+        method: "GET",
+        path: "/staff/admin/users/{user}",
+        action: "manage_users",
+        on_case: false,
+        body: "",
+    },
+    Route {
+        via: Via::Page,
+        method: "POST",
+        path: "/staff/admin/users/{user}/role",
+        action: "manage_users",
+        on_case: false,
+        body: "role=bogus&team=&reason=",
+    },
+    Route {
+        via: Via::Page,
+        method: "POST",
+        path: "/staff/admin/users/{user}/deactivate",
+        action: "manage_users",
+        on_case: false,
+        body: "reason=",
+    },
+    Route {
+        via: Via::Page,
+        method: "POST",
+        path: "/staff/admin/users/{user}/reactivate",
+        action: "manage_users",
+        on_case: false,
+        body: "reason=",
+    },
+    Route {
         via: Via::Api,
         method: "GET",
         path: "/api/v1/referrals",
@@ -287,7 +327,7 @@ async fn every_staff_route_allows_and_denies_exactly_as_the_policy_says() {
                     let mut browser = Browser::signed_in(app, &user_id).await;
                     let csrf = browser.csrf(app, "/staff/queue").await;
                     for route in ROUTES {
-                        let path = route.path.replace("{ref}", &reference).replace("{token}", &revocable_id);
+                        let path = route.path.replace("{ref}", &reference).replace("{token}", &revocable_id).replace("{user}", &user_id);
                         let status = match route.via {
                             Via::Page if route.method == "GET" => browser.get(app, &path).await.status,
                             Via::Page => {
@@ -349,7 +389,8 @@ async fn without_a_session_or_token_staff_routes_send_you_to_sign_in_or_answer_4
                 let path = route
                     .path
                     .replace("{ref}", "SEC-0000-0000")
-                    .replace("{token}", "x");
+                    .replace("{token}", "x")
+                    .replace("{user}", "x");
                 let request = axum::http::Request::builder()
                     .method(route.method)
                     .uri(&path)

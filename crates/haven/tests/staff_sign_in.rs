@@ -394,3 +394,121 @@ async fn state_changing_forms_without_the_right_csrf_token_are_refused_with_403(
     })
     .await;
 }
+
+/// A password attempt from `address` (behind a trusted proxy), with the double-submit
+/// sign-in token a browser would have.
+async fn attempt_from(app: &TestApp, email: &str, password: &str, address: &str) -> StatusCode {
+    use common::staff::encode;
+    let request = axum::http::Request::post("/staff/sign-in")
+        .header("cookie", "haven_signin=t0ken")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-forwarded-for", address)
+        .body(axum::body::Body::from(format!(
+            "email={}&password={}&csrf=t0ken",
+            encode(email),
+            encode(password)
+        )))
+        .unwrap();
+    app.request(request).await.status
+}
+
+#[tokio::test]
+async fn two_servers_on_one_database_share_the_sign_in_limits() {
+    common::TestAppBuilder::default()
+        .trust_forwarded_for()
+        .each_engine(async |app| {
+            let other = app.second_server().await;
+            let servers = [app, &other];
+            let (_, email) = account(app, Role::Triage, Some("demo-team"), ONE_TIME).await;
+            // Per account: five failures, alternating between the servers.
+            for i in 0..5 {
+                let status =
+                    attempt_from(servers[i % 2], &email, "wrong password!", "198.51.100.1").await;
+                assert_eq!(status, StatusCode::OK, "{:?} failure {i}", app.engine);
+            }
+            for server in servers {
+                let status = attempt_from(server, &email, ONE_TIME, "198.51.100.1").await;
+                assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{:?}", app.engine);
+            }
+            // Per address: thirty failures from one address (any accounts), across servers.
+            for i in 0..30 {
+                let status = attempt_from(
+                    servers[i % 2],
+                    &format!("nobody{i}@example.org"),
+                    "wrong password!",
+                    "203.0.113.9",
+                )
+                .await;
+                assert_eq!(status, StatusCode::OK, "{:?} failure {i}", app.engine);
+            }
+            let (_, fresh) = account(app, Role::Triage, Some("demo-team"), ONE_TIME).await;
+            let status = attempt_from(&other, &fresh, ONE_TIME, "203.0.113.9").await;
+            assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{:?}", app.engine);
+            let status = attempt_from(app, &fresh, ONE_TIME, "192.0.2.44").await;
+            assert_eq!(status, StatusCode::SEE_OTHER, "another address may sign in");
+
+            // Only keyed hashes are stored: no address, no email.
+            let keys: Vec<String> = sqlx::query("SELECT key_hash FROM signin_failures")
+                .fetch_all(app.storage.pool())
+                .await
+                .unwrap()
+                .iter()
+                .map(|row| sqlx::Row::get(row, 0))
+                .collect();
+            assert!(!keys.is_empty());
+            for key in &keys {
+                assert!(
+                    key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit()),
+                    "{key}"
+                );
+            }
+            common::scan::checkpoint(app).await;
+            let stored = common::scan::persisted(app).await;
+            for address in ["198.51.100.1", "203.0.113.9", "192.0.2.44"] {
+                common::scan::assert_absent(&stored, address, &format!("{:?}", app.engine));
+            }
+
+            // When the window has passed (on both servers' clocks), the account may try again.
+            for server in servers {
+                server.state.staff.clock.advance(TimeDelta::minutes(16));
+            }
+            let status = attempt_from(&other, &email, ONE_TIME, "198.51.100.1").await;
+            assert_eq!(status, StatusCode::SEE_OTHER, "{:?}", app.engine);
+            other.storage.close().await;
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn entering_the_password_again_does_not_reset_the_count_of_wrong_codes() {
+    each_engine(async |app| {
+        let (_, email) = account(app, Role::Manager, Some("demo-team"), ONE_TIME).await;
+        let (mut browser, _, _) = first_sign_in(app, &email).await;
+        sign_out(app, &mut browser).await;
+        for (round, wrong) in [(0, 3), (1, 2)] {
+            let (mut browser, response) = sign_in(app, &email, CHOSEN).await;
+            assert_eq!(location(&response), "/staff/sign-in/code", "round {round}");
+            let csrf = browser.csrf(app, "/staff/sign-in/code").await;
+            for _ in 0..wrong {
+                let response = browser
+                    .post(
+                        app,
+                        "/staff/sign-in/code",
+                        &[("code", "000000"), ("csrf", &csrf)],
+                    )
+                    .await;
+                assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+            }
+        }
+        // Five wrong codes, with the right password entered between them: the account is
+        // now refused, even with the right password.
+        let (_, response) = sign_in(app, &email, CHOSEN).await;
+        assert_eq!(
+            response.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{}",
+            response.text()
+        );
+    })
+    .await;
+}

@@ -147,6 +147,104 @@ async fn a_childs_name_appears_nowhere_in_the_database() {
         .await;
 }
 
+/// The database as an attacker with a copy would see it (SQLite: the files before and after
+/// a checkpoint; PostgreSQL: every row), checked for `secret` in every encoding.
+async fn assert_nowhere(app: &TestApp, secret: &str, when: &str) {
+    let engine = format!("{:?} {when}", app.engine);
+    if app.engine == Engine::Sqlite {
+        assert_absent(&sqlite_files(app), secret, &engine);
+        checkpoint(app).await;
+    }
+    assert_absent(&persisted(app).await, secret, &engine);
+}
+
+#[tokio::test]
+async fn totp_secrets_appear_nowhere_in_the_database_and_rotate() {
+    use common::staff::{Browser, account, code_now, csrf_of, secret_of};
+    use haven::storage::sessions::SessionStage;
+    use haven::web::staff::session::{SESSION_COOKIE, new_session_id, session_hash};
+    TestAppBuilder::default()
+        .each_engine(async |app| {
+            let (user_id, email) =
+                account(app, Role::Triage, Some("demo-team"), "a-password-for-tests").await;
+            // A session that has reached enrolment, as after the first password change.
+            let id = new_session_id();
+            app.storage
+                .create_session(
+                    &session_hash(&id),
+                    &user_id,
+                    SessionStage::Enrol,
+                    app.state.staff.clock.now(),
+                )
+                .await
+                .unwrap();
+            let mut browser = Browser {
+                cookies: vec![(SESSION_COOKIE.to_owned(), id)],
+            };
+            let page = browser.get(app, "/staff/sign-in/set-up").await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+            let secret = secret_of(&page.text());
+            assert!(secret.len() >= 26, "{secret}");
+            // Pending: kept with the session, sealed.
+            let pending: String =
+                sqlx::query("SELECT pending_totp_secret FROM staff_sessions WHERE user_id = $1")
+                    .bind(&user_id)
+                    .fetch_one(app.storage.pool())
+                    .await
+                    .unwrap()
+                    .get(0);
+            assert!(pending.starts_with("hv1:"), "{pending}");
+            assert_nowhere(app, &secret, "pending").await;
+            // The same secret is shown again (it opens).
+            let again = browser.get(app, "/staff/sign-in/set-up").await;
+            assert_eq!(secret_of(&again.text()), secret);
+
+            let csrf = csrf_of(&again.text());
+            let done = browser
+                .post(
+                    app,
+                    "/staff/sign-in/set-up",
+                    &[("code", &code_now(app, &secret)), ("csrf", &csrf)],
+                )
+                .await;
+            assert_eq!(done.status, StatusCode::OK, "{}", done.text());
+            let codes: Vec<String> = done
+                .text()
+                .split("<code>")
+                .skip(1)
+                .filter_map(|c| c.split("</code>").next().map(str::to_owned))
+                .collect();
+            assert_eq!(codes.len(), 10, "{}", done.text());
+            let stored: String = sqlx::query("SELECT totp_secret FROM staff_users WHERE id = $1")
+                .bind(&user_id)
+                .fetch_one(app.storage.pool())
+                .await
+                .unwrap()
+                .get(0);
+            assert!(stored.starts_with("hv1:"), "{stored}");
+            assert_nowhere(app, &secret, "enrolled").await;
+            for code in &codes {
+                assert_nowhere(app, code, "recovery codes").await;
+            }
+            let login = app.storage.find_login(&email).await.unwrap().unwrap();
+            assert_eq!(login.totp_secret.as_deref(), Some(secret.as_str()));
+
+            // Rotation re-wraps it: the old key then wraps nothing, and the secret still opens.
+            let rotator = other_process(&app.db).await;
+            let old_key = rotator.keys().current().id().to_owned();
+            rotator.keys().rotate().unwrap();
+            let report = rotator.rewrap_all(10).await.unwrap();
+            assert!(report.failed.is_empty(), "{report:?}");
+            let usage = rotator.key_usage().await.unwrap();
+            let old = usage.iter().find(|u| u.key_id == old_key).unwrap();
+            assert_eq!(old.values, 0, "{usage:?}");
+            let login = app.storage.find_login(&email).await.unwrap().unwrap();
+            assert_eq!(login.totp_secret.as_deref(), Some(secret.as_str()));
+            rotator.close().await;
+        })
+        .await;
+}
+
 #[tokio::test]
 async fn a_value_moved_to_another_row_or_edited_does_not_open() {
     TestAppBuilder::default()
@@ -210,7 +308,7 @@ async fn a_value_moved_to_another_row_or_edited_does_not_open() {
 #[tokio::test]
 async fn unregistered_columns_are_refused() {
     let db = common::sqlite_db();
-    let storage = Storage::connect(&db.url, 1, db.master_keys())
+    let storage = Storage::connect(&db.url, 1, db.master_keys(), &db.secret_key())
         .await
         .unwrap();
     let err = storage.seal("notes", "body", "n1", b"x").unwrap_err();
@@ -238,7 +336,9 @@ async fn other_process(db: &TestDb) -> Storage {
     let keys = KeyRing::load_or_create(None, db.dir.path())
         .unwrap()
         .with_check_interval(Duration::from_secs(3600));
-    Storage::connect(&db.url, 2, keys).await.unwrap()
+    Storage::connect(&db.url, 2, keys, &db.secret_key())
+        .await
+        .unwrap()
 }
 
 #[tokio::test]

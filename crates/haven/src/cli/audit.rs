@@ -1,10 +1,12 @@
-//! `haven audit verify`: recompute the audit log's hash chain and compare it with a
+//! `haven audit verify`: recompute the audit log's keyed hash chain and compare it with a
 //! checkpoint kept outside the database.
 //!
-//! The chain alone finds an edited, deleted, reordered or reinserted entry. It cannot find
-//! entries cut off the end, or a chain recomputed from an edit onwards by someone with write
-//! access to the database (the hash is unkeyed). The checkpoint file (`seq hash` of the last
-//! entry verified, in the data directory by default) catches both for every entry up to it;
+//! The chain is keyed by a key derived from the server secret key (`HAVEN_SECRET_KEY` or
+//! `<data-dir>/secret.key`, never in the database), so it finds an edited, deleted,
+//! reordered, reinserted or forged entry even when whoever changed the table recomputed the
+//! hashes. Verifying with another key is reported as a wrong key. What the chain alone
+//! cannot find is entries cut off the end: the checkpoint file (`seq hash` of the last entry
+//! verified, in the data directory by default) catches that for every entry up to it, and
 //! the printed summary lets the operator keep the same checkpoint somewhere an attacker of
 //! the server cannot reach (a ticket, a write-once store).
 
@@ -15,6 +17,7 @@ use anyhow::Context as _;
 use clap::Subcommand;
 
 use super::{CliError, Context};
+use crate::crypto::SECRET_KEY_FILE;
 use crate::storage::audit::ChainCheck;
 
 /// Name of the checkpoint file under the data directory.
@@ -34,6 +37,15 @@ pub(super) async fn run(ctx: &Context, cmd: AuditCommand) -> Result<(), CliError
     match cmd {
         AuditCommand::Verify { checkpoint } => {
             let path = checkpoint.unwrap_or_else(|| ctx.settings.data_dir.join(CHECKPOINT_FILE));
+            let key_file = ctx.settings.data_dir.join(SECRET_KEY_FILE);
+            if std::env::var_os("HAVEN_SECRET_KEY").is_none() && !key_file.exists() {
+                // Creating a fresh key here would only make every entry look forged.
+                return Err(CliError::bad(format!(
+                    "no server secret key: the audit chain is keyed by it; set HAVEN_SECRET_KEY \
+                     or put the servers' key in {}",
+                    key_file.display()
+                )));
+            }
             let storage = ctx.storage().await?;
             let result = verify(&storage, &path).await;
             storage.close().await;

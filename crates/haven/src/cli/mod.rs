@@ -157,7 +157,8 @@ impl Context {
             self.data_dir()?;
         }
         let keys = self.master_keys()?;
-        let storage = Storage::connect(&url, self.settings.max_connections, keys)
+        let secret = self.secret_key()?;
+        let storage = Storage::connect(&url, self.settings.max_connections, keys, &secret)
             .await
             .map_err(|e| CliError::Failed(anyhow::anyhow!("could not open the database: {e}")))?;
         storage.migrate().await.map_err(|e| {

@@ -108,7 +108,7 @@ impl Storage {
             "referral",
             change.referral_id,
         );
-        append_in(&mut tx, self.kind, &entry).await?;
+        append_in(&mut tx, &self.audit, &entry).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -173,7 +173,7 @@ impl Storage {
         )
         .await?;
         let entry = AuditEntry::new(at, actor, "referral.allocation", "referral", referral_id);
-        append_in(&mut tx, self.kind, &entry).await?;
+        append_in(&mut tx, &self.audit, &entry).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -1,25 +1,97 @@
 //! The tamper-evident audit log: every read and write of case data, and every account or
-//! token change, as a hash chain.
+//! token change, as a keyed hash chain.
 //!
-//! `hash = SHA-256(prev_hash ‖ canonical entry)` where the canonical entry is the JSON array
-//! `[seq, at, actor, action, record_type, record_id, reason]`. Editing, removing or
-//! reordering an entry breaks its hash, its link or the numbering, which
-//! [`Storage::verify_audit_chain`] finds (`haven audit verify`). The table also refuses
+//! `hash = HMAC-SHA256(audit key, prev_hash ‖ canonical entry)` where the canonical entry is
+//! the JSON array `[seq, at, actor, action, record_type, record_id, reason]` and the audit
+//! key is derived from the server secret key (`HMAC(secret, "haven audit chain v1")`), which
+//! is never in the database. Editing, removing or reordering an entry breaks its hash, its
+//! link or the numbering, which [`Storage::verify_audit_chain`] finds (`haven audit
+//! verify`); and because the link is keyed, someone who can write the table but does not
+//! hold the server key cannot recompute the hashes after an edit. The table also refuses
 //! UPDATE and DELETE (triggers in the migrations).
 //!
-//! The limit, stated plainly: the hash is unkeyed, so someone who can drop the triggers can
-//! also recompute every hash after an edit, or cut entries off the end. What catches that is
-//! a checkpoint kept outside the database ([`Storage::audit_tail`], written by
-//! `haven audit verify` to the data directory and printed for the operator to record):
-//! anything up to the checkpoint that changes, or a log shorter than it, fails verification.
+//! Each entry names the key it was made under (`key_id`, a keyed fingerprint that reveals
+//! nothing of the key), so verifying with the wrong key says so instead of reporting every
+//! entry as edited.
+//!
+//! The limit, stated plainly: cutting entries off the end leaves a valid shorter chain. What
+//! catches that is a checkpoint kept outside the database ([`Storage::audit_tail`], written
+//! by `haven audit verify` to the data directory and printed for the operator to record):
+//! a log shorter than it, or a changed entry up to it, fails verification.
 
 use chrono::{DateTime, Utc};
 use sqlx::{Any, Row, Transaction};
 use tracing::instrument;
 
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
 use super::{Storage, StorageError, timestamp};
 use crate::config::DatabaseKind;
-use crate::crypto::sha256_hex;
+use crate::crypto::{SecretKey, sha256_hex};
+
+/// The label the audit key is derived under (domain separation from every other use of the
+/// server secret key).
+const AUDIT_KEY_LABEL: &[u8] = b"haven audit chain v1";
+
+/// The key of the audit chain's links, derived from the server secret key. Never stored.
+#[derive(Clone)]
+pub struct AuditKey {
+    key: [u8; 32],
+    /// A short fingerprint stored with each entry, so a wrong key is named as such.
+    id: String,
+}
+
+impl std::fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditKey")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuditKey {
+    /// The audit key of a server with this secret key.
+    pub fn derive(secret: &SecretKey) -> Self {
+        let key = secret.derive(AUDIT_KEY_LABEL);
+        let id = hex::encode(&hmac(&key, &[b"haven audit key id"])[..8]);
+        Self { key, id }
+    }
+
+    /// The fingerprint stored in `audit_log.key_id`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The link of an entry: HMAC-SHA256(key, prev_hash ‖ canonical), in hex.
+    fn link(&self, prev_hash: &str, canonical: &str) -> String {
+        hex::encode(hmac(
+            &self.key,
+            &[prev_hash.as_bytes(), canonical.as_bytes()],
+        ))
+    }
+}
+
+fn hmac(key: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
+    match <Hmac<Sha256> as Mac>::new_from_slice(key) {
+        Ok(mut mac) => {
+            for part in parts {
+                mac.update(part);
+            }
+            mac.finalize().into_bytes().into()
+        }
+        // HMAC takes keys of any length; this arm exists only to avoid a panic path, and
+        // never produces a value `link` would accept (verification recomputes the same way).
+        Err(_) => [0; 32],
+    }
+}
+
+/// What appending needs: the engine (how to serialise appenders) and the key.
+#[derive(Debug, Clone)]
+pub struct AuditChain {
+    pub(crate) kind: DatabaseKind,
+    pub(crate) key: AuditKey,
+}
 
 /// `prev_hash` of the first entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -62,6 +134,25 @@ impl AuditEntry {
     }
 }
 
+/// The action of every export, download or print of case data; the entry's reason says what
+/// was exported (see [`AuditEntry::export`]).
+pub const EXPORTED: &str = "case.exported";
+
+impl AuditEntry {
+    /// An export of the referral `referral_id`'s data by `actor`: `what` is a short code of
+    /// what left Haven (`family_copy`, `attachment:<question>`, …), never content.
+    pub fn export(
+        at: DateTime<Utc>,
+        actor: impl Into<String>,
+        referral_id: &str,
+        what: &str,
+    ) -> Self {
+        let mut entry = Self::new(at, actor, EXPORTED, "referral", referral_id);
+        entry.reason = Some(what.to_owned());
+        entry
+    }
+}
+
 /// What [`Storage::verify_audit_chain`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChainCheck {
@@ -82,9 +173,24 @@ pub enum ChainProblem {
         "its prev_hash is not the hash of the entry before it: entries were reordered, replaced or reinserted"
     )]
     BadLink,
-    /// Its hash does not cover its own content.
-    #[error("its hash does not match its content: the entry was edited")]
+    /// Its hash does not cover its own content under the audit key.
+    #[error(
+        "its hash does not match its content under the audit key: the entry was edited or forged"
+    )]
     BadHash,
+    /// Its hash is a plain, unkeyed SHA-256 of the entry: made by someone without the server
+    /// key (or by a Haven from before the chain was keyed).
+    #[error(
+        "its hash is an unkeyed SHA-256, not the keyed link: the entry was forged by someone \
+         without the server key (or written before the audit chain was keyed)"
+    )]
+    Unkeyed,
+    /// It was made under another audit key than the one verifying.
+    #[error(
+        "it was written under audit key {found}, but this key is {ours}: the server secret key \
+         (HAVEN_SECRET_KEY or <data-dir>/secret.key) is not the one the servers use"
+    )]
+    WrongKey { found: String, ours: String },
 }
 
 /// Entries read per query while verifying, so a long log is never held in memory at once.
@@ -111,18 +217,19 @@ struct AuditEntryText<'a> {
     reason: Option<&'a str>,
 }
 
-fn chain_hash(prev_hash: &str, canonical: &str) -> String {
+/// The unkeyed hash of the chain before it was keyed (only to name such entries).
+fn unkeyed_hash(prev_hash: &str, canonical: &str) -> String {
     sha256_hex(format!("{prev_hash}{canonical}").as_bytes())
 }
 
 /// Appends an entry inside the caller's write transaction, so the entry commits (or not)
-/// with the change it records.
+/// with the change it records. One indexed read of the last entry, one insert.
 pub(crate) async fn append_in(
     tx: &mut Transaction<'static, Any>,
-    kind: DatabaseKind,
+    chain: &AuditChain,
     entry: &AuditEntry,
 ) -> Result<(), StorageError> {
-    if kind == DatabaseKind::Postgres {
+    if chain.kind == DatabaseKind::Postgres {
         // Serialises appenders across every server on this database until commit, so each
         // entry links to the true last one. SQLite needs nothing: write transactions begin
         // IMMEDIATE and so are already serial.
@@ -146,10 +253,10 @@ pub(crate) async fn append_in(
         record_id: entry.record_id.as_deref(),
         reason: entry.reason.as_deref(),
     };
-    let hash = chain_hash(&prev_hash, &canonical(seq, &at, &text));
+    let hash = chain.key.link(&prev_hash, &canonical(seq, &at, &text));
     sqlx::query(
-        "INSERT INTO audit_log (seq, at, actor, action, record_type, record_id, reason, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO audit_log (seq, at, actor, action, record_type, record_id, reason, prev_hash, hash, key_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(seq)
     .bind(at)
@@ -160,6 +267,7 @@ pub(crate) async fn append_in(
     .bind(entry.reason.as_deref())
     .bind(prev_hash)
     .bind(hash)
+    .bind(chain.key.id())
     .execute(&mut **tx)
     .await
     .map_err(StorageError::from_write)?;
@@ -171,12 +279,13 @@ impl Storage {
     #[instrument(skip_all)]
     pub async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StorageError> {
         let mut tx = self.begin_write().await?;
-        append_in(&mut tx, self.kind, entry).await?;
+        append_in(&mut tx, &self.audit, entry).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Recomputes the whole chain from the first entry, a page at a time.
+    /// Recomputes the whole chain from the first entry, a page at a time, under this
+    /// storage's audit key.
     #[instrument(skip_all)]
     pub async fn verify_audit_chain(&self) -> Result<ChainCheck, StorageError> {
         let mut expected_seq = 1_i64;
@@ -184,7 +293,7 @@ impl Storage {
         let mut last_seq = 0_i64;
         loop {
             let rows = sqlx::query(
-                "SELECT seq, at, actor, action, record_type, record_id, reason, prev_hash, hash
+                "SELECT seq, at, actor, action, record_type, record_id, reason, prev_hash, hash, key_id
                  FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
             )
             .bind(last_seq)
@@ -204,6 +313,7 @@ impl Storage {
                 let reason: Option<String> = row.try_get(6)?;
                 let prev_hash: String = row.try_get(7)?;
                 let hash: String = row.try_get(8)?;
+                let key_id: Option<String> = row.try_get(9)?;
                 let text = AuditEntryText {
                     actor: &actor,
                     action: &action,
@@ -211,14 +321,26 @@ impl Storage {
                     record_id: record_id.as_deref(),
                     reason: reason.as_deref(),
                 };
+                let canonical = canonical(seq, &at, &text);
+                let ours = self.audit.key.id();
                 let problem = if seq != expected_seq {
                     Some(ChainProblem::Gap {
                         expected: expected_seq,
                     })
                 } else if prev_hash != expected_prev {
                     Some(ChainProblem::BadLink)
-                } else if chain_hash(&prev_hash, &canonical(seq, &at, &text)) != hash {
-                    Some(ChainProblem::BadHash)
+                } else if self.audit.key.link(&prev_hash, &canonical) != hash {
+                    Some(if unkeyed_hash(&prev_hash, &canonical) == hash {
+                        ChainProblem::Unkeyed
+                    } else {
+                        match key_id {
+                            Some(found) if found != ours => ChainProblem::WrongKey {
+                                found,
+                                ours: ours.to_owned(),
+                            },
+                            _ => ChainProblem::BadHash,
+                        }
+                    })
                 } else {
                     None
                 };

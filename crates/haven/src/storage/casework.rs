@@ -98,7 +98,7 @@ impl Storage {
         self.insert_event(&mut tx, &event(referral_id, at, author, "note_added"))
             .await?;
         let entry = AuditEntry::new(at, author, "referral.note_added", "referral", referral_id);
-        append_in(&mut tx, self.kind, &entry).await?;
+        append_in(&mut tx, &self.audit, &entry).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -159,7 +159,7 @@ impl Storage {
             .await?;
         let action = format!("referral.{kind}");
         let entry = AuditEntry::new(at, author, &action, "referral", referral_id);
-        append_in(&mut tx, self.kind, &entry).await?;
+        append_in(&mut tx, &self.audit, &entry).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -21,8 +21,8 @@ use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
 use super::StorageError;
+use super::audit::AuditChain;
 use super::referrals::{ReferralRow, insert_referral};
-use crate::config::DatabaseKind;
 
 /// The most referrals written in one transaction: enough to absorb a burst, small enough
 /// that one batch holds the write lock only briefly.
@@ -51,9 +51,9 @@ impl std::fmt::Debug for Pending {
 impl GroupCommit {
     /// Starts the writing task on the current runtime. It holds only the writer pool, never
     /// a handle, so it stops once the last `Storage` clone is gone.
-    pub(crate) fn start(writer: AnyPool) -> Self {
+    pub(crate) fn start(writer: AnyPool, audit: AuditChain) -> Self {
         let (queue, incoming) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(write_batches(writer, incoming));
+        tokio::spawn(write_batches(writer, audit, incoming));
         Self { queue }
     }
 
@@ -68,10 +68,10 @@ impl GroupCommit {
     }
 }
 
-async fn write_batches(writer: AnyPool, mut incoming: mpsc::Receiver<Pending>) {
+async fn write_batches(writer: AnyPool, audit: AuditChain, mut incoming: mpsc::Receiver<Pending>) {
     let mut batch: Vec<Pending> = Vec::with_capacity(MAX_BATCH);
     while incoming.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        if batch.len() > 1 && write_together(&writer, &batch).await.is_ok() {
+        if batch.len() > 1 && write_together(&writer, &audit, &batch).await.is_ok() {
             metrics::histogram!("haven_group_commit_batch_size").record(batch.len() as f64);
             for pending in batch.drain(..) {
                 // A caller that gave up (client gone) no longer needs the answer.
@@ -80,24 +80,32 @@ async fn write_batches(writer: AnyPool, mut incoming: mpsc::Receiver<Pending>) {
             continue;
         }
         for pending in batch.drain(..) {
-            let result = write_alone(&writer, &pending.row).await;
+            let result = write_alone(&writer, &audit, &pending.row).await;
             let _ = pending.done.send(result);
         }
     }
 }
 
-async fn write_together(writer: &AnyPool, batch: &[Pending]) -> Result<(), StorageError> {
+async fn write_together(
+    writer: &AnyPool,
+    audit: &AuditChain,
+    batch: &[Pending],
+) -> Result<(), StorageError> {
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
     for pending in batch {
-        insert_referral(&mut tx, DatabaseKind::Sqlite, &pending.row).await?;
+        insert_referral(&mut tx, audit, &pending.row).await?;
     }
     tx.commit().await?;
     Ok(())
 }
 
-async fn write_alone(writer: &AnyPool, row: &ReferralRow) -> Result<(), StorageError> {
+async fn write_alone(
+    writer: &AnyPool,
+    audit: &AuditChain,
+    row: &ReferralRow,
+) -> Result<(), StorageError> {
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-    insert_referral(&mut tx, DatabaseKind::Sqlite, row).await?;
+    insert_referral(&mut tx, audit, row).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -15,9 +15,11 @@ pub mod drafts;
 mod group_commit;
 pub mod jobs;
 pub mod outcomes;
+pub mod permissions;
 pub mod queue;
 pub mod referrals;
 pub mod sessions;
+pub mod throttle;
 pub mod tokens;
 pub mod triage;
 pub mod users;
@@ -32,9 +34,9 @@ use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
 use crate::config::{DatabaseKind, database_kind};
-use crate::crypto::KeyError;
 use crate::crypto::envelope::EnvelopeError;
 use crate::crypto::keyring::KeyRing;
+use crate::crypto::{KeyError, SecretKey};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -107,15 +109,19 @@ pub struct Storage {
     keys: KeyRing,
     /// On SQLite, the batching writer of new referrals ([`group_commit`]).
     group_commit: Option<group_commit::GroupCommit>,
+    /// The audit chain's engine and key (derived from the server secret key; never stored).
+    audit: audit::AuditChain,
 }
 
 impl Storage {
     /// Connects to `url` (SQLite files are created when missing). `keys` seal and open case
-    /// content (`crypto::keyring::KeyRing::load_or_create`).
+    /// content (`crypto::keyring::KeyRing::load_or_create`); the audit chain is keyed by a
+    /// key derived from `secret` (the server secret key, the same on every server).
     pub async fn connect(
         url: &str,
         max_connections: u32,
         keys: KeyRing,
+        secret: &SecretKey,
     ) -> Result<Self, StorageError> {
         install_default_drivers();
         let kind = database_kind(url).ok_or(StorageError::UnsupportedUrl)?;
@@ -124,8 +130,15 @@ impl Storage {
             DatabaseKind::Sqlite => pool_options(kind, 1).connect(url).await?,
             DatabaseKind::Postgres => pool.clone(),
         };
+        let audit = audit::AuditChain {
+            kind,
+            key: audit::AuditKey::derive(secret),
+        };
         let group_commit = match kind {
-            DatabaseKind::Sqlite => Some(group_commit::GroupCommit::start(writer.clone())),
+            DatabaseKind::Sqlite => Some(group_commit::GroupCommit::start(
+                writer.clone(),
+                audit.clone(),
+            )),
             DatabaseKind::Postgres => None,
         };
         Ok(Self {
@@ -134,6 +147,7 @@ impl Storage {
             kind,
             keys,
             group_commit,
+            audit,
         })
     }
 

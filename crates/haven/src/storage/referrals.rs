@@ -6,10 +6,9 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction, query};
 use tracing::instrument;
 
-use super::audit::{AuditEntry, append_in};
+use super::audit::{AuditChain, AuditEntry, append_in};
 use super::drafts::move_draft_files;
 use super::{Storage, StorageError, flag, parse_timestamp, timestamp};
-use crate::config::DatabaseKind;
 
 /// A referral to be stored. Everything the reporter wrote is in `answers`.
 #[derive(Clone)]
@@ -147,7 +146,7 @@ impl Storage {
             Some(group) => group.write(row).await,
             None => {
                 let mut tx = self.begin_write().await?;
-                insert_referral(&mut tx, self.kind, &row).await?;
+                insert_referral(&mut tx, &self.audit, &row).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -225,7 +224,7 @@ pub(crate) struct ReferralRow {
 /// transaction.
 pub(crate) async fn insert_referral(
     tx: &mut Transaction<'static, Any>,
-    kind: DatabaseKind,
+    audit: &AuditChain,
     row: &ReferralRow,
 ) -> Result<(), StorageError> {
     let now = timestamp(Utc::now());
@@ -278,7 +277,7 @@ pub(crate) async fn insert_referral(
         "referral",
         &row.id,
     );
-    append_in(tx, kind, &entry).await
+    append_in(tx, audit, &entry).await
 }
 
 /// Reads a referral row, opening its sealed columns.

@@ -1,5 +1,6 @@
-//! Staff sign-in state: password hashes, the TOTP secret and last accepted step, recovery
-//! codes, and server-side sessions (`staff_sessions`, keyed by a hash of the session id).
+//! Staff sign-in state: password hashes, the TOTP secret (sealed at rest, like a pending one
+//! being enrolled) and last accepted step, recovery codes (keyed hashes), and server-side
+//! sessions (`staff_sessions`, keyed by a hash of the session id).
 
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
@@ -7,6 +8,7 @@ use sqlx::{Row, query};
 use tracing::instrument;
 
 use super::audit::{AuditEntry, append_in};
+use super::permissions::AccessChange;
 use super::users::{StaffUser, normalise_email, user_from_row};
 use super::{Storage, StorageError, parse_timestamp, timestamp};
 use crate::access::Role;
@@ -94,17 +96,23 @@ macro_rules! login_columns {
     };
 }
 
-fn login_from_row(row: &AnyRow) -> Result<LoginRecord, StorageError> {
-    Ok(LoginRecord {
-        user: user_from_row(row)?,
-        password_hash: row.try_get(6)?,
-        must_change_password: row.try_get::<i64, _>(7)? != 0,
-        totp_secret: row.try_get(8)?,
-        totp_last_step: row.try_get(9)?,
-    })
-}
-
 impl Storage {
+    /// Reads a login record, opening the sealed TOTP secret.
+    fn login_from_row(&self, row: &AnyRow) -> Result<LoginRecord, StorageError> {
+        let user = user_from_row(row)?;
+        let totp_secret = row
+            .try_get::<Option<String>, _>(8)?
+            .map(|stored| self.open_text("staff_users", "totp_secret", &user.id, &stored))
+            .transpose()?;
+        Ok(LoginRecord {
+            user,
+            password_hash: row.try_get(6)?,
+            must_change_password: row.try_get::<i64, _>(7)? != 0,
+            totp_secret,
+            totp_last_step: row.try_get(9)?,
+        })
+    }
+
     /// The sign-in record of the account with this email.
     #[instrument(skip_all)]
     pub async fn find_login(&self, email: &str) -> Result<Option<LoginRecord>, StorageError> {
@@ -116,7 +124,7 @@ impl Storage {
         .bind(normalise_email(email))
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(login_from_row).transpose()
+        row.as_ref().map(|row| self.login_from_row(row)).transpose()
     }
 
     /// Starts a session (`id_hash` is the SHA-256 of the cookie's session id).
@@ -160,10 +168,14 @@ impl Storage {
         let Some(row) = row else {
             return Ok(None);
         };
+        let pending_totp_secret = row
+            .try_get::<Option<String>, _>(11)?
+            .map(|stored| self.open_text("staff_sessions", "pending_totp_secret", id_hash, &stored))
+            .transpose()?;
         Ok(Some(SessionRecord {
-            login: login_from_row(&row)?,
+            login: self.login_from_row(&row)?,
             stage: SessionStage::parse(&row.try_get::<String, _>(10)?)?,
-            pending_totp_secret: row.try_get(11)?,
+            pending_totp_secret,
             created_at: parse_timestamp("created_at", &row.try_get::<String, _>(12)?)?,
             last_seen_at: parse_timestamp("last_seen_at", &row.try_get::<String, _>(13)?)?,
         }))
@@ -185,7 +197,8 @@ impl Storage {
         Ok(())
     }
 
-    /// Moves a session to another sign-in stage (and sets or clears a pending TOTP secret).
+    /// Moves a session to another sign-in stage (and sets or clears a pending TOTP secret,
+    /// sealed at rest under the session's id hash).
     #[instrument(skip_all)]
     pub async fn set_session_stage(
         &self,
@@ -194,6 +207,9 @@ impl Storage {
         pending_totp_secret: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
+        let pending_totp_secret = pending_totp_secret
+            .map(|secret| self.seal_text("staff_sessions", "pending_totp_secret", id_hash, secret))
+            .transpose()?;
         query(
             "UPDATE staff_sessions SET stage = $1, pending_totp_secret = $2, updated_at = $3
              WHERE id_hash = $4",
@@ -241,12 +257,14 @@ impl Storage {
             .execute(&mut *tx)
             .await?;
         let entry = AuditEntry::new(now, actor, "user.password_changed", "staff_user", user_id);
-        append_in(&mut tx, self.kind, &entry).await?;
+        append_in(&mut tx, &self.audit, &entry).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Changes an account's role and team, ends its sessions, and audits it.
+    /// Changes an account's role and team, ends its sessions, and audits it (the command
+    /// line's `set-role`; the admin page gives a reason through
+    /// [`Storage::change_access`], the same code path).
     #[instrument(skip_all)]
     pub async fn change_role(
         &self,
@@ -256,25 +274,14 @@ impl Storage {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StorageError> {
-        let mut tx = self.begin_write().await?;
-        let changed =
-            query("UPDATE staff_users SET role = $1, team = $2, updated_at = $3 WHERE id = $4")
-                .bind(role.as_str())
-                .bind(team)
-                .bind(timestamp(now))
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        query("DELETE FROM staff_sessions WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        let mut entry = AuditEntry::new(now, actor, "user.role_changed", "staff_user", user_id);
-        entry.reason = Some(format!("{role} {}", team.unwrap_or("all teams")));
-        append_in(&mut tx, self.kind, &entry).await?;
-        tx.commit().await?;
-        Ok(changed > 0)
+        self.change_access(
+            user_id,
+            &AccessChange::Role { role, team },
+            None,
+            actor,
+            now,
+        )
+        .await
     }
 
     /// Records that the code of `step` was used. `false` when that step (or a later one)
@@ -293,8 +300,8 @@ impl Storage {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Completes enrolment: the account's TOTP secret, the step of the confirming code, and
-    /// fresh recovery codes (keyed hashes; earlier codes are dropped).
+    /// Completes enrolment: the account's TOTP secret (sealed at rest), the step of the
+    /// confirming code, and fresh recovery codes (keyed hashes; earlier codes are dropped).
     #[instrument(skip_all)]
     pub async fn enrol_totp(
         &self,
@@ -304,11 +311,12 @@ impl Storage {
         recovery_hashes: &[String],
         now: DateTime<Utc>,
     ) -> Result<(), StorageError> {
+        let sealed = self.seal_text("staff_users", "totp_secret", user_id, secret)?;
         let mut tx = self.begin_write().await?;
         query(
             "UPDATE staff_users SET totp_secret = $1, totp_last_step = $2, updated_at = $3 WHERE id = $4",
         )
-        .bind(secret)
+        .bind(sealed)
         .bind(step)
         .bind(timestamp(now))
         .bind(user_id)
@@ -339,7 +347,7 @@ impl Storage {
             "staff_user",
             user_id,
         );
-        append_in(&mut tx, self.kind, &entry).await?;
+        append_in(&mut tx, &self.audit, &entry).await?;
         tx.commit().await?;
         Ok(())
     }

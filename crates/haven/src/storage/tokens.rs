@@ -54,7 +54,7 @@ impl Storage {
         .await
         .map_err(StorageError::from_write)?;
         let entry = AuditEntry::new(now, new.actor, "token.created", "api_token", &new.id);
-        append_in(&mut tx, self.kind, &entry).await?;
+        append_in(&mut tx, &self.audit, &entry).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -132,7 +132,7 @@ impl Storage {
         .rows_affected();
         if done > 0 {
             let entry = AuditEntry::new(now, actor, "token.revoked", "api_token", id);
-            append_in(&mut tx, self.kind, &entry).await?;
+            append_in(&mut tx, &self.audit, &entry).await?;
         }
         tx.commit().await?;
         Ok(done > 0)

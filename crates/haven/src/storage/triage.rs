@@ -129,7 +129,7 @@ impl Storage {
             "referral",
             referral_id,
         );
-        append_in(&mut tx, self.kind, &entry).await?;
+        append_in(&mut tx, &self.audit, &entry).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -174,7 +174,7 @@ impl Storage {
             "referral",
             change.referral_id,
         );
-        append_in(&mut tx, self.kind, &entry).await?;
+        append_in(&mut tx, &self.audit, &entry).await?;
         tx.commit().await?;
         Ok(true)
     }

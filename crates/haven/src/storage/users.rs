@@ -62,7 +62,7 @@ impl Storage {
         .await
         .map_err(StorageError::from_write)?;
         let entry = AuditEntry::new(now, new.actor, "user.created", "staff_user", &new.id);
-        append_in(&mut tx, self.kind, &entry).await?;
+        append_in(&mut tx, &self.audit, &entry).await?;
         tx.commit().await?;
         Ok(StaffUser {
             id: new.id.clone(),

@@ -49,6 +49,16 @@ impl SealedColumn {
         }
     }
 
+    /// A TEXT key column other than `id`.
+    const fn text_key(table: &'static str, column: &'static str, id_column: &'static str) -> Self {
+        Self {
+            table,
+            column,
+            id_column,
+            id_kind: IdKind::Text,
+        }
+    }
+
     const fn integer_id(table: &'static str, column: &'static str) -> Self {
         Self {
             table,
@@ -75,6 +85,11 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     SealedColumn::text_id("public_attachments", "content"),
     SealedColumn::text_id("case_notes", "body"),
     SealedColumn::text_id("reporter_messages", "body"),
+    // Second-factor secrets: whoever reads one can make that account's codes.
+    SealedColumn::text_id("staff_users", "totp_secret"),
+    SealedColumn::text_key("staff_sessions", "pending_totp_secret", "id_hash"),
+    // Why an account's permissions changed: free text from the admin page.
+    SealedColumn::text_id("staff_permission_changes", "reason"),
 ];
 
 /// Most passes over one column in one rotation.

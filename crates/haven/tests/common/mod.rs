@@ -76,6 +76,40 @@ impl Drop for TestDb {
 }
 
 impl TestDb {
+    /// The server secret key of this test: `secret.key` in its temp dir (the CLI run by
+    /// `common::run` reads the same file), written as `42…42` when missing.
+    pub fn secret_key(&self) -> SecretKey {
+        let path = self.dir.path().join(haven::crypto::SECRET_KEY_FILE);
+        if !path.exists() {
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            use std::io::Write as _;
+            let mut file = options.open(&path).unwrap();
+            writeln!(file, "{}", "42".repeat(32)).unwrap();
+        }
+        SecretKey::load_or_create(None, self.dir.path()).unwrap()
+    }
+
+    /// Storage on this database with its master keys and secret key, migrated, as another
+    /// server (or a command) on the same database would open it.
+    pub async fn open_storage(&self, max_connections: u32) -> Storage {
+        let storage = Storage::connect(
+            &self.url,
+            max_connections,
+            self.master_keys(),
+            &self.secret_key(),
+        )
+        .await
+        .unwrap();
+        storage.migrate().await.unwrap();
+        storage
+    }
+
     /// The master key ring of this test (`master.keys` in its temp dir, created on first
     /// use), re-checked on every seal so a rotation is seen at once.
     pub fn master_keys(&self) -> KeyRing {
@@ -210,11 +244,8 @@ impl TestAppBuilder {
 
     /// An app on a migrated `db`.
     pub async fn build(&self, db: TestDb) -> TestApp {
-        let storage = Storage::connect(&db.url, 5, db.master_keys())
-            .await
-            .unwrap();
-        storage.migrate().await.unwrap();
-        let key = SecretKey::from_hex(&"42".repeat(32)).unwrap();
+        let key = db.secret_key();
+        let storage = db.open_storage(5).await;
         let registry = if self.builtins {
             Registry::load(None).unwrap()
         } else {
@@ -246,6 +277,44 @@ impl TestAppBuilder {
             // table of open files by inode, and a deleted-while-open file whose inode is
             // reused by the next test's database makes that database fail to open.
             app.storage.close().await;
+        }
+    }
+}
+
+impl TestApp {
+    /// A second server on this app's database, as another `haven serve` sharing it would
+    /// be: its own connections, in-memory state (rate limits, clock) and data dir, the same
+    /// secret key and master keys.
+    pub async fn second_server(&self) -> TestApp {
+        let db = TestDb {
+            engine: self.db.engine,
+            url: self.db.url.clone(),
+            sqlite_file: self.db.sqlite_file.clone(),
+            dir: tempfile::tempdir().unwrap(),
+            // Not dropped by this copy: the first app owns the database.
+            postgres: None,
+        };
+        let storage = self.db.open_storage(5).await;
+        let mut settings = Settings {
+            submissions_per_window: 10_000,
+            ..Settings::default()
+        };
+        settings.data_dir = db.dir.path().to_owned();
+        settings.trust_forwarded_for = self.state.options.trust_forwarded_for;
+        let state = AppState::new(
+            storage.clone(),
+            self.registry.clone(),
+            self.key.clone(),
+            &settings,
+        );
+        TestApp {
+            router: router(state.clone()),
+            state,
+            storage,
+            key: self.key.clone(),
+            registry: self.registry.clone(),
+            engine: self.engine,
+            db,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The case file (`GET /staff/cases/{reference}`) and the family copy
 //! (`GET /staff/cases/{reference}/family`, never any third-party information).
 //!
-//! Every view is an audit entry before the page is sent.
+//! Every view is an audit entry before the page is sent; the family copy, which is printed
+//! or saved and so leaves Haven, is an export (`case.exported`, reason `family_copy`).
 
 use std::collections::HashMap;
 
@@ -302,7 +303,14 @@ pub async fn family_copy(
 ) -> Result<Response, StaffError> {
     let staff = session.staff();
     let (referral, def) = load(&state, &staff, &reference, Action::PrintForFamily).await?;
-    audit_view(&state, &staff, "referral.family_copy_prepared", &referral).await?;
+    // An export: the copy is printed or saved and leaves Haven.
+    let entry = AuditEntry::export(
+        state.staff.clock.now(),
+        staff.actor(),
+        &referral.id,
+        "family_copy",
+    );
+    state.storage.append_audit(&entry).await?;
     let answers = without_third_party(&def, &referral.stage, &referral.answers);
     let laid = lay_out(&def, &referral.stage, &answers);
     let public_status = def

@@ -1,6 +1,6 @@
 //! The staff workspace: server-rendered pages under `/staff/…` (GOV.UK Design System markup,
-//! no JavaScript needed) for sign-in with a second factor, the queue, the case file and
-//! token administration.
+//! no JavaScript needed) for sign-in with a second factor, the queue, the case file, and
+//! administration of staff accounts and tokens.
 //!
 //! - Sessions live in the database (`storage::sessions`); the cookie holds a random id whose
 //!   SHA-256 is the key, so a copied database cannot be used to sign in ([`session`]).
@@ -12,6 +12,7 @@
 //! - Every response says `Cache-Control: no-store`.
 
 pub mod answers;
+pub mod attempts;
 pub mod case;
 pub mod case_actions;
 pub mod error;
@@ -21,6 +22,7 @@ pub mod second_factor;
 pub mod session;
 pub mod sign_in;
 pub mod tokens;
+pub mod users;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -40,13 +42,12 @@ pub const RECEIPT_FAILURES: u32 = 10;
 /// The window failures are counted in.
 pub const FAILURE_WINDOW_MINUTES: i64 = 15;
 
-/// Shared state of the staff side.
+/// Shared state of the staff side. Sign-in attempts are counted in the database (shared by
+/// every server, [`attempts`]); wrong receipt codes in memory here.
 #[derive(Debug)]
 pub struct StaffRuntime {
     pub policy: Policy,
     pub clock: Clock,
-    pub account_throttle: Throttle,
-    pub address_throttle: Throttle,
     pub receipt_throttle: Throttle,
 }
 
@@ -61,8 +62,6 @@ impl StaffRuntime {
                 Policy::deny_all()
             }),
             clock: Clock::default(),
-            account_throttle: Throttle::new(ACCOUNT_FAILURES, window),
-            address_throttle: Throttle::new(ADDRESS_FAILURES, window),
             receipt_throttle: Throttle::new(RECEIPT_FAILURES, window),
         }
     }
@@ -128,6 +127,17 @@ pub fn router() -> Router<AppState> {
         )
         .route("/staff/admin/tokens", get(tokens::show))
         .route("/staff/admin/tokens/{id}/revoke", post(tokens::revoke))
+        .route("/staff/admin/users", get(users::list))
+        .route("/staff/admin/users/{id}", get(users::show))
+        .route("/staff/admin/users/{id}/role", post(users::change_role))
+        .route(
+            "/staff/admin/users/{id}/deactivate",
+            post(users::deactivate),
+        )
+        .route(
+            "/staff/admin/users/{id}/reactivate",
+            post(users::reactivate),
+        )
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),

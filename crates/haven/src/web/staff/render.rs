@@ -59,6 +59,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/staff/tokens.html"),
     ),
     (
+        "users.html",
+        include_str!("../../../templates/staff/users.html"),
+    ),
+    (
+        "user.html",
+        include_str!("../../../templates/staff/user.html"),
+    ),
+    (
         "follow_up_start.html",
         include_str!("../../../templates/staff/follow_up_start.html"),
     ),

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::attempts::Counters;
 use super::error::StaffError;
 use super::render::page;
 use super::session::{self, AnySession, CurrentSession};
@@ -84,8 +85,8 @@ pub async fn verify(
     let login = &session.record.login;
     let user_id = login.user.id.clone();
     let now = state.staff.clock.now();
-    let account_key = format!("account:{}", login.user.email);
-    if let Some(wait) = state.staff.account_throttle.blocked(&account_key, now) {
+    let counters = Counters::second_factor(&state, &login.user.email);
+    if let Some(wait) = counters.attempt(&state).await? {
         audit(&state, &user_id, "signin.throttled").await?;
         return Err(StaffError::TooMany {
             retry_after_secs: wait,
@@ -115,7 +116,6 @@ pub async fn verify(
         (None, _) => false,
     };
     if !accepted {
-        state.staff.account_throttle.fail(&account_key, now);
         audit(&state, &user_id, "signin.failed_second_factor").await?;
         return Ok(code_page(
             &session,
@@ -124,7 +124,7 @@ pub async fn verify(
             ),
         ));
     }
-    state.staff.account_throttle.clear(&account_key);
+    counters.succeeded(&state, true).await?;
     audit(&state, &user_id, "signin.succeeded").await?;
     let next = if login.must_change_password {
         SessionStage::ChangePassword

@@ -2,8 +2,9 @@
 //! one-time password from `haven admin create-user`).
 //!
 //! An unknown email and a wrong password get the same page, after the same work (a dummy
-//! Argon2 verification). Failures are counted per account and per client address in memory
-//! (429 past the limit). Every success and failure is an audit entry.
+//! Argon2 verification). Attempts are counted per account and per client address in the
+//! database, shared by every server (429 past the limit; see [`super::attempts`]). Every
+//! success and failure is an audit entry.
 
 use axum::Form;
 use axum::extract::State;
@@ -12,6 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::attempts::Counters;
 use super::error::StaffError;
 use super::render::page;
 use super::session::{
@@ -123,18 +125,9 @@ pub async fn submit(
         return Err(StaffError::Csrf);
     }
     let email = normalise_email(&form.email);
-    let now = state.staff.clock.now();
-    let account_key = format!("account:{email}");
-    let address_key = format!(
-        "address:{}",
-        ip.map_or_else(|| "unknown".to_owned(), |i| i.to_string())
-    );
-    let throttles = &state.staff;
-    if let Some(wait) = throttles
-        .account_throttle
-        .blocked(&account_key, now)
-        .or_else(|| throttles.address_throttle.blocked(&address_key, now))
-    {
+    let address = ip.map_or_else(|| "unknown".to_owned(), |i| i.to_string());
+    let counters = Counters::password(&state, &email, &address);
+    if let Some(wait) = counters.attempt(&state).await? {
         audit(&state, "signin.throttled", None, None).await;
         return Err(StaffError::TooMany {
             retry_after_secs: wait,
@@ -148,8 +141,7 @@ pub async fn submit(
     .await;
     let login = login.filter(|l| ok && !l.user.disabled);
     let Some(login) = login else {
-        throttles.account_throttle.fail(&account_key, now);
-        throttles.address_throttle.fail(&address_key, now);
+        // The attempt stays counted: it failed.
         let known = state.storage.find_user_by_email(&email).await?;
         audit(
             &state,
@@ -160,7 +152,10 @@ pub async fn submit(
         .await;
         return Ok(sign_in_page(StatusCode::OK, &expected, &email, Some(WRONG)));
     };
-    throttles.account_throttle.clear(&account_key);
+    let stage = stage_after_password(&login);
+    counters
+        .succeeded(&state, stage != SessionStage::SecondFactor)
+        .await?;
     audit(
         &state,
         "signin.password_accepted",
@@ -168,7 +163,7 @@ pub async fn submit(
         None,
     )
     .await;
-    start_session(&state, &login.user.id, stage_after_password(&login)).await
+    start_session(&state, &login.user.id, stage).await
 }
 
 /// A form with only a CSRF token (sign-out, revoke).

@@ -1,0 +1,316 @@
+//! Staff accounts for those who may manage users (`manage_users`):
+//!
+//! - `GET /staff/admin/users`: every account (email, role, team, active, second factor).
+//! - `GET /staff/admin/users/{id}`: one account, its forms and its permission changes.
+//! - `POST /staff/admin/users/{id}/role`: a new role and team, with a required reason.
+//! - `POST /staff/admin/users/{id}/deactivate` and `…/reactivate`, with a required reason.
+//!
+//! Each change ends the account's sessions at once and is audited with the reason
+//! (`Storage::change_access`). An admin cannot take away their own admin role or deactivate
+//! themselves, so the last admin cannot lock everyone out by mistake.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::case::when;
+use super::error::StaffError;
+use super::render::page;
+use super::session::{CurrentSession, SignedIn};
+use crate::access::{Role, Staff};
+use crate::policy::Action;
+use crate::storage::permissions::{AccessChange, AccountSummary};
+use crate::web::AppState;
+
+/// Longest reason accepted, in characters.
+const MAX_REASON: usize = 1_000;
+
+/// The account forms' fields.
+#[derive(Deserialize, Default)]
+pub struct AccountForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    team: String,
+    #[serde(default)]
+    reason: String,
+}
+
+fn allow(state: &AppState, staff: &Staff) -> Result<(), StaffError> {
+    StaffError::from_decision(state.staff.policy.decide(staff, Action::ManageUsers, None))
+}
+
+fn team_label(team: Option<&str>) -> String {
+    team.map_or_else(|| "All teams".to_owned(), str::to_owned)
+}
+
+fn account_json(a: &AccountSummary) -> Value {
+    json!({
+        "id": a.user.id,
+        "email": a.user.email,
+        "role": a.user.role.as_str(),
+        "team": team_label(a.user.team.as_deref()),
+        "active": !a.user.disabled,
+        "second_factor": a.second_factor,
+    })
+}
+
+/// `GET /staff/admin/users`.
+pub async fn list(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+) -> Result<Response, StaffError> {
+    let staff = session.staff();
+    allow(&state, &staff)?;
+    let accounts: Vec<Value> = state
+        .storage
+        .account_summaries()
+        .await?
+        .iter()
+        .map(account_json)
+        .collect();
+    Ok(page(
+        StatusCode::OK,
+        "users.html",
+        json!({
+            "title": "Staff accounts", "csrf": session.csrf, "signed_in": true,
+            "email": staff.email, "accounts": accounts,
+        }),
+    ))
+}
+
+/// The teams of the loaded services, sorted, without repeats.
+fn teams(state: &AppState) -> Vec<String> {
+    let mut teams: Vec<String> = state
+        .registry
+        .definitions()
+        .map(|d| d.team.clone())
+        .collect();
+    teams.sort();
+    teams.dedup();
+    teams
+}
+
+/// Which form was refused, with what was entered (shown again).
+#[derive(Clone, Copy)]
+enum Entered<'a> {
+    Nothing,
+    Role(&'a AccountForm),
+    Active(&'a AccountForm),
+}
+
+/// The account page, with `errors` (422) from a refused form and what was entered.
+async fn account_page(
+    state: &AppState,
+    session: &CurrentSession,
+    account: &AccountSummary,
+    errors: &[(&str, &str)],
+    entered: Entered<'_>,
+) -> Result<Response, StaffError> {
+    let staff = session.staff();
+    let people: std::collections::HashMap<String, String> = state
+        .storage
+        .all_staff()
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.email))
+        .collect();
+    let history: Vec<Value> = state
+        .storage
+        .permission_changes(&account.user.id)
+        .await?
+        .iter()
+        .map(|c| {
+            let who = c
+                .actor
+                .strip_prefix("user:")
+                .and_then(|id| people.get(id).cloned())
+                .unwrap_or_else(|| c.actor.clone());
+            json!({ "at": when(c.at), "who": who, "what": c.what, "reason": c.reason })
+        })
+        .collect();
+    let (role_form, active_form) = match entered {
+        Entered::Nothing => (None, None),
+        Entered::Role(form) => (Some(form), None),
+        Entered::Active(form) => (None, Some(form)),
+    };
+    let role = role_form
+        .map(|f| f.role.clone())
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| account.user.role.as_str().to_owned());
+    let team = role_form
+        .map(|f| f.team.clone())
+        .unwrap_or_else(|| account.user.team.clone().unwrap_or_default());
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let errors: Vec<Value> = errors
+        .iter()
+        .map(|(field, text)| json!({ "field": field, "text": text }))
+        .collect();
+    Ok(page(
+        status,
+        "user.html",
+        json!({
+            "title": format!("Staff account {}", account.user.email),
+            "csrf": session.csrf, "signed_in": true, "email": staff.email,
+            "errors": errors,
+            "account": account_json(account),
+            "is_self": account.user.id == staff.user_id,
+            "roles": Role::ALL.iter().map(|r| json!({
+                "value": r.as_str(), "all_teams": r.sees_all_teams(), "selected": r.as_str() == role,
+            })).collect::<Vec<_>>(),
+            "teams": teams(state).into_iter().map(|t| json!({ "value": t, "selected": t == team })).collect::<Vec<_>>(),
+            "no_team_selected": team.is_empty(),
+            "role_reason": role_form.map(|f| f.reason.as_str()),
+            "active_reason": active_form.map(|f| f.reason.as_str()),
+            "history": history,
+        }),
+    ))
+}
+
+async fn find(state: &AppState, id: &str) -> Result<AccountSummary, StaffError> {
+    state
+        .storage
+        .account_summary(id)
+        .await?
+        .ok_or(StaffError::NotFound)
+}
+
+/// `GET /staff/admin/users/{id}`.
+pub async fn show(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    Path(id): Path<String>,
+) -> Result<Response, StaffError> {
+    allow(&state, &session.staff())?;
+    let account = find(&state, &id).await?;
+    account_page(&state, &session, &account, &[], Entered::Nothing).await
+}
+
+/// The reason given, or the error naming `field`.
+fn reason_error(reason: &str) -> Option<&'static str> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        Some("Enter why you are making this change")
+    } else if reason.chars().count() > MAX_REASON {
+        Some("Reason must be 1,000 characters or fewer")
+    } else {
+        None
+    }
+}
+
+/// `POST /staff/admin/users/{id}/role`.
+pub async fn change_role(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<AccountForm>,
+) -> Result<Response, StaffError> {
+    session.check_csrf(&form.csrf)?;
+    let staff = session.staff();
+    allow(&state, &staff)?;
+    let account = find(&state, &id).await?;
+    let mut errors: Vec<(&str, &str)> = Vec::new();
+    let role: Option<Role> = form.role.parse().ok();
+    let team = Some(form.team.trim()).filter(|t| !t.is_empty());
+    match role {
+        None => errors.push(("role", "Select a role")),
+        Some(role) if account.user.id == staff.user_id && role != Role::Admin => errors.push((
+            "role",
+            "You cannot remove your own admin role: ask another admin to do it",
+        )),
+        Some(role) if team.is_none() && !role.sees_all_teams() => errors.push((
+            "team",
+            "Select the team whose cases they work on (only admin and auditor work without a team)",
+        )),
+        Some(_) => {}
+    }
+    if let Some(team) = team
+        && !teams(&state).iter().any(|t| t == team)
+    {
+        errors.push(("team", "Select one of the teams listed"));
+    }
+    if let Some(why) = reason_error(&form.reason) {
+        errors.push(("role-reason", why));
+    }
+    let Some(role) = role.filter(|_| errors.is_empty()) else {
+        return account_page(&state, &session, &account, &errors, Entered::Role(&form)).await;
+    };
+    state
+        .storage
+        .change_access(
+            &account.user.id,
+            &AccessChange::Role { role, team },
+            Some(form.reason.trim()),
+            &staff.actor(),
+            state.staff.clock.now(),
+        )
+        .await?;
+    // Changing your own team ends your own session too: sign in again.
+    Ok(Redirect::to(&format!("/staff/admin/users/{}", account.user.id)).into_response())
+}
+
+async fn set_active(
+    state: AppState,
+    session: CurrentSession,
+    id: String,
+    form: AccountForm,
+    active: bool,
+) -> Result<Response, StaffError> {
+    session.check_csrf(&form.csrf)?;
+    let staff = session.staff();
+    allow(&state, &staff)?;
+    let account = find(&state, &id).await?;
+    let mut errors: Vec<(&str, &str)> = Vec::new();
+    if !active && account.user.id == staff.user_id {
+        errors.push((
+            "active-reason",
+            "You cannot deactivate your own account: ask another admin to do it",
+        ));
+    } else if let Some(why) = reason_error(&form.reason) {
+        errors.push(("active-reason", why));
+    }
+    if !errors.is_empty() {
+        return account_page(&state, &session, &account, &errors, Entered::Active(&form)).await;
+    }
+    state
+        .storage
+        .change_access(
+            &account.user.id,
+            &AccessChange::Active(active),
+            Some(form.reason.trim()),
+            &staff.actor(),
+            state.staff.clock.now(),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/staff/admin/users/{}", account.user.id)).into_response())
+}
+
+/// `POST /staff/admin/users/{id}/deactivate`: the account can no longer sign in, its
+/// sessions end and its API tokens stop working.
+pub async fn deactivate(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<AccountForm>,
+) -> Result<Response, StaffError> {
+    set_active(state, session, id, form, false).await
+}
+
+/// `POST /staff/admin/users/{id}/reactivate`.
+pub async fn reactivate(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<AccountForm>,
+) -> Result<Response, StaffError> {
+    set_active(state, session, id, form, true).await
+}
