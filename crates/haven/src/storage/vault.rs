@@ -75,6 +75,13 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     SealedColumn::text_id("public_attachments", "content"),
     SealedColumn::text_id("case_notes", "body"),
     SealedColumn::text_id("reporter_messages", "body"),
+    // Casework: a meeting's place, who attended and notes; plan goals, actions, reviews;
+    // the closing summary.
+    SealedColumn::text_id("case_meetings", "content"),
+    SealedColumn::text_id("plan_goals", "body"),
+    SealedColumn::text_id("plan_actions", "body"),
+    SealedColumn::text_id("plan_reviews", "summary"),
+    SealedColumn::text_id("case_closures", "narrative"),
 ];
 
 /// Most passes over one column in one rotation.
