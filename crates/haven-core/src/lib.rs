@@ -11,6 +11,7 @@
 pub mod anonymity;
 pub mod answers;
 pub mod calendar;
+pub mod casework;
 pub mod definition;
 pub mod screening;
 pub mod workflow;

@@ -27,11 +27,13 @@ pub enum Action {
     MessageReporter,
     PrintForFamily,
     ManageUsers,
+    /// Record meetings, the plan (goals, actions, reviews) of a case.
+    Casework,
 }
 
 impl Action {
     /// Every action, for the matrix test and the policy checks.
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 12] = [
         Action::ViewQueue,
         Action::ViewCase,
         Action::ViewThirdParty,
@@ -43,6 +45,7 @@ impl Action {
         Action::MessageReporter,
         Action::PrintForFamily,
         Action::ManageUsers,
+        Action::Casework,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +61,7 @@ impl Action {
             Action::MessageReporter => "message_reporter",
             Action::PrintForFamily => "print_for_family",
             Action::ManageUsers => "manage_users",
+            Action::Casework => "casework",
         }
     }
 }

@@ -25,6 +25,7 @@ fn allowed(role: Role, action: &str) -> bool {
         "complete_action",
         "message_reporter",
         "print_for_family",
+        "casework",
     ];
     // `any_staff`: every signed-in role (the stateless screening check).
     if action == "any_staff" {
@@ -252,6 +253,118 @@ const ROUTES: &[Route] = &[
         body: r#"{"worker":"nobody@example.org"}"#,
     },
     Route {
+        via: Via::Page,
+        method: "GET",
+        path: "/staff/cases/{ref}/meetings/new",
+        action: "casework",
+        on_case: true,
+        body: "",
+    },
+    Route {
+        via: Via::Page,
+        method: "POST",
+        path: "/staff/cases/{ref}/meetings",
+        action: "casework",
+        on_case: true,
+        body: "kind=bogus",
+    },
+    Route {
+        via: Via::Page,
+        method: "GET",
+        path: "/staff/cases/{ref}/plan",
+        action: "view_case",
+        on_case: true,
+        body: "",
+    },
+    Route {
+        via: Via::Page,
+        method: "POST",
+        path: "/staff/cases/{ref}/plan/goals",
+        action: "casework",
+        on_case: true,
+        body: "text=",
+    },
+    Route {
+        via: Via::Page,
+        method: "POST",
+        path: "/staff/cases/{ref}/plan/actions",
+        action: "casework",
+        on_case: true,
+        body: "text=",
+    },
+    Route {
+        via: Via::Page,
+        method: "POST",
+        path: "/staff/cases/{ref}/plan/actions/{id}",
+        action: "casework",
+        on_case: true,
+        body: "status=bogus",
+    },
+    Route {
+        via: Via::Page,
+        method: "POST",
+        path: "/staff/cases/{ref}/plan/reviews",
+        action: "casework",
+        on_case: true,
+        body: "summary=",
+    },
+    Route {
+        via: Via::Api,
+        method: "GET",
+        path: "/api/v1/referrals/{ref}/meetings",
+        action: "view_case",
+        on_case: true,
+        body: "",
+    },
+    Route {
+        via: Via::Api,
+        method: "POST",
+        path: "/api/v1/referrals/{ref}/meetings",
+        action: "casework",
+        on_case: true,
+        body: r#"{"kind":"bogus"}"#,
+    },
+    Route {
+        via: Via::Api,
+        method: "GET",
+        path: "/api/v1/referrals/{ref}/plan",
+        action: "view_case",
+        on_case: true,
+        body: "",
+    },
+    Route {
+        via: Via::Api,
+        method: "POST",
+        path: "/api/v1/referrals/{ref}/plan/goals",
+        action: "casework",
+        on_case: true,
+        body: r#"{"text":""}"#,
+    },
+    Route {
+        via: Via::Api,
+        method: "POST",
+        path: "/api/v1/referrals/{ref}/plan/actions",
+        action: "casework",
+        on_case: true,
+        body: r#"{"text":""}"#,
+    },
+    Route {
+        via: Via::Api,
+        method: "POST",
+        path: "/api/v1/referrals/{ref}/plan/actions/{id}",
+        action: "casework",
+        on_case: true,
+        body: r#"{"status":"bogus"}"#,
+    },
+    Route {
+        via: Via::Api,
+        method: "POST",
+        path: "/api/v1/referrals/{ref}/plan/reviews",
+        action: "casework",
+        on_case: true,
+        body: r#"{"summary":""}"#,
+    },
+    Route {
         via: Via::Api,
         method: "POST",
         path: "/api/v1/screen",
@@ -327,7 +440,7 @@ async fn every_staff_route_allows_and_denies_exactly_as_the_policy_says() {
                     let mut browser = Browser::signed_in(app, &user_id).await;
                     let csrf = browser.csrf(app, "/staff/queue").await;
                     for route in ROUTES {
-                        let path = route.path.replace("{ref}", &reference).replace("{token}", &revocable_id).replace("{user}", &user_id);
+                        let path = route.path.replace("{ref}", &reference).replace("{token}", &revocable_id).replace("{user}", &user_id).replace("{id}", "no-such-item");
                         let status = match route.via {
                             Via::Page if route.method == "GET" => browser.get(app, &path).await.status,
                             Via::Page => {
@@ -390,7 +503,8 @@ async fn without_a_session_or_token_staff_routes_send_you_to_sign_in_or_answer_4
                     .path
                     .replace("{ref}", "SEC-0000-0000")
                     .replace("{token}", "x")
-                    .replace("{user}", "x");
+                    .replace("{user}", "x")
+                    .replace("{id}", "x");
                 let request = axum::http::Request::builder()
                     .method(route.method)
                     .uri(&path)

@@ -7,8 +7,8 @@ use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 
 use super::{
-    Condition, Page, Question, QuestionKind, ServiceDefinition, Stage, screening::ScreeningRules,
-    workflow::Workflow,
+    Casework, Condition, Page, Question, QuestionKind, ServiceDefinition, Stage,
+    screening::ScreeningRules, workflow::Workflow,
 };
 
 /// Staff roles a workflow may name.
@@ -148,6 +148,9 @@ impl Checker<'_> {
         }
         if let Some(workflow) = &def.workflow {
             self.check_workflow(id, workflow);
+        }
+        if let Some(casework) = &def.casework {
+            self.check_casework(def, casework);
         }
         self.unique(id, def.slas.iter().map(|s| s.key.as_str()), "SLA");
         for sla in &def.slas {
@@ -641,6 +644,111 @@ impl Checker<'_> {
                     );
                 }
             }
+        }
+    }
+}
+
+impl Checker<'_> {
+    /// Casework lists have unique keys, lone-working sources name real questions of the
+    /// right type, and the closure state is a terminal state of the workflow.
+    fn check_casework(&mut self, def: &ServiceDefinition, c: &Casework) {
+        let id = def.id.as_str();
+        self.unique(
+            id,
+            c.meeting_kinds.iter().map(|o| o.key.as_str()),
+            "meeting kind",
+        );
+        self.unique(
+            id,
+            c.meeting_places.iter().map(|o| o.key.as_str()),
+            "meeting place",
+        );
+        if c.meeting_kinds.is_empty() != c.meeting_places.is_empty() {
+            self.problem(
+                id,
+                Some("[casework]"),
+                "casework needs both meeting_kinds and meeting_places, or neither",
+            );
+        }
+        if c.plan_review_days.is_some_and(|d| !(1..=366).contains(&d)) {
+            self.problem(
+                id,
+                Some("plan_review_days"),
+                "plan_review_days must be from 1 to 366",
+            );
+        }
+        for l in &c.lone_working {
+            let Some(stage) = def.stage(&l.stage) else {
+                self.problem(
+                    id,
+                    Some("[[casework.lone_working]]"),
+                    format!("casework.lone_working names no stage `{}`", l.stage),
+                );
+                continue;
+            };
+            if l.concerns.is_none() && l.details.is_none() {
+                self.problem(
+                    id,
+                    Some("[[casework.lone_working]]"),
+                    "casework.lone_working needs `concerns` or `details`",
+                );
+            }
+            let wanted = [
+                (&l.concerns, &[QuestionKind::YesNo][..], "a yes_no question"),
+                (
+                    &l.details,
+                    &[QuestionKind::Text, QuestionKind::LongText][..],
+                    "a text or long_text question",
+                ),
+            ];
+            for (key, kinds, what) in wanted {
+                let Some(key) = key else { continue };
+                match stage.question(key) {
+                    Some(q) if kinds.contains(&q.kind) => {}
+                    Some(_) => self.problem(
+                        id,
+                        Some(&format!("\"{key}\"")),
+                        format!("casework.lone_working: `{key}` must be {what}"),
+                    ),
+                    None => self.problem(
+                        id,
+                        Some(&format!("\"{key}\"")),
+                        format!(
+                            "casework.lone_working names no question `{key}` in stage `{}`",
+                            l.stage
+                        ),
+                    ),
+                }
+            }
+        }
+        if let Some(closure) = &c.closure {
+            let terminal = def
+                .workflow
+                .iter()
+                .flat_map(|w| w.states.iter())
+                .any(|s| s.key == closure.state && s.terminal);
+            if !terminal {
+                self.problem(
+                    id,
+                    Some("[casework.closure]"),
+                    format!(
+                        "casework.closure.state `{}` is not a terminal workflow state",
+                        closure.state
+                    ),
+                );
+            }
+            if closure.outcomes.is_empty() {
+                self.problem(
+                    id,
+                    Some("[casework.closure]"),
+                    "casework.closure needs at least one outcome",
+                );
+            }
+            self.unique(
+                id,
+                closure.outcomes.iter().map(|o| o.key.as_str()),
+                "closure outcome",
+            );
         }
     }
 }

@@ -7,6 +7,7 @@
 //! make (unique keys, conditions that name real questions, …) and reports every problem with
 //! the file's line.
 
+pub mod casework;
 pub mod condition;
 pub mod load;
 pub mod screening;
@@ -17,6 +18,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use casework::Casework;
 pub use condition::Condition;
 pub use screening::ScreeningRules;
 pub use workflow::Workflow;
@@ -59,6 +61,9 @@ pub struct ServiceDefinition {
     /// Service-level agreements counted in working days.
     #[serde(default)]
     pub slas: Vec<Sla>,
+    /// Casework after triage: meetings, plans, lone-working concerns, closure outcomes.
+    #[serde(default)]
+    pub casework: Option<Casework>,
 }
 
 /// A kind of person who uses the service; each may get its own wording.

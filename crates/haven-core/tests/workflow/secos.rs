@@ -234,14 +234,14 @@ fn guards_read_the_requested_decision_not_the_documents_old_one() {
 fn the_same_target_from_different_states_uses_the_matching_transition() {
     // Closing an allocated case is the caseworker's, with the case outcomes.
     let facts = case("allocated", json!({}));
-    let ok = attempt(
-        &def(),
-        "allocated",
-        "caseworker",
-        &decide("closed", "risk_reduced", Some("Goals met")),
-        &facts,
-    )
-    .unwrap();
+    let mut close = decide("closed", "risk_reduced", Some("Goals met"));
+    let err = attempt(&def(), "allocated", "caseworker", &close, &facts).unwrap_err();
+    assert!(
+        matches!(&err, TransitionError::GuardFailed { key, .. } if key == "closure_outcome_recorded"),
+        "{err:?}"
+    );
+    close.fields.insert("outcome".into(), json!("risk_reduced"));
+    let ok = attempt(&def(), "allocated", "caseworker", &close, &facts).unwrap();
     assert_eq!(ok.decision.as_deref(), Some("risk_reduced"));
     let err = attempt(
         &def(),

@@ -23,6 +23,9 @@ pub struct QueueFilter {
     /// Only cases whose SLA is not met and falls due `today`.
     pub due_today: bool,
     pub assignee: Option<String>,
+    /// Only cases with a plan action not done past its due date (before `today`); with
+    /// `assignee`, those allocated to that worker or with an overdue action they own.
+    pub plan_overdue: bool,
     /// `service:status` pairs to leave out unless `status` asks for one (closed cases).
     pub hide: Vec<String>,
     /// Today in Europe/London, for `overdue` and `due_today`.
@@ -46,6 +49,8 @@ pub struct QueueItem {
     pub due_by: Option<NaiveDate>,
     pub sla_met: bool,
     pub assignee: Option<String>,
+    /// Plan actions not done past their due date (0 without `QueueFilter::today`).
+    pub plan_overdue: i64,
 }
 
 /// A page of the queue and how many match in all.
@@ -80,6 +85,14 @@ impl Conditions {
             format!(" WHERE {}", self.sql.join(" AND "))
         }
     }
+}
+
+/// The case (a `referrals` row) has a plan action not done and due before `today_placeholder`.
+fn overdue_exists(today_placeholder: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM plan_actions pa WHERE pa.referral_id = referrals.id \
+         AND pa.done = 0 AND pa.due_on < {today_placeholder})"
+    )
 }
 
 fn conditions(filter: &QueueFilter) -> Option<Conditions> {
@@ -120,12 +133,31 @@ fn conditions(filter: &QueueFilter) -> Option<Conditions> {
     if let Some(urgent) = filter.urgent {
         c.push(format!("urgent = {}", i64::from(urgent)));
     }
-    if let Some(assignee) = &filter.assignee {
-        let p = c.placeholder(assignee.as_str());
-        c.push(format!("assignee = {p}"));
+    let today = filter.today.map(|t| t.format("%Y-%m-%d").to_string());
+    match (
+        &filter.assignee,
+        today.as_deref().filter(|_| filter.plan_overdue),
+    ) {
+        (Some(assignee), Some(today)) => {
+            let (a, t) = (c.placeholder(assignee.as_str()), c.placeholder(today));
+            c.push(format!(
+                "(id IN (SELECT pa.referral_id FROM plan_actions pa \
+                   WHERE pa.owner = {a} AND pa.done = 0 AND pa.due_on < {t}) \
+                 OR (assignee = {a} AND {}))",
+                overdue_exists(&t)
+            ));
+        }
+        (Some(assignee), None) => {
+            let p = c.placeholder(assignee.as_str());
+            c.push(format!("assignee = {p}"));
+        }
+        (None, Some(today)) => {
+            let t = c.placeholder(today);
+            c.push(overdue_exists(&t));
+        }
+        (None, None) => {}
     }
-    if let Some(today) = filter.today {
-        let today = today.format("%Y-%m-%d").to_string();
+    if let Some(today) = today {
         if filter.overdue {
             let p = c.placeholder(today.as_str());
             c.push(format!("sla_met_at IS NULL AND due_by < {p}"));
@@ -157,16 +189,31 @@ impl Storage {
         }
         let total: i64 = count.fetch_one(&self.pool).await?.try_get("n")?;
 
+        // The overdue-actions marker of each row: one correlated count in the same statement
+        // (index plan_actions_referral_idx), never a query per row.
+        let mut values = c.values.clone();
+        let marker = match filter.today {
+            Some(today) => {
+                values.push(today.format("%Y-%m-%d").to_string());
+                format!(
+                    "(SELECT COUNT(*) FROM plan_actions pa WHERE pa.referral_id = referrals.id \
+                     AND pa.done = 0 AND pa.due_on < ${})",
+                    values.len()
+                )
+            }
+            None => "CAST(0 AS BIGINT)".to_owned(),
+        };
         let list_sql = format!(
             "SELECT reference, service, stage, status, team, urgent, suggested_band, \
-             confirmed_band, received_at, due_by, sla_met_at, assignee FROM referrals{clause} \
+             confirmed_band, received_at, due_by, sla_met_at, assignee, {marker} AS plan_overdue \
+             FROM referrals{clause} \
              ORDER BY urgent DESC, (due_by IS NULL), due_by, received_at, reference \
              LIMIT {} OFFSET {}",
             filter.limit, filter.offset
         );
         let mut list = query(AssertSqlSafe(list_sql));
-        for value in &c.values {
-            list = list.bind(value.clone());
+        for value in values {
+            list = list.bind(value);
         }
         let rows = list.fetch_all(&self.pool).await?;
         let mut items = Vec::with_capacity(rows.len());
@@ -187,6 +234,7 @@ impl Storage {
                 due_by: due.as_deref().map(parse_date).transpose()?,
                 sla_met: met.is_some(),
                 assignee: row.try_get("assignee")?,
+                plan_overdue: row.try_get("plan_overdue")?,
             });
         }
         Ok(QueuePage { items, total })

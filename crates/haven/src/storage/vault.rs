@@ -90,6 +90,13 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     SealedColumn::text_key("staff_sessions", "pending_totp_secret", "id_hash"),
     // Why an account's permissions changed: free text from the admin page.
     SealedColumn::text_id("staff_permission_changes", "reason"),
+    // Casework: a meeting's place, who attended and notes; plan goals, actions, reviews;
+    // the closing summary.
+    SealedColumn::text_id("case_meetings", "content"),
+    SealedColumn::text_id("plan_goals", "body"),
+    SealedColumn::text_id("plan_actions", "body"),
+    SealedColumn::text_id("plan_reviews", "summary"),
+    SealedColumn::text_id("case_closures", "narrative"),
 ];
 
 /// Most passes over one column in one rotation.

@@ -3,6 +3,8 @@
 pub mod actions;
 pub mod checks;
 pub mod follow_up;
+pub mod meetings;
+pub mod plans;
 pub mod queue;
 pub mod referrals;
 pub mod services;

@@ -42,6 +42,9 @@ pub struct QueueParams {
     due_today: Option<bool>,
     /// A worker's email, or `me`.
     assignee: Option<String>,
+    /// `true`: only cases with a plan action not done past its due date; with `assignee`,
+    /// cases allocated to that worker or with an overdue action they own (the worker's queue).
+    plan_overdue: Option<bool>,
     /// `true`: include closed cases.
     include_closed: Option<bool>,
     /// 1-based page number.
@@ -67,6 +70,8 @@ pub struct QueueItemView {
     /// Past its due date with the SLA not met.
     pub overdue: bool,
     pub assignee: Option<String>,
+    /// Plan actions of the case not done past their due date.
+    pub plan_actions_overdue: i64,
 }
 
 /// A page of the queue.
@@ -137,7 +142,7 @@ pub fn filter_from_params(
     all_teams: bool,
     params: &HashMap<String, String>,
 ) -> Result<(QueueFilter, u32, u32), ApiError> {
-    const KNOWN: [&str; 10] = [
+    const KNOWN: [&str; 11] = [
         "status",
         "service",
         "band",
@@ -145,6 +150,7 @@ pub fn filter_from_params(
         "overdue",
         "due_today",
         "assignee",
+        "plan_overdue",
         "include_closed",
         "page",
         "per_page",
@@ -188,6 +194,7 @@ pub fn filter_from_params(
         overdue: flag(params, "overdue")?.unwrap_or(false),
         due_today: flag(params, "due_today")?.unwrap_or(false),
         assignee,
+        plan_overdue: flag(params, "plan_overdue")?.unwrap_or(false),
         hide: if include_closed {
             Vec::new()
         } else {
@@ -214,6 +221,7 @@ pub fn item_view(item: QueueItem, today: chrono::NaiveDate) -> QueueItemView {
         received_at: timestamp(item.received_at),
         due_by: item.due_by.map(|d| d.format("%Y-%m-%d").to_string()),
         assignee: item.assignee,
+        plan_actions_overdue: item.plan_overdue,
     }
 }
 

@@ -15,6 +15,7 @@ use crate::access::Staff;
 use crate::policy::{Action, CaseScope, Decision};
 use crate::storage::actions::{ActionRecord, ActionStatus};
 use crate::storage::audit::AuditEntry;
+use crate::storage::plans::CaseworkCounts;
 use crate::storage::referrals::Referral;
 use crate::storage::timestamp;
 use crate::storage::triage::{ChronologyEntry, StatusChange};
@@ -75,6 +76,8 @@ pub struct CaseFile {
     pub def: ServiceDefinition,
     pub chronology: Vec<ChronologyEntry>,
     pub actions: Vec<ActionRecord>,
+    /// Meetings and plan counts (`case.meetings`, `case.plan.*`).
+    pub casework: CaseworkCounts,
 }
 
 /// The referral with this reference, its chronology and its actions checklist (404 for a
@@ -88,11 +91,16 @@ pub async fn load_case(
     let (referral, def) = load(state, staff, reference, action).await?;
     let chronology = state.storage.chronology(&referral.id).await?;
     let actions = state.storage.actions(&referral.id).await?;
+    let casework = state
+        .storage
+        .casework_counts(&referral.id, calendar::london_date(Utc::now()))
+        .await?;
     Ok(CaseFile {
         referral,
         def,
         chronology,
         actions,
+        casework,
     })
 }
 
@@ -200,8 +208,14 @@ impl CaseFile {
                 },
                 "decisions": self.decisions(),
                 "allocation": { "worker": referral.assignee, "mode": self.allocation_mode() },
-                "meetings": 0,
-                "plan": { "goals": 0, "open_actions": 0 },
+                "meetings": self.casework.meetings,
+                "plan": {
+                    "goals": self.casework.goals,
+                    "actions": self.casework.actions,
+                    "open_actions": self.casework.open_actions,
+                    "overdue_actions": self.casework.overdue_actions,
+                    "reviews": self.casework.reviews,
+                },
                 "onward_referrals": 0,
             },
         })
@@ -304,7 +318,8 @@ pub struct TransitionDone {
     pub notify_referrer: bool,
 }
 
-/// A workflow transition request: `{to, decision?, reason?, fields?}`.
+/// A workflow transition request: `{to, decision?, reason?, fields?}`. Closing a case with an
+/// outcome: `fields: {"outcome": "<one of casework.closure.outcomes>", "narrative": "…"}`.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransitionBody {
@@ -344,8 +359,8 @@ fn transition_error(e: &TransitionError) -> ApiError {
         (status = 401, description = "No valid API token", body = ErrorBody),
         (status = 403, description = "This role may not make this transition", body = ErrorBody),
         (status = 404, description = "No such referral for this user", body = ErrorBody),
-        (status = 409, description = "Not from this state, a guard failed (`guard_failed`, the message names the guard), or another change got there first", body = ErrorBody),
-        (status = 422, description = "Unknown state, decision or reason missing", body = ErrorBody)
+        (status = 409, description = "Not from this state, a guard failed (`guard_failed`, the message names the guard, e.g. `closure_outcome_recorded`), or another change got there first", body = ErrorBody),
+        (status = 422, description = "Unknown state, decision or reason missing; into the service's closure state, `fields.outcome` not one of its `casework.closure.outcomes` or `fields.narrative` (the closing summary) missing", body = ErrorBody)
     )
 )]
 pub async fn transition(
@@ -371,19 +386,18 @@ pub async fn transition(
         &facts,
     )
     .map_err(|e| transition_error(&e))?;
-    let moved = state
-        .storage
-        .change_status(&StatusChange {
-            referral_id: &referral.id,
-            from: &outcome.from,
-            to: &outcome.to,
-            decision: outcome.decision.as_deref(),
-            reason: outcome.reason.as_deref(),
-            actor: &staff.actor(),
-            at: Utc::now(),
-            meets_sla: meets_sla(&def, &outcome.to),
-        })
-        .await?;
+    let closure = super::plans::closure_of(&def, &outcome.to, &request.fields)?;
+    let change = StatusChange {
+        referral_id: &referral.id,
+        from: &outcome.from,
+        to: &outcome.to,
+        decision: outcome.decision.as_deref(),
+        reason: outcome.reason.as_deref(),
+        actor: &staff.actor(),
+        at: Utc::now(),
+        meets_sla: meets_sla(&def, &outcome.to),
+    };
+    let moved = super::plans::record_transition(&state.storage, &change, closure.as_ref()).await?;
     if !moved {
         return Err(ApiError::Conflict {
             code: "status_changed".to_owned(),

@@ -63,11 +63,14 @@ pub async fn load_file(
     let (referral, def) = load(state, staff, reference, action).await?;
     let chronology = state.storage.chronology(&referral.id).await?;
     let actions = state.storage.actions(&referral.id).await?;
+    let today = haven_core::calendar::london_date(state.staff.clock.now());
+    let casework = state.storage.casework_counts(&referral.id, today).await?;
     Ok(CaseFile {
         referral,
         def,
         chronology,
         actions,
+        casework,
     })
 }
 
@@ -99,7 +102,7 @@ fn state_label(def: &ServiceDefinition, key: &str) -> String {
 }
 
 /// `user:<id>` → their email; the reporter and the public in words.
-fn who(actor: &str, people: &HashMap<String, String>) -> String {
+pub fn who(actor: &str, people: &HashMap<String, String>) -> String {
     match actor {
         "public" => "Referrer".to_owned(),
         "reporter" => "Reporter".to_owned(),
@@ -140,8 +143,24 @@ fn event_words(
             detail_str("action").unwrap_or("?"),
             kind.trim_start_matches("action_")
         ),
-        other => other.replace('_', " "),
+        other => super::casework::event_words(def, other, detail)
+            .unwrap_or_else(|| other.replace('_', " ")),
     }
+}
+
+/// The outcomes to choose from on a transition into the service's closure state.
+fn closure_outcomes(def: &ServiceDefinition, to: &str) -> Vec<Value> {
+    def.casework
+        .as_ref()
+        .and_then(|c| c.closure.as_ref())
+        .filter(|c| c.state == to)
+        .map(|c| {
+            c.outcomes
+                .iter()
+                .map(|o| json!({ "key": o.key, "label": o.label }))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Renders the case file for `session`'s member of staff, with `errors` from a refused
@@ -160,6 +179,7 @@ pub async fn case_page(
         def: def.clone(),
         chronology: state.storage.chronology(&referral.id).await?,
         actions: state.storage.actions(&referral.id).await?,
+        casework: Default::default(),
     };
     let chronology = &case.chronology;
     let notes = state.storage.notes(&referral.id).await?;
@@ -187,6 +207,7 @@ pub async fn case_page(
             .map(|t| {
                 json!({
                     "to": t.to, "label": t.label, "reason_required": t.reason_required,
+                    "outcomes": closure_outcomes(def, &t.to),
                     "decisions": t.decisions.iter().map(|d| json!({"key": d.key, "label": d.label})).collect::<Vec<_>>(),
                 })
             })
@@ -210,8 +231,12 @@ pub async fn case_page(
         .iter()
         .map(|(field, text)| json!({ "field": field, "text": text }))
         .collect();
+    let (lone_working, casework) =
+        super::casework::case_section(state, &staff, referral, def).await?;
     let context = json!({
         "title": format!("Case {}", referral.reference),
+        "lone_working": lone_working,
+        "casework": casework,
         "csrf": session.csrf,
         "signed_in": true,
         "email": staff.email,

@@ -21,6 +21,7 @@ use crate::storage::casework::Direction;
 use crate::storage::referrals::Referral;
 use crate::storage::triage::StatusChange;
 use crate::web::AppState;
+use crate::web::api::plans::record_transition;
 use crate::web::api::triage::{CaseFile, meets_sla};
 
 /// Longest note or message accepted, in characters.
@@ -45,6 +46,11 @@ pub struct CaseForm {
     worker: String,
     #[serde(default)]
     status: String,
+    /// A closure outcome and closing summary (transitions into the closure state).
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    narrative: String,
 }
 
 fn back_to(referral: &Referral, anchor: &str) -> Response {
@@ -153,7 +159,7 @@ pub async fn transition(
         to: form.to.clone(),
         decision: Some(form.decision.clone()).filter(|d| !d.is_empty()),
         reason: Some(form.reason.clone()).filter(|r| !r.trim().is_empty()),
-        fields: serde_json::Map::new(),
+        fields: closure_fields(&form),
     };
     let outcome = match workflow::attempt(
         &def,
@@ -169,25 +175,42 @@ pub async fn transition(
             return refuse(&state, &session, &referral, &def, &field, e.to_string()).await;
         }
     };
-    let moved = state
-        .storage
-        .change_status(&StatusChange {
-            referral_id: &referral.id,
-            from: &outcome.from,
-            to: &outcome.to,
-            decision: outcome.decision.as_deref(),
-            reason: outcome.reason.as_deref(),
-            actor: &staff.actor(),
-            at: state.staff.clock.now(),
-            meets_sla: meets_sla(&def, &outcome.to),
-        })
-        .await?;
+    let closure = match haven_core::casework::closure_choice(&def, &outcome.to, &request.fields) {
+        Ok(closure) => closure,
+        Err(problems) => {
+            let (field, message) = problems.into_iter().next().unwrap_or_default();
+            let field = format!("transition-{}", field.trim_start_matches("fields."));
+            return refuse(&state, &session, &referral, &def, &field, message).await;
+        }
+    };
+    let change = StatusChange {
+        referral_id: &referral.id,
+        from: &outcome.from,
+        to: &outcome.to,
+        decision: outcome.decision.as_deref(),
+        reason: outcome.reason.as_deref(),
+        actor: &staff.actor(),
+        at: state.staff.clock.now(),
+        meets_sla: meets_sla(&def, &outcome.to),
+    };
+    let moved = record_transition(&state.storage, &change, closure.as_ref()).await?;
     if !moved {
         let message =
             "The case changed while you were working on it; check it and try again".to_owned();
         return refuse(&state, &session, &referral, &def, "transition-to", message).await;
     }
     Ok(back_to(&referral, "next-steps"))
+}
+
+/// The form's closure outcome and closing summary as transition fields.
+fn closure_fields(form: &CaseForm) -> serde_json::Map<String, serde_json::Value> {
+    let mut fields = serde_json::Map::new();
+    for (key, value) in [("outcome", &form.outcome), ("narrative", &form.narrative)] {
+        if !value.trim().is_empty() {
+            fields.insert(key.to_owned(), serde_json::Value::String(value.clone()));
+        }
+    }
+    fields
 }
 
 /// `POST /staff/cases/{reference}/notes`.

@@ -15,6 +15,7 @@ pub mod answers;
 pub mod attempts;
 pub mod case;
 pub mod case_actions;
+pub mod casework;
 pub mod error;
 pub mod queue;
 pub mod render;
@@ -124,6 +125,31 @@ pub fn router() -> Router<AppState> {
         .route(
             "/staff/cases/{reference}/actions/{key}",
             post(case_actions::required_action),
+        )
+        .route(
+            "/staff/cases/{reference}/meetings/new",
+            get(casework::new_meeting),
+        )
+        .route(
+            "/staff/cases/{reference}/meetings",
+            post(casework::record_meeting),
+        )
+        .route("/staff/cases/{reference}/plan", get(casework::show_plan))
+        .route(
+            "/staff/cases/{reference}/plan/goals",
+            post(casework::add_goal),
+        )
+        .route(
+            "/staff/cases/{reference}/plan/actions",
+            post(casework::add_action),
+        )
+        .route(
+            "/staff/cases/{reference}/plan/actions/{id}",
+            post(casework::update_action),
+        )
+        .route(
+            "/staff/cases/{reference}/plan/reviews",
+            post(casework::add_review),
         )
         .route("/staff/admin/tokens", get(tokens::show))
         .route("/staff/admin/tokens/{id}/revoke", post(tokens::revoke))

@@ -37,6 +37,8 @@ pub struct QueueQuery {
     #[serde(default)]
     pub assignee: String,
     #[serde(default)]
+    pub plan_overdue: String,
+    #[serde(default)]
     pub page: Option<u32>,
 }
 
@@ -88,6 +90,7 @@ pub async fn show(
         overdue: query.overdue == "yes",
         due_today: false,
         assignee,
+        plan_overdue: query.plan_overdue == "yes",
         hide: closed_states(&state.registry),
         today: Some(calendar::london_date(now)),
         limit: PAGE_SIZE,
@@ -99,8 +102,14 @@ pub async fn show(
     let mut search = AuditEntry::new(now, staff.actor(), "queue.searched", "queue", "");
     search.record_id = None;
     search.reason = Some(format!(
-        "service={} status={} band={} urgent={} overdue={} assignee={} page={page_number}",
-        query.service, query.status, query.band, query.urgent, query.overdue, query.assignee
+        "service={} status={} band={} urgent={} overdue={} assignee={} plan_overdue={} page={page_number}",
+        query.service,
+        query.status,
+        query.band,
+        query.urgent,
+        query.overdue,
+        query.assignee,
+        query.plan_overdue
     ));
     state.storage.append_audit(&search).await?;
     let services: Vec<_> = state
@@ -140,12 +149,19 @@ pub async fn show(
                 "overdue": !r.sla_met && r.due_by.is_some_and(|d| d < today) && !terminal.is_some_and(|s| s.terminal),
                 "received": when(r.received_at),
                 "assignee": r.assignee,
+                "plan_overdue": r.plan_overdue,
             })
         })
         .collect();
     let base = format!(
-        "service={}&status={}&band={}&urgent={}&overdue={}&assignee={}",
-        query.service, query.status, query.band, query.urgent, query.overdue, query.assignee
+        "service={}&status={}&band={}&urgent={}&overdue={}&assignee={}&plan_overdue={}",
+        query.service,
+        query.status,
+        query.band,
+        query.urgent,
+        query.overdue,
+        query.assignee,
+        query.plan_overdue
     );
     Ok(page(
         StatusCode::OK,
@@ -172,5 +188,6 @@ fn query_json(q: &QueueQuery) -> serde_json::Value {
     json!({
         "service": q.service, "status": q.status, "band": q.band,
         "urgent": q.urgent == "yes", "overdue": q.overdue == "yes", "assignee": q.assignee,
+        "plan_overdue": q.plan_overdue == "yes",
     })
 }

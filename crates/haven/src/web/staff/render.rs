@@ -51,6 +51,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/staff/case.html"),
     ),
     (
+        "lone_working.html",
+        include_str!("../../../templates/staff/lone_working.html"),
+    ),
+    (
+        "casework.html",
+        include_str!("../../../templates/staff/casework.html"),
+    ),
+    (
+        "meeting.html",
+        include_str!("../../../templates/staff/meeting.html"),
+    ),
+    (
+        "plan.html",
+        include_str!("../../../templates/staff/plan.html"),
+    ),
+    (
         "family.html",
         include_str!("../../../templates/staff/family.html"),
     ),

@@ -1,0 +1,531 @@
+//! The plan of a case (`plan_goals`, `plan_actions`, `plan_reviews`) and the outcome it
+//! closes with (`case_closures`). Text is sealed (goal and action bodies, review summaries,
+//! the closing narrative); owners, dates and done flags stay clear for the queue. Every write
+//! adds a chronology event and an audit entry in its transaction; the closure is written in
+//! the transaction of the closing status change.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use serde_json::json;
+use sqlx::{Row, query};
+use tracing::instrument;
+
+use super::audit::{AuditEntry, append_in};
+use super::triage::{NewEvent, StatusChange};
+use super::{Storage, StorageError, flag, parse_date, parse_timestamp, timestamp};
+use crate::crypto;
+
+/// A goal of the plan.
+#[derive(Clone)]
+pub struct Goal {
+    pub id: String,
+    pub body: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An action of the plan.
+#[derive(Clone)]
+pub struct PlanAction {
+    pub id: String,
+    pub goal_id: Option<String>,
+    pub body: String,
+    /// The owner's email.
+    pub owner: String,
+    pub due_on: NaiveDate,
+    pub done: bool,
+    pub done_at: Option<DateTime<Utc>>,
+    pub done_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A review of the plan.
+#[derive(Clone)]
+pub struct Review {
+    pub id: String,
+    pub reviewed_on: NaiveDate,
+    pub summary: String,
+    pub next_review_on: Option<NaiveDate>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The outcome a case closed with.
+#[derive(Clone)]
+pub struct ClosureRecord {
+    pub outcome: String,
+    pub narrative: String,
+    pub closed_by: String,
+    pub closed_at: DateTime<Utc>,
+}
+
+macro_rules! redacted_debug {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($t)).finish_non_exhaustive()
+            }
+        }
+    )*};
+}
+redacted_debug!(Goal, PlanAction, Review, ClosureRecord);
+
+/// The whole plan of a case.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub goals: Vec<Goal>,
+    pub actions: Vec<PlanAction>,
+    pub reviews: Vec<Review>,
+}
+
+/// Counts the workflow's guards read (`case.meetings`, `case.plan.*`).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct CaseworkCounts {
+    pub meetings: i64,
+    pub goals: i64,
+    pub actions: i64,
+    pub open_actions: i64,
+    pub overdue_actions: i64,
+    pub reviews: i64,
+}
+
+/// A new plan action.
+pub struct NewPlanAction<'a> {
+    pub referral_id: &'a str,
+    pub goal_id: Option<&'a str>,
+    pub body: &'a str,
+    pub owner: &'a str,
+    pub due_on: NaiveDate,
+    pub actor: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+/// A new plan review.
+pub struct NewReview<'a> {
+    pub referral_id: &'a str,
+    pub reviewed_on: NaiveDate,
+    pub summary: &'a str,
+    pub next_review_on: Option<NaiveDate>,
+    pub actor: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+fn day(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+fn event<'a>(
+    referral_id: &'a str,
+    at: DateTime<Utc>,
+    actor: &'a str,
+    kind: &'a str,
+    detail: serde_json::Value,
+) -> NewEvent<'a> {
+    NewEvent {
+        referral_id,
+        at,
+        actor,
+        kind,
+        from_status: None,
+        to_status: None,
+        reason: None,
+        detail: Some(detail),
+    }
+}
+
+impl Storage {
+    /// Adds a goal to a case's plan; returns its id.
+    #[instrument(skip_all)]
+    pub async fn add_goal(
+        &self,
+        referral_id: &str,
+        body: &str,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<String, StorageError> {
+        let id = crypto::new_id();
+        let sealed = self.seal_text("plan_goals", "body", &id, body)?;
+        let mut tx = self.begin_write().await?;
+        query(
+            "INSERT INTO plan_goals (id, referral_id, body, created_by, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind(&id)
+        .bind(referral_id)
+        .bind(sealed)
+        .bind(actor)
+        .bind(timestamp(at))
+        .execute(&mut *tx)
+        .await?;
+        let detail = json!({ "goal": id });
+        self.insert_event(
+            &mut tx,
+            &event(referral_id, at, actor, "plan_goal_added", detail),
+        )
+        .await?;
+        let entry = AuditEntry::new(
+            at,
+            actor,
+            "referral.plan_goal_added",
+            "referral",
+            referral_id,
+        );
+        append_in(&mut tx, &self.audit, &entry).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Adds an action to a case's plan; returns its id. `goal_id` must be a goal of the same
+    /// case (the caller checks).
+    #[instrument(skip_all)]
+    pub async fn add_plan_action(&self, a: &NewPlanAction<'_>) -> Result<String, StorageError> {
+        let id = crypto::new_id();
+        let sealed = self.seal_text("plan_actions", "body", &id, a.body)?;
+        let mut tx = self.begin_write().await?;
+        query(
+            "INSERT INTO plan_actions (id, referral_id, goal_id, body, owner, due_on, done,
+                created_by, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $8)",
+        )
+        .bind(&id)
+        .bind(a.referral_id)
+        .bind(a.goal_id)
+        .bind(sealed)
+        .bind(a.owner)
+        .bind(day(a.due_on))
+        .bind(a.actor)
+        .bind(timestamp(a.at))
+        .execute(&mut *tx)
+        .await?;
+        let detail = json!({ "action": id, "owner": a.owner, "due_on": day(a.due_on) });
+        self.insert_event(
+            &mut tx,
+            &event(a.referral_id, a.at, a.actor, "plan_action_added", detail),
+        )
+        .await?;
+        let entry = AuditEntry::new(
+            a.at,
+            a.actor,
+            "referral.plan_action_added",
+            "referral",
+            a.referral_id,
+        );
+        append_in(&mut tx, &self.audit, &entry).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Marks a plan action of this case done or not done. `false` when the case has no such
+    /// action.
+    #[instrument(skip_all)]
+    pub async fn set_plan_action_done(
+        &self,
+        referral_id: &str,
+        action_id: &str,
+        done: bool,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StorageError> {
+        let stamp = timestamp(at);
+        let mut tx = self.begin_write().await?;
+        let updated = query(
+            "UPDATE plan_actions SET done = $1, done_at = $2, done_by = $3, updated_at = $4
+             WHERE id = $5 AND referral_id = $6",
+        )
+        .bind(flag(done))
+        .bind(done.then_some(stamp.as_str()))
+        .bind(done.then_some(actor))
+        .bind(&stamp)
+        .bind(action_id)
+        .bind(referral_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let kind = if done {
+            "plan_action_done"
+        } else {
+            "plan_action_reopened"
+        };
+        let detail = json!({ "action": action_id });
+        self.insert_event(&mut tx, &event(referral_id, at, actor, kind, detail))
+            .await?;
+        let action = format!("referral.{kind}");
+        let entry = AuditEntry::new(at, actor, &action, "referral", referral_id);
+        append_in(&mut tx, &self.audit, &entry).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Adds a review of a case's plan; returns its id.
+    #[instrument(skip_all)]
+    pub async fn add_review(&self, r: &NewReview<'_>) -> Result<String, StorageError> {
+        let id = crypto::new_id();
+        let sealed = self.seal_text("plan_reviews", "summary", &id, r.summary)?;
+        let mut tx = self.begin_write().await?;
+        query(
+            "INSERT INTO plan_reviews (id, referral_id, reviewed_on, summary, next_review_on,
+                created_by, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        )
+        .bind(&id)
+        .bind(r.referral_id)
+        .bind(day(r.reviewed_on))
+        .bind(sealed)
+        .bind(r.next_review_on.map(day))
+        .bind(r.actor)
+        .bind(timestamp(r.at))
+        .execute(&mut *tx)
+        .await?;
+        let detail = json!({
+            "review": id, "reviewed_on": day(r.reviewed_on),
+            "next_review_on": r.next_review_on.map(day),
+        });
+        self.insert_event(
+            &mut tx,
+            &event(r.referral_id, r.at, r.actor, "plan_reviewed", detail),
+        )
+        .await?;
+        let entry = AuditEntry::new(
+            r.at,
+            r.actor,
+            "referral.plan_reviewed",
+            "referral",
+            r.referral_id,
+        );
+        append_in(&mut tx, &self.audit, &entry).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// A case's plan: goals and actions in the order added, actions by due date, reviews
+    /// oldest first (three queries, whatever the plan's size).
+    #[instrument(skip_all)]
+    pub async fn plan(&self, referral_id: &str) -> Result<Plan, StorageError> {
+        let goals = query(
+            "SELECT id, body, created_by, created_at FROM plan_goals
+             WHERE referral_id = $1 ORDER BY created_at, id",
+        )
+        .bind(referral_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            let id: String = row.try_get("id")?;
+            Ok(Goal {
+                body: self.open_text(
+                    "plan_goals",
+                    "body",
+                    &id,
+                    &row.try_get::<String, _>("body")?,
+                )?,
+                created_by: row.try_get("created_by")?,
+                created_at: parse_timestamp(
+                    "plan_goals.created_at",
+                    &row.try_get::<String, _>("created_at")?,
+                )?,
+                id,
+            })
+        })
+        .collect::<Result<Vec<_>, StorageError>>()?;
+        let actions = query(
+            "SELECT id, goal_id, body, owner, due_on, done, done_at, done_by, created_at
+             FROM plan_actions WHERE referral_id = $1 ORDER BY due_on, created_at, id",
+        )
+        .bind(referral_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            let id: String = row.try_get("id")?;
+            Ok(PlanAction {
+                goal_id: row.try_get("goal_id")?,
+                body: self.open_text(
+                    "plan_actions",
+                    "body",
+                    &id,
+                    &row.try_get::<String, _>("body")?,
+                )?,
+                owner: row.try_get("owner")?,
+                due_on: parse_date(&row.try_get::<String, _>("due_on")?)?,
+                done: row.try_get::<i64, _>("done")? != 0,
+                done_at: row
+                    .try_get::<Option<String>, _>("done_at")?
+                    .map(|t| parse_timestamp("plan_actions.done_at", &t))
+                    .transpose()?,
+                done_by: row.try_get("done_by")?,
+                created_at: parse_timestamp(
+                    "plan_actions.created_at",
+                    &row.try_get::<String, _>("created_at")?,
+                )?,
+                id,
+            })
+        })
+        .collect::<Result<Vec<_>, StorageError>>()?;
+        let reviews = query(
+            "SELECT id, reviewed_on, summary, next_review_on, created_by, created_at
+             FROM plan_reviews WHERE referral_id = $1 ORDER BY reviewed_on, created_at, id",
+        )
+        .bind(referral_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            let id: String = row.try_get("id")?;
+            Ok(Review {
+                reviewed_on: parse_date(&row.try_get::<String, _>("reviewed_on")?)?,
+                summary: self.open_text(
+                    "plan_reviews",
+                    "summary",
+                    &id,
+                    &row.try_get::<String, _>("summary")?,
+                )?,
+                next_review_on: row
+                    .try_get::<Option<String>, _>("next_review_on")?
+                    .as_deref()
+                    .map(parse_date)
+                    .transpose()?,
+                created_by: row.try_get("created_by")?,
+                created_at: parse_timestamp(
+                    "plan_reviews.created_at",
+                    &row.try_get::<String, _>("created_at")?,
+                )?,
+                id,
+            })
+        })
+        .collect::<Result<Vec<_>, StorageError>>()?;
+        Ok(Plan {
+            goals,
+            actions,
+            reviews,
+        })
+    }
+
+    /// Whether this case has a goal with this id.
+    #[instrument(skip_all)]
+    pub async fn has_goal(&self, referral_id: &str, goal_id: &str) -> Result<bool, StorageError> {
+        let row = query("SELECT 1 AS one FROM plan_goals WHERE id = $1 AND referral_id = $2")
+            .bind(goal_id)
+            .bind(referral_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// The counts guards read, in one query. `today` is the UK date overdue actions are
+    /// counted against.
+    #[instrument(skip_all)]
+    pub async fn casework_counts(
+        &self,
+        referral_id: &str,
+        today: NaiveDate,
+    ) -> Result<CaseworkCounts, StorageError> {
+        let row = query(
+            "SELECT
+               (SELECT COUNT(*) FROM case_meetings WHERE referral_id = $1) AS meetings,
+               (SELECT COUNT(*) FROM plan_goals WHERE referral_id = $1) AS goals,
+               (SELECT COUNT(*) FROM plan_actions WHERE referral_id = $1) AS actions,
+               (SELECT COUNT(*) FROM plan_actions WHERE referral_id = $1 AND done = 0) AS open_actions,
+               (SELECT COUNT(*) FROM plan_actions
+                  WHERE referral_id = $1 AND done = 0 AND due_on < $2) AS overdue_actions,
+               (SELECT COUNT(*) FROM plan_reviews WHERE referral_id = $1) AS reviews",
+        )
+        .bind(referral_id)
+        .bind(day(today))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(CaseworkCounts {
+            meetings: row.try_get("meetings")?,
+            goals: row.try_get("goals")?,
+            actions: row.try_get("actions")?,
+            open_actions: row.try_get("open_actions")?,
+            overdue_actions: row.try_get("overdue_actions")?,
+            reviews: row.try_get("reviews")?,
+        })
+    }
+
+    /// Closes a case: the status change of `change` and its outcome, in one transaction.
+    /// `false` (nothing written) when the status is no longer `change.from`.
+    #[instrument(skip_all)]
+    pub async fn close_with_outcome(
+        &self,
+        change: &StatusChange<'_>,
+        outcome: &str,
+        narrative: &str,
+    ) -> Result<bool, StorageError> {
+        let id = crypto::new_id();
+        let sealed = self.seal_text("case_closures", "narrative", &id, narrative)?;
+        let mut tx = self.begin_write().await?;
+        if !self.change_status_in(&mut tx, change).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let at = timestamp(change.at);
+        query(
+            "INSERT INTO case_closures (id, referral_id, outcome, narrative, closed_by, closed_at,
+                created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $6)",
+        )
+        .bind(&id)
+        .bind(change.referral_id)
+        .bind(outcome)
+        .bind(sealed)
+        .bind(change.actor)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await
+        .map_err(StorageError::from_write)?;
+        let detail = json!({ "outcome": outcome });
+        let closing = event(
+            change.referral_id,
+            change.at,
+            change.actor,
+            "closure_outcome",
+            detail,
+        );
+        self.insert_event(&mut tx, &closing).await?;
+        let entry = AuditEntry::new(
+            change.at,
+            change.actor,
+            "referral.closure_outcome",
+            "referral",
+            change.referral_id,
+        );
+        append_in(&mut tx, &self.audit, &entry).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// The outcome a case closed with, if it closed with one.
+    #[instrument(skip_all)]
+    pub async fn closure(&self, referral_id: &str) -> Result<Option<ClosureRecord>, StorageError> {
+        let Some(row) = query(
+            "SELECT id, outcome, narrative, closed_by, closed_at FROM case_closures
+             WHERE referral_id = $1",
+        )
+        .bind(referral_id)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let id: String = row.try_get("id")?;
+        Ok(Some(ClosureRecord {
+            outcome: row.try_get("outcome")?,
+            narrative: self.open_text(
+                "case_closures",
+                "narrative",
+                &id,
+                &row.try_get::<String, _>("narrative")?,
+            )?,
+            closed_by: row.try_get("closed_by")?,
+            closed_at: parse_timestamp(
+                "case_closures.closed_at",
+                &row.try_get::<String, _>("closed_at")?,
+            )?,
+        }))
+    }
+}

@@ -1,0 +1,259 @@
+//! Meetings and visits on a case, and the lone-working concerns shown before a home visit.
+//!
+//! `GET /api/v1/referrals/{reference}/meetings` lists them with the concerns;
+//! `POST /api/v1/referrals/{reference}/meetings` records one, checked against the service's
+//! `[casework]` lists (`haven_core::casework::check_meeting`): a home visit on a case with
+//! lone-working concerns needs `lone_working_read: true`, which goes into the chronology.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use chrono::Utc;
+use haven_core::casework::{self, LoneWorkingConcern, MeetingInput};
+use haven_core::definition::ServiceDefinition;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::access::Staff;
+use crate::policy::{Action, CaseScope};
+use crate::storage::audit::AuditEntry;
+use crate::storage::meetings::{Meeting, NewMeeting};
+use crate::storage::referrals::Referral;
+use crate::storage::timestamp;
+use crate::web::AppState;
+use crate::web::api::triage::load;
+use crate::web::error::{ApiError, ErrorBody};
+use crate::web::extract::{ApiJson, StaffAuth};
+
+/// A meeting to record. Every field is checked at once; the 422 names each bad one.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingRequest {
+    /// One of the service's `casework.meeting_kinds` (`initial_meeting`, `home_visit`, …).
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// `YYYY-MM-DD` (the meeting may be arranged ahead).
+    #[serde(default)]
+    pub date: Option<String>,
+    /// `HH:MM`, 24-hour UK time.
+    #[serde(default)]
+    pub time: Option<String>,
+    /// One of the service's `casework.meeting_places` (`home`, `school`, `online`, …).
+    #[serde(default)]
+    pub place: Option<String>,
+    /// Where exactly (sealed at rest).
+    #[serde(default)]
+    pub place_details: Option<String>,
+    /// Who attended or will attend (sealed at rest).
+    #[serde(default)]
+    pub attendees: Option<String>,
+    /// Informal, officers in plain clothes: required where the service records it (Cyber
+    /// Choices), refused elsewhere.
+    #[serde(default)]
+    pub informal: Option<bool>,
+    /// Notes of the meeting (sealed at rest).
+    #[serde(default)]
+    pub notes: Option<String>,
+    /// Required `true` for a home visit on a case with lone-working concerns.
+    #[serde(default)]
+    pub lone_working_read: Option<bool>,
+}
+
+/// A recorded meeting.
+#[derive(Serialize, ToSchema)]
+pub struct MeetingView {
+    pub id: String,
+    pub kind: String,
+    pub date: String,
+    pub time: String,
+    pub place: String,
+    pub place_details: Option<String>,
+    pub attendees: String,
+    pub informal: Option<bool>,
+    pub notes: Option<String>,
+    pub home_visit: bool,
+    /// The worker confirmed reading the lone-working concerns before this home visit.
+    pub lone_working_confirmed: bool,
+    pub recorded_by: String,
+    /// RFC 3339, UTC.
+    pub recorded_at: String,
+}
+
+impl From<Meeting> for MeetingView {
+    fn from(m: Meeting) -> Self {
+        Self {
+            id: m.id,
+            kind: m.kind,
+            date: m.date.format("%Y-%m-%d").to_string(),
+            time: m.time,
+            place: m.place,
+            place_details: m.place_details,
+            attendees: m.attendees,
+            informal: m.informal,
+            notes: m.notes,
+            home_visit: m.home_visit,
+            lone_working_confirmed: m.lone_working_confirmed,
+            recorded_by: m.recorded_by,
+            recorded_at: timestamp(m.created_at),
+        }
+    }
+}
+
+/// A lone-working concern from the referral.
+#[derive(Serialize, ToSchema)]
+pub struct ConcernView {
+    /// The question it was given in.
+    pub question: String,
+    /// The details, or null when none were given or the caller's role may not see
+    /// third-party information (`details_hidden`).
+    pub details: Option<String>,
+    pub details_hidden: bool,
+}
+
+/// A case's meetings and lone-working concerns.
+#[derive(Serialize, ToSchema)]
+pub struct MeetingsView {
+    pub lone_working_concerns: Vec<ConcernView>,
+    pub meetings: Vec<MeetingView>,
+}
+
+/// The lone-working concerns of a referral, with third-party details left out for a role
+/// that may not see them.
+pub fn concerns_for(
+    state: &AppState,
+    staff: &Staff,
+    referral: &Referral,
+    def: &ServiceDefinition,
+) -> Vec<ConcernView> {
+    let scope = CaseScope {
+        service: &referral.service,
+        team: &referral.team,
+    };
+    let third_party = state
+        .staff
+        .policy
+        .decide(staff, Action::ViewThirdParty, Some(scope))
+        .allowed();
+    casework::lone_working_concerns(def, &referral.stage, &referral.answers)
+        .into_iter()
+        .map(|c: LoneWorkingConcern| {
+            let hidden = c.third_party && !third_party && c.details.is_some();
+            ConcernView {
+                question: c.question,
+                details: if hidden { None } else { c.details },
+                details_hidden: hidden,
+            }
+        })
+        .collect()
+}
+
+/// The meetings of a case and the lone-working concerns from its referral.
+#[utoipa::path(
+    get,
+    path = "/api/v1/referrals/{reference}/meetings",
+    tag = "referrals",
+    params(("reference" = String, Path, description = "Case reference")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Meetings, earliest first, and lone-working concerns", body = MeetingsView),
+        (status = 401, description = "No valid API token", body = ErrorBody),
+        (status = 404, description = "No such referral for this user", body = ErrorBody)
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    StaffAuth(staff): StaffAuth,
+    Path(reference): Path<String>,
+) -> Result<Json<MeetingsView>, ApiError> {
+    let (referral, def) = load(&state, &staff, &reference, Action::ViewCase).await?;
+    let meetings = state.storage.meetings(&referral.id).await?;
+    let entry = AuditEntry::new(
+        Utc::now(),
+        staff.actor(),
+        "referral.meetings_viewed",
+        "referral",
+        &referral.id,
+    );
+    state.storage.append_audit(&entry).await?;
+    Ok(Json(MeetingsView {
+        lone_working_concerns: concerns_for(&state, &staff, &referral, &def),
+        meetings: meetings.into_iter().map(MeetingView::from).collect(),
+    }))
+}
+
+/// Records a meeting or visit (triage, caseworkers, managers of the team).
+#[utoipa::path(
+    post,
+    path = "/api/v1/referrals/{reference}/meetings",
+    tag = "referrals",
+    params(("reference" = String, Path, description = "Case reference")),
+    request_body = MeetingRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Recorded", body = MeetingView),
+        (status = 401, description = "No valid API token", body = ErrorBody),
+        (status = 403, description = "This role may not record casework", body = ErrorBody),
+        (status = 404, description = "No such referral for this user", body = ErrorBody),
+        (status = 422, description = "Each bad field named: `kind`, `place` not in the service's lists, `date`, `time`, `attendees`, `informal`, or `lone_working_read` missing for a home visit with lone-working concerns", body = ErrorBody)
+    )
+)]
+pub async fn record(
+    State(state): State<AppState>,
+    StaffAuth(staff): StaffAuth,
+    Path(reference): Path<String>,
+    ApiJson(request): ApiJson<MeetingRequest>,
+) -> Result<(axum::http::StatusCode, Json<MeetingView>), ApiError> {
+    let (referral, def) = load(&state, &staff, &reference, Action::Casework).await?;
+    let concerns =
+        !casework::lone_working_concerns(&def, &referral.stage, &referral.answers).is_empty();
+    let input = MeetingInput {
+        kind: request.kind.as_deref(),
+        date: request.date.as_deref(),
+        time: request.time.as_deref(),
+        place: request.place.as_deref(),
+        place_details: request.place_details.as_deref(),
+        attendees: request.attendees.as_deref(),
+        informal: request.informal,
+        notes: request.notes.as_deref(),
+        lone_working_read: request.lone_working_read == Some(true),
+    };
+    let checked =
+        casework::check_meeting(&def, &input, concerns).map_err(ApiError::unprocessable)?;
+    let at = Utc::now();
+    let actor = staff.actor();
+    let id = state
+        .storage
+        .add_meeting(&NewMeeting {
+            referral_id: &referral.id,
+            kind: &checked.kind,
+            date: checked.date,
+            time: &checked.time,
+            place: &checked.place,
+            place_details: checked.place_details.as_deref(),
+            attendees: &checked.attendees,
+            informal: checked.informal,
+            notes: checked.notes.as_deref(),
+            home_visit: checked.home_visit,
+            lone_working_confirmed: checked.lone_working_confirmed,
+            actor: &actor,
+            at,
+        })
+        .await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(MeetingView {
+            id,
+            kind: checked.kind,
+            date: checked.date.format("%Y-%m-%d").to_string(),
+            time: checked.time,
+            place: checked.place,
+            place_details: checked.place_details,
+            attendees: checked.attendees,
+            informal: checked.informal,
+            notes: checked.notes,
+            home_visit: checked.home_visit,
+            lone_working_confirmed: checked.lone_working_confirmed,
+            recorded_by: actor,
+            recorded_at: timestamp(at),
+        }),
+    ))
+}
