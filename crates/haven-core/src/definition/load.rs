@@ -6,9 +6,10 @@
 use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 
+use super::workflow::MAX_INVITE_VALID_DAYS;
 use super::{
-    Condition, Page, Question, QuestionKind, ServiceDefinition, Stage, screening::ScreeningRules,
-    workflow::Workflow,
+    Condition, Page, Question, QuestionKind, ServiceDefinition, Stage, StageAccess,
+    screening::ScreeningRules, workflow::Workflow,
 };
 
 /// Staff roles a workflow may name.
@@ -148,6 +149,19 @@ impl Checker<'_> {
         }
         if let Some(workflow) = &def.workflow {
             self.check_workflow(id, workflow);
+            self.check_invitations(def, workflow);
+        }
+        for key in &def.referrer_email {
+            let is_email = def
+                .questions()
+                .any(|(_, _, q)| &q.key == key && q.kind == QuestionKind::Email);
+            if !is_email {
+                self.problem(
+                    id,
+                    Some(&format!("\"{key}\"")),
+                    format!("referrer_email names no email question `{key}`"),
+                );
+            }
         }
         self.unique(id, def.slas.iter().map(|s| s.key.as_str()), "SLA");
         for sla in &def.slas {
@@ -638,6 +652,62 @@ impl Checker<'_> {
                         id,
                         Some(&format!("\"{}\"", g.key)),
                         format!("guard `{}`: {reason}", g.key),
+                    );
+                }
+            }
+        }
+    }
+}
+
+impl Checker<'_> {
+    /// `invite_stage`, `on_stage_received` and `share_reason_for` name real things.
+    fn check_invitations(&mut self, def: &ServiceDefinition, w: &Workflow) {
+        for t in &w.transitions {
+            if let Some(stage) = &t.invite_stage
+                && def.stage(stage).map(|s| s.access) != Some(StageAccess::Invited)
+            {
+                self.problem(
+                    &def.id,
+                    Some(&t.label),
+                    format!(
+                        "transition `{}`: invite_stage names no `invited` stage `{stage}`",
+                        t.label
+                    ),
+                );
+            }
+            if let Some(days) = t.invite_valid_days
+                && (days == 0 || days > MAX_INVITE_VALID_DAYS)
+            {
+                self.problem(
+                    &def.id,
+                    Some(&t.label),
+                    format!(
+                        "transition `{}`: invite_valid_days must be 1 to {MAX_INVITE_VALID_DAYS}",
+                        t.label
+                    ),
+                );
+            }
+            if let Some(stage) = &t.on_stage_received
+                && def.stage(stage).is_none()
+            {
+                self.problem(
+                    &def.id,
+                    Some(&t.label),
+                    format!(
+                        "transition `{}`: on_stage_received names no stage `{stage}`",
+                        t.label
+                    ),
+                );
+            }
+            for d in &t.share_reason_for {
+                if !t.decisions.iter().any(|c| &c.key == d) {
+                    self.problem(
+                        &def.id,
+                        Some(&t.label),
+                        format!(
+                            "transition `{}`: share_reason_for names no decision `{d}`",
+                            t.label
+                        ),
                     );
                 }
             }
