@@ -75,6 +75,8 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     SealedColumn::text_id("public_attachments", "content"),
     SealedColumn::text_id("case_notes", "body"),
     SealedColumn::text_id("reporter_messages", "body"),
+    // Later stages of a case (Cyber Choices' detailed referral: names, addresses, handles).
+    SealedColumn::text_id("referral_stages", "answers"),
 ];
 
 /// Most passes over one column in one rotation.
