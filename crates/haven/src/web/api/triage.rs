@@ -173,6 +173,26 @@ impl CaseFile {
             .collect()
     }
 
+    /// The first stage and every stage received since (`stage_received` events).
+    pub fn stages_received(&self) -> Vec<String> {
+        let mut stages = vec![self.referral.stage.clone()];
+        for entry in self
+            .chronology
+            .iter()
+            .filter(|e| e.kind == "stage_received")
+        {
+            let stage = entry
+                .detail
+                .as_ref()
+                .and_then(|d| d.get("stage"))
+                .and_then(Value::as_str);
+            if let Some(stage) = stage.filter(|s| !stages.iter().any(|k| k == s)) {
+                stages.push(stage.to_owned());
+            }
+        }
+        stages
+    }
+
     /// The case facts document workflow guards read (shape in `docs/ARCHITECTURE.md`).
     pub fn facts(&self) -> Value {
         let referral = &self.referral;
@@ -183,7 +203,7 @@ impl CaseFile {
             "answers": { referral.stage.clone(): referral.answers },
             "case": {
                 "status": referral.status,
-                "stages_received": [referral.stage],
+                "stages_received": self.stages_received(),
                 "screening": {
                     "eligible": referral.eligible,
                     "in_scope": referral.in_scope,
@@ -371,6 +391,7 @@ pub async fn transition(
         &facts,
     )
     .map_err(|e| transition_error(&e))?;
+    let now = Utc::now();
     let moved = state
         .storage
         .change_status(&StatusChange {
@@ -380,7 +401,7 @@ pub async fn transition(
             decision: outcome.decision.as_deref(),
             reason: outcome.reason.as_deref(),
             actor: &staff.actor(),
-            at: Utc::now(),
+            at: now,
             meets_sla: meets_sla(&def, &outcome.to),
         })
         .await?;
@@ -391,6 +412,17 @@ pub async fn transition(
                 .to_owned(),
         });
     }
+    crate::notify::after_move(
+        state.notify(),
+        &def,
+        &referral,
+        &outcome.from,
+        &outcome.to,
+        staff.role.as_str(),
+        &staff.actor(),
+        now,
+    )
+    .await;
     Ok(Json(TransitionDone {
         reference: referral.reference,
         from: outcome.from,

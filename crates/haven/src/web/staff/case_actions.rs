@@ -169,6 +169,7 @@ pub async fn transition(
             return refuse(&state, &session, &referral, &def, &field, e.to_string()).await;
         }
     };
+    let now = state.staff.clock.now();
     let moved = state
         .storage
         .change_status(&StatusChange {
@@ -178,7 +179,7 @@ pub async fn transition(
             decision: outcome.decision.as_deref(),
             reason: outcome.reason.as_deref(),
             actor: &staff.actor(),
-            at: state.staff.clock.now(),
+            at: now,
             meets_sla: meets_sla(&def, &outcome.to),
         })
         .await?;
@@ -187,6 +188,17 @@ pub async fn transition(
             "The case changed while you were working on it; check it and try again".to_owned();
         return refuse(&state, &session, &referral, &def, "transition-to", message).await;
     }
+    crate::notify::after_move(
+        state.notify(),
+        &def,
+        &referral,
+        &outcome.from,
+        &outcome.to,
+        staff.role.as_str(),
+        &staff.actor(),
+        now,
+    )
+    .await;
     Ok(back_to(&referral, "next-steps"))
 }
 
