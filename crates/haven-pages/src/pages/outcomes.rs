@@ -151,6 +151,7 @@ pub fn error_page(
     let title = match status {
         400 | 422 => "There is a problem with what was sent",
         403 => "This page has expired or you cannot see it",
+        410 => "This link no longer works",
         404 => "Page not found",
         413 => "What you sent is too large",
         429 => "Too many requests",
