@@ -169,6 +169,27 @@ pub fn error_page(
     )
 }
 
+/// A link from an email that no longer works (used, expired or unknown), with where to ask
+/// for a new one (`help`: link text and address). The server answers it with 410.
+pub fn link_spent_page(
+    ctx: &PageContext,
+    def: &ServiceDefinition,
+    message: &str,
+    help: (&str, &str),
+) -> Result<String, PageError> {
+    let title = "This link no longer works";
+    env::render(
+        "error.html",
+        json!({
+            "layout": Layout::new(ctx, Some(def), title),
+            "title": title,
+            "message": paragraphs(message),
+            "help": { "text": help.0, "href": help.1 },
+            "start_url": urls::start(&def.id),
+        }),
+    )
+}
+
 /// The site's front page (`/`): every service's name, its first paragraph and a link to its
 /// start page.
 pub fn index_page(ctx: &PageContext, defs: &[&ServiceDefinition]) -> Result<String, PageError> {

@@ -32,8 +32,8 @@ enum Spent {
     Expired,
 }
 
-/// The page for a link that no longer works.
-fn spent(def: &ServiceDefinition, why: &Spent) -> Reply {
+/// The page for a link that no longer works (410), saying how to ask for a new one.
+fn spent(state: &AppState, session: &FormSession, def: &ServiceDefinition, why: &Spent) -> Reply {
     let first = match why {
         Spent::Unknown => {
             "This link does not work. Check that you copied the whole link from our email."
@@ -45,12 +45,16 @@ fn spent(def: &ServiceDefinition, why: &Spent) -> Reply {
         Spent::Expired => "This link has expired: links to our forms work for a limited time.",
     };
     let message = format!(
-        "{first}\n\nTo ask for a new link, go to \"Check on your report\" at /follow-up, enter \
-         the receipt code you were given when you first contacted {}, and send us a message \
-         saying you need a new link.",
+        "{first}\n\nTo ask {} for a new link, check on your report with the receipt code you \
+         were given when you first contacted us, and send us a message saying you need one.",
         def.name
     );
-    respond::error_with(Some(def), StatusCode::GONE, &message)
+    let ctx = respond::context(state, session);
+    let html =
+        haven_pages::link_spent_page(&ctx, def, &message, ("Check on your report", "/follow-up"));
+    match respond::rendered(StatusCode::GONE, html) {
+        Ok(reply) | Err(reply) => reply,
+    }
 }
 
 /// Opens an invitation link.
@@ -62,7 +66,7 @@ pub async fn open(
     let now = state.staff.clock.now();
     let def = draft::service(&state, &service)?;
     if !notify::is_invitation_token(&token) {
-        return Err(spent(def, &Spent::Unknown));
+        return Err(spent(&state, &session, def, &Spent::Unknown));
     }
     let hash = notify::invitation_hash(&state.key, &token);
     let opened = state
@@ -82,15 +86,15 @@ pub async fn open(
         {
             invitation
         }
-        Opened::AlreadyUsed(_) => return Err(spent(def, &Spent::Used)),
-        Opened::Expired => return Err(spent(def, &Spent::Expired)),
-        Opened::Unknown => return Err(spent(def, &Spent::Unknown)),
+        Opened::AlreadyUsed(_) => return Err(spent(&state, &session, def, &Spent::Used)),
+        Opened::Expired => return Err(spent(&state, &session, def, &Spent::Expired)),
+        Opened::Unknown => return Err(spent(&state, &session, def, &Spent::Unknown)),
     };
     let Some(stage) = def
         .stage(&invitation.stage)
         .filter(|s| s.access == StageAccess::Invited)
     else {
-        return Err(spent(def, &Spent::Unknown));
+        return Err(spent(&state, &session, def, &Spent::Unknown));
     };
     let referral = state
         .storage
@@ -98,7 +102,7 @@ pub async fn open(
         .await
         .map_err(|e| respond::storage_failed(Some(def), &e))?;
     if referral.as_ref().is_none_or(|r| r.service != def.id) {
-        return Err(spent(def, &Spent::Unknown));
+        return Err(spent(&state, &session, def, &Spent::Unknown));
     }
     grant(
         &mut loaded,
@@ -197,7 +201,7 @@ pub async fn send_invited(
         Err(InvitedError::Spent) => {
             loaded.doc.invitations.remove(&stage.key);
             draft::store(state, session, def, loaded, now).await?;
-            Err(spent(def, &Spent::Used))
+            Err(spent(state, session, def, &Spent::Used))
         }
         Err(InvitedError::Intake(IntakeError::Invalid(errors))) => check_answers::render(
             state,
