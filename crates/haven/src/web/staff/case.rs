@@ -232,6 +232,8 @@ pub async fn case_page(
             .map(|t| {
                 json!({
                     "to": t.to, "label": t.label, "reason_required": t.reason_required,
+                    "shared_for": t.decisions.iter().filter(|d| t.shares_reason(Some(&d.key))).map(|d| d.label.clone()).collect::<Vec<_>>(),
+                    "sends_link": t.invite_stage.is_some(),
                     "decisions": t.decisions.iter().map(|d| json!({"key": d.key, "label": d.label})).collect::<Vec<_>>(),
                 })
             })
