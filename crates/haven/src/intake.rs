@@ -325,7 +325,7 @@ pub async fn submit_invited(
     let referral = storage
         .find_referral_by_id(&invitation.referral_id)
         .await?
-        .filter(|r| r.service == def.id)
+        .filter(|r| r.service == def.id && !is_closed(def, &r.status))
         .ok_or(InvitedError::Spent)?;
     let case = crate::web::api::triage::CaseFile {
         chronology: storage.chronology(&referral.id).await?,
@@ -370,6 +370,15 @@ pub async fn submit_invited(
         reference: referral.reference,
         moved: outcome.filter(|_| moved).map(|o| (o.from, o.to)),
     })
+}
+
+/// Whether `status` is a terminal state of the service's workflow (a closed case takes no
+/// more stages).
+pub fn is_closed(def: &ServiceDefinition, status: &str) -> bool {
+    def.workflow
+        .iter()
+        .flat_map(|w| w.states.iter())
+        .any(|s| s.key == status && s.terminal)
 }
 
 /// Refuses free text of an anonymous stage that may identify someone (questions the

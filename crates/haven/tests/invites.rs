@@ -514,6 +514,24 @@ async fn expired_and_unknown_links_show_a_clear_page() {
         .await;
 }
 
+#[tokio::test]
+async fn a_link_to_a_closed_case_no_longer_works() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let (_, token) = app.staff(Role::Triage, Some(TEAM)).await;
+            let (reference, _, link, _) = invited(app, &token).await;
+            transition(app, &token, &reference, json!({"to": "closed", "decision": "withdrawn", "reason": "Withdrawn by the school."})).await;
+            let mut b = Browser::new(app);
+            let page = b.get(&link).await;
+            assert_eq!(page.status, StatusCode::GONE, "{}", page.text());
+            assert!(page.text().contains("has been closed"));
+            let refused = b.get("/services/cyber-choices/referral/who-are-you").await;
+            assert_eq!(refused.status, StatusCode::NOT_FOUND);
+        })
+        .await;
+}
+
 /// aiosmtpd, as in `tests/email.rs`.
 mod smtp {
     use std::net::TcpListener;

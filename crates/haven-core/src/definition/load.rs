@@ -810,6 +810,37 @@ label = "Age"
     }
 
     #[test]
+    fn invitations_and_referrer_email_must_name_real_things() {
+        let source = include_str!("../../../../services/cyber-choices.toml")
+            .replace("invite_stage = \"referral\"", "invite_stage = \"enquiry\"")
+            .replace("invite_valid_days = 14", "invite_valid_days = 0")
+            .replace(
+                "on_stage_received = \"referral\"",
+                "on_stage_received = \"nope\"",
+            )
+            .replace(
+                "share_reason_for = [\"not_suitable\"]",
+                "share_reason_for = [\"maybe\"]",
+            )
+            .replace(
+                "referrer_email = [\"referrer.email\", \"contact_email\"]",
+                "referrer_email = [\"summary\"]",
+            );
+        let problems = parse_definition("cc.toml", &source)
+            .unwrap_err()
+            .to_string();
+        for expected in [
+            "invite_stage names no `invited` stage `enquiry`",
+            "invite_valid_days must be 1 to 90",
+            "on_stage_received names no stage `nope`",
+            "share_reason_for names no decision `maybe`",
+            "referrer_email names no email question `summary`",
+        ] {
+            assert!(problems.contains(expected), "{expected}: {problems}");
+        }
+    }
+
+    #[test]
     fn every_problem_is_reported_together() {
         let broken = MINIMAL
             .replace(

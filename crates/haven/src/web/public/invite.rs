@@ -30,6 +30,8 @@ enum Spent {
     Unknown,
     Used,
     Expired,
+    /// The case was closed since the link was sent.
+    Closed,
 }
 
 /// The page for a link that no longer works (410), saying how to ask for a new one.
@@ -43,6 +45,7 @@ fn spent(state: &AppState, session: &FormSession, def: &ServiceDefinition, why: 
              was first opened. If you started the form in another browser, carry on there."
         }
         Spent::Expired => "This link has expired: links to our forms work for a limited time.",
+        Spent::Closed => "This link no longer works because the referral has been closed.",
     };
     let message = format!(
         "{first}\n\nTo ask {} for a new link, check on your report with the receipt code you \
@@ -101,8 +104,13 @@ pub async fn open(
         .find_referral_by_id(&invitation.referral_id)
         .await
         .map_err(|e| respond::storage_failed(Some(def), &e))?;
-    if referral.as_ref().is_none_or(|r| r.service != def.id) {
-        return Err(spent(&state, &session, def, &Spent::Unknown));
+    match referral {
+        Some(r) if r.service == def.id => {
+            if intake::is_closed(def, &r.status) {
+                return Err(spent(&state, &session, def, &Spent::Closed));
+            }
+        }
+        _ => return Err(spent(&state, &session, def, &Spent::Unknown)),
     }
     grant(
         &mut loaded,
