@@ -373,6 +373,20 @@ async fn the_link_opens_the_detailed_form_once_and_it_attaches_to_the_same_case(
             assert!(again.text().contains("already been used"));
             assert!(again.text().contains("Check on your report"));
 
+            // The browser that opened it may follow it again, even once its draft is gone.
+            sqlx::query("DELETE FROM public_drafts")
+                .execute(app.storage.pool())
+                .await
+                .unwrap();
+            let reopened = referrer.get(&link).await;
+            assert_eq!(
+                reopened.status,
+                StatusCode::SEE_OTHER,
+                "{}",
+                reopened.text()
+            );
+            assert_eq!(reopened.header("location"), Some(location.as_str()));
+
             // The detailed form through the ordinary public pages.
             let def = app.registry.get("cyber-choices").unwrap().clone();
             let answers = sample("cyber-choices-referral.json");

@@ -44,6 +44,18 @@ pub struct Invitation {
     pub expires_at: DateTime<Utc>,
     pub opened_at: Option<DateTime<Utc>>,
     pub used_at: Option<DateTime<Utc>>,
+    /// Keyed hash of the form session that opened it.
+    pub session_hash: Option<String>,
+}
+
+impl Invitation {
+    /// Whether the browser session with this hash opened it and its stage can still be sent
+    /// at `now` (the same browser following its link again).
+    pub fn reopens_for(&self, session_hash: &str, now: DateTime<Utc>) -> bool {
+        self.used_at.is_none()
+            && self.expires_at > now
+            && self.session_hash.as_deref() == Some(session_hash)
+    }
 }
 
 /// What opening a link found.
@@ -117,6 +129,7 @@ fn invitation_from_row(row: &AnyRow) -> Result<Invitation, StorageError> {
         expires_at: parse_timestamp("expires_at", &row.try_get::<String, _>(4)?)?,
         opened_at: optional_time(row, 5, "opened_at")?,
         used_at: optional_time(row, 6, "used_at")?,
+        session_hash: row.try_get(7)?,
     })
 }
 
@@ -223,6 +236,7 @@ impl Storage {
         tx.commit().await?;
         Ok(Opened::Now(Invitation {
             opened_at: Some(now),
+            session_hash: Some(session_hash.to_owned()),
             ..found
         }))
     }
@@ -232,7 +246,7 @@ impl Storage {
         token_hash: &str,
     ) -> Result<Option<Invitation>, StorageError> {
         let row = query(
-            "SELECT id, referral_id, stage, audience, expires_at, opened_at, used_at
+            "SELECT id, referral_id, stage, audience, expires_at, opened_at, used_at, session_hash
              FROM invitations WHERE token_hash = $1",
         )
         .bind(token_hash)
@@ -251,7 +265,7 @@ impl Storage {
         now: DateTime<Utc>,
     ) -> Result<Option<Invitation>, StorageError> {
         let row = query(
-            "SELECT id, referral_id, stage, audience, expires_at, opened_at, used_at
+            "SELECT id, referral_id, stage, audience, expires_at, opened_at, used_at, session_hash
              FROM invitations
              WHERE id = $1 AND opened_at IS NOT NULL AND used_at IS NULL AND expires_at > $2",
         )
@@ -266,7 +280,7 @@ impl Storage {
     #[instrument(skip_all)]
     pub async fn invitations(&self, referral_id: &str) -> Result<Vec<Invitation>, StorageError> {
         let rows = query(
-            "SELECT id, referral_id, stage, audience, expires_at, opened_at, used_at
+            "SELECT id, referral_id, stage, audience, expires_at, opened_at, used_at, session_hash
              FROM invitations WHERE referral_id = $1 ORDER BY created_at, id",
         )
         .bind(referral_id)

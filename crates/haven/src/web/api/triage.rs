@@ -321,6 +321,10 @@ pub struct TransitionDone {
     pub from: String,
     pub status: String,
     pub decision: Option<String>,
+    /// The referrer is told: an email saying only that there is news (the follow-up page),
+    /// or, for a transition with `invite_stage`, one carrying a single-use link to that
+    /// stage's form. Queued after the move; the chronology records `notification_sent`
+    /// (or `_failed`, or `notification_impossible` when the answers hold no address).
     pub notify_referrer: bool,
 }
 
@@ -438,7 +442,10 @@ pub struct ChronologyView {
     /// RFC 3339, UTC.
     pub at: String,
     pub actor: String,
-    /// `received`, `transition`, `band_confirmed`.
+    /// `received`, `transition`, `band_confirmed`, `invitation_created`, `invitation_opened`,
+    /// `stage_received`, `notification_sent`, `notification_failed`,
+    /// `notification_impossible` (detail `{message, to}`: the kind of message and the
+    /// masked address), …
     pub kind: String,
     pub from: Option<String>,
     pub to: Option<String>,

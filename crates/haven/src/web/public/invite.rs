@@ -80,12 +80,14 @@ pub async fn open(
     let mut loaded = draft::load(&state, &session, def, now).await?;
     let invitation = match opened {
         Opened::Now(invitation) => invitation,
-        // The same browser following its link again: carry on with the form it opened.
+        // The same browser following its link again (even after its draft expired): carry
+        // on with the form it opened. The link still works nowhere else.
         Opened::AlreadyUsed(invitation)
-            if invitation.used_at.is_none()
-                && loaded
-                    .grant(&invitation.stage, now)
-                    .is_some_and(|g| g.invitation_id == invitation.id) =>
+            if invitation.reopens_for(&session.hash(&state.key), now)
+                || (invitation.used_at.is_none()
+                    && loaded
+                        .grant(&invitation.stage, now)
+                        .is_some_and(|g| g.invitation_id == invitation.id)) =>
         {
             invitation
         }
