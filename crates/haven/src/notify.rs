@@ -13,9 +13,10 @@ use serde_json::{Value, json};
 
 use crate::crypto::SecretKey;
 use crate::mail::{self, Notice};
-use crate::storage::invites::{NewInvitation, StageRecord};
+use crate::storage::invites::{NewInvitation, Notification, StageRecord};
 use crate::storage::jobs::NewJob;
 use crate::storage::referrals::Referral;
+use crate::storage::triage::StatusChange;
 use crate::storage::{Storage, StorageError};
 
 /// Bytes of randomness in an invitation token (256 bits).
@@ -87,20 +88,72 @@ pub struct Context<'a> {
     pub public_url: &'a str,
 }
 
-/// Queues what `transition` tells the referrer of `referral` (made by `actor` at `now`):
-/// an invitation to `invite_stage`, a plain notification when `notify_referrer`, nothing
-/// otherwise. Without an address, records `notification_impossible` instead.
-pub async fn after_transition(
+/// What a transition will tell the referrer, worked out before it is stored (the token is
+/// drawn here; only its hash is kept).
+pub enum Planned {
+    Nothing,
+    Email(Value),
+    Invitation {
+        stage: String,
+        audience: String,
+        token_hash: String,
+        expires_at: DateTime<Utc>,
+        payload: Value,
+    },
+    Impossible(Value),
+}
+
+impl Planned {
+    /// The storage form, for the case `referral_id`, made by `actor` at `at`.
+    pub fn notification<'a>(
+        &'a self,
+        referral_id: &'a str,
+        actor: &'a str,
+        at: DateTime<Utc>,
+    ) -> Notification<'a> {
+        let job = |payload: &'a Value| NewJob {
+            queue: mail::QUEUE,
+            kind: mail::KIND,
+            payload,
+            run_at: at,
+        };
+        match self {
+            Planned::Nothing => Notification::Nothing,
+            Planned::Email(payload) => Notification::Email(job(payload)),
+            Planned::Invitation {
+                stage,
+                audience,
+                token_hash,
+                expires_at,
+                payload,
+            } => Notification::Invitation(NewInvitation {
+                referral_id,
+                stage,
+                audience,
+                token_hash: token_hash.clone(),
+                expires_at: *expires_at,
+                actor,
+                at,
+                email: job(payload),
+            }),
+            Planned::Impossible(detail) => Notification::Impossible(detail.clone()),
+        }
+    }
+}
+
+/// What `transition` tells the referrer of `referral` at `now`: an invitation to
+/// `invite_stage`, a plain notification when `notify_referrer`, nothing otherwise; without
+/// an address, that no notification was possible.
+pub async fn plan(
     ctx: Context<'_>,
     def: &ServiceDefinition,
     referral: &Referral,
     transition: &Transition,
-    actor: &str,
     now: DateTime<Utc>,
-) -> Result<(), StorageError> {
+) -> Result<Planned, StorageError> {
     let invite_stage = transition.invite_stage.as_deref();
     if !transition.notify_referrer && invite_stage.is_none() {
-        return Ok(());
+        return Ok(Planned::Nothing);
     }
     let message = if invite_stage.is_some() {
         "invitation"
@@ -109,18 +162,15 @@ pub async fn after_transition(
     };
     let stages = ctx.storage.referral_stages(&referral.id).await?;
     let Some(to) = referrer_email(def, referral, &stages) else {
-        let detail = json!({ "message": message, "reason": "no email address in the answers" });
-        return ctx
-            .storage
-            .record_notification(&referral.id, "notification_impossible", detail, now)
-            .await;
+        return Ok(Planned::Impossible(
+            json!({ "message": message, "reason": "no email address in the answers" }),
+        ));
     };
     let follow_up = follow_up_url(ctx.public_url);
     let Some(stage) = invite_stage else {
         let notice = Notice::something_changed(&to, &def.name, NEWS, &follow_up)
             .about(&referral.id, message);
-        mail::enqueue(ctx.storage, &notice).await?;
-        return Ok(());
+        return Ok(Planned::Email(json!(notice)));
     };
     let token = new_invitation_token();
     let expires_at = now + Duration::days(i64::from(transition.invite_days()));
@@ -131,47 +181,55 @@ pub async fn after_transition(
     let link = invitation_url(ctx.public_url, &def.id, &token);
     let notice = Notice::invitation(&to, &def.name, &link, &expires, &follow_up)
         .about(&referral.id, message);
-    let payload = json!(notice);
-    ctx.storage
-        .create_invitation(&NewInvitation {
-            referral_id: &referral.id,
-            stage,
-            audience: &referral.audience,
-            token_hash: invitation_hash(ctx.key, &token),
-            expires_at,
-            actor,
-            at: now,
-            email: NewJob {
-                queue: mail::QUEUE,
-                kind: mail::KIND,
-                payload: &payload,
-                run_at: now,
-            },
-        })
-        .await?;
-    Ok(())
+    Ok(Planned::Invitation {
+        stage: stage.to_owned(),
+        audience: referral.audience.clone(),
+        token_hash: invitation_hash(ctx.key, &token),
+        expires_at,
+        payload: json!(notice),
+    })
 }
 
-/// [`after_transition`] for the transition `role` made from `from` to `to`, logging (never
-/// failing the request) when the notification could not be queued: the transition is
-/// already stored, and its absence shows in the chronology.
-#[allow(clippy::too_many_arguments)]
-pub async fn after_move(
+/// Stores what `transition` tells the referrer, on its own (for a transition already
+/// stored, such as the one a received stage makes by itself).
+pub async fn after_transition(
     ctx: Context<'_>,
     def: &ServiceDefinition,
     referral: &Referral,
-    from: &str,
-    to: &str,
-    role: &str,
+    transition: &Transition,
     actor: &str,
     now: DateTime<Utc>,
-) {
-    let Some(transition) = haven_core::workflow::transition_for(def, from, to, role) else {
-        return;
-    };
-    if let Err(e) = after_transition(ctx, def, referral, transition, actor, now).await {
-        tracing::error!(error = %e, reference = %referral.reference, "could not queue the referrer's notification");
+) -> Result<(), StorageError> {
+    let planned = plan(ctx, def, referral, transition, now).await?;
+    match planned.notification(&referral.id, actor, now) {
+        Notification::Nothing => Ok(()),
+        Notification::Email(job) => ctx.storage.enqueue_job(&job).await.map(|_| ()),
+        Notification::Invitation(new) => ctx.storage.create_invitation(&new).await.map(|_| ()),
+        Notification::Impossible(detail) => {
+            ctx.storage
+                .record_notification(&referral.id, "notification_impossible", detail, now)
+                .await
+        }
     }
+}
+
+/// Makes a staff member's transition (`change`, by `role`) and stores what it tells the
+/// referrer in the same transaction. `false`: the case changed first, nothing was written.
+pub async fn change_status(
+    ctx: Context<'_>,
+    def: &ServiceDefinition,
+    referral: &Referral,
+    change: &StatusChange<'_>,
+    role: &str,
+) -> Result<bool, StorageError> {
+    let planned = match haven_core::workflow::transition_for(def, change.from, change.to, role) {
+        Some(t) => plan(ctx, def, referral, t, change.at).await?,
+        None => Planned::Nothing,
+    };
+    let notification = planned.notification(&referral.id, change.actor, change.at);
+    ctx.storage
+        .change_status_notifying(change, &notification)
+        .await
 }
 
 #[cfg(test)]

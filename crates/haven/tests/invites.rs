@@ -529,6 +529,64 @@ async fn expired_and_unknown_links_show_a_clear_page() {
 }
 
 #[tokio::test]
+async fn a_move_that_loses_a_race_sends_nothing() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let (_, token) = app.staff(Role::Triage, Some(TEAM)).await;
+            let (reference, _) = enquiry(app).await;
+            transition(
+                app,
+                &token,
+                &reference,
+                json!({"to": "suitability_decided", "decision": "suitable"}),
+            )
+            .await;
+            // Closed meanwhile, by someone else.
+            transition(
+                app,
+                &token,
+                &reference,
+                json!({"to": "closed", "decision": "withdrawn", "reason": "Withdrawn."}),
+            )
+            .await;
+            deliver(app).await;
+            // "Send the form" from a stale page: the case is no longer where it was.
+            let referral = app
+                .storage
+                .find_referral(&reference)
+                .await
+                .unwrap()
+                .unwrap();
+            let def = app.registry.get("cyber-choices").unwrap();
+            let stale = haven::storage::triage::StatusChange {
+                referral_id: &referral.id,
+                from: "suitability_decided",
+                to: "detailed_form_requested",
+                decision: None,
+                reason: None,
+                actor: "user:test",
+                at: chrono::Utc::now(),
+                meets_sla: true,
+            };
+            let moved =
+                haven::notify::change_status(app.state.notify(), def, &referral, &stale, "triage")
+                    .await
+                    .unwrap();
+            assert!(!moved);
+            assert!(deliver(app).await.is_empty(), "no email");
+            assert!(
+                app.storage
+                    .invitations(&referral.id)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+        })
+        .await;
+}
+
+#[tokio::test]
 async fn a_link_to_a_closed_case_no_longer_works() {
     TestAppBuilder::default()
         .builtins()

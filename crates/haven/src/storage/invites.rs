@@ -10,12 +10,12 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sqlx::any::AnyRow;
-use sqlx::{Row, query};
+use sqlx::{Any, Row, Transaction, query};
 use tracing::instrument;
 
 use super::audit::{AuditEntry, append_in};
 use super::jobs::NewJob;
-use super::triage::NewEvent;
+use super::triage::{NewEvent, StatusChange};
 use super::{Storage, StorageError, parse_timestamp, timestamp};
 use crate::crypto::new_id;
 
@@ -32,6 +32,19 @@ pub struct NewInvitation<'a> {
     pub at: DateTime<Utc>,
     /// The email job carrying the link (queued in the same transaction).
     pub email: NewJob<'a>,
+}
+
+/// What a transition tells the referrer, stored with it by
+/// [`Storage::change_status_notifying`].
+pub enum Notification<'a> {
+    /// The transition tells no one.
+    Nothing,
+    /// A queued email (no case content).
+    Email(NewJob<'a>),
+    /// An invitation and the email carrying its link.
+    Invitation(NewInvitation<'a>),
+    /// The referrer should be told but the answers hold no address: the chronology says so.
+    Impossible(Value),
 }
 
 /// A stored invitation.
@@ -138,9 +151,20 @@ impl Storage {
     /// chronology (`invitation_created`) and the audit log, in one transaction.
     #[instrument(skip_all)]
     pub async fn create_invitation(&self, new: &NewInvitation<'_>) -> Result<String, StorageError> {
+        let mut tx = self.begin_write().await?;
+        let id = self.insert_invitation_in(&mut tx, new).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// [`Storage::create_invitation`] inside `tx`.
+    async fn insert_invitation_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        new: &NewInvitation<'_>,
+    ) -> Result<String, StorageError> {
         let id = new_id();
         let at = timestamp(new.at);
-        let mut tx = self.begin_write().await?;
         query(
             "INSERT INTO invitations (id, referral_id, stage, audience, token_hash, expires_at,
                 created_by, created_at, updated_at)
@@ -154,10 +178,10 @@ impl Storage {
         .bind(timestamp(new.expires_at))
         .bind(new.actor)
         .bind(&at)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(StorageError::from_write)?;
-        self.insert_job(&mut tx, &new.email).await?;
+        self.insert_job(tx, &new.email).await?;
         let event = NewEvent {
             referral_id: new.referral_id,
             at: new.at,
@@ -168,7 +192,7 @@ impl Storage {
             reason: None,
             detail: Some(json!({ "stage": new.stage, "expires_at": timestamp(new.expires_at) })),
         };
-        self.insert_event(&mut tx, &event).await?;
+        self.insert_event(tx, &event).await?;
         let entry = AuditEntry::new(
             new.at,
             new.actor,
@@ -176,9 +200,46 @@ impl Storage {
             "referral",
             new.referral_id,
         );
-        append_in(&mut tx, self.kind, &entry).await?;
-        tx.commit().await?;
+        append_in(tx, self.kind, &entry).await?;
         Ok(id)
+    }
+
+    /// Moves a case (as [`Storage::change_status`]) and stores what the move tells the
+    /// referrer, in one transaction: the move is never recorded without its notification,
+    /// nor a notification without its move. `false`: the case was no longer in
+    /// `change.from`, and nothing was written.
+    #[instrument(skip_all)]
+    pub async fn change_status_notifying(
+        &self,
+        change: &StatusChange<'_>,
+        notification: &Notification<'_>,
+    ) -> Result<bool, StorageError> {
+        let mut tx = self.begin_write().await?;
+        if !self.change_status_in(&mut tx, change).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        match notification {
+            Notification::Nothing => {}
+            Notification::Email(job) => {
+                self.insert_job(&mut tx, job).await?;
+            }
+            Notification::Invitation(new) => {
+                self.insert_invitation_in(&mut tx, new).await?;
+            }
+            Notification::Impossible(detail) => {
+                self.insert_notification_event(
+                    &mut tx,
+                    change.referral_id,
+                    "notification_impossible",
+                    detail,
+                    change.at,
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Exchanges the link with this token hash for the form session `session_hash`, once.
@@ -442,6 +503,20 @@ impl Storage {
         at: DateTime<Utc>,
     ) -> Result<(), StorageError> {
         let mut tx = self.begin_write().await?;
+        self.insert_notification_event(&mut tx, referral_id, kind, &detail, at)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn insert_notification_event(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        referral_id: &str,
+        kind: &str,
+        detail: &Value,
+        at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
         let event = NewEvent {
             referral_id,
             at,
@@ -450,14 +525,12 @@ impl Storage {
             from_status: None,
             to_status: None,
             reason: None,
-            detail: Some(detail),
+            detail: Some(detail.clone()),
         };
-        self.insert_event(&mut tx, &event).await?;
+        self.insert_event(tx, &event).await?;
         let action = format!("referral.{kind}");
         let entry = AuditEntry::new(at, "system", &action, "referral", referral_id);
-        append_in(&mut tx, self.kind, &entry).await?;
-        tx.commit().await?;
-        Ok(())
+        append_in(tx, self.kind, &entry).await
     }
 }
 

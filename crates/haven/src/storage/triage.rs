@@ -139,6 +139,21 @@ impl Storage {
     #[instrument(skip_all)]
     pub async fn change_status(&self, change: &StatusChange<'_>) -> Result<bool, StorageError> {
         let mut tx = self.begin_write().await?;
+        if !self.change_status_in(&mut tx, change).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// [`Storage::change_status`] inside `tx`, for writes that must commit with it (the
+    /// referrer's notification). `false`: nothing was written; the caller rolls back.
+    pub(crate) async fn change_status_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        change: &StatusChange<'_>,
+    ) -> Result<bool, StorageError> {
         let updated = query(
             "UPDATE referrals SET status = $1, updated_at = $2,
                 sla_met_at = CASE WHEN $5 = 1 THEN COALESCE(sla_met_at, $2) ELSE sla_met_at END
@@ -149,11 +164,10 @@ impl Storage {
         .bind(change.referral_id)
         .bind(change.from)
         .bind(i64::from(change.meets_sla))
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?
         .rows_affected();
         if updated == 0 {
-            tx.rollback().await?;
             return Ok(false);
         }
         let event = NewEvent {
@@ -166,7 +180,7 @@ impl Storage {
             reason: change.reason,
             detail: Some(json!({ "decision": change.decision })),
         };
-        self.insert_event(&mut tx, &event).await?;
+        self.insert_event(tx, &event).await?;
         let entry = AuditEntry::new(
             change.at,
             change.actor,
@@ -174,8 +188,7 @@ impl Storage {
             "referral",
             change.referral_id,
         );
-        append_in(&mut tx, self.kind, &entry).await?;
-        tx.commit().await?;
+        append_in(tx, self.kind, &entry).await?;
         Ok(true)
     }
 

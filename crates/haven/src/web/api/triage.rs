@@ -396,9 +396,11 @@ pub async fn transition(
     )
     .map_err(|e| transition_error(&e))?;
     let now = Utc::now();
-    let moved = state
-        .storage
-        .change_status(&StatusChange {
+    let moved = crate::notify::change_status(
+        state.notify(),
+        &def,
+        &referral,
+        &StatusChange {
             referral_id: &referral.id,
             from: &outcome.from,
             to: &outcome.to,
@@ -407,8 +409,10 @@ pub async fn transition(
             actor: &staff.actor(),
             at: now,
             meets_sla: meets_sla(&def, &outcome.to),
-        })
-        .await?;
+        },
+        staff.role.as_str(),
+    )
+    .await?;
     if !moved {
         return Err(ApiError::Conflict {
             code: "status_changed".to_owned(),
@@ -416,17 +420,6 @@ pub async fn transition(
                 .to_owned(),
         });
     }
-    crate::notify::after_move(
-        state.notify(),
-        &def,
-        &referral,
-        &outcome.from,
-        &outcome.to,
-        staff.role.as_str(),
-        &staff.actor(),
-        now,
-    )
-    .await;
     Ok(Json(TransitionDone {
         reference: referral.reference,
         from: outcome.from,

@@ -170,9 +170,11 @@ pub async fn transition(
         }
     };
     let now = state.staff.clock.now();
-    let moved = state
-        .storage
-        .change_status(&StatusChange {
+    let moved = crate::notify::change_status(
+        state.notify(),
+        &def,
+        &referral,
+        &StatusChange {
             referral_id: &referral.id,
             from: &outcome.from,
             to: &outcome.to,
@@ -181,24 +183,15 @@ pub async fn transition(
             actor: &staff.actor(),
             at: now,
             meets_sla: meets_sla(&def, &outcome.to),
-        })
-        .await?;
+        },
+        staff.role.as_str(),
+    )
+    .await?;
     if !moved {
         let message =
             "The case changed while you were working on it; check it and try again".to_owned();
         return refuse(&state, &session, &referral, &def, "transition-to", message).await;
     }
-    crate::notify::after_move(
-        state.notify(),
-        &def,
-        &referral,
-        &outcome.from,
-        &outcome.to,
-        staff.role.as_str(),
-        &staff.actor(),
-        now,
-    )
-    .await;
     Ok(back_to(&referral, "next-steps"))
 }
 
