@@ -440,6 +440,18 @@ async fn the_link_opens_the_detailed_form_once_and_it_attaches_to_the_same_case(
                 .unwrap();
             assert_eq!(count, 1, "no second case");
 
+            // The API shows the stage on the case, third-party answers only to roles allowed them.
+            let api = app
+                .get_with_token(&format!("/api/v1/referrals/{reference}"), &token)
+                .await;
+            assert_eq!(api.status, StatusCode::OK);
+            let api = api.json();
+            assert_eq!(api["later_stages"][0]["stage"], "referral");
+            assert_eq!(
+                api["later_stages"][0]["answers"]["young_person"]["name"],
+                "Ethan Reid"
+            );
+
             // The answers are sealed at rest.
             common::scan::checkpoint(app).await;
             common::scan::assert_absent(
