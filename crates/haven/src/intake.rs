@@ -355,6 +355,10 @@ pub async fn submit_invited(
             stage: &stage.key,
             audience: &submission.audience,
             answers: &submission.answers,
+            files: submission
+                .files
+                .as_ref()
+                .map(|f| (f.draft_id.as_str(), f.keep.as_slice())),
             at: now,
             transition: outcome
                 .as_ref()

@@ -14,6 +14,7 @@ use sqlx::{Any, Row, Transaction, query};
 use tracing::instrument;
 
 use super::audit::{AuditEntry, append_in};
+use super::drafts::move_draft_files;
 use super::jobs::NewJob;
 use super::triage::{NewEvent, StatusChange};
 use super::{Storage, StorageError, parse_timestamp, timestamp};
@@ -108,6 +109,9 @@ pub struct NewStage<'a> {
     pub stage: &'a str,
     pub audience: &'a str,
     pub answers: &'a Value,
+    /// The draft the stage was sent from and the files its answers name: they move to the
+    /// case in the same transaction, the draft's other files go, its resume code ends.
+    pub files: Option<(&'a str, &'a [String])>,
     pub at: DateTime<Utc>,
     /// `(from, to, meets_sla)`: made only when the case is still in `from`.
     pub transition: Option<(&'a str, &'a str, bool)>,
@@ -396,6 +400,9 @@ impl Storage {
                 return Err(ReceiveError::InvitationSpent);
             }
             Err(e) => return Err(e.into()),
+        }
+        if let Some((draft_id, keep)) = new.files {
+            move_draft_files(&mut tx, draft_id, new.referral_id, keep, &at).await?;
         }
         let event = NewEvent {
             referral_id: new.referral_id,

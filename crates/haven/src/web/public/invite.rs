@@ -194,11 +194,6 @@ pub async fn send_invited(
             {
                 tracing::error!(error = %e, "could not queue the referrer's notification");
             }
-            if let Some(draft_id) = loaded.id.clone()
-                && let Err(e) = state.storage.clear_resume_code(&draft_id).await
-            {
-                return Err(respond::storage_failed(Some(def), &e));
-            }
             loaded.doc.stages.remove(&stage.key);
             loaded.doc.invitations.remove(&stage.key);
             loaded.doc.flash = Some(Flash::Attached {
