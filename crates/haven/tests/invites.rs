@@ -541,6 +541,87 @@ async fn expired_and_unknown_links_show_a_clear_page() {
 }
 
 #[tokio::test]
+async fn the_detailed_form_can_be_saved_and_finished_in_another_browser() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let (_, token) = app.staff(Role::Triage, Some(TEAM)).await;
+            let (reference, _, link, _) = invited(app, &token).await;
+            let mut first = Browser::new(app);
+            let opened = first.get(&link).await;
+            let page_url = opened.header("location").unwrap().to_owned();
+            assert!(first.get(&page_url).await.status == StatusCode::OK);
+            let def = app.registry.get("cyber-choices").unwrap().clone();
+            let answers = sample("cyber-choices-referral.json");
+            let page = def
+                .stage("referral")
+                .unwrap()
+                .pages
+                .iter()
+                .find(|p| page_url.ends_with(&p.key))
+                .unwrap()
+                .clone();
+            let today = haven_pages::london_today(chrono::Utc::now());
+            let shown = haven_pages::nav::shown_questions(&page, "professional", &answers, today);
+            let mut pairs = haven_pages::answers_to_form(shown.iter().copied(), &answers);
+            pairs.push((naming::ACTION_FIELD.to_owned(), "save".to_owned()));
+            let saved = first.post(&page_url, &pairs).await;
+            assert_eq!(
+                saved.header("location"),
+                Some("/services/cyber-choices/referral/saved")
+            );
+            let html = first
+                .get("/services/cyber-choices/referral/saved")
+                .await
+                .text();
+            let code = public_support::text_of_id(&html, "resume-code").expect("a resume code");
+
+            // Another browser resumes with the code and finishes the form.
+            let mut other = Browser::new(app);
+            other.get("/services/cyber-choices/resume").await;
+            let resumed = other
+                .post(
+                    "/services/cyber-choices/resume",
+                    &[(naming::RESUME_CODE_FIELD.to_owned(), code.clone())],
+                )
+                .await;
+            assert_eq!(resumed.status, StatusCode::SEE_OTHER, "{}", resumed.text());
+            let next = resumed.header("location").unwrap();
+            assert!(
+                next.starts_with("/services/cyber-choices/referral/"),
+                "{next}"
+            );
+            let check = other
+                .fill_stage(&def, "referral", "professional", &answers, &[])
+                .await;
+            assert_eq!(check.status, StatusCode::OK, "{}", check.text());
+            let sent = other
+                .post(
+                    "/services/cyber-choices/referral/check-answers",
+                    &[(naming::ACTION_FIELD.to_owned(), "submit".to_owned())],
+                )
+                .await;
+            assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text());
+            let referral = app
+                .storage
+                .find_referral(&reference)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(referral.status, "referral_received");
+            assert_eq!(
+                app.storage
+                    .referral_stages(&referral.id)
+                    .await
+                    .unwrap()
+                    .len(),
+                1
+            );
+        })
+        .await;
+}
+
+#[tokio::test]
 async fn a_move_that_loses_a_race_sends_nothing() {
     TestAppBuilder::default()
         .builtins()
