@@ -48,7 +48,8 @@ async function freePort () {
 
 /**
  * Starts `target/debug/haven serve` on a free port with a temporary data dir and a random
- * HAVEN_SECRET_KEY, and waits for /readyz. Returns { base, url(path), stop() }.
+ * HAVEN_SECRET_KEY, and waits for /readyz. Returns { base, dataDir, binary, url(path), stop() }
+ * (`dataDir/outbox` holds the emails sent).
  * `env` adds environment variables (e.g. HAVEN_DATABASE_URL).
  */
 export async function startHaven ({ env = {} } = {}) {
@@ -77,6 +78,8 @@ export async function startHaven ({ env = {} } = {}) {
   }
   return {
     base,
+    dataDir,
+    binary,
     url: path => base + path,
     async stop () {
       if (child.exitCode === null) {

@@ -264,6 +264,130 @@ pub async fn submit(
     Err(IntakeError::NoFreeReference)
 }
 
+/// A later stage attached to an existing case.
+#[derive(Debug, Clone)]
+pub struct Attached {
+    pub reference: String,
+    /// The transition the stage made by itself (`on_stage_received`), if any: `(from, to)`.
+    pub moved: Option<(String, String)>,
+}
+
+/// Why an invited stage was not attached.
+#[derive(Debug, thiserror::Error)]
+pub enum InvitedError {
+    /// The invitation is used or expired (or its case is gone).
+    #[error("the invitation no longer works")]
+    Spent,
+    #[error(transparent)]
+    Intake(#[from] IntakeError),
+}
+
+impl From<StorageError> for InvitedError {
+    fn from(e: StorageError) -> Self {
+        InvitedError::Intake(IntakeError::Storage(e))
+    }
+}
+
+/// Validates an invited stage's answers and attaches them to the case of the invitation
+/// `invitation_id` (which must still be live at `now`): the same case, a `stage_received`
+/// chronology event, then the transition the definition makes on receiving the stage
+/// (`on_stage_received`, guards checked with the stage counted as received).
+pub async fn submit_invited(
+    storage: &Storage,
+    registry: &Registry,
+    invitation_id: &str,
+    submission: &Submission,
+    now: DateTime<Utc>,
+) -> Result<Attached, InvitedError> {
+    let def = registry
+        .get(&submission.service)
+        .ok_or_else(|| IntakeError::UnknownService(submission.service.clone()))?;
+    let stage =
+        answers::target(def, &submission.stage, &submission.audience).map_err(IntakeError::from)?;
+    if stage.access != StageAccess::Invited {
+        return Err(IntakeError::NotOpen(stage.key.clone()).into());
+    }
+    answers::validate(
+        stage,
+        &submission.audience,
+        &submission.answers,
+        uk_today(now),
+    )
+    .map_err(IntakeError::Invalid)?;
+    if stage.anonymous {
+        check_anonymity(stage, &submission.answers)?;
+    }
+    let invitation = storage
+        .live_invitation(invitation_id, now)
+        .await?
+        .filter(|i| i.stage == stage.key)
+        .ok_or(InvitedError::Spent)?;
+    let referral = storage
+        .find_referral_by_id(&invitation.referral_id)
+        .await?
+        .filter(|r| r.service == def.id && !is_closed(def, &r.status))
+        .ok_or(InvitedError::Spent)?;
+    let case = crate::web::api::triage::CaseFile {
+        chronology: storage.chronology(&referral.id).await?,
+        actions: storage.actions(&referral.id).await?,
+        casework: storage
+            .casework_counts(&referral.id, calendar::london_date(now))
+            .await?,
+        referral: referral.clone(),
+        def: def.clone(),
+    };
+    let mut facts = case.facts();
+    if let Some(received) = facts
+        .pointer_mut("/case/stages_received")
+        .and_then(Value::as_array_mut)
+    {
+        received.push(Value::String(stage.key.clone()));
+    }
+    if let Some(answers) = facts.get_mut("answers").and_then(Value::as_object_mut) {
+        answers.insert(stage.key.clone(), submission.answers.clone());
+    }
+    let outcome =
+        haven_core::workflow::on_stage_received(def, &referral.status, &stage.key, &facts);
+    let meets = outcome
+        .as_ref()
+        .is_some_and(|o| crate::web::api::triage::meets_sla(def, &o.to));
+    let moved = storage
+        .receive_stage(&crate::storage::invites::NewStage {
+            invitation_id,
+            referral_id: &referral.id,
+            stage: &stage.key,
+            audience: &submission.audience,
+            answers: &submission.answers,
+            files: submission
+                .files
+                .as_ref()
+                .map(|f| (f.draft_id.as_str(), f.keep.as_slice())),
+            at: now,
+            transition: outcome
+                .as_ref()
+                .map(|o| (o.from.as_str(), o.to.as_str(), meets)),
+        })
+        .await
+        .map_err(|e| match e {
+            crate::storage::invites::ReceiveError::InvitationSpent => InvitedError::Spent,
+            crate::storage::invites::ReceiveError::Storage(e) => e.into(),
+        })?;
+    tracing::info!(service = %def.id, stage = %stage.key, reference = %referral.reference, "stage attached");
+    Ok(Attached {
+        reference: referral.reference,
+        moved: outcome.filter(|_| moved).map(|o| (o.from, o.to)),
+    })
+}
+
+/// Whether `status` is a terminal state of the service's workflow (a closed case takes no
+/// more stages).
+pub fn is_closed(def: &ServiceDefinition, status: &str) -> bool {
+    def.workflow
+        .iter()
+        .flat_map(|w| w.states.iter())
+        .any(|s| s.key == status && s.terminal)
+}
+
 /// Refuses free text of an anonymous stage that may identify someone (questions the
 /// person confirmed in `anonymity_confirmed` are skipped by `anonymity_texts`).
 fn check_anonymity(stage: &Stage, answers: &Value) -> Result<(), IntakeError> {

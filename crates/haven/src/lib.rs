@@ -18,6 +18,7 @@ pub mod config;
 pub mod crypto;
 pub mod intake;
 pub mod mail;
+pub mod notify;
 pub mod policy;
 pub mod services;
 pub mod storage;

@@ -51,6 +51,31 @@ pub struct Notice {
     /// `<id@haven>`, fixed when the job is made, so a resend after a crash is recognisable
     /// as the same message.
     pub message_id: String,
+    /// The case this notice is about: once sent (or given up on) the case's chronology
+    /// records what kind of message went to whom (masked) and when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub about: Option<NoticeAbout>,
+}
+
+/// What a case's chronology records about a notice.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct NoticeAbout {
+    pub referral_id: String,
+    /// `update` (something changed) or `invitation` (a link to a form).
+    pub message: String,
+    /// The address with most of it hidden (`j•••@school.org.uk`).
+    pub to_masked: String,
+}
+
+/// `jo@school.org.uk` → `j•••@school.org.uk`: enough for staff to recognise, no more.
+pub fn mask_address(address: &str) -> String {
+    match address.trim().rsplit_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}•••@{domain}")
+        }
+        None => "•••".to_owned(),
+    }
 }
 
 // Addresses are personal data: never in logs.
@@ -76,7 +101,45 @@ impl Notice {
             subject: format!("{service_name}: an update"),
             body,
             message_id: format!("<{}@haven>", crate::crypto::new_id()),
+            about: None,
         }
+    }
+
+    /// A link to a form the team asks the referrer to complete (`link` holds a single-use
+    /// token; `follow_up` is where to ask for a new one). No case content either.
+    pub fn invitation(
+        to: &str,
+        service_name: &str,
+        link: &str,
+        expires: &str,
+        follow_up: &str,
+    ) -> Self {
+        let body = format!(
+            "Hello,\n\nThank you for contacting us. We would like some more details: please \
+             complete our referral form at this secure link:\n{link}\n\n\
+             The link works once, in one browser, until {expires}. Do not forward this email. \
+             If the link has expired or does not work, ask us for a new one from your \
+             follow-up page:\n{follow_up}\n\n\
+             For your safety this email does not repeat anything from the referral.\n\n\
+             {service_name}\n"
+        );
+        Self {
+            to: to.to_owned(),
+            subject: format!("{service_name}: an update"),
+            body,
+            message_id: format!("<{}@haven>", crate::crypto::new_id()),
+            about: None,
+        }
+    }
+
+    /// The same notice, recorded in `referral_id`'s chronology once sent.
+    pub fn about(mut self, referral_id: &str, message: &str) -> Self {
+        self.about = Some(NoticeAbout {
+            referral_id: referral_id.to_owned(),
+            message: message.to_owned(),
+            to_masked: mask_address(&self.to),
+        });
+        self
     }
 }
 
@@ -214,6 +277,7 @@ pub async fn work_once(
     match mailer.send(from, &notice).await {
         Ok(()) => {
             storage.complete_job(&job.id, Utc::now()).await?;
+            record(storage, &notice, "notification_sent").await?;
             Ok(Pass::Sent)
         }
         Err(e) => {
@@ -222,6 +286,7 @@ pub async fn work_once(
             if permanent || job.attempts >= MAX_ATTEMPTS {
                 tracing::error!(job = %job.id, error = %error, "gave up on an email");
                 storage.fail_job(&job.id, &error, None, Utc::now()).await?;
+                record(storage, &notice, "notification_failed").await?;
                 Ok(Pass::GaveUp)
             } else {
                 tracing::warn!(job = %job.id, attempt = job.attempts, error = %error, "email failed; will retry");
@@ -233,6 +298,17 @@ pub async fn work_once(
             }
         }
     }
+}
+
+/// Records in the case's chronology what became of a notice about a case.
+async fn record(storage: &Storage, notice: &Notice, kind: &str) -> Result<(), StorageError> {
+    let Some(about) = &notice.about else {
+        return Ok(());
+    };
+    let detail = json!({ "message": about.message, "to": about.to_masked });
+    storage
+        .record_notification(&about.referral_id, kind, detail, Utc::now())
+        .await
 }
 
 /// Sends queued emails until the process ends: drains the queue, then polls every

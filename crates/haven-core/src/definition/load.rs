@@ -6,8 +6,9 @@
 use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 
+use super::workflow::MAX_INVITE_VALID_DAYS;
 use super::{
-    Casework, Condition, Page, Question, QuestionKind, ServiceDefinition, Stage,
+    Casework, Condition, Page, Question, QuestionKind, ServiceDefinition, Stage, StageAccess,
     screening::ScreeningRules, workflow::Workflow,
 };
 
@@ -148,6 +149,19 @@ impl Checker<'_> {
         }
         if let Some(workflow) = &def.workflow {
             self.check_workflow(id, workflow);
+            self.check_invitations(def, workflow);
+        }
+        for key in &def.referrer_email {
+            let is_email = def
+                .questions()
+                .any(|(_, _, q)| &q.key == key && q.kind == QuestionKind::Email);
+            if !is_email {
+                self.problem(
+                    id,
+                    Some(&format!("\"{key}\"")),
+                    format!("referrer_email names no email question `{key}`"),
+                );
+            }
         }
         if let Some(casework) = &def.casework {
             self.check_casework(def, casework);
@@ -751,6 +765,60 @@ impl Checker<'_> {
             );
         }
     }
+
+    /// `invite_stage`, `on_stage_received` and `share_reason_for` name real things.
+    fn check_invitations(&mut self, def: &ServiceDefinition, w: &Workflow) {
+        for t in &w.transitions {
+            if let Some(stage) = &t.invite_stage
+                && def.stage(stage).map(|s| s.access) != Some(StageAccess::Invited)
+            {
+                self.problem(
+                    &def.id,
+                    Some(&t.label),
+                    format!(
+                        "transition `{}`: invite_stage names no `invited` stage `{stage}`",
+                        t.label
+                    ),
+                );
+            }
+            if let Some(days) = t.invite_valid_days
+                && (days == 0 || days > MAX_INVITE_VALID_DAYS)
+            {
+                self.problem(
+                    &def.id,
+                    Some(&t.label),
+                    format!(
+                        "transition `{}`: invite_valid_days must be 1 to {MAX_INVITE_VALID_DAYS}",
+                        t.label
+                    ),
+                );
+            }
+            if let Some(stage) = &t.on_stage_received
+                && def.stage(stage).is_none()
+            {
+                self.problem(
+                    &def.id,
+                    Some(&t.label),
+                    format!(
+                        "transition `{}`: on_stage_received names no stage `{stage}`",
+                        t.label
+                    ),
+                );
+            }
+            for d in &t.share_reason_for {
+                if !t.decisions.iter().any(|c| &c.key == d) {
+                    self.problem(
+                        &def.id,
+                        Some(&t.label),
+                        format!(
+                            "transition `{}`: share_reason_for names no decision `{d}`",
+                            t.label
+                        ),
+                    );
+                }
+            }
+        }
+    }
 }
 
 fn condition_bands(cond: &Condition) -> Vec<&str> {
@@ -845,6 +913,37 @@ label = "Age"
             ),
             "{err}"
         );
+    }
+
+    #[test]
+    fn invitations_and_referrer_email_must_name_real_things() {
+        let source = include_str!("../../../../services/cyber-choices.toml")
+            .replace("invite_stage = \"referral\"", "invite_stage = \"enquiry\"")
+            .replace("invite_valid_days = 14", "invite_valid_days = 0")
+            .replace(
+                "on_stage_received = \"referral\"",
+                "on_stage_received = \"nope\"",
+            )
+            .replace(
+                "share_reason_for = [\"not_suitable\"]",
+                "share_reason_for = [\"maybe\"]",
+            )
+            .replace(
+                "referrer_email = [\"referrer.email\", \"contact_email\"]",
+                "referrer_email = [\"summary\"]",
+            );
+        let problems = parse_definition("cc.toml", &source)
+            .unwrap_err()
+            .to_string();
+        for expected in [
+            "invite_stage names no `invited` stage `enquiry`",
+            "invite_valid_days must be 1 to 90",
+            "on_stage_received names no stage `nope`",
+            "share_reason_for names no decision `maybe`",
+            "referrer_email names no email question `summary`",
+        ] {
+            assert!(problems.contains(expected), "{expected}: {problems}");
+        }
     }
 
     #[test]

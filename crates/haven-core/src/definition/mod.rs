@@ -64,6 +64,11 @@ pub struct ServiceDefinition {
     /// Casework after triage: meetings, plans, lone-working concerns, closure outcomes.
     #[serde(default)]
     pub casework: Option<Casework>,
+    /// Question keys (of any stage, each an `email` question) that may hold the referrer's
+    /// email address, most preferred first. Notifications go to the first one answered, in
+    /// the latest stage received first; none answered means no notification is possible.
+    #[serde(default)]
+    pub referrer_email: Vec<String>,
 }
 
 /// A kind of person who uses the service; each may get its own wording.

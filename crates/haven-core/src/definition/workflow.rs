@@ -59,6 +59,40 @@ pub struct Transition {
     /// The referrer is told (no case content, only that something changed).
     #[serde(default)]
     pub notify_referrer: bool,
+    /// Decisions whose reason the referrer sees on the follow-up page (never in an email):
+    /// "not suitable" and its reason, for example.
+    #[serde(default)]
+    pub share_reason_for: Vec<String>,
+    /// An `invited` stage: making this transition sends the referrer a single-use link to
+    /// that stage's form (instead of the plain notification).
+    #[serde(default)]
+    pub invite_stage: Option<String>,
+    /// How many days the link of `invite_stage` works (default 14, at most 90).
+    #[serde(default)]
+    pub invite_valid_days: Option<u32>,
+    /// A stage: when it is received the case makes this transition by itself (guards still
+    /// apply; `roles` are not asked, the referrer's submission makes it).
+    #[serde(default)]
+    pub on_stage_received: Option<String>,
+}
+
+/// Days an invitation link works when `invite_valid_days` is not given.
+pub const DEFAULT_INVITE_VALID_DAYS: u32 = 14;
+/// The longest `invite_valid_days` allowed.
+pub const MAX_INVITE_VALID_DAYS: u32 = 90;
+
+impl Transition {
+    /// Days the link of `invite_stage` works.
+    pub fn invite_days(&self) -> u32 {
+        self.invite_valid_days
+            .unwrap_or(DEFAULT_INVITE_VALID_DAYS)
+            .clamp(1, MAX_INVITE_VALID_DAYS)
+    }
+
+    /// Whether the referrer sees the reason of `decision` on the follow-up page.
+    pub fn shares_reason(&self, decision: Option<&str>) -> bool {
+        decision.is_some_and(|d| self.share_reason_for.iter().any(|s| s == d))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

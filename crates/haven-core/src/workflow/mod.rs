@@ -190,6 +190,52 @@ pub fn attempt(
     })
 }
 
+/// The transition [`attempt`] takes from `from` to `to` for `role` (the first in definition
+/// order that `role` may make), to read what else it asks for (`invite_stage`, …).
+pub fn transition_for<'d>(
+    def: &'d ServiceDefinition,
+    from: &str,
+    to: &str,
+    role: &str,
+) -> Option<&'d Transition> {
+    def.workflow.as_ref()?.transitions.iter().find(|t| {
+        t.to == to && t.from.iter().any(|f| f == from) && t.roles.iter().any(|r| r == role)
+    })
+}
+
+/// The transition a case in state `from` makes by itself now that `stage` has been
+/// received (`on_stage_received`), if one applies and its guards hold over `case_facts`
+/// (which must already count the stage as received). Transitions that need a decision or a
+/// reason are never made by themselves.
+pub fn on_stage_received(
+    def: &ServiceDefinition,
+    from: &str,
+    stage: &str,
+    case_facts: &Value,
+) -> Option<TransitionOutcome> {
+    let workflow = def.workflow.as_ref()?;
+    let transition = workflow.transitions.iter().find(|t| {
+        t.on_stage_received.as_deref() == Some(stage)
+            && t.from.iter().any(|f| f == from)
+            && t.decisions.is_empty()
+            && !t.reason_required
+    })?;
+    let overlay = json!({ "transition": {
+        "to": transition.to, "decision": null, "reason": null, "fields": {},
+    }});
+    let facts = CaseFacts::new(def, case_facts).with_transition(&overlay);
+    if !transition.guards.iter().all(|g| g.when.holds(&facts)) {
+        return None;
+    }
+    Some(TransitionOutcome {
+        from: from.to_owned(),
+        to: transition.to.clone(),
+        decision: None,
+        reason: None,
+        notify_referrer: transition.notify_referrer,
+    })
+}
+
 /// Whether a condition holds for a case (for showing which guards currently block a button).
 pub fn guard_holds(def: &ServiceDefinition, condition: &Condition, case_facts: &Value) -> bool {
     condition.holds(&CaseFacts::new(def, case_facts))

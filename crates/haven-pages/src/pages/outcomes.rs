@@ -151,6 +151,7 @@ pub fn error_page(
     let title = match status {
         400 | 422 => "There is a problem with what was sent",
         403 => "This page has expired or you cannot see it",
+        410 => "This link no longer works",
         404 => "Page not found",
         413 => "What you sent is too large",
         429 => "Too many requests",
@@ -164,6 +165,27 @@ pub fn error_page(
             "title": title,
             "message": paragraphs(message),
             "start_url": def.map(|d| urls::start(&d.id)),
+        }),
+    )
+}
+
+/// A link from an email that no longer works (used, expired or unknown), with where to ask
+/// for a new one (`help`: link text and address). The server answers it with 410.
+pub fn link_spent_page(
+    ctx: &PageContext,
+    def: &ServiceDefinition,
+    message: &str,
+    help: (&str, &str),
+) -> Result<String, PageError> {
+    let title = "This link no longer works";
+    env::render(
+        "error.html",
+        json!({
+            "layout": Layout::new(ctx, Some(def), title),
+            "title": title,
+            "message": paragraphs(message),
+            "help": { "text": help.0, "href": help.1 },
+            "start_url": urls::start(&def.id),
         }),
     )
 }

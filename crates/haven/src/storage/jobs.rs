@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sqlx::{Row, query};
+use sqlx::{Any, Row, Transaction, query};
 use tracing::instrument;
 
 use super::{Storage, StorageError, timestamp};
@@ -60,9 +60,20 @@ impl Storage {
     /// Adds a job; returns its id.
     #[instrument(skip_all)]
     pub async fn enqueue_job(&self, job: &NewJob<'_>) -> Result<String, StorageError> {
+        let mut tx = self.begin_write().await?;
+        let id = self.insert_job(&mut tx, job).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Adds a job inside `tx` (with the write it belongs to); returns its id.
+    pub(crate) async fn insert_job(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        job: &NewJob<'_>,
+    ) -> Result<String, StorageError> {
         let id = new_id();
         let now = timestamp(Utc::now());
-        let mut tx = self.begin_write().await?;
         query(
             "INSERT INTO jobs (id, queue, kind, payload, run_at, attempts, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, 0, $6, $6)",
@@ -73,9 +84,8 @@ impl Storage {
         .bind(self.seal_json("jobs", "payload", &id, job.payload)?)
         .bind(timestamp(job.run_at))
         .bind(&now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        tx.commit().await?;
         Ok(id)
     }
 

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod casework;
 pub mod drafts;
 mod group_commit;
+pub mod invites;
 pub mod jobs;
 pub mod meetings;
 pub mod outcomes;

@@ -5,9 +5,10 @@
 //! the transaction of the closing status change.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use haven_core::casework::ClosureChoice;
 use serde::Serialize;
 use serde_json::json;
-use sqlx::{Row, query};
+use sqlx::{Any, Row, Transaction, query};
 use tracing::instrument;
 
 use super::audit::{AuditEntry, append_in};
@@ -447,22 +448,16 @@ impl Storage {
         })
     }
 
-    /// Closes a case: the status change of `change` and its outcome, in one transaction.
-    /// `false` (nothing written) when the status is no longer `change.from`.
-    #[instrument(skip_all)]
-    pub async fn close_with_outcome(
+    /// Records the outcome a case closes with, inside the transaction that closes it (its
+    /// chronology event and audit entry too).
+    pub(crate) async fn insert_closure_in(
         &self,
+        tx: &mut Transaction<'static, Any>,
         change: &StatusChange<'_>,
-        outcome: &str,
-        narrative: &str,
-    ) -> Result<bool, StorageError> {
+        closure: &ClosureChoice,
+    ) -> Result<(), StorageError> {
         let id = crypto::new_id();
-        let sealed = self.seal_text("case_closures", "narrative", &id, narrative)?;
-        let mut tx = self.begin_write().await?;
-        if !self.change_status_in(&mut tx, change).await? {
-            tx.rollback().await?;
-            return Ok(false);
-        }
+        let sealed = self.seal_text("case_closures", "narrative", &id, &closure.narrative)?;
         let at = timestamp(change.at);
         query(
             "INSERT INTO case_closures (id, referral_id, outcome, narrative, closed_by, closed_at,
@@ -471,14 +466,14 @@ impl Storage {
         )
         .bind(&id)
         .bind(change.referral_id)
-        .bind(outcome)
+        .bind(&closure.outcome)
         .bind(sealed)
         .bind(change.actor)
         .bind(&at)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(StorageError::from_write)?;
-        let detail = json!({ "outcome": outcome });
+        let detail = json!({ "outcome": closure.outcome });
         let closing = event(
             change.referral_id,
             change.at,
@@ -486,7 +481,7 @@ impl Storage {
             "closure_outcome",
             detail,
         );
-        self.insert_event(&mut tx, &closing).await?;
+        self.insert_event(tx, &closing).await?;
         let entry = AuditEntry::new(
             change.at,
             change.actor,
@@ -494,9 +489,7 @@ impl Storage {
             "referral",
             change.referral_id,
         );
-        append_in(&mut tx, &self.audit, &entry).await?;
-        tx.commit().await?;
-        Ok(true)
+        append_in(tx, &self.audit, &entry).await
     }
 
     /// The outcome a case closed with, if it closed with one.

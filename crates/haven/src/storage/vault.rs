@@ -97,6 +97,8 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     SealedColumn::text_id("plan_actions", "body"),
     SealedColumn::text_id("plan_reviews", "summary"),
     SealedColumn::text_id("case_closures", "narrative"),
+    // Later stages of a case (Cyber Choices' detailed referral: names, addresses, handles).
+    SealedColumn::text_id("referral_stages", "answers"),
 ];
 
 /// Most passes over one column in one rotation.

@@ -40,6 +40,20 @@ pub struct FollowUpView {
     pub messages: Vec<TeamMessage>,
     /// When the reporter added information (the text is not echoed back).
     pub additions: Vec<String>,
+    /// Decisions whose reason the service shares with the referrer (`share_reason_for`:
+    /// "not suitable" and why), oldest first.
+    pub decisions: Vec<SharedDecision>,
+}
+
+/// A decision the team explains to the referrer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SharedDecision {
+    /// RFC 3339, UTC.
+    pub at: String,
+    /// The decision in words ("Not suitable").
+    pub decision: String,
+    /// The team's reason, as written for the referrer.
+    pub reason: String,
 }
 
 /// A message from the team (never its author).
@@ -111,7 +125,12 @@ pub async fn view(state: &AppState, referral: &Referral) -> Result<FollowUpView,
             |s| s.public_label.clone(),
         );
     let messages = state.storage.messages(&referral.id).await?;
+    let decisions = match def {
+        Some(def) => shared_decisions(def, &state.storage.chronology(&referral.id).await?),
+        None => Vec::new(),
+    };
     Ok(FollowUpView {
+        decisions,
         reference: referral.reference.clone(),
         service: def.map_or_else(|| referral.service.clone(), |d| d.name.clone()),
         status,
@@ -130,6 +149,38 @@ pub async fn view(state: &AppState, referral: &Referral) -> Result<FollowUpView,
             .map(|m| rfc3339(m.created_at))
             .collect(),
     })
+}
+
+/// The transitions of the chronology whose decision's reason the definition shares with the
+/// referrer (`share_reason_for`); nothing else of the chronology is shown.
+fn shared_decisions(
+    def: &haven_core::definition::ServiceDefinition,
+    chronology: &[crate::storage::triage::ChronologyEntry],
+) -> Vec<SharedDecision> {
+    let transitions = def.workflow.iter().flat_map(|w| w.transitions.iter());
+    let transitions: Vec<_> = transitions.collect();
+    chronology
+        .iter()
+        .filter(|e| e.kind == "transition")
+        .filter_map(|e| {
+            let decision = e.detail.as_ref()?.get("decision")?.as_str()?;
+            let reason = e.reason.as_deref()?;
+            let (from, to) = (e.from_status.as_deref()?, e.to_status.as_deref()?);
+            let t = transitions.iter().find(|t| {
+                t.to == to && t.from.iter().any(|f| f == from) && t.shares_reason(Some(decision))
+            })?;
+            let label = t
+                .decisions
+                .iter()
+                .find(|d| d.key == decision)
+                .map_or(decision, |d| d.label.as_str());
+            Some(SharedDecision {
+                at: rfc3339(e.at),
+                decision: label.to_owned(),
+                reason: reason.to_owned(),
+            })
+        })
+        .collect()
 }
 
 /// The follow-up form.
@@ -220,6 +271,7 @@ pub async fn submit(
             "received": when(&view.received_at),
             "messages": view.messages.iter().map(|m| json!({"at": when(&m.at), "text": m.text})).collect::<Vec<_>>(),
             "additions": view.additions.iter().map(|a| when(a)).collect::<Vec<_>>(),
+            "decisions": view.decisions.iter().map(|d| json!({"at": when(&d.at), "decision": d.decision, "reason": d.reason})).collect::<Vec<_>>(),
             "added": added,
             "error": error,
             "information": if added { "" } else { form.information.as_str() },

@@ -56,6 +56,8 @@ pub struct WebOptions {
     pub body_limit_bytes: usize,
     pub request_timeout: Duration,
     pub trust_forwarded_for: bool,
+    /// Where people reach Haven (links in emails): settings `public_url`.
+    pub public_url: String,
 }
 
 impl AppState {
@@ -78,8 +80,18 @@ impl AppState {
                 body_limit_bytes: settings.body_limit_bytes,
                 request_timeout: settings.request_timeout(),
                 trust_forwarded_for: settings.trust_forwarded_for,
+                public_url: settings.public_url.clone(),
             },
             staff: Arc::new(staff::StaffRuntime::new()),
+        }
+    }
+
+    /// What [`crate::notify`] needs to queue a notification.
+    pub fn notify(&self) -> crate::notify::Context<'_> {
+        crate::notify::Context {
+            storage: &self.storage,
+            key: &self.key,
+            public_url: &self.options.public_url,
         }
     }
 }

@@ -3,7 +3,7 @@
 //! `GET …/plan` shows goals, actions (each `overdue` when not done past its due date), reviews
 //! and the closure; `POST …/plan/goals`, `…/plan/actions`, `…/plan/actions/{id}` (done or
 //! open again) and `…/plan/reviews` change it. Closing with an outcome is a transition
-//! (`POST …/transitions` with `fields.outcome` and `fields.narrative`); [`record_transition`]
+//! (`POST …/transitions` with `fields.outcome` and `fields.narrative`); `notify::change_status`
 //! writes the outcome in the same transaction as the status change.
 
 use axum::Json;
@@ -21,7 +21,6 @@ use crate::access::Role;
 use crate::policy::Action;
 use crate::storage::audit::AuditEntry;
 use crate::storage::plans::{NewPlanAction, NewReview, Plan};
-use crate::storage::triage::StatusChange;
 use crate::storage::users::normalise_email;
 use crate::storage::{Storage, StorageError, timestamp};
 use crate::web::AppState;
@@ -85,23 +84,6 @@ pub async fn is_team_worker(
                 && u.team.as_deref() == Some(team)
                 && matches!(u.role, Role::Caseworker | Role::Triage | Role::Manager)
         }))
-}
-
-/// Records a transition: with a closure outcome, the status change and the outcome in one
-/// transaction. `false` when the case changed status meanwhile.
-pub async fn record_transition(
-    storage: &Storage,
-    change: &StatusChange<'_>,
-    closure: Option<&ClosureChoice>,
-) -> Result<bool, StorageError> {
-    match closure {
-        Some(c) => {
-            storage
-                .close_with_outcome(change, &c.outcome, &c.narrative)
-                .await
-        }
-        None => storage.change_status(change).await,
-    }
 }
 
 /// The closure outcome a transition carries, as a 422 naming `fields.outcome` /

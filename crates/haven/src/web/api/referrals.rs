@@ -42,6 +42,20 @@ pub struct ReferralView {
     /// policy does not allow it).
     #[schema(value_type = Object)]
     pub answers: Value,
+    /// Stages received after the first, in order (Cyber Choices' detailed referral, sent
+    /// through the team's link), filtered like `answers`.
+    pub later_stages: Vec<LaterStageView>,
+}
+
+/// A stage received after the first, attached to the same case.
+#[derive(Serialize, ToSchema)]
+pub struct LaterStageView {
+    pub stage: String,
+    pub audience: String,
+    /// RFC 3339, UTC.
+    pub received_at: String,
+    #[schema(value_type = Object)]
+    pub answers: Value,
 }
 
 /// A transition the caller may attempt.
@@ -102,6 +116,22 @@ pub async fn show(
     } else {
         crate::web::staff::answers::without_third_party(&def, &referral.stage, &referral.answers)
     };
+    let later_stages = state
+        .storage
+        .referral_stages(&referral.id)
+        .await?
+        .into_iter()
+        .map(|st| LaterStageView {
+            answers: if third_party_allowed {
+                st.answers
+            } else {
+                crate::web::staff::answers::without_third_party(&def, &st.stage, &st.answers)
+            },
+            received_at: timestamp(st.received_at),
+            stage: st.stage,
+            audience: st.audience,
+        })
+        .collect();
     let available_transitions =
         haven_core::workflow::available_transitions(&def, &referral.status, staff.role.as_str())
             .into_iter()
@@ -138,5 +168,6 @@ pub async fn show(
         required_actions,
         available_transitions,
         answers,
+        later_stages,
     }))
 }

@@ -181,6 +181,26 @@ impl CaseFile {
             .collect()
     }
 
+    /// The first stage and every stage received since (`stage_received` events).
+    pub fn stages_received(&self) -> Vec<String> {
+        let mut stages = vec![self.referral.stage.clone()];
+        for entry in self
+            .chronology
+            .iter()
+            .filter(|e| e.kind == "stage_received")
+        {
+            let stage = entry
+                .detail
+                .as_ref()
+                .and_then(|d| d.get("stage"))
+                .and_then(Value::as_str);
+            if let Some(stage) = stage.filter(|s| !stages.iter().any(|k| k == s)) {
+                stages.push(stage.to_owned());
+            }
+        }
+        stages
+    }
+
     /// The case facts document workflow guards read (shape in `docs/ARCHITECTURE.md`).
     pub fn facts(&self) -> Value {
         let referral = &self.referral;
@@ -191,7 +211,7 @@ impl CaseFile {
             "answers": { referral.stage.clone(): referral.answers },
             "case": {
                 "status": referral.status,
-                "stages_received": [referral.stage],
+                "stages_received": self.stages_received(),
                 "screening": {
                     "eligible": referral.eligible,
                     "in_scope": referral.in_scope,
@@ -315,6 +335,10 @@ pub struct TransitionDone {
     pub from: String,
     pub status: String,
     pub decision: Option<String>,
+    /// The referrer is told: an email saying only that there is news (the follow-up page),
+    /// or, for a transition with `invite_stage`, one carrying a single-use link to that
+    /// stage's form. Queued after the move; the chronology records `notification_sent`
+    /// (or `_failed`, or `notification_impossible` when the answers hold no address).
     pub notify_referrer: bool,
 }
 
@@ -387,17 +411,25 @@ pub async fn transition(
     )
     .map_err(|e| transition_error(&e))?;
     let closure = super::plans::closure_of(&def, &outcome.to, &request.fields)?;
-    let change = StatusChange {
-        referral_id: &referral.id,
-        from: &outcome.from,
-        to: &outcome.to,
-        decision: outcome.decision.as_deref(),
-        reason: outcome.reason.as_deref(),
-        actor: &staff.actor(),
-        at: Utc::now(),
-        meets_sla: meets_sla(&def, &outcome.to),
-    };
-    let moved = super::plans::record_transition(&state.storage, &change, closure.as_ref()).await?;
+    let now = Utc::now();
+    let moved = crate::notify::change_status(
+        state.notify(),
+        &def,
+        &referral,
+        &StatusChange {
+            referral_id: &referral.id,
+            from: &outcome.from,
+            to: &outcome.to,
+            decision: outcome.decision.as_deref(),
+            reason: outcome.reason.as_deref(),
+            actor: &staff.actor(),
+            at: now,
+            meets_sla: meets_sla(&def, &outcome.to),
+        },
+        closure.as_ref(),
+        staff.role.as_str(),
+    )
+    .await?;
     if !moved {
         return Err(ApiError::Conflict {
             code: "status_changed".to_owned(),
@@ -420,7 +452,10 @@ pub struct ChronologyView {
     /// RFC 3339, UTC.
     pub at: String,
     pub actor: String,
-    /// `received`, `transition`, `band_confirmed`.
+    /// `received`, `transition`, `band_confirmed`, `invitation_created`, `invitation_opened`,
+    /// `stage_received`, `notification_sent`, `notification_failed`,
+    /// `notification_impossible` (detail `{message, to}`: the kind of message and the
+    /// masked address), …
     pub kind: String,
     pub from: Option<String>,
     pub to: Option<String>,

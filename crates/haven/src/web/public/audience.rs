@@ -24,8 +24,8 @@ pub async fn show(
 ) -> PageResult {
     let now = Utc::now();
     let def = draft::service(&state, &service)?;
-    let stage = draft::public_stage(def, &stage)?;
     let mut loaded = draft::load(&state, &session, def, now).await?;
+    let stage = draft::reachable_stage(def, &stage, &loaded, now)?;
     if let [only] = stage.audiences.as_slice() {
         return choose_audience(&state, &session, def, stage, &mut loaded, only).await;
     }
@@ -44,7 +44,8 @@ pub async fn choose(
 ) -> PageResult {
     let now = Utc::now();
     let def = draft::service(&state, &service)?;
-    let stage = draft::public_stage(def, &stage)?;
+    let mut loaded = draft::load(&state, &session, def, now).await?;
+    let stage = draft::reachable_stage(def, &stage, &loaded, now)?;
     // A body over the limit (413) or cut short gets the HTML error page, not the API's JSON.
     let body = body.map_err(|e| respond::error(Some(def), e.status()))?;
     let form =
@@ -52,7 +53,6 @@ pub async fn choose(
     if !session.csrf_ok(&state.key, &form) {
         return Err(respond::error(Some(def), StatusCode::FORBIDDEN).with_session(&session));
     }
-    let mut loaded = draft::load(&state, &session, def, now).await?;
     match haven_pages::parse_audience_form(stage, &form) {
         Ok(audience) => choose_audience(&state, &session, def, stage, &mut loaded, &audience).await,
         Err(e) => {

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use chrono::{NaiveDate, Utc};
 use haven_core::answers::FieldError;
-use haven_core::definition::{ServiceDefinition, Stage};
+use haven_core::definition::{ServiceDefinition, Stage, StageAccess};
 use haven_pages::{StageRequest, london_today, nav, urls};
 use serde_json::Value;
 
@@ -46,8 +46,8 @@ pub async fn show(
     let now = Utc::now();
     let today = london_today(now);
     let def = draft::service(&state, &service)?;
-    let stage = draft::public_stage(def, &stage)?;
     let loaded = draft::load(&state, &session, def, now).await?;
+    let stage = draft::reachable_stage(def, &stage, &loaded, now)?;
     let (Some(audience), answers) = loaded.stage(&stage.key) else {
         return Ok(Reply::redirect(urls::audience(&def.id, &stage.key)).with_session(&session));
     };
@@ -57,7 +57,7 @@ pub async fn show(
     render(&state, &session, def, stage, audience, &answers, &[])
 }
 
-fn render(
+pub(super) fn render(
     state: &AppState,
     session: &FormSession,
     def: &ServiceDefinition,
@@ -116,7 +116,8 @@ pub async fn send(
     let now = Utc::now();
     let today = london_today(now);
     let def = draft::service(&state, &service)?;
-    let stage = draft::public_stage(def, &stage)?;
+    let mut loaded = draft::load(&state, &session, def, now).await?;
+    let stage = draft::reachable_stage(def, &stage, &loaded, now)?;
     // A body over the limit (413) or cut short gets the HTML error page, not the API's JSON.
     let body = body.map_err(|e| respond::error(Some(def), e.status()))?;
     let form =
@@ -124,7 +125,6 @@ pub async fn send(
     if !session.csrf_ok(&state.key, &form) {
         return Err(respond::error(Some(def), StatusCode::FORBIDDEN).with_session(&session));
     }
-    let mut loaded = draft::load(&state, &session, def, now).await?;
     let (Some(audience), answers) = loaded.stage(&stage.key) else {
         return Ok(Reply::redirect(urls::audience(&def.id, &stage.key)));
     };
@@ -146,6 +146,23 @@ pub async fn send(
             keep: attachment_ids(stage, &answers),
         }),
     };
+    if stage.access == StageAccess::Invited {
+        let grant = loaded.grant(&stage.key, now).cloned();
+        let Some(grant) = grant else {
+            return Err(respond::error(Some(def), StatusCode::NOT_FOUND));
+        };
+        return super::invite::send_invited(
+            &state,
+            &session,
+            def,
+            stage,
+            &mut loaded,
+            &grant,
+            submission,
+            now,
+        )
+        .await;
+    }
     let outcome = intake::submit(
         &state.storage,
         &state.registry,

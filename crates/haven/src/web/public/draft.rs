@@ -30,6 +30,18 @@ pub struct DraftDoc {
     /// removed from the draft).
     #[serde(default)]
     pub flash: Option<Flash>,
+    /// Per invited stage: the invitation whose link this browser opened (`invite.rs`). Only
+    /// a draft holding a live grant reaches that stage's pages.
+    #[serde(default)]
+    pub invitations: BTreeMap<String, Grant>,
+}
+
+/// Access to one invited stage, given by opening its link.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Grant {
+    pub invitation_id: String,
+    pub referral_id: String,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// One stage's progress.
@@ -64,6 +76,8 @@ pub enum Flash {
         resume_code: String,
         expires_at: DateTime<Utc>,
     },
+    /// A later stage was attached to the case `reference` (no new receipt code).
+    Attached { stage: String, reference: String },
 }
 
 /// A draft as loaded for a request: its id once stored, and the document.
@@ -77,6 +91,14 @@ impl Loaded {
     /// The stage's progress, created empty when missing.
     pub fn stage_mut(&mut self, stage: &str) -> &mut StageDraft {
         self.doc.stages.entry(stage.to_owned()).or_default()
+    }
+
+    /// This draft's live grant to an invited stage.
+    pub fn grant(&self, stage: &str, now: DateTime<Utc>) -> Option<&Grant> {
+        self.doc
+            .invitations
+            .get(stage)
+            .filter(|g| g.expires_at > now)
     }
 
     /// The stage's audience and answers (empty when nothing was stored yet).
@@ -103,6 +125,31 @@ pub fn service<'r>(state: &'r AppState, id: &str) -> Result<&'r ServiceDefinitio
 pub fn public_stage<'d>(def: &'d ServiceDefinition, key: &str) -> Result<&'d Stage, Reply> {
     def.stage(key)
         .filter(|s| s.access == StageAccess::Public)
+        .ok_or_else(|| respond::error(Some(def), StatusCode::NOT_FOUND))
+}
+
+/// The stage an address names, if this draft may use it: public stages always, an invited
+/// stage only with a live grant (`invitations`); otherwise the 404 page.
+pub fn reachable_stage<'d>(
+    def: &'d ServiceDefinition,
+    key: &str,
+    loaded: &Loaded,
+    now: DateTime<Utc>,
+) -> Result<&'d Stage, Reply> {
+    def.stage(key)
+        .filter(|s| match s.access {
+            StageAccess::Public => true,
+            StageAccess::Invited => loaded.grant(&s.key, now).is_some(),
+            StageAccess::Staff => false,
+        })
+        .ok_or_else(|| respond::error(Some(def), StatusCode::NOT_FOUND))
+}
+
+/// A stage the pages after the form may name (public or invited: what they show comes from
+/// the draft's one-time flash, which only a submission from this draft leaves).
+pub fn outcome_stage<'d>(def: &'d ServiceDefinition, key: &str) -> Result<&'d Stage, Reply> {
+    def.stage(key)
+        .filter(|s| s.access != StageAccess::Staff)
         .ok_or_else(|| respond::error(Some(def), StatusCode::NOT_FOUND))
 }
 

@@ -16,6 +16,7 @@ pub mod audience;
 pub mod check_answers;
 mod draft;
 pub mod index;
+pub mod invite;
 pub mod outcomes;
 pub mod question;
 mod respond;
@@ -75,6 +76,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
             get(outcomes::other_help),
         )
         .route("/services/{service}/{stage}/saved", get(outcomes::saved))
+        .route("/services/{service}/invitations/{token}", get(invite::open))
         .layer(CompressionLayer::new())
 }
 

@@ -11,6 +11,11 @@ use super::respond::{self, PageResult, Reply};
 use super::session::FormSession;
 use crate::web::AppState;
 
+/// What happens after a later stage (the detailed referral) is attached to a case.
+const ATTACHED_NEXT_STEP: &str = "We have added this to your referral and will look at it \
+    carefully before we get in touch. To check on your referral, use the receipt code you \
+    were given when you first contacted us.";
+
 /// The confirmation: reference, receipt code (shown once) and what happens next.
 pub async fn confirmation(
     State(state): State<AppState>,
@@ -19,16 +24,23 @@ pub async fn confirmation(
 ) -> PageResult {
     let now = Utc::now();
     let def = draft::service(&state, &service)?;
-    let stage = draft::public_stage(def, &stage)?;
+    let stage = draft::outcome_stage(def, &stage)?;
     let mut loaded = draft::load(&state, &session, def, now).await?;
-    let Some(Flash::Submitted {
-        stage: for_stage,
-        reference,
-        receipt_code,
-        next_steps,
-    }) = loaded.doc.flash.take()
-    else {
-        return Ok(Reply::redirect(urls::start(&def.id)));
+    let (for_stage, reference, receipt_code, next_steps) = match loaded.doc.flash.take() {
+        Some(Flash::Submitted {
+            stage,
+            reference,
+            receipt_code,
+            next_steps,
+        }) => (stage, reference, receipt_code, next_steps),
+        // A later stage of an existing case: no new receipt code.
+        Some(Flash::Attached { stage, reference }) => (
+            stage,
+            reference,
+            String::new(),
+            vec![ATTACHED_NEXT_STEP.to_owned()],
+        ),
+        _ => return Ok(Reply::redirect(urls::start(&def.id))),
     };
     if for_stage != stage.key {
         return Ok(Reply::redirect(urls::start(&def.id)));
@@ -50,7 +62,7 @@ pub async fn other_help(
 ) -> PageResult {
     let now = Utc::now();
     let def = draft::service(&state, &service)?;
-    let stage = draft::public_stage(def, &stage)?;
+    let stage = draft::outcome_stage(def, &stage)?;
     let loaded = draft::load(&state, &session, def, now).await?;
     let Some(Flash::NotAccepted {
         stage: for_stage,
@@ -78,7 +90,7 @@ pub async fn saved(
 ) -> PageResult {
     let now = Utc::now();
     let def = draft::service(&state, &service)?;
-    let stage = draft::public_stage(def, &stage)?;
+    let stage = draft::outcome_stage(def, &stage)?;
     let mut loaded = draft::load(&state, &session, def, now).await?;
     let Some(Flash::Saved {
         stage: for_stage,

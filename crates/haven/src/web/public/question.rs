@@ -37,7 +37,10 @@ fn locate<'d>(
     loaded: Option<&Loaded>,
 ) -> Result<Here<'d>, Reply> {
     let def = draft::service(state, service)?;
-    let stage = draft::public_stage(def, stage)?;
+    let stage = match loaded {
+        Some(l) => draft::reachable_stage(def, stage, l, Utc::now())?,
+        None => draft::public_stage(def, stage)?,
+    };
     let page = stage
         .pages
         .iter()

@@ -106,6 +106,7 @@ pub fn who(actor: &str, people: &HashMap<String, String>) -> String {
     match actor {
         "public" => "Referrer".to_owned(),
         "reporter" => "Reporter".to_owned(),
+        "system" => "Haven (automatic)".to_owned(),
         other => other
             .strip_prefix("user:")
             .and_then(|id| people.get(id).cloned())
@@ -131,6 +132,34 @@ fn event_words(
             detail_str("decision").map_or_else(String::new, |d| format!(" (decision: {d})"))
         ),
         "band_confirmed" => format!("Band set to {}", detail_str("band").unwrap_or("?")),
+        "invitation_created" | "invitation_opened" | "stage_received" => {
+            let stage = detail_str("stage").unwrap_or("?");
+            let label = def.stage(stage).map_or(stage, |s| s.label.as_str());
+            match kind {
+                "invitation_created" => format!(
+                    "Single-use link to the {label} form made, to be emailed to the referrer (works until {})",
+                    detail_str("expires_at")
+                        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                        .map_or_else(|| "?".to_owned(), |t| when(t.with_timezone(&Utc)))
+                ),
+                "invitation_opened" => format!("The referrer opened the link to the {label} form"),
+                _ => format!("{label} received"),
+            }
+        }
+        "notification_sent" | "notification_failed" | "notification_impossible" => {
+            let what = match detail_str("message") {
+                Some("invitation") => "the link to a form",
+                _ => "that there is news (details on the follow-up page)",
+            };
+            let to = detail_str("to").unwrap_or("?");
+            match kind {
+                "notification_sent" => format!("Email sent to {to}: {what}"),
+                "notification_failed" => {
+                    format!("Email to {to} could not be sent and was given up on: {what}")
+                }
+                _ => format!("No email could be sent ({what}): no email address in the answers"),
+            }
+        }
         "note_added" => "Note added".to_owned(),
         "message_to_reporter" => "Message sent to the reporter".to_owned(),
         "reporter_added_information" => "The reporter added information".to_owned(),
@@ -201,6 +230,23 @@ pub async fn case_page(
         .collect();
     let may_third_party = may(state, &staff, referral, Action::ViewThirdParty);
     let laid = lay_out(def, &referral.stage, &referral.answers);
+    let later_stages: Vec<Value> = state
+        .storage
+        .referral_stages(&referral.id)
+        .await?
+        .iter()
+        .map(|st| {
+            let laid = lay_out(def, &st.stage, &st.answers);
+            json!({
+                "key": st.stage,
+                "label": def.stage(&st.stage).map_or(st.stage.as_str(), |s| s.label.as_str()),
+                "received": when(st.received_at),
+                "sections": laid.sections,
+                "third_party": if may_third_party { json!(laid.third_party) } else { json!([]) },
+                "third_party_hidden": !may_third_party && !laid.third_party.is_empty(),
+            })
+        })
+        .collect();
     let transitions: Vec<Value> = if may(state, &staff, referral, Action::Transition) {
         haven_core::workflow::available_transitions(def, &referral.status, staff.role.as_str())
             .into_iter()
@@ -208,6 +254,8 @@ pub async fn case_page(
                 json!({
                     "to": t.to, "label": t.label, "reason_required": t.reason_required,
                     "outcomes": closure_outcomes(def, &t.to),
+                    "shared_for": t.decisions.iter().filter(|d| t.shares_reason(Some(&d.key))).map(|d| d.label.clone()).collect::<Vec<_>>(),
+                    "sends_link": t.invite_stage.is_some(),
                     "decisions": t.decisions.iter().map(|d| json!({"key": d.key, "label": d.label})).collect::<Vec<_>>(),
                 })
             })
@@ -271,6 +319,8 @@ pub async fn case_page(
         },
         "transitions": transitions,
         "sections": laid.sections,
+        "first_stage": def.stage(&referral.stage).map_or(referral.stage.as_str(), |s| s.label.as_str()),
+        "later_stages": later_stages,
         "third_party": if may_third_party { json!(laid.third_party) } else { json!([]) },
         "third_party_hidden": !may_third_party && !laid.third_party.is_empty(),
         "notes": notes.iter().map(|n| json!({ "who": who(&n.author, &people), "at": when(n.created_at), "body": n.body })).collect::<Vec<_>>(),

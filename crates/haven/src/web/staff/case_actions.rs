@@ -21,7 +21,6 @@ use crate::storage::casework::Direction;
 use crate::storage::referrals::Referral;
 use crate::storage::triage::StatusChange;
 use crate::web::AppState;
-use crate::web::api::plans::record_transition;
 use crate::web::api::triage::{CaseFile, meets_sla};
 
 /// Longest note or message accepted, in characters.
@@ -183,17 +182,25 @@ pub async fn transition(
             return refuse(&state, &session, &referral, &def, &field, message).await;
         }
     };
-    let change = StatusChange {
-        referral_id: &referral.id,
-        from: &outcome.from,
-        to: &outcome.to,
-        decision: outcome.decision.as_deref(),
-        reason: outcome.reason.as_deref(),
-        actor: &staff.actor(),
-        at: state.staff.clock.now(),
-        meets_sla: meets_sla(&def, &outcome.to),
-    };
-    let moved = record_transition(&state.storage, &change, closure.as_ref()).await?;
+    let now = state.staff.clock.now();
+    let moved = crate::notify::change_status(
+        state.notify(),
+        &def,
+        &referral,
+        &StatusChange {
+            referral_id: &referral.id,
+            from: &outcome.from,
+            to: &outcome.to,
+            decision: outcome.decision.as_deref(),
+            reason: outcome.reason.as_deref(),
+            actor: &staff.actor(),
+            at: now,
+            meets_sla: meets_sla(&def, &outcome.to),
+        },
+        closure.as_ref(),
+        staff.role.as_str(),
+    )
+    .await?;
     if !moved {
         let message =
             "The case changed while you were working on it; check it and try again".to_owned();

@@ -1,0 +1,257 @@
+//! Telling the referrer that something happened on their case: after a transition whose
+//! definition says `notify_referrer` (or `invite_stage`), an email is queued to the address
+//! the definition's `referrer_email` names, saying only that there is news and where to look
+//! (the follow-up page), or carrying a single-use link to an invited stage's form. Never case
+//! content, never the receipt code. No address in the answers: the chronology says so.
+
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Europe::London;
+use haven_core::casework::ClosureChoice;
+use haven_core::definition::ServiceDefinition;
+use haven_core::definition::condition::lookup;
+use haven_core::definition::workflow::Transition;
+use serde_json::{Value, json};
+
+use crate::crypto::SecretKey;
+use crate::mail::{self, Notice};
+use crate::storage::invites::{NewInvitation, Notification, StageRecord};
+use crate::storage::jobs::NewJob;
+use crate::storage::referrals::Referral;
+use crate::storage::triage::StatusChange;
+use crate::storage::{Storage, StorageError};
+
+/// Bytes of randomness in an invitation token (256 bits).
+const TOKEN_BYTES: usize = 32;
+
+/// The sentence of a plain notification.
+const NEWS: &str = "There is news about the referral you made to us.";
+
+/// A new invitation token: 256 random bits from the operating system's CSPRNG, as 64 hex
+/// characters (safe in a URL path).
+pub fn new_invitation_token() -> String {
+    let bytes: [u8; TOKEN_BYTES] = rand::random();
+    hex::encode(bytes)
+}
+
+/// Whether `text` looks like an invitation token (checked before hashing anything).
+pub fn is_invitation_token(text: &str) -> bool {
+    text.len() == TOKEN_BYTES * 2 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The stored form of an invitation token.
+pub fn invitation_hash(key: &SecretKey, token: &str) -> String {
+    key.keyed_hash(format!("invitation:{}", token.to_ascii_lowercase()).as_bytes())
+}
+
+/// The public address of an invitation link.
+pub fn invitation_url(public_url: &str, service: &str, token: &str) -> String {
+    format!(
+        "{}/services/{service}/invitations/{token}",
+        public_url.trim_end_matches('/')
+    )
+}
+
+/// The reporter's follow-up page.
+pub fn follow_up_url(public_url: &str) -> String {
+    format!("{}/follow-up", public_url.trim_end_matches('/'))
+}
+
+/// The referrer's email address: the first of the definition's `referrer_email` keys that is
+/// answered, looking in the latest stage received first.
+pub fn referrer_email(
+    def: &ServiceDefinition,
+    referral: &Referral,
+    stages: &[StageRecord],
+) -> Option<String> {
+    let documents: Vec<&Value> = stages
+        .iter()
+        .rev()
+        .map(|s| &s.answers)
+        .chain(std::iter::once(&referral.answers))
+        .collect();
+    def.referrer_email.iter().find_map(|key| {
+        documents.iter().find_map(|doc| {
+            lookup(doc, key)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|a| a.contains('@'))
+                .map(str::to_owned)
+        })
+    })
+}
+
+/// Where the links in emails point.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub storage: &'a Storage,
+    pub key: &'a SecretKey,
+    /// `https://haven.example.org` (settings `public_url`).
+    pub public_url: &'a str,
+}
+
+/// What a transition will tell the referrer, worked out before it is stored (the token is
+/// drawn here; only its hash is kept).
+pub enum Planned {
+    Nothing,
+    Email(Value),
+    Invitation {
+        stage: String,
+        audience: String,
+        token_hash: String,
+        expires_at: DateTime<Utc>,
+        payload: Value,
+    },
+    Impossible(Value),
+}
+
+impl Planned {
+    /// The storage form, for the case `referral_id`, made by `actor` at `at`.
+    pub fn notification<'a>(
+        &'a self,
+        referral_id: &'a str,
+        actor: &'a str,
+        at: DateTime<Utc>,
+    ) -> Notification<'a> {
+        let job = |payload: &'a Value| NewJob {
+            queue: mail::QUEUE,
+            kind: mail::KIND,
+            payload,
+            run_at: at,
+        };
+        match self {
+            Planned::Nothing => Notification::Nothing,
+            Planned::Email(payload) => Notification::Email(job(payload)),
+            Planned::Invitation {
+                stage,
+                audience,
+                token_hash,
+                expires_at,
+                payload,
+            } => Notification::Invitation(NewInvitation {
+                referral_id,
+                stage,
+                audience,
+                token_hash: token_hash.clone(),
+                expires_at: *expires_at,
+                actor,
+                at,
+                email: job(payload),
+            }),
+            Planned::Impossible(detail) => Notification::Impossible(detail.clone()),
+        }
+    }
+}
+
+/// What `transition` tells the referrer of `referral` at `now`: an invitation to
+/// `invite_stage`, a plain notification when `notify_referrer`, nothing otherwise; without
+/// an address, that no notification was possible.
+pub async fn plan(
+    ctx: Context<'_>,
+    def: &ServiceDefinition,
+    referral: &Referral,
+    transition: &Transition,
+    now: DateTime<Utc>,
+) -> Result<Planned, StorageError> {
+    let invite_stage = transition.invite_stage.as_deref();
+    if !transition.notify_referrer && invite_stage.is_none() {
+        return Ok(Planned::Nothing);
+    }
+    let message = if invite_stage.is_some() {
+        "invitation"
+    } else {
+        "update"
+    };
+    let stages = ctx.storage.referral_stages(&referral.id).await?;
+    let Some(to) = referrer_email(def, referral, &stages) else {
+        return Ok(Planned::Impossible(
+            json!({ "message": message, "reason": "no email address in the answers" }),
+        ));
+    };
+    let follow_up = follow_up_url(ctx.public_url);
+    let Some(stage) = invite_stage else {
+        let notice = Notice::something_changed(&to, &def.name, NEWS, &follow_up)
+            .about(&referral.id, message);
+        return Ok(Planned::Email(json!(notice)));
+    };
+    let token = new_invitation_token();
+    let expires_at = now + Duration::days(i64::from(transition.invite_days()));
+    let expires = expires_at
+        .with_timezone(&London)
+        .format("%-I:%M%P on %-d %B %Y")
+        .to_string();
+    let link = invitation_url(ctx.public_url, &def.id, &token);
+    let notice = Notice::invitation(&to, &def.name, &link, &expires, &follow_up)
+        .about(&referral.id, message);
+    Ok(Planned::Invitation {
+        stage: stage.to_owned(),
+        audience: referral.audience.clone(),
+        token_hash: invitation_hash(ctx.key, &token),
+        expires_at,
+        payload: json!(notice),
+    })
+}
+
+/// Stores what `transition` tells the referrer, on its own (for a transition already
+/// stored, such as the one a received stage makes by itself).
+pub async fn after_transition(
+    ctx: Context<'_>,
+    def: &ServiceDefinition,
+    referral: &Referral,
+    transition: &Transition,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    let planned = plan(ctx, def, referral, transition, now).await?;
+    match planned.notification(&referral.id, actor, now) {
+        Notification::Nothing => Ok(()),
+        Notification::Email(job) => ctx.storage.enqueue_job(&job).await.map(|_| ()),
+        Notification::Invitation(new) => ctx.storage.create_invitation(&new).await.map(|_| ()),
+        Notification::Impossible(detail) => {
+            ctx.storage
+                .record_notification(&referral.id, "notification_impossible", detail, now)
+                .await
+        }
+    }
+}
+
+/// Makes a staff member's transition (`change`, by `role`) and stores, in the same
+/// transaction, the outcome it closes the case with (if any) and what it tells the referrer.
+/// `false`: the case changed first, nothing was written.
+pub async fn change_status(
+    ctx: Context<'_>,
+    def: &ServiceDefinition,
+    referral: &Referral,
+    change: &StatusChange<'_>,
+    closure: Option<&ClosureChoice>,
+    role: &str,
+) -> Result<bool, StorageError> {
+    let planned = match haven_core::workflow::transition_for(def, change.from, change.to, role) {
+        Some(t) => plan(ctx, def, referral, t, change.at).await?,
+        None => Planned::Nothing,
+    };
+    let notification = planned.notification(&referral.id, change.actor, change.at);
+    ctx.storage
+        .change_status_notifying(change, closure, &notification)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_256_bits_and_distinct() {
+        let a = new_invitation_token();
+        let b = new_invitation_token();
+        assert!(is_invitation_token(&a));
+        assert_ne!(a, b);
+        assert!(!is_invitation_token("short"));
+        assert!(!is_invitation_token(&"z".repeat(64)));
+    }
+
+    #[test]
+    fn addresses_are_masked() {
+        assert_eq!(mail::mask_address("jo@school.org.uk"), "j•••@school.org.uk");
+        assert_eq!(mail::mask_address("nonsense"), "•••");
+    }
+}
