@@ -97,7 +97,7 @@ async fn unknown_service_is_404_in_the_error_shape() {
 }
 
 /// Every route of this stage, as the contract lists them.
-const ROUTES: [(&str, &str); 17] = [
+const ROUTES: [(&str, &str); 24] = [
     ("GET", "/api/v1/services"),
     ("GET", "/api/v1/services/{id}"),
     ("POST", "/api/v1/submissions"),
@@ -110,6 +110,13 @@ const ROUTES: [(&str, &str); 17] = [
     ("POST", "/api/v1/referrals/{reference}/screening"),
     ("POST", "/api/v1/referrals/{reference}/transitions"),
     ("GET", "/api/v1/referrals/{reference}/chronology"),
+    ("GET", "/api/v1/referrals/{reference}/meetings"),
+    ("POST", "/api/v1/referrals/{reference}/meetings"),
+    ("GET", "/api/v1/referrals/{reference}/plan"),
+    ("POST", "/api/v1/referrals/{reference}/plan/goals"),
+    ("POST", "/api/v1/referrals/{reference}/plan/actions"),
+    ("POST", "/api/v1/referrals/{reference}/plan/actions/{id}"),
+    ("POST", "/api/v1/referrals/{reference}/plan/reviews"),
     ("GET", "/api/v1/follow-up"),
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/healthz"),
