@@ -27,11 +27,13 @@ pub enum Action {
     MessageReporter,
     PrintForFamily,
     ManageUsers,
+    RecordOnwardReferral,
+    ExportDocument,
 }
 
 impl Action {
     /// Every action, for the matrix test and the policy checks.
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 13] = [
         Action::ViewQueue,
         Action::ViewCase,
         Action::ViewThirdParty,
@@ -43,6 +45,8 @@ impl Action {
         Action::MessageReporter,
         Action::PrintForFamily,
         Action::ManageUsers,
+        Action::RecordOnwardReferral,
+        Action::ExportDocument,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +62,8 @@ impl Action {
             Action::MessageReporter => "message_reporter",
             Action::PrintForFamily => "print_for_family",
             Action::ManageUsers => "manage_users",
+            Action::RecordOnwardReferral => "record_onward_referral",
+            Action::ExportDocument => "export_document",
         }
     }
 }

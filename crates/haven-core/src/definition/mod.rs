@@ -9,6 +9,7 @@
 
 pub mod condition;
 pub mod load;
+pub mod onward;
 pub mod screening;
 pub mod workflow;
 
@@ -18,6 +19,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use condition::Condition;
+pub use onward::{DocumentTemplate, OnwardReferralKind};
 pub use screening::ScreeningRules;
 pub use workflow::Workflow;
 
@@ -59,6 +61,13 @@ pub struct ServiceDefinition {
     /// Service-level agreements counted in working days.
     #[serde(default)]
     pub slas: Vec<Sla>,
+    /// Questions that identify the referrer or reporter: left out of any document for a
+    /// recipient not allowed the referrer's identity (`onward_referrals.referrer_identity`).
+    #[serde(default)]
+    pub referrer_questions: Vec<String>,
+    /// Kinds of onward referral to other organisations, each with its document template.
+    #[serde(default)]
+    pub onward_referrals: Vec<OnwardReferralKind>,
 }
 
 /// A kind of person who uses the service; each may get its own wording.
@@ -294,6 +303,10 @@ impl ServiceDefinition {
 
     pub fn audience(&self, key: &str) -> Option<&Audience> {
         self.audiences.iter().find(|a| a.key == key)
+    }
+
+    pub fn onward_kind(&self, key: &str) -> Option<&OnwardReferralKind> {
+        self.onward_referrals.iter().find(|k| k.key == key)
     }
 
     pub fn signpost(&self, key: &str) -> Option<&Signpost> {

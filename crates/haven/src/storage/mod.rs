@@ -13,6 +13,7 @@ pub mod audit;
 pub mod casework;
 pub mod drafts;
 pub mod jobs;
+pub mod onward;
 pub mod outcomes;
 pub mod queue;
 pub mod referrals;

@@ -75,6 +75,10 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     SealedColumn::text_id("public_attachments", "content"),
     SealedColumn::text_id("case_notes", "body"),
     SealedColumn::text_id("reporter_messages", "body"),
+    // Onward referrals: the recipient may name a person; the rest is staff free text.
+    SealedColumn::text_id("onward_referrals", "recipient"),
+    SealedColumn::text_id("onward_referrals", "consent_reason"),
+    SealedColumn::text_id("onward_referrals", "notes"),
 ];
 
 /// Most passes over one column in one rotation.

@@ -3,6 +3,7 @@
 pub mod actions;
 pub mod checks;
 pub mod follow_up;
+pub mod onward;
 pub mod queue;
 pub mod referrals;
 pub mod services;

@@ -15,6 +15,7 @@ use crate::access::Staff;
 use crate::policy::{Action, CaseScope, Decision};
 use crate::storage::actions::{ActionRecord, ActionStatus};
 use crate::storage::audit::AuditEntry;
+use crate::storage::onward::OnwardReferral;
 use crate::storage::referrals::Referral;
 use crate::storage::timestamp;
 use crate::storage::triage::{ChronologyEntry, StatusChange};
@@ -75,6 +76,8 @@ pub struct CaseFile {
     pub def: ServiceDefinition,
     pub chronology: Vec<ChronologyEntry>,
     pub actions: Vec<ActionRecord>,
+    /// Onward referrals recorded on the case.
+    pub onward: Vec<OnwardReferral>,
 }
 
 /// The referral with this reference, its chronology and its actions checklist (404 for a
@@ -88,11 +91,13 @@ pub async fn load_case(
     let (referral, def) = load(state, staff, reference, action).await?;
     let chronology = state.storage.chronology(&referral.id).await?;
     let actions = state.storage.actions(&referral.id).await?;
+    let onward = state.storage.onward_referrals(&referral.id).await?;
     Ok(CaseFile {
         referral,
         def,
         chronology,
         actions,
+        onward,
     })
 }
 
@@ -202,7 +207,7 @@ impl CaseFile {
                 "allocation": { "worker": referral.assignee, "mode": self.allocation_mode() },
                 "meetings": 0,
                 "plan": { "goals": 0, "open_actions": 0 },
-                "onward_referrals": 0,
+                "onward_referrals": self.onward.len(),
             },
         })
     }

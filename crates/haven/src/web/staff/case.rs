@@ -62,11 +62,13 @@ pub async fn load_file(
     let (referral, def) = load(state, staff, reference, action).await?;
     let chronology = state.storage.chronology(&referral.id).await?;
     let actions = state.storage.actions(&referral.id).await?;
+    let onward = state.storage.onward_referrals(&referral.id).await?;
     Ok(CaseFile {
         referral,
         def,
         chronology,
         actions,
+        onward,
     })
 }
 
@@ -159,6 +161,7 @@ pub async fn case_page(
         def: def.clone(),
         chronology: state.storage.chronology(&referral.id).await?,
         actions: state.storage.actions(&referral.id).await?,
+        onward: state.storage.onward_referrals(&referral.id).await?,
     };
     let chronology = &case.chronology;
     let notes = state.storage.notes(&referral.id).await?;
@@ -260,6 +263,18 @@ pub async fn case_page(
             "reason": e.reason,
         })).collect::<Vec<_>>(),
     });
+    let mut context = context;
+    let onward = super::onward::section(
+        state,
+        &case,
+        may(state, &staff, referral, Action::RecordOnwardReferral),
+        may(state, &staff, referral, Action::ExportDocument),
+        haven_core::calendar::london_date(state.staff.clock.now()),
+    )
+    .await?;
+    if let Some(map) = context.as_object_mut() {
+        map.insert("onward".to_owned(), onward);
+    }
     Ok(page(status, "case.html", context))
 }
 

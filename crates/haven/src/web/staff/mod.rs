@@ -15,6 +15,7 @@ pub mod answers;
 pub mod case;
 pub mod case_actions;
 pub mod error;
+pub mod onward;
 pub mod queue;
 pub mod render;
 pub mod second_factor;
@@ -125,6 +126,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/staff/cases/{reference}/actions/{key}",
             post(case_actions::required_action),
+        )
+        .route(
+            "/staff/cases/{reference}/onward-referrals",
+            post(onward::create),
+        )
+        .route(
+            "/staff/cases/{reference}/onward-referrals/{id}/documents/{format}",
+            get(onward::document),
         )
         .route("/staff/admin/tokens", get(tokens::show))
         .route("/staff/admin/tokens/{id}/revoke", post(tokens::revoke))

@@ -51,6 +51,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/staff/case.html"),
     ),
     (
+        "onward.html",
+        include_str!("../../../templates/staff/onward.html"),
+    ),
+    (
         "family.html",
         include_str!("../../../templates/staff/family.html"),
     ),
