@@ -279,6 +279,13 @@ pub async fn make_document(
         .get(&record.actor)
         .cloned()
         .unwrap_or_else(|| record.actor.clone());
+    // The reference and the kind key: ASCII letters, digits and hyphens only.
+    let file_name = format!(
+        "{}-{}.{}",
+        case.referral.reference,
+        kind.key.replace('_', "-"),
+        format.as_str()
+    );
     let def = case.def.clone();
     let referral = case.referral.clone();
     let now = Utc::now();
@@ -307,21 +314,6 @@ pub async fn make_document(
         .record_document_export(&case.referral.id, id, format.as_str(), &staff.actor(), now)
         .await
         .map_err(|e| internal(&e))?;
-    let file_name = format!(
-        "{}-{}.{}",
-        case.referral.reference,
-        case.def
-            .onward_kind(
-                &case
-                    .onward
-                    .iter()
-                    .find(|o| o.id == id)
-                    .map_or("", |o| o.kind.as_str())
-            )
-            .map_or("onward-referral", |k| k.key.as_str())
-            .replace('_', "-"),
-        format.as_str()
-    );
     Ok(MadeDocument {
         file_name,
         bytes,

@@ -141,6 +141,16 @@ fn event_words(
             detail_str("action").unwrap_or("?"),
             kind.trim_start_matches("action_")
         ),
+        "onward_referral_recorded" => format!(
+            "Onward referral recorded: {}",
+            detail_str("kind")
+                .and_then(|k| def.onward_kind(k))
+                .map_or("?", |k| k.label.as_str())
+        ),
+        "document_exported" => format!(
+            "Onward referral document downloaded ({})",
+            detail_str("format").unwrap_or("?")
+        ),
         other => other.replace('_', " "),
     }
 }
