@@ -157,10 +157,10 @@ test('SECOS referral → VEMT and police intelligence documents → allocation',
   assert.equal((await page.textContent('#action-status-police_intelligence')).trim(), 'Done')
 
   // Download both documents, each as PDF and Word.
-  const cards = page.locator('#onward-referrals ~ .govuk-summary-card')
+  const cards = page.locator(".govuk-summary-card[id^='onward-']")
   assert.equal(await cards.count(), 2)
   for (let i = 0; i < 2; i++) {
-    const card = `#onward-referrals ~ .govuk-summary-card >> nth=${i}`
+    const card = `.govuk-summary-card[id^='onward-'] >> nth=${i}`
     const pdf = await download(page, `${card} >> a[href$='/documents/pdf']`)
     assert.equal(pdf.head.slice(0, 5), '%PDF-', pdf.name)
     assert.match(pdf.name, new RegExp(`^${reference}-.*\\.pdf$`))
