@@ -333,6 +333,7 @@ pub async fn submit_invited(
         casework: storage
             .casework_counts(&referral.id, calendar::london_date(now))
             .await?,
+        onward: storage.onward_referrals(&referral.id).await?,
         referral: referral.clone(),
         def: def.clone(),
     };

@@ -16,6 +16,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod documents;
 pub mod intake;
 pub mod mail;
 pub mod notify;

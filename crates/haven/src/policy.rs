@@ -29,11 +29,13 @@ pub enum Action {
     ManageUsers,
     /// Record meetings, the plan (goals, actions, reviews) of a case.
     Casework,
+    RecordOnwardReferral,
+    ExportDocument,
 }
 
 impl Action {
     /// Every action, for the matrix test and the policy checks.
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 14] = [
         Action::ViewQueue,
         Action::ViewCase,
         Action::ViewThirdParty,
@@ -46,6 +48,8 @@ impl Action {
         Action::PrintForFamily,
         Action::ManageUsers,
         Action::Casework,
+        Action::RecordOnwardReferral,
+        Action::ExportDocument,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -62,6 +66,8 @@ impl Action {
             Action::PrintForFamily => "print_for_family",
             Action::ManageUsers => "manage_users",
             Action::Casework => "casework",
+            Action::RecordOnwardReferral => "record_onward_referral",
+            Action::ExportDocument => "export_document",
         }
     }
 }

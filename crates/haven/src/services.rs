@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use haven_core::definition::ServiceDefinition;
-use haven_core::definition::load::{DefinitionError, parse_definition};
+use haven_core::definition::load::{DefinitionError, DefinitionProblem, parse_definition};
+use haven_core::definition::onward::parse_template;
+use haven_core::definition::{DocumentTemplate, ServiceDefinition};
 
 /// The built-in definitions: `(file name, TOML source)`.
 ///
@@ -29,6 +30,144 @@ pub fn builtin_sources() -> Vec<(&'static str, &'static str)> {
             include_str!("../../../services/ceop.toml"),
         ),
     ]
+}
+
+/// The built-in document templates of onward referrals: `(service id, template, source)`,
+/// read from `services/templates/<service>/<template>.toml`.
+pub fn builtin_templates() -> Vec<(&'static str, &'static str, &'static str)> {
+    vec![
+        (
+            "secos",
+            "vemt_referral",
+            include_str!("../../../services/templates/secos/vemt_referral.toml"),
+        ),
+        (
+            "secos",
+            "police_intelligence",
+            include_str!("../../../services/templates/secos/police_intelligence.toml"),
+        ),
+        (
+            "secos",
+            "childrens_services_referral",
+            include_str!("../../../services/templates/secos/childrens_services_referral.toml"),
+        ),
+        (
+            "ceop",
+            "childrens_social_care",
+            include_str!("../../../services/templates/ceop/childrens_social_care.toml"),
+        ),
+        (
+            "ceop",
+            "police_child_protection_unit",
+            include_str!("../../../services/templates/ceop/police_child_protection_unit.toml"),
+        ),
+    ]
+}
+
+/// Template sources by `(service id, template)`: `(file name, source)`.
+type TemplateSources = BTreeMap<(String, String), (String, String)>;
+
+fn builtin_template_sources() -> TemplateSources {
+    builtin_templates()
+        .into_iter()
+        .map(|(service, name, source)| {
+            (
+                (service.to_owned(), name.to_owned()),
+                (
+                    format!("services/templates/{service}/{name}.toml"),
+                    source.to_owned(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Every `templates/<service>/<name>.toml` under a services directory.
+fn read_dir_templates(dir: &Path) -> Result<TemplateSources, RegistryError> {
+    let mut out = TemplateSources::new();
+    let root = dir.join("templates");
+    if !root.is_dir() {
+        return Ok(out);
+    }
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| RegistryError::Io { path, source }
+    };
+    let mut services: Vec<PathBuf> = std::fs::read_dir(&root)
+        .map_err(io(&root))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    services.sort();
+    for service_dir in services {
+        let Some(service) = service_dir.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        for (path, source) in read_dir_sources(&service_dir)? {
+            let Some(name) = Path::new(&path).file_stem().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            out.insert(
+                (service.to_owned(), name.to_owned()),
+                (path.clone(), source),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The templates of every onward referral kind of `def`, checked against it.
+fn load_templates(
+    def: &ServiceDefinition,
+    file: &str,
+    sources: &TemplateSources,
+) -> Result<BTreeMap<String, DocumentTemplate>, Vec<DefinitionError>> {
+    let mut templates = BTreeMap::new();
+    let mut broken = Vec::new();
+    for kind in &def.onward_referrals {
+        let Some((template_file, source)) = sources.get(&(def.id.clone(), kind.template.clone()))
+        else {
+            broken.push(DefinitionError {
+                file: file.to_owned(),
+                problems: vec![DefinitionProblem {
+                    line: 1,
+                    reason: format!(
+                        "onward referral `{}` names template `{}`, but there is no templates/{}/{}.toml",
+                        kind.key, kind.template, def.id, kind.template
+                    ),
+                }],
+            });
+            continue;
+        };
+        match parse_template(template_file, source, def, kind) {
+            Ok(template) => {
+                let mut problems = Vec::new();
+                for text in template.texts() {
+                    if let Err(reason) = crate::documents::check_syntax(text) {
+                        let line = source
+                            .find(text)
+                            .map_or(1, |at| haven_core::definition::load::line_of(source, at));
+                        problems.push(DefinitionProblem { line, reason });
+                    }
+                }
+                if problems.is_empty() {
+                    templates.insert(kind.key.clone(), template);
+                } else {
+                    broken.push(DefinitionError {
+                        file: template_file.clone(),
+                        problems,
+                    });
+                }
+            }
+            Err(e) => broken.push(e),
+        }
+    }
+    if broken.is_empty() {
+        Ok(templates)
+    } else {
+        Err(broken)
+    }
 }
 
 /// Why the registry could not be built. All of these are bad input (exit status 2).
@@ -54,6 +193,8 @@ pub enum RegistryError {
 #[derive(Debug)]
 pub struct LoadedService {
     pub definition: ServiceDefinition,
+    /// The document template of each onward referral kind, by kind key.
+    pub templates: BTreeMap<String, DocumentTemplate>,
     /// File name for messages (`services/secos.toml`, or the path in `--services-dir`).
     pub file: String,
 }
@@ -72,8 +213,10 @@ impl Registry {
             .map(|(file, source)| (file.to_owned(), source.to_owned()))
             .collect();
         let builtin_count = sources.len();
+        let mut template_sources = builtin_template_sources();
         if let Some(dir) = services_dir {
             sources.extend(read_dir_sources(dir)?);
+            template_sources.extend(read_dir_templates(dir)?);
         }
         let mut services: BTreeMap<String, Arc<LoadedService>> = BTreeMap::new();
         let mut from_dir: BTreeMap<String, String> = BTreeMap::new();
@@ -97,7 +240,21 @@ impl Registry {
                     });
                 }
             }
-            services.insert(id, Arc::new(LoadedService { definition, file }));
+            let templates = match load_templates(&definition, &file, &template_sources) {
+                Ok(t) => t,
+                Err(mut e) => {
+                    broken.append(&mut e);
+                    continue;
+                }
+            };
+            services.insert(
+                id,
+                Arc::new(LoadedService {
+                    definition,
+                    templates,
+                    file,
+                }),
+            );
         }
         if !broken.is_empty() {
             return Err(RegistryError::Definitions(broken));
@@ -112,12 +269,16 @@ impl Registry {
         sources: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, RegistryError> {
         let mut services = BTreeMap::new();
+        let template_sources = builtin_template_sources();
         for (file, source) in sources {
             let definition =
                 parse_definition(file, source).map_err(|e| RegistryError::Definitions(vec![e]))?;
             let id = definition.id.clone();
+            let templates = load_templates(&definition, file, &template_sources)
+                .map_err(RegistryError::Definitions)?;
             let loaded = LoadedService {
                 definition,
+                templates,
                 file: file.to_owned(),
             };
             if let Some(first) = services.insert(id.clone(), Arc::new(loaded)) {
@@ -136,6 +297,11 @@ impl Registry {
     /// The service with this id.
     pub fn get(&self, id: &str) -> Option<&ServiceDefinition> {
         self.services.get(id).map(|s| &s.definition)
+    }
+
+    /// The document template of onward referral kind `kind` of `service`.
+    pub fn template(&self, service: &str, kind: &str) -> Option<&DocumentTemplate> {
+        self.services.get(service)?.templates.get(kind)
     }
 
     /// Every service with the file it came from, by id.

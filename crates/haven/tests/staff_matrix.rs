@@ -26,6 +26,8 @@ fn allowed(role: Role, action: &str) -> bool {
         "message_reporter",
         "print_for_family",
         "casework",
+        "record_onward_referral",
+        "export_document",
     ];
     // `any_staff`: every signed-in role (the stateless screening check).
     if action == "any_staff" {
@@ -59,7 +61,7 @@ enum Via {
 struct Route {
     via: Via,
     method: &'static str,
-    /// `{ref}` and `{token}` are filled in.
+    /// `{ref}`, `{token}` and `{onward}` (an onward referral of the case) are filled in.
     path: &'static str,
     action: &'static str,
     /// Whether it is about one case (team membership matters).
@@ -139,6 +141,22 @@ const ROUTES: &[Route] = &[
         action: "complete_action",
         on_case: true,
         body: "status=bogus",
+    },
+    Route {
+        via: Via::Page,
+        method: "POST",
+        path: "/staff/cases/{ref}/onward-referrals",
+        action: "record_onward_referral",
+        on_case: true,
+        body: "kind=nonsense",
+    },
+    Route {
+        via: Via::Page,
+        method: "GET",
+        path: "/staff/cases/{ref}/onward-referrals/{onward}/documents/pdf",
+        action: "export_document",
+        on_case: true,
+        body: "",
     },
     Route {
         via: Via::Page,
@@ -366,6 +384,30 @@ const ROUTES: &[Route] = &[
     },
     Route {
         via: Via::Api,
+        method: "GET",
+        path: "/api/v1/referrals/{ref}/onward-referrals",
+        action: "view_case",
+        on_case: true,
+        body: "",
+    },
+    Route {
+        via: Via::Api,
+        method: "POST",
+        path: "/api/v1/referrals/{ref}/onward-referrals",
+        action: "record_onward_referral",
+        on_case: true,
+        body: r#"{"kind":"nonsense","lawful_basis":"x"}"#,
+    },
+    Route {
+        via: Via::Api,
+        method: "GET",
+        path: "/api/v1/referrals/{ref}/onward-referrals/{onward}/documents/pdf",
+        action: "export_document",
+        on_case: true,
+        body: "",
+    },
+    Route {
+        via: Via::Api,
         method: "POST",
         path: "/api/v1/screen",
         action: "any_staff",
@@ -390,6 +432,8 @@ async fn the_matrix_covers_every_staff_api_endpoint_of_the_openapi_document() {
                         && r.path
                             .replace("{ref}", "{reference}")
                             .replace("referrer_manages_risk", "{key}")
+                            .replace("{onward}", "{id}")
+                            .replace("/documents/pdf", "/documents/{format}")
                             == *path
                 });
                 assert!(
@@ -420,6 +464,25 @@ async fn every_staff_route_allows_and_denies_exactly_as_the_policy_says() {
                 .await;
             assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
             let reference = response.json()["reference"].as_str().unwrap().to_owned();
+            let referral = app.storage.find_referral(&reference).await.unwrap().unwrap();
+            let onward = app
+                .storage
+                .record_onward_referral(&haven::storage::onward::NewOnwardReferral {
+                    referral_id: &referral.id,
+                    kind: "police_intelligence",
+                    action_key: None,
+                    recipient: "Police",
+                    lawful_basis: "crime_prevention",
+                    consent_sought: true,
+                    consent_reason: None,
+                    sent_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+                    notes: None,
+                    mark_action_done: false,
+                    actor: "test",
+                    at: chrono::Utc::now(),
+                })
+                .await
+                .unwrap();
             let mut checked = 0;
             for role in Role::ALL {
                 for member in [true, false] {
@@ -440,7 +503,7 @@ async fn every_staff_route_allows_and_denies_exactly_as_the_policy_says() {
                     let mut browser = Browser::signed_in(app, &user_id).await;
                     let csrf = browser.csrf(app, "/staff/queue").await;
                     for route in ROUTES {
-                        let path = route.path.replace("{ref}", &reference).replace("{token}", &revocable_id).replace("{user}", &user_id).replace("{id}", "no-such-item");
+                        let path = route.path.replace("{ref}", &reference).replace("{token}", &revocable_id).replace("{user}", &user_id).replace("{id}", "no-such-item").replace("{onward}", &onward);
                         let status = match route.via {
                             Via::Page if route.method == "GET" => browser.get(app, &path).await.status,
                             Via::Page => {
@@ -504,7 +567,8 @@ async fn without_a_session_or_token_staff_routes_send_you_to_sign_in_or_answer_4
                     .replace("{ref}", "SEC-0000-0000")
                     .replace("{token}", "x")
                     .replace("{user}", "x")
-                    .replace("{id}", "x");
+                    .replace("{id}", "x")
+                    .replace("{onward}", "x");
                 let request = axum::http::Request::builder()
                     .method(route.method)
                     .uri(&path)

@@ -70,7 +70,7 @@ pub fn parse_definition(file: &str, source: &str) -> Result<ServiceDefinition, D
 }
 
 /// 1-based line of a byte offset.
-fn line_of(source: &str, offset: usize) -> usize {
+pub fn line_of(source: &str, offset: usize) -> usize {
     source
         .get(..offset.min(source.len()))
         .map_or(1, |before| before.matches('\n').count() + 1)
@@ -166,6 +166,7 @@ impl Checker<'_> {
         if let Some(casework) = &def.casework {
             self.check_casework(def, casework);
         }
+        self.check_onward(def, &all_questions);
         self.unique(id, def.slas.iter().map(|s| s.key.as_str()), "SLA");
         for sla in &def.slas {
             if !CALENDARS.contains(&sla.calendar.as_str()) {
@@ -817,6 +818,70 @@ impl Checker<'_> {
                     );
                 }
             }
+        }
+    }
+    fn check_onward(&mut self, def: &ServiceDefinition, questions: &BTreeSet<&str>) {
+        let id = def.id.as_str();
+        for q in &def.referrer_questions {
+            if !questions.contains(q.as_str()) {
+                self.problem(
+                    id,
+                    Some(&format!("\"{q}\"")),
+                    format!("referrer_questions names unknown question `{q}`"),
+                );
+            }
+        }
+        self.unique(
+            id,
+            def.onward_referrals.iter().map(|k| k.key.as_str()),
+            "onward referral",
+        );
+        let actions: BTreeSet<&str> = def
+            .screening
+            .iter()
+            .flat_map(|s| s.actions.iter())
+            .map(|a| a.key.as_str())
+            .collect();
+        for kind in &def.onward_referrals {
+            let key = kind.key.as_str();
+            if !is_word(key) {
+                self.problem(
+                    key,
+                    None,
+                    format!("onward referral key `{key}` must be lower-case words joined by `_`"),
+                );
+            }
+            if !is_word(&kind.template) {
+                self.problem(
+                    key,
+                    Some("template"),
+                    format!(
+                        "onward referral `{key}`: template `{}` must be lower-case words joined by `_` (the file templates/{id}/<template>.toml)",
+                        kind.template
+                    ),
+                );
+            }
+            if let Some(action) = &kind.action
+                && !actions.contains(action.as_str())
+            {
+                self.problem(
+                    key,
+                    Some("action"),
+                    format!("onward referral `{key}` names no required action `{action}`"),
+                );
+            }
+            if kind.lawful_bases.is_empty() {
+                self.problem(
+                    key,
+                    Some("lawful_bases"),
+                    format!("onward referral `{key}` needs at least one of `lawful_bases`"),
+                );
+            }
+            self.unique(
+                key,
+                kind.lawful_bases.iter().map(|b| b.key.as_str()),
+                "lawful basis",
+            );
         }
     }
 }

@@ -10,6 +10,7 @@
 pub mod casework;
 pub mod condition;
 pub mod load;
+pub mod onward;
 pub mod screening;
 pub mod workflow;
 
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use casework::Casework;
 pub use condition::Condition;
+pub use onward::{DocumentTemplate, OnwardReferralKind};
 pub use screening::ScreeningRules;
 pub use workflow::Workflow;
 
@@ -69,6 +71,13 @@ pub struct ServiceDefinition {
     /// the latest stage received first; none answered means no notification is possible.
     #[serde(default)]
     pub referrer_email: Vec<String>,
+    /// Questions that identify the referrer or reporter: left out of any document for a
+    /// recipient not allowed the referrer's identity (`onward_referrals.referrer_identity`).
+    #[serde(default)]
+    pub referrer_questions: Vec<String>,
+    /// Kinds of onward referral to other organisations, each with its document template.
+    #[serde(default)]
+    pub onward_referrals: Vec<OnwardReferralKind>,
 }
 
 /// A kind of person who uses the service; each may get its own wording.
@@ -304,6 +313,10 @@ impl ServiceDefinition {
 
     pub fn audience(&self, key: &str) -> Option<&Audience> {
         self.audiences.iter().find(|a| a.key == key)
+    }
+
+    pub fn onward_kind(&self, key: &str) -> Option<&OnwardReferralKind> {
+        self.onward_referrals.iter().find(|k| k.key == key)
     }
 
     pub fn signpost(&self, key: &str) -> Option<&Signpost> {

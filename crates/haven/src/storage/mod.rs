@@ -16,6 +16,7 @@ mod group_commit;
 pub mod invites;
 pub mod jobs;
 pub mod meetings;
+pub mod onward;
 pub mod outcomes;
 pub mod permissions;
 pub mod plans;

@@ -99,6 +99,10 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     SealedColumn::text_id("case_closures", "narrative"),
     // Later stages of a case (Cyber Choices' detailed referral: names, addresses, handles).
     SealedColumn::text_id("referral_stages", "answers"),
+    // Onward referrals: the recipient may name a person; the rest is staff free text.
+    SealedColumn::text_id("onward_referrals", "recipient"),
+    SealedColumn::text_id("onward_referrals", "consent_reason"),
+    SealedColumn::text_id("onward_referrals", "notes"),
 ];
 
 /// Most passes over one column in one rotation.

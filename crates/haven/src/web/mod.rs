@@ -106,6 +106,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api::referrals::show))
         .routes(routes!(api::actions::record))
         .routes(routes!(api::actions::allocate))
+        .routes(routes!(api::onward::list, api::onward::create))
+        .routes(routes!(api::onward::document))
         .routes(routes!(api::checks::anonymity_check))
         .routes(routes!(api::checks::screen))
         .routes(routes!(api::triage::confirm_band))

@@ -4,6 +4,7 @@ pub mod actions;
 pub mod checks;
 pub mod follow_up;
 pub mod meetings;
+pub mod onward;
 pub mod plans;
 pub mod queue;
 pub mod referrals;

@@ -15,6 +15,7 @@ use crate::access::Staff;
 use crate::policy::{Action, CaseScope, Decision};
 use crate::storage::actions::{ActionRecord, ActionStatus};
 use crate::storage::audit::AuditEntry;
+use crate::storage::onward::OnwardReferral;
 use crate::storage::plans::CaseworkCounts;
 use crate::storage::referrals::Referral;
 use crate::storage::timestamp;
@@ -78,6 +79,8 @@ pub struct CaseFile {
     pub actions: Vec<ActionRecord>,
     /// Meetings and plan counts (`case.meetings`, `case.plan.*`).
     pub casework: CaseworkCounts,
+    /// Onward referrals recorded on the case.
+    pub onward: Vec<OnwardReferral>,
 }
 
 /// The referral with this reference, its chronology and its actions checklist (404 for a
@@ -95,12 +98,14 @@ pub async fn load_case(
         .storage
         .casework_counts(&referral.id, calendar::london_date(Utc::now()))
         .await?;
+    let onward = state.storage.onward_referrals(&referral.id).await?;
     Ok(CaseFile {
         referral,
         def,
         chronology,
         actions,
         casework,
+        onward,
     })
 }
 
@@ -236,7 +241,7 @@ impl CaseFile {
                     "overdue_actions": self.casework.overdue_actions,
                     "reviews": self.casework.reviews,
                 },
-                "onward_referrals": 0,
+                "onward_referrals": self.onward.len(),
             },
         })
     }

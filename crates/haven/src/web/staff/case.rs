@@ -65,12 +65,14 @@ pub async fn load_file(
     let actions = state.storage.actions(&referral.id).await?;
     let today = haven_core::calendar::london_date(state.staff.clock.now());
     let casework = state.storage.casework_counts(&referral.id, today).await?;
+    let onward = state.storage.onward_referrals(&referral.id).await?;
     Ok(CaseFile {
         referral,
         def,
         chronology,
         actions,
         casework,
+        onward,
     })
 }
 
@@ -172,6 +174,16 @@ fn event_words(
             detail_str("action").unwrap_or("?"),
             kind.trim_start_matches("action_")
         ),
+        "onward_referral_recorded" => format!(
+            "Onward referral recorded: {}",
+            detail_str("kind")
+                .and_then(|k| def.onward_kind(k))
+                .map_or("?", |k| k.label.as_str())
+        ),
+        "document_exported" => format!(
+            "Onward referral document downloaded ({})",
+            detail_str("format").unwrap_or("?")
+        ),
         other => super::casework::event_words(def, other, detail)
             .unwrap_or_else(|| other.replace('_', " ")),
     }
@@ -209,6 +221,7 @@ pub async fn case_page(
         chronology: state.storage.chronology(&referral.id).await?,
         actions: state.storage.actions(&referral.id).await?,
         casework: Default::default(),
+        onward: state.storage.onward_referrals(&referral.id).await?,
     };
     let chronology = &case.chronology;
     let notes = state.storage.notes(&referral.id).await?;
@@ -336,6 +349,18 @@ pub async fn case_page(
             "reason": e.reason,
         })).collect::<Vec<_>>(),
     });
+    let mut context = context;
+    let onward = super::onward::section(
+        state,
+        &case,
+        may(state, &staff, referral, Action::RecordOnwardReferral),
+        may(state, &staff, referral, Action::ExportDocument),
+        haven_core::calendar::london_date(state.staff.clock.now()),
+    )
+    .await?;
+    if let Some(map) = context.as_object_mut() {
+        map.insert("onward".to_owned(), onward);
+    }
     Ok(page(status, "case.html", context))
 }
 

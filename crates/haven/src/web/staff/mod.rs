@@ -17,6 +17,7 @@ pub mod case;
 pub mod case_actions;
 pub mod casework;
 pub mod error;
+pub mod onward;
 pub mod queue;
 pub mod render;
 pub mod second_factor;
@@ -150,6 +151,14 @@ pub fn router() -> Router<AppState> {
         .route(
             "/staff/cases/{reference}/plan/reviews",
             post(casework::add_review),
+        )
+        .route(
+            "/staff/cases/{reference}/onward-referrals",
+            post(onward::create),
+        )
+        .route(
+            "/staff/cases/{reference}/onward-referrals/{id}/documents/{format}",
+            get(onward::document),
         )
         .route("/staff/admin/tokens", get(tokens::show))
         .route("/staff/admin/tokens/{id}/revoke", post(tokens::revoke))

@@ -67,6 +67,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/staff/plan.html"),
     ),
     (
+        "onward.html",
+        include_str!("../../../templates/staff/onward.html"),
+    ),
+    (
         "family.html",
         include_str!("../../../templates/staff/family.html"),
     ),

@@ -1,0 +1,82 @@
+//! Onward referral documents: a template of the service definition filled from the case
+//! ([`fill`]), then written as PDF ([`pdf`], with the embedded DejaVu Sans font) or Word
+//! ([`docx`]). Both writers are pure CPU work: callers run them on a blocking thread.
+//!
+//! What the recipient may not receive is taken out of the data before the template sees it
+//! (third-party answers; the referrer's answers), and any remaining occurrence of the
+//! referrer's answers in free text is replaced by "[withheld]".
+
+pub mod docx;
+pub mod fill;
+pub mod pdf;
+
+pub use fill::{CaseDocument, FillInput, fill};
+
+/// The two formats a document is made in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Pdf,
+    Docx,
+}
+
+impl Format {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "pdf" => Some(Format::Pdf),
+            "docx" => Some(Format::Docx),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Pdf => "pdf",
+            Format::Docx => "docx",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Pdf => "application/pdf",
+            Format::Docx => {
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+            }
+        }
+    }
+}
+
+/// Why a document could not be made (never includes case content).
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    #[error("template: {0}")]
+    Template(String),
+    #[error("pdf: {0}")]
+    Pdf(String),
+    #[error("docx: {0}")]
+    Docx(String),
+}
+
+/// Writes `document` in `format`.
+pub fn render(document: &CaseDocument, format: Format) -> Result<Vec<u8>, DocumentError> {
+    match format {
+        Format::Pdf => pdf::render(document),
+        Format::Docx => docx::render(document),
+    }
+}
+
+/// Checks that a template text compiles (definitions are checked at start-up with it).
+pub fn check_syntax(text: &str) -> Result<(), String> {
+    let env = environment();
+    env.template_from_str(text)
+        .map(|_| ())
+        .map_err(|e| format!("template text does not compile: {e}"))
+}
+
+/// The environment template texts are rendered in: plain text (the writers escape), lenient
+/// about missing values (an unanswered question renders empty).
+pub(crate) fn environment() -> minijinja::Environment<'static> {
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Lenient);
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env
+}
