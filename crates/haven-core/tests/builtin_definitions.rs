@@ -249,3 +249,19 @@ fn every_sample_validates_for_its_stage_and_audience() {
         assert!(found.is_empty(), "{file}: {found:?}");
     }
 }
+
+#[test]
+fn emails_never_say_what_a_case_is_about() {
+    // An email to a child, a parent or a teacher is often seen by someone else: the name it
+    // goes out under must not name abuse or exploitation.
+    for id in ["ceop", "secos", "cyber-choices"] {
+        let def = load(id);
+        let name = def.email_name().to_lowercase();
+        for word in ["abuse", "exploitation", "sexual", "cse", "harm"] {
+            assert!(
+                !name.contains(word),
+                "{id}: email name `{name}` says `{word}`"
+            );
+        }
+    }
+}

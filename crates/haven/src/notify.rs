@@ -169,7 +169,7 @@ pub async fn plan(
     };
     let follow_up = follow_up_url(ctx.public_url);
     let Some(stage) = invite_stage else {
-        let notice = Notice::something_changed(&to, &def.name, NEWS, &follow_up)
+        let notice = Notice::something_changed(&to, def.email_name(), NEWS, &follow_up)
             .about(&referral.id, message);
         return Ok(Planned::Email(json!(notice)));
     };
@@ -180,7 +180,7 @@ pub async fn plan(
         .format("%-I:%M%P on %-d %B %Y")
         .to_string();
     let link = invitation_url(ctx.public_url, &def.id, &token);
-    let notice = Notice::invitation(&to, &def.name, &link, &expires, &follow_up)
+    let notice = Notice::invitation(&to, def.email_name(), &link, &expires, &follow_up)
         .about(&referral.id, message);
     Ok(Planned::Invitation {
         stage: stage.to_owned(),

@@ -179,6 +179,9 @@ async fn each_notify_referrer_transition_emails_the_referrer_without_case_conten
             assert!(email.contains("To: safeguarding@example.org"), "{email}");
             assert!(email.contains("http://127.0.0.1:8080/follow-up"), "{email}");
             assert!(email.contains("There is news about the referral"), "{email}");
+            // Under the definition's neutral `email_name`, not the service's full name.
+            assert!(email.contains("Subject: Cyber Choices: an update"), "{email}");
+            assert!(!email.contains("worried about what a young person"), "{email}");
             assert_no_case_content(email, &receipt, app.engine);
 
             let entries = chronology(app, &token, &reference).await;

@@ -71,6 +71,12 @@ pub struct ServiceDefinition {
     /// the latest stage received first; none answered means no notification is possible.
     #[serde(default)]
     pub referrer_email: Vec<String>,
+    /// The name emails to referrers and reporters go out under (subject and sign-off), when
+    /// it should differ from `name`: an email is often read by someone other than the person
+    /// it is for, so it should not say what the case is about ("child sexual abuse") to
+    /// whoever sees a child's or parent's inbox. Defaults to `name`.
+    #[serde(default)]
+    pub email_name: Option<String>,
     /// Questions that identify the referrer or reporter: left out of any document for a
     /// recipient not allowed the referrer's identity (`onward_referrals.referrer_identity`).
     #[serde(default)]
@@ -307,6 +313,11 @@ fn default_calendar() -> String {
 }
 
 impl ServiceDefinition {
+    /// The name emails to people outside the team go out under (`email_name`, else `name`).
+    pub fn email_name(&self) -> &str {
+        self.email_name.as_deref().unwrap_or(&self.name)
+    }
+
     pub fn stage(&self, key: &str) -> Option<&Stage> {
         self.stages.iter().find(|s| s.key == key)
     }
