@@ -115,6 +115,27 @@ fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
+impl Storage {
+    /// Writes a casework event to the case's chronology and its audit entry
+    /// (`referral.<kind>`), in the caller's transaction.
+    async fn record_in(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        event: &NewEvent<'_>,
+    ) -> Result<(), StorageError> {
+        self.insert_event(tx, event).await?;
+        let action = format!("referral.{}", event.kind);
+        let entry = AuditEntry::new(
+            event.at,
+            event.actor,
+            &action,
+            "referral",
+            event.referral_id,
+        );
+        append_in(tx, &self.audit, &entry).await
+    }
+}
+
 fn event<'a>(
     referral_id: &'a str,
     at: DateTime<Utc>,
@@ -159,19 +180,11 @@ impl Storage {
         .execute(&mut *tx)
         .await?;
         let detail = json!({ "goal": id });
-        self.insert_event(
+        self.record_in(
             &mut tx,
             &event(referral_id, at, actor, "plan_goal_added", detail),
         )
         .await?;
-        let entry = AuditEntry::new(
-            at,
-            actor,
-            "referral.plan_goal_added",
-            "referral",
-            referral_id,
-        );
-        append_in(&mut tx, &self.audit, &entry).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -199,19 +212,11 @@ impl Storage {
         .execute(&mut *tx)
         .await?;
         let detail = json!({ "action": id, "owner": a.owner, "due_on": day(a.due_on) });
-        self.insert_event(
+        self.record_in(
             &mut tx,
             &event(a.referral_id, a.at, a.actor, "plan_action_added", detail),
         )
         .await?;
-        let entry = AuditEntry::new(
-            a.at,
-            a.actor,
-            "referral.plan_action_added",
-            "referral",
-            a.referral_id,
-        );
-        append_in(&mut tx, &self.audit, &entry).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -252,11 +257,8 @@ impl Storage {
             "plan_action_reopened"
         };
         let detail = json!({ "action": action_id });
-        self.insert_event(&mut tx, &event(referral_id, at, actor, kind, detail))
+        self.record_in(&mut tx, &event(referral_id, at, actor, kind, detail))
             .await?;
-        let action = format!("referral.{kind}");
-        let entry = AuditEntry::new(at, actor, &action, "referral", referral_id);
-        append_in(&mut tx, &self.audit, &entry).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -285,19 +287,11 @@ impl Storage {
             "review": id, "reviewed_on": day(r.reviewed_on),
             "next_review_on": r.next_review_on.map(day),
         });
-        self.insert_event(
+        self.record_in(
             &mut tx,
             &event(r.referral_id, r.at, r.actor, "plan_reviewed", detail),
         )
         .await?;
-        let entry = AuditEntry::new(
-            r.at,
-            r.actor,
-            "referral.plan_reviewed",
-            "referral",
-            r.referral_id,
-        );
-        append_in(&mut tx, &self.audit, &entry).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -481,15 +475,7 @@ impl Storage {
             "closure_outcome",
             detail,
         );
-        self.insert_event(tx, &closing).await?;
-        let entry = AuditEntry::new(
-            change.at,
-            change.actor,
-            "referral.closure_outcome",
-            "referral",
-            change.referral_id,
-        );
-        append_in(tx, &self.audit, &entry).await
+        self.record_in(tx, &closing).await
     }
 
     /// The outcome a case closed with, if it closed with one.
