@@ -1,241 +1,193 @@
-// Browser test of casework on a Cyber Choices case: after reassessment, a caseworker records
-// the informal initial meeting, arranges it in the workflow, writes the intervention plan (a
-// goal and an action with an owner and due date), reviews it, starts and closes the
-// intervention with an outcome. axe-core (WCAG 2.2 AA) on every page state.
-//
-// The case is created and moved to `reassessed` through the API with a triage token. The
-// emailed link for the detailed referral form (stage `referral`) is built elsewhere; until it
-// lands, the server runs with a copy of the built-in cyber-choices definition (in a
-// --services-dir) whose `referral_form_received` guard is removed, so that the step can be
-// taken without the form. Everything else is the built-in definition.
+// Browser test of the whole Cyber Choices journey on the built-in definition, with no
+// shortcut: a teacher's anonymised enquiry through the public form (JavaScript off); a
+// triager marks it suitable, which by itself emails a single-use link; the teacher opens the
+// link from the outbox and sends the detailed referral on the same case; the triager
+// reassesses and allocates it to a caseworker; the caseworker reads the lone-working
+// concerns, records the informal initial meeting, arranges it, writes the intervention plan
+// (a goal, an action with an owner and due date, a review), starts and closes the
+// intervention with an outcome, and the referrer's follow-up page says it is closed.
+// axe-core (WCAG 2.2 AA) on every page state.
 //
 // Run: cargo build && (cd e2e && node --test --test-concurrency=1 ./casework.test.mjs)
-import { test, before, after } from 'node:test'
+import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, execFileSync } from 'node:child_process'
-import { createHmac, randomBytes } from 'node:crypto'
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { AxeBuilder } from '@axe-core/playwright'
-import { ROOT, WCAG_TAGS, launchBrowser } from './lib.mjs'
+import { execFileSync } from 'node:child_process'
+import { checkPage, launchBrowser, openPage, startHaven } from './lib.mjs'
+import { sample } from './forms.mjs'
+import { continuePages, errorSummary, invitationPath, sendAndConfirm, toCheckAnswers } from './journey.mjs'
+import { firstSignIn, staffAxe, takeStep } from './staff-session.mjs'
 
-const bin = process.env.HAVEN_BIN || join(ROOT, 'target/debug/haven')
-const caseworker = 'officer@cyber-choices.example'
-const triage = 'triage@cyber-choices.example'
-const password = 'Plain-Clothes-Officer-2026'
-let dataDir, servicesDir, server, base, browser, apiToken, oneTimePassword
+const triager = { email: 'triage@cyber-choices.example', password: 'Thames-Valley-Triage-2026' }
+const caseworker = { email: 'officer@cyber-choices.example', password: 'Plain-Clothes-Officer-2026' }
+let haven, browser
 
-function haven (args) {
-  return execFileSync(bin, ['--data-dir', dataDir, '--services-dir', servicesDir, ...args], {
-    encoding: 'utf8', env: { ...process.env, HAVEN_SECRET_KEY: secretKey }
-  })
-}
-const secretKey = randomBytes(32).toString('hex')
-
-/** RFC 6238 code for a base32 secret (HMAC-SHA1, 6 digits, 30 s). */
-function totp (secretBase32, at = Date.now()) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
-  let bits = ''
-  for (const c of secretBase32.replace(/\s+/g, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0')
-  const key = Buffer.from(bits.match(/.{8}/g).map(b => parseInt(b, 2)))
-  const counter = Buffer.alloc(8)
-  counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)))
-  const mac = createHmac('sha1', key).update(counter).digest()
-  const offset = mac[mac.length - 1] & 15
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0')
-}
-
-async function api (method, path, body) {
-  const response = await fetch(base + path, {
-    method,
-    headers: { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
-  const text = await response.text()
-  return { status: response.status, json: text ? JSON.parse(text) : null }
+function createUser ({ email }, role) {
+  return execFileSync(haven.binary, ['--data-dir', haven.dataDir, 'admin', 'create-user',
+    '--email', email, '--role', role, '--team', 'cyber-choices'], { encoding: 'utf8' }).trim()
 }
 
 before(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'haven-e2e-casework-'))
-  servicesDir = join(dataDir, 'services')
-  mkdirSync(servicesDir)
-  const definition = readFileSync(join(ROOT, 'services/cyber-choices.toml'), 'utf8')
-  const withoutFormGuard = definition.replace(/^.*key = "referral_form_received".*\n/m, '')
-  assert.notEqual(withoutFormGuard, definition, 'the referral_form_received guard was found')
-  writeFileSync(join(servicesDir, 'cyber-choices.toml'), withoutFormGuard)
-  oneTimePassword = haven(['admin', 'create-user', '--email', caseworker, '--role', 'caseworker', '--team', 'cyber-choices']).trim()
-  haven(['admin', 'create-user', '--email', triage, '--role', 'triage', '--team', 'cyber-choices'])
-  apiToken = haven(['admin', 'create-token', '--email', triage]).trim().split(/\s+/).pop()
-  const port = 20000 + Math.floor(Math.random() * 20000)
-  base = `http://127.0.0.1:${port}`
-  server = spawn(bin, ['serve', '--bind', `127.0.0.1:${port}`, '--data-dir', dataDir, '--services-dir', servicesDir], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, HAVEN_LOG: 'warn', HAVEN_SECRET_KEY: secretKey }
-  })
-  for (let i = 0; ; i++) {
-    try { if ((await fetch(`${base}/readyz`)).ok) break } catch {}
-    if (i > 200) throw new Error('haven serve did not become ready')
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
+  haven = await startHaven()
   browser = await launchBrowser()
+  triager.oneTimePassword = createUser(triager, 'triage')
+  caseworker.oneTimePassword = createUser(caseworker, 'caseworker')
 })
+after(async () => { await browser?.close(); await haven?.stop() })
 
-after(async () => {
-  await browser?.close()
-  server?.kill('SIGTERM')
-  if (dataDir) rmSync(dataDir, { recursive: true, force: true })
-})
-
-/**
- * Zero axe-core WCAG 2.2 AA violations on the page as it is now. (lib.mjs's checkPage also
- * checks 320px and page weight, which are the public pages' budgets, not the staff tables'.)
- */
-async function checkPage (page, { label }) {
-  await page.waitForLoadState('load')
-  const axe = await new AxeBuilder({ page }).withTags(WCAG_TAGS).analyze()
-  const violations = axe.violations.map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', ')})`)
-  assert.deepEqual(violations, [], `axe violations on ${label}`)
+async function status (page) {
+  return (await page.textContent('#case-status')).trim()
 }
 
-/** A Cyber Choices enquiry taken through triage to `reassessed` (accepted) by API. */
-async function reassessedCase () {
-  const answers = JSON.parse(readFileSync(join(ROOT, 'services/samples/cyber-choices-enquiry.json'), 'utf8'))
-  const submitted = await fetch(`${base}/api/v1/submissions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ service: 'cyber-choices', stage: 'enquiry', audience: 'professional', answers })
+test('Cyber Choices: enquiry → suitable → detailed form → initial meeting → plan → closure', async () => {
+  // 1. The teacher's anonymised enquiry, without JavaScript.
+  const referrer = await openPage(browser, haven, { javaScriptEnabled: false })
+  await toCheckAnswers(referrer.page, haven, {
+    service: 'cyber-choices',
+    audience: 'professional',
+    answers: await sample('cyber-choices-enquiry.json')
   })
-  assert.equal(submitted.status, 201)
-  const { reference } = await submitted.json()
-  for (const step of [
-    { to: 'suitability_decided', decision: 'suitable' },
-    { to: 'detailed_form_requested' },
-    { to: 'referral_received' },
-    { to: 'reassessed', decision: 'accepted', reason: 'Suitable for an intervention.' }
-  ]) {
-    const moved = await api('POST', `/api/v1/referrals/${reference}/transitions`, step)
-    assert.equal(moved.status, 200, JSON.stringify(moved.json))
+  const { reference, receipt } = await sendAndConfirm(referrer.page)
+  assert.match(reference, /^CYB-/)
+
+  // 2. The triager marks it suitable: one click, and the link goes out.
+  const triage = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+  const triagePage = await triage.newPage()
+  await firstSignIn(triagePage, haven.base, triager)
+  await staffAxe(triagePage, 'queue')
+  await triagePage.goto(haven.url(`/staff/cases/${reference}`))
+  assert.equal(await status(triagePage), 'Enquiry received')
+  assert.match(await triagePage.locator('#next-steps ~ form').first().innerText(), /Suitable for a referral: this also emails the referrer a single-use link/)
+  await staffAxe(triagePage, 'case file, enquiry')
+  await takeStep(triagePage, 'Record suitability decision', { decision: 'suitable' })
+  assert.equal(await status(triagePage), 'Detailed referral form requested', await errorSummary(triagePage))
+  await staffAxe(triagePage, 'case file, detailed form requested')
+
+  // 3. The teacher follows the emailed link and sends the detailed referral.
+  const link = await invitationPath(haven, 'cyber-choices')
+  const page = referrer.page
+  await page.goto(haven.url(link))
+  assert.match(page.url(), /\/services\/cyber-choices\/referral\/pages\//)
+  await checkPage(page, { label: 'detailed form, first page' })
+  await continuePages(page, { answers: await sample('cyber-choices-referral.json') })
+  await Promise.all([page.waitForNavigation(), page.locator('button[name=action][value=submit]').click()])
+  assert.match(page.url(), /\/referral\/confirmation$/, await errorSummary(page))
+  await checkPage(page, { label: 'detailed form sent' })
+  assert.equal((await page.locator('.govuk-panel__body strong').innerText()).trim(), reference)
+
+  // 4. The triager reassesses and allocates it to the caseworker.
+  await triagePage.goto(haven.url(`/staff/cases/${reference}`))
+  assert.equal(await status(triagePage), 'Detailed referral received')
+  assert.match(await triagePage.locator('#stage-referral').innerText(), /Ethan Reid/)
+  await staffAxe(triagePage, 'case file, detailed referral received')
+  await takeStep(triagePage, 'Record reassessment', { decision: 'accepted', reason: 'Suitable for an intervention.' })
+  assert.equal(await status(triagePage), 'Reassessed', await errorSummary(triagePage))
+  await triagePage.selectOption('#worker', caseworker.email)
+  await Promise.all([triagePage.waitForNavigation(), triagePage.click("button:has-text('Save allocation')")])
+  assert.match(await triagePage.locator('#allocation ~ form').innerText(), new RegExp(caseworker.email))
+  await staffAxe(triagePage, 'case file, allocated')
+  await triage.close()
+
+  // 5. The caseworker: the case is in their queue; the lone-working concerns come first.
+  const work = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+  const workPage = await work.newPage()
+  await firstSignIn(workPage, haven.base, caseworker)
+  assert.match(await workPage.locator('main').innerText(), new RegExp(reference))
+  await workPage.goto(haven.url(`/staff/cases/${reference}`))
+  assert.equal(await status(workPage), 'Reassessed')
+  assert.match(await workPage.textContent('#lone-working'), /meet with each parent separately/)
+  await staffAxe(workPage, 'case file, reassessed')
+
+  // Arranging the meeting before recording it is refused, naming what to do.
+  await takeStep(workPage, 'Arrange the initial meeting')
+  assert.match(await workPage.textContent('.govuk-error-summary'), /Record the meeting/)
+  await staffAxe(workPage, 'arranging refused')
+
+  await Promise.all([workPage.waitForNavigation(), workPage.click('#record-meeting')])
+  assert.match(workPage.url(), /\/meetings\/new$/)
+  assert.match(await workPage.textContent('#lone-working'), /meet with each parent separately/)
+  await staffAxe(workPage, 'meeting form')
+  await workPage.click("button:has-text('Record meeting')")
+  const summary = await workPage.textContent('.govuk-error-summary')
+  for (const problem of [/kind of meeting/, /date/, /time/, /where the meeting is/, /who attended/, /plain clothes/]) {
+    assert.match(summary, problem)
   }
-  return reference
-}
+  await staffAxe(workPage, 'meeting form with errors')
+  // A home visit is refused until the lone-working concerns are confirmed as read.
+  await workPage.check('#kind-initial_meeting')
+  await workPage.fill('#date', '2027-01-12')
+  await workPage.fill('#time', '15:30')
+  await workPage.check('#place-home')
+  await workPage.fill('#attendees', 'The young person, their mother, two officers')
+  await workPage.check('#informal-yes')
+  await workPage.click("button:has-text('Record meeting')")
+  assert.match(await workPage.textContent('.govuk-error-summary'), /lone-working/i)
+  await staffAxe(workPage, 'home visit refused')
+  // Ethan prefers school: the meeting is there.
+  await workPage.check('#place-school')
+  await workPage.fill('#place_details', 'Library meeting room')
+  await workPage.fill('#attendees', 'The young person, their head of year, two officers')
+  await workPage.fill('#notes', 'Relaxed; interested in ethical hacking competitions.')
+  await workPage.click("button:has-text('Record meeting')")
+  assert.match(workPage.url(), new RegExp(`/staff/cases/${reference}#meetings$`), await errorSummary(workPage))
+  assert.match(await workPage.textContent('#meeting-table'), /Initial meeting[\s\S]*Informal, plain clothes/)
+  await takeStep(workPage, 'Arrange the initial meeting')
+  assert.equal(await status(workPage), 'Initial meeting arranged')
+  await staffAxe(workPage, 'case file, meeting arranged')
 
-/** First sign-in: one-time password, a new password, an authenticator app. */
-async function signIn (page) {
-  await page.goto(`${base}/staff/sign-in`)
-  await page.fill('#email', caseworker)
-  await page.fill('#password', oneTimePassword)
-  await page.click("button:has-text('Continue')")
-  await page.fill('#current_password', oneTimePassword)
-  await page.fill('#new_password', password)
-  await page.fill('#confirm_password', password)
-  await page.click("button:has-text('Save password')")
-  const secret = (await page.textContent('#totp-secret')).trim()
-  await page.fill('#code', totp(secret))
-  await page.click("button:has-text('Confirm')")
-  assert.equal((await page.$$('#recovery-codes li')).length, 10)
-}
+  // 6. The plan: a goal, an action with an owner and due date, a review.
+  await workPage.click('#open-plan')
+  assert.match(workPage.url(), /\/plan$/)
+  await staffAxe(workPage, 'empty plan')
+  await workPage.click("button:has-text('Add goal')")
+  assert.match(await workPage.textContent('.govuk-error-summary'), /Enter the goal/)
+  await staffAxe(workPage, 'plan with an error')
+  await workPage.fill('#goal-text', 'Use their coding skills in a legal, positive way')
+  await workPage.click("button:has-text('Add goal')")
+  await workPage.fill('#action-text', 'Enrol on the regional cyber skills club')
+  await workPage.selectOption('#action-goal', { index: 1 })
+  await workPage.selectOption('#action-owner', caseworker.email)
+  await workPage.fill('#action-due', '2027-02-01')
+  await workPage.click("button:has-text('Add action')")
+  assert.match(await workPage.textContent('#action-table'), /cyber skills club[\s\S]*To do/)
+  await workPage.fill('#review-date', '2027-02-02')
+  await workPage.fill('#review-summary', 'Attended two club sessions; engaged well.')
+  await workPage.click("button:has-text('Record review')")
+  assert.match(await workPage.textContent('#next-review'), /2 March 2027/)
+  await workPage.click("button:has-text('Mark done')")
+  assert.match(await workPage.textContent('#action-table'), /Done/)
+  await staffAxe(workPage, 'plan with a goal, a done action and a review')
 
-/** Takes the workflow step whose button says `label` on the case page. */
-async function step (page, label, { decision, reason, outcome, narrative } = {}) {
-  const form = page.locator('form', { has: page.locator(`button:has-text("${label}")`) })
-  if (decision) await form.locator(`input[name=decision][value=${decision}]`).check()
-  if (reason) await form.locator('textarea[name=reason]').fill(reason)
-  if (outcome) await form.locator(`input[name=outcome][value=${outcome}]`).check()
-  if (narrative) await form.locator('textarea[name=narrative]').fill(narrative)
-  await form.locator('button').click()
-}
+  await workPage.click('a.govuk-back-link')
+  await takeStep(workPage, 'Record the intervention plan')
+  assert.equal(await status(workPage), 'Intervention planned')
+  await takeStep(workPage, 'Start the intervention')
+  assert.equal(await status(workPage), 'In intervention')
+  await staffAxe(workPage, 'case file, in intervention')
 
-test('Cyber Choices casework: initial meeting, plan, review, closure with an outcome', async () => {
-  const reference = await reassessedCase()
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
-  const page = await context.newPage()
-  try {
-    await signIn(page)
-    await page.goto(`${base}/staff/cases/${reference}`)
-    assert.equal((await page.textContent('#case-status')).trim(), 'Reassessed')
-    await checkPage(page, { label: 'case page, reassessed' })
+  // 7. Closing after the work needs an outcome from the service's list and a summary.
+  await takeStep(workPage, 'Close case', { decision: 'intervention_completed', reason: 'All sessions done.' })
+  assert.match(await workPage.textContent('.govuk-error-summary'), /outcome/)
+  await staffAxe(workPage, 'closing refused without an outcome')
+  await takeStep(workPage, 'Close case', {
+    decision: 'intervention_completed',
+    reason: 'All sessions done.',
+    outcome: 'diverted',
+    narrative: 'Now a regular at the cyber skills club; no further concerns.'
+  })
+  assert.equal(await status(workPage), 'Closed')
+  assert.match(await workPage.textContent('#closure'), /Diverted[\s\S]*cyber skills club/)
+  const chronology = await workPage.locator('#chronology ~ table').innerText()
+  assert.match(chronology, /Closed with the outcome: Diverted/)
+  assert.match(chronology, /Email sent to s•••@example.org/)
+  await staffAxe(workPage, 'closed case')
+  await work.close()
 
-    // Arranging the meeting before recording it is refused, naming what to do.
-    await step(page, 'Arrange the initial meeting')
-    assert.match(await page.textContent('.govuk-error-summary'), /Record the meeting/)
-    await checkPage(page, { label: 'arranging refused' })
-
-    await page.click('#record-meeting')
-    assert.match(page.url(), /\/meetings\/new$/)
-    await checkPage(page, { label: 'meeting form' })
-    await page.click("button:has-text('Record meeting')")
-    const summary = await page.textContent('.govuk-error-summary')
-    for (const problem of [/kind of meeting/, /date/, /time/, /where the meeting is/, /who attended/, /plain clothes/]) {
-      assert.match(summary, problem)
-    }
-    await checkPage(page, { label: 'meeting form with errors' })
-    await page.check('#kind-initial_meeting')
-    await page.fill('#date', '2027-01-12')
-    await page.fill('#time', '15:30')
-    await page.check('#place-school')
-    await page.fill('#place_details', 'Library meeting room')
-    await page.fill('#attendees', 'The young person, their head of year, two officers')
-    await page.check('#informal-yes')
-    await page.fill('#notes', 'Relaxed; interested in ethical hacking competitions.')
-    await page.click("button:has-text('Record meeting')")
-    assert.match(page.url(), new RegExp(`/staff/cases/${reference}#meetings$`))
-    assert.match(await page.textContent('#meeting-table'), /Initial meeting[\s\S]*Informal, plain clothes/)
-    await step(page, 'Arrange the initial meeting')
-    assert.equal((await page.textContent('#case-status')).trim(), 'Initial meeting arranged')
-    await checkPage(page, { label: 'case page, meeting arranged' })
-
-    // The plan: a goal, an action with an owner and due date, a review.
-    await page.click('#open-plan')
-    assert.match(page.url(), /\/plan$/)
-    await checkPage(page, { label: 'empty plan' })
-    await page.click("button:has-text('Add goal')")
-    assert.match(await page.textContent('.govuk-error-summary'), /Enter the goal/)
-    await checkPage(page, { label: 'plan with an error' })
-    await page.fill('#goal-text', 'Use their coding skills in a legal, positive way')
-    await page.click("button:has-text('Add goal')")
-    await page.fill('#action-text', 'Enrol on the regional cyber skills club')
-    await page.selectOption('#action-goal', { index: 1 })
-    await page.selectOption('#action-owner', caseworker)
-    await page.fill('#action-due', '2027-02-01')
-    await page.click("button:has-text('Add action')")
-    assert.match(await page.textContent('#action-table'), /cyber skills club[\s\S]*To do/)
-    await page.fill('#review-date', '2027-02-02')
-    await page.fill('#review-summary', 'Attended two club sessions; engaged well.')
-    await page.click("button:has-text('Record review')")
-    assert.match(await page.textContent('#next-review'), /2 March 2027/)
-    await page.click("button:has-text('Mark done')")
-    assert.match(await page.textContent('#action-table'), /Done/)
-    await checkPage(page, { label: 'plan with a goal, a done action and a review' })
-
-    await page.click('a.govuk-back-link')
-    await step(page, 'Record the intervention plan')
-    assert.equal((await page.textContent('#case-status')).trim(), 'Intervention planned')
-    await step(page, 'Start the intervention')
-    assert.equal((await page.textContent('#case-status')).trim(), 'In intervention')
-    await checkPage(page, { label: 'case page, in intervention' })
-
-    // Closing after the work needs an outcome from the service's list and a summary.
-    await step(page, 'Close case', { decision: 'intervention_completed', reason: 'All sessions done.' })
-    assert.match(await page.textContent('.govuk-error-summary'), /outcome/)
-    await checkPage(page, { label: 'closing refused without an outcome' })
-    await step(page, 'Close case', {
-      decision: 'intervention_completed',
-      reason: 'All sessions done.',
-      outcome: 'diverted',
-      narrative: 'Now a regular at the cyber skills club; no further concerns.'
-    })
-    assert.equal((await page.textContent('#case-status')).trim(), 'Closed')
-    assert.match(await page.textContent('#closure'), /Diverted[\s\S]*cyber skills club/)
-    assert.match(await page.textContent('#chronology ~ table'), /Closed with the outcome: Diverted/)
-    await checkPage(page, { label: 'closed case' })
-  } finally {
-    await context.close()
-  }
-
-  const plan = await api('GET', `/api/v1/referrals/${reference}/plan`)
-  assert.equal(plan.status, 200)
-  assert.equal(plan.json.closure.outcome, 'diverted')
-  assert.equal(plan.json.goals.length, 1)
-  assert.equal(plan.json.actions[0].done, true)
+  // 8. The teacher's follow-up page says the referral is closed, and nothing of the case.
+  await page.goto(haven.url('/follow-up'))
+  await page.fill('#code', receipt)
+  await Promise.all([page.waitForNavigation(), page.click("button:has-text('Continue')")])
+  assert.match(await page.textContent('#status'), /This referral is now closed/, await errorSummary(page))
+  assert.ok(!/Ethan|booter|cyber skills club/i.test(await page.textContent('main')), 'no case content')
+  await checkPage(page, { label: 'follow-up, closed' })
+  await referrer.close()
 })

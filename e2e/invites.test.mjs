@@ -1,18 +1,15 @@
 // Cyber Choices, enquiry to detailed referral: the referrer sends an anonymised enquiry
-// through the public form (JavaScript off), staff sign in and mark it suitable and send the
-// detailed form, the email with the single-use link lands in the outbox folder, the link
+// through the public form (JavaScript off), staff sign in and mark it suitable (which sends
+// the detailed form by itself), the email with the single-use link lands in the outbox folder, the link
 // opens the detailed form (token-free address), the form is sent, and the same case in the
 // staff view shows the detailed referral. axe-core (WCAG 2.2 AA) on every page.
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { createHmac } from 'node:crypto'
-import { readdir, readFile } from 'node:fs/promises'
-import { join } from 'node:path'
-import { AxeBuilder } from '@axe-core/playwright'
-import { WCAG_TAGS, checkPage, launchBrowser, openPage, startHaven } from './lib.mjs'
+import { checkPage, launchBrowser, openPage, startHaven } from './lib.mjs'
+import { firstSignIn, staffAxe, takeStep } from './staff-session.mjs'
 import { sample } from './forms.mjs'
-import { continuePages, errorSummary, sendAndConfirm, toCheckAnswers } from './journey.mjs'
+import { continuePages, errorSummary, invitationPath, sendAndConfirm, toCheckAnswers } from './journey.mjs'
 
 let haven, browser, oneTimePassword
 const email = 'triage@cyber-choices.example'
@@ -26,75 +23,6 @@ before(async () => {
 })
 after(async () => { await browser?.close(); await haven?.stop() })
 
-/** RFC 6238 code for a base32 secret (as in staff.test.mjs). */
-function totp (secretBase32, at = Date.now()) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
-  let bits = ''
-  for (const c of secretBase32.replace(/\s+/g, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0')
-  const bytes = Buffer.from(bits.match(/.{8}/g).map(b => parseInt(b, 2)))
-  const counter = Buffer.alloc(8)
-  counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)))
-  const mac = createHmac('sha1', bytes).update(counter).digest()
-  const offset = mac[mac.length - 1] & 15
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0')
-}
-
-/** axe WCAG 2.2 AA on a staff page (staff pages are not held to the public pages' weight budget). */
-async function axe (page, label) {
-  const result = await new AxeBuilder({ page }).withTags(WCAG_TAGS).analyze()
-  const problems = result.violations.map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target.join(' ')).join(', ')})`)
-  assert.deepEqual(problems, [], `axe violations on ${label}`)
-}
-
-/** Waits for the email carrying the invitation link; returns the link's path. */
-async function invitationPath () {
-  const outbox = join(haven.dataDir, 'outbox')
-  for (let i = 0; i < 150; i++) {
-    let names = []
-    try { names = await readdir(outbox) } catch {}
-    for (const name of names) {
-      const text = (await readFile(join(outbox, name), 'utf8')).replace(/=\r?\n/g, '')
-      const match = text.match(/https?:\/\/[^/\s]+(\/services\/cyber-choices\/invitations\/[0-9a-f]{64})/)
-      if (match) {
-        assert.ok(!/booter|kent/i.test(text), 'no case content in the email')
-        return match[1]
-      }
-    }
-    await new Promise(resolve => setTimeout(resolve, 200))
-  }
-  assert.fail('no invitation email reached the outbox')
-}
-
-/** First sign-in: one-time password, new password, TOTP enrolment, recovery codes. */
-async function signIn (page) {
-  await page.goto(haven.url('/staff/queue'))
-  assert.match(page.url(), /\/staff\/sign-in$/)
-  await axe(page, 'sign-in')
-  await page.fill('#email', email)
-  await page.fill('#password', oneTimePassword)
-  await page.click("button:has-text('Continue')")
-  assert.match(page.url(), /\/staff\/password$/)
-  await page.fill('#current_password', oneTimePassword)
-  await page.fill('#new_password', chosenPassword)
-  await page.fill('#confirm_password', chosenPassword)
-  await page.click("button:has-text('Save password')")
-  assert.match(page.url(), /\/staff\/sign-in\/set-up$/)
-  const secret = (await page.textContent('#totp-secret')).trim()
-  await page.fill('#code', totp(secret))
-  await page.click("button:has-text('Confirm')")
-  await axe(page, 'recovery codes')
-  await page.click("a:has-text('continue')")
-  assert.match(page.url(), /\/staff\/queue$/)
-  await axe(page, 'queue')
-}
-
-/** Takes the workflow step whose heading is `label` on the case page. */
-async function step (page, label, decision = null) {
-  const form = page.locator('form', { has: page.locator(`h3:text-is("${label}")`) })
-  if (decision) await form.getByLabel(decision, { exact: true }).check()
-  await Promise.all([page.waitForNavigation(), form.locator('button[type=submit]').click()])
-}
-
 test('enquiry → suitable → the emailed link → the detailed form on the same case', async () => {
   // 1. The referrer's anonymised enquiry, without JavaScript.
   const referrer = await openPage(browser, haven, { javaScriptEnabled: false })
@@ -106,21 +34,19 @@ test('enquiry → suitable → the emailed link → the detailed form on the sam
   const { reference } = await sendAndConfirm(referrer.page)
   assert.match(reference, /^CYB-/)
 
-  // 2. Staff mark it suitable and send the detailed form.
+  // 2. Staff mark it suitable: that one click sends the detailed form's link.
   const staff = await browser.newContext()
   const staffPage = await staff.newPage()
-  await signIn(staffPage)
+  await firstSignIn(staffPage, haven.base, { email, oneTimePassword, password: chosenPassword })
+  await staffAxe(staffPage, 'queue')
   await staffPage.goto(haven.url(`/staff/cases/${reference}`))
-  await axe(staffPage, 'case file')
-  await step(staffPage, 'Record suitability decision', 'Suitable for a referral')
-  assert.match(await staffPage.textContent('#case-status'), /Suitability decided/, await errorSummary(staffPage))
-  await axe(staffPage, 'case after the suitability decision')
-  await step(staffPage, 'Send the detailed referral form')
+  await staffAxe(staffPage, 'case file')
+  await takeStep(staffPage, 'Record suitability decision', { decision: 'suitable' })
   assert.match(await staffPage.textContent('#case-status'), /Detailed referral form requested/, await errorSummary(staffPage))
-  await axe(staffPage, 'case after sending the form')
+  await staffAxe(staffPage, 'case after the suitability decision')
 
   // 3. The link from the email: a token-free address, the detailed form, sent.
-  const path = await invitationPath()
+  const path = await invitationPath(haven, 'cyber-choices')
   const token = path.split('/').pop()
   const page = referrer.page
   await page.goto(haven.url(path))
@@ -149,7 +75,7 @@ test('enquiry → suitable → the emailed link → the detailed form on the sam
   assert.ok(await stage.isVisible(), 'the detailed referral section')
   assert.match(await staffPage.locator('main').innerText(), /Ethan Reid/)
   assert.match(await staffPage.locator('#chronology ~ table').innerText(), /Email sent to s•••@example.org/)
-  await axe(staffPage, 'case with the detailed referral')
+  await staffAxe(staffPage, 'case with the detailed referral')
   await staff.close()
   await referrer.close()
 })

@@ -1,6 +1,8 @@
 // Drives one stage of a service from its start page to "check your answers", checking every
 // page state on the way (lib.mjs checkPage) and taking walkthrough screenshots.
 import assert from 'node:assert/strict'
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { checkPage, screenshot } from './lib.mjs'
 import { fillPage, pressContinue } from './forms.mjs'
 
@@ -66,4 +68,28 @@ export async function sendAndConfirm (page, { shots = null } = {}) {
   assert.match(receipt, /^[0-9A-Z]{5}(-[0-9A-Z]{5}){3}$/)
   assert.ok(await page.getByText('What happens next').count() > 0 || await page.locator('h2').count() > 1)
   return { reference, receipt }
+}
+
+/**
+ * Waits for the email in `haven`'s outbox carrying a link to an invited stage of `service`;
+ * returns the link's path. Fails if the email holds any of `caseWords` (emails never carry
+ * case content).
+ */
+export async function invitationPath (haven, service, caseWords = /booter|kent|ethan/i) {
+  const outbox = join(haven.dataDir, 'outbox')
+  const link = new RegExp(`https?://[^/\\s]+(/services/${service}/invitations/[0-9a-f]{64})`)
+  for (let i = 0; i < 150; i++) {
+    let names = []
+    try { names = await readdir(outbox) } catch {}
+    for (const name of names) {
+      const text = (await readFile(join(outbox, name), 'utf8')).replace(/=\r?\n/g, '')
+      const match = text.match(link)
+      if (match) {
+        assert.ok(!caseWords.test(text), 'no case content in the email')
+        return match[1]
+      }
+    }
+    await new Promise(resolve => setTimeout(resolve, 200))
+  }
+  assert.fail('no invitation email reached the outbox')
 }

@@ -9,13 +9,13 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { createHmac } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
+import { totp } from "./staff-session.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -63,22 +63,6 @@ after(async () => {
   server?.kill("SIGTERM");
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
-
-/** RFC 6238 code for a base32 secret at `at` (ms), computed with node:crypto HMAC-SHA1. */
-function totp(secretBase32, at = Date.now()) {
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-  let bits = "";
-  for (const c of secretBase32.replace(/\s+/g, "").toUpperCase()) {
-    bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
-  }
-  const bytes = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)));
-  const mac = createHmac("sha1", bytes).update(counter).digest();
-  const offset = mac[mac.length - 1] & 15;
-  const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
-  return String(value).padStart(6, "0");
-}
 
 /** Runs axe (WCAG 2.0–2.2 A and AA) on the page; fails listing every violation. CDP
  * evaluation is not subject to the page's CSP, so Haven's CSP stays on. */

@@ -3,7 +3,9 @@
 
 use haven_core::definition::ServiceDefinition;
 use haven_core::definition::load::parse_definition;
-use haven_core::workflow::{TransitionError, TransitionRequest, attempt, available_transitions};
+use haven_core::workflow::{
+    TransitionError, TransitionRequest, attempt, available_transitions, on_decision,
+};
 use serde_json::{Value, json};
 
 fn load(file: &str) -> ServiceDefinition {

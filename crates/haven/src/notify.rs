@@ -10,6 +10,7 @@ use haven_core::casework::ClosureChoice;
 use haven_core::definition::ServiceDefinition;
 use haven_core::definition::condition::lookup;
 use haven_core::definition::workflow::Transition;
+use haven_core::workflow::TransitionOutcome;
 use serde_json::{Value, json};
 
 use crate::crypto::SecretKey;
@@ -214,9 +215,12 @@ pub async fn after_transition(
     }
 }
 
-/// Makes a staff member's transition (`change`, by `role`) and stores, in the same
-/// transaction, the outcome it closes the case with (if any) and what it tells the referrer.
-/// `false`: the case changed first, nothing was written.
+/// Makes a staff member's transition (`change`, by `role`, on a case whose facts before it
+/// were `case_facts`) and stores, in the same transaction, the outcome it closes the case
+/// with (if any), the transition the case then makes by itself (`on_decision`) and what it
+/// tells the referrer: the follow-on's message when it has one (the one email that matters,
+/// such as the detailed form's link), else the change's own. `None`: the case changed
+/// first, nothing was written.
 pub async fn change_status(
     ctx: Context<'_>,
     def: &ServiceDefinition,
@@ -224,15 +228,62 @@ pub async fn change_status(
     change: &StatusChange<'_>,
     closure: Option<&ClosureChoice>,
     role: &str,
-) -> Result<bool, StorageError> {
-    let planned = match haven_core::workflow::transition_for(def, change.from, change.to, role) {
-        Some(t) => plan(ctx, def, referral, t, change.at).await?,
+    case_facts: &Value,
+) -> Result<Option<Moved>, StorageError> {
+    let made = TransitionOutcome {
+        from: change.from.to_owned(),
+        to: change.to.to_owned(),
+        decision: change.decision.map(str::to_owned),
+        reason: change.reason.map(str::to_owned),
+        notify_referrer: false,
+    };
+    let follow = haven_core::workflow::on_decision(def, &made, case_facts);
+    // A microsecond later, so the chronology lists the follow-on after the decision.
+    let follow_at = change.at + Duration::microseconds(1);
+    let follow_change = follow.as_ref().map(|(outcome, _)| StatusChange {
+        referral_id: change.referral_id,
+        from: &outcome.from,
+        to: &outcome.to,
+        decision: None,
+        reason: None,
+        actor: change.actor,
+        at: follow_at,
+        meets_sla: crate::web::api::triage::meets_sla(def, &outcome.to),
+    });
+    let follow_plan = match &follow {
+        Some((_, transition)) => plan(ctx, def, referral, transition, follow_at).await?,
         None => Planned::Nothing,
     };
-    let notification = planned.notification(&referral.id, change.actor, change.at);
-    ctx.storage
-        .change_status_notifying(change, closure, &notification)
-        .await
+    let (planned, at) = match follow_plan {
+        Planned::Nothing => {
+            let own = match haven_core::workflow::transition_for(def, change.from, change.to, role)
+            {
+                Some(t) => plan(ctx, def, referral, t, change.at).await?,
+                None => Planned::Nothing,
+            };
+            (own, change.at)
+        }
+        planned => (planned, follow_at),
+    };
+    let notification = planned.notification(&referral.id, change.actor, at);
+    let moved = ctx
+        .storage
+        .change_status_notifying(change, follow_change.as_ref(), closure, &notification)
+        .await?;
+    let notified = !matches!(planned, Planned::Nothing);
+    Ok(moved.then(|| Moved {
+        status: follow_change.map_or(change.to, |f| f.to).to_owned(),
+        notified,
+    }))
+}
+
+/// Where a staff member's transition left the case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    /// The state the case is in now: the transition's own, or the one it then made by itself.
+    pub status: String,
+    /// Something was queued for the referrer (or the chronology says it could not be).
+    pub notified: bool,
 }
 
 #[cfg(test)]

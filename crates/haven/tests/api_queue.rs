@@ -266,8 +266,9 @@ async fn the_queue_shows_a_team_its_own_work_urgent_first_and_filters() {
                 .await
                 .json();
             assert!(references(&overdue).is_empty(), "{overdue}");
+            // "Suitable" sends the detailed form by itself: that is where the case is now.
             let by_status = app
-                .get_with_token("/api/v1/referrals?status=suitability_decided", &cc)
+                .get_with_token("/api/v1/referrals?status=detailed_form_requested", &cc)
                 .await
                 .json();
             assert_eq!(references(&by_status), vec![calm.clone()]);

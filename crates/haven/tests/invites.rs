@@ -86,7 +86,8 @@ async fn enquiry(app: &TestApp) -> (String, String) {
     )
 }
 
-async fn transition(app: &TestApp, token: &str, reference: &str, body: Value) {
+/// Makes a transition through the API; the answer (`{status, …}`).
+async fn transition(app: &TestApp, token: &str, reference: &str, body: Value) -> Value {
     let response = app
         .post_with_token(
             &format!("/api/v1/referrals/{reference}/transitions"),
@@ -101,6 +102,7 @@ async fn transition(app: &TestApp, token: &str, reference: &str, body: Value) {
         app.engine,
         response.text()
     );
+    response.json()
 }
 
 async fn chronology(app: &TestApp, token: &str, reference: &str) -> Vec<Value> {
@@ -132,35 +134,21 @@ fn assert_no_case_content(email: &str, receipt: &str, engine: common::Engine) {
     );
 }
 
-/// An enquiry, marked suitable and sent the detailed form: `(reference, receipt, link, token)`.
+/// An enquiry, marked suitable (which sends the detailed form's link by itself):
+/// `(reference, receipt, link, token)`.
 async fn invited(app: &TestApp, token: &str) -> (String, String, String, String) {
     let (reference, receipt) = enquiry(app).await;
-    transition(
+    let done = transition(
         app,
         token,
         &reference,
         json!({"to": "suitability_decided", "decision": "suitable"}),
     )
     .await;
-    transition(
-        app,
-        token,
-        &reference,
-        json!({"to": "detailed_form_requested"}),
-    )
-    .await;
+    assert_eq!(done["status"], "detailed_form_requested", "{done}");
     let emails = deliver(app).await;
-    assert_eq!(
-        emails.len(),
-        2,
-        "{:?}: the decision and the link",
-        app.engine
-    );
-    let invitation = emails
-        .iter()
-        .find(|e| e.contains("/invitations/"))
-        .expect("an email with the link");
-    let (link, secret) = link_in(invitation);
+    assert_eq!(emails.len(), 1, "{:?}: only the link", app.engine);
+    let (link, secret) = link_in(&emails[0]);
     (reference, receipt, link, secret)
 }
 
@@ -172,43 +160,65 @@ async fn each_notify_referrer_transition_emails_the_referrer_without_case_conten
             let (_, token) = app.staff(Role::Triage, Some(TEAM)).await;
             let (reference, receipt) = enquiry(app).await;
 
-            transition(app, &token, &reference, json!({"to": "suitability_decided", "decision": "suitable"})).await;
+            // One click on "suitable": the case moves on to the detailed form by itself and
+            // the referrer gets one email, the link (not a plain notice as well).
+            let done = transition(app, &token, &reference, json!({"to": "suitability_decided", "decision": "suitable"})).await;
+            assert_eq!(done["from"], "enquiry_received");
+            assert_eq!(done["status"], "detailed_form_requested");
+            assert_eq!(done["decision"], "suitable");
+            assert_eq!(done["notify_referrer"], true);
             let emails = deliver(app).await;
             assert_eq!(emails.len(), 1, "{:?}", app.engine);
-            let email = &emails[0];
-            assert!(email.contains("To: safeguarding@example.org"), "{email}");
-            assert!(email.contains("http://127.0.0.1:8080/follow-up"), "{email}");
-            assert!(email.contains("There is news about the referral"), "{email}");
-            // Under the definition's neutral `email_name`, not the service's full name.
-            assert!(email.contains("Subject: Cyber Choices: an update"), "{email}");
-            assert!(!email.contains("worried about what a young person"), "{email}");
-            assert_no_case_content(email, &receipt, app.engine);
-
+            let first = &emails[0];
+            assert!(first.contains("To: safeguarding@example.org"), "{first}");
+            let (first_link, _) = link_in(first);
+            assert!(!first.contains("worried about what a young person"), "{first}");
+            assert_no_case_content(first, &receipt, app.engine);
             let entries = chronology(app, &token, &reference).await;
+            let moves: Vec<_> = kinds(&entries, "transition").iter().map(|e| e["to"].clone()).collect();
+            assert_eq!(moves, [json!("suitability_decided"), json!("detailed_form_requested")], "in order");
             let sent = kinds(&entries, "notification_sent");
             assert_eq!(sent.len(), 1, "{entries:?}");
             assert_eq!(sent[0]["detail"]["to"], "s•••@example.org");
-            assert_eq!(sent[0]["detail"]["message"], "update");
+            assert_eq!(sent[0]["detail"]["message"], "invitation");
             assert_eq!(sent[0]["actor"], "system");
             assert!(sent[0]["at"].as_str().is_some());
+            assert_eq!(kinds(&entries, "invitation_created").len(), 1);
             // The address itself is not in the chronology.
             assert!(!serde_json::to_string(&entries).unwrap().contains("safeguarding@"));
 
-            // Sending the detailed form: one email, the link (instead of the plain notice).
-            transition(app, &token, &reference, json!({"to": "detailed_form_requested"})).await;
+            // A new link, for one that was lost: it replaces the first, which stops working.
+            let done = transition(app, &token, &reference, json!({"to": "detailed_form_requested"})).await;
+            assert_eq!(done["status"], "detailed_form_requested");
             let emails = deliver(app).await;
-            assert_eq!(emails.len(), 1, "only the invitation");
+            assert_eq!(emails.len(), 1, "only the new link");
+            let (second_link, _) = link_in(&emails[0]);
+            assert_ne!(first_link, second_link);
             assert_no_case_content(&emails[0], &receipt, app.engine);
             let entries = chronology(app, &token, &reference).await;
-            assert_eq!(kinds(&entries, "notification_sent").len(), 2);
-            assert_eq!(kinds(&entries, "invitation_created").len(), 1);
+            let created = kinds(&entries, "invitation_created");
+            assert_eq!(created.len(), 2);
+            assert_eq!(created[1]["detail"]["superseded"], 1, "{created:?}");
+            let mut b = Browser::new(app);
+            let page = b.get(&first_link).await;
+            assert_eq!(page.status, StatusCode::GONE, "{}", page.text());
+            assert!(page.text().contains("expired"), "{}", page.text());
 
-            // Closing (notify_referrer) tells the referrer too.
+            // Closing (notify_referrer) tells the referrer that there is news, and where to
+            // look, under the definition's neutral `email_name`.
             transition(app, &token, &reference, json!({"to": "closed", "decision": "withdrawn", "reason": "The school withdrew the enquiry."})).await;
             let emails = deliver(app).await;
             assert_eq!(emails.len(), 1, "{:?}", app.engine);
-            assert!(!emails[0].contains("withdrew"), "no reason in the email");
-            assert_no_case_content(&emails[0], &receipt, app.engine);
+            let email = &emails[0];
+            assert!(email.contains("http://127.0.0.1:8080/follow-up"), "{email}");
+            assert!(email.contains("There is news about the referral"), "{email}");
+            assert!(email.contains("Subject: Cyber Choices: an update"), "{email}");
+            assert!(!email.contains("withdrew"), "no reason in the email");
+            assert_no_case_content(email, &receipt, app.engine);
+            let entries = chronology(app, &token, &reference).await;
+            let sent = kinds(&entries, "notification_sent");
+            assert_eq!(sent.len(), 3, "{entries:?}");
+            assert_eq!(sent[2]["detail"]["message"], "update");
         })
         .await;
 }
@@ -631,14 +641,14 @@ async fn a_move_that_loses_a_race_sends_nothing() {
         .each_engine(async |app| {
             let (_, token) = app.staff(Role::Triage, Some(TEAM)).await;
             let (reference, _) = enquiry(app).await;
-            transition(
-                app,
-                &token,
-                &reference,
-                json!({"to": "suitability_decided", "decision": "suitable"}),
-            )
-            .await;
-            // Closed meanwhile, by someone else.
+            // The page a triager opened before someone else closed the enquiry.
+            let referral = app
+                .storage
+                .find_referral(&reference)
+                .await
+                .unwrap()
+                .unwrap();
+            let facts_then = json!({ "case": { "status": "enquiry_received", "decisions": {} } });
             transition(
                 app,
                 &token,
@@ -647,19 +657,14 @@ async fn a_move_that_loses_a_race_sends_nothing() {
             )
             .await;
             deliver(app).await;
-            // "Send the form" from a stale page: the case is no longer where it was.
-            let referral = app
-                .storage
-                .find_referral(&reference)
-                .await
-                .unwrap()
-                .unwrap();
+            // "Suitable" from that stale page: the case is no longer where it was, so neither
+            // the decision, nor the detailed form's move, nor its link is stored.
             let def = app.registry.get("cyber-choices").unwrap();
             let stale = haven::storage::triage::StatusChange {
                 referral_id: &referral.id,
-                from: "suitability_decided",
-                to: "detailed_form_requested",
-                decision: None,
+                from: "enquiry_received",
+                to: "suitability_decided",
+                decision: Some("suitable"),
                 reason: None,
                 actor: "user:test",
                 at: chrono::Utc::now(),
@@ -672,10 +677,11 @@ async fn a_move_that_loses_a_race_sends_nothing() {
                 &stale,
                 None,
                 "triage",
+                &facts_then,
             )
             .await
             .unwrap();
-            assert!(!moved);
+            assert_eq!(moved, None);
             assert!(deliver(app).await.is_empty(), "no email");
             assert!(
                 app.storage
@@ -684,6 +690,13 @@ async fn a_move_that_loses_a_race_sends_nothing() {
                     .unwrap()
                     .is_empty()
             );
+            let after = app
+                .storage
+                .find_referral(&reference)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(after.status, "closed");
         })
         .await;
 }

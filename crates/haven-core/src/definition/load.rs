@@ -767,7 +767,8 @@ impl Checker<'_> {
         }
     }
 
-    /// `invite_stage`, `on_stage_received` and `share_reason_for` name real things.
+    /// `invite_stage`, `on_stage_received`, `on_decision` and `share_reason_for` name real
+    /// things.
     fn check_invitations(&mut self, def: &ServiceDefinition, w: &Workflow) {
         for t in &w.transitions {
             if let Some(stage) = &t.invite_stage
@@ -805,6 +806,28 @@ impl Checker<'_> {
                         t.label
                     ),
                 );
+            }
+            if let Some(decision) = &t.on_decision {
+                let follows = w.transitions.iter().any(|before| {
+                    t.from.contains(&before.to)
+                        && before.decisions.iter().any(|c| &c.key == decision)
+                });
+                let problem = if !follows {
+                    Some(format!(
+                        "on_decision names no decision `{decision}` of a transition into its `from` state"
+                    ))
+                } else if !t.decisions.is_empty() || t.reason_required {
+                    Some("a transition made by itself (on_decision) cannot ask for a decision or a reason".to_owned())
+                } else {
+                    None
+                };
+                if let Some(problem) = problem {
+                    self.problem(
+                        &def.id,
+                        Some(&t.label),
+                        format!("transition `{}`: {problem}", t.label),
+                    );
+                }
             }
             for d in &t.share_reason_for {
                 if !t.decisions.iter().any(|c| &c.key == d) {
@@ -993,6 +1016,7 @@ label = "Age"
                 "share_reason_for = [\"not_suitable\"]",
                 "share_reason_for = [\"maybe\"]",
             )
+            .replace("on_decision = \"suitable\"", "on_decision = \"perhaps\"")
             .replace(
                 "referrer_email = [\"referrer.email\", \"contact_email\"]",
                 "referrer_email = [\"summary\"]",
@@ -1005,6 +1029,7 @@ label = "Age"
             "invite_valid_days must be 1 to 90",
             "on_stage_received names no stage `nope`",
             "share_reason_for names no decision `maybe`",
+            "on_decision names no decision `perhaps` of a transition into its `from` state",
             "referrer_email names no email question `summary`",
         ] {
             assert!(problems.contains(expected), "{expected}: {problems}");

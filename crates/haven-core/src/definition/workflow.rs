@@ -74,6 +74,12 @@ pub struct Transition {
     /// apply; `roles` are not asked, the referrer's submission makes it).
     #[serde(default)]
     pub on_stage_received: Option<String>,
+    /// A decision of a transition into this one's `from` state: recording it makes this
+    /// transition straight after, by itself, in the same change (guards still apply, with the
+    /// decision counted; `roles` are not asked). So one click on "suitable" also sends the
+    /// detailed form's link.
+    #[serde(default)]
+    pub on_decision: Option<String>,
 }
 
 /// Days an invitation link works when `invite_valid_days` is not given.

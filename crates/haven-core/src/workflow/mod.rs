@@ -236,6 +236,61 @@ pub fn on_stage_received(
     })
 }
 
+/// The transition a case makes by itself straight after `made` (`on_decision`), with its
+/// definition: one from `made.to` whose `on_decision` is the decision just recorded, if its
+/// guards hold over `case_facts` as they were before `made`, updated with its new state and
+/// decision.
+pub fn on_decision<'d>(
+    def: &'d ServiceDefinition,
+    made: &TransitionOutcome,
+    case_facts: &Value,
+) -> Option<(TransitionOutcome, &'d Transition)> {
+    let decision = made.decision.as_deref()?;
+    let transition = made_after_decision(def, &made.to, decision)?;
+    let mut facts = case_facts.clone();
+    if let Some(case) = facts.get_mut("case").and_then(Value::as_object_mut) {
+        case.insert("status".to_owned(), json!(made.to));
+        match case.get_mut("decisions").and_then(Value::as_object_mut) {
+            Some(decisions) => {
+                decisions.insert(made.to.clone(), json!(decision));
+            }
+            None => {
+                case.insert("decisions".to_owned(), json!({ made.to.clone(): decision }));
+            }
+        }
+    }
+    let overlay = json!({ "transition": {
+        "to": transition.to, "decision": null, "reason": null, "fields": {},
+    }});
+    let facts = CaseFacts::new(def, &facts).with_transition(&overlay);
+    if !transition.guards.iter().all(|g| g.when.holds(&facts)) {
+        return None;
+    }
+    let outcome = TransitionOutcome {
+        from: made.to.clone(),
+        to: transition.to.clone(),
+        decision: None,
+        reason: None,
+        notify_referrer: transition.notify_referrer,
+    };
+    Some((outcome, transition))
+}
+
+/// The transition a case in `state` makes by itself once `decision` was recorded on entering
+/// it (`on_decision`; guards not evaluated), to say on the button what the decision will do.
+pub fn made_after_decision<'d>(
+    def: &'d ServiceDefinition,
+    state: &str,
+    decision: &str,
+) -> Option<&'d Transition> {
+    def.workflow.as_ref()?.transitions.iter().find(|t| {
+        t.on_decision.as_deref() == Some(decision)
+            && t.from.iter().any(|f| f == state)
+            && t.decisions.is_empty()
+            && !t.reason_required
+    })
+}
+
 /// Whether a condition holds for a case (for showing which guards currently block a button).
 pub fn guard_holds(def: &ServiceDefinition, condition: &Condition, case_facts: &Value) -> bool {
     condition.holds(&CaseFacts::new(def, case_facts))

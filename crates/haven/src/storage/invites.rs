@@ -170,6 +170,17 @@ impl Storage {
     ) -> Result<String, StorageError> {
         let id = new_id();
         let at = timestamp(new.at);
+        // A new link replaces any earlier one for the same form: only the latest email works.
+        let superseded = query(
+            "UPDATE invitations SET expires_at = $1, updated_at = $1
+             WHERE referral_id = $2 AND stage = $3 AND used_at IS NULL AND expires_at > $1",
+        )
+        .bind(&at)
+        .bind(new.referral_id)
+        .bind(new.stage)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
         query(
             "INSERT INTO invitations (id, referral_id, stage, audience, token_hash, expires_at,
                 created_by, created_at, updated_at)
@@ -195,7 +206,11 @@ impl Storage {
             from_status: None,
             to_status: None,
             reason: None,
-            detail: Some(json!({ "stage": new.stage, "expires_at": timestamp(new.expires_at) })),
+            detail: Some(json!({
+                "stage": new.stage,
+                "expires_at": timestamp(new.expires_at),
+                "superseded": superseded,
+            })),
         };
         self.insert_event(tx, &event).await?;
         let entry = AuditEntry::new(
@@ -209,19 +224,27 @@ impl Storage {
         Ok(id)
     }
 
-    /// Moves a case (as [`Storage::change_status`]) and stores what the move tells the
-    /// referrer, in one transaction: the move is never recorded without its notification,
-    /// nor a notification without its move. `false`: the case was no longer in
-    /// `change.from`, and nothing was written.
+    /// Moves a case (as [`Storage::change_status`]), then on by itself (`follow_on`, from
+    /// `change.to`), and stores what the moves tell the referrer, in one transaction: a move
+    /// is never recorded without its notification, nor a notification without its move.
+    /// `false`: the case was no longer in `change.from`, and nothing was written.
     #[instrument(skip_all)]
     pub async fn change_status_notifying(
         &self,
         change: &StatusChange<'_>,
+        follow_on: Option<&StatusChange<'_>>,
         closure: Option<&ClosureChoice>,
         notification: &Notification<'_>,
     ) -> Result<bool, StorageError> {
         let mut tx = self.begin_write().await?;
         if !self.change_status_in(&mut tx, change).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        if let Some(follow_on) = follow_on
+            && !self.change_status_in(&mut tx, follow_on).await?
+        {
+            // Cannot happen inside this transaction; refuse rather than half-move the case.
             tx.rollback().await?;
             return Ok(false);
         }

@@ -338,6 +338,9 @@ pub async fn confirm_band(
 pub struct TransitionDone {
     pub reference: String,
     pub from: String,
+    /// The state the case is in now. A transition the definition makes by itself straight
+    /// after a decision (`on_decision`) is included: deciding a Cyber Choices enquiry
+    /// `suitable` answers `detailed_form_requested`, the link already sent.
     pub status: String,
     pub decision: Option<String>,
     /// The referrer is told: an email saying only that there is news (the follow-up page),
@@ -433,21 +436,22 @@ pub async fn transition(
         },
         closure.as_ref(),
         staff.role.as_str(),
+        &facts,
     )
     .await?;
-    if !moved {
+    let Some(moved) = moved else {
         return Err(ApiError::Conflict {
             code: "status_changed".to_owned(),
             message: "The case changed while you were working on it; reload and try again"
                 .to_owned(),
         });
-    }
+    };
     Ok(Json(TransitionDone {
         reference: referral.reference,
         from: outcome.from,
-        status: outcome.to,
+        status: moved.status,
         decision: outcome.decision,
-        notify_referrer: outcome.notify_referrer,
+        notify_referrer: moved.notified,
     }))
 }
 

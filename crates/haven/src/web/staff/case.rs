@@ -269,6 +269,11 @@ pub async fn case_page(
                     "outcomes": closure_outcomes(def, &t.to),
                     "shared_for": t.decisions.iter().filter(|d| t.shares_reason(Some(&d.key))).map(|d| d.label.clone()).collect::<Vec<_>>(),
                     "sends_link": t.invite_stage.is_some(),
+                    // Decisions after which the case sends the referrer a link by itself.
+                    "link_for": t.decisions.iter()
+                        .filter(|d| haven_core::workflow::made_after_decision(def, &t.to, &d.key)
+                            .is_some_and(|after| after.invite_stage.is_some()))
+                        .map(|d| d.label.clone()).collect::<Vec<_>>(),
                     "decisions": t.decisions.iter().map(|d| json!({"key": d.key, "label": d.label})).collect::<Vec<_>>(),
                 })
             })

@@ -199,9 +199,10 @@ pub async fn transition(
         },
         closure.as_ref(),
         staff.role.as_str(),
+        &facts,
     )
     .await?;
-    if !moved {
+    if moved.is_none() {
         let message =
             "The case changed while you were working on it; check it and try again".to_owned();
         return refuse(&state, &session, &referral, &def, "transition-to", message).await;

@@ -1,0 +1,72 @@
+// Shared helpers of the staff browser tests: one-time codes, the first sign-in of an account
+// made with `haven admin create-user`, axe-core on staff pages, and a workflow step.
+//
+//   import { totp, firstSignIn, staffAxe, takeStep } from './staff-session.mjs'
+import assert from 'node:assert/strict'
+import { createHmac } from 'node:crypto'
+import { AxeBuilder } from '@axe-core/playwright'
+import { WCAG_TAGS } from './lib.mjs'
+
+/** RFC 6238 code (HMAC-SHA1, 6 digits, 30 s) for a base32 secret at `at` (ms). */
+export function totp (secretBase32, at = Date.now()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+  let bits = ''
+  for (const c of secretBase32.replace(/\s+/g, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0')
+  const key = Buffer.from(bits.match(/.{8}/g).map(b => parseInt(b, 2)))
+  const counter = Buffer.alloc(8)
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)))
+  const mac = createHmac('sha1', key).update(counter).digest()
+  const offset = mac[mac.length - 1] & 15
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0')
+}
+
+/**
+ * Zero axe-core WCAG 2.2 AA violations on a staff page as it is now (staff pages are not
+ * held to the public pages' 320px and weight budgets of lib.mjs's checkPage).
+ */
+export async function staffAxe (page, label) {
+  await page.waitForLoadState('load')
+  const result = await new AxeBuilder({ page }).withTags(WCAG_TAGS).analyze()
+  const problems = result.violations.map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', ')})`)
+  assert.deepEqual(problems, [], `axe violations on ${label}`)
+}
+
+/**
+ * First sign-in at `base` of an account with a one-time password: a new password, an
+ * authenticator app, the recovery codes; ends on the queue. axe on each page.
+ */
+export async function firstSignIn (page, base, { email, oneTimePassword, password }) {
+  await page.goto(`${base}/staff/sign-in`)
+  await staffAxe(page, 'sign-in')
+  await page.fill('#email', email)
+  await page.fill('#password', oneTimePassword)
+  await page.click("button:has-text('Continue')")
+  assert.match(page.url(), /\/staff\/password$/)
+  await staffAxe(page, 'new password')
+  await page.fill('#current_password', oneTimePassword)
+  await page.fill('#new_password', password)
+  await page.fill('#confirm_password', password)
+  await page.click("button:has-text('Save password')")
+  assert.match(page.url(), /\/staff\/sign-in\/set-up$/)
+  await staffAxe(page, 'authenticator set-up')
+  const secret = (await page.textContent('#totp-secret')).trim()
+  await page.fill('#code', totp(secret))
+  await page.click("button:has-text('Confirm')")
+  assert.equal((await page.$$('#recovery-codes li')).length, 10)
+  await staffAxe(page, 'recovery codes')
+  await page.click("a:has-text('continue')")
+  assert.match(page.url(), /\/staff\/queue$/)
+}
+
+/**
+ * Takes the workflow step whose button says `label` on the case page, with a decision (its
+ * value), reason, closure outcome and summary when given; waits for the page it lands on.
+ */
+export async function takeStep (page, label, { decision, reason, outcome, narrative } = {}) {
+  const form = page.locator('form', { has: page.locator(`button:has-text("${label}")`) })
+  if (decision) await form.locator(`input[name=decision][value=${decision}]`).check()
+  if (reason) await form.locator('textarea[name=reason]').fill(reason)
+  if (outcome) await form.locator(`input[name=outcome][value=${outcome}]`).check()
+  if (narrative) await form.locator('textarea[name=narrative]').fill(narrative)
+  await Promise.all([page.waitForNavigation(), form.locator('button').click()])
+}
