@@ -23,6 +23,19 @@ pub struct LoneWorkingConcern {
     pub third_party: bool,
 }
 
+/// The lone-working concerns of a whole case: those of every stage it has received, as
+/// `(stage, answers)` (the first stage, then any sent later, such as Cyber Choices' detailed
+/// referral through its emailed link).
+pub fn case_lone_working_concerns<'a>(
+    def: &ServiceDefinition,
+    documents: impl IntoIterator<Item = (&'a str, &'a Value)>,
+) -> Vec<LoneWorkingConcern> {
+    documents
+        .into_iter()
+        .flat_map(|(stage, answers)| lone_working_concerns(def, stage, answers))
+        .collect()
+}
+
 /// The lone-working concerns of a referral whose answers (of `stage`) are `answers`: each
 /// `[[casework.lone_working]]` of that stage whose yes/no question is answered yes or whose
 /// details question is answered.

@@ -509,6 +509,27 @@ async fn the_link_opens_the_detailed_form_once_and_it_attaches_to_the_same_case(
                 )
                 .await;
             assert_eq!(view.json()["status"], "We have received your referral form");
+
+            // The detailed form's lone-working answer is the case's: a home visit needs it read.
+            let meetings = format!("/api/v1/referrals/{reference}/meetings");
+            let listed = app.get_with_token(&meetings, &token).await.json();
+            let concerns = listed["lone_working_concerns"].as_array().unwrap();
+            assert!(
+                concerns.iter().any(|c| c["details"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("each parent separately"))),
+                "{listed}"
+            );
+            let visit = json!({"kind": "home_visit", "date": "2027-01-12", "time": "10:00",
+                "place": "home", "attendees": "Ethan, his mother, two officers", "informal": true});
+            let response = app.post_with_token(&meetings, &token, &visit).await;
+            assert_eq!(
+                response.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{}",
+                response.text()
+            );
+            assert_eq!(response.error_fields(), ["lone_working_read"]);
         })
         .await;
 }

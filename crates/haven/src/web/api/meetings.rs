@@ -18,7 +18,7 @@ use crate::policy::{Action, CaseScope};
 use crate::storage::audit::AuditEntry;
 use crate::storage::meetings::{Meeting, NewMeeting};
 use crate::storage::referrals::Referral;
-use crate::storage::timestamp;
+use crate::storage::{Storage, StorageError, timestamp};
 use crate::web::AppState;
 use crate::web::api::triage::load;
 use crate::web::error::{ApiError, ErrorBody};
@@ -118,12 +118,12 @@ pub struct MeetingsView {
 
 /// The lone-working concerns of a referral, with third-party details left out for a role
 /// that may not see them.
-pub fn concerns_for(
+pub async fn concerns_for(
     state: &AppState,
     staff: &Staff,
     referral: &Referral,
     def: &ServiceDefinition,
-) -> Vec<ConcernView> {
+) -> Result<Vec<ConcernView>, StorageError> {
     let scope = CaseScope {
         service: &referral.service,
         team: &referral.team,
@@ -133,7 +133,8 @@ pub fn concerns_for(
         .policy
         .decide(staff, Action::ViewThirdParty, Some(scope))
         .allowed();
-    casework::lone_working_concerns(def, &referral.stage, &referral.answers)
+    Ok(case_concerns(&state.storage, referral, def)
+        .await?
         .into_iter()
         .map(|c: LoneWorkingConcern| {
             let hidden = c.third_party && !third_party && c.details.is_some();
@@ -143,7 +144,20 @@ pub fn concerns_for(
                 details_hidden: hidden,
             }
         })
-        .collect()
+        .collect())
+}
+
+/// The lone-working concerns of every stage the case has received (the detailed referral
+/// arrives after the enquiry, and holds them for Cyber Choices).
+pub async fn case_concerns(
+    storage: &Storage,
+    referral: &Referral,
+    def: &ServiceDefinition,
+) -> Result<Vec<LoneWorkingConcern>, StorageError> {
+    let later = storage.referral_stages(&referral.id).await?;
+    let documents = std::iter::once((referral.stage.as_str(), &referral.answers))
+        .chain(later.iter().map(|s| (s.stage.as_str(), &s.answers)));
+    Ok(casework::case_lone_working_concerns(def, documents))
 }
 
 /// The meetings of a case and the lone-working concerns from its referral.
@@ -175,7 +189,7 @@ pub async fn list(
     );
     state.storage.append_audit(&entry).await?;
     Ok(Json(MeetingsView {
-        lone_working_concerns: concerns_for(&state, &staff, &referral, &def),
+        lone_working_concerns: concerns_for(&state, &staff, &referral, &def).await?,
         meetings: meetings.into_iter().map(MeetingView::from).collect(),
     }))
 }
@@ -203,8 +217,9 @@ pub async fn record(
     ApiJson(request): ApiJson<MeetingRequest>,
 ) -> Result<(axum::http::StatusCode, Json<MeetingView>), ApiError> {
     let (referral, def) = load(&state, &staff, &reference, Action::Casework).await?;
-    let concerns =
-        !casework::lone_working_concerns(&def, &referral.stage, &referral.answers).is_empty();
+    let concerns = !case_concerns(&state.storage, &referral, &def)
+        .await?
+        .is_empty();
     let input = MeetingInput {
         kind: request.kind.as_deref(),
         date: request.date.as_deref(),

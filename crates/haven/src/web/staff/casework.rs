@@ -27,7 +27,7 @@ use crate::storage::meetings::NewMeeting;
 use crate::storage::plans::{NewPlanAction, NewReview};
 use crate::storage::referrals::Referral;
 use crate::web::AppState;
-use crate::web::api::meetings::concerns_for;
+use crate::web::api::meetings::{case_concerns, concerns_for};
 use crate::web::api::plans::{check_review, date, is_team_worker, plan_view, required_text};
 
 /// Every casework form's fields (each form sends the ones it has).
@@ -142,7 +142,7 @@ pub async fn case_section(
     referral: &Referral,
     def: &ServiceDefinition,
 ) -> Result<(Value, Value), StaffError> {
-    let lone_working = json!(concerns_for(state, staff, referral, def));
+    let lone_working = json!(concerns_for(state, staff, referral, def).await?);
     let Some(rules) = &def.casework else {
         return Ok((lone_working, Value::Null));
     };
@@ -218,6 +218,7 @@ async fn meeting_page(
 ) -> Result<Response, StaffError> {
     let staff = session.staff();
     let rules = def.casework.clone().unwrap_or_default();
+    let lone_working = concerns_for(state, &staff, referral, def).await?;
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -233,7 +234,7 @@ async fn meeting_page(
             "email": staff.email,
             "errors": errors_json(errors),
             "reference": referral.reference,
-            "lone_working": concerns_for(state, &staff, referral, def),
+            "lone_working": lone_working,
             "kinds": rules.meeting_kinds.iter().map(|k| json!({"key": k.key, "label": k.label})).collect::<Vec<_>>(),
             "places": rules.meeting_places.iter().map(|p| json!({"key": p.key, "label": p.label, "home_visit": p.home_visit})).collect::<Vec<_>>(),
             "informal_label": rules.informal_meetings,
@@ -275,8 +276,9 @@ pub async fn record_meeting(
     session.check_csrf(&form.csrf)?;
     let staff = session.staff();
     let (referral, def) = load(&state, &staff, &reference, Action::Casework).await?;
-    let concerns =
-        !casework::lone_working_concerns(&def, &referral.stage, &referral.answers).is_empty();
+    let concerns = !case_concerns(&state.storage, &referral, &def)
+        .await?
+        .is_empty();
     let input = MeetingInput {
         kind: some(&form.kind),
         date: some(&form.date),
