@@ -95,7 +95,7 @@ test('Cyber Choices: enquiry → suitable → detailed form → initial meeting 
   assert.match(await workPage.locator('main').innerText(), new RegExp(reference))
   await workPage.goto(haven.url(`/staff/cases/${reference}`))
   assert.equal(await status(workPage), 'Reassessed')
-  assert.match(await workPage.textContent('#lone-working'), /meet with each parent separately/)
+  assert.match(await workPage.textContent('#lone-working'), /meetings with each parent separately/)
   await staffAxe(workPage, 'case file, reassessed')
 
   // Arranging the meeting before recording it is refused, naming what to do.
@@ -105,7 +105,7 @@ test('Cyber Choices: enquiry → suitable → detailed form → initial meeting 
 
   await Promise.all([workPage.waitForNavigation(), workPage.click('#record-meeting')])
   assert.match(workPage.url(), /\/meetings\/new$/)
-  assert.match(await workPage.textContent('#lone-working'), /meet with each parent separately/)
+  assert.match(await workPage.textContent('#lone-working'), /meetings with each parent separately/)
   await staffAxe(workPage, 'meeting form')
   await workPage.click("button:has-text('Record meeting')")
   const summary = await workPage.textContent('.govuk-error-summary')
