@@ -66,6 +66,8 @@ test('Cyber Choices: enquiry → suitable → detailed form → initial meeting 
   const link = await invitationPath(haven, 'cyber-choices')
   const page = referrer.page
   await page.goto(haven.url(link))
+  await checkPage(page, { label: 'invitation start page' })
+  await Promise.all([page.waitForNavigation(), page.click("button:has-text('Start the form')")])
   assert.match(page.url(), /\/services\/cyber-choices\/referral\/pages\//)
   await checkPage(page, { label: 'detailed form, first page' })
   await continuePages(page, { answers: await sample('cyber-choices-referral.json') })

@@ -47,9 +47,24 @@ pub fn invitation_hash(key: &SecretKey, token: &str) -> String {
 /// The public address of an invitation link.
 pub fn invitation_url(public_url: &str, service: &str, token: &str) -> String {
     format!(
-        "{}/services/{service}/invitations/{token}",
-        public_url.trim_end_matches('/')
+        "{}{}",
+        public_url.trim_end_matches('/'),
+        invitation_path(service, token)
     )
+}
+
+/// The path of an invitation link.
+pub fn invitation_path(service: &str, token: &str) -> String {
+    format!("/services/{service}/invitations/{token}")
+}
+
+/// When a link stops working, as the referrer reads it: "5:30pm on 15 December 2026"
+/// (Europe/London).
+pub fn expiry_text(expires_at: DateTime<Utc>) -> String {
+    expires_at
+        .with_timezone(&London)
+        .format("%-I:%M%P on %-d %B %Y")
+        .to_string()
 }
 
 /// The reporter's follow-up page.
@@ -176,10 +191,7 @@ pub async fn plan(
     };
     let token = new_invitation_token();
     let expires_at = now + Duration::days(i64::from(transition.invite_days()));
-    let expires = expires_at
-        .with_timezone(&London)
-        .format("%-I:%M%P on %-d %B %Y")
-        .to_string();
+    let expires = expiry_text(expires_at);
     let link = invitation_url(ctx.public_url, &def.id, &token);
     let notice = Notice::invitation(&to, def.email_name(), &link, &expires, &follow_up)
         .about(&referral.id, message);

@@ -200,7 +200,7 @@ async fn each_notify_referrer_transition_emails_the_referrer_without_case_conten
             assert_eq!(created.len(), 2);
             assert_eq!(created[1]["detail"]["superseded"], 1, "{created:?}");
             let mut b = Browser::new(app);
-            let page = b.get(&first_link).await;
+            let page = b.open_link(&first_link).await;
             assert_eq!(page.status, StatusCode::GONE, "{}", page.text());
             assert!(page.text().contains("expired"), "{}", page.text());
 
@@ -370,7 +370,7 @@ async fn the_link_opens_the_detailed_form_once_and_it_attaches_to_the_same_case(
 
             // Opening the link: a session cookie and a redirect to a token-free address.
             let mut referrer = Browser::new(app);
-            let opened = referrer.get(&link).await;
+            let opened = referrer.open_link(&link).await;
             assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.text());
             let location = opened.header("location").unwrap().to_owned();
             assert!(
@@ -381,7 +381,7 @@ async fn the_link_opens_the_detailed_form_once_and_it_attaches_to_the_same_case(
             assert!(referrer.cookie.is_some(), "a form session");
 
             // A second use (another browser) is refused with a clear page.
-            let again = stranger.get(&link).await;
+            let again = stranger.open_link(&link).await;
             assert_eq!(again.status, StatusCode::GONE, "{}", again.text());
             assert!(again.text().contains("already been used"));
             assert!(again.text().contains("Check on your report"));
@@ -391,7 +391,7 @@ async fn the_link_opens_the_detailed_form_once_and_it_attaches_to_the_same_case(
                 .execute(app.storage.pool())
                 .await
                 .unwrap();
-            let reopened = referrer.get(&link).await;
+            let reopened = referrer.open_link(&link).await;
             assert_eq!(
                 reopened.status,
                 StatusCode::SEE_OTHER,
@@ -478,7 +478,7 @@ async fn the_link_opens_the_detailed_form_once_and_it_attaches_to_the_same_case(
                 .get("/services/cyber-choices/referral/check-answers")
                 .await;
             assert_eq!(resend.status, StatusCode::NOT_FOUND);
-            let reopened = referrer.get(&link).await;
+            let reopened = referrer.open_link(&link).await;
             assert_eq!(reopened.status, StatusCode::GONE);
 
             // Staff see both stages on the case.
@@ -554,7 +554,7 @@ async fn expired_and_unknown_links_show_a_clear_page() {
 
             // 15 days later (the link works for 14).
             app.state.staff.clock.advance(chrono::TimeDelta::days(15));
-            let page = b.get(&link).await;
+            let page = b.open_link(&link).await;
             assert_eq!(page.status, StatusCode::GONE);
             assert!(page.text().contains("expired"), "{}", page.text());
             assert!(page.text().contains("Check on your report"));
@@ -575,6 +575,70 @@ async fn expired_and_unknown_links_show_a_clear_page() {
 }
 
 #[tokio::test]
+async fn fetching_the_link_spends_nothing_only_its_button_does() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let (_, token) = app.staff(Role::Triage, Some(TEAM)).await;
+            let (reference, receipt, link, _) = invited(app, &token).await;
+
+            // A mail scanner fetching every link in the email, twice.
+            let mut scanner = Browser::new(app);
+            for _ in 0..2 {
+                let page = scanner.get(&link).await;
+                assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+                let html = page.text();
+                assert!(html.contains("Start the form"), "{html}");
+                // The button posts back to the link itself (its slashes HTML-escaped).
+                assert!(
+                    html.contains(&format!("action=\"{}\"", link.replace('/', "&#x2f;"))),
+                    "{html}"
+                );
+                assert!(html.contains("The link works until"), "{html}");
+                assert_eq!(page.header("cache-control"), Some("no-store"));
+                assert_no_case_content(&html, &receipt, app.engine);
+            }
+            let referral = app
+                .storage
+                .find_referral(&reference)
+                .await
+                .unwrap()
+                .unwrap();
+            let invitations = app.storage.invitations(&referral.id).await.unwrap();
+            assert!(
+                invitations[0].opened_at.is_none(),
+                "{:?}: nothing spent",
+                app.engine
+            );
+            assert!(
+                kinds(
+                    &chronology(app, &token, &reference).await,
+                    "invitation_opened"
+                )
+                .is_empty()
+            );
+
+            // A button press without the page's token only shows the page again.
+            let mut forged = Browser::new(app);
+            let refused = forged.post_raw(&link, &[]).await;
+            assert_eq!(refused.status, StatusCode::SEE_OTHER);
+            assert_eq!(refused.header("location"), Some(link.as_str()));
+
+            // The referrer's press opens the form; the scanner's later press cannot.
+            let mut referrer = Browser::new(app);
+            let opened = referrer.open_link(&link).await;
+            assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.text());
+            let late = scanner.post(&link, &[]).await;
+            assert_eq!(late.status, StatusCode::GONE);
+            assert!(late.text().contains("already been used"));
+            // The referrer's own browser fetching the link again goes back to its form.
+            let again = referrer.get(&link).await;
+            assert_eq!(again.status, StatusCode::SEE_OTHER);
+        })
+        .await;
+}
+
+#[tokio::test]
 async fn the_detailed_form_can_be_saved_and_finished_in_another_browser() {
     TestAppBuilder::default()
         .builtins()
@@ -582,7 +646,7 @@ async fn the_detailed_form_can_be_saved_and_finished_in_another_browser() {
             let (_, token) = app.staff(Role::Triage, Some(TEAM)).await;
             let (reference, _, link, _) = invited(app, &token).await;
             let mut first = Browser::new(app);
-            let opened = first.get(&link).await;
+            let opened = first.open_link(&link).await;
             let page_url = opened.header("location").unwrap().to_owned();
             assert!(first.get(&page_url).await.status == StatusCode::OK);
             let def = app.registry.get("cyber-choices").unwrap().clone();
@@ -731,7 +795,7 @@ async fn a_link_to_a_closed_case_no_longer_works() {
             let (reference, _, link, _) = invited(app, &token).await;
             transition(app, &token, &reference, json!({"to": "closed", "decision": "withdrawn", "reason": "Withdrawn by the school."})).await;
             let mut b = Browser::new(app);
-            let page = b.get(&link).await;
+            let page = b.open_link(&link).await;
             assert_eq!(page.status, StatusCode::GONE, "{}", page.text());
             assert!(page.text().contains("has been closed"));
             let refused = b.get("/services/cyber-choices/referral/who-are-you").await;

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 mod outcomes;
 
 pub use outcomes::{
-    confirmation_page, error_page, index_page, link_spent_page, parse_resume_form, resume_page,
-    saved_page, signpost_page,
+    confirmation_page, error_page, index_page, invitation_page, link_spent_page, parse_resume_form,
+    resume_page, saved_page, signpost_page,
 };
 
 use crate::context::{Layout, PageContext, tel_link};

@@ -190,6 +190,30 @@ pub fn link_spent_page(
     )
 }
 
+/// The page an emailed invitation link opens: what the form is and a button that starts it.
+/// Only the button (a POST from this page) uses the single-use link, so a mail scanner that
+/// fetches every link in an email cannot spend it, and the browser's form session cookie
+/// (`SameSite=Strict`, set with this page) is sent with that same-site POST even when the
+/// link was clicked in a webmail site.
+pub fn invitation_page(
+    ctx: &PageContext,
+    def: &ServiceDefinition,
+    stage_label: &str,
+    expires: &str,
+    action: &str,
+) -> Result<String, PageError> {
+    env::render(
+        "invitation.html",
+        json!({
+            "layout": Layout::new(ctx, Some(def), stage_label),
+            "title": stage_label,
+            "service_name": def.name,
+            "expires": expires,
+            "action": action,
+        }),
+    )
+}
+
 /// The site's front page (`/`): every service's name, its first paragraph and a link to its
 /// start page.
 pub fn index_page(ctx: &PageContext, defs: &[&ServiceDefinition]) -> Result<String, PageError> {

@@ -334,6 +334,15 @@ impl Storage {
         }))
     }
 
+    /// The invitation whose token has this hash, whatever its state (nothing is changed).
+    #[instrument(skip_all)]
+    pub async fn find_invitation(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<Invitation>, StorageError> {
+        self.invitation_where_token(token_hash).await
+    }
+
     async fn invitation_where_token(
         &self,
         token_hash: &str,

@@ -73,6 +73,16 @@ impl<'a> Browser<'a> {
         response
     }
 
+    /// Follows an emailed invitation link as a person does: its page, then its "Start the
+    /// form" button. The button's answer; the page's when it has no button (a spent link).
+    pub async fn open_link(&mut self, link: &str) -> TestResponse {
+        let page = self.get(link).await;
+        if page.status != axum::http::StatusCode::OK || !page.text().contains("Start the form") {
+            return page;
+        }
+        self.post(link, &[]).await
+    }
+
     /// Posts `pairs` plus the current CSRF token.
     pub async fn post(&mut self, path: &str, pairs: &[(String, String)]) -> TestResponse {
         let mut all: Vec<(String, String)> = vec![(

@@ -1,7 +1,10 @@
-//! `GET /services/{service}/invitations/{token}`: the single-use link the team emails for an
+//! `/services/{service}/invitations/{token}`: the single-use link the team emails for an
 //! `invited` stage (Cyber Choices' detailed referral), and sending that stage.
 //!
-//! Opening the link exchanges its token, once, for this browser's form session: the draft
+//! `GET` shows a page with a "Start the form" button and uses nothing (mail scanners fetch
+//! links). The button's `POST` exchanges the token, once, for this browser's form session
+//! (the page set its cookie, and a same-site POST carries a `SameSite=Strict` cookie even
+//! when the link was clicked in webmail): the draft
 //! gets a grant to the stage (`DraftDoc::invitations`) and the browser is redirected at once
 //! to the stage's first page, a token-free address, so the token stays out of history and
 //! `Referer` headers (which `Referrer-Policy: no-referrer` suppresses anyway). The stage then
@@ -9,6 +12,8 @@
 //! [`send_invited`], which attaches it to the same case. A used, expired or unknown link
 //! answers a page saying so and how to ask for a new one (410), never a 500.
 
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -22,7 +27,7 @@ use super::respond::{self, PageResult, Reply};
 use super::session::FormSession;
 use crate::intake::{self, IntakeError, InvitedError, Submission};
 use crate::notify;
-use crate::storage::invites::Opened;
+use crate::storage::invites::{Invitation, Opened};
 use crate::web::AppState;
 
 /// Why a link did not open.
@@ -60,8 +65,11 @@ fn spent(state: &AppState, session: &FormSession, def: &ServiceDefinition, why: 
     }
 }
 
-/// Opens an invitation link.
-pub async fn open(
+/// `GET` of an invitation link: a page saying what the form is, with a button that starts it
+/// (a `POST` to the same address). Fetching the link uses nothing, so a mail scanner that
+/// follows every link in an email cannot spend it. The same browser following its link again
+/// goes straight back to its form.
+pub async fn show(
     State(state): State<AppState>,
     session: FormSession,
     Path((service, token)): Path<(String, String)>,
@@ -72,6 +80,58 @@ pub async fn open(
         return Err(spent(&state, &session, def, &Spent::Unknown));
     }
     let hash = notify::invitation_hash(&state.key, &token);
+    let found = state
+        .storage
+        .find_invitation(&hash)
+        .await
+        .map_err(|e| respond::storage_failed(Some(def), &e))?
+        .ok_or_else(|| spent(&state, &session, def, &Spent::Unknown))?;
+    let mut loaded = draft::load(&state, &session, def, now).await?;
+    if reopens(&state, &session, &loaded, &found, now) {
+        return carry_on(&state, &session, def, &mut loaded, &found, now).await;
+    }
+    if found.opened_at.is_some() || found.used_at.is_some() {
+        return Err(spent(&state, &session, def, &Spent::Used));
+    }
+    if found.expires_at <= now {
+        return Err(spent(&state, &session, def, &Spent::Expired));
+    }
+    let stage = open_stage(&state, &session, def, &found).await?;
+    let ctx = respond::context(&state, &session);
+    let html = haven_pages::invitation_page(
+        &ctx,
+        def,
+        &stage.label,
+        &notify::expiry_text(found.expires_at),
+        &notify::invitation_path(&def.id, &token),
+    );
+    match respond::rendered(StatusCode::OK, html) {
+        Ok(reply) => Ok(reply.with_session(&session)),
+        Err(reply) => Err(reply),
+    }
+}
+
+/// `POST` of an invitation link (the button of [`show`]): exchanges its token, once, for
+/// this browser's form session and goes to the stage's first page.
+pub async fn open(
+    State(state): State<AppState>,
+    session: FormSession,
+    Path((service, token)): Path<(String, String)>,
+    body: Result<Bytes, BytesRejection>,
+) -> PageResult {
+    let now = state.staff.clock.now();
+    let def = draft::service(&state, &service)?;
+    if !notify::is_invitation_token(&token) {
+        return Err(spent(&state, &session, def, &Spent::Unknown));
+    }
+    let body = body.map_err(|e| respond::error(Some(def), e.status()))?;
+    let form = super::parse_form(&body)
+        .ok_or_else(|| respond::error(Some(def), StatusCode::BAD_REQUEST))?;
+    if !session.csrf_ok(&state.key, &form) {
+        // A page from another browser session (or none): show the start page again.
+        return Ok(Reply::redirect(notify::invitation_path(&def.id, &token)).with_session(&session));
+    }
+    let hash = notify::invitation_hash(&state.key, &token);
     let opened = state
         .storage
         .open_invitation(&hash, &session.hash(&state.key), now)
@@ -80,26 +140,45 @@ pub async fn open(
     let mut loaded = draft::load(&state, &session, def, now).await?;
     let invitation = match opened {
         Opened::Now(invitation) => invitation,
-        // The same browser following its link again (even after its draft expired): carry
+        // The same browser pressing the button again (even after its draft expired): carry
         // on with the form it opened. The link still works nowhere else.
-        Opened::AlreadyUsed(invitation)
-            if invitation.reopens_for(&session.hash(&state.key), now)
-                || (invitation.used_at.is_none()
-                    && loaded
-                        .grant(&invitation.stage, now)
-                        .is_some_and(|g| g.invitation_id == invitation.id)) =>
-        {
+        Opened::AlreadyUsed(invitation) if reopens(&state, &session, &loaded, &invitation, now) => {
             invitation
         }
         Opened::AlreadyUsed(_) => return Err(spent(&state, &session, def, &Spent::Used)),
         Opened::Expired => return Err(spent(&state, &session, def, &Spent::Expired)),
         Opened::Unknown => return Err(spent(&state, &session, def, &Spent::Unknown)),
     };
+    carry_on(&state, &session, def, &mut loaded, &invitation, now).await
+}
+
+/// Whether this browser opened `invitation` before and may carry on with its form.
+fn reopens(
+    state: &AppState,
+    session: &FormSession,
+    loaded: &Loaded,
+    invitation: &Invitation,
+    now: DateTime<Utc>,
+) -> bool {
+    invitation.reopens_for(&session.hash(&state.key), now)
+        || (invitation.used_at.is_none()
+            && loaded
+                .grant(&invitation.stage, now)
+                .is_some_and(|g| g.invitation_id == invitation.id))
+}
+
+/// The invited stage of a link whose case is still open (else the page saying why not).
+async fn open_stage<'d>(
+    state: &AppState,
+    session: &FormSession,
+    def: &'d ServiceDefinition,
+    invitation: &Invitation,
+) -> Result<&'d Stage, Reply> {
     let Some(stage) = def
         .stage(&invitation.stage)
         .filter(|s| s.access == StageAccess::Invited)
     else {
-        return Err(spent(&state, &session, def, &Spent::Unknown));
+        return Err(spent(state, session, def, &Spent::Unknown));
     };
     let referral = state
         .storage
@@ -109,20 +188,33 @@ pub async fn open(
     match referral {
         Some(r) if r.service == def.id => {
             if intake::is_closed(def, &r.status) {
-                return Err(spent(&state, &session, def, &Spent::Closed));
+                return Err(spent(state, session, def, &Spent::Closed));
             }
         }
-        _ => return Err(spent(&state, &session, def, &Spent::Unknown)),
+        _ => return Err(spent(state, session, def, &Spent::Unknown)),
     }
+    Ok(stage)
+}
+
+/// Grants this browser's draft the invitation's stage and goes to its first page.
+async fn carry_on(
+    state: &AppState,
+    session: &FormSession,
+    def: &ServiceDefinition,
+    loaded: &mut Loaded,
+    invitation: &Invitation,
+    now: DateTime<Utc>,
+) -> PageResult {
+    let stage = open_stage(state, session, def, invitation).await?;
     grant(
-        &mut loaded,
+        loaded,
         stage,
         &invitation.id,
         &invitation.referral_id,
         &invitation.audience,
         invitation.expires_at,
     );
-    draft::store(&state, &session, def, &mut loaded, now).await?;
+    draft::store(state, session, def, loaded, now).await?;
     let (audience, answers) = loaded.stage(&stage.key);
     let today = london_today(now);
     let next = match audience {
@@ -132,7 +224,7 @@ pub async fn open(
         ),
         None => urls::audience(&def.id, &stage.key),
     };
-    Ok(Reply::redirect(next).with_session(&session))
+    Ok(Reply::redirect(next).with_session(session))
 }
 
 /// Gives the draft the stage, answered as the enquiry's audience when the stage has it.

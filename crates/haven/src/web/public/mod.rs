@@ -76,7 +76,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
             get(outcomes::other_help),
         )
         .route("/services/{service}/{stage}/saved", get(outcomes::saved))
-        .route("/services/{service}/invitations/{token}", get(invite::open))
+        .route(
+            "/services/{service}/invitations/{token}",
+            get(invite::show).post(invite::open),
+        )
         .layer(CompressionLayer::new())
 }
 
