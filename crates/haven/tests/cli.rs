@@ -422,6 +422,8 @@ async fn create_user_and_token() {
                 "manager",
                 "--team",
                 "demo-team",
+                "--reason",
+                "Now leads the demo team",
             ],
         );
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -431,6 +433,10 @@ async fn create_user_and_token() {
             .unwrap()
             .unwrap();
         assert_eq!(user.role, haven::access::Role::Manager);
+        let changes = storage.permission_changes(&user.id).await.unwrap();
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(changes[0].reason, "Now leads the demo team");
+        assert_eq!(changes[0].actor, "cli");
         let out = haven_on(
             &db,
             &[

@@ -16,6 +16,7 @@ use common::staff::{Browser, account};
 use common::{TestApp, TestAppBuilder, sample};
 use haven::access::Role;
 use serde_json::{Value, json};
+use sha2::Digest;
 use sqlx::Row;
 
 const YOUNG_PERSON: &str = "Zoë Ó'Brien";
@@ -215,6 +216,7 @@ async fn police_intelligence_leaves_out_the_referrer_and_third_party_information
             }
 
             let have_pdftotext = have("pdftotext");
+            let mut last_bytes = Vec::new();
             for format in ["pdf", "docx"] {
                 let bytes = download(app, &police, format, &token).await.body;
                 let text = if format == "pdf" {
@@ -263,6 +265,7 @@ async fn police_intelligence_leaves_out_the_referrer_and_third_party_information
                 );
 
                 let bytes = download(app, &childrens, format, &token).await.body;
+                last_bytes = bytes.to_vec();
                 let text = if format == "pdf" {
                     pdf_text(&bytes)
                 } else {
@@ -293,6 +296,15 @@ async fn police_intelligence_leaves_out_the_referrer_and_third_party_information
                 .filter(|e| e["kind"] == "document_exported")
                 .count();
             assert_eq!(exports, 4);
+            // Each records the digest of the file that went out: here, the last download.
+            let last = chronology
+                .as_array()
+                .unwrap()
+                .iter()
+                .rfind(|e| e["kind"] == "document_exported")
+                .unwrap();
+            assert_eq!(last["detail"]["format"], "docx");
+            assert_eq!(last["detail"]["sha256"], hex::encode(sha2::Sha256::digest(&last_bytes)));
             let recorded = chronology
                 .as_array()
                 .unwrap()

@@ -241,6 +241,27 @@ async fn totp_secrets_appear_nowhere_in_the_database_and_rotate() {
             let login = app.storage.find_login(&email).await.unwrap().unwrap();
             assert_eq!(login.totp_secret.as_deref(), Some(secret.as_str()));
             rotator.close().await;
+
+            // A database from before these columns were sealed holds the secret in
+            // plaintext: start-up seals it, so sign-in still works; sealed ones are left be.
+            sqlx::query("UPDATE staff_users SET totp_secret = $1 WHERE id = $2")
+                .bind(&secret)
+                .bind(&user_id)
+                .execute(app.storage.pool())
+                .await
+                .unwrap();
+            let report = app.storage.seal_legacy_secrets().await.unwrap();
+            assert_eq!(report.sealed_plaintext, 1, "{report:?}");
+            assert_eq!(report.rewrapped, 0, "{report:?}");
+            assert_nowhere(app, &secret, "after sealing the legacy secret").await;
+            let login = app.storage.find_login(&email).await.unwrap().unwrap();
+            assert_eq!(login.totp_secret.as_deref(), Some(secret.as_str()));
+            let again = app.storage.seal_legacy_secrets().await.unwrap();
+            assert_eq!(
+                (again.sealed_plaintext, again.rewrapped),
+                (0, 0),
+                "{again:?}"
+            );
         })
         .await;
 }

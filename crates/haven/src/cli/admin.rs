@@ -9,6 +9,7 @@ use super::{CliError, Context};
 use crate::access::Role;
 use crate::crypto;
 use crate::storage::StorageError;
+use crate::storage::permissions::AccessChange;
 use crate::storage::tokens::NewApiToken;
 use crate::storage::users::{NewStaffUser, normalise_email};
 
@@ -47,6 +48,9 @@ pub(super) enum AdminCommand {
         /// Required except for admin and auditor.
         #[arg(long)]
         team: Option<String>,
+        /// Why (kept sealed with the change, as the admin page asks).
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Revoke an API token: its id (from the staff admin page), or the token itself read
     /// from standard input (never put a live token on a command line, where other users can
@@ -68,9 +72,12 @@ pub(super) async fn run(ctx: &Context, cmd: AdminCommand) -> Result<(), CliError
         }
         AdminCommand::CreateToken { email, name } => create_token(ctx, &email, &name).await,
         AdminCommand::RevokeToken { token, id } => revoke_token(ctx, token, id).await,
-        AdminCommand::SetRole { email, role, team } => {
-            set_role(ctx, &email, &role, team.as_deref()).await
-        }
+        AdminCommand::SetRole {
+            email,
+            role,
+            team,
+            reason,
+        } => set_role(ctx, &email, &role, team.as_deref(), reason.as_deref()).await,
     }
 }
 
@@ -183,17 +190,20 @@ async fn set_role(
     email: &str,
     role: &str,
     team: Option<&str>,
+    reason: Option<&str>,
 ) -> Result<(), CliError> {
     let email = normalise_email(email);
     let (role, team) = role_and_team(ctx, role, team)?;
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     let storage = ctx.storage().await?;
     let result = async {
         let user = storage
             .find_user_by_email(&email)
             .await?
             .ok_or_else(|| CliError::bad(format!("--email: there is no staff account {email}")))?;
+        let change = AccessChange::Role { role, team };
         storage
-            .change_role(&user.id, role, team, "cli", chrono::Utc::now())
+            .change_access(&user.id, &change, reason, "cli", chrono::Utc::now())
             .await?;
         Ok::<_, CliError>(())
     }

@@ -24,6 +24,16 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
     }
     let key = ctx.secret_key()?;
     let storage = ctx.storage().await?;
+    let legacy = storage.seal_legacy_secrets().await?;
+    if legacy.sealed_plaintext > 0 {
+        tracing::info!(
+            sealed = legacy.sealed_plaintext,
+            "sealed second-factor secrets kept in plaintext by an older version"
+        );
+    }
+    for failure in &legacy.failed {
+        tracing::error!(failure = %failure, "a second-factor secret could not be opened");
+    }
     if storage.count_users().await? == 0 {
         eprintln!(
             "No staff accounts yet. Create the first administrator with:\n    \

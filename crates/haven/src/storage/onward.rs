@@ -228,6 +228,7 @@ impl Storage {
         referral_id: &str,
         onward_id: &str,
         format: &str,
+        sha256: &str,
         actor: &str,
         at: DateTime<Utc>,
     ) -> Result<(), StorageError> {
@@ -242,12 +243,16 @@ impl Storage {
                 from_status: None,
                 to_status: None,
                 reason: None,
-                detail: Some(json!({ "onward_referral": onward_id, "format": format })),
+                detail: Some(json!({
+                    "onward_referral": onward_id, "format": format, "sha256": sha256,
+                })),
             },
         )
         .await?;
-        let entry =
-            AuditEntry::export(at, actor, referral_id, &format!("onward_document:{format}"));
+        // The digest, in the hash-chained audit log, shows later exactly which file went out
+        // (the document is made afresh from the case on each download).
+        let what = format!("onward_document:{format}:sha256:{sha256}");
+        let entry = AuditEntry::export(at, actor, referral_id, &what);
         append_in(&mut tx, &self.audit, &entry).await?;
         tx.commit().await?;
         Ok(())

@@ -16,6 +16,7 @@ use tracing::instrument;
 use zeroize::Zeroizing;
 
 use super::{Storage, StorageError, parse_json};
+use crate::config::DatabaseKind;
 use crate::crypto::envelope::{self, Envelope, EnvelopeError, Place};
 use crate::crypto::keyring::{KeyRing, KeyStatus, MasterKey};
 
@@ -290,11 +291,65 @@ impl Storage {
         Ok(report)
     }
 
+    /// Seals second-factor secrets still stored in plaintext (written before those columns
+    /// were sealed), so that a database from an older Haven keeps working: opening one would
+    /// otherwise fail at sign-in. Run by `haven serve` at start-up; the tables are small
+    /// (one row per account, per signing-in session). Sealed values are left alone.
+    #[instrument(skip_all)]
+    pub async fn seal_legacy_secrets(&self) -> Result<RewrapReport, StorageError> {
+        let current = self.keys.current();
+        let mut report = RewrapReport::default();
+        for sealed in SEALED_COLUMNS
+            .iter()
+            .filter(|c| c.column.ends_with("totp_secret"))
+        {
+            self.rewrap_column_except(sealed, &current, 100, "hv1:%", &mut report)
+                .await?;
+        }
+        if report.sealed_plaintext > 0 {
+            self.purge_old_row_versions().await?;
+        }
+        Ok(report)
+    }
+
+    /// Rewrites the database so that no copy of a value just replaced survives in a free
+    /// page, the SQLite write-ahead log or a dead PostgreSQL row version. Only after sealing
+    /// legacy plaintext: rare, and quick on the small tables it follows.
+    async fn purge_old_row_versions(&self) -> Result<(), StorageError> {
+        let statements: &[&str] = match self.kind() {
+            DatabaseKind::Sqlite => &[
+                "PRAGMA wal_checkpoint(TRUNCATE)",
+                "VACUUM",
+                "PRAGMA wal_checkpoint(TRUNCATE)",
+            ],
+            DatabaseKind::Postgres => &["VACUUM FULL staff_users", "VACUUM FULL staff_sessions"],
+        };
+        for statement in statements {
+            query(*statement).execute(&self.writer).await?;
+        }
+        Ok(())
+    }
+
     async fn rewrap_column(
         &self,
         sealed: &SealedColumn,
         current: &MasterKey,
         batch: u32,
+        report: &mut RewrapReport,
+    ) -> Result<(), StorageError> {
+        let under_current = format!("hv1:{}:%", current.id());
+        self.rewrap_column_except(sealed, current, batch, &under_current, report)
+            .await
+    }
+
+    /// [`Storage::rewrap_all`] for one column, skipping values `LIKE skip` (those already
+    /// under the current key; or, for [`Storage::seal_legacy_secrets`], every sealed one).
+    async fn rewrap_column_except(
+        &self,
+        sealed: &SealedColumn,
+        current: &MasterKey,
+        batch: u32,
+        skip: &str,
         report: &mut RewrapReport,
     ) -> Result<(), StorageError> {
         let SealedColumn {
@@ -313,7 +368,6 @@ impl Storage {
         );
         let update =
             format!("UPDATE {table} SET {column} = $1 WHERE {id_column} = $2 AND {column} = $3");
-        let under_current = format!("hv1:{}:%", current.id());
         let mut failed: HashSet<String> = HashSet::new();
         // Another pass picks up rows a concurrent writer changed under us; stop when a pass
         // finds nothing left to do (bounded, in case a server keeps sealing under an old key:
@@ -324,7 +378,7 @@ impl Storage {
             loop {
                 let rows = after
                     .bind(query(AssertSqlSafe(select.clone())))
-                    .bind(&under_current)
+                    .bind(skip)
                     .bind(i64::from(batch))
                     .fetch_all(self.pool())
                     .await?;

@@ -21,6 +21,7 @@ use chrono::{NaiveDate, Utc};
 use haven_core::calendar::london_date;
 use haven_core::definition::OnwardReferralKind;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::access::Staff;
@@ -311,7 +312,14 @@ pub async fn make_document(
     .map_err(|e| internal(&e))?;
     state
         .storage
-        .record_document_export(&case.referral.id, id, format.as_str(), &staff.actor(), now)
+        .record_document_export(
+            &case.referral.id,
+            id,
+            format.as_str(),
+            &hex::encode(Sha256::digest(&bytes)),
+            &staff.actor(),
+            now,
+        )
         .await
         .map_err(|e| internal(&e))?;
     Ok(MadeDocument {

@@ -180,10 +180,17 @@ fn event_words(
                 .and_then(|k| def.onward_kind(k))
                 .map_or("?", |k| k.label.as_str())
         ),
-        "document_exported" => format!(
-            "Onward referral document downloaded ({})",
-            detail_str("format").unwrap_or("?")
-        ),
+        "document_exported" => match detail_str("sha256") {
+            Some(digest) => format!(
+                "Onward referral document downloaded ({}, SHA-256 {})",
+                detail_str("format").unwrap_or("?"),
+                digest.get(..16).unwrap_or(digest)
+            ),
+            None => format!(
+                "Onward referral document downloaded ({})",
+                detail_str("format").unwrap_or("?")
+            ),
+        },
         other => super::casework::event_words(def, other, detail)
             .unwrap_or_else(|| other.replace('_', " ")),
     }
