@@ -4,7 +4,7 @@
 // link from the outbox and sends the detailed referral on the same case; the triager
 // reassesses and allocates it to a caseworker; the caseworker reads the lone-working
 // concerns, records the informal initial meeting, arranges it, writes the intervention plan
-// (a goal, an action with an owner and due date, a review), starts and closes the
+// (a goal, an action with an owner and due date, which then moves, a review), starts and closes the
 // intervention with an outcome, and the referrer's follow-up page says it is closed.
 // axe-core (WCAG 2.2 AA) on every page state.
 //
@@ -152,6 +152,13 @@ test('Cyber Choices: enquiry → suitable → detailed form → initial meeting 
   await workPage.fill('#action-due', '2027-02-01')
   await workPage.click("button:has-text('Add action')")
   assert.match(await workPage.textContent('#action-table'), /cyber skills club[\s\S]*To do/)
+  // The club's intake moved: the action's due date moves with it.
+  const change = workPage.locator('#action-table details')
+  await change.locator('summary').click()
+  await staffAxe(workPage, 'plan, changing an action')
+  await change.locator('input[type=date]').fill('2027-02-15')
+  await Promise.all([workPage.waitForNavigation(), change.locator("button:has-text('Save change')").click()])
+  assert.match(await workPage.textContent('#action-table'), /15 February 2027/, await errorSummary(workPage))
   await workPage.fill('#review-date', '2027-02-02')
   await workPage.fill('#review-summary', 'Attended two club sessions; engaged well.')
   await workPage.click("button:has-text('Record review')")

@@ -180,6 +180,6 @@ test('SECOS referral → VEMT and police intelligence documents → allocation',
   assert.equal((await page.textContent('#case-assignee')).trim(), email)
   await assertAccessible(page, 'allocated')
   const chronology = await page.textContent('#chronology ~ table')
-  assert.match(chronology, /Onward referral document downloaded \(pdf\)/)
+  assert.match(chronology, /Onward referral document downloaded \(pdf, SHA-256 [0-9a-f]{16}\)/)
   await context.close()
 })

@@ -249,24 +249,20 @@ pub async fn change_status(
         reason: change.reason.map(str::to_owned),
         notify_referrer: false,
     };
-    let follow = haven_core::workflow::on_decision(def, &made, case_facts);
+    let mut follow = haven_core::workflow::on_decision(def, &made, case_facts);
     // A microsecond later, so the chronology lists the follow-on after the decision.
     let follow_at = change.at + Duration::microseconds(1);
-    let follow_change = follow.as_ref().map(|(outcome, _)| StatusChange {
-        referral_id: change.referral_id,
-        from: &outcome.from,
-        to: &outcome.to,
-        decision: None,
-        reason: None,
-        actor: change.actor,
-        at: follow_at,
-        meets_sla: crate::web::api::triage::meets_sla(def, &outcome.to),
-    });
     let follow_plan = match &follow {
         Some((_, transition)) => plan(ctx, def, referral, transition, follow_at).await?,
         None => Planned::Nothing,
     };
     let (planned, at) = match follow_plan {
+        // The follow-on's message cannot go (no address): the case stays where the decision
+        // put it, and the chronology says why the link was not sent.
+        Planned::Impossible(detail) => {
+            follow = None;
+            (Planned::Impossible(detail), change.at)
+        }
         Planned::Nothing => {
             let own = match haven_core::workflow::transition_for(def, change.from, change.to, role)
             {
@@ -277,6 +273,16 @@ pub async fn change_status(
         }
         planned => (planned, follow_at),
     };
+    let follow_change = follow.as_ref().map(|(outcome, _)| StatusChange {
+        referral_id: change.referral_id,
+        from: &outcome.from,
+        to: &outcome.to,
+        decision: None,
+        reason: None,
+        actor: change.actor,
+        at: follow_at,
+        meets_sla: crate::web::api::triage::meets_sla(def, &outcome.to),
+    });
     let notification = planned.notification(&referral.id, change.actor, at);
     let moved = ctx
         .storage

@@ -364,6 +364,71 @@ async fn overdue_plan_actions_appear_in_the_owners_and_the_assignees_queue() {
 }
 
 #[tokio::test]
+async fn a_plan_action_can_be_given_a_new_owner_or_due_date() {
+    builtins()
+        .each_engine(async |app| {
+            let (owner, token) = worker(app, Role::Caseworker, "secos").await;
+            let (other, _) = worker(app, Role::Caseworker, "secos").await;
+            let (outsider, _) = worker(app, Role::Caseworker, "ceop").await;
+            let reference = submit(app, "secos", "referral", sample("secos-referral")).await;
+            let actions = format!("/api/v1/referrals/{reference}/plan/actions");
+            let body = app
+                .post_with_token(&actions, &token, &json!({"text": "Safety planning session", "owner": owner, "due_on": "2020-01-06"}))
+                .await
+                .json();
+            let id = body["actions"][0]["id"].as_str().unwrap().to_owned();
+            let action = format!("{actions}/{id}");
+
+            // Nothing to change, a worker of another team, a date that is not one.
+            let response = app.post_with_token(&action, &token, &json!({})).await;
+            assert_eq!(response.error_fields(), ["status"]);
+            let response = app
+                .post_with_token(&action, &token, &json!({"owner": outsider, "due_on": "next week"}))
+                .await;
+            assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+            let mut fields = response.error_fields();
+            fields.sort();
+            assert_eq!(fields, ["due_on", "owner"]);
+
+            // Moved to the other worker and a later date: no longer overdue, in their queue.
+            let response = app
+                .post_with_token(&action, &token, &json!({"owner": other, "due_on": "2099-03-01"}))
+                .await;
+            assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+            let changed = &response.json()["actions"][0];
+            assert_eq!(changed["owner"], json!(other));
+            assert_eq!(changed["due_on"], json!("2099-03-01"));
+            assert_eq!(changed["overdue"], json!(false));
+            assert_eq!(changed["done"], json!(false));
+            let overdue = app.get_with_token("/api/v1/referrals?plan_overdue=true", &token).await.json();
+            assert!(overdue["items"].as_array().unwrap().is_empty(), "{overdue}");
+            assert!(kinds(app, &reference).await.contains(&"plan_action_changed".to_owned()));
+
+            // The same on the plan page: a bad date is named on its field; a good one is saved
+            // and the chronology says what changed.
+            let (id_user, _) = account(app, Role::Caseworker, Some("secos"), "a-password-for-tests").await;
+            let mut browser = Browser::signed_in(app, &id_user).await;
+            let page_path = format!("/staff/cases/{reference}/plan");
+            let page = browser.get(app, &page_path).await.text();
+            assert!(page.contains(&format!("id=\"change-due-{id}\"")), "{page}");
+            let csrf = browser.csrf(app, &page_path).await;
+            let post = format!("/staff/cases/{reference}/plan/actions/{id}");
+            let refused = browser
+                .post(app, &post, &[("csrf", csrf.as_str()), ("owner", other.as_str()), ("due_on", "31/02/2099")])
+                .await;
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.text());
+            assert!(refused.text().contains(&format!("href=\"#change-due-{id}\"")), "{}", refused.text());
+            let saved = browser
+                .post(app, &post, &[("csrf", csrf.as_str()), ("owner", owner.as_str()), ("due_on", "2099-04-01")])
+                .await;
+            assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+            let case = browser.get(app, &format!("/staff/cases/{reference}")).await.text();
+            assert!(case.contains(&format!("Plan action given to {owner}, now due 2099-04-01")), "{case}");
+        })
+        .await;
+}
+
+#[tokio::test]
 async fn closing_after_the_work_needs_an_outcome_from_the_services_list() {
     builtins()
         .each_engine(async |app| {

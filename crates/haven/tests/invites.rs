@@ -263,6 +263,45 @@ async fn no_address_means_the_chronology_says_no_notification_was_possible() {
             let entries = chronology(app, &token, &reference).await;
             let impossible = kinds(&entries, "notification_impossible");
             assert_eq!(impossible.len(), 1, "{entries:?}");
+
+            // "Suitable" without an address: the link cannot go, so the case does not claim
+            // the detailed form was sent; it waits at the decision, and the chronology says so.
+            let suitable = haven::storage::triage::StatusChange {
+                referral_id: &referral.id,
+                from: "enquiry_received",
+                to: "suitability_decided",
+                decision: Some("suitable"),
+                reason: None,
+                actor: "user:test",
+                at: chrono::Utc::now(),
+                meets_sla: true,
+            };
+            let facts = json!({ "case": { "status": "enquiry_received", "decisions": {} } });
+            let moved = haven::notify::change_status(
+                app.state.notify(),
+                def,
+                &referral,
+                &suitable,
+                None,
+                "triage",
+                &facts,
+            )
+            .await
+            .unwrap()
+            .expect("moved");
+            assert_eq!(moved.status, "suitability_decided");
+            assert!(deliver(app).await.is_empty());
+            let entries = chronology(app, &token, &reference).await;
+            let impossible = kinds(&entries, "notification_impossible");
+            assert_eq!(impossible.len(), 2, "{entries:?}");
+            assert_eq!(impossible[1]["detail"]["message"], "invitation");
+            assert!(
+                app.storage
+                    .invitations(&referral.id)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
         })
         .await;
 }

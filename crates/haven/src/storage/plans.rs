@@ -263,6 +263,47 @@ impl Storage {
         Ok(true)
     }
 
+    /// Gives a plan action of this case a new owner and/or due date (`None`: kept). `false`
+    /// when the case has no such action.
+    #[instrument(skip_all)]
+    pub async fn change_plan_action(
+        &self,
+        referral_id: &str,
+        action_id: &str,
+        owner: Option<&str>,
+        due_on: Option<NaiveDate>,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StorageError> {
+        let due = due_on.map(day);
+        let mut tx = self.begin_write().await?;
+        let updated = query(
+            "UPDATE plan_actions SET owner = COALESCE($1, owner), due_on = COALESCE($2, due_on),
+                updated_at = $3
+             WHERE id = $4 AND referral_id = $5",
+        )
+        .bind(owner)
+        .bind(due.as_deref())
+        .bind(timestamp(at))
+        .bind(action_id)
+        .bind(referral_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let detail = json!({ "action": action_id, "owner": owner, "due_on": due });
+        self.record_in(
+            &mut tx,
+            &event(referral_id, at, actor, "plan_action_changed", detail),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Adds a review of a case's plan; returns its id.
     #[instrument(skip_all)]
     pub async fn add_review(&self, r: &NewReview<'_>) -> Result<String, StorageError> {

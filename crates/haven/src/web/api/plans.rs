@@ -412,16 +412,120 @@ pub async fn add_action(
     ))
 }
 
-/// A change to one action.
+/// A change to one action: any of its status, owner and due date.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanActionUpdate {
     /// `done` or `open`.
     #[serde(default)]
     pub status: Option<String>,
+    /// A new owner: the email of an active caseworker, triage officer or manager of the
+    /// case's team.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// A new due date, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub due_on: Option<String>,
 }
 
-/// Marks a plan action done, or not done again.
+/// What a valid [`PlanActionUpdate`] changes.
+pub struct ActionChange {
+    pub done: Option<bool>,
+    pub owner: Option<String>,
+    pub due_on: Option<NaiveDate>,
+}
+
+/// Text given, trimmed; blank counts as not given.
+fn given(text: Option<&str>) -> Option<&str> {
+    text.map(str::trim).filter(|t| !t.is_empty())
+}
+
+/// Checks a change to an action of a case of `team`: each bad field named, and at least one
+/// field given.
+pub async fn check_action_change(
+    storage: &Storage,
+    team: &str,
+    status: Option<&str>,
+    owner: Option<&str>,
+    due_on: Option<&str>,
+) -> Result<Result<ActionChange, Vec<Problem>>, StorageError> {
+    let mut problems = Vec::new();
+    let done = match given(status) {
+        None => None,
+        Some("done") => Some(true),
+        Some("open") => Some(false),
+        Some(_) => {
+            problems.push(("status".to_owned(), "Choose one of: done, open".to_owned()));
+            None
+        }
+    };
+    let owner = given(owner).map(normalise_email);
+    if let Some(o) = &owner
+        && !is_team_worker(storage, team, o).await?
+    {
+        problems.push((
+            "owner".to_owned(),
+            format!(
+                "Choose the owner: an active caseworker, triage officer or manager of team `{team}`"
+            ),
+        ));
+    }
+    let due_on = date(&mut problems, "due_on", given(due_on));
+    if problems.is_empty() && done.is_none() && owner.is_none() && due_on.is_none() {
+        problems.push((
+            "status".to_owned(),
+            "Give the action's new status, owner or due date".to_owned(),
+        ));
+    }
+    Ok(if problems.is_empty() {
+        Ok(ActionChange {
+            done,
+            owner,
+            due_on,
+        })
+    } else {
+        Err(problems)
+    })
+}
+
+impl ActionChange {
+    /// Stores the change; `false` when the case has no such action.
+    pub async fn apply(
+        &self,
+        storage: &Storage,
+        referral_id: &str,
+        action_id: &str,
+        actor: &str,
+        at: chrono::DateTime<Utc>,
+    ) -> Result<bool, StorageError> {
+        if self.owner.is_some() || self.due_on.is_some() {
+            let found = storage
+                .change_plan_action(
+                    referral_id,
+                    action_id,
+                    self.owner.as_deref(),
+                    self.due_on,
+                    actor,
+                    at,
+                )
+                .await?;
+            if !found {
+                return Ok(false);
+            }
+        }
+        match self.done {
+            Some(done) => {
+                storage
+                    .set_plan_action_done(referral_id, action_id, done, actor, at)
+                    .await
+            }
+            None => Ok(true),
+        }
+    }
+}
+
+/// Marks a plan action done (or not done again), gives it a new owner, or moves its due
+/// date.
 #[utoipa::path(
     post,
     path = "/api/v1/referrals/{reference}/plan/actions/{id}",
@@ -437,7 +541,7 @@ pub struct PlanActionUpdate {
         (status = 401, description = "No valid API token", body = ErrorBody),
         (status = 403, description = "This role may not record casework", body = ErrorBody),
         (status = 404, description = "No such referral for this user, or no such action in its plan", body = ErrorBody),
-        (status = 422, description = "`status` is not `done` or `open`", body = ErrorBody)
+        (status = 422, description = "Each bad field named: `status` not `done` or `open` (or nothing to change), `owner` not a worker of the case's team, `due_on` not a date", body = ErrorBody)
     )
 )]
 pub async fn update_action(
@@ -447,19 +551,23 @@ pub async fn update_action(
     ApiJson(request): ApiJson<PlanActionUpdate>,
 ) -> Result<Json<PlanView>, ApiError> {
     let (referral, def) = load(&state, &staff, &reference, Action::Casework).await?;
-    let done = match request.status.as_deref().map(str::trim) {
-        Some("done") => true,
-        Some("open") => false,
-        _ => {
-            return Err(ApiError::unprocessable([(
-                "status",
-                "Choose one of: done, open",
-            )]));
-        }
-    };
-    let found = state
-        .storage
-        .set_plan_action_done(&referral.id, &id, done, &staff.actor(), Utc::now())
+    let change = check_action_change(
+        &state.storage,
+        &referral.team,
+        request.status.as_deref(),
+        request.owner.as_deref(),
+        request.due_on.as_deref(),
+    )
+    .await?
+    .map_err(ApiError::unprocessable)?;
+    let found = change
+        .apply(
+            &state.storage,
+            &referral.id,
+            &id,
+            &staff.actor(),
+            Utc::now(),
+        )
         .await?;
     if !found {
         return Err(ApiError::not_found());

@@ -28,7 +28,9 @@ use crate::storage::plans::{NewPlanAction, NewReview};
 use crate::storage::referrals::Referral;
 use crate::web::AppState;
 use crate::web::api::meetings::{case_concerns, concerns_for};
-use crate::web::api::plans::{check_review, date, is_team_worker, plan_view, required_text};
+use crate::web::api::plans::{
+    check_action_change, check_review, date, is_team_worker, plan_view, required_text,
+};
 
 /// Every casework form's fields (each form sends the ones it has).
 #[derive(Deserialize, Serialize, Default)]
@@ -192,6 +194,12 @@ pub fn event_words(def: &ServiceDefinition, kind: &str, detail: Option<&Value>) 
             text("owner").unwrap_or("?"),
             text("due_on").unwrap_or("?")
         ),
+        "plan_action_changed" => match (text("owner"), text("due_on")) {
+            (Some(owner), Some(due)) => format!("Plan action given to {owner}, now due {due}"),
+            (Some(owner), None) => format!("Plan action given to {owner}"),
+            (None, Some(due)) => format!("Plan action now due {due}"),
+            (None, None) => "Plan action changed".to_owned(),
+        },
         "plan_action_done" => "Plan action marked done".to_owned(),
         "plan_action_reopened" => "Plan action marked not done".to_owned(),
         "plan_reviewed" => format!("Plan reviewed on {}", text("reviewed_on").unwrap_or("?")),
@@ -376,7 +384,7 @@ async fn plan_page(
             "workers": team_workers(state, &referral.team).await?,
             "goals": view.goals.iter().map(|g| json!({"id": g.id, "text": g.text, "short": short(&g.text)})).collect::<Vec<_>>(),
             "actions": view.actions.iter().map(|a| json!({
-                "id": a.id, "text": a.text, "owner": a.owner, "due": day(&a.due_on),
+                "id": a.id, "text": a.text, "owner": a.owner, "due": day(&a.due_on), "due_on": a.due_on,
                 "done": a.done, "overdue": a.overdue,
                 "goal": a.goal_id.as_ref().and_then(|g| goal_text.get(g)).map(|t| short(t)),
             })).collect::<Vec<_>>(),
@@ -527,7 +535,8 @@ pub async fn add_action(
     Ok(back_to_plan(&referral, "actions"))
 }
 
-/// `POST /staff/cases/{reference}/plan/actions/{id}`: done, or not done again.
+/// `POST /staff/cases/{reference}/plan/actions/{id}`: done, or not done again; or a new
+/// owner or due date.
 pub async fn update_action(
     State(state): State<AppState>,
     SignedIn(session): SignedIn,
@@ -535,22 +544,38 @@ pub async fn update_action(
     Form(form): Form<CaseworkForm>,
 ) -> Result<Response, StaffError> {
     let (referral, def) = begin(&state, &session, &form, &reference).await?;
-    let done = match form.status.as_str() {
-        "done" => true,
-        "open" => false,
-        _ => {
+    let change = check_action_change(
+        &state.storage,
+        &referral.team,
+        some(&form.status),
+        some(&form.owner),
+        some(&form.due_on),
+    )
+    .await?;
+    let change = match change {
+        Ok(change) => change,
+        Err(problems) => {
             audit(&state, &session.staff(), "referral.plan_viewed", &referral).await?;
-            let problems = vec![(
-                "actions".to_owned(),
-                "Choose whether the action is done".to_owned(),
-            )];
+            let owner = format!("change-owner-{id}");
+            let due = format!("change-due-{id}");
+            let names = [
+                ("status", "actions"),
+                ("owner", owner.as_str()),
+                ("due_on", due.as_str()),
+            ];
+            let problems = renamed(problems, &names);
             return plan_page(&state, &session, &referral, &def, &json!({}), &problems).await;
         }
     };
     let now = state.staff.clock.now();
-    let found = state
-        .storage
-        .set_plan_action_done(&referral.id, &id, done, &session.staff().actor(), now)
+    let found = change
+        .apply(
+            &state.storage,
+            &referral.id,
+            &id,
+            &session.staff().actor(),
+            now,
+        )
         .await?;
     if !found {
         return Err(StaffError::NotFound);
