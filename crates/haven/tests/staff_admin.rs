@@ -203,7 +203,7 @@ async fn audit_len(app: &TestApp) -> u64 {
 }
 
 #[tokio::test]
-async fn deactivation_signs_out_refuses_sign_in_and_tokens_until_reactivated() {
+async fn deactivation_signs_out_refuses_sign_in_and_revokes_tokens_for_good() {
     each_engine(async |app| {
         let (_, mut browser) = admin(app).await;
         let (user, email) = account(app, Role::Caseworker, Some("demo-team"), PASSWORD).await;
@@ -295,9 +295,10 @@ async fn deactivation_signs_out_refuses_sign_in_and_tokens_until_reactivated() {
                 .unwrap()
                 .disabled
         );
+        // The old token stays revoked: the returning user is given a new one.
         assert_eq!(
             app.get_with_token("/api/v1/referrals", &token).await.status,
-            StatusCode::OK
+            StatusCode::UNAUTHORIZED
         );
         let actions: Vec<String> = audit_of(app, &user)
             .await

@@ -111,6 +111,18 @@ impl Storage {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
+        // A deactivated account's API tokens are revoked for good: reactivating the account
+        // must not bring back a token that may have been copied while it was away.
+        if matches!(change, AccessChange::Active(false)) {
+            query(
+                "UPDATE api_tokens SET revoked_at = $1, updated_at = $1
+                 WHERE user_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(timestamp(now))
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        }
         let mut code = change.code();
         if let Some(sealed) = sealed_reason {
             query(
