@@ -152,6 +152,13 @@ test('SECOS referral → VEMT and police intelligence documents → allocation',
     const docx = await download(page, `${card} >> a[href$='/documents/docx']`)
     assert.equal(docx.head.slice(0, 2), 'PK', docx.name)
   }
+  // Each file handed over is listed on its card and can be taken again as it went out.
+  await page.reload()
+  const handedOver = page.locator(".govuk-summary-card[id^='onward-'] >> nth=0").locator("table[id^='exports-']")
+  assert.equal(await handedOver.locator('tbody tr').count(), 2)
+  const again = await download(page, ".govuk-summary-card[id^='onward-'] >> nth=0 >> table[id^='exports-'] >> a >> nth=0")
+  assert.equal(again.head.slice(0, 5), '%PDF-', again.name)
+  await assertAccessible(page, 'files handed over')
 
   // The other required actions: Children's Services waived (already open to them), the
   // referrer manages the risks.

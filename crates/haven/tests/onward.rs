@@ -333,6 +333,50 @@ async fn police_intelligence_leaves_out_the_referrer_and_third_party_information
             assert_eq!(listed["onward_referrals"].as_array().unwrap().len(), 2);
             assert_eq!(listed["kinds"].as_array().unwrap().len(), 3);
 
+            // Each file handed over is kept as it went out, and can be taken again, byte for
+            // byte (itself an export, audited), even after the answers change.
+            let childrens_listed = listed["onward_referrals"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["id"] == childrens["id"])
+                .unwrap();
+            let exports = childrens_listed["exports"].as_array().unwrap();
+            assert_eq!(exports.len(), 2, "{childrens_listed}");
+            assert_eq!(exports[1]["format"], "docx");
+            assert_eq!(exports[1]["sha256"], last["detail"]["sha256"]);
+            assert_eq!(last["detail"]["export"], exports[1]["id"]);
+            let copy = app
+                .get_with_token(exports[1]["download"].as_str().unwrap(), &token)
+                .await;
+            assert_eq!(copy.status, StatusCode::OK, "{}", copy.text());
+            assert_eq!(copy.body.to_vec(), last_bytes, "the same bytes");
+            assert!(copy.header("content-disposition").unwrap().starts_with("attachment; filename=\""));
+            // Only under its own onward referral.
+            let elsewhere = exports[1]["download"].as_str().unwrap().replace(
+                childrens["id"].as_str().unwrap(),
+                police["id"].as_str().unwrap(),
+            );
+            assert_eq!(app.get_with_token(&elsewhere, &token).await.status, StatusCode::NOT_FOUND);
+            let copies: i64 = sqlx::query(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'case.exported' AND reason LIKE 'onward_document_copy:docx:sha256:%'",
+            )
+            .fetch_one(app.storage.pool())
+            .await
+            .unwrap()
+            .try_get(0)
+            .unwrap();
+            assert_eq!(copies, 1);
+            let stored = sqlx::query("SELECT content FROM onward_exports")
+                .fetch_all(app.storage.pool())
+                .await
+                .unwrap();
+            assert_eq!(stored.len(), 4);
+            for row in stored {
+                let value: String = row.try_get(0).unwrap();
+                assert!(value.starts_with("hv1:"), "a kept file is not sealed");
+            }
+
             // Notes, recipient and reasons are sealed at rest.
             let rows = sqlx::query("SELECT recipient, consent_reason, notes FROM onward_referrals")
                 .fetch_all(app.storage.pool())

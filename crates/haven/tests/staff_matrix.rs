@@ -161,6 +161,14 @@ const ROUTES: &[Route] = &[
     Route {
         via: Via::Page,
         method: "GET",
+        path: "/staff/cases/{ref}/onward-referrals/{onward}/exports/{export}",
+        action: "export_document",
+        on_case: true,
+        body: "",
+    },
+    Route {
+        via: Via::Page,
+        method: "GET",
         path: "/staff/admin/tokens",
         action: "manage_users",
         on_case: false,
@@ -408,6 +416,14 @@ const ROUTES: &[Route] = &[
     },
     Route {
         via: Via::Api,
+        method: "GET",
+        path: "/api/v1/referrals/{ref}/onward-referrals/{onward}/exports/{export}",
+        action: "export_document",
+        on_case: true,
+        body: "",
+    },
+    Route {
+        via: Via::Api,
         method: "POST",
         path: "/api/v1/screen",
         action: "any_staff",
@@ -434,6 +450,7 @@ async fn the_matrix_covers_every_staff_api_endpoint_of_the_openapi_document() {
                             .replace("referrer_manages_risk", "{key}")
                             .replace("{onward}", "{id}")
                             .replace("/documents/pdf", "/documents/{format}")
+                            .replace("{export}", "{export_id}")
                             == *path
                 });
                 assert!(
@@ -483,6 +500,20 @@ async fn every_staff_route_allows_and_denies_exactly_as_the_policy_says() {
                 })
                 .await
                 .unwrap();
+            let export = app
+                .storage
+                .record_document_export(
+                    &haven::storage::onward::NewExport {
+                        referral_id: &referral.id,
+                        onward_referral_id: &onward,
+                        format: "pdf",
+                        content: b"%PDF-1.4 a file handed over",
+                    },
+                    "test",
+                    chrono::Utc::now(),
+                )
+                .await
+                .unwrap();
             let mut checked = 0;
             for role in Role::ALL {
                 for member in [true, false] {
@@ -503,7 +534,7 @@ async fn every_staff_route_allows_and_denies_exactly_as_the_policy_says() {
                     let mut browser = Browser::signed_in(app, &user_id).await;
                     let csrf = browser.csrf(app, "/staff/queue").await;
                     for route in ROUTES {
-                        let path = route.path.replace("{ref}", &reference).replace("{token}", &revocable_id).replace("{user}", &user_id).replace("{id}", "no-such-item").replace("{onward}", &onward);
+                        let path = route.path.replace("{ref}", &reference).replace("{token}", &revocable_id).replace("{user}", &user_id).replace("{id}", "no-such-item").replace("{onward}", &onward).replace("{export}", &export);
                         let status = match route.via {
                             Via::Page if route.method == "GET" => browser.get(app, &path).await.status,
                             Via::Page => {
@@ -568,7 +599,8 @@ async fn without_a_session_or_token_staff_routes_send_you_to_sign_in_or_answer_4
                     .replace("{token}", "x")
                     .replace("{user}", "x")
                     .replace("{id}", "x")
-                    .replace("{onward}", "x");
+                    .replace("{onward}", "x")
+                    .replace("{export}", "x");
                 let request = axum::http::Request::builder()
                     .method(route.method)
                     .uri(&path)

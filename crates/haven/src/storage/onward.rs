@@ -6,13 +6,52 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
+use sha2::{Digest, Sha256};
 use sqlx::{Row, query};
 use tracing::instrument;
+use zeroize::Zeroizing;
 
 use super::audit::{AuditEntry, append_in};
 use super::triage::NewEvent;
 use super::{Storage, StorageError, flag, parse_date, parse_timestamp, timestamp};
 use crate::crypto;
+
+/// A document about to be handed over.
+pub struct NewExport<'a> {
+    pub referral_id: &'a str,
+    pub onward_referral_id: &'a str,
+    /// `pdf` or `docx`.
+    pub format: &'a str,
+    pub content: &'a [u8],
+}
+
+/// A file handed over for an onward referral (its bytes are read separately).
+#[derive(Debug, Clone)]
+pub struct Export {
+    pub id: String,
+    pub onward_referral_id: String,
+    /// `pdf` or `docx`.
+    pub format: String,
+    /// Hex SHA-256 of the file.
+    pub sha256: String,
+    /// `user:<id>` of whoever took it.
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A file handed over, with its bytes.
+pub type ExportCopy = (Export, Zeroizing<Vec<u8>>);
+
+fn export_from_row(row: &sqlx::any::AnyRow) -> Result<Export, StorageError> {
+    Ok(Export {
+        id: row.try_get(0)?,
+        onward_referral_id: row.try_get(1)?,
+        format: row.try_get(2)?,
+        sha256: row.try_get(3)?,
+        created_by: row.try_get(4)?,
+        created_at: parse_timestamp("onward_exports.created_at", &row.try_get::<String, _>(5)?)?,
+    })
+}
 
 /// An onward referral as recorded.
 #[derive(Clone)]
@@ -221,22 +260,41 @@ impl Storage {
     }
 
     /// Records that a document of an onward referral was generated and handed to a member of
-    /// staff (an export): a chronology event and an audit entry.
+    /// staff (an export), keeping the file itself (sealed) so the case can show later exactly
+    /// what went out: the file, a chronology event and an audit entry carrying its SHA-256, in
+    /// one transaction. Returns the export's id.
     #[instrument(skip_all)]
     pub async fn record_document_export(
         &self,
-        referral_id: &str,
-        onward_id: &str,
-        format: &str,
-        sha256: &str,
+        export: &NewExport<'_>,
         actor: &str,
         at: DateTime<Utc>,
-    ) -> Result<(), StorageError> {
+    ) -> Result<String, StorageError> {
+        let id = crypto::new_id();
+        let sha256 = hex::encode(Sha256::digest(export.content));
+        let sealed = self.seal("onward_exports", "content", &id, export.content)?;
+        let stamp = timestamp(at);
         let mut tx = self.begin_write().await?;
+        query(
+            "INSERT INTO onward_exports (id, referral_id, onward_referral_id, format, sha256,
+                content, created_by, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        )
+        .bind(&id)
+        .bind(export.referral_id)
+        .bind(export.onward_referral_id)
+        .bind(export.format)
+        .bind(&sha256)
+        .bind(sealed)
+        .bind(actor)
+        .bind(&stamp)
+        .execute(&mut *tx)
+        .await
+        .map_err(StorageError::from_write)?;
         self.insert_event(
             &mut tx,
             &NewEvent {
-                referral_id,
+                referral_id: export.referral_id,
                 at,
                 actor,
                 kind: "document_exported",
@@ -244,17 +302,88 @@ impl Storage {
                 to_status: None,
                 reason: None,
                 detail: Some(json!({
-                    "onward_referral": onward_id, "format": format, "sha256": sha256,
+                    "onward_referral": export.onward_referral_id,
+                    "format": export.format,
+                    "sha256": sha256,
+                    "export": id,
                 })),
             },
         )
         .await?;
-        // The digest, in the hash-chained audit log, shows later exactly which file went out
-        // (the document is made afresh from the case on each download).
-        let what = format!("onward_document:{format}:sha256:{sha256}");
+        // The digest, in the hash-chained audit log, shows later exactly which file went out.
+        let what = format!("onward_document:{}:sha256:{sha256}", export.format);
+        let entry = AuditEntry::export(at, actor, export.referral_id, &what);
+        append_in(&mut tx, &self.audit, &entry).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The files handed over for the onward referrals of a case, oldest first (no content).
+    #[instrument(skip_all)]
+    pub async fn onward_exports(&self, referral_id: &str) -> Result<Vec<Export>, StorageError> {
+        let rows = query(
+            "SELECT id, onward_referral_id, format, sha256, created_by, created_at
+             FROM onward_exports WHERE referral_id = $1 ORDER BY created_at, id",
+        )
+        .bind(referral_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(export_from_row).collect()
+    }
+
+    /// One file handed over, with its bytes, if it belongs to this case's onward referral.
+    /// Reading it again is itself an export: the chronology and the audit log record it.
+    #[instrument(skip_all)]
+    pub async fn take_export_copy(
+        &self,
+        referral_id: &str,
+        onward_referral_id: &str,
+        export_id: &str,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ExportCopy>, StorageError> {
+        let row = query(
+            "SELECT id, onward_referral_id, format, sha256, created_by, created_at, content
+             FROM onward_exports WHERE id = $1 AND referral_id = $2 AND onward_referral_id = $3",
+        )
+        .bind(export_id)
+        .bind(referral_id)
+        .bind(onward_referral_id)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let export = export_from_row(&row)?;
+        let stored: String = row.try_get(6)?;
+        let content = self.open("onward_exports", "content", &export.id, &stored)?;
+        let mut tx = self.begin_write().await?;
+        self.insert_event(
+            &mut tx,
+            &NewEvent {
+                referral_id,
+                at,
+                actor,
+                kind: "document_copy_downloaded",
+                from_status: None,
+                to_status: None,
+                reason: None,
+                detail: Some(json!({
+                    "onward_referral": onward_referral_id,
+                    "format": export.format,
+                    "sha256": export.sha256,
+                    "export": export.id,
+                })),
+            },
+        )
+        .await?;
+        let what = format!(
+            "onward_document_copy:{}:sha256:{}",
+            export.format, export.sha256
+        );
         let entry = AuditEntry::export(at, actor, referral_id, &what);
         append_in(&mut tx, &self.audit, &entry).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(Some((export, content)))
     }
 }

@@ -98,6 +98,8 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     SealedColumn::text_id("plan_actions", "body"),
     SealedColumn::text_id("plan_reviews", "summary"),
     SealedColumn::text_id("case_closures", "narrative"),
+    // The exact files handed over for onward referrals.
+    SealedColumn::text_id("onward_exports", "content"),
     // Later stages of a case (Cyber Choices' detailed referral: names, addresses, handles).
     SealedColumn::text_id("referral_stages", "answers"),
     // Onward referrals: the recipient may name a person; the rest is staff free text.

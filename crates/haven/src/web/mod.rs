@@ -108,6 +108,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api::actions::allocate))
         .routes(routes!(api::onward::list, api::onward::create))
         .routes(routes!(api::onward::document))
+        .routes(routes!(api::onward::export_copy))
         .routes(routes!(api::checks::anonymity_check))
         .routes(routes!(api::checks::screen))
         .routes(routes!(api::triage::confirm_band))

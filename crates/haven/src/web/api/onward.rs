@@ -21,13 +21,12 @@ use chrono::{NaiveDate, Utc};
 use haven_core::calendar::london_date;
 use haven_core::definition::OnwardReferralKind;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::access::Staff;
 use crate::documents::{self, FillInput, Format};
 use crate::policy::Action;
-use crate::storage::onward::{NewOnwardReferral, OnwardReferral};
+use crate::storage::onward::{Export, NewExport, NewOnwardReferral, OnwardReferral};
 use crate::web::AppState;
 use crate::web::api::triage::{CaseFile, load_case};
 use crate::web::error::{ApiError, ErrorBody};
@@ -249,6 +248,12 @@ pub struct MadeDocument {
     pub format: Format,
 }
 
+/// A document's download name: the reference and the kind key, ASCII letters, digits and
+/// hyphens only.
+fn document_file_name(reference: &str, kind: &str, format: Format) -> String {
+    format!("{reference}-{}.{}", kind.replace('_', "-"), format.as_str())
+}
+
 /// Makes the document of onward referral `id` of the case in `format` (on a blocking
 /// thread) and records the export (chronology + audit) before returning it.
 pub async fn make_document(
@@ -280,13 +285,7 @@ pub async fn make_document(
         .get(&record.actor)
         .cloned()
         .unwrap_or_else(|| record.actor.clone());
-    // The reference and the kind key: ASCII letters, digits and hyphens only.
-    let file_name = format!(
-        "{}-{}.{}",
-        case.referral.reference,
-        kind.key.replace('_', "-"),
-        format.as_str()
-    );
+    let file_name = document_file_name(&case.referral.reference, &kind.key, format);
     let def = case.def.clone();
     let referral = case.referral.clone();
     let now = Utc::now();
@@ -313,10 +312,12 @@ pub async fn make_document(
     state
         .storage
         .record_document_export(
-            &case.referral.id,
-            id,
-            format.as_str(),
-            &hex::encode(Sha256::digest(&bytes)),
+            &NewExport {
+                referral_id: &case.referral.id,
+                onward_referral_id: id,
+                format: format.as_str(),
+                content: &bytes,
+            },
             &staff.actor(),
             now,
         )
@@ -377,8 +378,26 @@ pub struct OnwardView {
     pub notes: Option<String>,
     /// RFC 3339.
     pub recorded_at: String,
-    /// Where to download its document as `pdf` and `docx`.
+    /// Where to download its document as `pdf` and `docx` (made afresh from the case).
     pub documents: DocumentLinks,
+    /// Every file handed over so far, oldest first: each download is kept as it went out.
+    pub exports: Vec<ExportView>,
+}
+
+/// A file handed over for an onward referral.
+#[derive(Serialize, ToSchema)]
+pub struct ExportView {
+    pub id: String,
+    /// `pdf` or `docx`.
+    pub format: String,
+    /// Hex SHA-256 of the file (also in the audit log).
+    pub sha256: String,
+    /// Email of whoever downloaded it.
+    pub taken_by: String,
+    /// RFC 3339.
+    pub taken_at: String,
+    /// Where to download the same bytes again (audited).
+    pub download: String,
 }
 
 /// Download links of one onward referral's document.
@@ -417,6 +436,7 @@ pub struct OnwardList {
 pub fn view(
     case: &CaseFile,
     record: &OnwardReferral,
+    exports: &[Export],
     people: &HashMap<String, String>,
 ) -> OnwardView {
     let kind = case.def.onward_kind(&record.kind);
@@ -448,12 +468,34 @@ pub fn view(
             pdf: format!("{base}/pdf"),
             docx: format!("{base}/docx"),
         },
+        exports: exports
+            .iter()
+            .filter(|e| e.onward_referral_id == record.id)
+            .map(|e| ExportView {
+                id: e.id.clone(),
+                format: e.format.clone(),
+                sha256: e.sha256.clone(),
+                taken_by: people
+                    .get(&e.created_by)
+                    .cloned()
+                    .unwrap_or_else(|| e.created_by.clone()),
+                taken_at: crate::storage::timestamp(e.created_at),
+                download: format!(
+                    "/api/v1/referrals/{}/onward-referrals/{}/exports/{}",
+                    case.referral.reference, record.id, e.id
+                ),
+            })
+            .collect(),
     }
 }
 
-fn list_of(case: &CaseFile, people: &HashMap<String, String>) -> OnwardList {
+fn list_of(case: &CaseFile, exports: &[Export], people: &HashMap<String, String>) -> OnwardList {
     OnwardList {
-        onward_referrals: case.onward.iter().map(|o| view(case, o, people)).collect(),
+        onward_referrals: case
+            .onward
+            .iter()
+            .map(|o| view(case, o, exports, people))
+            .collect(),
         kinds: case
             .def
             .onward_referrals
@@ -507,7 +549,8 @@ pub async fn list(
     );
     state.storage.append_audit(&entry).await?;
     let people = people(&state).await?;
-    Ok(Json(list_of(&case, &people)))
+    let exports = state.storage.onward_exports(&case.referral.id).await?;
+    Ok(Json(list_of(&case, &exports, &people)))
 }
 
 /// Records an onward referral (triage, caseworkers, managers of the team).
@@ -543,7 +586,10 @@ pub async fn create(
         .iter()
         .find(|o| o.id == id)
         .ok_or_else(|| ApiError::internal("recorded onward referral not found"))?;
-    Ok((StatusCode::CREATED, Json(view(&updated, record, &people))))
+    Ok((
+        StatusCode::CREATED,
+        Json(view(&updated, record, &[], &people)),
+    ))
 }
 
 /// The document of an onward referral, as `pdf` or `docx` (an export: audited).
@@ -576,4 +622,63 @@ pub async fn document(
         Err(DocumentFailure::NotFound) => Err(ApiError::not_found()),
         Err(DocumentFailure::Internal(e)) => Err(ApiError::internal(e)),
     }
+}
+
+/// A file handed over before, byte for byte as it went out (reading it again is an export
+/// too: audited, in the chronology).
+#[utoipa::path(
+    get,
+    path = "/api/v1/referrals/{reference}/onward-referrals/{id}/exports/{export_id}",
+    tag = "referrals",
+    params(
+        ("reference" = String, Path, description = "Case reference"),
+        ("id" = String, Path, description = "Onward referral id"),
+        ("export_id" = String, Path, description = "The export's id (from `exports` of the onward referral)")
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The file, as an attachment", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 401, description = "No valid API token", body = ErrorBody),
+        (status = 403, description = "This role may not export documents", body = ErrorBody),
+        (status = 404, description = "No such referral, onward referral or export for this user", body = ErrorBody)
+    )
+)]
+pub async fn export_copy(
+    State(state): State<AppState>,
+    StaffAuth(staff): StaffAuth,
+    Path((reference, id, export_id)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    let case = load_case(&state, &staff, &reference, Action::ExportDocument).await?;
+    let copy = stored_copy(&state, &staff, &case, &id, &export_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(download(copy))
+}
+
+/// The stored file `export_id` of onward referral `id` of the case, recorded as taken again.
+pub async fn stored_copy(
+    state: &AppState,
+    staff: &Staff,
+    case: &CaseFile,
+    id: &str,
+    export_id: &str,
+) -> Result<Option<MadeDocument>, crate::storage::StorageError> {
+    let Some(record) = case.onward.iter().find(|o| o.id == id) else {
+        return Ok(None);
+    };
+    let taken = state
+        .storage
+        .take_export_copy(&case.referral.id, id, export_id, &staff.actor(), Utc::now())
+        .await?;
+    let Some((export, content)) = taken else {
+        return Ok(None);
+    };
+    let Some(format) = Format::parse(&export.format) else {
+        return Ok(None);
+    };
+    Ok(Some(MadeDocument {
+        file_name: document_file_name(&case.referral.reference, &record.kind, format),
+        bytes: content.to_vec(),
+        format,
+    }))
 }

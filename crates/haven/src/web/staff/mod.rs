@@ -160,6 +160,10 @@ pub fn router() -> Router<AppState> {
             "/staff/cases/{reference}/onward-referrals/{id}/documents/{format}",
             get(onward::document),
         )
+        .route(
+            "/staff/cases/{reference}/onward-referrals/{id}/exports/{export_id}",
+            get(onward::export_copy),
+        )
         .route("/staff/admin/tokens", get(tokens::show))
         .route("/staff/admin/tokens/{id}/revoke", post(tokens::revoke))
         .route("/staff/admin/users", get(users::list))

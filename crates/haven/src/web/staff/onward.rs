@@ -19,7 +19,7 @@ use crate::documents::Format;
 use crate::policy::Action;
 use crate::web::AppState;
 use crate::web::api::onward::{
-    DocumentFailure, OnwardRequest, download, make_document, people, record, validate,
+    DocumentFailure, OnwardRequest, download, make_document, people, record, stored_copy, validate,
 };
 use crate::web::api::triage::CaseFile;
 
@@ -164,6 +164,21 @@ pub async fn document(
     }
 }
 
+/// `GET /staff/cases/{reference}/onward-referrals/{id}/exports/{export_id}`: a file handed
+/// over before, byte for byte.
+pub async fn export_copy(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    Path((reference, id, export_id)): Path<(String, String, String)>,
+) -> Result<Response, StaffError> {
+    let staff = session.staff();
+    let case = load_file(&state, &staff, &reference, Action::ExportDocument).await?;
+    let copy = stored_copy(&state, &staff, &case, &id, &export_id)
+        .await?
+        .ok_or(StaffError::NotFound)?;
+    Ok(download(copy))
+}
+
 /// The case page's "Onward referrals" section.
 pub async fn section(
     state: &AppState,
@@ -173,6 +188,7 @@ pub async fn section(
     today: chrono::NaiveDate,
 ) -> Result<Value, StaffError> {
     let people = people(state).await?;
+    let exports = state.storage.onward_exports(&case.referral.id).await?;
     let required = case.required_actions();
     let reference = &case.referral.reference;
     let records: Vec<Value> = case
@@ -191,6 +207,13 @@ pub async fn section(
                 "notes": o.notes,
                 "pdf": format!("/staff/cases/{reference}/onward-referrals/{}/documents/pdf", o.id),
                 "docx": format!("/staff/cases/{reference}/onward-referrals/{}/documents/docx", o.id),
+                "exports": exports.iter().filter(|e| e.onward_referral_id == o.id).map(|e| json!({
+                    "href": format!("/staff/cases/{reference}/onward-referrals/{}/exports/{}", o.id, e.id),
+                    "format": if e.format == "pdf" { "PDF" } else { "Word" },
+                    "sha256": e.sha256.get(..16).unwrap_or(&e.sha256),
+                    "by": people.get(&e.created_by).cloned().unwrap_or_else(|| e.created_by.clone()),
+                    "at": e.created_at.with_timezone(&chrono_tz::Europe::London).format("%-d %B %Y, %H:%M").to_string(),
+                })).collect::<Vec<_>>(),
             })
         })
         .collect();
