@@ -188,5 +188,6 @@ test('SECOS referral → VEMT and police intelligence documents → allocation',
   await assertAccessible(page, 'allocated')
   const chronology = await page.textContent('#chronology ~ table')
   assert.match(chronology, /Onward referral document downloaded \(pdf, SHA-256 [0-9a-f]{16}\)/)
+  assert.match(chronology, /Kept copy of an onward referral document downloaded \(pdf, SHA-256 [0-9a-f]{16}\)/)
   await context.close()
 })

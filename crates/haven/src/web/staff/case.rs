@@ -180,6 +180,11 @@ fn event_words(
                 .and_then(|k| def.onward_kind(k))
                 .map_or("?", |k| k.label.as_str())
         ),
+        "document_copy_downloaded" => format!(
+            "Kept copy of an onward referral document downloaded ({}, SHA-256 {})",
+            detail_str("format").unwrap_or("?"),
+            detail_str("sha256").map_or("?", |d| d.get(..16).unwrap_or(d))
+        ),
         "document_exported" => match detail_str("sha256") {
             Some(digest) => format!(
                 "Onward referral document downloaded ({}, SHA-256 {})",
