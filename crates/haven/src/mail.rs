@@ -2,8 +2,10 @@
 //! default, an outbox folder of `.eml` files for installations without a relay.
 //!
 //! Emails to referrers and reporters never carry case content: only that something
-//! changed and where to look (the follow-up page or a sign-in link). [`Notice`] is the one
-//! way such an email is written, so a template cannot slip an answer in.
+//! changed and where to look (the follow-up page or a sign-in link). Staff are told the same
+//! way that a case needs them (allocated to them, new information from the referrer), with
+//! a link to its staff page behind sign-in. [`Notice`] is the one way an email is written,
+//! so a template cannot slip an answer in.
 //!
 //! Sending is a durable job (`storage::jobs`, queue [`QUEUE`]): [`enqueue`] stores it,
 //! [`run_worker`] sends it with retries and backoff, once across servers.
@@ -126,6 +128,22 @@ impl Notice {
         Self {
             to: to.to_owned(),
             subject: format!("{service_name}: an update"),
+            body,
+            message_id: format!("<{}@haven>", crate::crypto::new_id()),
+            about: None,
+        }
+    }
+
+    /// A notice to a member of staff that a case needs them (`what`), pointing to its staff
+    /// page (`link`, behind sign-in). No case content: a mailbox is not the case file.
+    pub fn staff_alert(to: &str, service_name: &str, what: &str, link: &str) -> Self {
+        let body = format!(
+            "Hello,\n\n{what}\n\nSign in to see it:\n{link}\n\n\
+             This email does not repeat anything from the case.\n\n{service_name}\n"
+        );
+        Self {
+            to: to.to_owned(),
+            subject: format!("{service_name}: a case needs you"),
             body,
             message_id: format!("<{}@haven>", crate::crypto::new_id()),
             about: None,

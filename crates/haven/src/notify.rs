@@ -96,6 +96,25 @@ pub fn referrer_email(
     })
 }
 
+/// The email telling `to`, a member of staff, that a case needs them (`what`, e.g. "A case
+/// has been allocated to you."), with the case's staff page; recorded in the chronology as
+/// `message` once sent. Never case content.
+pub fn staff_alert(
+    ctx: Context<'_>,
+    def: &ServiceDefinition,
+    referral: &Referral,
+    to: &str,
+    what: &str,
+    message: &str,
+) -> Value {
+    let link = format!(
+        "{}/staff/cases/{}",
+        ctx.public_url.trim_end_matches('/'),
+        referral.reference
+    );
+    json!(Notice::staff_alert(to, def.email_name(), what, &link).about(&referral.id, message))
+}
+
 /// Where the links in emails point.
 #[derive(Debug, Clone, Copy)]
 pub struct Context<'a> {

@@ -224,6 +224,83 @@ async fn each_notify_referrer_transition_emails_the_referrer_without_case_conten
 }
 
 #[tokio::test]
+async fn a_worker_hears_when_a_case_is_allocated_to_them_and_when_the_referrer_adds_to_it() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let (_, token) = app.staff(Role::Triage, Some(TEAM)).await;
+            let (_, worker) =
+                account(app, Role::Caseworker, Some(TEAM), "a-password-for-tests").await;
+            let (reference, receipt) = enquiry(app).await;
+            deliver(app).await;
+            let allocation = format!("/api/v1/referrals/{reference}/allocation");
+            let response = app
+                .post_with_token(&allocation, &token, &json!({ "worker": worker }))
+                .await;
+            assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+            let emails = deliver(app).await;
+            assert_eq!(emails.len(), 1, "{:?}", app.engine);
+            let email = &emails[0];
+            assert!(email.contains(&format!("To: {worker}")), "{email}");
+            assert!(
+                email.contains("Subject: Cyber Choices: a case needs you"),
+                "{email}"
+            );
+            assert!(
+                email.contains("A case has been allocated to you."),
+                "{email}"
+            );
+            assert!(
+                email.contains(&format!("http://127.0.0.1:8080/staff/cases/{reference}")),
+                "{email}"
+            );
+            assert_no_case_content(email, &receipt, app.engine);
+            // Saving the same allocation again tells nobody.
+            app.post_with_token(&allocation, &token, &json!({ "worker": worker }))
+                .await;
+            assert!(deliver(app).await.is_empty());
+
+            // The referrer adds information on the follow-up page: the worker is told to look.
+            let added = app
+                .send(
+                    axum::http::Method::POST,
+                    "/follow-up",
+                    Some("application/x-www-form-urlencoded"),
+                    format!(
+                        "code={}&action=add&information=He+messaged+again+last+night.",
+                        common::staff::encode(&receipt)
+                    ),
+                )
+                .await;
+            assert_eq!(added.status, StatusCode::OK, "{}", added.text());
+            let emails = deliver(app).await;
+            assert_eq!(emails.len(), 1);
+            assert!(
+                emails[0].contains(&format!("To: {worker}")),
+                "{}",
+                emails[0]
+            );
+            assert!(emails[0].contains("New information was added to a case allocated to you."));
+            assert!(
+                !emails[0].contains("messaged again"),
+                "no case content: {}",
+                emails[0]
+            );
+            let entries = chronology(app, &token, &reference).await;
+            let sent: Vec<_> = kinds(&entries, "notification_sent")
+                .iter()
+                .map(|e| e["detail"]["message"].clone())
+                .collect();
+            assert_eq!(
+                sent,
+                [json!("allocated"), json!("new_information")],
+                "{entries:?}"
+            );
+        })
+        .await;
+}
+
+#[tokio::test]
 async fn no_address_means_the_chronology_says_no_notification_was_possible() {
     TestAppBuilder::default()
         .builtins()

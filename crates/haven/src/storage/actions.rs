@@ -3,11 +3,12 @@
 //! an audit entry in the same transaction.
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
+use serde_json::{Value, json};
 use sqlx::{Row, query};
 use tracing::instrument;
 
 use super::audit::{AuditEntry, append_in};
+use super::jobs::mail_job;
 use super::triage::NewEvent;
 use super::{Storage, StorageError, parse_timestamp, timestamp};
 
@@ -142,7 +143,8 @@ impl Storage {
             .collect()
     }
 
-    /// Allocates a referral to a worker (a staff user id), or takes it off them (`None`).
+    /// Allocates a referral to a worker (their email), or takes it off them (`None`), with
+    /// the email telling the worker (`alert`, a `mail::Notice`) queued in the same transaction.
     #[instrument(skip_all)]
     pub async fn allocate(
         &self,
@@ -150,8 +152,12 @@ impl Storage {
         worker: Option<&str>,
         actor: &str,
         at: DateTime<Utc>,
+        alert: Option<&Value>,
     ) -> Result<(), StorageError> {
         let mut tx = self.begin_write().await?;
+        if let Some(payload) = alert {
+            self.insert_job(&mut tx, &mail_job(payload, at)).await?;
+        }
         query("UPDATE referrals SET assignee = $1, updated_at = $2 WHERE id = $3")
             .bind(worker)
             .bind(timestamp(at))

@@ -129,7 +129,8 @@ impl Storage {
             .collect()
     }
 
-    /// Adds a message to or from the reporter.
+    /// Adds a message to or from the reporter, with the email telling the case's worker
+    /// (`alert`, a `mail::Notice`) queued in the same transaction.
     #[instrument(skip_all)]
     pub async fn add_message(
         &self,
@@ -138,8 +139,13 @@ impl Storage {
         author: &str,
         body: &str,
         at: DateTime<Utc>,
+        alert: Option<&serde_json::Value>,
     ) -> Result<(), StorageError> {
         let mut tx = self.begin_write().await?;
+        if let Some(payload) = alert {
+            self.insert_job(&mut tx, &super::jobs::mail_job(payload, at))
+                .await?;
+        }
         let id = crypto::new_id();
         query(
             "INSERT INTO reporter_messages (id, referral_id, direction, author, body, created_at, updated_at)

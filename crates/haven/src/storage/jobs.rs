@@ -28,6 +28,16 @@ pub struct NewJob<'a> {
     pub run_at: DateTime<Utc>,
 }
 
+/// An email job for the mail worker (`mail::QUEUE`), carrying a `mail::Notice` as JSON.
+pub fn mail_job(payload: &Value, run_at: DateTime<Utc>) -> NewJob<'_> {
+    NewJob {
+        queue: crate::mail::QUEUE,
+        kind: crate::mail::KIND,
+        payload,
+        run_at,
+    }
+}
+
 /// A claimed job.
 #[derive(Clone)]
 pub struct Job {

@@ -269,6 +269,13 @@ pub async fn allocate(
         Some(worker)
     };
     let now = state.staff.clock.now();
+    let alert = crate::web::api::actions::allocation_alert(
+        &state,
+        &def,
+        &referral,
+        worker.as_deref(),
+        &session.staff().email,
+    );
     state
         .storage
         .allocate(
@@ -276,6 +283,7 @@ pub async fn allocate(
             worker.as_deref(),
             &session.staff().actor(),
             now,
+            alert.as_ref(),
         )
         .await?;
     Ok(back_to(&referral, "allocation"))
@@ -304,6 +312,7 @@ pub async fn message(
             &session.staff().actor(),
             &body,
             now,
+            None,
         )
         .await?;
     Ok(back_to(&referral, "messages"))
