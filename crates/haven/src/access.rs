@@ -17,6 +17,12 @@ pub enum Role {
 }
 
 impl Role {
+    /// Triage officers, caseworkers and managers: the people who work a team's cases (whose
+    /// opening a case file counts as the team having read what is new on it).
+    pub fn works_cases(self) -> bool {
+        matches!(self, Role::Triage | Role::Caseworker | Role::Manager)
+    }
+
     /// Every role, in the order the contract lists them.
     pub const ALL: [Role; 5] = [
         Role::Triage,

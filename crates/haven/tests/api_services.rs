@@ -97,7 +97,7 @@ async fn unknown_service_is_404_in_the_error_shape() {
 }
 
 /// Every route of this stage, as the contract lists them.
-const ROUTES: [(&str, &str); 27] = [
+const ROUTES: [(&str, &str); 28] = [
     ("GET", "/api/v1/services"),
     ("GET", "/api/v1/services/{id}"),
     ("POST", "/api/v1/submissions"),
@@ -122,6 +122,10 @@ const ROUTES: [(&str, &str); 27] = [
     (
         "GET",
         "/api/v1/referrals/{reference}/onward-referrals/{id}/documents/{format}",
+    ),
+    (
+        "GET",
+        "/api/v1/referrals/{reference}/onward-referrals/{id}/exports/{export_id}",
     ),
     ("GET", "/api/v1/follow-up"),
     ("GET", "/api/v1/openapi.json"),
@@ -159,7 +163,8 @@ async fn the_openapi_document_and_the_router_describe_the_same_routes() {
                 .replace("{id}", "demo")
                 .replace("{reference}", "DEM-0000-0000")
                 .replace("{key}", "vemt_referral")
-                .replace("{format}", "pdf");
+                .replace("{format}", "pdf")
+                .replace("{export_id}", "demo");
             let method = Method::from_bytes(method.as_bytes()).unwrap();
             let response = app.send(method.clone(), &concrete, None, "").await;
             assert_ne!(

@@ -169,6 +169,22 @@ async fn triage_overrides_the_band_with_a_reason_and_moves_the_case() {
         .await;
 }
 
+/// The API queue as `(reference, new_information)`, in its order.
+async fn queue_marks(app: &TestApp, token: &str) -> Vec<(String, bool)> {
+    let queue = app.get_with_token("/api/v1/referrals", token).await.json();
+    queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["reference"].as_str().unwrap().to_owned(),
+                i["new_information"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
 async fn follow_up_page(app: &TestApp, form: &[(&str, &str)]) -> common::TestResponse {
     Browser::default().post(app, "/follow-up", form).await
 }
@@ -244,9 +260,35 @@ async fn the_follow_up_page_and_api_show_status_and_messages_and_nothing_staff_o
             .await;
             assert_eq!(added.status, StatusCode::OK);
             assert!(added.text().contains("We have added your information"));
+            // The queue marks it, and lists it before the team's other (not urgent) cases;
+            // an auditor reading the case leaves the mark for the team.
+            let (other, _) = secos(app).await;
+            let (_, token) = app.staff(Role::Triage, Some("secos")).await;
+            let listed = queue_marks(app, &token).await;
+            assert_eq!(listed[0], (reference.clone(), true), "{listed:?}");
+            assert!(listed.contains(&(other.clone(), false)), "{listed:?}");
+            let only = app
+                .get_with_token("/api/v1/referrals?new_information=true", &token)
+                .await
+                .json();
+            assert_eq!(only["total"], 1, "{only}");
+            let staff_queue = triage
+                .get(app, "/staff/queue?new_information=yes")
+                .await
+                .text();
+            assert!(
+                staff_queue.contains(&reference) && staff_queue.contains("New information"),
+                "{staff_queue}"
+            );
+            assert!(!staff_queue.contains(&other));
+            let (mut auditor, _) = signed_in(app, Role::Auditor, None).await;
+            assert_eq!(auditor.get(app, &case).await.status, StatusCode::OK);
+            assert_eq!(queue_marks(app, &token).await[0], (reference.clone(), true));
             let html = triage.get(app, &case).await.text();
             assert!(html.contains("He messaged again last night."));
             assert!(html.contains("The reporter added information"));
+            // Opened by the team: no longer marked.
+            assert!(queue_marks(app, &token).await.iter().all(|(_, new)| !new));
             // A wrong code is refused and does not say why.
             let wrong = follow_up_page(app, &[("code", "AAAAA-BBBBB-CCCCC-DDDDD")]).await;
             assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -160,6 +160,9 @@ impl Storage {
         .bind(timestamp(at))
         .execute(&mut *tx)
         .await?;
+        if direction == Direction::FromReporter {
+            mark_new_information(&mut tx, referral_id, at).await?;
+        }
         let kind = direction.event_kind();
         self.insert_event(&mut tx, &event(referral_id, at, author, kind))
             .await?;
@@ -232,5 +235,49 @@ fn event<'a>(
         to_status: None,
         reason: None,
         detail: None,
+    }
+}
+
+/// Marks the case as holding information from the referrer that no one has read yet (kept
+/// at the earliest such time until the case file is opened).
+pub(crate) async fn mark_new_information(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    referral_id: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    query(
+        "UPDATE referrals SET new_information_at = COALESCE(new_information_at, $1) WHERE id = $2",
+    )
+    .bind(timestamp(at))
+    .bind(referral_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl Storage {
+    /// Records that `entry.actor` opened the case file `entry.record_id` (the audit entry),
+    /// and, when they work cases (`reads_for_the_team`), that its new information has been
+    /// seen: one write.
+    #[instrument(skip_all)]
+    pub async fn record_case_view(
+        &self,
+        entry: &AuditEntry,
+        referral_id: &str,
+        reads_for_the_team: bool,
+    ) -> Result<(), StorageError> {
+        let mut tx = self.begin_write().await?;
+        if reads_for_the_team {
+            query(
+                "UPDATE referrals SET new_information_at = NULL
+                 WHERE id = $1 AND new_information_at IS NOT NULL",
+            )
+            .bind(referral_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        append_in(&mut tx, &self.audit, entry).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -452,6 +452,7 @@ impl Storage {
             detail: Some(json!({ "stage": new.stage })),
         };
         self.insert_event(&mut tx, &event).await?;
+        super::casework::mark_new_information(&mut tx, new.referral_id, new.at).await?;
         let entry = AuditEntry::new(
             new.at,
             "public",

@@ -26,6 +26,8 @@ pub struct QueueFilter {
     /// Only cases with a plan action not done past its due date (before `today`); with
     /// `assignee`, those allocated to that worker or with an overdue action they own.
     pub plan_overdue: bool,
+    /// Only cases holding information from the referrer no one who works cases has opened.
+    pub new_information: bool,
     /// `service:status` pairs to leave out unless `status` asks for one (closed cases).
     pub hide: Vec<String>,
     /// Today in Europe/London, for `overdue` and `due_today`.
@@ -51,6 +53,8 @@ pub struct QueueItem {
     pub assignee: Option<String>,
     /// Plan actions not done past their due date (0 without `QueueFilter::today`).
     pub plan_overdue: i64,
+    /// The referrer added information that no one who works cases has opened yet.
+    pub new_information: bool,
 }
 
 /// A page of the queue and how many match in all.
@@ -157,6 +161,9 @@ fn conditions(filter: &QueueFilter) -> Option<Conditions> {
         }
         (None, None) => {}
     }
+    if filter.new_information {
+        c.push("new_information_at IS NOT NULL".to_owned());
+    }
     if let Some(today) = today {
         if filter.overdue {
             let p = c.placeholder(today.as_str());
@@ -171,8 +178,8 @@ fn conditions(filter: &QueueFilter) -> Option<Conditions> {
 }
 
 impl Storage {
-    /// One page of the queue: urgent first, then the earliest due date (cases without one
-    /// last), then the oldest.
+    /// One page of the queue: urgent first, then cases with unread information from the
+    /// referrer, then the earliest due date (cases without one last), then the oldest.
     #[instrument(skip_all)]
     pub async fn queue(&self, filter: &QueueFilter) -> Result<QueuePage, StorageError> {
         let Some(c) = conditions(filter) else {
@@ -205,9 +212,11 @@ impl Storage {
         };
         let list_sql = format!(
             "SELECT reference, service, stage, status, team, urgent, suggested_band, \
-             confirmed_band, received_at, due_by, sla_met_at, assignee, {marker} AS plan_overdue \
+             confirmed_band, received_at, due_by, sla_met_at, assignee, {marker} AS plan_overdue, \
+             new_information_at \
              FROM referrals{clause} \
-             ORDER BY urgent DESC, (due_by IS NULL), due_by, received_at, reference \
+             ORDER BY urgent DESC, (new_information_at IS NULL), (due_by IS NULL), due_by, \
+             received_at, reference \
              LIMIT {} OFFSET {}",
             filter.limit, filter.offset
         );
@@ -235,6 +244,9 @@ impl Storage {
                 sla_met: met.is_some(),
                 assignee: row.try_get("assignee")?,
                 plan_overdue: row.try_get("plan_overdue")?,
+                new_information: row
+                    .try_get::<Option<String>, _>("new_information_at")?
+                    .is_some(),
             });
         }
         Ok(QueuePage { items, total })

@@ -45,6 +45,9 @@ pub struct QueueParams {
     /// `true`: only cases with a plan action not done past its due date; with `assignee`,
     /// cases allocated to that worker or with an overdue action they own (the worker's queue).
     plan_overdue: Option<bool>,
+    /// `true`: only cases where the referrer added information that no triage officer,
+    /// caseworker or manager has opened since.
+    new_information: Option<bool>,
     /// `true`: include closed cases.
     include_closed: Option<bool>,
     /// 1-based page number.
@@ -72,6 +75,10 @@ pub struct QueueItemView {
     pub assignee: Option<String>,
     /// Plan actions of the case not done past their due date.
     pub plan_actions_overdue: i64,
+    /// The referrer added information (a follow-up message, a detailed form) that no triage
+    /// officer, caseworker or manager has opened since. Such cases come right after urgent
+    /// ones.
+    pub new_information: bool,
 }
 
 /// A page of the queue.
@@ -142,7 +149,7 @@ pub fn filter_from_params(
     all_teams: bool,
     params: &HashMap<String, String>,
 ) -> Result<(QueueFilter, u32, u32), ApiError> {
-    const KNOWN: [&str; 11] = [
+    const KNOWN: [&str; 12] = [
         "status",
         "service",
         "band",
@@ -151,6 +158,7 @@ pub fn filter_from_params(
         "due_today",
         "assignee",
         "plan_overdue",
+        "new_information",
         "include_closed",
         "page",
         "per_page",
@@ -195,6 +203,7 @@ pub fn filter_from_params(
         due_today: flag(params, "due_today")?.unwrap_or(false),
         assignee,
         plan_overdue: flag(params, "plan_overdue")?.unwrap_or(false),
+        new_information: flag(params, "new_information")?.unwrap_or(false),
         hide: if include_closed {
             Vec::new()
         } else {
@@ -222,6 +231,7 @@ pub fn item_view(item: QueueItem, today: chrono::NaiveDate) -> QueueItemView {
         due_by: item.due_by.map(|d| d.format("%Y-%m-%d").to_string()),
         assignee: item.assignee,
         plan_actions_overdue: item.plan_overdue,
+        new_information: item.new_information,
     }
 }
 

@@ -150,7 +150,10 @@ pub async fn show(
         "referral",
         &referral.id,
     );
-    state.storage.append_audit(&entry).await?;
+    state
+        .storage
+        .record_case_view(&entry, &referral.id, staff.role.works_cases())
+        .await?;
     Ok(Json(ReferralView {
         reference: referral.reference,
         service: referral.service,

@@ -381,23 +381,6 @@ pub async fn case_page(
     Ok(page(status, "case.html", context))
 }
 
-async fn audit_view(
-    state: &AppState,
-    staff: &Staff,
-    action: &str,
-    referral: &Referral,
-) -> Result<(), StaffError> {
-    let entry = AuditEntry::new(
-        state.staff.clock.now(),
-        staff.actor(),
-        action,
-        "referral",
-        &referral.id,
-    );
-    state.storage.append_audit(&entry).await?;
-    Ok(())
-}
-
 /// `GET /staff/cases/{reference}`.
 pub async fn show(
     State(state): State<AppState>,
@@ -406,7 +389,17 @@ pub async fn show(
 ) -> Result<Response, StaffError> {
     let staff = session.staff();
     let (referral, def) = load(&state, &staff, &reference, Action::ViewCase).await?;
-    audit_view(&state, &staff, "referral.viewed", &referral).await?;
+    let entry = AuditEntry::new(
+        state.staff.clock.now(),
+        staff.actor(),
+        "referral.viewed",
+        "referral",
+        &referral.id,
+    );
+    state
+        .storage
+        .record_case_view(&entry, &referral.id, staff.role.works_cases())
+        .await?;
     case_page(&state, &session, &referral, &def, &[], StatusCode::OK).await
 }
 

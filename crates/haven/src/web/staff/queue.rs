@@ -39,6 +39,8 @@ pub struct QueueQuery {
     #[serde(default)]
     pub plan_overdue: String,
     #[serde(default)]
+    pub new_information: String,
+    #[serde(default)]
     pub page: Option<u32>,
 }
 
@@ -91,6 +93,7 @@ pub async fn show(
         due_today: false,
         assignee,
         plan_overdue: query.plan_overdue == "yes",
+        new_information: query.new_information == "yes",
         hide: closed_states(&state.registry),
         today: Some(calendar::london_date(now)),
         limit: PAGE_SIZE,
@@ -102,14 +105,15 @@ pub async fn show(
     let mut search = AuditEntry::new(now, staff.actor(), "queue.searched", "queue", "");
     search.record_id = None;
     search.reason = Some(format!(
-        "service={} status={} band={} urgent={} overdue={} assignee={} plan_overdue={} page={page_number}",
+        "service={} status={} band={} urgent={} overdue={} assignee={} plan_overdue={} new_information={} page={page_number}",
         query.service,
         query.status,
         query.band,
         query.urgent,
         query.overdue,
         query.assignee,
-        query.plan_overdue
+        query.plan_overdue,
+        query.new_information
     ));
     state.storage.append_audit(&search).await?;
     let services: Vec<_> = state
@@ -150,18 +154,20 @@ pub async fn show(
                 "received": when(r.received_at),
                 "assignee": r.assignee,
                 "plan_overdue": r.plan_overdue,
+                "new_information": r.new_information,
             })
         })
         .collect();
     let base = format!(
-        "service={}&status={}&band={}&urgent={}&overdue={}&assignee={}&plan_overdue={}",
+        "service={}&status={}&band={}&urgent={}&overdue={}&assignee={}&plan_overdue={}&new_information={}",
         query.service,
         query.status,
         query.band,
         query.urgent,
         query.overdue,
         query.assignee,
-        query.plan_overdue
+        query.plan_overdue,
+        query.new_information
     );
     Ok(page(
         StatusCode::OK,
@@ -189,5 +195,6 @@ fn query_json(q: &QueueQuery) -> serde_json::Value {
         "service": q.service, "status": q.status, "band": q.band,
         "urgent": q.urgent == "yes", "overdue": q.overdue == "yes", "assignee": q.assignee,
         "plan_overdue": q.plan_overdue == "yes",
+        "new_information": q.new_information == "yes",
     })
 }
