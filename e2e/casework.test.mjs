@@ -76,7 +76,12 @@ test('Cyber Choices: enquiry → suitable → detailed form → initial meeting 
   await checkPage(page, { label: 'detailed form sent' })
   assert.equal((await page.locator('.govuk-panel__body strong').innerText()).trim(), reference)
 
-  // 4. The triager reassesses and allocates it to the caseworker.
+  // 4. The queue marks the case as holding new information from the referrer; the triager
+  // opens it, reassesses it and allocates it to the caseworker.
+  await triagePage.goto(haven.url('/staff/queue'))
+  const row = triagePage.locator('#queue tbody tr', { hasText: reference })
+  assert.match(await row.innerText(), /New information/)
+  await staffAxe(triagePage, 'queue with new information')
   await triagePage.goto(haven.url(`/staff/cases/${reference}`))
   assert.equal(await status(triagePage), 'Detailed referral received')
   assert.ok(await triagePage.locator('#stage-referral').isVisible(), 'the detailed referral section')
@@ -88,6 +93,8 @@ test('Cyber Choices: enquiry → suitable → detailed form → initial meeting 
   await Promise.all([triagePage.waitForNavigation(), triagePage.click("button:has-text('Save allocation')")])
   assert.equal(await triagePage.inputValue('#worker'), caseworker.email, await errorSummary(triagePage))
   await staffAxe(triagePage, 'case file, allocated')
+  await triagePage.goto(haven.url('/staff/queue'))
+  assert.doesNotMatch(await row.innerText(), /New information/, 'read once the case was opened')
   await triage.close()
 
   // 5. The caseworker: the case is in their queue; the lone-working concerns come first.
