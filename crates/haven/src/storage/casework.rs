@@ -256,16 +256,18 @@ pub(crate) async fn mark_new_information(
 }
 
 impl Storage {
-    /// Records that `entry.actor` opened the case file `entry.record_id` (the audit entry),
-    /// and, when they work cases (`reads_for_the_team`), that its new information has been
-    /// seen: one write.
+    /// Records that `actor` opened the case file of `referral_id` at `at` (the audit entry
+    /// `referral.viewed`), and, when they work cases (`reads_for_the_team`), that its new
+    /// information has been seen: one write.
     #[instrument(skip_all)]
     pub async fn record_case_view(
         &self,
-        entry: &AuditEntry,
+        at: DateTime<Utc>,
+        actor: &str,
         referral_id: &str,
         reads_for_the_team: bool,
     ) -> Result<(), StorageError> {
+        let entry = AuditEntry::new(at, actor, "referral.viewed", "referral", referral_id);
         let mut tx = self.begin_write().await?;
         if reads_for_the_team {
             query(
@@ -276,7 +278,7 @@ impl Storage {
             .execute(&mut *tx)
             .await?;
         }
-        append_in(&mut tx, &self.audit, entry).await?;
+        append_in(&mut tx, &self.audit, &entry).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -8,7 +8,6 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::storage::audit::AuditEntry;
 use crate::storage::timestamp;
 use crate::web::AppState;
 use crate::web::api::triage::{CaseFile, RequiredActionView};
@@ -143,16 +142,14 @@ pub async fn show(
             })
             .collect();
     let screening = super::triage::screening_view(&referral);
-    let entry = AuditEntry::new(
-        Utc::now(),
-        staff.actor(),
-        "referral.viewed",
-        "referral",
-        &referral.id,
-    );
     state
         .storage
-        .record_case_view(&entry, &referral.id, staff.role.works_cases())
+        .record_case_view(
+            Utc::now(),
+            &staff.actor(),
+            &referral.id,
+            staff.role.works_cases(),
+        )
         .await?;
     Ok(Json(ReferralView {
         reference: referral.reference,

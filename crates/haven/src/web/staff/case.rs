@@ -389,16 +389,14 @@ pub async fn show(
 ) -> Result<Response, StaffError> {
     let staff = session.staff();
     let (referral, def) = load(&state, &staff, &reference, Action::ViewCase).await?;
-    let entry = AuditEntry::new(
-        state.staff.clock.now(),
-        staff.actor(),
-        "referral.viewed",
-        "referral",
-        &referral.id,
-    );
     state
         .storage
-        .record_case_view(&entry, &referral.id, staff.role.works_cases())
+        .record_case_view(
+            state.staff.clock.now(),
+            &staff.actor(),
+            &referral.id,
+            staff.role.works_cases(),
+        )
         .await?;
     case_page(&state, &session, &referral, &def, &[], StatusCode::OK).await
 }
