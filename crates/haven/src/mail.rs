@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::config::{Settings, SmtpTls};
-use crate::storage::jobs::NewJob;
+use crate::storage::jobs::mail_job;
 use crate::storage::{Storage, StorageError};
 
 /// The job queue emails go through.
@@ -244,14 +244,7 @@ impl Mailer {
 /// Stores an email as a job; it is sent by [`run_worker`].
 pub async fn enqueue(storage: &Storage, notice: &Notice) -> Result<String, StorageError> {
     let payload = json!(notice);
-    storage
-        .enqueue_job(&NewJob {
-            queue: QUEUE,
-            kind: KIND,
-            payload: &payload,
-            run_at: Utc::now(),
-        })
-        .await
+    storage.enqueue_job(&mail_job(&payload, Utc::now())).await
 }
 
 /// The wait before attempt `attempts + 1`: 30 s doubling, at most 4 h.

@@ -14,9 +14,9 @@ use haven_core::workflow::TransitionOutcome;
 use serde_json::{Value, json};
 
 use crate::crypto::SecretKey;
-use crate::mail::{self, Notice};
+use crate::mail::Notice;
 use crate::storage::invites::{NewInvitation, Notification, StageRecord};
-use crate::storage::jobs::NewJob;
+use crate::storage::jobs::mail_job;
 use crate::storage::referrals::Referral;
 use crate::storage::triage::StatusChange;
 use crate::storage::{Storage, StorageError};
@@ -147,12 +147,7 @@ impl Planned {
         actor: &'a str,
         at: DateTime<Utc>,
     ) -> Notification<'a> {
-        let job = |payload: &'a Value| NewJob {
-            queue: mail::QUEUE,
-            kind: mail::KIND,
-            payload,
-            run_at: at,
-        };
+        let job = |payload: &'a Value| mail_job(payload, at);
         match self {
             Planned::Nothing => Notification::Nothing,
             Planned::Email(payload) => Notification::Email(job(payload)),
@@ -339,7 +334,10 @@ mod tests {
 
     #[test]
     fn addresses_are_masked() {
-        assert_eq!(mail::mask_address("jo@school.org.uk"), "j•••@school.org.uk");
-        assert_eq!(mail::mask_address("nonsense"), "•••");
+        assert_eq!(
+            crate::mail::mask_address("jo@school.org.uk"),
+            "j•••@school.org.uk"
+        );
+        assert_eq!(crate::mail::mask_address("nonsense"), "•••");
     }
 }

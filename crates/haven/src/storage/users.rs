@@ -21,6 +21,14 @@ pub struct StaffUser {
     pub created_at: DateTime<Utc>,
 }
 
+impl StaffUser {
+    /// An active triage officer, caseworker or manager of `team`: who may be allocated its
+    /// cases and own their plan actions.
+    pub fn works_cases_of(&self, team: &str) -> bool {
+        !self.disabled && self.team.as_deref() == Some(team) && self.role.works_cases()
+    }
+}
+
 /// A staff account to create.
 pub struct NewStaffUser<'a> {
     pub id: String,

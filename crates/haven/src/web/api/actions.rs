@@ -10,11 +10,11 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::access::Role;
 use crate::policy::Action;
 use crate::storage::actions::{ActionChange, ActionStatus};
 use crate::storage::users::normalise_email;
 use crate::web::AppState;
+use crate::web::api::plans::is_team_worker;
 use crate::web::api::triage::{RequiredActionView, load_case};
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::extract::{ApiJson, StaffAuth};
@@ -131,13 +131,7 @@ pub async fn allocate(
     let worker = match request.worker.as_deref().map(normalise_email) {
         None => None,
         Some(email) => {
-            let user = state.storage.find_user_by_email(&email).await?;
-            let fits = user.as_ref().is_some_and(|u| {
-                !u.disabled
-                    && u.team.as_deref() == Some(case.referral.team.as_str())
-                    && matches!(u.role, Role::Caseworker | Role::Triage | Role::Manager)
-            });
-            if !fits {
+            if !is_team_worker(&state.storage, &case.referral.team, &email).await? {
                 return Err(ApiError::unprocessable([(
                     "worker",
                     format!(

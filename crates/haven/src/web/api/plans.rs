@@ -17,7 +17,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use crate::access::Role;
 use crate::policy::Action;
 use crate::storage::audit::AuditEntry;
 use crate::storage::plans::{NewPlanAction, NewReview, Plan};
@@ -79,11 +78,17 @@ pub async fn is_team_worker(
     Ok(storage
         .find_user_by_email(&normalise_email(email))
         .await?
-        .is_some_and(|u| {
-            !u.disabled
-                && u.team.as_deref() == Some(team)
-                && matches!(u.role, Role::Caseworker | Role::Triage | Role::Manager)
-        }))
+        .is_some_and(|u| u.works_cases_of(team)))
+}
+
+/// The `owner` problem: not a worker of `team` (see [`is_team_worker`]).
+fn owner_problem(team: &str) -> Problem {
+    (
+        "owner".to_owned(),
+        format!(
+            "Choose the owner: an active caseworker, triage officer or manager of team `{team}`"
+        ),
+    )
 }
 
 /// The closure outcome a transition carries, as a 422 naming `fields.outcome` /
@@ -365,13 +370,7 @@ pub async fn add_action(
         None => false,
     };
     if !owner_fits {
-        problems.push((
-            "owner".to_owned(),
-            format!(
-                "Choose the owner: an active caseworker, triage officer or manager of team `{}`",
-                referral.team
-            ),
-        ));
+        problems.push(owner_problem(&referral.team));
     }
     let due_on = date(&mut problems, "due_on", request.due_on.as_deref());
     if due_on.is_none() && !problems.iter().any(|(f, _)| f == "due_on") {
@@ -463,12 +462,7 @@ pub async fn check_action_change(
     if let Some(o) = &owner
         && !is_team_worker(storage, team, o).await?
     {
-        problems.push((
-            "owner".to_owned(),
-            format!(
-                "Choose the owner: an active caseworker, triage officer or manager of team `{team}`"
-            ),
-        ));
+        problems.push(owner_problem(team));
     }
     let due_on = date(&mut problems, "due_on", given(due_on));
     if problems.is_empty() && done.is_none() && owner.is_none() && due_on.is_none() {

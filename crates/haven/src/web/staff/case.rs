@@ -17,7 +17,7 @@ use super::answers::{lay_out, without_third_party};
 use super::error::StaffError;
 use super::render::page;
 use super::session::{CurrentSession, SignedIn};
-use crate::access::{Role, Staff};
+use crate::access::Staff;
 use crate::policy::{Action, CaseScope};
 use crate::storage::audit::AuditEntry;
 use crate::storage::casework::Direction;
@@ -295,8 +295,7 @@ pub async fn case_page(
     };
     let members: Vec<Value> = users
         .iter()
-        .filter(|u| u.team.as_deref() == Some(referral.team.as_str()) && !u.disabled)
-        .filter(|u| matches!(u.role, Role::Caseworker | Role::Triage | Role::Manager))
+        .filter(|u| u.works_cases_of(&referral.team))
         .map(|u| json!({ "email": u.email, "selected": referral.assignee.as_deref() == Some(u.email.as_str()) }))
         .collect();
     let bands = def

@@ -14,13 +14,13 @@ use serde::Deserialize;
 use super::case::{case_page, load, load_file};
 use super::error::StaffError;
 use super::session::{CurrentSession, SignedIn};
-use crate::access::Role;
 use crate::policy::Action;
 use crate::storage::actions::{ActionChange, ActionStatus};
 use crate::storage::casework::Direction;
 use crate::storage::referrals::Referral;
 use crate::storage::triage::StatusChange;
 use crate::web::AppState;
+use crate::web::api::plans::is_team_worker;
 use crate::web::api::triage::{CaseFile, meets_sla};
 
 /// Longest note or message accepted, in characters.
@@ -253,16 +253,7 @@ pub async fn allocate(
     let worker = if worker.is_empty() {
         None
     } else {
-        let fits = state
-            .storage
-            .find_user_by_email(&worker)
-            .await?
-            .is_some_and(|u| {
-                !u.disabled
-                    && u.team.as_deref() == Some(referral.team.as_str())
-                    && matches!(u.role, Role::Caseworker | Role::Triage | Role::Manager)
-            });
-        if !fits {
+        if !is_team_worker(&state.storage, &referral.team, &worker).await? {
             let message = "Choose a member of the case's team".to_owned();
             return refuse(&state, &session, &referral, &def, "worker", message).await;
         }

@@ -20,7 +20,7 @@ use super::case::{load, may, when, who};
 use super::error::StaffError;
 use super::render::page;
 use super::session::{CurrentSession, SignedIn};
-use crate::access::{Role, Staff};
+use crate::access::Staff;
 use crate::policy::Action;
 use crate::storage::audit::AuditEntry;
 use crate::storage::meetings::NewMeeting;
@@ -114,8 +114,7 @@ async fn team_workers(state: &AppState, team: &str) -> Result<Vec<String>, Staff
         .all_staff()
         .await?
         .into_iter()
-        .filter(|u| !u.disabled && u.team.as_deref() == Some(team))
-        .filter(|u| matches!(u.role, Role::Caseworker | Role::Triage | Role::Manager))
+        .filter(|u| u.works_cases_of(team))
         .map(|u| u.email)
         .collect())
 }
