@@ -96,10 +96,50 @@ pub fn referrer_email(
     })
 }
 
-/// The email telling `to`, a member of staff, that a case needs them (`what`, e.g. "A case
-/// has been allocated to you."), with the case's staff page; recorded in the chronology as
-/// `message` once sent. Never case content.
-pub fn staff_alert(
+/// The email telling a newly allocated `worker` that the case is theirs: not when they
+/// allocated it to themselves (`by`), nor when they already had it.
+pub fn allocation_alert(
+    ctx: Context<'_>,
+    def: &ServiceDefinition,
+    referral: &Referral,
+    worker: Option<&str>,
+    by: &str,
+) -> Option<Value> {
+    let worker = worker?;
+    if worker.eq_ignore_ascii_case(by) || referral.assignee.as_deref() == Some(worker) {
+        return None;
+    }
+    Some(staff_alert(
+        ctx,
+        def,
+        referral,
+        worker,
+        "A case has been allocated to you.",
+        "allocated",
+    ))
+}
+
+/// The email telling the worker a case is allocated to (if any) that the referrer added
+/// information to it.
+pub fn new_information_alert(
+    ctx: Context<'_>,
+    def: &ServiceDefinition,
+    referral: &Referral,
+) -> Option<Value> {
+    let worker = referral.assignee.as_deref()?;
+    Some(staff_alert(
+        ctx,
+        def,
+        referral,
+        worker,
+        "New information was added to a case allocated to you.",
+        "new_information",
+    ))
+}
+
+/// The email telling `to`, a member of staff, that a case needs them (`what`), with the
+/// case's staff page; recorded in the chronology as `message` once sent. Never case content.
+fn staff_alert(
     ctx: Context<'_>,
     def: &ServiceDefinition,
     referral: &Referral,

@@ -241,17 +241,9 @@ pub async fn submit(
         } else {
             let now = state.staff.clock.now();
             // The worker the case is allocated to hears there is something new to read.
-            let alert = match (&referral.assignee, state.registry.get(&referral.service)) {
-                (Some(worker), Some(def)) => Some(crate::notify::staff_alert(
-                    state.notify(),
-                    def,
-                    &referral,
-                    worker,
-                    "New information was added to a case allocated to you.",
-                    "new_information",
-                )),
-                _ => None,
-            };
+            let alert = state.registry.get(&referral.service).and_then(|def| {
+                crate::notify::new_information_alert(state.notify(), def, &referral)
+            });
             state
                 .storage
                 .add_message(

@@ -143,8 +143,8 @@ pub async fn allocate(
             Some(email)
         }
     };
-    let alert = allocation_alert(
-        &state,
+    let alert = crate::notify::allocation_alert(
+        state.notify(),
         &case.def,
         &case.referral,
         worker.as_deref(),
@@ -164,27 +164,4 @@ pub async fn allocate(
         worker,
         mode: case.allocation_mode(),
     }))
-}
-
-/// The email telling a newly allocated worker (not the one who allocated it to themselves,
-/// nor the one who already had it) that the case is theirs.
-pub fn allocation_alert(
-    state: &AppState,
-    def: &haven_core::definition::ServiceDefinition,
-    referral: &crate::storage::referrals::Referral,
-    worker: Option<&str>,
-    by: &str,
-) -> Option<serde_json::Value> {
-    let worker = worker?;
-    if worker.eq_ignore_ascii_case(by) || referral.assignee.as_deref() == Some(worker) {
-        return None;
-    }
-    Some(crate::notify::staff_alert(
-        state.notify(),
-        def,
-        referral,
-        worker,
-        "A case has been allocated to you.",
-        "allocated",
-    ))
 }

@@ -260,8 +260,8 @@ pub async fn allocate(
         Some(worker)
     };
     let now = state.staff.clock.now();
-    let alert = crate::web::api::actions::allocation_alert(
-        &state,
+    let alert = crate::notify::allocation_alert(
+        state.notify(),
         &def,
         &referral,
         worker.as_deref(),
