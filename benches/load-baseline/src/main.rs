@@ -3,7 +3,11 @@
 //! `synchronous=FULL` (Haven's durability) — so Haven's throughput is reported as a ratio of
 //! what the machine can do, not as a number that means nothing on other hardware.
 //!
-//! Usage: `load-baseline ADDR DATABASE_FILE`
+//! Usage: `load-baseline ADDR DATABASE_FILE [full|normal]`
+//!
+//! `normal` runs the same insert with `synchronous=NORMAL` (a commit is durable once the WAL is
+//! checkpointed, not at each commit): the naive insert most services ship with, which Haven
+//! (still at `FULL`) is also compared against.
 #![forbid(unsafe_code)]
 
 use std::str::FromStr;
@@ -17,10 +21,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:8081".to_owned());
     let file = args.next().unwrap_or_else(|| "baseline.db".to_owned());
+    let synchronous = match args.next().as_deref() {
+        None | Some("full") => SqliteSynchronous::Full,
+        Some("normal") => SqliteSynchronous::Normal,
+        Some(other) => return Err(format!("durability must be full or normal, not {other}").into()),
+    };
     let options = SqliteConnectOptions::from_str(&format!("sqlite://{file}"))?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Full)
+        .synchronous(synchronous)
         .busy_timeout(std::time::Duration::from_secs(5));
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
@@ -33,7 +42,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/submit", post(submit))
         .with_state(pool);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
-    eprintln!("baseline listening on {addr}");
+    eprintln!("baseline listening on {addr} (synchronous={synchronous:?})");
     axum::serve(listener, app).await?;
     Ok(())
 }
