@@ -11,7 +11,7 @@ use common::{TestApp, TestAppBuilder};
 use haven_pages::naming;
 use public_support::Browser;
 
-const WHO: &str = "/services/secos/referral/who-are-you";
+const WHO: &str = "/services/ceop/report/who-are-you";
 
 fn builtins() -> TestAppBuilder {
     TestAppBuilder::default().builtins()
@@ -23,22 +23,22 @@ fn id_of(cookie: &str) -> String {
     value.split('.').next().unwrap().to_owned()
 }
 
-/// Whether the database holds a live SECOS draft for this session id.
+/// Whether the database holds a live CEOP draft for this session id.
 async fn has_draft(app: &TestApp, id: &str) -> bool {
     let hash = app.key.keyed_hash(format!("form-session:{id}").as_bytes());
     app.storage
-        .find_draft(&hash, "secos", Utc::now())
+        .find_draft(&hash, "ceop", Utc::now())
         .await
         .unwrap()
         .is_some()
 }
 
-/// Chooses "professional"; the first page's address.
-async fn choose_professional(b: &mut Browser<'_>) -> String {
+/// Chooses "parent or carer"; the first page's address.
+async fn choose_parent(b: &mut Browser<'_>) -> String {
     let chosen = b
         .post(
             WHO,
-            &[(naming::AUDIENCE_FIELD.to_owned(), "professional".to_owned())],
+            &[(naming::AUDIENCE_FIELD.to_owned(), "parent_carer".to_owned())],
         )
         .await;
     assert_eq!(chosen.status, StatusCode::SEE_OTHER, "{}", chosen.text());
@@ -58,7 +58,7 @@ async fn a_session_id_the_server_did_not_issue_gets_a_fresh_session() {
                 .header("set-cookie")
                 .expect("a planted id gets a new session");
             assert_ne!(id_of(set.split(';').next().unwrap()), "Z".repeat(26));
-            let first = choose_professional(&mut child).await;
+            let first = choose_parent(&mut child).await;
             assert_eq!(child.get(&first).await.status, StatusCode::OK);
 
             // The planter's cookie reaches no draft.
@@ -88,7 +88,7 @@ async fn choosing_the_audience_rotates_the_id_and_the_old_one_reaches_nothing() 
                 page.header("set-cookie").is_none(),
                 "an issued id is accepted as it is"
             );
-            let first = choose_professional(&mut child).await;
+            let first = choose_parent(&mut child).await;
             let rotated = child.cookie.clone().unwrap();
             assert_ne!(id_of(&rotated), id_of(&issued), "a new id when the form starts");
             assert_eq!(child.get(&first).await.status, StatusCode::OK);
@@ -102,7 +102,7 @@ async fn choosing_the_audience_rotates_the_id_and_the_old_one_reaches_nothing() 
 
             // Choosing again (going back to "I am…") rotates again; the draft follows.
             child.get(WHO).await;
-            choose_professional(&mut child).await;
+            choose_parent(&mut child).await;
             let again = child.cookie.clone().unwrap();
             assert_ne!(id_of(&again), id_of(&rotated));
             assert!(has_draft(app, &id_of(&again)).await);

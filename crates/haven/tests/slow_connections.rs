@@ -54,7 +54,7 @@ async fn a_flood_of_slow_connections_does_not_stop_healthz_and_is_closed() {
         max_connections: 4,
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, app.router.clone(), limits, async {
+    let server = tokio::spawn(serve(listener, app.router.clone(), limits, async move {
         let _ = stopped.await;
     }));
 
@@ -132,7 +132,7 @@ async fn an_idle_keep_alive_connection_is_closed() {
         listener,
         app.router.clone(),
         limits,
-        std::future::pending(),
+        std::future::pending::<()>(),
     ));
     let mut stream = TcpStream::connect(address).await.unwrap();
     stream

@@ -105,7 +105,7 @@ async fn start_metrics_server(
         listener,
         app,
         limits,
-        std::future::pending(),
+        std::future::pending::<()>(),
     ))))
 }
 

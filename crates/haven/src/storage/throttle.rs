@@ -125,7 +125,7 @@ impl Storage {
             .await?;
         let claimed = match row {
             None => {
-                query(
+                let claimed = query(
                     "INSERT INTO signin_delays (key_hash, failures, next_at, created_at, updated_at)
                      VALUES ($1, 1, $2, $3, $4) ON CONFLICT (key_hash) DO NOTHING",
                 )

@@ -15,7 +15,6 @@
 //!   taking a file descriptor, and are served as slots free up.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
