@@ -56,7 +56,9 @@ async fn the_public_address_serves_metrics_only_with_the_configured_token() {
         .each_engine(async |app| {
             assert_eq!(app.get("/metrics").await.status, StatusCode::NOT_FOUND);
             assert_eq!(
-                metrics_with(app, "metrics-token-for-tests-wrong").await.status,
+                metrics_with(app, "metrics-token-for-tests-wrong")
+                    .await
+                    .status,
                 StatusCode::NOT_FOUND
             );
             assert_eq!(
@@ -98,34 +100,34 @@ async fn metrics_count_requests_by_route_template_and_submissions_by_service() {
     TestAppBuilder::default()
         .metrics_token(METRICS_TOKEN)
         .each_engine(async |app| {
-        let (reference, _) = app.submit_demo().await;
-        app.get(&format!("/api/v1/referrals/{reference}")).await;
-        let response = metrics_with(app, METRICS_TOKEN).await;
-        assert_eq!(response.status, StatusCode::OK);
-        assert!(
-            response
-                .header("content-type")
-                .unwrap()
-                .starts_with("text/plain")
-        );
-        let text = response.text();
-        assert!(
-            text.contains(r#"haven_submissions_total{service="demo"}"#),
-            "{text}"
-        );
-        assert!(
-            text.contains(r#"route="/api/v1/submissions",status="201""#),
-            "{text}"
-        );
-        // Templates, never concrete paths (which would hold references).
-        assert!(
-            text.contains(r#"route="/api/v1/referrals/{reference}""#),
-            "{text}"
-        );
-        assert!(!text.contains(&reference));
-        assert!(text.contains("http_request_duration_seconds_bucket"));
-    })
-    .await;
+            let (reference, _) = app.submit_demo().await;
+            app.get(&format!("/api/v1/referrals/{reference}")).await;
+            let response = metrics_with(app, METRICS_TOKEN).await;
+            assert_eq!(response.status, StatusCode::OK);
+            assert!(
+                response
+                    .header("content-type")
+                    .unwrap()
+                    .starts_with("text/plain")
+            );
+            let text = response.text();
+            assert!(
+                text.contains(r#"haven_submissions_total{service="demo"}"#),
+                "{text}"
+            );
+            assert!(
+                text.contains(r#"route="/api/v1/submissions",status="201""#),
+                "{text}"
+            );
+            // Templates, never concrete paths (which would hold references).
+            assert!(
+                text.contains(r#"route="/api/v1/referrals/{reference}""#),
+                "{text}"
+            );
+            assert!(!text.contains(&reference));
+            assert!(text.contains("http_request_duration_seconds_bucket"));
+        })
+        .await;
 }
 
 #[tokio::test]

@@ -50,14 +50,18 @@ async fn an_attacker_failing_at_one_address_does_not_stop_the_owner_at_another()
             let (_, email) = account(app, Role::Triage, Some("demo-team"), ONE_TIME).await;
             let mut refused = 0;
             for _ in 0..20 {
-                let status = attempt_from(app, &email, WRONG, "203.0.113.66").await.status;
+                let status = attempt_from(app, &email, WRONG, "203.0.113.66")
+                    .await
+                    .status;
                 if status == StatusCode::TOO_MANY_REQUESTS {
                     refused += 1;
                 }
             }
             assert!(refused > 0, "the attacker's address is slowed down");
             // Even the right password from the attacker's address waits.
-            let status = attempt_from(app, &email, ONE_TIME, "203.0.113.66").await.status;
+            let status = attempt_from(app, &email, ONE_TIME, "203.0.113.66")
+                .await
+                .status;
             assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
             // The owner, elsewhere, signs in at once.
             let owner = attempt_from(app, &email, ONE_TIME, "198.51.100.7").await;
@@ -91,10 +95,7 @@ async fn the_same_address_gets_growing_delays() {
                 assert!(wait > previous, "each wait is longer");
                 previous = wait;
                 // After the wait, one more attempt is counted (and fails again).
-                app.state
-                    .staff
-                    .clock
-                    .advance(TimeDelta::seconds(wait + 1));
+                app.state.staff.clock.advance(TimeDelta::seconds(wait + 1));
                 let r = attempt_from(app, &email, WRONG, address).await;
                 assert_eq!(r.status, StatusCode::OK, "round {round}");
             }
@@ -216,7 +217,10 @@ async fn the_session_id_is_replaced_after_the_second_factor() {
             .1
             .clone();
         assert_ne!(before, after, "a new session id after the second factor");
-        assert_eq!(browser.get(app, "/staff/queue").await.status, StatusCode::OK);
+        assert_eq!(
+            browser.get(app, "/staff/queue").await.status,
+            StatusCode::OK
+        );
         // The id used before the second factor no longer works.
         let mut old = Browser {
             cookies: vec![(SESSION_COOKIE.to_owned(), before)],

@@ -90,7 +90,11 @@ async fn choosing_the_audience_rotates_the_id_and_the_old_one_reaches_nothing() 
             );
             let first = choose_parent(&mut child).await;
             let rotated = child.cookie.clone().unwrap();
-            assert_ne!(id_of(&rotated), id_of(&issued), "a new id when the form starts");
+            assert_ne!(
+                id_of(&rotated),
+                id_of(&issued),
+                "a new id when the form starts"
+            );
             assert_eq!(child.get(&first).await.status, StatusCode::OK);
             assert!(has_draft(app, &id_of(&rotated)).await);
             assert!(!has_draft(app, &id_of(&issued)).await);

@@ -33,7 +33,8 @@ async fn closed_by_server(stream: &mut TcpStream) -> bool {
 async fn get(address: std::net::SocketAddr, path: &str) -> String {
     let exchange = async {
         let mut stream = TcpStream::connect(address).await.unwrap();
-        let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        let request =
+            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).await.unwrap();
         let mut answer = Vec::new();
         let _ = stream.read_to_end(&mut answer).await;
@@ -82,7 +83,10 @@ async fn a_flood_of_slow_connections_does_not_stop_healthz_and_is_closed() {
 
     // Every slow connection is closed by the server.
     for stream in &mut slow {
-        assert!(closed_by_server(stream).await, "a slow connection stayed open");
+        assert!(
+            closed_by_server(stream).await,
+            "a slow connection stayed open"
+        );
     }
     // The trickling one too, although it sends something more often than the timeout.
     let mut closed = false;

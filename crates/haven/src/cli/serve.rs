@@ -68,7 +68,13 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
         .await
         .with_context(|| format!("could not listen on {}", settings.bind))?;
     tracing::info!(address = %settings.bind, "listening on http://{}", settings.bind);
-    crate::web::server::serve(listener, app, connection_limits(settings), shutdown_signal()).await;
+    crate::web::server::serve(
+        listener,
+        app,
+        connection_limits(settings),
+        shutdown_signal(),
+    )
+    .await;
     if let Some(task) = metrics_server {
         task.abort();
     }

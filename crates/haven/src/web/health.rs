@@ -65,12 +65,10 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Respo
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|t| crate::crypto::sha256_hex(t.trim().as_bytes()));
     let allowed = match (&state.options.metrics_token_hash, given) {
-        (Some(expected), Some(given)) => {
-            bool::from(subtle::ConstantTimeEq::ct_eq(
-                expected.as_bytes(),
-                given.as_bytes(),
-            ))
-        }
+        (Some(expected), Some(given)) => bool::from(subtle::ConstantTimeEq::ct_eq(
+            expected.as_bytes(),
+            given.as_bytes(),
+        )),
         _ => false,
     };
     if !allowed {

@@ -232,14 +232,7 @@ async fn store_under(
     })?;
     let id = state
         .storage
-        .store_draft(
-            session_hash,
-            previous_hash,
-            &def.id,
-            &doc,
-            now,
-            IDLE_EXPIRY,
-        )
+        .store_draft(session_hash, previous_hash, &def.id, &doc, now, IDLE_EXPIRY)
         .await
         .map_err(|e| respond::storage_failed(Some(def), &e))?;
     loaded.id = Some(id.clone());

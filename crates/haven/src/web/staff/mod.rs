@@ -58,7 +58,9 @@ pub fn pair_delay_secs(n: i64) -> i64 {
     if n < PAIR_FREE_FAILURES {
         return 0;
     }
-    let doublings = u32::try_from(n - PAIR_FREE_FAILURES).unwrap_or(u32::MAX).min(16);
+    let doublings = u32::try_from(n - PAIR_FREE_FAILURES)
+        .unwrap_or(u32::MAX)
+        .min(16);
     PAIR_FIRST_DELAY_SECS
         .saturating_mul(1_i64 << doublings)
         .min(PAIR_MAX_DELAY_SECS)
