@@ -100,12 +100,11 @@ async fn a_flood_of_slow_connections_does_not_stop_healthz_and_is_closed() {
             closed = true;
             break;
         }
-        match tokio::time::timeout(Duration::from_millis(200), trickle.read(&mut buf)).await {
-            Ok(Ok(0) | Err(_)) => {
-                closed = true;
-                break;
-            }
-            Ok(Ok(_)) | Err(_) => {}
+        if let Ok(Ok(0) | Err(_)) =
+            tokio::time::timeout(Duration::from_millis(200), trickle.read(&mut buf)).await
+        {
+            closed = true;
+            break;
         }
     }
     assert!(closed, "a connection trickling header lines stayed open");
