@@ -52,6 +52,28 @@ const LONG_TEXT_MAX: usize = 20_000;
 
 static EMAIL: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"^[^@\s]+@[^@\s]+\.[^@\s]+$").ok());
+
+/// Whether `text` is an email address Haven can send to: a dot in the domain (the old,
+/// light check) and the rule of the mailer, lettre's `Address` parsing (a valid local part,
+/// and a valid domain or IP literal). lettre checks with the `email_address` crate, which
+/// this pure core uses directly rather than depend on the mailer; without this, an address
+/// like `a@example.org'--` was accepted here and then silently dropped when mail was sent.
+pub fn is_email_address(text: &str) -> bool {
+    let text = text.trim();
+    if text.len() > 254 || !EMAIL.as_ref().is_some_and(|r| r.is_match(text)) {
+        return false;
+    }
+    let Some((user, domain)) = text.rsplit_once('@') else {
+        return false;
+    };
+    let ip_literal = domain
+        .strip_prefix('[')
+        .and_then(|d| d.strip_suffix(']'))
+        .is_some_and(|ip| ip.parse::<std::net::IpAddr>().is_ok());
+    email_address::EmailAddress::is_valid_local_part(user)
+        && (email_address::EmailAddress::is_valid_domain(domain) || ip_literal)
+}
+
 // UK numbers (01…, 02…, 03…, 07…, 08…) or international (+ and 7 to 15 digits),
 // allowing spaces, hyphens, dots and brackets between digits.
 static PHONE: LazyLock<Option<Regex>> =
@@ -229,7 +251,7 @@ fn check_value(
             None => fail("Must be text".into()),
         },
         QuestionKind::Email => match value.as_str() {
-            Some(s) if s.len() <= 254 && EMAIL.as_ref().is_some_and(|r| r.is_match(s.trim())) => {}
+            Some(s) if is_email_address(s) => {}
             Some(_) => {
                 fail("Enter an email address in the correct format, like name@example.com".into())
             }
@@ -442,4 +464,32 @@ pub fn anonymity_texts<'a>(stage: &'a Stage, answers: &'a Value) -> Vec<(&'a str
                 .map(|text| (q.key.as_str(), text))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod email_tests {
+    use super::is_email_address;
+
+    #[test]
+    fn email_addresses_follow_the_mailers_rule() {
+        for ok in [
+            "name@example.com",
+            "o'brien@example.org",
+            "first.last+tag@sub.example.co.uk",
+            " padded@example.org ",
+        ] {
+            assert!(is_email_address(ok), "{ok}");
+        }
+        for bad in [
+            "a@example.org'--",
+            "a@exa mple.org",
+            "a@@example.org",
+            "@example.org",
+            "a@example",
+            "a..b@example.org",
+            "a@-example.org",
+        ] {
+            assert!(!is_email_address(bad), "{bad}");
+        }
+    }
 }

@@ -45,10 +45,34 @@ pub struct Settings {
     pub submissions_per_window: u32,
     /// Length of the rate-limit window in seconds. Env: `HAVEN_RATE_LIMIT_WINDOW_SECS`.
     pub rate_limit_window_secs: u64,
+    /// Anonymity checks (`POST /api/v1/anonymity-check`, called by the public pages as a
+    /// reporter types) accepted from one client address per window; more get 429. Counted
+    /// apart from submissions, so checking never uses up the allowance to send.
+    /// Env: `HAVEN_CHECKS_PER_WINDOW`.
+    pub checks_per_window: u32,
     /// Take the client address from the last `X-Forwarded-For` entry (only behind a reverse
     /// proxy that sets it; otherwise clients could choose their own address).
     /// Env: `HAVEN_TRUST_FORWARDED_FOR`.
     pub trust_forwarded_for: bool,
+    /// Whether the public form cookie carries `Secure` (sent over HTTPS only). When absent:
+    /// on, unless `bind` is a loopback address (development on http://127.0.0.1). Behind a
+    /// TLS-terminating proxy leave it on. Env: `HAVEN_COOKIE_SECURE`.
+    pub cookie_secure: Option<bool>,
+    /// Seconds a client has to send a request's headers, counted from when the connection
+    /// is ready for a request: it closes connections that trickle their headers and idle
+    /// keep-alive connections alike. Env: `HAVEN_HEADER_READ_TIMEOUT_SECS`.
+    pub header_read_timeout_secs: u64,
+    /// Most client connections open at once; further connections wait in the listen
+    /// backlog until one closes. Env: `HAVEN_MAX_CLIENT_CONNECTIONS`.
+    pub max_client_connections: usize,
+    /// A separate address serving only `/metrics` (e.g. `127.0.0.1:9090`). When absent,
+    /// metrics are not served at all unless `metrics_token` is set. Env: `HAVEN_METRICS_BIND`.
+    pub metrics_bind: Option<SocketAddr>,
+    /// When set, the public address also answers `/metrics` to requests carrying
+    /// `Authorization: Bearer <token>` (404 otherwise). Read from the environment only
+    /// (`HAVEN_METRICS_TOKEN`), like other secrets; never written to the config file.
+    #[serde(skip)]
+    pub metrics_token: Option<String>,
     /// Log format on stderr: `text` or `json`. Env: `HAVEN_LOG_FORMAT`. The level filter is
     /// `HAVEN_LOG` (e.g. `info`, `haven=debug`).
     pub log_format: LogFormat,
@@ -100,7 +124,13 @@ impl Default for Settings {
             request_timeout_secs: 30,
             submissions_per_window: 20,
             rate_limit_window_secs: 600,
+            checks_per_window: 300,
             trust_forwarded_for: false,
+            cookie_secure: None,
+            header_read_timeout_secs: 10,
+            max_client_connections: 1024,
+            metrics_bind: None,
+            metrics_token: None,
             log_format: LogFormat::Text,
             public_url: "http://127.0.0.1:8080".to_owned(),
             mail_from: "Haven <haven@localhost>".to_owned(),
@@ -128,7 +158,16 @@ impl fmt::Debug for Settings {
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("submissions_per_window", &self.submissions_per_window)
             .field("rate_limit_window_secs", &self.rate_limit_window_secs)
+            .field("checks_per_window", &self.checks_per_window)
             .field("trust_forwarded_for", &self.trust_forwarded_for)
+            .field("cookie_secure", &self.cookie_secure)
+            .field("header_read_timeout_secs", &self.header_read_timeout_secs)
+            .field("max_client_connections", &self.max_client_connections)
+            .field("metrics_bind", &self.metrics_bind)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "<redacted>"),
+            )
             .field("log_format", &self.log_format)
             .field("public_url", &self.public_url)
             .field("mail_from", &self.mail_from)
@@ -249,6 +288,28 @@ impl Settings {
                 self.rate_limit_window_secs = parse(value, "a number of seconds")?
             }
             "trust_forwarded_for" => self.trust_forwarded_for = parse(value, "true or false")?,
+            "checks_per_window" => self.checks_per_window = parse(value, "a whole number")?,
+            "cookie_secure" => {
+                self.cookie_secure = match value.trim() {
+                    "" => None,
+                    other => Some(parse(other, "true or false")?),
+                }
+            }
+            "header_read_timeout_secs" => {
+                self.header_read_timeout_secs = parse(value, "a number of seconds")?
+            }
+            "max_client_connections" => {
+                self.max_client_connections = parse(value, "a whole number")?
+            }
+            "metrics_bind" => {
+                self.metrics_bind = match value.trim() {
+                    "" => None,
+                    other => Some(parse(other, "an address and port, like 127.0.0.1:9090")?),
+                }
+            }
+            "metrics_token" => {
+                self.metrics_token = Some(value.trim().to_owned()).filter(|v| !v.is_empty())
+            }
             "log_format" => {
                 self.log_format = match value.trim() {
                     "text" => LogFormat::Text,
@@ -290,6 +351,22 @@ impl Settings {
         if self.body_limit_bytes < 1024 {
             return fail("body_limit_bytes", "must be at least 1024");
         }
+        if self.header_read_timeout_secs == 0 {
+            return fail("header_read_timeout_secs", "must be at least 1 second");
+        }
+        if self.max_client_connections == 0 {
+            return fail("max_client_connections", "must be at least 1");
+        }
+        if self
+            .metrics_token
+            .as_ref()
+            .is_some_and(|t| t.len() < 16 || t.contains(char::is_whitespace))
+        {
+            return fail(
+                "HAVEN_METRICS_TOKEN",
+                "must be at least 16 characters with no spaces",
+            );
+        }
         if self.request_timeout_secs == 0 || self.rate_limit_window_secs == 0 {
             return fail(
                 "request_timeout_secs",
@@ -327,6 +404,17 @@ impl Settings {
     /// The request timeout.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
+    }
+
+    /// Whether cookies carry `Secure`: the setting, or on unless `bind` is loopback.
+    pub fn cookie_secure(&self) -> bool {
+        self.cookie_secure
+            .unwrap_or_else(|| !self.bind.ip().is_loopback())
+    }
+
+    /// The header read timeout.
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_secs)
     }
 
     /// The rate-limit window.
@@ -401,9 +489,31 @@ submissions_per_window = 20
 # Length of that window in seconds.                        (HAVEN_RATE_LIMIT_WINDOW_SECS)
 rate_limit_window_secs = 600
 
+# Anonymity checks per client address per window (429 beyond), counted apart from
+# submissions.                                             (HAVEN_CHECKS_PER_WINDOW)
+checks_per_window = 300
+
 # Use the last X-Forwarded-For entry as the client address (only behind a proxy that sets it).
 #                                                          (HAVEN_TRUST_FORWARDED_FOR)
 trust_forwarded_for = false
+
+# Whether the public form cookie carries Secure (HTTPS only). Unset: on unless `bind` is a
+# loopback address.                                        (HAVEN_COOKIE_SECURE)
+# cookie_secure = true
+
+# Seconds a client has to send a request's headers, counted from when the connection is
+# ready for one (closes slow senders and idle keep-alive connections).
+#                                                          (HAVEN_HEADER_READ_TIMEOUT_SECS)
+header_read_timeout_secs = 10
+
+# Most client connections open at once; more wait in the listen backlog.
+#                                                          (HAVEN_MAX_CLIENT_CONNECTIONS)
+max_client_connections = 1024
+
+# A separate address serving only /metrics. Unset: /metrics is not served, unless
+# HAVEN_METRICS_TOKEN (environment only) is set: then the main address answers /metrics
+# to `Authorization: Bearer <token>`.                      (HAVEN_METRICS_BIND)
+# metrics_bind = "127.0.0.1:9090"
 
 # Log format on stderr: "text" or "json". Level filter: HAVEN_LOG (e.g. "info").
 #                                                          (HAVEN_LOG_FORMAT)

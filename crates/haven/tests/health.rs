@@ -3,7 +3,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::each_engine;
+use common::{TestAppBuilder, each_engine};
 
 #[tokio::test]
 async fn healthz_answers_ok() {
@@ -32,37 +32,102 @@ async fn readyz_follows_the_database() {
     .await;
 }
 
+const METRICS_TOKEN: &str = "metrics-token-for-tests-0123456789";
+
+async fn metrics_with(app: &common::TestApp, token: &str) -> common::TestResponse {
+    app.get_with_token("/metrics", token).await
+}
+
 #[tokio::test]
-async fn metrics_count_requests_by_route_template_and_submissions_by_service() {
+async fn the_public_address_serves_metrics_only_with_the_configured_token() {
+    // Not configured: no metrics on the public address at all.
     each_engine(async |app| {
-        let (reference, _) = app.submit_demo().await;
-        app.get(&format!("/api/v1/referrals/{reference}")).await;
-        let response = app.get("/metrics").await;
-        assert_eq!(response.status, StatusCode::OK);
-        assert!(
-            response
-                .header("content-type")
-                .unwrap()
-                .starts_with("text/plain")
+        app.submit_demo().await;
+        assert_eq!(app.get("/metrics").await.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            metrics_with(app, METRICS_TOKEN).await.status,
+            StatusCode::NOT_FOUND
         );
-        let text = response.text();
-        assert!(
-            text.contains(r#"haven_submissions_total{service="demo"}"#),
-            "{text}"
-        );
-        assert!(
-            text.contains(r#"route="/api/v1/submissions",status="201""#),
-            "{text}"
-        );
-        // Templates, never concrete paths (which would hold references).
-        assert!(
-            text.contains(r#"route="/api/v1/referrals/{reference}""#),
-            "{text}"
-        );
-        assert!(!text.contains(&reference));
-        assert!(text.contains("http_request_duration_seconds_bucket"));
     })
     .await;
+    // Configured: only that token.
+    TestAppBuilder::default()
+        .metrics_token(METRICS_TOKEN)
+        .each_engine(async |app| {
+            assert_eq!(app.get("/metrics").await.status, StatusCode::NOT_FOUND);
+            assert_eq!(
+                metrics_with(app, "metrics-token-for-tests-wrong")
+                    .await
+                    .status,
+                StatusCode::NOT_FOUND
+            );
+            assert_eq!(
+                metrics_with(app, METRICS_TOKEN).await.status,
+                StatusCode::OK
+            );
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn the_internal_metrics_address_serves_only_metrics() {
+    each_engine(async |app| {
+        app.submit_demo().await;
+        let internal = haven::web::health::internal_router(app.state.clone());
+        let get = |path: &str| {
+            tower::ServiceExt::oneshot(
+                internal.clone(),
+                axum::http::Request::get(path)
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+        };
+        let response = get("/metrics").await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = http_body_util::BodyExt::collect(response.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        assert!(String::from_utf8_lossy(&body).contains("haven_submissions_total"));
+        let other = get("/api/v1/services").await.unwrap();
+        assert_eq!(other.status(), StatusCode::NOT_FOUND);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template_and_submissions_by_service() {
+    TestAppBuilder::default()
+        .metrics_token(METRICS_TOKEN)
+        .each_engine(async |app| {
+            let (reference, _) = app.submit_demo().await;
+            app.get(&format!("/api/v1/referrals/{reference}")).await;
+            let response = metrics_with(app, METRICS_TOKEN).await;
+            assert_eq!(response.status, StatusCode::OK);
+            assert!(
+                response
+                    .header("content-type")
+                    .unwrap()
+                    .starts_with("text/plain")
+            );
+            let text = response.text();
+            assert!(
+                text.contains(r#"haven_submissions_total{service="demo"}"#),
+                "{text}"
+            );
+            assert!(
+                text.contains(r#"route="/api/v1/submissions",status="201""#),
+                "{text}"
+            );
+            // Templates, never concrete paths (which would hold references).
+            assert!(
+                text.contains(r#"route="/api/v1/referrals/{reference}""#),
+                "{text}"
+            );
+            assert!(!text.contains(&reference));
+            assert!(text.contains("http_request_duration_seconds_bucket"));
+        })
+        .await;
 }
 
 #[tokio::test]

@@ -143,22 +143,49 @@ async fn assets_are_fingerprinted_long_cached_typed_and_gzipped() {
 }
 
 #[tokio::test]
-async fn the_session_cookie_is_strict_and_secure_except_on_plain_loopback() {
+async fn the_session_cookie_is_strict_and_secure_by_setting_not_by_host_header() {
+    let request = |host: &str| {
+        Request::get("/services/ceop/report/who-are-you")
+            .header(header::HOST, host)
+            .body(Body::empty())
+            .unwrap()
+    };
+    // Listening on a public address: `Secure`, whatever `Host` the client sends.
+    builtins()
+        .bind("0.0.0.0:8080".parse().unwrap())
+        .each_engine(async |app: &TestApp| {
+            for host in ["haven.example.org", "127.0.0.1:8080", "localhost"] {
+                let remote = app.request(request(host)).await;
+                let cookie = remote.header("set-cookie").unwrap();
+                assert!(cookie.starts_with("haven_form="), "{cookie}");
+                assert!(
+                    cookie.ends_with("; Path=/services; HttpOnly; SameSite=Strict; Secure"),
+                    "{host}: {cookie}"
+                );
+            }
+        })
+        .await;
+    // The setting wins over the bind address both ways.
+    builtins()
+        .bind("0.0.0.0:8080".parse().unwrap())
+        .cookie_secure(Some(false))
+        .each_engine(async |app: &TestApp| {
+            let cookie = app.request(request("haven.example.org")).await;
+            let cookie = cookie.header("set-cookie").unwrap();
+            assert!(cookie.ends_with("SameSite=Strict"), "{cookie}");
+        })
+        .await;
+    builtins()
+        .cookie_secure(Some(true))
+        .each_engine(async |app: &TestApp| {
+            let cookie = app.request(request("127.0.0.1:8080")).await;
+            let cookie = cookie.header("set-cookie").unwrap();
+            assert!(cookie.ends_with("; Secure"), "{cookie}");
+        })
+        .await;
+    // On loopback (development), plain HTTP works.
     builtins()
         .each_engine(async |app: &TestApp| {
-            let request = |host: &str| {
-                Request::get("/services/ceop/report/who-are-you")
-                    .header(header::HOST, host)
-                    .body(Body::empty())
-                    .unwrap()
-            };
-            let remote = app.request(request("haven.example.org")).await;
-            let cookie = remote.header("set-cookie").unwrap();
-            assert!(cookie.starts_with("haven_form="), "{cookie}");
-            assert!(
-                cookie.ends_with("; Path=/services; HttpOnly; SameSite=Strict; Secure"),
-                "{cookie}"
-            );
             let local = app.request(request("127.0.0.1:8080")).await;
             let cookie = local.header("set-cookie").unwrap();
             assert!(
@@ -166,14 +193,15 @@ async fn the_session_cookie_is_strict_and_secure_except_on_plain_loopback() {
                 "{cookie}"
             );
             // The session id never reaches the database: only its keyed hash.
-            let id = cookie
-                .split(';')
+            let pair = cookie.split(';').next().unwrap().to_owned();
+            let id = pair
+                .trim_start_matches("haven_form=")
+                .split('.')
                 .next()
                 .unwrap()
-                .trim_start_matches("haven_form=")
                 .to_owned();
             let mut b = Browser::new(app);
-            b.cookie = Some(format!("haven_form={id}"));
+            b.cookie = Some(pair);
             b.csrf = public_support::csrf_in(&local.text());
             b.post(
                 "/services/ceop/report/who-are-you",

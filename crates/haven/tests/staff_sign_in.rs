@@ -483,7 +483,7 @@ async fn two_servers_on_one_database_share_the_sign_in_limits() {
 async fn entering_the_password_again_does_not_reset_the_count_of_wrong_codes() {
     each_engine(async |app| {
         let (_, email) = account(app, Role::Manager, Some("demo-team"), ONE_TIME).await;
-        let (mut browser, _, _) = first_sign_in(app, &email).await;
+        let (mut browser, secret, _) = first_sign_in(app, &email).await;
         sign_out(app, &mut browser).await;
         for (round, wrong) in [(0, 3), (1, 2)] {
             let (mut browser, response) = sign_in(app, &email, CHOSEN).await;
@@ -500,9 +500,19 @@ async fn entering_the_password_again_does_not_reset_the_count_of_wrong_codes() {
                 assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
             }
         }
-        // Five wrong codes, with the right password entered between them: the account is
-        // now refused, even with the right password.
-        let (_, response) = sign_in(app, &email, CHOSEN).await;
+        // Five wrong codes, with the right password entered between them: the next code is
+        // refused, even the right one (the password alone is not enough to reset the count).
+        app.state.staff.clock.advance(TimeDelta::seconds(31));
+        let (mut browser, response) = sign_in(app, &email, CHOSEN).await;
+        assert_eq!(location(&response), "/staff/sign-in/code");
+        let csrf = browser.csrf(app, "/staff/sign-in/code").await;
+        let response = browser
+            .post(
+                app,
+                "/staff/sign-in/code",
+                &[("code", &code_now(app, &secret)), ("csrf", &csrf)],
+            )
+            .await;
         assert_eq!(
             response.status,
             StatusCode::TOO_MANY_REQUESTS,

@@ -256,9 +256,11 @@ async fn revoke_token(
     }
 }
 
-/// A light check: the address is used to sign in, not to send mail yet.
+/// The address must be one the mailer can send to (lettre's `Address` parsing: staff are
+/// emailed sign-in links and alerts), with a dot in its domain.
 fn check_email(email: &str) -> Result<(), CliError> {
     let ok = email.len() <= 254
+        && email.parse::<lettre::Address>().is_ok()
         && !email.chars().any(char::is_whitespace)
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()

@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use clap::Args;
 
 use super::{CliError, Context};
+use crate::web::server::ConnectionLimits;
 use crate::web::{AppState, router};
 
 #[derive(Debug, Default, Args)]
@@ -61,23 +62,57 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
         settings.mail_from.clone(),
         Duration::from_secs(2),
     ));
+    let metrics_server = start_metrics_server(settings, &state).await?;
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(settings.bind)
         .await
         .with_context(|| format!("could not listen on {}", settings.bind))?;
     tracing::info!(address = %settings.bind, "listening on http://{}", settings.bind);
-    axum::serve(
+    crate::web::server::serve(
         listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        app,
+        connection_limits(settings),
+        shutdown_signal(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("the server stopped with an error")?;
+    .await;
+    if let Some(task) = metrics_server {
+        task.abort();
+    }
     upkeep.abort();
     mail_worker.abort();
     storage.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The connection limits of the settings.
+fn connection_limits(settings: &crate::config::Settings) -> ConnectionLimits {
+    ConnectionLimits {
+        header_read_timeout: settings.header_read_timeout(),
+        max_connections: settings.max_client_connections,
+    }
+}
+
+/// Serves `/metrics` alone on settings `metrics_bind`, when set.
+async fn start_metrics_server(
+    settings: &crate::config::Settings,
+    state: &AppState,
+) -> Result<Option<tokio::task::JoinHandle<()>>, CliError> {
+    let Some(address) = settings.metrics_bind else {
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("could not listen on {address} (metrics_bind)"))?;
+    tracing::info!(address = %address, "metrics on http://{address}/metrics");
+    let app = crate::web::health::internal_router(state.clone());
+    let limits = connection_limits(settings);
+    Ok(Some(tokio::spawn(crate::web::server::serve(
+        listener,
+        app,
+        limits,
+        std::future::pending::<()>(),
+    ))))
 }
 
 /// Resolves on Ctrl-C or SIGTERM; requests in flight then finish before the server exits.

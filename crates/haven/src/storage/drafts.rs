@@ -94,11 +94,14 @@ impl Storage {
     /// Stores the draft document of this form session and service, creating the draft when
     /// there is none (and then deleting expired drafts, opportunistically). The draft lives
     /// `idle` after this change, or until its resume code expires if that is later.
-    /// Returns the draft id.
+    /// With `previous_session_hash` (the session id was rotated), every draft of that
+    /// session first moves to `session_hash`, in the same transaction, so the old id reaches
+    /// nothing any more. Returns the draft id.
     #[instrument(skip_all)]
     pub async fn store_draft(
         &self,
         session_hash: &str,
+        previous_session_hash: Option<&str>,
         service: &str,
         answers: &Value,
         now: DateTime<Utc>,
@@ -107,6 +110,14 @@ impl Storage {
         let at = timestamp(now);
         let idle_until = timestamp(now + idle);
         let mut tx = self.begin_write().await?;
+        if let Some(previous) = previous_session_hash {
+            query("UPDATE public_drafts SET session_hash = $1, updated_at = $2 WHERE session_hash = $3")
+                .bind(session_hash)
+                .bind(&at)
+                .bind(previous)
+                .execute(&mut *tx)
+                .await?;
+        }
         // A draft that expired but was not deleted yet is replaced, never revived.
         query(
             "DELETE FROM public_drafts WHERE session_hash = $1 AND service = $2 AND expires_at <= $3",

@@ -111,6 +111,24 @@ impl Storage {
             .bind(user_id)
             .execute(&mut *tx)
             .await?;
+        // A token scoped to the old role or team is revoked for good: setting the role back
+        // must not bring back a token that stopped working when it changed (the same reason
+        // as deactivation below). Tokens already scoped to the new role and team stay.
+        if let AccessChange::Role { role, team } = change {
+            query(
+                "UPDATE api_tokens SET revoked_at = $1, updated_at = $2
+                 WHERE user_id = $3 AND revoked_at IS NULL
+                   AND (scope_role IS NULL OR scope_role <> $4
+                        OR COALESCE(scope_team, '') <> $5)",
+            )
+            .bind(timestamp(now))
+            .bind(timestamp(now))
+            .bind(user_id)
+            .bind(role.as_str())
+            .bind(team.unwrap_or(""))
+            .execute(&mut *tx)
+            .await?;
+        }
         // A deactivated account's API tokens are revoked for good: reactivating the account
         // must not bring back a token that may have been copied while it was away.
         if matches!(change, AccessChange::Active(false)) {

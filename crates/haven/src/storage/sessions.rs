@@ -78,6 +78,8 @@ pub struct SessionRecord {
     pub pending_totp_secret: Option<String>,
     pub created_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
+    /// Failed password attempts on the account between its previous sign-in and this one.
+    pub signin_notice: Option<super::throttle::FailedSignins>,
 }
 
 impl std::fmt::Debug for SessionRecord {
@@ -158,7 +160,7 @@ impl Storage {
         let row = query(concat!(
             "SELECT ",
             login_columns!(),
-            ", s.stage, s.pending_totp_secret, s.created_at, s.last_seen_at
+            ", s.stage, s.pending_totp_secret, s.created_at, s.last_seen_at, s.signin_notice
              FROM staff_sessions s JOIN staff_users u ON u.id = s.user_id
              WHERE s.id_hash = $1"
         ))
@@ -178,6 +180,9 @@ impl Storage {
             pending_totp_secret,
             created_at: parse_timestamp("created_at", &row.try_get::<String, _>(12)?)?,
             last_seen_at: parse_timestamp("last_seen_at", &row.try_get::<String, _>(13)?)?,
+            signin_notice: super::throttle::FailedSignins::from_stored(
+                row.try_get::<Option<String>, _>(14)?.as_deref(),
+            ),
         }))
     }
 

@@ -13,6 +13,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod public;
 pub mod rate_limit;
+pub mod server;
 pub mod staff;
 
 use std::sync::Arc;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub registry: Registry,
     pub key: Arc<SecretKey>,
     pub limiter: Arc<RateLimiter>,
+    /// Anonymity checks per client address: their own, larger allowance (`checks_per_window`).
+    pub check_limiter: Arc<RateLimiter>,
     /// Attempts at a resume code of "save and come back later", per client address.
     pub resume_limiter: Arc<RateLimiter>,
     pub metrics: PrometheusHandle,
@@ -58,6 +61,12 @@ pub struct WebOptions {
     pub trust_forwarded_for: bool,
     /// Where people reach Haven (links in emails): settings `public_url`.
     pub public_url: String,
+    /// The public form cookie's `Secure` attribute (settings `cookie_secure`).
+    pub cookie_secure: bool,
+    /// `/metrics` on the public router answers only the bearer token with this SHA-256
+    /// (settings `metrics_token`; the hash, so this struct's `Debug` shows no secret);
+    /// `None`: the public router does not serve it.
+    pub metrics_token_hash: Option<String>,
 }
 
 impl AppState {
@@ -71,6 +80,10 @@ impl AppState {
                 settings.submissions_per_window,
                 settings.rate_limit_window(),
             )),
+            check_limiter: Arc::new(RateLimiter::new(
+                settings.checks_per_window,
+                settings.rate_limit_window(),
+            )),
             resume_limiter: Arc::new(RateLimiter::new(
                 RESUME_ATTEMPTS_PER_WINDOW,
                 RESUME_ATTEMPT_WINDOW,
@@ -81,6 +94,11 @@ impl AppState {
                 request_timeout: settings.request_timeout(),
                 trust_forwarded_for: settings.trust_forwarded_for,
                 public_url: settings.public_url.clone(),
+                cookie_secure: settings.cookie_secure(),
+                metrics_token_hash: settings
+                    .metrics_token
+                    .as_deref()
+                    .map(|t| crate::crypto::sha256_hex(t.as_bytes())),
             },
             staff: Arc::new(staff::StaffRuntime::new()),
         }

@@ -225,6 +225,31 @@ impl TestAppBuilder {
         self
     }
 
+    /// The address the settings say the server listens on (it decides cookies' `Secure`
+    /// when `cookie_secure` is not set; nothing listens in these tests).
+    pub fn bind(mut self, address: std::net::SocketAddr) -> Self {
+        self.settings.bind = address;
+        self
+    }
+
+    /// Settings `cookie_secure`.
+    pub fn cookie_secure(mut self, secure: Option<bool>) -> Self {
+        self.settings.cookie_secure = secure;
+        self
+    }
+
+    /// Settings `metrics_token`.
+    pub fn metrics_token(mut self, token: &str) -> Self {
+        self.settings.metrics_token = Some(token.to_owned());
+        self
+    }
+
+    /// Anonymity checks allowed per client address per window.
+    pub fn checks_limit(mut self, per_window: u32) -> Self {
+        self.settings.checks_per_window = per_window;
+        self
+    }
+
     /// Serve the built-in services (services/*.toml) instead of the test fixtures.
     pub fn builtins(mut self) -> Self {
         self.builtins = true;

@@ -1,8 +1,11 @@
-//! Checks that store nothing: `POST /api/v1/anonymity-check` (anyone, rate limited like
-//! submissions) and `POST /api/v1/screen` (staff).
+//! Checks that store nothing: `POST /api/v1/anonymity-check` (anyone, rate limited per
+//! client address by its own, larger allowance than submissions: the public pages call it
+//! each time a reporter pauses while typing, which must never use up the allowance of the
+//! submission itself) and `POST /api/v1/screen` (staff).
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use chrono::Utc;
 use haven_core::anonymity::{self, MAX_CHECKED_BYTES};
 use haven_core::{calendar, screening};
@@ -12,9 +15,8 @@ use utoipa::ToSchema;
 
 use crate::storage::audit::AuditEntry;
 use crate::web::AppState;
-use crate::web::api::submissions::SubmissionQuota;
 use crate::web::error::{ApiError, ErrorBody};
-use crate::web::extract::{ApiJson, StaffAuth};
+use crate::web::extract::{ApiJson, ClientIp, StaffAuth};
 
 /// Text to check.
 #[derive(Deserialize, ToSchema)]
@@ -63,6 +65,28 @@ pub fn anonymity_result(text: &str) -> AnonymityCheckResult {
     }
 }
 
+/// Counts the request against the client's anonymity-check allowance (settings
+/// `checks_per_window`), separate from the submission allowance.
+pub struct CheckQuota;
+
+impl FromRequestParts<AppState> for CheckQuota {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
+        state
+            .check_limiter
+            .check(ip)
+            .map_err(|limited| ApiError::TooManyRequests {
+                retry_after_secs: limited.retry_after_secs,
+            })?;
+        Ok(CheckQuota)
+    }
+}
+
 /// Checks free text for details that could identify someone; stores nothing.
 #[utoipa::path(
     post,
@@ -78,7 +102,7 @@ pub fn anonymity_result(text: &str) -> AnonymityCheckResult {
     )
 )]
 pub async fn anonymity_check(
-    _quota: SubmissionQuota,
+    _quota: CheckQuota,
     ApiJson(request): ApiJson<AnonymityCheckRequest>,
 ) -> Result<Json<AnonymityCheckResult>, ApiError> {
     if request.text.len() > MAX_CHECKED_BYTES {

@@ -19,7 +19,7 @@ use crate::web::AppState;
 /// The "I am…" page; a stage with one audience skips it.
 pub async fn show(
     State(state): State<AppState>,
-    session: FormSession,
+    mut session: FormSession,
     Path((service, stage)): Path<(String, String)>,
 ) -> PageResult {
     let now = Utc::now();
@@ -27,7 +27,7 @@ pub async fn show(
     let mut loaded = draft::load(&state, &session, def, now).await?;
     let stage = draft::reachable_stage(def, &stage, &loaded, now)?;
     if let [only] = stage.audiences.as_slice() {
-        return choose_audience(&state, &session, def, stage, &mut loaded, only).await;
+        return choose_audience(&state, &mut session, def, stage, &mut loaded, only).await;
     }
     let ctx = respond::context(&state, &session);
     let (current, _) = loaded.stage(&stage.key);
@@ -38,7 +38,7 @@ pub async fn show(
 /// The chosen audience: stored, then on to the first page.
 pub async fn choose(
     State(state): State<AppState>,
-    session: FormSession,
+    mut session: FormSession,
     Path((service, stage)): Path<(String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> PageResult {
@@ -54,7 +54,9 @@ pub async fn choose(
         return Err(respond::error(Some(def), StatusCode::FORBIDDEN).with_session(&session));
     }
     match haven_pages::parse_audience_form(stage, &form) {
-        Ok(audience) => choose_audience(&state, &session, def, stage, &mut loaded, &audience).await,
+        Ok(audience) => {
+            choose_audience(&state, &mut session, def, stage, &mut loaded, &audience).await
+        }
         Err(e) => {
             let ctx = respond::context(&state, &session);
             let html = haven_pages::audience_page(&ctx, def, stage, None, Some(&e));
@@ -63,11 +65,12 @@ pub async fn choose(
     }
 }
 
-/// Stores the audience (answers that no longer apply to it are dropped) and redirects to
-/// the stage's first page.
+/// Stores the audience (answers that no longer apply to it are dropped) under a new session
+/// id (see `session.rs`: choosing the audience starts the form, so an id planted before it
+/// reaches nothing) and redirects to the stage's first page.
 async fn choose_audience(
     state: &AppState,
-    session: &FormSession,
+    session: &mut FormSession,
     def: &ServiceDefinition,
     stage: &Stage,
     loaded: &mut Loaded,
@@ -79,7 +82,7 @@ async fn choose_audience(
     entry.audience = Some(audience.to_owned());
     entry.answers = nav::prune_inapplicable(stage, audience, &entry.answers, today);
     let answers: Value = entry.answers.clone();
-    draft::store(state, session, def, loaded, now).await?;
+    draft::store_rotating(state, session, def, loaded, now).await?;
     let next = nav::first_page(stage, audience, &answers, today).map_or_else(
         || urls::check_answers(&def.id, &stage.key),
         |p| urls::page(&def.id, &stage.key, &p.key),

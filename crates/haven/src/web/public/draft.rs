@@ -190,13 +190,49 @@ pub async fn store(
     loaded: &mut Loaded,
     now: DateTime<Utc>,
 ) -> Result<String, Reply> {
+    store_under(state, &session.hash(&state.key), None, def, loaded, now).await
+}
+
+/// Stores the draft document under a new session id (the answer must carry the session's
+/// cookie: `Reply::with_session`). Used when a draft is created and when the audience is
+/// chosen, so an id planted on the device before the form was started (session fixation)
+/// never reaches what is typed; every draft of the old id moves to the new one in the same
+/// transaction, and the old id reaches nothing. Returns the draft id.
+pub async fn store_rotating(
+    state: &AppState,
+    session: &mut FormSession,
+    def: &ServiceDefinition,
+    loaded: &mut Loaded,
+    now: DateTime<Utc>,
+) -> Result<String, Reply> {
+    session.rotate(&state.key);
+    let previous = session.take_previous_hash();
+    store_under(
+        state,
+        &session.hash(&state.key),
+        previous.as_deref(),
+        def,
+        loaded,
+        now,
+    )
+    .await
+}
+
+async fn store_under(
+    state: &AppState,
+    session_hash: &str,
+    previous_hash: Option<&str>,
+    def: &ServiceDefinition,
+    loaded: &mut Loaded,
+    now: DateTime<Utc>,
+) -> Result<String, Reply> {
     let doc = serde_json::to_value(&loaded.doc).map_err(|e| {
         tracing::error!(error = %e, "a public draft could not be serialised");
         respond::error(Some(def), StatusCode::INTERNAL_SERVER_ERROR)
     })?;
     let id = state
         .storage
-        .store_draft(&session.hash(&state.key), &def.id, &doc, now, IDLE_EXPIRY)
+        .store_draft(session_hash, previous_hash, &def.id, &doc, now, IDLE_EXPIRY)
         .await
         .map_err(|e| respond::storage_failed(Some(def), &e))?;
     loaded.id = Some(id.clone());

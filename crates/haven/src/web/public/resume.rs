@@ -61,7 +61,7 @@ impl FromRequestParts<AppState> for ResumeQuota {
 /// Looks the code up and restores the draft into this session.
 pub async fn submit(
     State(state): State<AppState>,
-    session: FormSession,
+    mut session: FormSession,
     Path(service): Path<String>,
     quota: ResumeQuota,
     body: Result<Bytes, BytesRejection>,
@@ -90,6 +90,10 @@ pub async fn submit(
             return respond::rendered(StatusCode::UNPROCESSABLE_ENTITY, html);
         }
     };
+    // The restored draft goes to a new session id (the answer sets it), never to the id the
+    // browser came with, which someone may have planted on the device.
+    session.rotate(&state.key);
+    let _ = session.take_previous_hash();
     let found = state
         .storage
         .resume_draft(
@@ -115,5 +119,5 @@ pub async fn submit(
             audience.map(|a| next_incomplete(def, stage, a, &answers, today))
         })
         .unwrap_or_else(|| haven_pages::urls::start(&def.id));
-    Ok(Reply::redirect(next))
+    Ok(Reply::redirect(next).with_session(&session))
 }

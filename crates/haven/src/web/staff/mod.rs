@@ -36,9 +36,35 @@ use super::AppState;
 use crate::auth::{Clock, Throttle};
 use crate::policy::Policy;
 
-/// Failed sign-in attempts allowed per account, and per client address, per window.
+/// Wrong second-factor codes allowed per account per window (only someone who knows the
+/// password gets that far).
 pub const ACCOUNT_FAILURES: u32 = 5;
+/// Failed password attempts allowed per client address (any accounts) per window.
 pub const ADDRESS_FAILURES: u32 = 30;
+/// Password attempts per account per window from all addresses together: a ceiling far
+/// above what one address may do, so that only a distributed attack reaches it.
+pub const ACCOUNT_CEILING: u32 = 100;
+/// Failed password attempts per (account, address) before each further attempt from that
+/// address has to wait ([`pair_delay_secs`]).
+pub const PAIR_FREE_FAILURES: i64 = 5;
+/// The first wait, doubled for each further failure, up to [`PAIR_MAX_DELAY_SECS`].
+pub const PAIR_FIRST_DELAY_SECS: i64 = 30;
+pub const PAIR_MAX_DELAY_SECS: i64 = 3600;
+
+/// Seconds the next attempt from one address on one account must wait after its `n`th
+/// failure not yet taken back by a success: none for the first [`PAIR_FREE_FAILURES`], then
+/// 30 s, 1 min, 2 min, … up to an hour.
+pub fn pair_delay_secs(n: i64) -> i64 {
+    if n < PAIR_FREE_FAILURES {
+        return 0;
+    }
+    let doublings = u32::try_from(n - PAIR_FREE_FAILURES)
+        .unwrap_or(u32::MAX)
+        .min(16);
+    PAIR_FIRST_DELAY_SECS
+        .saturating_mul(1_i64 << doublings)
+        .min(PAIR_MAX_DELAY_SECS)
+}
 /// Wrong receipt codes allowed per client address per window.
 pub const RECEIPT_FAILURES: u32 = 10;
 /// The window failures are counted in.

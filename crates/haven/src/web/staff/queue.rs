@@ -174,6 +174,7 @@ pub async fn show(
         "queue.html",
         json!({
             "title": "Cases",
+            "signin_notice": session.record.signin_notice.as_ref().map(super::attempts::notice_text),
             "csrf": session.csrf,
             "signed_in": true,
             "email": staff.email,

@@ -131,11 +131,30 @@ pub async fn verify(
     } else {
         SessionStage::Active
     };
-    state
+    // A new session id once both factors are in: the id used before (which only needed the
+    // password) stops working.
+    let new_id = session::new_session_id();
+    let failed = state
         .storage
-        .set_session_stage(&session.id_hash, next, None, now)
+        .complete_signin(&session.id_hash, &session::session_hash(&new_id), next, now)
         .await?;
-    Ok(Redirect::to(session::next_step(next)).into_response())
+    if let Some(failed) = failed {
+        let mut entry = AuditEntry::new(
+            now,
+            format!("user:{user_id}"),
+            "signin.failures_reported",
+            "staff_user",
+            &user_id,
+        );
+        entry.reason = Some(format!("{} failed attempts shown", failed.count));
+        state.storage.append_audit(&entry).await?;
+    }
+    let mut response = Redirect::to(session::next_step(next)).into_response();
+    session::set_cookie(
+        response.headers_mut(),
+        session::cookie(session::SESSION_COOKIE, &new_id, None),
+    );
+    Ok(response)
 }
 
 /// The secret in groups of four, as authenticator apps show it.

@@ -143,6 +143,13 @@ pub async fn submit(
     let Some(login) = login else {
         // The attempt stays counted: it failed.
         let known = state.storage.find_user_by_email(&email).await?;
+        if let Some(user) = &known {
+            // Shown to the owner after their next sign-in.
+            state
+                .storage
+                .record_failed_signin(&user.id, state.staff.clock.now())
+                .await?;
+        }
         audit(
             &state,
             "signin.failed",
@@ -234,9 +241,11 @@ pub async fn show_change_password(AnySession(session): AnySession) -> Result<Res
 }
 
 /// `POST /staff/password`: checks the current password and the new one's strength, stores
-/// it, ends every session of the account, and starts a new one.
+/// it, ends every session of the account, and starts a new one. The current password is
+/// throttled like sign-in (same counters): a stolen session cannot guess it freely.
 pub async fn change_password(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     AnySession(session): AnySession,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, StaffError> {
@@ -250,8 +259,19 @@ pub async fn change_password(
         )));
     }
     let login = &session.record.login;
+    let address = ip.map_or_else(|| "unknown".to_owned(), |i| i.to_string());
+    let counters = Counters::password(&state, &login.user.email, &address);
+    if let Some(wait) = counters.attempt(&state).await? {
+        audit(&state, "password.throttled", Some(&login.user.id), None).await;
+        return Err(StaffError::TooMany {
+            retry_after_secs: wait,
+        });
+    }
     let mut errors = Vec::new();
-    if !verify_password(form.current_password, Some(login.password_hash.clone())).await {
+    if verify_password(form.current_password, Some(login.password_hash.clone())).await {
+        counters.succeeded(&state, false).await?;
+    } else {
+        audit(&state, "password.change_failed", Some(&login.user.id), None).await;
         errors.push(("current_password", "Enter your current password correctly"));
     }
     if let Err(why) = password::check_new(&form.new_password, &login.user.email) {
