@@ -419,3 +419,23 @@ pub async fn run_worker(storage: Storage, mailer: Mailer, from: String, idle_pol
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_in_error_texts_are_masked_wherever_they_stand() {
+        let text = "permanent error (550): 5.1.1 <jo.bloggs@school.org.uk>: Recipient address \
+                    rejected; also \"ann+x@example.org\", (b@c.d) and mail to x@y.example.";
+        let scrubbed = scrub_addresses(text);
+        for secret in ["jo.bloggs", "ann+x", "b@c.d", "x@y"] {
+            assert!(!scrubbed.contains(secret), "{secret} in {scrubbed}");
+        }
+        assert!(scrubbed.contains("<j•••@school.org.uk>"), "{scrubbed}");
+        assert!(scrubbed.contains("permanent error (550)"), "{scrubbed}");
+        assert_eq!(scrub_addresses("no address here"), "no address here");
+        // Scrubbing twice changes nothing more.
+        assert_eq!(scrub_addresses(&scrubbed), scrubbed);
+    }
+}
