@@ -30,9 +30,9 @@ use serde_json::json;
 
 use crate::config::{Settings, SmtpTls};
 use crate::crypto::keyring::KeyRing;
-use outbox::Outbox;
 use crate::storage::jobs::mail_job;
 use crate::storage::{Storage, StorageError};
+use outbox::Outbox;
 
 /// The job queue emails go through.
 pub const QUEUE: &str = "email";

@@ -6,8 +6,6 @@
 mod common;
 mod public_support;
 
-use std::path::Path;
-
 use axum::http::StatusCode;
 use haven::access::Role;
 use haven::mail::outbox::{self, Outbox};
@@ -49,7 +47,9 @@ fn read_and_empty(outbox: &Outbox) -> Vec<String> {
     for message in outbox.list().unwrap() {
         // Undo quoted-printable soft line breaks, should the transport choose them.
         texts.push(message.message.replace("=\r\n", "").replace("=\n", ""));
-        let file = outbox.dir().join(format!("{}{}", message.id, outbox::SUFFIX));
+        let file = outbox
+            .dir()
+            .join(format!("{}{}", message.id, outbox::SUFFIX));
         std::fs::remove_file(file).unwrap();
     }
     texts

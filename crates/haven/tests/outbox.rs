@@ -33,8 +33,10 @@ fn settings(app: &common::TestApp) -> Settings {
 #[tokio::test]
 async fn an_email_in_the_default_outbox_leaves_no_address_or_link_in_any_file() {
     common::each_engine(async |app| {
-        let mailer = Mailer::from_settings(&settings(app), None, app.storage.keys().clone()).unwrap();
-        let link = format!("http://127.0.0.1:8080/services/cyber-choices/invitations/{SENTINEL_TOKEN}");
+        let mailer =
+            Mailer::from_settings(&settings(app), None, app.storage.keys().clone()).unwrap();
+        let link =
+            format!("http://127.0.0.1:8080/services/cyber-choices/invitations/{SENTINEL_TOKEN}");
         let notice = Notice::invitation(
             SENTINEL_ADDRESS,
             "Cyber Choices",
@@ -43,7 +45,10 @@ async fn an_email_in_the_default_outbox_leaves_no_address_or_link_in_any_file() 
             "http://127.0.0.1:8080/follow-up",
         );
         mail::enqueue(&app.storage, &notice).await.unwrap();
-        assert_eq!(mail::work_once(&app.storage, &mailer, FROM).await.unwrap(), Pass::Sent);
+        assert_eq!(
+            mail::work_once(&app.storage, &mailer, FROM).await.unwrap(),
+            Pass::Sent
+        );
 
         // The file is there, owner-only, in an owner-only folder.
         let dir = app.db.dir.path().join("outbox");
@@ -68,7 +73,9 @@ async fn an_email_in_the_default_outbox_leaves_no_address_or_link_in_any_file() 
         assert_absent(&everything, "quillon-sentinel", &place);
 
         // With the master keys, the public reader gives the whole message back.
-        let messages = Outbox::new(&dir, app.storage.keys().clone()).list().unwrap();
+        let messages = Outbox::new(&dir, app.storage.keys().clone())
+            .list()
+            .unwrap();
         assert_eq!(messages.len(), 1);
         let text = messages[0].message.replace("=\r\n", "");
         assert!(text.contains(&format!("To: {SENTINEL_ADDRESS}")), "{text}");
@@ -80,19 +87,32 @@ async fn an_email_in_the_default_outbox_leaves_no_address_or_link_in_any_file() 
 #[tokio::test]
 async fn haven_outbox_lists_masked_and_shows_the_whole_message() {
     common::each_engine(async |app| {
-        let mailer = Mailer::from_settings(&settings(app), None, app.storage.keys().clone()).unwrap();
+        let mailer =
+            Mailer::from_settings(&settings(app), None, app.storage.keys().clone()).unwrap();
         for to in ["first@example.org", SENTINEL_ADDRESS, SENTINEL_ADDRESS] {
-            let notice = Notice::something_changed(to, "SECOS", "There is news.", &format!("http://h/follow-up/{to}"));
+            let notice = Notice::something_changed(
+                to,
+                "SECOS",
+                "There is news.",
+                &format!("http://h/follow-up/{to}"),
+            );
             mailer.send(FROM, &notice).await.unwrap();
         }
 
         let out = haven(app, &["outbox", "list"], None);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let list = String::from_utf8(out.stdout).unwrap();
         assert_eq!(list.lines().count(), 3, "{list}");
         assert!(list.contains("q•••@example.org"), "{list}");
         assert!(list.contains("SECOS: an update"), "{list}");
-        assert!(!list.contains("quillon"), "the list masks addresses: {list}");
+        assert!(
+            !list.contains("quillon"),
+            "the list masks addresses: {list}"
+        );
 
         let out = haven(app, &["outbox", "list", "--json"], None);
         assert!(out.status.success());
@@ -103,21 +123,43 @@ async fn haven_outbox_lists_masked_and_shows_the_whole_message() {
         assert_eq!(rows[0]["to"], "f•••@example.org");
 
         let out = haven(app, &["outbox", "show", id], None);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let shown = String::from_utf8(out.stdout).unwrap();
         assert!(shown.contains("To: first@example.org"), "{shown}");
         assert!(shown.contains("Subject: SECOS: an update"), "{shown}");
 
-        let out = haven(app, &["outbox", "show", "--latest-to", SENTINEL_ADDRESS], None);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = haven(
+            app,
+            &["outbox", "show", "--latest-to", SENTINEL_ADDRESS],
+            None,
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let shown = String::from_utf8(out.stdout).unwrap();
-        assert!(shown.contains(&format!("To: {SENTINEL_ADDRESS}")), "{shown}");
+        assert!(
+            shown.contains(&format!("To: {SENTINEL_ADDRESS}")),
+            "{shown}"
+        );
 
         // A bad id is bad input (exit 2), never a path outside the outbox.
         let out = haven(app, &["outbox", "show", "../master.keys"], None);
         assert_eq!(out.status.code(), Some(2));
-        assert!(String::from_utf8_lossy(&out.stderr).contains("ID"), "names the argument");
-        let out = haven(app, &["outbox", "show", "--latest-to", "nobody@example.org"], None);
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("ID"),
+            "names the argument"
+        );
+        let out = haven(
+            app,
+            &["outbox", "show", "--latest-to", "nobody@example.org"],
+            None,
+        );
         assert_eq!(out.status.code(), Some(2));
     })
     .await;
@@ -133,8 +175,12 @@ async fn the_worker_deletes_outbox_files_past_their_retention() {
     };
     let mailer = Mailer::from_settings(&settings, None, db.master_keys()).unwrap();
     let outbox = mail::outbox_of(&settings, db.master_keys());
-    let old = outbox.write("old@example.org", "old", b"Subject: old\r\n\r\nold").unwrap();
-    let new = outbox.write("new@example.org", "new", b"Subject: new\r\n\r\nnew").unwrap();
+    let old = outbox
+        .write("old@example.org", "old", b"Subject: old\r\n\r\nold")
+        .unwrap();
+    let new = outbox
+        .write("new@example.org", "new", b"Subject: new\r\n\r\nnew")
+        .unwrap();
     let eight_days_ago = SystemTime::now() - Duration::from_secs(8 * 24 * 3600);
     std::fs::File::options()
         .write(true)
@@ -186,7 +232,9 @@ fn refusing_relay() -> u16 {
                     "250 relay.test\r\n".to_owned()
                 } else if upper.starts_with("RCPT TO:") {
                     let address = line[8..].trim().to_owned();
-                    format!("550 5.1.1 {address}: Recipient address rejected: user unknown in {address}\r\n")
+                    format!(
+                        "550 5.1.1 {address}: Recipient address rejected: user unknown in {address}\r\n"
+                    )
                 } else if upper.starts_with("QUIT") {
                     let _ = writer.write_all(b"221 bye\r\n");
                     break;
@@ -220,7 +268,8 @@ async fn smtp_errors_are_stored_and_logged_without_the_address() {
             ..Settings::default()
         };
         let mailer = Mailer::from_settings(&settings, None, app.storage.keys().clone()).unwrap();
-        let notice = Notice::something_changed(SENTINEL_ADDRESS, "SECOS", "News.", "http://h/follow-up");
+        let notice =
+            Notice::something_changed(SENTINEL_ADDRESS, "SECOS", "News.", "http://h/follow-up");
         mail::enqueue(&app.storage, &notice).await.unwrap();
         assert_eq!(
             mail::work_once(&app.storage, &mailer, FROM).await.unwrap(),
@@ -230,13 +279,24 @@ async fn smtp_errors_are_stored_and_logged_without_the_address() {
             .fetch_one(app.storage.pool())
             .await
             .unwrap();
-        assert!(error.contains("q•••@example.org"), "{:?}: {error}", app.engine);
+        assert!(
+            error.contains("q•••@example.org"),
+            "{:?}: {error}",
+            app.engine
+        );
         assert!(!error.contains("quillon"), "{:?}: {error}", app.engine);
         checkpoint(app).await;
-        assert_absent(&persisted(app).await, SENTINEL_ADDRESS, &format!("{:?}", app.engine));
+        assert_absent(
+            &persisted(app).await,
+            SENTINEL_ADDRESS,
+            &format!("{:?}", app.engine),
+        );
     })
     .await;
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("will retry"), "the failure was logged: {logs}");
+    assert!(
+        logs.contains("will retry"),
+        "the failure was logged: {logs}"
+    );
     assert!(!logs.contains("quillon"), "no address in the logs: {logs}");
 }

@@ -19,7 +19,11 @@ pub(super) enum OutboxCommand {
     /// Print one whole email as sent (headers and body).
     Show {
         /// The email's id (or file name) from `haven outbox list`.
-        #[arg(value_name = "ID", required_unless_present = "latest_to", conflicts_with = "latest_to")]
+        #[arg(
+            value_name = "ID",
+            required_unless_present = "latest_to",
+            conflicts_with = "latest_to"
+        )]
         id: Option<String>,
         /// Instead of an id: the newest email to this address.
         #[arg(long, value_name = "ADDRESS")]

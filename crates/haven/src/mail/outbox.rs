@@ -131,12 +131,13 @@ impl Outbox {
         let plain = Zeroizing::new(
             serde_json::to_vec(&record).map_err(|_| OutboxError::Corrupt(id.clone()))?,
         );
-        let sealed = envelope::seal(&self.keys.current(), place(&id), &plain).map_err(|reason| {
-            OutboxError::Sealed {
-                id: id.clone(),
-                reason,
-            }
-        })?;
+        let sealed =
+            envelope::seal(&self.keys.current(), place(&id), &plain).map_err(|reason| {
+                OutboxError::Sealed {
+                    id: id.clone(),
+                    reason,
+                }
+            })?;
         let temporary = self.dir.join(format!(".{id}.tmp"));
         let path = self.path(&id);
         let io = |path: &Path| {
@@ -180,10 +181,11 @@ impl Outbox {
             reason,
         };
         let parsed = Envelope::parse(stored.trim_end()).map_err(fail)?;
-        let key = self
-            .keys
-            .get(parsed.key_id)
-            .ok_or_else(|| fail(envelope::EnvelopeError::UnknownKey(parsed.key_id.to_owned())))?;
+        let key = self.keys.get(parsed.key_id).ok_or_else(|| {
+            fail(envelope::EnvelopeError::UnknownKey(
+                parsed.key_id.to_owned(),
+            ))
+        })?;
         let plain = envelope::open(&key, place(id), &parsed).map_err(fail)?;
         let mut record: OutboxMessage =
             serde_json::from_slice(&plain).map_err(|_| OutboxError::Corrupt(id.to_owned()))?;
@@ -274,7 +276,11 @@ fn place(id: &str) -> Place<'_> {
 /// argument can never name a path outside the outbox).
 fn checked_id(id: &str) -> Result<&str, OutboxError> {
     let id = id.strip_suffix(SUFFIX).unwrap_or(id);
-    if id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+    if id.len() == 32
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
         Ok(id)
     } else {
         Err(OutboxError::BadId(id.chars().take(80).collect()))
@@ -312,7 +318,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let outbox = Outbox::new(dir.path().join("outbox"), keys());
         let id = outbox
-            .write("zz-sentinel@example.org", "Hello", b"To: zz-sentinel@example.org\r\n\r\nhi")
+            .write(
+                "zz-sentinel@example.org",
+                "Hello",
+                b"To: zz-sentinel@example.org\r\n\r\nhi",
+            )
             .unwrap();
         let raw = std::fs::read(outbox.dir().join(format!("{id}{SUFFIX}"))).unwrap();
         assert!(!String::from_utf8_lossy(&raw).contains("sentinel"));
