@@ -10,7 +10,10 @@ use haven_core::definition::{Page, ServiceDefinition, Stage};
 /// The three built-in services, as `haven` embeds them.
 pub static DEFINITIONS: LazyLock<Vec<ServiceDefinition>> = LazyLock::new(|| {
     [
-        ("cyber-choices.toml", include_str!("../../services/cyber-choices.toml")),
+        (
+            "cyber-choices.toml",
+            include_str!("../../services/cyber-choices.toml"),
+        ),
         ("secos.toml", include_str!("../../services/secos.toml")),
         ("ceop.toml", include_str!("../../services/ceop.toml")),
     ]
@@ -34,8 +37,12 @@ pub fn pick(data: &[u8]) -> Option<(Target<'static>, &[u8])> {
     let (head, rest) = data.split_first_chunk::<4>()?;
     let defs = &*DEFINITIONS;
     let def = &defs[usize::from(head[0]) % defs.len()];
-    let stage = def.stages.get(usize::from(head[1]) % def.stages.len().max(1))?;
-    let page = stage.pages.get(usize::from(head[2]) % stage.pages.len().max(1))?;
+    let stage = def
+        .stages
+        .get(usize::from(head[1]) % def.stages.len().max(1))?;
+    let page = stage
+        .pages
+        .get(usize::from(head[2]) % stage.pages.len().max(1))?;
     let audience = stage
         .audiences
         .get(usize::from(head[3]) % stage.audiences.len().max(1))?;

@@ -22,7 +22,8 @@ fuzz_target!(|data: &[u8]| {
         Some(nul) => (&rest[..nul], &rest[nul + 1..]),
         None => (&[][..], rest),
     };
-    let answers: Value = serde_json::from_slice(before).unwrap_or_else(|_| Value::Object(Default::default()));
+    let answers: Value =
+        serde_json::from_slice(before).unwrap_or_else(|_| Value::Object(Default::default()));
     let Ok(mut form) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(body) else {
         return;
     };
