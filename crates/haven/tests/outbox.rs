@@ -300,3 +300,56 @@ async fn smtp_errors_are_stored_and_logged_without_the_address() {
     );
     assert!(!logs.contains("quillon"), "no address in the logs: {logs}");
 }
+
+#[tokio::test]
+async fn rotating_and_pruning_the_master_keys_keeps_outbox_emails_readable() {
+    common::each_engine(async |app| {
+        let mailer =
+            Mailer::from_settings(&settings(app), None, app.storage.keys().clone()).unwrap();
+        let notice = Notice::something_changed("kept@example.org", "SECOS", "News.", "http://h/f");
+        mailer.send(FROM, &notice).await.unwrap();
+        let outbox = mail::outbox_of(&settings(app), app.storage.keys().clone());
+        let id = outbox.ids().unwrap().remove(0);
+        let file = outbox.dir().join(format!("{id}{SUFFIX}"));
+        let before = std::fs::read_to_string(&file).unwrap();
+
+        let out = haven(app, &["keys", "rotate", "--grace-secs", "0"], None);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let out = haven(app, &["keys", "prune"], None);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("Removed retired key"),
+            "the old key went: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+
+        let after = std::fs::read_to_string(&file).unwrap();
+        assert_ne!(
+            before.split(':').nth(1),
+            after.split(':').nth(1),
+            "a new key id"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        let out = haven(app, &["outbox", "show", &id], None);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("To: kept@example.org"));
+    })
+    .await;
+}

@@ -138,8 +138,17 @@ impl Outbox {
                     reason,
                 }
             })?;
-        let temporary = self.dir.join(format!(".{id}.tmp"));
-        let path = self.path(&id);
+        self.replace(&id, &sealed)?;
+        Ok(id)
+    }
+
+    /// Writes `sealed` as the file of `id`: owner-only, under a temporary name, then renamed
+    /// over the old file (if any), so a reader sees the old or the new file, never half.
+    fn replace(&self, id: &str, sealed: &str) -> Result<(), OutboxError> {
+        let temporary = self
+            .dir
+            .join(format!(".{id}.{}.tmp", crate::crypto::new_id()));
+        let path = self.path(id);
         let io = |path: &Path| {
             let path = path.to_owned();
             move |source| OutboxError::Io { path, source }
@@ -157,8 +166,40 @@ impl Outbox {
             .and_then(|()| file.sync_all())
             .map_err(io(&temporary))?;
         drop(file);
-        std::fs::rename(&temporary, &path).map_err(io(&path))?;
-        Ok(id)
+        std::fs::rename(&temporary, &path).map_err(io(&path))
+    }
+
+    /// Re-wraps the data key of every file not under the current master key (after
+    /// `haven keys rotate`), so `haven keys prune` cannot strand an email. The content part
+    /// is kept as it is. Returns how many files changed. Blocking.
+    pub fn rewrap_all(&self) -> Result<usize, OutboxError> {
+        let current = self.keys.current();
+        let mut changed = 0;
+        for id in self.ids()? {
+            let path = self.path(&id);
+            let stored = match std::fs::read_to_string(&path) {
+                Ok(text) => text,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(source) => return Err(OutboxError::Io { path, source }),
+            };
+            let fail = |reason| OutboxError::Sealed {
+                id: id.clone(),
+                reason,
+            };
+            let parsed = Envelope::parse(stored.trim_end()).map_err(fail)?;
+            if parsed.key_id == current.id() {
+                continue;
+            }
+            let old = self.keys.get(parsed.key_id).ok_or_else(|| {
+                fail(envelope::EnvelopeError::UnknownKey(
+                    parsed.key_id.to_owned(),
+                ))
+            })?;
+            let rewrapped = envelope::rewrap(&old, &current, place(&id), &parsed).map_err(fail)?;
+            self.replace(&id, &rewrapped)?;
+            changed += 1;
+        }
+        Ok(changed)
     }
 
     fn path(&self, id: &str) -> PathBuf {
