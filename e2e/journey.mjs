@@ -1,8 +1,8 @@
 // Drives one stage of a service from its start page to "check your answers", checking every
 // page state on the way (lib.mjs checkPage) and taking walkthrough screenshots.
 import assert from 'node:assert/strict'
-import { readdir, readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { checkPage, screenshot } from './lib.mjs'
 import { fillPage, pressContinue } from './forms.mjs'
 
@@ -70,19 +70,33 @@ export async function sendAndConfirm (page, { shots = null } = {}) {
   return { reference, receipt }
 }
 
+const run = promisify(execFile)
+
+/**
+ * `haven outbox …` on `haven`'s data dir: the outbox files are sealed under the master keys,
+ * so the emails are read through the command, never from the files.
+ */
+async function outbox (haven, ...args) {
+  const { stdout } = await run(haven.binary, ['outbox', ...args, '--data-dir', haven.dataDir], {
+    env: { ...process.env, HAVEN_LOG: 'warn' }
+  })
+  return stdout
+}
+
 /**
  * Waits for the email in `haven`'s outbox carrying a link to an invited stage of `service`;
  * returns the link's path. Fails if the email holds any of `caseWords` (emails never carry
  * case content).
  */
 export async function invitationPath (haven, service, caseWords = /booter|kent|ethan/i) {
-  const outbox = join(haven.dataDir, 'outbox')
   const link = new RegExp(`https?://[^/\\s]+(/services/${service}/invitations/[0-9a-f]{64})`)
+  const seen = new Set()
   for (let i = 0; i < 150; i++) {
-    let names = []
-    try { names = await readdir(outbox) } catch {}
-    for (const name of names) {
-      const text = (await readFile(join(outbox, name), 'utf8')).replace(/=\r?\n/g, '')
+    const listed = JSON.parse(await outbox(haven, 'list', '--json'))
+    for (const { id } of listed.reverse()) {
+      if (seen.has(id)) continue
+      seen.add(id)
+      const text = (await outbox(haven, 'show', id)).replace(/=\r?\n/g, '')
       const match = text.match(link)
       if (match) {
         assert.ok(!caseWords.test(text), 'no case content in the email')

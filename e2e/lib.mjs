@@ -49,7 +49,7 @@ async function freePort () {
 /**
  * Starts `target/debug/haven serve` on a free port with a temporary data dir and a random
  * HAVEN_SECRET_KEY, and waits for /readyz. Returns { base, dataDir, binary, url(path), stop() }
- * (`dataDir/outbox` holds the emails sent).
+ * (`haven outbox list|show --data-dir dataDir` reads the emails sent).
  * `env` adds environment variables (e.g. HAVEN_DATABASE_URL).
  */
 export async function startHaven ({ env = {} } = {}) {

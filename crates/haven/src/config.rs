@@ -81,8 +81,9 @@ pub struct Settings {
     pub public_url: String,
     /// The sender of Haven's emails. Env: `HAVEN_MAIL_FROM`.
     pub mail_from: String,
-    /// SMTP relay host. When absent, emails are written to `<data_dir>/outbox/` as `.eml`
-    /// files instead of being sent. Env: `HAVEN_SMTP_HOST`.
+    /// SMTP relay host. When absent, emails are written to `<data_dir>/outbox/` as sealed
+    /// files (read them with `haven outbox list|show`) instead of being sent.
+    /// Env: `HAVEN_SMTP_HOST`.
     pub smtp_host: Option<String>,
     /// SMTP port [default: 465 for `tls`, 587 for `starttls`, 25 for `none`].
     /// Env: `HAVEN_SMTP_PORT`.
@@ -93,6 +94,9 @@ pub struct Settings {
     /// SMTP user name; the password is read from `HAVEN_SMTP_PASSWORD` only.
     /// Env: `HAVEN_SMTP_USERNAME`.
     pub smtp_username: Option<String>,
+    /// Days an email is kept in the outbox folder before the mail worker deletes it.
+    /// Env: `HAVEN_OUTBOX_RETENTION_DAYS`.
+    pub outbox_retention_days: u32,
 }
 
 /// How the SMTP connection is protected.
@@ -138,6 +142,7 @@ impl Default for Settings {
             smtp_port: None,
             smtp_tls: SmtpTls::Starttls,
             smtp_username: None,
+            outbox_retention_days: 7,
         }
     }
 }
@@ -175,6 +180,7 @@ impl fmt::Debug for Settings {
             .field("smtp_port", &self.smtp_port)
             .field("smtp_tls", &self.smtp_tls)
             .field("smtp_username", &self.smtp_username)
+            .field("outbox_retention_days", &self.outbox_retention_days)
             .finish()
     }
 }
@@ -332,6 +338,9 @@ impl Settings {
             "smtp_username" => {
                 self.smtp_username = Some(value.trim().to_owned()).filter(|v| !v.is_empty())
             }
+            "outbox_retention_days" => {
+                self.outbox_retention_days = parse(value, "a whole number of days")?
+            }
             // Unknown HAVEN_* variables are ignored: other tools may share the prefix.
             _ => {}
         }
@@ -347,6 +356,9 @@ impl Settings {
         };
         if self.max_connections == 0 {
             return fail("max_connections", "must be at least 1");
+        }
+        if self.outbox_retention_days == 0 {
+            return fail("outbox_retention_days", "must be at least 1");
         }
         if self.body_limit_bytes < 1024 {
             return fail("body_limit_bytes", "must be at least 1024");
@@ -525,7 +537,7 @@ public_url = "http://127.0.0.1:8080"
 # The sender of Haven's emails.                            (HAVEN_MAIL_FROM)
 mail_from = "Haven <haven@localhost>"
 
-# SMTP relay; without one, emails go to <data_dir>/outbox/ as .eml files.
+# SMTP relay; without one, emails go to <data_dir>/outbox/ as sealed files (haven outbox list).
 # The password is read from HAVEN_SMTP_PASSWORD only.      (HAVEN_SMTP_HOST, HAVEN_SMTP_PORT,
 #                                                           HAVEN_SMTP_TLS, HAVEN_SMTP_USERNAME)
 # smtp_host = "smtp.example.org"
@@ -533,6 +545,10 @@ mail_from = "Haven <haven@localhost>"
 # "tls" (implicit, port 465), "starttls" (required upgrade, 587) or "none" (loopback relays).
 smtp_tls = "starttls"
 # smtp_username = "haven"
+
+# Days an email stays in the outbox folder before it is deleted.
+#                                                          (HAVEN_OUTBOX_RETENTION_DAYS)
+outbox_retention_days = 7
 "#;
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Email out: a real SMTP client (lettre) with implicit TLS or required STARTTLS, or, by
-//! default, an outbox folder of `.eml` files for installations without a relay.
+//! default, an outbox folder of sealed files for installations without a relay
+//! ([`outbox`], read with `haven outbox list|show`).
 //!
 //! Emails to referrers and reporters never carry case content: only that something
 //! changed and where to look (the follow-up page or a sign-in link). Staff are told the same
@@ -9,20 +10,29 @@
 //!
 //! Sending is a durable job (`storage::jobs`, queue [`QUEUE`]): [`enqueue`] stores it,
 //! [`run_worker`] sends it with retries and backoff, once across servers.
+//!
+//! Transport errors often quote the recipient (`550 <jo@school.org.uk>: no such user`):
+//! every [`MailError`] is built through [`scrub_addresses`], so no address reaches
+//! `jobs.last_error` or a log line.
 
-use std::path::PathBuf;
+pub mod outbox;
+
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::Utc;
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::config::{Settings, SmtpTls};
+use crate::crypto::keyring::KeyRing;
 use crate::storage::jobs::mail_job;
 use crate::storage::{Storage, StorageError};
+use outbox::Outbox;
 
 /// The job queue emails go through.
 pub const QUEUE: &str = "email";
@@ -31,7 +41,8 @@ pub const KIND: &str = "email.send";
 /// Attempts before an email is given up on (about a day with the backoff below).
 pub const MAX_ATTEMPTS: i64 = 12;
 
-/// Why an email could not be built or sent.
+/// Why an email could not be built or sent. The texts are scrubbed of addresses: build
+/// them with [`MailError::address`] and friends, never the variants directly.
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
     #[error("bad address: {0}")]
@@ -42,6 +53,37 @@ pub enum MailError {
     Smtp(String),
     #[error("outbox: {0}")]
     Outbox(String),
+}
+
+impl MailError {
+    fn address(e: impl std::fmt::Display) -> Self {
+        MailError::Address(scrub_addresses(&e.to_string()))
+    }
+    fn build(e: impl std::fmt::Display) -> Self {
+        MailError::Build(scrub_addresses(&e.to_string()))
+    }
+    fn smtp(e: impl std::fmt::Display) -> Self {
+        MailError::Smtp(scrub_addresses(&e.to_string()))
+    }
+    fn outbox(e: impl std::fmt::Display) -> Self {
+        MailError::Outbox(scrub_addresses(&e.to_string()))
+    }
+}
+
+/// Anything shaped like an email address (`local@domain`, however quoted or bracketed).
+static ADDRESS: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r#"[^\s<>()\[\]{},;:"'@]+@[^\s<>()\[\]{},;:"'@]+"#).ok());
+
+/// `text` with every email address in it masked (`jo@school.org.uk` → `j•••@school.org.uk`,
+/// as [`mask_address`]): the one scrubbing of error texts before they are stored or logged.
+pub fn scrub_addresses(text: &str) -> String {
+    match ADDRESS.as_ref() {
+        Some(pattern) => pattern
+            .replace_all(text, |found: &regex::Captures<'_>| mask_address(&found[0]))
+            .into_owned(),
+        // The pattern is a constant that compiles; should it ever not, hide everything.
+        None => "[error text withheld: it may hold an address]".to_owned(),
+    }
 }
 
 /// One email to send: plain text, no case content (see the module doc).
@@ -164,32 +206,42 @@ impl Notice {
 /// Where emails go.
 #[derive(Clone)]
 pub enum Mailer {
-    /// `.eml` files in a folder (the embedded default).
-    Outbox(PathBuf),
+    /// Sealed files in a folder (the embedded default).
+    Outbox(Outbox),
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
 }
 
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Mailer::Outbox(dir) => f.debug_tuple("Outbox").field(dir).finish(),
+            Mailer::Outbox(outbox) => f.debug_tuple("Outbox").field(outbox).finish(),
             Mailer::Smtp(_) => f.write_str("Smtp(..)"),
         }
     }
 }
 
 impl Mailer {
-    /// The mailer the settings describe; `password` is `HAVEN_SMTP_PASSWORD`.
-    pub fn from_settings(settings: &Settings, password: Option<String>) -> Result<Self, MailError> {
+    /// The outbox in `dir` sealing under `keys` (the test mailer).
+    pub fn outbox(dir: impl Into<std::path::PathBuf>, keys: KeyRing) -> Self {
+        Mailer::Outbox(Outbox::new(dir, keys))
+    }
+
+    /// The mailer the settings describe; `password` is `HAVEN_SMTP_PASSWORD`; `keys` seal
+    /// the outbox's files (the master key ring).
+    pub fn from_settings(
+        settings: &Settings,
+        password: Option<String>,
+        keys: KeyRing,
+    ) -> Result<Self, MailError> {
         let Some(host) = &settings.smtp_host else {
-            return Ok(Mailer::Outbox(settings.data_dir.join("outbox")));
+            return Ok(Mailer::Outbox(outbox_of(settings, keys)));
         };
         let builder = match settings.smtp_tls {
             SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host)
-                .map_err(|e| MailError::Smtp(e.to_string()))?
+                .map_err(MailError::smtp)?
                 .port(settings.smtp_port.unwrap_or(465)),
             SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
-                .map_err(|e| MailError::Smtp(e.to_string()))?
+                .map_err(MailError::smtp)?
                 .port(settings.smtp_port.unwrap_or(587)),
             SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
                 .port(settings.smtp_port.unwrap_or(25)),
@@ -208,11 +260,11 @@ impl Mailer {
     pub async fn send(&self, from: &str, notice: &Notice) -> Result<(), MailError> {
         let from: Mailbox = from
             .parse()
-            .map_err(|e: lettre::address::AddressError| MailError::Address(e.to_string()))?;
+            .map_err(|e: lettre::address::AddressError| MailError::address(e))?;
         let to: Mailbox = notice
             .to
             .parse()
-            .map_err(|e: lettre::address::AddressError| MailError::Address(e.to_string()))?;
+            .map_err(|e: lettre::address::AddressError| MailError::address(e))?;
         let message = Message::builder()
             .from(from)
             .to(to)
@@ -220,25 +272,45 @@ impl Mailer {
             .message_id(Some(notice.message_id.clone()))
             .header(ContentType::TEXT_PLAIN)
             .body(notice.body.clone())
-            .map_err(|e| MailError::Build(e.to_string()))?;
+            .map_err(MailError::build)?;
         match self {
-            Mailer::Outbox(dir) => {
-                tokio::fs::create_dir_all(dir)
-                    .await
-                    .map_err(|e| MailError::Outbox(format!("{}: {e}", dir.display())))?;
-                AsyncFileTransport::<Tokio1Executor>::new(dir)
-                    .send(message)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| MailError::Outbox(e.to_string()))
+            Mailer::Outbox(outbox) => {
+                let outbox = outbox.clone();
+                let (to, subject) = (notice.to.clone(), notice.subject.clone());
+                tokio::task::spawn_blocking(move || {
+                    outbox.write(&to, &subject, &message.formatted())
+                })
+                .await
+                .map_err(MailError::outbox)?
+                .map(|_| ())
+                .map_err(MailError::outbox)
             }
             Mailer::Smtp(transport) => transport
                 .send(message)
                 .await
                 .map(|_| ())
-                .map_err(|e| MailError::Smtp(e.to_string())),
+                .map_err(MailError::smtp),
         }
     }
+
+    /// Deletes outbox files past their retention (nothing for SMTP); returns how many.
+    pub async fn prune_outbox(&self) -> Result<usize, MailError> {
+        let Mailer::Outbox(outbox) = self else {
+            return Ok(0);
+        };
+        let outbox = outbox.clone();
+        tokio::task::spawn_blocking(move || outbox.prune(std::time::SystemTime::now()))
+            .await
+            .map_err(MailError::outbox)?
+            .map_err(MailError::outbox)
+    }
+}
+
+/// The default outbox of these settings: `<data_dir>/outbox`, kept `outbox_retention_days`.
+pub fn outbox_of(settings: &Settings, keys: KeyRing) -> Outbox {
+    Outbox::new(settings.data_dir.join("outbox"), keys).with_retention(Duration::from_secs(
+        u64::from(settings.outbox_retention_days) * 24 * 3600,
+    ))
 }
 
 /// Stores an email as a job; it is sent by [`run_worker`].
@@ -279,9 +351,8 @@ pub async fn work_once(
     let notice: Notice = match serde_json::from_value(job.payload.clone()) {
         Ok(n) => n,
         Err(e) => {
-            storage
-                .fail_job(&job.id, &format!("unreadable payload: {e}"), None, now)
-                .await?;
+            let error = scrub_addresses(&format!("unreadable payload: {e}"));
+            storage.fail_job(&job.id, &error, None, now).await?;
             return Ok(Pass::GaveUp);
         }
     };
@@ -322,10 +393,22 @@ async fn record(storage: &Storage, notice: &Notice, kind: &str) -> Result<(), St
         .await
 }
 
+/// How often the worker deletes outbox files past their retention.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
 /// Sends queued emails until the process ends: drains the queue, then polls every
-/// `idle_poll`.
+/// `idle_poll`. Hourly (and at start) it deletes outbox files past their retention.
 pub async fn run_worker(storage: Storage, mailer: Mailer, from: String, idle_poll: Duration) {
+    let mut pruned_at: Option<std::time::Instant> = None;
     loop {
+        if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+            pruned_at = Some(std::time::Instant::now());
+            match mailer.prune_outbox().await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "deleted outbox files past their retention"),
+                Err(e) => tracing::error!(error = %e, "could not delete old outbox files"),
+            }
+        }
         match work_once(&storage, &mailer, &from).await {
             Ok(Pass::Idle) => tokio::time::sleep(idle_poll).await,
             Ok(_) => {}
@@ -334,5 +417,25 @@ pub async fn run_worker(storage: Storage, mailer: Mailer, from: String, idle_pol
                 tokio::time::sleep(idle_poll).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_in_error_texts_are_masked_wherever_they_stand() {
+        let text = "permanent error (550): 5.1.1 <jo.bloggs@school.org.uk>: Recipient address \
+                    rejected; also \"ann+x@example.org\", (b@c.d) and mail to x@y.example.";
+        let scrubbed = scrub_addresses(text);
+        for secret in ["jo.bloggs", "ann+x", "b@c.d", "x@y"] {
+            assert!(!scrubbed.contains(secret), "{secret} in {scrubbed}");
+        }
+        assert!(scrubbed.contains("<j•••@school.org.uk>"), "{scrubbed}");
+        assert!(scrubbed.contains("permanent error (550)"), "{scrubbed}");
+        assert_eq!(scrub_addresses("no address here"), "no address here");
+        // Scrubbing twice changes nothing more.
+        assert_eq!(scrub_addresses(&scrubbed), scrubbed);
     }
 }

@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use haven::config::{Settings, SmtpTls};
+use haven::mail::outbox::Outbox;
 use haven::mail::{self, Mailer, Notice, Pass};
 use haven::storage::Storage;
 
@@ -56,7 +57,7 @@ async fn the_default_outbox_receives_each_email_once() {
             data_dir: db.dir.path().to_owned(),
             ..Settings::default()
         };
-        let mailer = Mailer::from_settings(&settings, None).unwrap();
+        let mailer = Mailer::from_settings(&settings, None, db.master_keys()).unwrap();
         mail::enqueue(&storage, &notice("referrer@school.example"))
             .await
             .unwrap();
@@ -70,13 +71,10 @@ async fn the_default_outbox_receives_each_email_once() {
             mail::work_once(&storage, &mailer, FROM).await.unwrap(),
             Pass::Idle
         );
-        let outbox = db.dir.path().join("outbox");
-        let files: Vec<_> = std::fs::read_dir(&outbox)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .collect();
-        assert_eq!(files.len(), 1, "{:?}: {files:?}", db.engine);
-        let text = std::fs::read_to_string(&files[0]).unwrap();
+        let outbox = Outbox::new(db.dir.path().join("outbox"), db.master_keys());
+        let messages = outbox.list().unwrap();
+        assert_eq!(messages.len(), 1, "{:?}: {messages:?}", db.engine);
+        let text = &messages[0].message;
         assert!(text.contains("To: referrer@school.example"), "{text}");
         assert!(text.contains("Subject: SECOS: an update"), "{text}");
         assert!(text.contains("/follow-up"), "{text}");
@@ -139,8 +137,12 @@ async fn a_relay_that_is_down_means_a_retry_later_and_a_bad_address_gives_up() {
     for db in common::each_database().await {
         let storage = storage(&db).await;
         // Nothing listens on this port.
-        let mailer =
-            Mailer::from_settings(&smtp_settings(free_port(), SmtpTls::None), None).unwrap();
+        let mailer = Mailer::from_settings(
+            &smtp_settings(free_port(), SmtpTls::None),
+            None,
+            db.master_keys(),
+        )
+        .unwrap();
         mail::enqueue(&storage, &notice("referrer@school.example"))
             .await
             .unwrap();
@@ -240,7 +242,12 @@ async fn a_real_smtp_server_on_loopback_receives_the_email() {
 
     // STARTTLS is required by default: a server without it is refused (no downgrade) and
     // the email waits for a retry.
-    let strict = Mailer::from_settings(&smtp_settings(port, SmtpTls::Starttls), None).unwrap();
+    let strict = Mailer::from_settings(
+        &smtp_settings(port, SmtpTls::Starttls),
+        None,
+        db.master_keys(),
+    )
+    .unwrap();
     mail::enqueue(&storage, &notice("dsl@school.example"))
         .await
         .unwrap();
@@ -251,7 +258,8 @@ async fn a_real_smtp_server_on_loopback_receives_the_email() {
     assert!(maildir_text(&mbox).is_empty());
 
     // Plain SMTP to a relay on loopback delivers it.
-    let plain = Mailer::from_settings(&smtp_settings(port, SmtpTls::None), None).unwrap();
+    let plain =
+        Mailer::from_settings(&smtp_settings(port, SmtpTls::None), None, db.master_keys()).unwrap();
     let message = notice("dsl@school.example");
     plain.send(FROM, &message).await.unwrap();
     let mut received = String::new();

@@ -6,10 +6,9 @@
 mod common;
 mod public_support;
 
-use std::path::Path;
-
 use axum::http::StatusCode;
 use haven::access::Role;
+use haven::mail::outbox::{self, Outbox};
 use haven::mail::{self, Mailer, Pass};
 use haven_pages::naming;
 use serde_json::{Value, json};
@@ -31,7 +30,7 @@ fn outbox(app: &TestApp) -> std::path::PathBuf {
 
 /// Sends every queued email to the test outbox; returns their texts (and empties it).
 async fn deliver(app: &TestApp) -> Vec<String> {
-    let mailer = Mailer::Outbox(outbox(app));
+    let mailer = Mailer::outbox(outbox(app), app.storage.keys().clone());
     loop {
         match mail::work_once(&app.storage, &mailer, FROM).await.unwrap() {
             Pass::Idle => break,
@@ -39,18 +38,19 @@ async fn deliver(app: &TestApp) -> Vec<String> {
             other => panic!("{:?}: an email was not sent: {other:?}", app.engine),
         }
     }
-    read_and_empty(&outbox(app))
+    read_and_empty(&Outbox::new(outbox(app), app.storage.keys().clone()))
 }
 
-fn read_and_empty(dir: &Path) -> Vec<String> {
+/// The (sealed) outbox's emails as sent, opened with the master keys; deletes them.
+fn read_and_empty(outbox: &Outbox) -> Vec<String> {
     let mut texts = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            let text = std::fs::read_to_string(entry.path()).unwrap();
-            // Undo quoted-printable soft line breaks, should the transport choose them.
-            texts.push(text.replace("=\r\n", "").replace("=\n", ""));
-            std::fs::remove_file(entry.path()).unwrap();
-        }
+    for message in outbox.list().unwrap() {
+        // Undo quoted-printable soft line breaks, should the transport choose them.
+        texts.push(message.message.replace("=\r\n", "").replace("=\n", ""));
+        let file = outbox
+            .dir()
+            .join(format!("{}{}", message.id, outbox::SUFFIX));
+        std::fs::remove_file(file).unwrap();
     }
     texts
 }
@@ -405,7 +405,7 @@ async fn not_suitable_sends_news_by_smtp_and_shows_the_reason_on_the_follow_up_p
                 smtp_tls: haven::config::SmtpTls::None,
                 ..haven::config::Settings::default()
             };
-            let mailer = Mailer::from_settings(&settings, None).unwrap();
+            let mailer = Mailer::from_settings(&settings, None, app.storage.keys().clone()).unwrap();
             assert_eq!(mail::work_once(&app.storage, &mailer, FROM).await.unwrap(), Pass::Sent);
             let mut received = String::new();
             for _ in 0..100 {

@@ -41,8 +41,8 @@ pub(super) async fn run(ctx: &Context, cmd: KeysCommand) -> Result<(), CliError>
             rewrap_only,
             batch,
             grace_secs,
-        } => rotate(&storage, rewrap_only, batch, grace_secs).await,
-        KeysCommand::Prune => prune(&storage).await,
+        } => rotate(ctx, &storage, rewrap_only, batch, grace_secs).await,
+        KeysCommand::Prune => prune(ctx, &storage).await,
     };
     storage.close().await;
     result
@@ -61,6 +61,7 @@ async fn list(storage: &Storage) -> Result<(), CliError> {
 }
 
 async fn rotate(
+    ctx: &Context,
     storage: &Storage,
     rewrap_only: bool,
     batch: u32,
@@ -104,6 +105,17 @@ async fn rotate(
              had not seen the new key); run `haven keys rotate --rewrap-only` again."
         );
     }
+    // The outbox's emails are sealed under the same keys (`mail::outbox`).
+    let outbox = crate::mail::outbox_of(&ctx.settings, storage.keys().clone());
+    match outbox.rewrap_all() {
+        Ok(0) => {}
+        Ok(n) => eprintln!("Re-wrapped {n} outbox emails under {}.", current.id()),
+        Err(e) => {
+            return Err(CliError::Failed(anyhow::anyhow!(
+                "could not re-wrap the outbox: {e}"
+            )));
+        }
+    }
     if !report.failed.is_empty() {
         for failure in &report.failed {
             eprintln!("could not re-wrap {failure}");
@@ -116,7 +128,12 @@ async fn rotate(
     Ok(())
 }
 
-async fn prune(storage: &Storage) -> Result<(), CliError> {
+async fn prune(ctx: &Context, storage: &Storage) -> Result<(), CliError> {
+    // An email written under a retired key since the last rotation is re-wrapped first, so
+    // removing that key cannot make it unreadable.
+    crate::mail::outbox_of(&ctx.settings, storage.keys().clone())
+        .rewrap_all()
+        .map_err(|e| CliError::Failed(anyhow::anyhow!("could not re-wrap the outbox: {e}")))?;
     if storage.keys().file().is_none() {
         // Haven cannot edit the environment: say which keys the operator may drop.
         for usage in storage.key_usage().await? {

@@ -9,6 +9,7 @@ mod checks;
 mod config;
 mod keys;
 mod migrate;
+mod outbox;
 mod serve;
 mod services;
 
@@ -81,6 +82,9 @@ enum Command {
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// The emails in the default outbox (sealed files): list, show.
+    #[command(subcommand)]
+    Outbox(outbox::OutboxCommand),
 }
 
 /// A command's failure.
@@ -264,6 +268,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::CheckAnonymity => checks::check_anonymity(),
         Command::Keys(cmd) => keys::run(&ctx, cmd).await,
         Command::Audit(cmd) => audit::run(&ctx, cmd).await,
+        Command::Outbox(cmd) => outbox::run(&ctx, cmd),
     }
 }
 

@@ -52,9 +52,12 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
             metrics.run_upkeep();
         }
     });
-    let mailer =
-        crate::mail::Mailer::from_settings(settings, std::env::var("HAVEN_SMTP_PASSWORD").ok())
-            .map_err(|e| CliError::BadInput(format!("smtp_host: {e}")))?;
+    let mailer = crate::mail::Mailer::from_settings(
+        settings,
+        std::env::var("HAVEN_SMTP_PASSWORD").ok(),
+        storage.keys().clone(),
+    )
+    .map_err(|e| CliError::BadInput(format!("smtp_host: {e}")))?;
     tracing::info!(mailer = ?mailer, "email");
     let mail_worker = tokio::spawn(crate::mail::run_worker(
         storage.clone(),

@@ -1,6 +1,9 @@
-//! What an attacker with a copy of the database would see: every byte of the SQLite files
-//! (database, `-wal`, `-shm`) or every row of every PostgreSQL table as text, and the
-//! encodings in which a secret could hide there.
+//! What an attacker with a copy of the database and the data dir would see: every byte of
+//! every file under the data dir (the SQLite files, the outbox, anything else written
+//! there), every row of every PostgreSQL table as text, and the encodings in which a secret
+//! could hide there.
+
+use std::path::Path;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
@@ -8,13 +11,40 @@ use sqlx::Row;
 
 use super::{Engine, TestApp};
 
-/// Everything persisted so far. SQLite: the raw files, so free pages, the WAL and index
-/// pages count too. PostgreSQL: `row_to_json` of every row of every table in the schema.
+/// Everything persisted so far: every file under the data dir, recursively (for SQLite the
+/// raw database files, so free pages, the WAL and index pages count too), and on PostgreSQL
+/// `row_to_json` of every row of every table in the schema.
 pub async fn persisted(app: &TestApp) -> Vec<u8> {
-    match app.engine {
-        Engine::Sqlite => sqlite_files(app),
-        Engine::Postgres => postgres_rows(app).await,
+    let mut bytes = data_dir_files(app.db.dir.path());
+    if app.engine == Engine::Postgres {
+        bytes.extend(postgres_rows(app).await);
     }
+    bytes
+}
+
+/// Every file under `dir`, recursively, concatenated (each followed by a newline).
+pub fn data_dir_files(dir: &Path) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(next) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&next) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(kind) if kind.is_dir() => pending.push(path),
+                Ok(kind) if kind.is_file() => {
+                    if let Ok(content) = std::fs::read(&path) {
+                        bytes.extend_from_slice(&content);
+                        bytes.push(b'\n');
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    bytes
 }
 
 /// The SQLite database file and its `-wal` / `-shm` companions, concatenated.

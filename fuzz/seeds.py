@@ -1,0 +1,35 @@
+#!/usr/bin/env python3
+"""Seed inputs for the fuzz targets, made from the sample answers in services/samples/.
+
+Writes seeds/answers/* and seeds/form_post/*: the 4 bytes choosing service, stage, page and
+audience (see fuzz_targets/common.rs), then the sample's answers (and, for form_post, a NUL
+and a small form body). Run from fuzz/: `python3 seeds.py`, then pass the folder after the
+corpus folder: `cargo fuzz run answers corpus/answers seeds/answers -- ...`.
+"""
+import json
+import os
+
+SAMPLES = {  # index of the service in common::DEFINITIONS -> its samples
+    0: ["cyber-choices-enquiry.json", "cyber-choices-referral.json"],
+    1: ["secos-referral.json"],
+    2: ["ceop-report-bullying.json", "ceop-report-parent.json"],
+}
+FORM = b"\0action=continue&0=yes&1-day=1&1-month=2&1-year=2010&2=x%40example.org"
+
+for target in ("answers", "form_post"):
+    os.makedirs(os.path.join("seeds", target), exist_ok=True)
+for service, names in SAMPLES.items():
+    for name in names:
+        with open(os.path.join("..", "services", "samples", name), encoding="utf-8") as f:
+            doc = json.load(f)
+        body = json.dumps(doc.get("answers", doc), separators=(",", ":")).encode()
+        base = name.removesuffix(".json")
+        for stage in range(2):
+            for audience in range(4):
+                head = bytes([service, stage, 0, audience])
+                with open(f"seeds/answers/{base}-s{stage}-a{audience}", "wb") as f:
+                    f.write(head + body)
+                for page in range(0, 12, 3):
+                    head = bytes([service, stage, page, audience])
+                    with open(f"seeds/form_post/{base}-s{stage}-p{page}-a{audience}", "wb") as f:
+                        f.write(head + body + FORM)
