@@ -145,7 +145,7 @@ impl ApiError {
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Storage(fault) => fault::status(*fault),
+            ApiError::Storage(kind) => fault::status(*kind),
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -235,7 +235,7 @@ impl IntoResponse for ApiError {
             ApiError::TooManyRequests { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             }
-            ApiError::Storage(fault) => fault::decorate(fault, &mut response),
+            ApiError::Storage(kind) => fault::decorate(kind, &mut response),
             _ => {}
         }
         response

@@ -88,8 +88,8 @@ impl IntoResponse for StaffError {
                 }
                 return response;
             }
-            StaffError::Storage(fault) => {
-                let (title, message) = match fault {
+            StaffError::Storage(kind) => {
+                let (title, message) = match kind {
                     Fault::Conflict => (
                         "Someone else changed this at the same time",
                         "Nothing was saved. Go back, reload the page and try again.",
@@ -99,8 +99,8 @@ impl IntoResponse for StaffError {
                         "Try again in a few minutes.",
                     ),
                 };
-                let mut response = error_page(fault::status(fault), title, message);
-                fault::decorate(fault, &mut response);
+                let mut response = error_page(fault::status(kind), title, message);
+                fault::decorate(kind, &mut response);
                 return response;
             }
             StaffError::Internal(detail) => {
