@@ -11,7 +11,11 @@ mod common;
 
 use axum::http::StatusCode;
 use common::{Engine, TestApp, TestAppBuilder, sample};
+use axum::response::IntoResponse;
 use haven::access::Role;
+use haven::storage::StorageError;
+use haven::storage::fault::Fault;
+use haven::web::error::ApiError;
 use serde_json::json;
 use sqlx::Connection;
 
@@ -185,6 +189,26 @@ async fn killed_postgres_connections_are_retried_or_503_never_500() {
                     assert!(r.header("retry-after").is_some());
                 }
             }
+            // A connection killed while in use fails with PostgreSQL's "terminating
+            // connection" (or an I/O error): a lost connection, answered 503 with
+            // Retry-After, never 500.
+            let mut conn = app.storage.pool().acquire().await.unwrap();
+            let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            sqlx::query("SELECT pg_terminate_backend($1)")
+                .bind(pid)
+                .execute(&mut killer)
+                .await
+                .unwrap();
+            let lost = sqlx::query("SELECT 1").execute(&mut *conn).await.unwrap_err();
+            let error = StorageError::Database(lost);
+            assert_eq!(error.fault(), Fault::Unavailable, "{error:?}");
+            let response = ApiError::from(error).into_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert!(response.headers().contains_key("retry-after"));
+            drop(conn);
             killer.close().await.unwrap();
             assert_eq!(app.get("/readyz").await.status, StatusCode::OK);
         })
