@@ -149,7 +149,11 @@ async fn overriding_high_to_low_marks_band_actions_not_required_without_blocking
             );
             // Actions that do not depend on the band stay to do.
             assert_eq!(status_of(&after, "police_intelligence"), Some("open"));
-            assert_eq!(screened_keys(&view), screened, "the suggestion is unchanged");
+            assert_eq!(
+                screened_keys(&view),
+                screened,
+                "the suggestion is unchanged"
+            );
 
             let chronology = app
                 .get_with_token(&format!("{case}/chronology"), &triage)
@@ -206,7 +210,10 @@ async fn overriding_high_to_low_marks_band_actions_not_required_without_blocking
             let view = app.get_with_token(&case, &triage).await.json();
             let again = statuses(&view);
             assert_eq!(status_of(&again, "vemt_referral"), Some("open"));
-            assert_eq!(status_of(&again, "childrens_services_referral"), Some("open"));
+            assert_eq!(
+                status_of(&again, "childrens_services_referral"),
+                Some("open")
+            );
             assert_eq!(status_of(&again, "police_intelligence"), Some("done"));
         })
         .await;

@@ -10,8 +10,8 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{Engine, TestApp, TestAppBuilder, sample};
 use axum::response::IntoResponse;
+use common::{Engine, TestApp, TestAppBuilder, sample};
 use haven::access::Role;
 use haven::storage::StorageError;
 use haven::storage::fault::Fault;
@@ -69,14 +69,27 @@ async fn a_full_sqlite_database_answers_503_and_recovers_without_a_restart() {
             // While full: readiness says so, writes keep answering 503 (never 500, never
             // the stuck-transaction error), and a submission is refused the same way.
             let ready = app.get("/readyz").await;
-            assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE, "{}", ready.text());
+            assert_eq!(
+                ready.status,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{}",
+                ready.text()
+            );
             for _ in 0..3 {
                 let r = app.get_with_token(&case, &token).await;
                 assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
             }
             let refused = submit(app).await;
-            assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE, "{}", refused.text());
-            assert_eq!(app.get("/readyz").await.status, StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(
+                refused.status,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{}",
+                refused.text()
+            );
+            assert_eq!(
+                app.get("/readyz").await.status,
+                StatusCode::SERVICE_UNAVAILABLE
+            );
 
             // Space returns: the very next requests succeed, with no restart.
             app.storage.limit_pages(None).await.unwrap();
@@ -99,7 +112,9 @@ async fn staff_and_public_pages_answer_a_full_database_with_a_503_page() {
             }
             let created = submit(app).await;
             let reference = created.json()["reference"].as_str().unwrap().to_owned();
-            let (id, _) = common::staff::account(app, Role::Triage, Some("secos"), "a-password-for-tests").await;
+            let (id, _) =
+                common::staff::account(app, Role::Triage, Some("secos"), "a-password-for-tests")
+                    .await;
             let mut browser = common::staff::Browser::signed_in(app, &id).await;
             let page = format!("/staff/cases/{reference}");
             assert_eq!(browser.get(app, &page).await.status, StatusCode::OK);
@@ -122,11 +137,16 @@ async fn staff_and_public_pages_answer_a_full_database_with_a_503_page() {
             }
             let full = full.expect("the database filled up");
             let html = full.text();
-            assert!(html.contains("Sorry, there is a problem with the service"), "{html}");
+            assert!(
+                html.contains("Sorry, there is a problem with the service"),
+                "{html}"
+            );
             assert!(html.contains("Try again in a few minutes."), "{html}");
             assert!(full.header("retry-after").is_some());
             assert!(
-                full.header("content-type").unwrap_or_default().starts_with("text/html"),
+                full.header("content-type")
+                    .unwrap_or_default()
+                    .starts_with("text/html"),
                 "an HTML page"
             );
             app.storage.limit_pages(None).await.unwrap();
@@ -147,7 +167,10 @@ async fn killed_postgres_connections_are_retried_or_503_never_500() {
             let reference = created.json()["reference"].as_str().unwrap().to_owned();
             let (_, token) = app.staff(Role::Triage, Some("secos")).await;
             let case = format!("/api/v1/referrals/{reference}");
-            assert_eq!(app.get_with_token(&case, &token).await.status, StatusCode::OK);
+            assert_eq!(
+                app.get_with_token(&case, &token).await.status,
+                StatusCode::OK
+            );
             // The test's own database only: its URL names it, and the killer is connected
             // to it.
             let mut killer = sqlx::PgConnection::connect(&app.db.url).await.unwrap();
@@ -159,7 +182,10 @@ async fn killed_postgres_connections_are_retried_or_503_never_500() {
                 .fetch_all(&mut killer)
                 .await
                 .unwrap();
-                assert!(!killed.is_empty(), "round {round}: the pool had connections");
+                assert!(
+                    !killed.is_empty(),
+                    "round {round}: the pool had connections"
+                );
                 // A read after the kill succeeds (a dead connection is replaced or the
                 // read retried once).
                 let r = app.get_with_token(&case, &token).await;
@@ -202,7 +228,10 @@ async fn killed_postgres_connections_are_retried_or_503_never_500() {
                 .execute(&mut killer)
                 .await
                 .unwrap();
-            let lost = sqlx::query("SELECT 1").execute(&mut *conn).await.unwrap_err();
+            let lost = sqlx::query("SELECT 1")
+                .execute(&mut *conn)
+                .await
+                .unwrap_err();
             let error = StorageError::Database(lost);
             assert_eq!(error.fault(), Fault::Unavailable, "{error:?}");
             let response = ApiError::from(error).into_response();

@@ -70,7 +70,9 @@ fn serve_logged(data_dir: &Path, port: u16) -> Child {
 /// One HTTP/1.1 GET; the status line, or `None` if nothing answered.
 fn get(port: u16, path: &str) -> Option<String> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
     write!(
         stream,
         "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
@@ -162,6 +164,9 @@ fn a_full_log_volume_never_stops_requests() {
         Some("HTTP/1.1 200 OK"),
         "still serving after logging into a full volume"
     );
-    assert!(child.try_wait().unwrap().is_none(), "the server is still up");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the server is still up"
+    );
     stop(child);
 }

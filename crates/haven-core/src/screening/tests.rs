@@ -102,10 +102,7 @@ proptest! {
 }
 
 fn secos() -> ServiceDefinition {
-    builtins()
-        .into_iter()
-        .find(|d| d.id == "secos")
-        .unwrap()
+    builtins().into_iter().find(|d| d.id == "secos").unwrap()
 }
 
 fn keys(actions: &[super::ActionDue]) -> Vec<&str> {
@@ -118,7 +115,10 @@ fn the_confirmed_band_decides_the_band_actions() {
     let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
     let answers = serde_json::json!({});
     let high = super::required_actions(&def, &answers, today, "high").unwrap();
-    assert_eq!(keys(&high), ["vemt_referral", "childrens_services_referral"]);
+    assert_eq!(
+        keys(&high),
+        ["vemt_referral", "childrens_services_referral"]
+    );
     let medium = super::required_actions(&def, &answers, today, "medium").unwrap();
     assert_eq!(keys(&medium), ["vemt_referral"]);
     let low = super::required_actions(&def, &answers, today, "low").unwrap();

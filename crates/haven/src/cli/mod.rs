@@ -218,7 +218,9 @@ pub fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            log_writer::say(format_args!("haven: could not start the async runtime: {e}"));
+            log_writer::say(format_args!(
+                "haven: could not start the async runtime: {e}"
+            ));
             return ExitCode::from(1);
         }
     };

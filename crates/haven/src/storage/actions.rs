@@ -221,16 +221,12 @@ impl Storage {
             .execute(&mut **tx)
             .await?;
         }
-        let events = changes
-            .added
-            .iter()
-            .map(|k| ("action_added", k))
-            .chain(
-                changes
-                    .no_longer_required
-                    .iter()
-                    .map(|k| ("action_not_required", k)),
-            );
+        let events = changes.added.iter().map(|k| ("action_added", k)).chain(
+            changes
+                .no_longer_required
+                .iter()
+                .map(|k| ("action_not_required", k)),
+        );
         for (kind, key) in events {
             self.insert_event(
                 tx,

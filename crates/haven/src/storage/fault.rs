@@ -55,13 +55,15 @@ impl StorageError {
     /// idempotent read is worth trying once more on a fresh one.
     pub(crate) fn lost_connection(&self) -> bool {
         match self {
-            StorageError::Database(e) => matches!(
-                e,
-                sqlx::Error::Io(_)
-                    | sqlx::Error::Protocol(_)
-                    | sqlx::Error::Tls(_)
-                    | sqlx::Error::WorkerCrashed
-            ) || database_error(e).is_some_and(pg_connection_lost),
+            StorageError::Database(e) => {
+                matches!(
+                    e,
+                    sqlx::Error::Io(_)
+                        | sqlx::Error::Protocol(_)
+                        | sqlx::Error::Tls(_)
+                        | sqlx::Error::WorkerCrashed
+                ) || database_error(e).is_some_and(pg_connection_lost)
+            }
             _ => false,
         }
     }

@@ -4,9 +4,9 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use chrono::Utc;
-use haven_core::{calendar, screening};
 use haven_core::definition::ServiceDefinition;
 use haven_core::workflow::{self, TransitionError, TransitionRequest};
+use haven_core::{calendar, screening};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
@@ -173,21 +173,37 @@ impl CaseFile {
             .iter()
             .filter_map(|action| {
                 let key = action.get("key")?.as_str()?.to_owned();
-                let text = |field: &str| action.get(field).and_then(Value::as_str).map(str::to_owned);
+                let text =
+                    |field: &str| action.get(field).and_then(Value::as_str).map(str::to_owned);
                 Some((key, text("label"), text("reason")))
             })
             .collect();
-        let rules = self.def.screening.as_ref().map(|s| s.actions.as_slice()).unwrap_or_default();
+        let rules = self
+            .def
+            .screening
+            .as_ref()
+            .map(|s| s.actions.as_slice())
+            .unwrap_or_default();
         for rule in rules {
-            let added = self.band_actions.iter().any(|b| b.key == rule.key && b.required);
+            let added = self
+                .band_actions
+                .iter()
+                .any(|b| b.key == rule.key && b.required);
             if added && !due.iter().any(|(k, _, _)| k == &rule.key) {
-                due.push((rule.key.clone(), Some(rule.label.clone()), Some(rule.reason.clone())));
+                due.push((
+                    rule.key.clone(),
+                    Some(rule.label.clone()),
+                    Some(rule.reason.clone()),
+                ));
             }
         }
         due.into_iter()
             .map(|(key, label, reason)| {
                 let record = self.actions.iter().find(|a| a.key == key);
-                let dropped = self.band_actions.iter().any(|b| b.key == key && !b.required);
+                let dropped = self
+                    .band_actions
+                    .iter()
+                    .any(|b| b.key == key && !b.required);
                 let status = match record {
                     Some(r) => r.status,
                     None if dropped => ActionStatus::NotRequired,

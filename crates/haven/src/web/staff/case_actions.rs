@@ -139,7 +139,14 @@ pub async fn band(
     let now = state.staff.clock.now();
     state
         .storage
-        .confirm_band(&referral.id, &form.band, &reason, &staff.actor(), now, &actions)
+        .confirm_band(
+            &referral.id,
+            &form.band,
+            &reason,
+            &staff.actor(),
+            now,
+            &actions,
+        )
         .await?;
     Ok(back_to(referral, "screening"))
 }
