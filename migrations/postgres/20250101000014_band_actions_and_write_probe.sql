@@ -15,8 +15,8 @@ CREATE TABLE referral_required_actions (
 );
 
 -- Readiness (issue 11): after a write failed for lack of space, I/O or a read-only
--- database, /readyz writes here (a row with some filler, deleted in the same transaction)
--- to learn whether the database can be written again. Never holds anything else.
+-- database, /readyz rewrites the one row here (64 KiB of filler) to learn whether the
+-- database can be written again. Never holds anything else.
 CREATE TABLE write_probe (
     id      BIGINT PRIMARY KEY,
     filler  TEXT NOT NULL,

@@ -8,6 +8,7 @@
 //! that used to leave the writer stuck "at non-zero transaction depth").
 
 mod common;
+mod public_support;
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -149,6 +150,28 @@ async fn staff_and_public_pages_answer_a_full_database_with_a_503_page() {
                     .starts_with("text/html"),
                 "an HTML page"
             );
+
+            // A public form page that starts a draft (a write): the same 503 page, in the
+            // service's own layout.
+            let mut public = None;
+            for _ in 0..200 {
+                let mut visitor = public_support::Browser::new(app);
+                let r = visitor.get("/services/secos/referral/who-are-you").await;
+                assert_ne!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.text());
+                if r.status == StatusCode::SERVICE_UNAVAILABLE {
+                    public = Some(r);
+                    break;
+                }
+            }
+            let public = public.expect("the draft could not be saved");
+            let html = public.text();
+            assert!(
+                html.contains("Sorry, there is a problem with the service"),
+                "{html}"
+            );
+            assert!(html.contains("Try again in a few minutes."), "{html}");
+            assert!(public.header("retry-after").is_some());
+
             app.storage.limit_pages(None).await.unwrap();
             assert_eq!(browser.get(app, &page).await.status, StatusCode::OK);
         })

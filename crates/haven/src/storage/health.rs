@@ -54,8 +54,8 @@ impl Storage {
         Ok(())
     }
 
-    /// One real write, rolled forward and deleted in the same transaction, through the
-    /// writer (so it queues like any write).
+    /// One real write (64 KiB into `write_probe`, committed), through the writer, so it
+    /// queues like any write.
     async fn probe_write(&self) -> Result<(), StorageError> {
         let mut tx = self.begin_write().await?;
         if self.kind == DatabaseKind::Sqlite {
@@ -71,12 +71,15 @@ impl Storage {
                 return Err(StorageError::NoRoom);
             }
         }
-        query("DELETE FROM write_probe").execute(&mut *tx).await?;
-        query("INSERT INTO write_probe (id, filler, at) VALUES (1, $1, $2)")
-            .bind("0".repeat(PROBE_BYTES))
-            .bind(timestamp(Utc::now()))
-            .execute(&mut *tx)
-            .await?;
+        // One row, rewritten: servers probing at once queue on it instead of clashing.
+        query(
+            "INSERT INTO write_probe (id, filler, at) VALUES (1, $1, $2)
+             ON CONFLICT (id) DO UPDATE SET filler = excluded.filler, at = excluded.at",
+        )
+        .bind("0".repeat(PROBE_BYTES))
+        .bind(timestamp(Utc::now()))
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
