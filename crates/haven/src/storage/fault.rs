@@ -45,6 +45,7 @@ impl StorageError {
         match self {
             StorageError::Conflict => Fault::Conflict,
             StorageError::WriterStopped => Fault::Unavailable,
+            StorageError::NoRoom => Fault::Environment,
             StorageError::Database(e) => sqlx_fault(e),
             StorageError::Migrate(sqlx::migrate::MigrateError::Execute(e)) => sqlx_fault(e),
             _ => Fault::Other,
