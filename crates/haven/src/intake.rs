@@ -330,6 +330,7 @@ pub async fn submit_invited(
     let case = crate::web::api::triage::CaseFile {
         chronology: storage.chronology(&referral.id).await?,
         actions: storage.actions(&referral.id).await?,
+        band_actions: storage.band_actions(&referral.id).await?,
         casework: storage
             .casework_counts(&referral.id, calendar::london_date(now))
             .await?,

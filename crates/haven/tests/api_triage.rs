@@ -284,10 +284,19 @@ async fn overriding_the_band_needs_a_known_band_and_a_reason() {
                 .json();
             assert_eq!(view["screening"]["confirmed_band"], json!(bands[0]));
             let chronology = app.storage.chronology(&stored.id).await.unwrap();
-            assert_eq!(chronology.last().unwrap().kind, "band_confirmed");
-            assert_eq!(
-                chronology.last().unwrap().reason.as_deref(),
-                Some("Seen by the team")
+            // The band's own event; the required actions it changed follow it.
+            let confirmed = chronology
+                .iter()
+                .rfind(|e| e.kind == "band_confirmed")
+                .unwrap();
+            assert_eq!(confirmed.reason.as_deref(), Some("Seen by the team"));
+            assert!(
+                chronology
+                    .iter()
+                    .skip_while(|e| e.kind != "band_confirmed")
+                    .skip(1)
+                    .all(|e| e.kind.starts_with("action_")),
+                "only required-action changes follow the band"
             );
         })
         .await;

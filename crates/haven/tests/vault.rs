@@ -50,6 +50,7 @@ async fn chronology_about_the_child(app: &TestApp, reference: &str) -> String {
             &format!("{CHILD} disclosed more at school"),
             "user:test",
             Utc::now(),
+            &Default::default(),
         )
         .await
         .unwrap();

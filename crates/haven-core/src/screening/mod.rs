@@ -116,6 +116,50 @@ pub fn screen(
     Ok(evaluate(def, rules, answers, today))
 }
 
+/// The required actions the definition gives a case once a person has confirmed its band:
+/// the same rules as [`screen`], with `band` in place of the suggested one (a rule such as
+/// `band_at_least = "high"` then reads the confirmed band). `today` is the referral's day,
+/// as at intake. `None` when `band` is not one of the service's bands.
+///
+/// The stored answers were validated at intake, and evaluation treats anything unexpected
+/// as "not ticked" (property-tested in `tests.rs`), so this never fails on them.
+pub fn required_actions(
+    def: &ServiceDefinition,
+    answers: &Value,
+    today: NaiveDate,
+    band: &str,
+) -> Option<Vec<ActionDue>> {
+    let rules = def.screening.as_ref()?;
+    let rank = rules.bands.iter().position(|b| b == band)?;
+    Some(evaluate_with(def, rules, answers, today, Some(rank)).required_actions)
+}
+
+/// How a case's required actions change when its band is confirmed: the actions now
+/// required that were not (`added`, definition order) and those required before that no
+/// longer are (`no_longer_required`, in the order given).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ActionsChange {
+    pub added: Vec<ActionDue>,
+    pub no_longer_required: Vec<String>,
+}
+
+/// Compares the keys of the actions a case requires now (`before`) with what the confirmed
+/// band requires (`after`, from [`required_actions`]).
+pub fn actions_change(before: &[&str], after: &[ActionDue]) -> ActionsChange {
+    ActionsChange {
+        added: after
+            .iter()
+            .filter(|a| !before.contains(&a.key.as_str()))
+            .cloned()
+            .collect(),
+        no_longer_required: before
+            .iter()
+            .filter(|k| !after.iter().any(|a| a.key == **k))
+            .map(|k| (*k).to_owned())
+            .collect(),
+    }
+}
+
 fn empty_result(rules_version: Option<String>) -> ScreeningResult {
     ScreeningResult {
         rules_version,
@@ -140,6 +184,18 @@ fn evaluate(
     rules: &ScreeningRules,
     answers: &Value,
     today: NaiveDate,
+) -> ScreeningResult {
+    evaluate_with(def, rules, answers, today, None)
+}
+
+/// [`evaluate`], with the band a person confirmed (a rank in `bands`) in place of the
+/// suggested one for every rule after the band decision.
+fn evaluate_with(
+    def: &ServiceDefinition,
+    rules: &ScreeningRules,
+    answers: &Value,
+    today: NaiveDate,
+    confirmed: Option<usize>,
 ) -> ScreeningResult {
     let mut out = empty_result(Some(rules.version.clone()));
     let mut facts = ScreenFacts {
@@ -169,7 +225,7 @@ fn evaluate(
     }
 
     let band = bands::decide(rules, &facts);
-    facts.band = band.rank;
+    facts.band = confirmed.or(band.rank);
     out.score = band.score;
     if let Some(name) = band.rank.and_then(|r| rules.bands.get(r)) {
         out.suggested_band = Some(name.clone());

@@ -100,3 +100,66 @@ proptest! {
         }
     }
 }
+
+fn secos() -> ServiceDefinition {
+    builtins().into_iter().find(|d| d.id == "secos").unwrap()
+}
+
+fn keys(actions: &[super::ActionDue]) -> Vec<&str> {
+    actions.iter().map(|a| a.key.as_str()).collect()
+}
+
+#[test]
+fn the_confirmed_band_decides_the_band_actions() {
+    let def = secos();
+    let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+    let answers = serde_json::json!({});
+    let high = super::required_actions(&def, &answers, today, "high").unwrap();
+    assert_eq!(
+        keys(&high),
+        ["vemt_referral", "childrens_services_referral"]
+    );
+    let medium = super::required_actions(&def, &answers, today, "medium").unwrap();
+    assert_eq!(keys(&medium), ["vemt_referral"]);
+    let low = super::required_actions(&def, &answers, today, "low").unwrap();
+    assert!(low.is_empty());
+    // Labels and reasons come from the definition.
+    assert_eq!(high[1].label, "Refer to Children's Services");
+    assert!(super::required_actions(&def, &answers, today, "extreme").is_none());
+}
+
+#[test]
+fn actions_that_do_not_read_the_band_stay_whatever_the_band() {
+    let def = secos();
+    let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+    let mut doc = Map::new();
+    put(&mut doc, "screening.cse_intelligence", Value::Bool(true));
+    let answers = Value::Object(doc);
+    for band in ["none", "low", "medium", "high"] {
+        let actions = super::required_actions(&def, &answers, today, band).unwrap();
+        assert!(keys(&actions).contains(&"police_intelligence"), "{band}");
+    }
+}
+
+#[test]
+fn a_change_of_band_adds_and_drops_actions() {
+    let def = secos();
+    let today = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+    let answers = serde_json::json!({});
+    let high = super::required_actions(&def, &answers, today, "high").unwrap();
+    let low = super::required_actions(&def, &answers, today, "low").unwrap();
+    // medium → high: Children's Services is added, nothing dropped.
+    let up = super::actions_change(&["vemt_referral"], &high);
+    assert_eq!(keys(&up.added), ["childrens_services_referral"]);
+    assert!(up.no_longer_required.is_empty());
+    // high → low: both band actions are no longer required.
+    let down = super::actions_change(&["vemt_referral", "childrens_services_referral"], &low);
+    assert!(down.added.is_empty());
+    assert_eq!(
+        down.no_longer_required,
+        ["vemt_referral", "childrens_services_referral"]
+    );
+    // The same band again changes nothing.
+    let same = super::actions_change(&["vemt_referral", "childrens_services_referral"], &high);
+    assert_eq!(same, super::ActionsChange::default());
+}

@@ -8,6 +8,8 @@ mod audit;
 mod checks;
 mod config;
 mod keys;
+mod lock;
+mod log_writer;
 mod migrate;
 mod outbox;
 mod serve;
@@ -220,18 +222,20 @@ pub fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("haven: could not start the async runtime: {e}");
+            log_writer::say(format_args!(
+                "haven: could not start the async runtime: {e}"
+            ));
             return ExitCode::from(1);
         }
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(CliError::BadInput(reason)) => {
-            eprintln!("haven: {reason}");
+            log_writer::say(format_args!("haven: {reason}"));
             ExitCode::from(2)
         }
         Err(CliError::Failed(e)) => {
-            eprintln!("haven: {e:#}");
+            log_writer::say(format_args!("haven: {e:#}"));
             ExitCode::from(1)
         }
     }
@@ -272,13 +276,15 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-/// Logs go to stderr; the filter is `HAVEN_LOG` (e.g. `info`, `haven=debug`).
+/// Logs go to stderr; the filter is `HAVEN_LOG` (e.g. `info`, `haven=debug`). A stderr that
+/// cannot be written (a full disk) loses log lines, never requests (`log_writer`).
 fn init_logging(format: LogFormat, default_level: &str) {
     let filter = EnvFilter::try_from_env("HAVEN_LOG")
         .unwrap_or_else(|_| EnvFilter::new(format!("{default_level},sqlx=warn")));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(log_writer::Forgiving(std::io::stderr))
+        .log_internal_errors(false);
     // A second initialisation (never in the binary) is harmless: keep the first.
     let _ = match format {
         LogFormat::Text => builder.try_init(),

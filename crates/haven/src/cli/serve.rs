@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use clap::Args;
 
 use super::{CliError, Context};
+use crate::config::{DatabaseKind, database_kind};
 use crate::web::server::ConnectionLimits;
 use crate::web::{AppState, router};
 
@@ -23,6 +24,14 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
     if registry.is_empty() {
         tracing::warn!("no service definitions are loaded");
     }
+    // One server per SQLite data directory, held until the process ends (cli/lock.rs).
+    let _data_dir_lock = match database_kind(&ctx.settings.database_url()) {
+        Some(DatabaseKind::Sqlite) => {
+            ctx.data_dir()?;
+            Some(super::lock::lock_data_dir(&ctx.settings.data_dir)?)
+        }
+        _ => None,
+    };
     let key = ctx.secret_key()?;
     let storage = ctx.storage().await?;
     let legacy = storage.seal_legacy_secrets().await?;
@@ -36,10 +45,10 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
         tracing::error!(failure = %failure, "a second-factor secret could not be opened");
     }
     if storage.count_users().await? == 0 {
-        eprintln!(
+        super::log_writer::say(format_args!(
             "No staff accounts yet. Create the first administrator with:\n    \
              haven admin create-user --email you@example.org --role admin"
-        );
+        ));
     }
     let settings = &ctx.settings;
     let state = AppState::new(storage.clone(), registry, key, settings);

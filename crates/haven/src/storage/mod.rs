@@ -12,7 +12,9 @@ pub mod actions;
 pub mod audit;
 pub mod casework;
 pub mod drafts;
+pub mod fault;
 mod group_commit;
+mod health;
 pub mod invites;
 pub mod jobs;
 pub mod meetings;
@@ -30,12 +32,14 @@ pub mod users;
 pub mod vault;
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{Any, AnyPool, Connection, Executor, Transaction};
 
 use crate::config::{DatabaseKind, database_kind};
 use crate::crypto::envelope::EnvelopeError;
@@ -86,6 +90,10 @@ pub enum StorageError {
     /// The task that writes new referrals has stopped (the server is shutting down).
     #[error("the referral writer has stopped")]
     WriterStopped,
+    /// The SQLite database cannot grow: too few pages left under its `max_page_count`
+    /// (the readiness probe's finding; a write would fail with SQLITE_FULL).
+    #[error("the database has no room left to grow")]
+    NoRoom,
 }
 
 impl StorageError {
@@ -115,6 +123,12 @@ pub struct Storage {
     group_commit: Option<group_commit::GroupCommit>,
     /// The audit chain's engine and key (derived from the server secret key; never stored).
     audit: audit::AuditChain,
+    /// Whether a write recently failed for lack of space, I/O or a read-only database
+    /// (`/readyz` answers 503 until a probe write succeeds).
+    health: Arc<health::WriteHealth>,
+    /// SQLite only, a fault-injection knob for tests and drills: the `max_page_count` every
+    /// writer connection gets (0: SQLite's own limit). See [`Storage::limit_pages`].
+    page_limit: Arc<AtomicU32>,
 }
 
 impl Storage {
@@ -129,9 +143,16 @@ impl Storage {
     ) -> Result<Self, StorageError> {
         install_default_drivers();
         let kind = database_kind(url).ok_or(StorageError::UnsupportedUrl)?;
-        let pool = pool_options(kind, max_connections).connect(url).await?;
+        let page_limit = Arc::new(AtomicU32::new(0));
+        let pool = pool_options(kind, max_connections, None)
+            .connect(url)
+            .await?;
         let writer = match kind {
-            DatabaseKind::Sqlite => pool_options(kind, 1).connect(url).await?,
+            DatabaseKind::Sqlite => {
+                pool_options(kind, 1, Some(page_limit.clone()))
+                    .connect(url)
+                    .await?
+            }
             DatabaseKind::Postgres => pool.clone(),
         };
         let audit = audit::AuditChain {
@@ -152,6 +173,8 @@ impl Storage {
             keys,
             group_commit,
             audit,
+            health: Arc::default(),
+            page_limit,
         })
     }
 
@@ -257,15 +280,36 @@ pub(crate) fn flag(value: bool) -> i64 {
     i64::from(value)
 }
 
-/// Pool settings; SQLite connections get Haven's durability and safety pragmas.
-fn pool_options(kind: DatabaseKind, max_connections: u32) -> AnyPoolOptions {
+/// Pool settings; SQLite connections get Haven's durability and safety pragmas, and the
+/// writer's the injected page limit (`page_limit`, see [`Storage::limit_pages`]).
+fn pool_options(
+    kind: DatabaseKind,
+    max_connections: u32,
+    page_limit: Option<Arc<AtomicU32>>,
+) -> AnyPoolOptions {
     let options = AnyPoolOptions::new()
         .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(10));
+        .acquire_timeout(Duration::from_secs(10))
+        // A connection whose BEGIN, COMMIT or ROLLBACK failed can be left inside a
+        // transaction (SQLite rolls back by itself on SQLITE_FULL or an I/O error, so the
+        // driver's ROLLBACK then fails and its transaction depth stays at 1); handed out
+        // again, every later BEGIN on it fails ("begin_with at non-zero transaction
+        // depth") until a restart. Such a connection is closed instead and the pool opens
+        // a fresh one, so the next request after space returns succeeds.
+        .before_acquire(|conn, _meta| {
+            Box::pin(async move {
+                if conn.is_in_transaction() {
+                    tracing::warn!("discarding a database connection left inside a transaction");
+                    return Ok(false);
+                }
+                Ok(true)
+            })
+        });
     if kind != DatabaseKind::Sqlite {
         return options;
     }
-    options.after_connect(|conn, _meta| {
+    options.after_connect(move |conn, _meta| {
+        let page_limit = page_limit.as_ref().map_or(0, |l| l.load(Ordering::Relaxed));
         Box::pin(async move {
             // WAL lets readers run during a write; synchronous=FULL makes every
             // commit durable (the default in WAL, NORMAL, can lose the last commits
@@ -274,6 +318,12 @@ fn pool_options(kind: DatabaseKind, max_connections: u32) -> AnyPoolOptions {
             conn.execute("PRAGMA synchronous = FULL").await?;
             conn.execute("PRAGMA foreign_keys = ON").await?;
             conn.execute("PRAGMA busy_timeout = 5000").await?;
+            if page_limit > 0 {
+                let pragma = format!("PRAGMA max_page_count = {page_limit}");
+                sqlx::query(sqlx::AssertSqlSafe(pragma))
+                    .execute(&mut *conn)
+                    .await?;
+            }
             Ok(())
         })
     })

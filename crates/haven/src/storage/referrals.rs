@@ -156,17 +156,21 @@ impl Storage {
     /// The referral with this reference.
     #[instrument(skip_all)]
     pub async fn find_referral(&self, reference: &str) -> Result<Option<Referral>, StorageError> {
-        let row = query(concat!(
-            "SELECT ",
-            referral_columns!(),
-            " FROM referrals WHERE reference = $1"
-        ))
-        .bind(reference)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref()
-            .map(|row| referral_from_row(self, row))
-            .transpose()
+        // Every case request starts here: retried once on a lost connection.
+        self.read_retrying(move || async move {
+            let row = query(concat!(
+                "SELECT ",
+                referral_columns!(),
+                " FROM referrals WHERE reference = $1"
+            ))
+            .bind(reference)
+            .fetch_optional(&self.pool)
+            .await?;
+            row.as_ref()
+                .map(|row| referral_from_row(self, row))
+                .transpose()
+        })
+        .await
     }
 
     /// The chronology of a referral, oldest first.

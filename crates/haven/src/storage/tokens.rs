@@ -66,6 +66,16 @@ impl Storage {
         &self,
         token_hash: &str,
     ) -> Result<Option<StaffUser>, StorageError> {
+        // Every API request starts here: retried once on a lost connection (the update
+        // of `last_used_at` is idempotent too).
+        self.read_retrying(move || self.authenticate_token_once(token_hash))
+            .await
+    }
+
+    async fn authenticate_token_once(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<StaffUser>, StorageError> {
         let row = query(
             "SELECT u.id, u.email, u.role, u.team, u.disabled, u.created_at, t.id
              FROM api_tokens t JOIN staff_users u ON u.id = t.user_id

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use sqlx::{Any, Row, Transaction, query};
 use tracing::instrument;
 
+use super::actions::BandActions;
 use super::audit::{AuditEntry, append_in};
 use super::{Storage, StorageError, parse_timestamp, timestamp};
 
@@ -94,7 +95,8 @@ impl Storage {
     }
 
     /// Records a person's band (keeping the suggested one), with a chronology event and an
-    /// audit entry.
+    /// audit entry, and the required actions that band adds or no longer requires
+    /// (`actions`, see [`Storage::record_band_actions`]), all in one transaction.
     #[instrument(skip_all)]
     pub async fn confirm_band(
         &self,
@@ -103,6 +105,7 @@ impl Storage {
         reason: &str,
         actor: &str,
         at: DateTime<Utc>,
+        actions: &BandActions,
     ) -> Result<(), StorageError> {
         let mut tx = self.begin_write().await?;
         query("UPDATE referrals SET confirmed_band = $1, updated_at = $2 WHERE id = $3")
@@ -122,6 +125,8 @@ impl Storage {
             detail: Some(json!({ "band": band })),
         };
         self.insert_event(&mut tx, &event).await?;
+        self.record_band_actions(&mut tx, referral_id, band, actions, reason, actor, at)
+            .await?;
         let entry = AuditEntry::new(
             at,
             actor,
@@ -199,13 +204,18 @@ impl Storage {
         &self,
         referral_id: &str,
     ) -> Result<Vec<ChronologyEntry>, StorageError> {
-        let rows = query(
-            "SELECT at, actor, kind, from_status, to_status, reason, detail, id
-             FROM referral_events WHERE referral_id = $1 ORDER BY at, id",
-        )
-        .bind(referral_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = self
+            .read_retrying(move || async move {
+                let rows = query(
+                    "SELECT at, actor, kind, from_status, to_status, reason, detail, id
+                     FROM referral_events WHERE referral_id = $1 ORDER BY at, id",
+                )
+                .bind(referral_id)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok::<_, StorageError>(rows)
+            })
+            .await?;
         rows.iter()
             .map(|row| {
                 let id = row.try_get::<i64, _>(7)?.to_string();

@@ -13,7 +13,9 @@ use haven_core::answers::FieldError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::fault;
 use crate::storage::StorageError;
+use crate::storage::fault::Fault;
 
 /// Why a request failed.
 #[derive(Debug)]
@@ -40,6 +42,8 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64 },
     /// 503: a dependency (the database) is unavailable, or the request took too long.
     Unavailable,
+    /// 409 or 503 for a storage fault that is not a bug (see `web::fault`).
+    Storage(Fault),
     /// 500: a bug or an unexpected failure; the detail is logged, never sent.
     Internal(String),
 }
@@ -141,6 +145,7 @@ impl ApiError {
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Storage(kind) => fault::status(*kind),
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -172,9 +177,18 @@ impl ApiError {
                 "rate_limited",
                 "Too many requests; please wait a few minutes and try again".to_owned(),
             ),
-            ApiError::Unavailable => (
+            ApiError::Unavailable | ApiError::Storage(Fault::Unavailable | Fault::Environment) => (
                 "unavailable",
                 "The service is temporarily unavailable; please try again".to_owned(),
+            ),
+            ApiError::Storage(Fault::Conflict) => (
+                "conflict",
+                "This clashed with another change made at the same time; reload and try again"
+                    .to_owned(),
+            ),
+            ApiError::Storage(Fault::Other) => (
+                "internal",
+                "Something went wrong on our side; nothing you sent was the cause".to_owned(),
             ),
             ApiError::Internal(_) => (
                 "internal",
@@ -221,6 +235,7 @@ impl IntoResponse for ApiError {
             ApiError::TooManyRequests { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             }
+            ApiError::Storage(kind) => fault::decorate(kind, &mut response),
             _ => {}
         }
         response
@@ -229,13 +244,9 @@ impl IntoResponse for ApiError {
 
 impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> Self {
-        match &e {
-            // Pool exhausted or the database unreachable: the client may retry.
-            StorageError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
-                tracing::error!(error = %e, "database unavailable");
-                ApiError::Unavailable
-            }
-            _ => ApiError::internal(e),
+        match fault::storage_fault(&e) {
+            Fault::Other => ApiError::internal(e),
+            other => ApiError::Storage(other),
         }
     }
 }

@@ -25,18 +25,19 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database answers, and can be written (after a write failed for lack of
+/// space, I/O or a read-only database, a probe write must succeed first).
 #[utoipa::path(
     get,
     path = "/readyz",
     tag = "operations",
     responses(
         (status = 200, description = "Ready to serve", body = String, content_type = "text/plain"),
-        (status = 503, description = "The database is unreachable", body = super::error::ErrorBody)
+        (status = 503, description = "The database is unreachable, or cannot be written (disk full, I/O error, read-only)", body = super::error::ErrorBody)
     )
 )]
 pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
-    match state.storage.ping().await {
+    match state.storage.check_ready().await {
         Ok(()) => Ok("ready"),
         Err(e) => {
             tracing::error!(error = %e, "readiness check failed");

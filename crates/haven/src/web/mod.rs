@@ -7,6 +7,7 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod fault;
 pub mod follow_up;
 pub mod health;
 pub mod middleware;
@@ -164,5 +165,10 @@ pub fn router(state: AppState) -> Router {
                 axum::response::IntoResponse::into_response(error::ApiError::NoRoute)
             }
         });
+    // Storage faults answered anywhere reach the readiness flag (web::fault).
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        fault::note_write_faults,
+    ));
     middleware::apply(router, &state, document).with_state(state)
 }

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, one module per resource.
 
 pub mod actions;
+mod band_actions;
 pub mod checks;
 pub mod follow_up;
 pub mod meetings;

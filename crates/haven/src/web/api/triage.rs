@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use crate::access::Staff;
 use crate::policy::{Action, CaseScope, Decision};
-use crate::storage::actions::{ActionRecord, ActionStatus};
+use crate::storage::actions::{ActionRecord, BandAction};
 use crate::storage::audit::AuditEntry;
 use crate::storage::onward::OnwardReferral;
 use crate::storage::plans::CaseworkCounts;
@@ -77,6 +77,8 @@ pub struct CaseFile {
     pub def: ServiceDefinition,
     pub chronology: Vec<ChronologyEntry>,
     pub actions: Vec<ActionRecord>,
+    /// What the confirmed band requires (empty until a band is confirmed).
+    pub band_actions: Vec<BandAction>,
     /// Meetings and plan counts (`case.meetings`, `case.plan.*`).
     pub casework: CaseworkCounts,
     /// Onward referrals recorded on the case.
@@ -94,6 +96,7 @@ pub async fn load_case(
     let (referral, def) = load(state, staff, reference, action).await?;
     let chronology = state.storage.chronology(&referral.id).await?;
     let actions = state.storage.actions(&referral.id).await?;
+    let band_actions = state.storage.band_actions(&referral.id).await?;
     let casework = state
         .storage
         .casework_counts(&referral.id, calendar::london_date(Utc::now()))
@@ -104,6 +107,7 @@ pub async fn load_case(
         def,
         chronology,
         actions,
+        band_actions,
         casework,
         onward,
     })
@@ -116,7 +120,10 @@ pub struct RequiredActionView {
     pub label: String,
     /// Why the screening requires it.
     pub reason: Option<String>,
-    /// `open`, `done` or `waived`.
+    /// `open`, `done`, `waived`, or `not_required`: the screening suggested it, but the band a
+    /// person confirmed does not require it (the reason is in the chronology,
+    /// `action_not_required`). Actions the confirmed band adds are listed after the
+    /// screening's (`screening.required_actions` keeps what the tool suggested at intake).
     pub status: String,
     /// Who marked it done or waived, and when (RFC 3339).
     pub by: Option<String>,
@@ -147,43 +154,6 @@ impl CaseFile {
             .get("allocation_decided")
             .and_then(Value::as_str)
             .map(str::to_owned)
-    }
-
-    /// The screening's required actions, each with its checklist status.
-    pub fn required_actions(&self) -> Vec<RequiredActionView> {
-        let listed = self
-            .referral
-            .screening
-            .as_ref()
-            .and_then(|s| s.get("required_actions"))
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        listed
-            .iter()
-            .filter_map(|action| {
-                let key = action.get("key")?.as_str()?.to_owned();
-                let record = self.actions.iter().find(|a| a.key == key);
-                Some(RequiredActionView {
-                    label: action
-                        .get("label")
-                        .and_then(Value::as_str)
-                        .unwrap_or(&key)
-                        .to_owned(),
-                    reason: action
-                        .get("reason")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned),
-                    status: record
-                        .map_or(ActionStatus::Open, |r| r.status)
-                        .as_str()
-                        .to_owned(),
-                    by: record.map(|r| r.actor.clone()),
-                    at: record.map(|r| timestamp(r.at)),
-                    key,
-                })
-            })
-            .collect()
     }
 
     /// The first stage and every stage received since (`stage_received` events).
@@ -230,6 +200,7 @@ impl CaseFile {
                     "open": count("open"),
                     "done": count("done"),
                     "waived": count("waived"),
+                    "not_required": count("not_required"),
                 },
                 "decisions": self.decisions(),
                 "allocation": { "worker": referral.assignee, "mode": self.allocation_mode() },
@@ -300,8 +271,9 @@ pub async fn confirm_band(
     Path(reference): Path<String>,
     ApiJson(request): ApiJson<BandRequest>,
 ) -> Result<Json<BandView>, ApiError> {
-    let (referral, def) = load(&state, &staff, &reference, Action::ConfirmBand).await?;
-    let bands = def
+    let case = load_case(&state, &staff, &reference, Action::ConfirmBand).await?;
+    let bands = case
+        .def
         .screening
         .as_ref()
         .map(|s| s.bands.as_slice())
@@ -314,21 +286,23 @@ pub async fn confirm_band(
     if reason.is_empty() {
         errors.push(("reason", "Give a reason for the band".to_owned()));
     }
-    if !errors.is_empty() {
+    let actions = case.band_actions_for(&request.band);
+    let (true, Some(actions)) = (errors.is_empty(), actions) else {
         return Err(ApiError::unprocessable(errors));
-    }
+    };
     state
         .storage
         .confirm_band(
-            &referral.id,
+            &case.referral.id,
             &request.band,
             reason,
             &staff.actor(),
             Utc::now(),
+            &actions,
         )
         .await?;
     Ok(Json(BandView {
-        suggested_band: referral.suggested_band,
+        suggested_band: case.referral.suggested_band,
         confirmed_band: request.band,
     }))
 }

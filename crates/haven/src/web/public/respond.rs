@@ -9,7 +9,8 @@ use haven_pages::{PageContext, PageError};
 
 use super::assets;
 use super::session::FormSession;
-use crate::web::AppState;
+use crate::storage::fault::Fault;
+use crate::web::{AppState, fault};
 
 /// A public page's answer. Handlers return `Result<Reply, Reply>` so `?` can end early with
 /// an error page.
@@ -19,6 +20,8 @@ pub struct Reply {
     body: Body,
     cookie: Option<HeaderValue>,
     retry_after: Option<u64>,
+    /// Set when the page answers a storage fault (`web::fault::decorate`).
+    fault: Option<Fault>,
 }
 
 #[derive(Debug)]
@@ -43,6 +46,7 @@ impl Reply {
             body: Body::Html(html),
             cookie: None,
             retry_after: None,
+            fault: None,
         }
     }
 
@@ -53,6 +57,7 @@ impl Reply {
             body: Body::Redirect(location.into()),
             cookie: None,
             retry_after: None,
+            fault: None,
         }
     }
 
@@ -94,6 +99,9 @@ impl IntoResponse for Reply {
         if let Some(secs) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
+        if let Some(fault) = self.fault {
+            fault::decorate(fault, &mut response);
+        }
         response
     }
 }
@@ -129,7 +137,9 @@ pub fn error(def: Option<&ServiceDefinition>, status: StatusCode) -> Reply {
         413 => {
             "What you sent is too large. If you attached a file, choose a smaller one and try again."
         }
+        409 => "What you sent clashed with a change made at the same time. Go back and try again.",
         429 => "You have tried too many times. Wait a few minutes, then try again.",
+        503 => "Try again in a few minutes.",
         _ => "Try again later. Your answers so far have been kept.",
     };
     error_with(def, status, message)
@@ -154,8 +164,15 @@ pub fn too_many(def: Option<&ServiceDefinition>, retry_after_secs: u64) -> Reply
     reply
 }
 
-/// Logs a storage failure (without content) and answers the 500 page.
+/// Logs a storage failure (without content) and answers the page its fault calls for
+/// (`web::fault`): 409, 503 "Sorry, there is a problem with the service — try again in a
+/// few minutes" with `Retry-After`, or 500 for a bug.
 pub fn storage_failed(def: Option<&ServiceDefinition>, e: &crate::storage::StorageError) -> Reply {
-    tracing::error!(error = %e, "public pages: storage failed");
-    error(def, StatusCode::INTERNAL_SERVER_ERROR)
+    let kind = fault::storage_fault(e);
+    if kind == Fault::Other {
+        tracing::error!(error = %e, "public pages: storage failed");
+    }
+    let mut reply = error(def, fault::status(kind));
+    reply.fault = Some(kind);
+    reply
 }

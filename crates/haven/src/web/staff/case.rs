@@ -63,6 +63,7 @@ pub async fn load_file(
     let (referral, def) = load(state, staff, reference, action).await?;
     let chronology = state.storage.chronology(&referral.id).await?;
     let actions = state.storage.actions(&referral.id).await?;
+    let band_actions = state.storage.band_actions(&referral.id).await?;
     let today = haven_core::calendar::london_date(state.staff.clock.now());
     let casework = state.storage.casework_counts(&referral.id, today).await?;
     let onward = state.storage.onward_referrals(&referral.id).await?;
@@ -71,6 +72,7 @@ pub async fn load_file(
         def,
         chronology,
         actions,
+        band_actions,
         casework,
         onward,
     })
@@ -117,6 +119,15 @@ pub fn who(actor: &str, people: &HashMap<String, String>) -> String {
 }
 
 /// What a chronology event says, in words.
+/// A required action's label from the definition (its key only if the definition no longer
+/// has it, written as words).
+fn action_label(def: &ServiceDefinition, key: &str) -> String {
+    def.screening
+        .as_ref()
+        .and_then(|s| s.actions.iter().find(|a| a.key == key))
+        .map_or_else(|| key.replace('_', " "), |a| a.label.clone())
+}
+
 fn event_words(
     def: &ServiceDefinition,
     kind: &str,
@@ -170,9 +181,24 @@ fn event_words(
             None => "Allocation removed".to_owned(),
         },
         "action_done" | "action_waived" | "action_open" => format!(
-            "Required action {} marked {}",
-            detail_str("action").unwrap_or("?"),
-            kind.trim_start_matches("action_")
+            "Required action marked {}: {}",
+            match kind {
+                "action_done" => "done",
+                "action_waived" => "waived",
+                _ => "to do again",
+            },
+            action_label(def, detail_str("action").unwrap_or("?")),
+        ),
+        // A band confirmation changed what the case requires (the reason column says why).
+        "action_added" => format!(
+            "Required action added: {} (band confirmed as {})",
+            action_label(def, detail_str("action").unwrap_or("?")),
+            detail_str("band").unwrap_or("?")
+        ),
+        "action_not_required" => format!(
+            "No longer required: {} (band confirmed as {})",
+            action_label(def, detail_str("action").unwrap_or("?")),
+            detail_str("band").unwrap_or("?")
         ),
         "onward_referral_recorded" => format!(
             "Onward referral recorded: {}",
@@ -232,6 +258,7 @@ pub async fn case_page(
         def: def.clone(),
         chronology: state.storage.chronology(&referral.id).await?,
         actions: state.storage.actions(&referral.id).await?,
+        band_actions: state.storage.band_actions(&referral.id).await?,
         casework: Default::default(),
         onward: state.storage.onward_referrals(&referral.id).await?,
     };

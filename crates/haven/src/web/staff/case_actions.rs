@@ -118,27 +118,37 @@ pub async fn band(
     Path(reference): Path<String>,
     Form(form): Form<CaseForm>,
 ) -> Result<Response, StaffError> {
-    let (referral, def) = begin(&state, &session, &form, &reference, Action::ConfirmBand).await?;
+    session.check_csrf(&form.csrf)?;
+    let case = load_file(&state, &session.staff(), &reference, Action::ConfirmBand).await?;
+    let (referral, def) = (&case.referral, &case.def);
     let bands = def
         .screening
         .as_ref()
         .map(|s| s.bands.clone())
         .unwrap_or_default();
-    if !bands.contains(&form.band) {
+    // What the chosen band requires, recomputed from the definition (None: not a band).
+    let Some(actions) = case.band_actions_for(&form.band) else {
         let message = format!("Choose a band: {}", bands.join(", "));
-        return refuse(&state, &session, &referral, &def, "band", message).await;
-    }
+        return refuse(&state, &session, referral, def, "band", message).await;
+    };
     let reason = match text(&form.reason, "band-reason", "a reason for the band") {
         Ok(r) => r,
-        Err((f, m)) => return refuse(&state, &session, &referral, &def, &f, m).await,
+        Err((f, m)) => return refuse(&state, &session, referral, def, &f, m).await,
     };
     let staff = session.staff();
     let now = state.staff.clock.now();
     state
         .storage
-        .confirm_band(&referral.id, &form.band, &reason, &staff.actor(), now)
+        .confirm_band(
+            &referral.id,
+            &form.band,
+            &reason,
+            &staff.actor(),
+            now,
+            &actions,
+        )
         .await?;
-    Ok(back_to(&referral, "screening"))
+    Ok(back_to(referral, "screening"))
 }
 
 /// `POST /staff/cases/{reference}/transitions`: one of the workflow's next steps, if the

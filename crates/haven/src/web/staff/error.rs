@@ -7,6 +7,8 @@ use serde_json::json;
 
 use crate::policy::Decision;
 use crate::storage::StorageError;
+use crate::storage::fault::Fault;
+use crate::web::fault;
 
 /// Why a staff page was refused or failed.
 #[derive(Debug)]
@@ -23,13 +25,18 @@ pub enum StaffError {
     NotFound,
     /// 429: too many failed attempts.
     TooMany { retry_after_secs: u64 },
+    /// 409 or 503 for a storage fault that is not a bug (see `web::fault`).
+    Storage(Fault),
     /// 500: logged, never shown.
     Internal(String),
 }
 
 impl From<StorageError> for StaffError {
     fn from(e: StorageError) -> Self {
-        StaffError::Internal(e.to_string())
+        match fault::storage_fault(&e) {
+            Fault::Other => StaffError::Internal(e.to_string()),
+            other => StaffError::Storage(other),
+        }
     }
 }
 
@@ -81,6 +88,21 @@ impl IntoResponse for StaffError {
                 }
                 return response;
             }
+            StaffError::Storage(kind) => {
+                let (title, message) = match kind {
+                    Fault::Conflict => (
+                        "Someone else changed this at the same time",
+                        "Nothing was saved. Go back, reload the page and try again.",
+                    ),
+                    _ => (
+                        "Sorry, there is a problem with the service",
+                        "Try again in a few minutes.",
+                    ),
+                };
+                let mut response = error_page(fault::status(kind), title, message);
+                fault::decorate(kind, &mut response);
+                return response;
+            }
             StaffError::Internal(detail) => {
                 tracing::error!(error = %detail, "staff page failed");
                 (
@@ -90,18 +112,23 @@ impl IntoResponse for StaffError {
                 )
             }
         };
-        match super::render::render("error.html", json!({ "title": title, "message": message })) {
-            Ok(body) => super::render::html(status, body),
-            // The error page itself failed: a plain sentence, still HTML.
-            Err(e) => {
-                tracing::error!(error = %e, "the error page failed");
-                super::render::html(
-                    status,
-                    format!(
-                        "<!DOCTYPE html><html lang=\"en-GB\"><head><title>{title}</title></head><body><main><h1>{title}</h1></main></body></html>"
-                    ),
-                )
-            }
+        error_page(status, title, message)
+    }
+}
+
+/// The staff error page (GOV.UK layout) with this status, title and message.
+fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
+    match super::render::render("error.html", json!({ "title": title, "message": message })) {
+        Ok(body) => super::render::html(status, body),
+        // The error page itself failed: a plain sentence, still HTML.
+        Err(e) => {
+            tracing::error!(error = %e, "the error page failed");
+            super::render::html(
+                status,
+                format!(
+                    "<!DOCTYPE html><html lang=\"en-GB\"><head><title>{title}</title></head><body><main><h1>{title}</h1></main></body></html>"
+                ),
+            )
         }
     }
 }
