@@ -131,11 +131,19 @@ fn recall_and_false_positive_rate_on_the_labelled_set() {
         evaluate(split, &part);
     }
     let (recall, fpr) = evaluate("all", &all);
-    let held_out: Vec<&Case> = all.iter().copied().filter(|c| c.split == HELD_OUT).collect();
+    let held_out: Vec<&Case> = all
+        .iter()
+        .copied()
+        .filter(|c| c.split == HELD_OUT)
+        .collect();
     let (held_recall, held_fpr) = evaluate(&format!("{HELD_OUT} again"), &held_out);
     assert!(recall >= 0.95, "recall {recall:.3} below 0.95");
     assert!(fpr <= 0.10, "false-positive rate {fpr:.3} above 0.10");
-    assert!(held_out.len() >= 60, "held-out split has {} texts", held_out.len());
+    assert!(
+        held_out.len() >= 60,
+        "held-out split has {} texts",
+        held_out.len()
+    );
     assert!(
         held_recall >= 0.95,
         "{HELD_OUT} recall {held_recall:.3} below 0.95"
@@ -185,6 +193,18 @@ fn well_formed(text: &str, findings: &[Finding]) -> Result<(), TestCaseError> {
             "not on a char boundary {f:?}"
         );
         prop_assert!(f.start >= previous_end, "overlapping or unsorted {f:?}");
+        prop_assert_eq!(
+            f.char_start,
+            text[..f.start].chars().count(),
+            "char_start {:?}",
+            f
+        );
+        prop_assert_eq!(
+            f.char_end,
+            text[..f.end].chars().count(),
+            "char_end {:?}",
+            f
+        );
         previous_end = f.end;
     }
     Ok(())

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{Finding, FindingKind};
+use super::{FindingKind, Hit};
 
 /// Compiles one of this module's fixed patterns. They are constants tested below, so a
 /// failure is a programming error caught by the test suite; at run time we degrade to a
@@ -76,9 +76,9 @@ static IPV4: LazyLock<Regex> =
     LazyLock::new(|| compile(r"\b(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\b"));
 
 /// All contact details and identifiers in `text`.
-pub(crate) fn find(text: &str, out: &mut Vec<Finding>) {
+pub(crate) fn find(text: &str, out: &mut Vec<Hit>) {
     for m in EMAIL.find_iter(text).chain(EMAIL_SPELLED.find_iter(text)) {
-        out.push(Finding {
+        out.push(Hit {
             kind: FindingKind::Email,
             start: m.start(),
             end: m.end(),
@@ -90,7 +90,7 @@ pub(crate) fn find(text: &str, out: &mut Vec<Finding>) {
             continue;
         };
         if POSTCODE_AREAS.contains(&area.as_str().to_ascii_uppercase().as_str()) {
-            out.push(Finding {
+            out.push(Hit {
                 kind: FindingKind::Postcode,
                 start: all.start(),
                 end: all.end(),
@@ -100,7 +100,7 @@ pub(crate) fn find(text: &str, out: &mut Vec<Finding>) {
     find_other(text, out);
 }
 
-fn find_phones(text: &str, out: &mut Vec<Finding>) {
+fn find_phones(text: &str, out: &mut Vec<Hit>) {
     for (re, international) in [(&*PHONE_INTERNATIONAL, true), (&*PHONE_NATIONAL, false)] {
         for m in re.find_iter(text) {
             let before = text[..m.start()].chars().next_back();
@@ -127,7 +127,7 @@ fn find_phones(text: &str, out: &mut Vec<Finding>) {
                 digits.len() == 11 || (digits.len() == 10 && digits.starts_with("01"))
             };
             if ok {
-                out.push(Finding {
+                out.push(Hit {
                     kind: FindingKind::Phone,
                     start: m.start(),
                     end: m.end(),
@@ -137,7 +137,7 @@ fn find_phones(text: &str, out: &mut Vec<Finding>) {
     }
 }
 
-fn find_other(text: &str, out: &mut Vec<Finding>) {
+fn find_other(text: &str, out: &mut Vec<Hit>) {
     for caps in NHS.captures_iter(text) {
         let Some(all) = caps.get(0) else { continue };
         let digits: Vec<u32> = all
@@ -150,7 +150,7 @@ fn find_other(text: &str, out: &mut Vec<Finding>) {
         // must hold either way, so ordinary ten-digit numbers pass.
         let spaced = all.as_str().contains(' ');
         if nhs_check_digit_ok(&digits) && (context.contains("nhs") || spaced) {
-            out.push(Finding {
+            out.push(Hit {
                 kind: FindingKind::Other,
                 start: all.start(),
                 end: all.end(),
@@ -158,7 +158,7 @@ fn find_other(text: &str, out: &mut Vec<Finding>) {
         }
     }
     for m in NINO.find_iter(text).chain(VEHICLE.find_iter(text)) {
-        out.push(Finding {
+        out.push(Hit {
             kind: FindingKind::Other,
             start: m.start(),
             end: m.end(),
@@ -170,7 +170,7 @@ fn find_other(text: &str, out: &mut Vec<Finding>) {
             .filter_map(|i| caps.get(i)?.as_str().parse().ok())
             .collect();
         if octets.len() == 4 && octets.iter().all(|&o| o <= 255) && is_public(&octets) {
-            out.push(Finding {
+            out.push(Hit {
                 kind: FindingKind::Other,
                 start: all.start(),
                 end: all.end(),

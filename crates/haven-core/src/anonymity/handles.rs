@@ -7,7 +7,7 @@ use regex::Regex;
 
 use super::contact::compile;
 use super::tokens::Token;
-use super::{Finding, FindingKind};
+use super::{FindingKind, Hit};
 
 static AT_HANDLE: LazyLock<Regex> =
     LazyLock::new(|| compile(r"(?:^|[^\w.@])(@[A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?)"));
@@ -54,9 +54,9 @@ const TECH_PREFIXES: &[&str] = &[
 ];
 
 /// Online handles in `text` (whose words are `tokens`).
-pub(crate) fn find(text: &str, tokens: &[Token<'_>], out: &mut Vec<Finding>) {
+pub(crate) fn find(text: &str, tokens: &[Token<'_>], out: &mut Vec<Hit>) {
     let mut push = |start: usize, end: usize| {
-        out.push(Finding {
+        out.push(Hit {
             kind: FindingKind::OnlineHandle,
             start,
             end,

@@ -4,8 +4,10 @@
 //! so its free text is checked before it is accepted. [`check`] looks for people's names,
 //! email addresses, UK phone numbers, dates of birth, UK postcodes, street addresses,
 //! online handles, school names and other identifiers (NHS and National Insurance numbers,
-//! vehicle registrations, public IP addresses), and reports where each one is as UTF-8 byte
-//! offsets, so the form can point at it.
+//! vehicle registrations, public IP addresses, workplaces, descriptions that single one
+//! child out), and reports where each one is, both as UTF-8 byte offsets (`start`, `end`)
+//! and as character offsets (`char_start`, `char_end`, counting Unicode scalar values), so
+//! a client in any language can point at it: in "Siân" the two differ.
 //!
 //! It is a heuristic: names come from embedded lists of common UK first names and surnames
 //! plus the contexts that make any capitalised word a name ("Mr X", "a boy called X", "his
@@ -47,6 +49,20 @@ pub struct Finding {
     /// UTF-8 byte offset of its first character in the checked text.
     pub start: usize,
     /// UTF-8 byte offset just past its last character (exclusive).
+    pub end: usize,
+    /// The same start counted in characters (Unicode scalar values), for clients whose
+    /// strings are not indexed by UTF-8 bytes.
+    pub char_start: usize,
+    /// The same end counted in characters (exclusive).
+    pub char_end: usize,
+}
+
+/// What a detector reports: a kind and a byte range. Character offsets are added once, at
+/// the end, after overlapping hits are merged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Hit {
+    pub kind: FindingKind,
+    pub start: usize,
     pub end: usize,
 }
 
@@ -134,25 +150,49 @@ pub fn check(text: &str) -> AnonymityReport {
     found.extend(worded);
 
     if cut < text.len() {
-        found.push(Finding {
+        found.push(Hit {
             kind: FindingKind::Other,
             start: cut,
             end: text.len(),
         });
     }
-    let findings = merge(found);
+    let findings = with_char_offsets(text, merge(found));
     AnonymityReport {
         identifying: !findings.is_empty(),
         findings,
     }
 }
 
+/// Adds character offsets to sorted, non-overlapping hits in one pass over `text`.
+fn with_char_offsets(text: &str, hits: Vec<Hit>) -> Vec<Finding> {
+    let mut chars = 0;
+    let mut at = 0;
+    let mut count_to = |byte: usize| {
+        chars += text.get(at..byte).map_or(0, |s| s.chars().count());
+        at = at.max(byte);
+        chars
+    };
+    hits.into_iter()
+        .map(|h| {
+            let char_start = count_to(h.start);
+            let char_end = count_to(h.end);
+            Finding {
+                kind: h.kind,
+                start: h.start,
+                end: h.end,
+                char_start,
+                char_end,
+            }
+        })
+        .collect()
+}
+
 /// Sorts findings and merges overlapping ones into their union, named by the more specific
 /// kind.
-fn merge(mut found: Vec<Finding>) -> Vec<Finding> {
+fn merge(mut found: Vec<Hit>) -> Vec<Hit> {
     found.retain(|f| f.start < f.end);
     found.sort_by_key(|f| (f.start, std::cmp::Reverse(f.end)));
-    let mut merged: Vec<Finding> = Vec::with_capacity(found.len());
+    let mut merged: Vec<Hit> = Vec::with_capacity(found.len());
     for f in found {
         match merged.last_mut() {
             Some(last) if f.start < last.end => {

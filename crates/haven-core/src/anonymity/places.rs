@@ -6,7 +6,7 @@ use regex::Regex;
 
 use super::contact::compile;
 use super::lexicon;
-use super::{Finding, FindingKind};
+use super::{FindingKind, Hit};
 
 /// A capitalised word of a place name ("Acacia", "St", "Mary's", "O'Neill"). Only "St."
 /// keeps a full stop: any other full stop ends the sentence, and a name must not run on
@@ -54,9 +54,9 @@ static YSGOL: LazyLock<Regex> =
     LazyLock::new(|| compile(&format!(r"\b(?:Ysgol|Scoil|Sgoil)(?:\s+{CAP}){{1,4}}")));
 
 /// Addresses and schools in `text`.
-pub(crate) fn find(text: &str, out: &mut Vec<Finding>) {
+pub(crate) fn find(text: &str, out: &mut Vec<Hit>) {
     for m in NUMBERED.find_iter(text) {
-        out.push(Finding {
+        out.push(Hit {
             kind: FindingKind::Address,
             start: m.start(),
             end: m.end(),
@@ -67,7 +67,7 @@ pub(crate) fn find(text: &str, out: &mut Vec<Finding>) {
             continue;
         };
         if let Some(offset) = first_distinctive_word(words.as_str()) {
-            out.push(Finding {
+            out.push(Hit {
                 kind: FindingKind::Address,
                 start: all.start() + offset,
                 end: all.end(),
@@ -77,7 +77,7 @@ pub(crate) fn find(text: &str, out: &mut Vec<Finding>) {
     for caps in LIVES_ON.captures_iter(text) {
         let Some(place) = caps.get(1) else { continue };
         if first_distinctive_word(place.as_str()).is_some() {
-            out.push(Finding {
+            out.push(Hit {
                 kind: FindingKind::Address,
                 start: place.start(),
                 end: place.end(),
@@ -89,7 +89,7 @@ pub(crate) fn find(text: &str, out: &mut Vec<Finding>) {
             continue;
         };
         if let Some(offset) = first_distinctive_word(words.as_str()) {
-            out.push(Finding {
+            out.push(Hit {
                 kind: FindingKind::School,
                 start: all.start() + offset,
                 end: all.end(),
@@ -97,7 +97,7 @@ pub(crate) fn find(text: &str, out: &mut Vec<Finding>) {
         }
     }
     for m in YSGOL.find_iter(text) {
-        out.push(Finding {
+        out.push(Hit {
             kind: FindingKind::School,
             start: m.start(),
             end: m.end(),
@@ -111,7 +111,7 @@ pub(crate) fn find(text: &str, out: &mut Vec<Finding>) {
         } else {
             first_distinctive_word(m.as_str())
         } {
-            out.push(Finding {
+            out.push(Hit {
                 kind: FindingKind::School,
                 start: m.start() + offset,
                 end: m.end(),

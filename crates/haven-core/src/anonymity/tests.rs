@@ -176,8 +176,31 @@ fn kinds_serialise_in_snake_case_and_describe_themselves() {
     let json = serde_json::to_string(&check("DOB 04-11-2009")).unwrap_or_default();
     assert_eq!(
         json,
-        r#"{"identifying":true,"findings":[{"kind":"date_of_birth","start":4,"end":14}]}"#
+        r#"{"identifying":true,"findings":[{"kind":"date_of_birth","start":4,"end":14,"char_start":4,"char_end":14}]}"#
     );
     assert_eq!(FindingKind::Name.describe(), "a person's name");
     assert_eq!(FindingKind::Email.describe(), "an email address");
+}
+
+#[test]
+fn findings_carry_character_offsets_as_well_as_bytes() {
+    // "â" is two bytes, "😀" four: byte and character offsets part company after each.
+    let text = "Siân 😀 says Zoë's mum is on 07700 900654.";
+    let report = check(text);
+    let chars: Vec<char> = text.chars().collect();
+    assert!(report.findings.len() >= 2, "{:?}", report.findings);
+    for f in &report.findings {
+        let by_chars: String = chars[f.char_start..f.char_end].iter().collect();
+        assert_eq!(by_chars, &text[f.start..f.end], "{f:?}");
+    }
+    let phone = report
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::Phone);
+    assert_eq!(
+        phone.map(|f| (f.start, f.char_start)),
+        Some((33, 28)),
+        "{:?}",
+        report.findings
+    );
 }
