@@ -17,11 +17,13 @@
 //! are listed in `data/anonymity/` so they are not flagged.
 
 mod contact;
+mod context;
 mod dates;
 mod handles;
 mod lexicon;
 mod names;
 mod places;
+mod schools;
 mod tokens;
 
 use serde::Serialize;
@@ -145,6 +147,7 @@ pub fn check(text: &str) -> AnonymityReport {
     names::find(checked, &tokens, &mut worded);
     places::find(checked, &mut worded);
     handles::find(checked, &tokens, &mut worded);
+    context::find(checked, &mut worded);
     let masked = lexicon::masked_ranges(checked);
     worded.retain(|f| !masked.iter().any(|&(s, e)| s <= f.start && f.end <= e));
     found.extend(worded);
