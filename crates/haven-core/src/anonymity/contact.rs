@@ -85,7 +85,9 @@ static OUTWARD: LazyLock<Regex> = LazyLock::new(|| compile(r"\b([A-Z]{1,2})(\d[A
 
 /// Words before an outward code that make it a place: "live in RG30", "from the NE6 area".
 static OUTWARD_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
-    compile(r"(?i)\b(?:in|near|from|around|to|at|postcode(?:\s+is)?|district(?:\s+of)?)\s*[:,]?\s*$")
+    compile(
+        r"(?i)\b(?:in|near|from|around|to|at|postcode(?:\s+is)?|district(?:\s+of)?)\s*[:,]?\s*$",
+    )
 });
 
 /// Words after an outward code that make it a place: "the CF10 area".

@@ -35,7 +35,7 @@ static AFTER_KEYWORD: LazyLock<Regex> = LazyLock::new(|| {
 /// nightowl". Any word counts, even a plain lower-case one.
 static ON_PLATFORM_IS: LazyLock<Regex> = LazyLock::new(|| {
     compile(
-        r#"(?i)(?:(?:gamer\s?)?tag|user\s?name|name|handle|account|profile|id)\s+(?:on|for|in)\s+(?:xbox(?:\s+live)?|psn|playstation|discord|steam|twitch|roblox|minecraft|fortnite|tiktok|instagram|insta|snapchat|snap|youtube|telegram|reddit|github|twitter|kick|hypixel|whatsapp|valorant|epic)\s*(?:is|was|:|=|-)\s*()(['"“‘]?)([\w.\-]{3,32})"#,
+        r#"(?i)\b(?:(?:gamer\s?)?tag|user\s?name|name|handle|account|profile|id)\s+(?:on|for|in)\s+(?:xbox(?:\s+live)?|psn|playstation|discord|steam|twitch|roblox|minecraft|fortnite|tiktok|instagram|insta|snapchat|snap|youtube|telegram|reddit|github|twitter|kick|hypixel|whatsapp|valorant|epic)\s*(?:is|was|:|=|-)\s*()(['"“‘]?)([\w.\-]{3,32})"#,
     )
 });
 
@@ -44,7 +44,7 @@ static ON_PLATFORM_IS: LazyLock<Regex> = LazyLock::new(|| {
 /// capitalised one is a name, for the name check).
 static CALLED: LazyLock<Regex> = LazyLock::new(|| {
     compile(
-        r#"(?i)(user|player|account|profile|channel|gamer|streamer|youtuber|tiktoker|someone\s+online|boy|girl|man|lad|guy|person|someone|teenager|friend)\s+(?:on\s+\w+\s+)?(?:called|named|going\s+by|calling\s+(?:himself|herself|themselves))\s+(['"“‘]?)([\w.\-]{3,32})"#,
+        r#"(?i)\b(user|player|account|profile|channel|gamer|streamer|youtuber|tiktoker|someone\s+online|boy|girl|man|lad|guy|person|someone|teenager|friend)\s+(?:on\s+\w+\s+)?(?:called|named|going\s+by|calling\s+(?:himself|herself|themselves))\s+(['"“‘]?)([\w.\-]{3,32})"#,
     )
 });
 
@@ -134,7 +134,12 @@ pub(crate) fn find(text: &str, tokens: &[Token<'_>], out: &mut Vec<Hit>) {
             let capitalised = handle.chars().next().is_some_and(char::is_uppercase);
             // A capitalised plain nickname ("known as 'Smudge'") is a name, for the name
             // and nickname checks.
-            if nickname && plain_word && (!quoted || capitalised) {
+            if nickname && plain_word && capitalised {
+                continue;
+            }
+            // "known as trouble": a lower-case word after plain "known as" is just a word.
+            if keyword.starts_with("known") && !keyword.contains("online") && plain_word && !quoted
+            {
                 continue;
             }
             // After "plays as", "gamertag", "on Xbox as" a plain lower-case word is a
@@ -174,8 +179,15 @@ pub(crate) fn find(text: &str, tokens: &[Token<'_>], out: &mut Vec<Hit>) {
         }
         let online = matches!(
             noun.as_str().to_lowercase().as_str(),
-            "user" | "player" | "account" | "profile" | "channel" | "gamer" | "streamer"
-                | "youtuber" | "tiktoker"
+            "user"
+                | "player"
+                | "account"
+                | "profile"
+                | "channel"
+                | "gamer"
+                | "streamer"
+                | "youtuber"
+                | "tiktoker"
         ) || noun.as_str().to_lowercase().contains("online");
         let capitalised = handle.chars().next().is_some_and(char::is_uppercase);
         let plain_name = capitalised && handle.chars().all(char::is_alphabetic);
@@ -223,9 +235,10 @@ fn looks_like_handle(word: &str) -> bool {
     // names like "Log4j" or "G2G" in capitals are left alone), or six long with at least
     // four lower-case letters whatever its capitals ("R4zorback", "Br0kenHalo").
     let lower_letters = word.chars().filter(char::is_ascii_lowercase).count();
-    !lower.ends_with(char::is_numeric)
-        && ((word.len() >= 5 && word.chars().all(|c| !c.is_ascii_uppercase()))
-            || (word.len() >= 6 && lower_letters >= 4))
+    (word.len() >= 5
+        && word.chars().all(|c| !c.is_ascii_uppercase())
+        && !lower.ends_with(char::is_numeric))
+        || (word.len() >= 6 && lower_letters >= 4)
 }
 
 #[cfg(test)]
@@ -259,6 +272,28 @@ mod tests {
         );
         assert_eq!(found("from his account jdonee07 and"), ["jdonee07"]);
         assert_eq!(found("a handle of Shadowfox, he"), ["Shadowfox"]);
+    }
+
+    #[test]
+    fn plain_lower_case_handles_after_strong_cues() {
+        assert_eq!(found("she calls herself moonbeam online"), ["moonbeam"]);
+        assert_eq!(found("her tag on Xbox is quietstorm and"), ["quietstorm"]);
+        assert_eq!(found("On Minecraft he plays as embertail."), ["embertail"]);
+        assert_eq!(found("a player called hollowpine sent it"), ["hollowpine"]);
+        assert_eq!(found("a boy called stormy messaged"), ["stormy"]);
+        assert_eq!(found("the tag on it was R3dSh1ft"), ["R3dSh1ft"]);
+        assert_eq!(found("then Gh0stRider9 joined"), ["Gh0stRider9"]);
+        for text in [
+            "he plays as a sniper",
+            "she plays as support",
+            "they tag along",
+            "he cannot handle this",
+            "known as trouble",
+            "a boy called Dexter",
+            "Log4Shell and Web3 and MP3s",
+        ] {
+            assert_eq!(found(text), Vec::<&str>::new(), "{text}");
+        }
     }
 
     #[test]

@@ -137,24 +137,42 @@ static MASK: LazyLock<Option<Regex>> = LazyLock::new(|| {
 
 /// "Reading Festival", "Notting Hill Carnival", "Leeds Pride": events, not people or places.
 static EVENT: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    Regex::new(r"\b(?:\p{Lu}[\p{L}'’\-]*\s+){1,3}(?:Festival|Carnival|Mela|Fest|Pride|Eisteddfod|Fair)\b")
-        .ok()
+    Regex::new(
+        r"\b(?:\p{Lu}[\p{L}'’\-]*\s+){1,3}(?:Festival|Carnival|Mela|Fest|Pride|Eisteddfod|Fair)\b",
+    )
+    .ok()
 });
 
 /// Tools and assistants named like people (`tools.txt`).
-static TOOLS: LazyLock<Option<Regex>> = LazyLock::new(|| {
-    phrase_regex(include_str!("../../data/anonymity/tools.txt").lines())
-});
+static TOOLS: LazyLock<Option<Regex>> =
+    LazyLock::new(|| phrase_regex(include_str!("../../data/anonymity/tools.txt").lines()));
 
 /// Words after a tool's name that show it is the tool: "Jenkins pipeline", "Claude AI".
 const TECH_AFTER: &[&str] = &[
-    "ai", "pipeline", "pipelines", "tutorial", "tutorials", "server", "script", "scripts", "app",
-    "assistant", "linux", "bot", "chatbot", "code", "speaker", "device", "install", "plugin",
+    "ai",
+    "pipeline",
+    "pipelines",
+    "tutorial",
+    "tutorials",
+    "server",
+    "script",
+    "scripts",
+    "app",
+    "assistant",
+    "linux",
+    "bot",
+    "chatbot",
+    "code",
+    "speaker",
+    "device",
+    "install",
+    "plugin",
 ];
 
 /// A film, series or game and its characters (`works.txt`).
 struct Work {
-    titles: Option<Regex>,
+    /// Its titles, normalised (see [`normalise`]).
+    titles: Vec<String>,
     characters: Vec<String>,
     names: Option<Regex>,
 }
@@ -171,12 +189,21 @@ static WORKS: LazyLock<Vec<Work>> = LazyLock::new(|| {
                 .filter(|n| !n.is_empty())
                 .collect();
             Some(Work {
-                titles: phrase_regex(titles.split('|')),
+                titles: titles.split('|').map(normalise).collect(),
                 names: phrase_regex(characters.iter().map(String::as_str)),
                 characters,
             })
         })
         .collect()
+});
+
+/// Every work's titles in one alternation: one pass over the text finds which are named.
+static WORK_TITLES: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    phrase_regex(
+        WORKS
+            .iter()
+            .flat_map(|w| w.titles.iter().map(String::as_str)),
+    )
 });
 
 /// Counties, regions and big cities (`regions.txt`).
@@ -192,7 +219,7 @@ static EMPLOYERS: LazyLock<HashSet<String>> = LazyLock::new(|| {
         .lines()
         .map(str::trim)
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
-        .map(|line| normalise(line))
+        .map(normalise)
         .collect()
 });
 
@@ -265,12 +292,18 @@ pub(crate) fn masked_ranges(text: &str) -> Vec<(usize, usize)> {
         }
         ranges.extend(in_context);
     }
-    for work in WORKS.iter() {
-        let (Some(titles), Some(names)) = (&work.titles, &work.names) else {
-            continue;
-        };
-        if titles.is_match(text) {
-            ranges.extend(names.find_iter(text).map(|m| (m.start(), m.end())));
+    if let Some(titles) = WORK_TITLES.as_ref() {
+        let named: HashSet<String> = titles
+            .find_iter(text)
+            .map(|m| normalise(m.as_str()))
+            .collect();
+        for work in WORKS
+            .iter()
+            .filter(|w| w.titles.iter().any(|t| named.contains(t)))
+        {
+            if let Some(names) = &work.names {
+                ranges.extend(names.find_iter(text).map(|m| (m.start(), m.end())));
+            }
         }
     }
     ranges.sort_unstable();

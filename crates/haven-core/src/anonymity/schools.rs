@@ -55,8 +55,24 @@ const VENUES: &[&str] = &[
 
 /// Titles that begin schools' names.
 const SCHOOL_TITLES: &[&str] = &[
-    "Lady", "Lord", "Sir", "Dame", "Queen", "Queen's", "King", "King's", "Bishop", "Archbishop",
-    "Cardinal", "Saint", "St", "St.", "Prince", "Princess", "Duke", "Duchess",
+    "Lady",
+    "Lord",
+    "Sir",
+    "Dame",
+    "Queen",
+    "Queen's",
+    "King",
+    "King's",
+    "Bishop",
+    "Archbishop",
+    "Cardinal",
+    "Saint",
+    "St",
+    "St.",
+    "Prince",
+    "Princess",
+    "Duke",
+    "Duchess",
 ];
 
 /// Schools named by phrase in `text`.
@@ -91,7 +107,10 @@ pub(crate) fn find(text: &str, out: &mut Vec<Hit>) {
         let name = words.as_str().trim_end();
         // Titles start many schools' names ("Lady Margaret's", "Sir John Lawes"), so they
         // stay; other generic words ("Year", "Local") are trimmed.
-        let titled = name.split_whitespace().next().is_some_and(|w| SCHOOL_TITLES.contains(&w));
+        let titled = name
+            .split_whitespace()
+            .next()
+            .is_some_and(|w| SCHOOL_TITLES.contains(&w));
         let Some(offset) = (if titled {
             Some(0)
         } else {
@@ -172,7 +191,10 @@ mod tests {
             found("He is in Year 8 at Bishop Fenwick and"),
             ["Bishop Fenwick"]
         );
-        assert_eq!(found("She attends Lady Margaret's now"), ["Lady Margaret's"]);
+        assert_eq!(
+            found("She attends Lady Margaret's now"),
+            ["Lady Margaret's"]
+        );
         assert_eq!(
             found("He was excluded from Millfield Park last year"),
             ["Millfield Park"]
