@@ -26,12 +26,13 @@ static WORKPLACE: LazyLock<Regex> = LazyLock::new(|| {
 /// "nicknamed 'Bones'". Unquoted, the nickname must be capitalised: "they call him Tiny".
 static NICKNAME: LazyLock<Regex> = LazyLock::new(|| {
     compile(
-        r#"(?i:\bcall(?:s|ed|ing)?\s+(?:him|her|them|me|himself|herself|themselves)|\bthey\s+call|\bknown\s+as|\bnicknamed|\bnick\s?name\s+(?:is|was|of)|\bgoes\s+by(?:\s+the\s+name)?|\bcalled|\bnamed)\s+(?:(['"“‘])([\p{L}][\p{L}'’\-]{1,20}(?:\s[\p{L}][\p{L}'’\-]{1,20})?)['"”’]|(\p{Lu}[\p{Ll}'’\-]{1,20})\b)"#,
+        r#"(?i:\bcall(?:s|ed|ing)?\s+(?:him|her|them|me|himself|herself|themselves)|\bthey\s+call|\bknown\s+as|\bnicknamed|\bnick\s?name\s+(?:is|was|of)|\bgoes\s+by(?:\s+the\s+name)?)\s+(?:(['"“‘])([\p{L}][\p{L}'’\-]{1,20}(?:\s[\p{L}][\p{L}'’\-]{1,20})?)['"”’]|(\p{Lu}[\p{Ll}'’\-]{1,20})\b)"#,
     )
 });
 
-/// Naming words that make an unquoted capitalised word a nickname on their own (bare
-/// "called X" and "known as X" are left to the name check, which asks for a person noun).
+/// Naming words that make an unquoted capitalised word a nickname on their own ("known as
+/// X" is left to the name check, which asks for a person noun; bare "called 'X'" is not a
+/// cue at all: "an app called 'Wizz'").
 fn unquoted_ok(cue: &str) -> bool {
     let cue = cue.to_lowercase();
     cue.starts_with("call") && !cue.starts_with("called ") && cue != "called"
@@ -53,7 +54,8 @@ const NOT_INITIALS: &[&str] = &[
     "PE", "RE", "IT", "DT", "ICT", "TA", "TAS", "LSA", "SEN", "DSL", "HOY", "SLT", "YP", "CYP", "RSE", "EAL", "FSM",
     "PP", "KS", "GCSE", "CP", "CIN", "LAC", "GP", "MFL", "CS", "PC", "AM", "PM", "OK", "TV", "HD", "VR", "AI", "UK",
     "US", "ID", "DM", "DMS", "ALL", "AND", "THE", "FOR", "NOT", "BUT", "SEND", "ASD", "GTA", "PS", "CEO", "HR",
-    "NHS", "YOT", "MP", "AS", "IN", "ON", "AT", "OF", "TO",
+    "NHS", "YOT", "MP", "AS", "IN", "ON", "AT", "OF", "TO", "HT", "DHT", "AHT", "HOD", "SSO", "SSW", "EWO",
+    "SW", "DP", "VPN", "YR", "EHC", "ASC", "OT", "SALT", "SLC", "PRU", "AP",
 ];
 
 /// Descriptions that fit one child in a school: "the only girl in Year 9 with …", "the
@@ -73,9 +75,10 @@ pub(crate) fn find(text: &str, out: &mut Vec<Hit>) {
     for caps in WORKPLACE.captures_iter(text) {
         let Some(org) = caps.get(1) else { continue };
         let name = org.as_str();
-        let generic = name
-            .split_whitespace()
-            .all(|w| lexicon::is_generic(w) || lexicon::is_region(w));
+        let generic = name.split_whitespace().all(|w| {
+            let w = w.trim_end_matches("'s").trim_end_matches("’s");
+            lexicon::is_generic(w) || lexicon::is_place(w)
+        });
         if !generic && !lexicon::is_big_employer(name) {
             out.push(Hit {
                 kind: FindingKind::Other,

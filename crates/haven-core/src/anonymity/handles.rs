@@ -189,9 +189,15 @@ pub(crate) fn find(text: &str, tokens: &[Token<'_>], out: &mut Vec<Hit>) {
                 | "youtuber"
                 | "tiktoker"
         ) || noun.as_str().to_lowercase().contains("online");
+        // After a person noun, "called" is often the verb ("a man called today"), so only
+        // a quoted lower-case word or one shaped like a handle counts; a capitalised plain
+        // word is a name, for the name check.
+        let quoted = !quote.as_str().is_empty();
         let capitalised = handle.chars().next().is_some_and(char::is_uppercase);
-        let plain_name = capitalised && handle.chars().all(char::is_alphabetic);
-        if (online || !plain_name) && (online || quote.as_str().is_empty() || !capitalised) {
+        let shaped = handle
+            .chars()
+            .any(|c| c.is_ascii_digit() || c == '_' || c == '.');
+        if online || shaped || (quoted && !capitalised) {
             push(h.start(), h.start() + handle.len());
         }
     }
@@ -280,7 +286,7 @@ mod tests {
         assert_eq!(found("her tag on Xbox is quietstorm and"), ["quietstorm"]);
         assert_eq!(found("On Minecraft he plays as embertail."), ["embertail"]);
         assert_eq!(found("a player called hollowpine sent it"), ["hollowpine"]);
-        assert_eq!(found("a boy called stormy messaged"), ["stormy"]);
+        assert_eq!(found("a boy called 'stormy' messaged"), ["stormy"]);
         assert_eq!(found("the tag on it was R3dSh1ft"), ["R3dSh1ft"]);
         assert_eq!(found("then Gh0stRider9 joined"), ["Gh0stRider9"]);
         for text in [
@@ -290,6 +296,7 @@ mod tests {
             "he cannot handle this",
             "known as trouble",
             "a boy called Dexter",
+            "a man called today about it",
             "Log4Shell and Web3 and MP3s",
         ] {
             assert_eq!(found(text), Vec::<&str>::new(), "{text}");

@@ -225,7 +225,8 @@ static EMPLOYERS: LazyLock<HashSet<String>> = LazyLock::new(|| {
 
 /// Lower case with runs of white space made single, for comparing multi-word names.
 fn normalise(name: &str) -> String {
-    name.split_whitespace()
+    name.replace('’', "'")
+        .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
         .to_lowercase()
@@ -255,6 +256,12 @@ pub(crate) fn is_region(place: &str) -> bool {
         .filter(|w| !w.is_empty())
         .peekable();
     words.peek().is_some() && words.all(|w| REGIONS.contains(&w.to_lowercase()))
+}
+
+/// Whether `word` is a town, county, region or big city.
+pub(crate) fn is_place(word: &str) -> bool {
+    let lower = word.to_lowercase();
+    PLACES.contains(&lower) || REGIONS.contains(&lower)
 }
 
 /// Whether `name` is a national employer, where working says nothing about who you are.

@@ -14,7 +14,10 @@
 //! friend X", "X's mum"); everything else from its shape. It errs towards flagging, because
 //! the referrer can confirm that a finding is not about a person, while a missed name
 //! cannot be taken back. Ordinary capitalised words (games, platforms, months, school years)
-//! are listed in `data/anonymity/` so they are not flagged.
+//! are listed in `data/anonymity/` so they are not flagged, as are tools named like people
+//! (`tools.txt`, when the sentence is about tools), events ("Reading Festival") and the
+//! characters of a film, series or game the text names (`works.txt`). `docs/anonymity-check.md`
+//! lists the classes and how they are measured.
 
 mod contact;
 mod context;
@@ -89,7 +92,8 @@ pub enum FindingKind {
     /// The name of a school, college or university.
     School,
     /// Another identifier: NHS or National Insurance number, vehicle registration, IP
-    /// address, or text too long to check.
+    /// address (v4 or v6), a named workplace, a description that singles one child out, or
+    /// text too long to check.
     Other,
 }
 

@@ -41,7 +41,7 @@ static LIVES_ON: LazyLock<Regex> = LazyLock::new(|| {
 /// Welsh streets put the street word first: "Heol y Felin", "Stryd Fawr", "7 Lôn Isaf".
 static WELSH_STREET: LazyLock<Regex> = LazyLock::new(|| {
     compile(&format!(
-        r"(?:\b\d{{1,4}}[a-zA-Z]?,?\s+)?\b(?:Heol|Ffordd|Stryd|Stryt|L[oô]n|Cilgant|Rhodfa|Teras|Clos|Maes|Llwyn|Rhes|Allt|Sgwâr|Pant|Bryn)(?:\s+(?:y|yr|'r))?\s+{CAP}(?:\s+{CAP})?"
+        r"(?:\b\d{{1,4}}[a-zA-Z]?,?\s+)?\b(?:Heol|Ffordd|Stryd|Stryt|L[oô]n|Cilgant|Rhodfa|Teras|Clos|Maes|Llwyn|Rhes|Allt|Sgwâr)(?:\s+(?:y|yr|'r))?\s+{CAP}(?:\s+{CAP})?"
     ))
 });
 

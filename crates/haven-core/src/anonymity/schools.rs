@@ -38,7 +38,7 @@ const FEW_PER_TOWN: &[&str] = &[
 /// at Lord Wandsworth", "attends Queen Anne's", "moved up to Kendrick Girls".
 static AFTER_CUE: LazyLock<Regex> = LazyLock::new(|| {
     compile(&format!(
-        r"\b(?i:(?:year|yr)\s*\d{{1,2}}\s+at|(?:sixth\s+form|pupil|student|on\s+roll)\s+at|attends|attended|attending|moved\s+up\s+to|moved\s+(?:to\s+us\s+)?from|transferred\s+(?:to|from)|excluded\s+from|expelled\s+from|(?:is|was)\s+at|goes\s+to|went\s+to|go\s+to|started\s+at)\s+({CAP}(?:[ \t]+{CAP}){{0,3}})"
+        r"\b(?i:(?:year|yr)\s*\d{{1,2}}\s+at|(?:sixth\s+form|pupil|student|on\s+roll)\s+at|attends|attended|attending|moved\s+up\s+to|moved\s+(?:to\s+us\s+)?from|transferred\s+(?:to|from)|excluded\s+from|expelled\s+from|(?:is|was)\s+at|goes\s+to|went\s+to|started\s+at)\s+({CAP}(?:[ \t]+{CAP}){{0,3}})"
     ))
 });
 
@@ -50,7 +50,8 @@ const VENUES: &[&str] = &[
     "museum", "cinema", "mall", "hospital", "towers", "world", "land", "pier", "beach", "shopping", "retail",
     "street", "road", "lane", "court", "club", "con", "expo", "show", "games", "cup", "league", "hotel", "theatre",
     "library", "church", "mosque", "temple", "gurdwara", "synagogue", "camp", "leisure", "gym", "services",
-    "prison", "police", "court", "office", "council", "bank", "store", "shop", "cafe", "café", "restaurant",
+    "prison", "police", "office", "council", "bank", "store", "shop", "cafe", "café", "restaurant", "hut",
+    "king", "kingdom", "resort", "cadets", "brigade", "scouts", "guides", "brownies", "cubs", "gp", "surgery",
 ];
 
 /// Titles that begin schools' names.
@@ -127,11 +128,16 @@ pub(crate) fn find(text: &str, out: &mut Vec<Hit>) {
             .trim_end_matches("'s")
             .trim_end_matches("’s")
             .to_lowercase();
-        let all_places = distinctive.split_whitespace().all(lexicon::is_region);
+        let all_places = distinctive.split_whitespace().all(lexicon::is_place);
+        let employer = lexicon::is_big_employer(distinctive);
         // One word ("went to Spain", "is at Tesco") is too often a place or a shop; the
         // name needs two words, or a possessive ("Queen Anne's", "Churcher's").
         let possessive = name.ends_with("'s") || name.ends_with("’s");
-        if (count >= 2 || possessive) && !VENUES.contains(&last.as_str()) && !all_places {
+        if (count >= 2 || possessive)
+            && !VENUES.contains(&last.as_str())
+            && !all_places
+            && !employer
+        {
             out.push(Hit {
                 kind: FindingKind::School,
                 start: words.start() + offset,
@@ -204,6 +210,8 @@ mod tests {
             "She goes to Tesco after school.",
             "He moved up to Year 7 in September.",
             "He went to London last week.",
+            "They went to Milton Keynes and then Burger King.",
+            "He goes to Pizza Hut on Fridays.",
         ] {
             assert_eq!(found(text), Vec::<&str>::new(), "{text}");
         }
