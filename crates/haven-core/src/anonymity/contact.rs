@@ -236,6 +236,10 @@ fn find_other(text: &str, out: &mut Vec<Hit>) {
 /// IPv6 addresses that belong to one connection: not loopback, link-local, unique-local,
 /// multicast or the documentation range, which are the same everywhere or reach no one.
 fn find_ipv6(text: &str, out: &mut Vec<Hit>) {
+    // Every address has at least two colons; most texts have none.
+    if text.matches(':').nth(1).is_none() {
+        return;
+    }
     for caps in IPV6.captures_iter(text) {
         let Some(m) = caps.get(1) else { continue };
         let Ok(addr) = m.as_str().parse::<std::net::Ipv6Addr>() else {

@@ -27,7 +27,7 @@ static STEAM_ID: LazyLock<Regex> = LazyLock::new(|| compile(r"\b7656119\d{10}\b"
 /// "goes by X", "known online as 'X'", "an account named X".
 static AFTER_KEYWORD: LazyLock<Regex> = LazyLock::new(|| {
     compile(
-        r#"(?i)\b(user\s?name|gamer\s?tag|tag|handle|screen\s?name|display\s?name|account\s+(?:name|called|named)|alias|ign|psn(?:\s+id)?|steam\s+(?:id|name)|epic\s+(?:id|name)|discord\s+(?:name|tag|username|handle)|known\s+(?:online\s+)?as|goes\s+by|calls\s+(?:himself|herself|themselves)|(?:posts|plays|streams)\s+as)\b\s*(?:is\s+|was\s+|:\s*|=\s*|-\s*|of\s+)?(['"“‘]?)([\w.\-]{3,32})"#,
+        r#"(?i)(?-u:\b)(user\s?name|gamer\s?tag|tag|handle|screen\s?name|display\s?name|account\s+(?:name|called|named)|alias|ign|psn(?:\s+id)?|steam\s+(?:id|name)|epic\s+(?:id|name)|discord\s+(?:name|tag|username|handle)|known\s+(?:online\s+)?as|goes\s+by|calls\s+(?:himself|herself|themselves)|(?:posts|plays|streams)\s+as)(?-u:\b)\s*(?:is\s+|was\s+|:\s*|=\s*|-\s*|of\s+)?(['"“‘]?)([\w.\-]{3,32})"#,
     )
 });
 
@@ -35,7 +35,7 @@ static AFTER_KEYWORD: LazyLock<Regex> = LazyLock::new(|| {
 /// nightowl". Any word counts, even a plain lower-case one.
 static ON_PLATFORM_IS: LazyLock<Regex> = LazyLock::new(|| {
     compile(
-        r#"(?i)\b(?:(?:gamer\s?)?tag|user\s?name|name|handle|account|profile|id)\s+(?:on|for|in)\s+(?:xbox(?:\s+live)?|psn|playstation|discord|steam|twitch|roblox|minecraft|fortnite|tiktok|instagram|insta|snapchat|snap|youtube|telegram|reddit|github|twitter|kick|hypixel|whatsapp|valorant|epic)\s*(?:is|was|:|=|-)\s*()(['"“‘]?)([\w.\-]{3,32})"#,
+        r#"(?i)(?-u:\b)(?:(?:gamer\s?)?tag|user\s?name|name|handle|account|profile|id)\s+(?:on|for|in)\s+(?:xbox(?:\s+live)?|psn|playstation|discord|steam|twitch|roblox|minecraft|fortnite|tiktok|instagram|insta|snapchat|snap|youtube|telegram|reddit|github|twitter|kick|hypixel|whatsapp|valorant|epic)\s*(?:is|was|:|=|-)\s*()(['"“‘]?)([\w.\-]{3,32})"#,
     )
 });
 
@@ -44,7 +44,7 @@ static ON_PLATFORM_IS: LazyLock<Regex> = LazyLock::new(|| {
 /// capitalised one is a name, for the name check).
 static CALLED: LazyLock<Regex> = LazyLock::new(|| {
     compile(
-        r#"(?i)\b(user|player|account|profile|channel|gamer|streamer|youtuber|tiktoker|someone\s+online|boy|girl|man|lad|guy|person|someone|teenager|friend)\s+(?:on\s+\w+\s+)?(?:called|named|going\s+by|calling\s+(?:himself|herself|themselves))\s+(['"“‘]?)([\w.\-]{3,32})"#,
+        r#"(?i)(?-u:\b)(user|player|account|profile|channel|gamer|streamer|youtuber|tiktoker|someone\s+online|boy|girl|man|lad|guy|person|someone|teenager|friend)\s+(?:on\s+\w+\s+)?(?:called|named|going\s+by|calling\s+(?:himself|herself|themselves))\s+(['"“‘]?)([\w.\-]{3,32})"#,
     )
 });
 
@@ -60,7 +60,7 @@ const ROLES: &[&str] = &[
 /// "on Xbox as DarkLord99", "via Discord as shadowfox".
 static ON_PLATFORM_AS: LazyLock<Regex> = LazyLock::new(|| {
     compile(
-        r#"(?i)\b(on|via)\s+(?:xbox(?:\s+live)?|psn|playstation|discord|steam|twitch|roblox|minecraft|fortnite|tiktok|instagram|insta|snapchat|snap|youtube|telegram|reddit|github|twitter|kick|hypixel)\s+as\s+(['"“‘]?)([\w.\-]{3,32})"#,
+        r#"(?i)(?-u:\b)(on|via)\s+(?:xbox(?:\s+live)?|psn|playstation|discord|steam|twitch|roblox|minecraft|fortnite|tiktok|instagram|insta|snapchat|snap|youtube|telegram|reddit|github|twitter|kick|hypixel)\s+as\s+(['"“‘]?)([\w.\-]{3,32})"#,
     )
 });
 
@@ -168,7 +168,11 @@ pub(crate) fn find(text: &str, tokens: &[Token<'_>], out: &mut Vec<Hit>) {
             }
         }
     }
-    for caps in CALLED.captures_iter(text) {
+    let lower = text.to_lowercase();
+    let called = ["called", "named", "going by", "calling"]
+        .iter()
+        .any(|w| lower.contains(w));
+    for caps in CALLED.captures_iter(if called { text } else { "" }) {
         let (Some(noun), Some(quote), Some(h)) = (caps.get(1), caps.get(2), caps.get(3)) else {
             continue;
         };

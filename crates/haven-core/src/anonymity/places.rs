@@ -45,6 +45,12 @@ static WELSH_STREET: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 
+/// The street words of [`WELSH_STREET`], for a cheap look before running it.
+const WELSH_WORDS: &[&str] = &[
+    "Heol", "Ffordd", "Stryd", "Stryt", "Lon", "Lôn", "Cilgant", "Rhodfa", "Teras", "Clos", "Maes",
+    "Llwyn", "Rhes", "Allt", "Sgwâr",
+];
+
 /// A numbered address written in lower case: "23 mill lane", "flat 4 victoria court".
 static NUMBERED_LOWER: LazyLock<Regex> = LazyLock::new(|| {
     compile(
@@ -85,14 +91,18 @@ static YSGOL: LazyLock<Regex> =
 
 /// Addresses and schools in `text`.
 pub(crate) fn find(text: &str, out: &mut Vec<Hit>) {
-    for m in WELSH_STREET.find_iter(text) {
+    // Cheap substring checks first: most texts have no Welsh street word, and a numbered
+    // address needs a digit.
+    let welsh = WELSH_WORDS.iter().any(|w| text.contains(w));
+    let digits = text.bytes().any(|b| b.is_ascii_digit());
+    for m in WELSH_STREET.find_iter(if welsh { text } else { "" }) {
         out.push(Hit {
             kind: FindingKind::Address,
             start: m.start(),
             end: m.end(),
         });
     }
-    for caps in NUMBERED_LOWER.captures_iter(text) {
+    for caps in NUMBERED_LOWER.captures_iter(if digits { text } else { "" }) {
         let (Some(all), Some(words)) = (caps.get(0), caps.get(1)) else {
             continue;
         };

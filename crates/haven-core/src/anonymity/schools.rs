@@ -18,7 +18,7 @@ use super::{FindingKind, Hit};
 /// words before the type, the type and the place.
 static BY_TOWN: LazyLock<Regex> = LazyLock::new(|| {
     compile(&format!(
-        r"\b(?i:(a|an|the|one\s+of\s+the|one\s+of\s+two))\s+((?i:[a-z'’]+\s+){{0,3}}?)(?i:(grammar|high|secondary|comprehensive|primary|junior|infant|prep|middle|upper|catholic|independent|private|sixth[\s\-]form|school|academy|college)s?)(?:\s+(?i:schools?|academy|academies|college|colleges))?\s+(?i:in|at|near|outside|just\s+outside)\s+({CAP}(?:(?:\s+|-)(?:on|upon|under|in|le|by|{CAP})){{0,3}})"
+        r"(?-u:\b)(?i:(a|an|the|one\s+of\s+the|one\s+of\s+two))\s+((?i:[a-z'’]+\s+){{0,3}}?)(?i:(grammar|high|secondary|comprehensive|primary|junior|infant|prep|middle|upper|catholic|independent|private|sixth[\s\-]form|school|academy|college)s?)(?:\s+(?i:schools?|academy|academies|college|colleges))?\s+(?i:in|at|near|outside|just\s+outside)\s+({CAP}(?:(?:\s+|-)(?:on|upon|under|in|le|by|{CAP})){{0,3}})"
     ))
 });
 
@@ -38,7 +38,7 @@ const FEW_PER_TOWN: &[&str] = &[
 /// at Lord Wandsworth", "attends Queen Anne's", "moved up to Kendrick Girls".
 static AFTER_CUE: LazyLock<Regex> = LazyLock::new(|| {
     compile(&format!(
-        r"\b(?i:(?:year|yr)\s*\d{{1,2}}\s+at|(?:sixth\s+form|pupil|student|on\s+roll)\s+at|attends|attended|attending|moved\s+up\s+to|moved\s+(?:to\s+us\s+)?from|transferred\s+(?:to|from)|excluded\s+from|expelled\s+from|(?:is|was)\s+at|goes\s+to|went\s+to|started\s+at)\s+({CAP}(?:[ \t]+{CAP}){{0,3}})"
+        r"(?-u:\b)(?i:(?:year|yr)\s*\d{{1,2}}\s+at|(?:sixth\s+form|pupil|student|on\s+roll)\s+at|attends|attended|attending|moved\s+up\s+to|moved\s+(?:to\s+us\s+)?from|transferred\s+(?:to|from)|excluded\s+from|expelled\s+from|(?:is|was)\s+at|goes\s+to|went\s+to|started\s+at)\s+({CAP}(?:[ \t]+{CAP}){{0,3}})"
     ))
 });
 
