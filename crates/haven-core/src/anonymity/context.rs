@@ -65,8 +65,10 @@ const NOT_INITIALS: &[&str] = &[
 static SINGLED_OUT: LazyLock<Regex> = LazyLock::new(|| {
     const CHILD: &str =
         r"(?:boy|girl|child|kid|pupil|student|lad|lass|young\s+person|teenager|twins?)";
+    // "the only child at home" means no brothers or sisters, not one child in a school.
+    const ONLY_CHILD: &str = r"(?:boy|girl|pupil|student|lad|lass|young\s+person|teenager|twins?)";
     compile(&format!(
-        r"(?i)(?-u:\b)the\s+(?:only\s+(?:[a-z]+\s+){{0,2}}?{CHILD}(?-u:\b)[^.;!?\n]{{0,60}}?(?-u:\b)(?:with|who|whose|in|at|to|from)(?-u:\b)[^.;!?\n]{{0,60}}|(?:tallest|shortest|smallest|biggest|youngest|oldest|cleverest|brightest)\s+{CHILD}\s+in\s+(?:(?:year|yr)\s*\d{{1,2}}|the\s+(?:school|year|class|form)|(?:his|her|their)\s+(?:year|class|form|school))|{CHILD}\s+whose\s+(?:mum|dad|mother|father|parents?|step(?:mum|dad)|brother|sister|nan|gran|grandma|grandad|family|uncle|aunt(?:ie)?|carers?)\s+(?:runs|owns|is\s+the|was\s+the|works\s+at|teaches|manages|drives\s+the|has\s+the|was\s+on|is\s+on|played|plays)(?-u:\b)[^.;!?\n]{{0,50}}|(?:(?:year|yr)\s*\d{{1,2}}\s+)?{CHILD}\s+who\s+(?:won|captains|captained|represented|starred|appeared|came\s+(?:first|top)|plays\s+for|was\s+on\s+(?:tv|the\s+news|telly)|was\s+in\s+the\s+(?:news|paper))(?-u:\b)[^.;!?\n]{{0,50}})"
+        r"(?i)(?-u:\b)the\s+(?:only\s+(?:[a-z]+\s+){{0,2}}?{ONLY_CHILD}(?-u:\b)[^.;!?\n]{{0,60}}?(?-u:\b)(?:with|who|whose|in|at|to|from)(?-u:\b)[^.;!?\n]{{0,60}}|(?:tallest|shortest|smallest|biggest|youngest|oldest|cleverest|brightest)\s+{CHILD}\s+in\s+(?:(?:year|yr)\s*\d{{1,2}}|the\s+(?:school|year|class|form)|(?:his|her|their)\s+(?:year|class|form|school))|{CHILD}\s+whose\s+(?:mum|dad|mother|father|parents?|step(?:mum|dad)|brother|sister|nan|gran|grandma|grandad|family|uncle|aunt(?:ie)?|carers?)\s+(?:runs|owns|is\s+the|was\s+the|works\s+at|teaches|manages|drives\s+the|has\s+the|was\s+on|is\s+on|played|plays)(?-u:\b)[^.;!?\n]{{0,50}}|(?:(?:year|yr)\s*\d{{1,2}}\s+)?{CHILD}\s+who\s+(?:won|captains|captained|represented|starred|appeared|came\s+(?:first|top)|plays\s+for|was\s+on\s+(?:tv|the\s+news|telly)|was\s+in\s+the\s+(?:news|paper))(?-u:\b)[^.;!?\n]{{0,50}})"
     ))
 });
 
@@ -234,6 +236,7 @@ mod tests {
             "He is a boy whose parents work nights.",
             "The boy, whose family moved here, is 14.",
             "He is not the only one doing it.",
+            "He is the only child at home now.",
             "The Year 10 pupil who disclosed this is 15.",
             "A girl in Year 9 told staff.",
         ] {

@@ -246,9 +246,24 @@ fn normalise(name: &str) -> String {
         .to_lowercase()
 }
 
-/// The tier of a word (any case), if it is a known name.
+/// The tier of a word (any case), if it is a known name. A word with accents is also
+/// looked up without them, so "Siân", "Zoë" and "Seán" match "Sian", "Zoe" and "Sean".
 pub(crate) fn tier(word: &str) -> Option<NameTier> {
-    TIERS.get(&word.to_lowercase()).copied()
+    let lower = word.to_lowercase();
+    if let Some(tier) = TIERS.get(&lower) {
+        return Some(*tier);
+    }
+    if lower.is_ascii() {
+        return None;
+    }
+    TIERS.get(&without_accents(&lower)).copied()
+}
+
+/// `word` with combining accents removed (canonical decomposition, then marks dropped).
+fn without_accents(word: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    word.nfd().filter(|c| !is_combining_mark(*c)).collect()
 }
 
 /// Whether a capitalised word is known never to be a person's name.
@@ -351,6 +366,8 @@ mod tests {
     fn lists_load_with_the_expected_tiers() {
         assert_eq!(tier("Tyler"), Some(NameTier::First));
         assert_eq!(tier("siobhán"), Some(NameTier::First));
+        assert_eq!(tier("Siân"), Some(NameTier::First));
+        assert_eq!(tier("Seán"), Some(NameTier::First));
         assert_eq!(tier("Will"), Some(NameTier::WordName));
         assert_eq!(tier("May"), Some(NameTier::ContextName));
         assert_eq!(tier("Patel"), Some(NameTier::Surname));

@@ -38,11 +38,11 @@ const FEW_PER_TOWN: &[&str] = &[
 /// at Lord Wandsworth", "attends Queen Anne's", "moved up to Kendrick Girls".
 static AFTER_CUE: LazyLock<Regex> = LazyLock::new(|| {
     compile(&format!(
-        r"(?-u:\b)(?i:(?:year|yr)\s*\d{{1,2}}\s+at|(?:sixth\s+form|pupil|student|on\s+roll)\s+at|attends|attended|attending|moved\s+up\s+to|moved\s+(?:to\s+us\s+)?from|transferred\s+(?:to|from)|excluded\s+from|expelled\s+from|(?:is|was)\s+at|goes\s+to|went\s+to|started\s+at)\s+({CAP}(?:[ \t]+{CAP}){{0,3}})"
+        r"(?-u:\b)(?i:(?:year|yr)\s*\d{{1,2}}\s+at|(?:sixth\s+form|pupil|student|on\s+roll)\s+at|attends|attended|attending|moved\s+up\s+to|moved\s+(?:to\s+us\s+)?from|transferred\s+(?:to|from)|excluded\s+from|expelled\s+from|(?:is|was)\s+at|goes\s+to|started\s+at)\s+({CAP}(?:[ \t]+{CAP}){{0,3}})"
     ))
 });
 
-/// Last words of a capitalised phrase after "went to" or "is at" that make it a venue,
+/// Last words of a capitalised phrase after "goes to" or "is at" that make it a venue,
 /// not a school.
 #[rustfmt::skip]
 const VENUES: &[&str] = &[
@@ -130,7 +130,7 @@ pub(crate) fn find(text: &str, out: &mut Vec<Hit>) {
             .to_lowercase();
         let all_places = distinctive.split_whitespace().all(lexicon::is_place);
         let employer = lexicon::is_big_employer(distinctive);
-        // One word ("went to Spain", "is at Tesco") is too often a place or a shop; the
+        // One word ("goes to Spain", "is at Tesco") is too often a place or a shop; the
         // name needs two words, or a possessive ("Queen Anne's", "Churcher's").
         let possessive = name.ends_with("'s") || name.ends_with("’s");
         if (count >= 2 || possessive)
@@ -207,6 +207,7 @@ mod tests {
         );
         for text in [
             "He went to Leeds Festival in August.",
+            "He went to Chessington World or Thorpe Park.",
             "She goes to Tesco after school.",
             "He moved up to Year 7 in September.",
             "He went to London last week.",
