@@ -80,17 +80,17 @@ static IPV4: LazyLock<Regex> =
 static IPV6: LazyLock<Regex> =
     LazyLock::new(|| compile(r"(?i)(?:^|[^0-9a-z:])([0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7})"));
 
-/// An outward code on its own ("RG30", "CF10", "SA1"): a district of a few thousand homes.
+/// An outward code on its own ("NE12", "LS6", "SA1"): a district of a few thousand homes.
 static OUTWARD: LazyLock<Regex> = LazyLock::new(|| compile(r"\b([A-Z]{1,2})(\d[A-Z\d]?)\b"));
 
-/// Words before an outward code that make it a place: "live in RG30", "from the NE6 area".
+/// Words before an outward code that make it a place: "live in NE12", "from the NE6 area".
 static OUTWARD_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
     compile(
         r"(?i)\b(?:in|near|from|around|to|at|postcode(?:\s+is)?|district(?:\s+of)?)\s*[:,]?\s*$",
     )
 });
 
-/// Words after an outward code that make it a place: "the CF10 area".
+/// Words after an outward code that make it a place: "the LS6 area".
 static OUTWARD_AFTER: LazyLock<Regex> =
     LazyLock::new(|| compile(r"(?i)^\s+(?:area|postcode|district|postal)\b"));
 

@@ -1,5 +1,5 @@
 //! Details that identify by their context rather than their shape: a parent's workplace
-//! ("works at Hollins Engineering"), a nickname given in quotes ("they call him 'Tiny'"),
+//! ("works at Marsh Valley Joinery"), a nickname given in quotes ("they call him 'Beanpole'"),
 //! initials with a form group ("JT in 9B"), and descriptions that single one child out ("the
 //! only girl in Year 9 with a hearing aid", "the boy whose mum runs the chip shop").
 
@@ -11,10 +11,10 @@ use super::contact::compile;
 use super::lexicon;
 use super::{FindingKind, Hit};
 
-/// A capitalised word of an organisation's name ("Hollins", "Parkside", "B&Q", "Co-op").
+/// A capitalised word of an organisation's name ("Marsh", "Parkside", "B&Q", "Co-op").
 const ORG_WORD: &str = r"(?:\p{Lu}[\p{L}\p{M}'’&\-]*)";
 
-/// "works at Hollins Engineering", "a receptionist at Brookfield Surgery", "his job at the
+/// "works at Marsh Valley Joinery", "a receptionist at Elm Tree Surgery", "his job at the
 /// Royal Berkshire". The organisation is captured.
 static WORKPLACE: LazyLock<Regex> = LazyLock::new(|| {
     compile(&format!(
@@ -22,7 +22,7 @@ static WORKPLACE: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 
-/// A nickname in quotes after naming words: "they call him 'Tiny'", "known as “Smudge”",
+/// A nickname in quotes after naming words: "they call him 'Beanpole'", "known as “Dozer”",
 /// "nicknamed 'Bones'". Unquoted, the nickname must be capitalised: "they call him Tiny".
 static NICKNAME: LazyLock<Regex> = LazyLock::new(|| {
     compile(
@@ -40,7 +40,7 @@ fn unquoted_ok(cue: &str) -> bool {
         || cue.starts_with("nick")
 }
 
-/// Initials with a form group or year: "JT in 9B", "J.T. from 10X", "(K.M., 10X)", "AB 11R".
+/// Initials with a form group or year: "JT in 9B", "J.T. from 10X", "(L.S., 7C)", "AB 11R".
 static INITIALS_FORM: LazyLock<Regex> = LazyLock::new(|| {
     compile(
         r"(?:\b(\p{Lu}{2,3})\b|((?:\b\p{Lu}\.\s?){2,3}))\s*[,(]?\s*(?:(?:in|from|of)\s+)?(?:[Yy](?:ea)?r\s*\d{1,2}\b|\d{1,2}\s?\p{Lu}{1,2}\b|\d{1,2}/[\p{L}\d]{1,3}\b)",
@@ -59,7 +59,7 @@ const NOT_INITIALS: &[&str] = &[
 ];
 
 /// Descriptions that fit one child in a school: "the only girl in Year 9 with …", "the
-/// tallest boy in Year 10", "the boy whose mum runs the chip shop", "the Year 11 pupil who
+/// tallest boy in Year 10", "the boy whose mum runs the chip shop", "the Year 10 girl who
 /// won the national …". Indefinite ("a boy whose parents …") or set off by a comma ("the
 /// boy, whose family …") they describe, without singling out.
 static SINGLED_OUT: LazyLock<Regex> = LazyLock::new(|| {

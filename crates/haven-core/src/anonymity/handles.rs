@@ -31,7 +31,7 @@ static AFTER_KEYWORD: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
-/// A handle named with its platform: "his tag on Roblox is coolkid", "name on Discord:
+/// A handle named with its platform: "his tag on Roblox is quietstorm", "name on Discord:
 /// nightowl". Any word counts, even a plain lower-case one.
 static ON_PLATFORM_IS: LazyLock<Regex> = LazyLock::new(|| {
     compile(
@@ -39,8 +39,8 @@ static ON_PLATFORM_IS: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
-/// "a user called vexx", "an account named nightshade": after an online noun, any word is
-/// a handle; after a person noun ("a boy called vexx") only one that is not capitalised (a
+/// "a user called moonbeam", "an account named nightshade": after an online noun, any word is
+/// a handle; after a person noun ("a boy called moonbeam") only one that is not capitalised (a
 /// capitalised one is a name, for the name check).
 static CALLED: LazyLock<Regex> = LazyLock::new(|| {
     compile(
@@ -132,7 +132,7 @@ pub(crate) fn find(text: &str, tokens: &[Token<'_>], out: &mut Vec<Hit>) {
                 || keyword.starts_with("calls");
             let plain_word = handle.chars().all(char::is_alphabetic);
             let capitalised = handle.chars().next().is_some_and(char::is_uppercase);
-            // A capitalised plain nickname ("known as 'Smudge'") is a name, for the name
+            // A capitalised plain nickname ("known as 'Dozer'") is a name, for the name
             // and nickname checks.
             if nickname && plain_word && capitalised {
                 continue;
@@ -143,7 +143,7 @@ pub(crate) fn find(text: &str, tokens: &[Token<'_>], out: &mut Vec<Hit>) {
                 continue;
             }
             // After "plays as", "gamertag", "on Xbox as" a plain lower-case word is a
-            // handle too ("plays as frostbite"); "goes by car" and "known as a" are not.
+            // handle too ("plays as embertail"); "goes by car" and "known as a" are not.
             // Loose only after an explicit "is"/":" or after "as" ("plays as", "known online
             // as", "calls himself"): "handle this" and "tag along" are verbs.
             let separated = caps
@@ -243,7 +243,7 @@ fn looks_like_handle(word: &str) -> bool {
     }
     // Digits inside letters: a leetspeak word at least five long, lower case (so tech
     // names like "Log4j" or "G2G" in capitals are left alone), or six long with at least
-    // four lower-case letters whatever its capitals ("R4zorback", "Br0kenHalo").
+    // four lower-case letters whatever its capitals ("R4zorback", "Gh0stRider9").
     let lower_letters = word.chars().filter(char::is_ascii_lowercase).count();
     (word.len() >= 5
         && word.chars().all(|c| !c.is_ascii_uppercase())

@@ -1,7 +1,7 @@
 //! Street addresses (English, Welsh, or written all in lower case) and the names of schools,
 //! colleges and universities, including schools named without a school word ("at Lord
 //! Wandsworth", "moved up to Kendrick Girls") or by type and town ("a grammar school in
-//! Sevenoaks").
+//! Ripon").
 
 use std::sync::LazyLock;
 
@@ -38,7 +38,7 @@ static LIVES_ON: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 
-/// Welsh streets put the street word first: "Heol y Felin", "Stryd Fawr", "7 Lôn Isaf".
+/// Welsh streets put the street word first: "Heol y Nant", "Stryd Fawr", "7 Lôn Isaf".
 static WELSH_STREET: LazyLock<Regex> = LazyLock::new(|| {
     compile(&format!(
         r"(?:\b\d{{1,4}}[a-zA-Z]?,?\s+)?\b(?:Heol|Ffordd|Stryd|Stryt|L[oô]n|Cilgant|Rhodfa|Teras|Clos|Maes|Llwyn|Rhes|Allt|Sgwâr)(?:\s+(?:y|yr|'r))?\s+{CAP}(?:\s+{CAP})?"
@@ -51,7 +51,7 @@ const WELSH_WORDS: &[&str] = &[
     "Llwyn", "Rhes", "Allt", "Sgwâr",
 ];
 
-/// A numbered address written in lower case: "23 mill lane", "flat 4 victoria court".
+/// A numbered address written in lower case: "8 orchard close", "flat 2 elm court".
 static NUMBERED_LOWER: LazyLock<Regex> = LazyLock::new(|| {
     compile(
         r"(?:\b(?:flat|apartment|apt|unit)\s*\d+[a-z]?,?\s+)?\b\d{1,4}[a-z]?,?\s+((?:[a-z][a-z'’\-]*\s+){1,3})(?:street|st|road|rd|lane|avenue|ave|close|drive|crescent|court|gardens|grove|terrace|place|way|mews|walk|rise|row|square|parade|hill|green|view|park|estate)\b",

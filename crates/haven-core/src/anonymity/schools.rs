@@ -1,6 +1,6 @@
 //! Schools named without a school word, found by the phrase around them: by type and town
-//! ("a grammar school in Sevenoaks", "the high school in Thame") or by a capitalised name
-//! after the words that say a child is at a school ("in Year 9 at Lord Wandsworth", "moved up
+//! ("a grammar school in Ripon", "the high school in Stroud") or by a capitalised name
+//! after the words that say a child is at a school ("in Year 9 at Bishop Fenwick", "moved up
 //! to Kendrick Girls", "excluded from Ashdown Park"). Names with a school word ("Oakwood
 //! Academy") are found in `places`.
 
@@ -13,8 +13,8 @@ use super::lexicon;
 use super::places::{CAP, first_distinctive_word};
 use super::{FindingKind, Hit};
 
-/// "a grammar school in Sevenoaks", "the girls' grammar in Altrincham", "one of the high
-/// schools in Thame", "the only secondary school in Hay-on-Wye". Captures the article, the
+/// "a grammar school in Ripon", "the girls' grammar in Stroud", "one of the high
+/// schools in Stroud", "the only secondary school in Hay-on-Wye". Captures the article, the
 /// words before the type, the type and the place.
 static BY_TOWN: LazyLock<Regex> = LazyLock::new(|| {
     compile(&format!(
@@ -35,7 +35,7 @@ const FEW_PER_TOWN: &[&str] = &[
 ];
 
 /// Words that show a child is at (or has left) a school, followed by its name: "in Year 9
-/// at Lord Wandsworth", "attends Queen Anne's", "moved up to Kendrick Girls".
+/// at Bishop Fenwick", "attends Lady Margaret's", "moved up to Kendrick Girls".
 static AFTER_CUE: LazyLock<Regex> = LazyLock::new(|| {
     compile(&format!(
         r"(?-u:\b)(?i:(?:year|yr)\s*\d{{1,2}}\s+at|(?:sixth\s+form|pupil|student|on\s+roll)\s+at|attends|attended|attending|moved\s+up\s+to|moved\s+(?:to\s+us\s+)?from|transferred\s+(?:to|from)|excluded\s+from|expelled\s+from|(?:is|was)\s+at|goes\s+to|started\s+at)\s+({CAP}(?:[ \t]+{CAP}){{0,3}})"
@@ -131,7 +131,7 @@ pub(crate) fn find(text: &str, out: &mut Vec<Hit>) {
         let all_places = distinctive.split_whitespace().all(lexicon::is_place);
         let employer = lexicon::is_big_employer(distinctive);
         // One word ("goes to Spain", "is at Tesco") is too often a place or a shop; the
-        // name needs two words, or a possessive ("Queen Anne's", "Churcher's").
+        // name needs two words, or a possessive ("Lady Margaret's", "Churcher's").
         let possessive = name.ends_with("'s") || name.ends_with("’s");
         if (count >= 2 || possessive)
             && !VENUES.contains(&last.as_str())
