@@ -342,12 +342,52 @@ pub(crate) fn masked_ranges(text: &str) -> Vec<(usize, usize)> {
             .filter(|w| w.titles.iter().any(|t| named.contains(t)))
         {
             if let Some(names) = &work.names {
-                ranges.extend(names.find_iter(text).map(|m| (m.start(), m.end())));
+                ranges.extend(
+                    names
+                        .find_iter(text)
+                        .filter(|m| !person_word_before(&text[..m.start()]))
+                        .map(|m| (m.start(), m.end())),
+                );
             }
         }
     }
     ranges.sort_unstable();
     ranges
+}
+
+/// Words just before a character's name that show it is a real person after all: "he
+/// watches Peaky Blinders with his brother Tommy".
+const PERSON_BEFORE: &[&str] = &[
+    "brother",
+    "sister",
+    "cousin",
+    "friend",
+    "mate",
+    "son",
+    "daughter",
+    "dad",
+    "mum",
+    "uncle",
+    "aunt",
+    "nephew",
+    "niece",
+    "boyfriend",
+    "girlfriend",
+    "classmate",
+    "neighbour",
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+];
+
+/// Whether the last word of `before` is one of [`PERSON_BEFORE`].
+fn person_word_before(before: &str) -> bool {
+    before
+        .trim_end_matches([' ', ','])
+        .rsplit(|c: char| !c.is_alphanumeric())
+        .next()
+        .is_some_and(|w| PERSON_BEFORE.contains(&w.to_lowercase().as_str()))
 }
 
 /// The byte range of the sentence (or line) containing `at`.

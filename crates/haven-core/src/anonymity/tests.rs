@@ -266,4 +266,8 @@ fn tools_events_and_characters_are_not_people() {
         found("His friend Jesse showed him."),
         [(FindingKind::Name, "Jesse")]
     );
+    assert_eq!(
+        found("He watches Breaking Bad with his brother Jesse."),
+        [(FindingKind::Name, "Jesse")]
+    );
 }
