@@ -190,7 +190,25 @@ async fn the_anonymity_check_reports_findings_with_byte_offsets() {
             assert_eq!(body["identifying"], true);
             assert_eq!(
                 body["findings"][0],
-                json!({"kind": "email", "start": 6, "end": 20})
+                json!({"kind": "email", "start": 6, "end": 20, "char_start": 6, "char_end": 20})
+            );
+            // Character offsets differ from bytes after "â" (two bytes).
+            let response = app
+                .post_json(
+                    "/api/v1/anonymity-check",
+                    &json!({"text": "Siân: jo@example.org"}),
+                )
+                .await;
+            let body = response.json();
+            let email = body["findings"]
+                .as_array()
+                .and_then(|all| all.iter().find(|f| f["kind"] == "email"))
+                .cloned();
+            assert_eq!(
+                email,
+                Some(
+                    json!({"kind": "email", "start": 7, "end": 21, "char_start": 6, "char_end": 20})
+                )
             );
             let long = "a ".repeat(40 * 1024);
             let response = app

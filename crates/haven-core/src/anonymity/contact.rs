@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{Finding, FindingKind};
+use super::{FindingKind, Hit};
 
 /// Compiles one of this module's fixed patterns. They are constants tested below, so a
 /// failure is a programming error caught by the test suite; at run time we degrade to a
@@ -75,10 +75,29 @@ static VEHICLE: LazyLock<Regex> = LazyLock::new(|| compile(r"\b[A-Z]{2}\d{2} ?[A
 static IPV4: LazyLock<Regex> =
     LazyLock::new(|| compile(r"\b(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\b"));
 
+/// Candidates for IPv6 addresses: runs of hex digits and colons with at least two colons.
+/// `std::net::Ipv6Addr` decides which are addresses.
+static IPV6: LazyLock<Regex> =
+    LazyLock::new(|| compile(r"(?i)(?:^|[^0-9a-z:])([0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7})"));
+
+/// An outward code on its own ("NE12", "LS6", "SA1"): a district of a few thousand homes.
+static OUTWARD: LazyLock<Regex> = LazyLock::new(|| compile(r"\b([A-Z]{1,2})(\d[A-Z\d]?)\b"));
+
+/// Words before an outward code that make it a place: "live in NE12", "from the NE6 area".
+static OUTWARD_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+    compile(
+        r"(?i)\b(?:in|near|from|around|to|at|postcode(?:\s+is)?|district(?:\s+of)?)\s*[:,]?\s*$",
+    )
+});
+
+/// Words after an outward code that make it a place: "the LS6 area".
+static OUTWARD_AFTER: LazyLock<Regex> =
+    LazyLock::new(|| compile(r"(?i)^\s+(?:area|postcode|district|postal)\b"));
+
 /// All contact details and identifiers in `text`.
-pub(crate) fn find(text: &str, out: &mut Vec<Finding>) {
+pub(crate) fn find(text: &str, out: &mut Vec<Hit>) {
     for m in EMAIL.find_iter(text).chain(EMAIL_SPELLED.find_iter(text)) {
-        out.push(Finding {
+        out.push(Hit {
             kind: FindingKind::Email,
             start: m.start(),
             end: m.end(),
@@ -90,17 +109,51 @@ pub(crate) fn find(text: &str, out: &mut Vec<Finding>) {
             continue;
         };
         if POSTCODE_AREAS.contains(&area.as_str().to_ascii_uppercase().as_str()) {
-            out.push(Finding {
+            out.push(Hit {
                 kind: FindingKind::Postcode,
                 start: all.start(),
                 end: all.end(),
             });
         }
     }
+    find_outward_codes(text, out);
     find_other(text, out);
 }
 
-fn find_phones(text: &str, out: &mut Vec<Finding>) {
+/// Outward codes on their own, next to words that make them a place. Full postcodes are
+/// found above; motorways ("the M4") and Scottish school years ("in S4") are not places.
+fn find_outward_codes(text: &str, out: &mut Vec<Hit>) {
+    for caps in OUTWARD.captures_iter(text) {
+        let (Some(all), Some(area), Some(district)) = (caps.get(0), caps.get(1), caps.get(2))
+        else {
+            continue;
+        };
+        if !POSTCODE_AREAS.contains(&area.as_str()) {
+            continue;
+        }
+        let after = &text[all.end()..];
+        // Part of a full postcode, found as such.
+        let mut stop = text.len().min(all.end() + 4);
+        while !text.is_char_boundary(stop) {
+            stop -= 1;
+        }
+        if POSTCODE.is_match(&text[all.start()..stop]) {
+            continue;
+        }
+        let scottish_year = area.as_str() == "S" && district.as_str().len() == 1;
+        let named = OUTWARD_AFTER.is_match(after);
+        let placed = OUTWARD_BEFORE.is_match(preceding(text, all.start(), 30));
+        if (named || placed) && !scottish_year && !after.trim_start().starts_with("motorway") {
+            out.push(Hit {
+                kind: FindingKind::Postcode,
+                start: all.start(),
+                end: all.end(),
+            });
+        }
+    }
+}
+
+fn find_phones(text: &str, out: &mut Vec<Hit>) {
     for (re, international) in [(&*PHONE_INTERNATIONAL, true), (&*PHONE_NATIONAL, false)] {
         for m in re.find_iter(text) {
             let before = text[..m.start()].chars().next_back();
@@ -127,7 +180,7 @@ fn find_phones(text: &str, out: &mut Vec<Finding>) {
                 digits.len() == 11 || (digits.len() == 10 && digits.starts_with("01"))
             };
             if ok {
-                out.push(Finding {
+                out.push(Hit {
                     kind: FindingKind::Phone,
                     start: m.start(),
                     end: m.end(),
@@ -137,7 +190,8 @@ fn find_phones(text: &str, out: &mut Vec<Finding>) {
     }
 }
 
-fn find_other(text: &str, out: &mut Vec<Finding>) {
+fn find_other(text: &str, out: &mut Vec<Hit>) {
+    find_ipv6(text, out);
     for caps in NHS.captures_iter(text) {
         let Some(all) = caps.get(0) else { continue };
         let digits: Vec<u32> = all
@@ -150,7 +204,7 @@ fn find_other(text: &str, out: &mut Vec<Finding>) {
         // must hold either way, so ordinary ten-digit numbers pass.
         let spaced = all.as_str().contains(' ');
         if nhs_check_digit_ok(&digits) && (context.contains("nhs") || spaced) {
-            out.push(Finding {
+            out.push(Hit {
                 kind: FindingKind::Other,
                 start: all.start(),
                 end: all.end(),
@@ -158,7 +212,7 @@ fn find_other(text: &str, out: &mut Vec<Finding>) {
         }
     }
     for m in NINO.find_iter(text).chain(VEHICLE.find_iter(text)) {
-        out.push(Finding {
+        out.push(Hit {
             kind: FindingKind::Other,
             start: m.start(),
             end: m.end(),
@@ -170,10 +224,39 @@ fn find_other(text: &str, out: &mut Vec<Finding>) {
             .filter_map(|i| caps.get(i)?.as_str().parse().ok())
             .collect();
         if octets.len() == 4 && octets.iter().all(|&o| o <= 255) && is_public(&octets) {
-            out.push(Finding {
+            out.push(Hit {
                 kind: FindingKind::Other,
                 start: all.start(),
                 end: all.end(),
+            });
+        }
+    }
+}
+
+/// IPv6 addresses that belong to one connection: not loopback, link-local, unique-local,
+/// multicast or the documentation range, which are the same everywhere or reach no one.
+fn find_ipv6(text: &str, out: &mut Vec<Hit>) {
+    // Every address has at least two colons; most texts have none.
+    if text.matches(':').nth(1).is_none() {
+        return;
+    }
+    for caps in IPV6.captures_iter(text) {
+        let Some(m) = caps.get(1) else { continue };
+        let Ok(addr) = m.as_str().parse::<std::net::Ipv6Addr>() else {
+            continue;
+        };
+        let s = addr.segments();
+        let local = addr.is_loopback()
+            || addr.is_unspecified()
+            || addr.is_multicast()
+            || (s[0] & 0xffc0) == 0xfe80
+            || (s[0] & 0xfe00) == 0xfc00
+            || (s[0] == 0x2001 && s[1] == 0x0db8);
+        if !local {
+            out.push(Hit {
+                kind: FindingKind::Other,
+                start: m.start(),
+                end: m.end(),
             });
         }
     }

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::contact::{compile, preceding};
-use super::{Finding, FindingKind};
+use super::{FindingKind, Hit};
 
 /// Earliest and latest birth years of the people an enquiry is about (aged about 8 to 30
 /// in the years this release will be in use). A full date with such a year is treated as a
@@ -41,7 +41,7 @@ static BIRTH_WORDS: LazyLock<Regex> =
     LazyLock::new(|| compile(r"(?i)\b(?:born|birth|birthday|bday|b'day|dob|d\.o\.b)\b"));
 
 /// Dates of birth in `text`.
-pub(crate) fn find(text: &str, out: &mut Vec<Finding>) {
+pub(crate) fn find(text: &str, out: &mut Vec<Hit>) {
     for caps in NUMERIC.captures_iter(text) {
         let (Some(all), Some(d), Some(m), Some(y)) =
             (caps.get(0), caps.get(1), caps.get(2), caps.get(3))
@@ -95,7 +95,7 @@ pub(crate) fn find(text: &str, out: &mut Vec<Finding>) {
         let part_of_date = matches!(after.next(), Some('-' | '/' | '.'))
             && after.next().is_some_and(|c| c.is_ascii_digit());
         if !part_of_date {
-            out.push(Finding {
+            out.push(Hit {
                 kind: FindingKind::DateOfBirth,
                 start: year.start(),
                 end: year.end(),
@@ -111,14 +111,14 @@ fn valid_day_month(day: &str, month: &str) -> bool {
 
 /// Records the date at `start..end` if the words before it speak of birth, or its
 /// (four-digit) year is a plausible birth year.
-fn push_if_birth(text: &str, start: usize, end: usize, year: Option<&str>, out: &mut Vec<Finding>) {
+fn push_if_birth(text: &str, start: usize, end: usize, year: Option<&str>, out: &mut Vec<Hit>) {
     let said = BIRTH_WORDS.is_match(preceding(text, start, 40));
     let birth_year = year
         .filter(|y| y.len() == 4)
         .and_then(|y| y.parse::<u32>().ok())
         .is_some_and(|y| BIRTH_YEARS.contains(&y));
     if said || birth_year {
-        out.push(Finding {
+        out.push(Hit {
             kind: FindingKind::DateOfBirth,
             start,
             end,

@@ -7,7 +7,7 @@ use regex::Regex;
 
 use super::contact::compile;
 use super::tokens::Token;
-use super::{Finding, FindingKind};
+use super::{FindingKind, Hit};
 
 static AT_HANDLE: LazyLock<Regex> =
     LazyLock::new(|| compile(r"(?:^|[^\w.@])(@[A-Za-z0-9_](?:[A-Za-z0-9_.]*[A-Za-z0-9_])?)"));
@@ -27,14 +27,40 @@ static STEAM_ID: LazyLock<Regex> = LazyLock::new(|| compile(r"\b7656119\d{10}\b"
 /// "goes by X", "known online as 'X'", "an account named X".
 static AFTER_KEYWORD: LazyLock<Regex> = LazyLock::new(|| {
     compile(
-        r#"(?i)\b(user\s?name|gamer\s?tag|handle|screen\s?name|display\s?name|account\s+(?:name|called|named)|alias|ign|psn(?:\s+id)?|steam\s+(?:id|name)|epic\s+(?:id|name)|discord\s+(?:name|tag|username|handle)|known\s+(?:online\s+)?as|goes\s+by|calls\s+(?:himself|herself|themselves)|(?:posts|plays|streams)\s+as)\b\s*(?:is\s+|was\s+|:\s*|=\s*|-\s*|of\s+)?(['"“‘]?)([\w.\-]{3,32})"#,
+        r#"(?i)(?-u:\b)(user\s?name|gamer\s?tag|tag|handle|screen\s?name|display\s?name|account\s+(?:name|called|named)|alias|ign|psn(?:\s+id)?|steam\s+(?:id|name)|epic\s+(?:id|name)|discord\s+(?:name|tag|username|handle)|known\s+(?:online\s+)?as|goes\s+by|calls\s+(?:himself|herself|themselves)|(?:posts|plays|streams)\s+as)(?-u:\b)\s*(?:is\s+|was\s+|:\s*|=\s*|-\s*|of\s+)?(['"“‘]?)([\w.\-]{3,32})"#,
     )
 });
+
+/// A handle named with its platform: "his tag on Roblox is quietstorm", "name on Discord:
+/// nightowl". Any word counts, even a plain lower-case one.
+static ON_PLATFORM_IS: LazyLock<Regex> = LazyLock::new(|| {
+    compile(
+        r#"(?i)(?-u:\b)(?:(?:gamer\s?)?tag|user\s?name|name|handle|account|profile|id)\s+(?:on|for|in)\s+(?:xbox(?:\s+live)?|psn|playstation|discord|steam|twitch|roblox|minecraft|fortnite|tiktok|instagram|insta|snapchat|snap|youtube|telegram|reddit|github|twitter|kick|hypixel|whatsapp|valorant|epic)\s*(?:is|was|:|=|-)\s*()(['"“‘]?)([\w.\-]{3,32})"#,
+    )
+});
+
+/// "a user called moonbeam", "an account named nightshade": after an online noun, any word is
+/// a handle; after a person noun ("a boy called moonbeam") only one that is not capitalised (a
+/// capitalised one is a name, for the name check).
+static CALLED: LazyLock<Regex> = LazyLock::new(|| {
+    compile(
+        r#"(?i)(?-u:\b)(user|player|account|profile|channel|gamer|streamer|youtuber|tiktoker|someone\s+online|boy|girl|man|lad|guy|person|someone|teenager|friend)\s+(?:on\s+\w+\s+)?(?:called|named|going\s+by|calling\s+(?:himself|herself|themselves))\s+(['"“‘]?)([\w.\-]{3,32})"#,
+    )
+});
+
+/// Game roles and characters' types that follow "plays as" without being a handle.
+#[rustfmt::skip]
+const ROLES: &[&str] = &[
+    "sniper", "medic", "support", "tank", "healer", "striker", "goalkeeper", "keeper", "defender", "attacker",
+    "mage", "ranger", "assassin", "warrior", "soldier", "girl", "boy", "character", "team", "duo", "squad",
+    "solo", "guest", "default", "himself", "herself", "themselves", "someone", "somebody", "another", "other",
+    "part", "one", "well", "much", "long", "often", "if", "though", "usual", "normal", "such", "well",
+];
 
 /// "on Xbox as DarkLord99", "via Discord as shadowfox".
 static ON_PLATFORM_AS: LazyLock<Regex> = LazyLock::new(|| {
     compile(
-        r#"(?i)\b(on|via)\s+(?:xbox(?:\s+live)?|psn|playstation|discord|steam|twitch|roblox|minecraft|fortnite|tiktok|instagram|insta|snapchat|snap|youtube|telegram|reddit|github|twitter|kick|hypixel)\s+as\s+(['"“‘]?)([\w.\-]{3,32})"#,
+        r#"(?i)(?-u:\b)(on|via)\s+(?:xbox(?:\s+live)?|psn|playstation|discord|steam|twitch|roblox|minecraft|fortnite|tiktok|instagram|insta|snapchat|snap|youtube|telegram|reddit|github|twitter|kick|hypixel)\s+as\s+(['"“‘]?)([\w.\-]{3,32})"#,
     )
 });
 
@@ -51,12 +77,13 @@ const NOT_HANDLES: &[&str] = &[
 const TECH_PREFIXES: &[&str] = &[
     "windows", "win", "office", "sha", "aes", "fifa", "ipv", "http", "covid", "python", "php", "ubuntu",
     "iphone", "galaxy", "pixel", "xbox", "year", "room", "level", "base", "rtx", "gtx", "microsoft", "utf",
+    "log4", "web3", "mp3", "mp4", "ipv6", "ipv4", "h264", "x264", "win32", "win64",
 ];
 
 /// Online handles in `text` (whose words are `tokens`).
-pub(crate) fn find(text: &str, tokens: &[Token<'_>], out: &mut Vec<Finding>) {
+pub(crate) fn find(text: &str, tokens: &[Token<'_>], out: &mut Vec<Hit>) {
     let mut push = |start: usize, end: usize| {
-        out.push(Finding {
+        out.push(Hit {
             kind: FindingKind::OnlineHandle,
             start,
             end,
@@ -104,12 +131,78 @@ pub(crate) fn find(text: &str, tokens: &[Token<'_>], out: &mut Vec<Finding>) {
             let nickname = (keyword.starts_with("known") && !keyword.contains("online"))
                 || keyword.starts_with("calls");
             let plain_word = handle.chars().all(char::is_alphabetic);
-            if nickname && plain_word && !quoted {
+            let capitalised = handle.chars().next().is_some_and(char::is_uppercase);
+            // A capitalised plain nickname ("known as 'Dozer'") is a name, for the name
+            // and nickname checks.
+            if nickname && plain_word && capitalised {
                 continue;
             }
-            if quoted || shaped {
+            // "known as trouble": a lower-case word after plain "known as" is just a word.
+            if keyword.starts_with("known") && !keyword.contains("online") && plain_word && !quoted
+            {
+                continue;
+            }
+            // After "plays as", "gamertag", "on Xbox as" a plain lower-case word is a
+            // handle too ("plays as embertail"); "goes by car" and "known as a" are not.
+            // Loose only after an explicit "is"/":" or after "as" ("plays as", "known online
+            // as", "calls himself"): "handle this" and "tag along" are verbs.
+            let separated = caps
+                .get(1)
+                .is_some_and(|k| !text[k.end()..quote.start()].trim().is_empty());
+            let by_as = keyword.ends_with(" as") || keyword.starts_with("calls");
+            let loose = (separated || by_as)
+                && !keyword.starts_with("goes")
+                && !keyword.starts_with("handle")
+                && !ROLES.contains(&lower.as_str());
+            if quoted || shaped || loose {
                 push(h.start(), h.start() + handle.len());
             }
+        }
+    }
+    for caps in ON_PLATFORM_IS.captures_iter(text) {
+        if let Some(h) = caps.get(3) {
+            let handle = h.as_str().trim_end_matches(['.', '-']);
+            let lower = handle.to_lowercase();
+            if !NOT_HANDLES.contains(&lower.as_str()) && handle.len() >= 3 {
+                push(h.start(), h.start() + handle.len());
+            }
+        }
+    }
+    let lower = text.to_lowercase();
+    let called = ["called", "named", "going by", "calling"]
+        .iter()
+        .any(|w| lower.contains(w));
+    for caps in CALLED.captures_iter(if called { text } else { "" }) {
+        let (Some(noun), Some(quote), Some(h)) = (caps.get(1), caps.get(2), caps.get(3)) else {
+            continue;
+        };
+        let handle = h.as_str().trim_end_matches(['.', '-']);
+        let lower = handle.to_lowercase();
+        if NOT_HANDLES.contains(&lower.as_str()) || handle.len() < 3 {
+            continue;
+        }
+        let online = matches!(
+            noun.as_str().to_lowercase().as_str(),
+            "user"
+                | "player"
+                | "account"
+                | "profile"
+                | "channel"
+                | "gamer"
+                | "streamer"
+                | "youtuber"
+                | "tiktoker"
+        ) || noun.as_str().to_lowercase().contains("online");
+        // After a person noun, "called" is often the verb ("a man called today"), so only
+        // a quoted lower-case word or one shaped like a handle counts; a capitalised plain
+        // word is a name, for the name check.
+        let quoted = !quote.as_str().is_empty();
+        let capitalised = handle.chars().next().is_some_and(char::is_uppercase);
+        let shaped = handle
+            .chars()
+            .any(|c| c.is_ascii_digit() || c == '_' || c == '.');
+        if online || shaped || (quoted && !capitalised) {
+            push(h.start(), h.start() + handle.len());
         }
     }
     for tok in tokens {
@@ -149,10 +242,13 @@ fn looks_like_handle(word: &str) -> bool {
         return head.len() >= 3 && trailing_digits >= 2;
     }
     // Digits inside letters: a leetspeak word at least five long, lower case (so tech
-    // names like "Log4j" or "G2G" in capitals are left alone).
-    word.len() >= 5
+    // names like "Log4j" or "G2G" in capitals are left alone), or six long with at least
+    // four lower-case letters whatever its capitals ("R4zorback", "Gh0stRider9").
+    let lower_letters = word.chars().filter(char::is_ascii_lowercase).count();
+    (word.len() >= 5
         && word.chars().all(|c| !c.is_ascii_uppercase())
-        && !lower.ends_with(char::is_numeric)
+        && !lower.ends_with(char::is_numeric))
+        || (word.len() >= 6 && lower_letters >= 4)
 }
 
 #[cfg(test)]
@@ -186,6 +282,29 @@ mod tests {
         );
         assert_eq!(found("from his account jdonee07 and"), ["jdonee07"]);
         assert_eq!(found("a handle of Shadowfox, he"), ["Shadowfox"]);
+    }
+
+    #[test]
+    fn plain_lower_case_handles_after_strong_cues() {
+        assert_eq!(found("she calls herself moonbeam online"), ["moonbeam"]);
+        assert_eq!(found("her tag on Xbox is quietstorm and"), ["quietstorm"]);
+        assert_eq!(found("On Minecraft he plays as embertail."), ["embertail"]);
+        assert_eq!(found("a player called hollowpine sent it"), ["hollowpine"]);
+        assert_eq!(found("a boy called 'stormy' messaged"), ["stormy"]);
+        assert_eq!(found("the tag on it was R3dSh1ft"), ["R3dSh1ft"]);
+        assert_eq!(found("then Gh0stRider9 joined"), ["Gh0stRider9"]);
+        for text in [
+            "he plays as a sniper",
+            "she plays as support",
+            "they tag along",
+            "he cannot handle this",
+            "known as trouble",
+            "a boy called Dexter",
+            "a man called today about it",
+            "Log4Shell and Web3 and MP3s",
+        ] {
+            assert_eq!(found(text), Vec::<&str>::new(), "{text}");
+        }
     }
 
     #[test]

@@ -4,22 +4,29 @@
 //! so its free text is checked before it is accepted. [`check`] looks for people's names,
 //! email addresses, UK phone numbers, dates of birth, UK postcodes, street addresses,
 //! online handles, school names and other identifiers (NHS and National Insurance numbers,
-//! vehicle registrations, public IP addresses), and reports where each one is as UTF-8 byte
-//! offsets, so the form can point at it.
+//! vehicle registrations, public IP addresses, workplaces, descriptions that single one
+//! child out), and reports where each one is, both as UTF-8 byte offsets (`start`, `end`)
+//! and as character offsets (`char_start`, `char_end`, counting Unicode scalar values), so
+//! a client in any language can point at it: in "Siân" the two differ.
 //!
 //! It is a heuristic: names come from embedded lists of common UK first names and surnames
 //! plus the contexts that make any capitalised word a name ("Mr X", "a boy called X", "his
 //! friend X", "X's mum"); everything else from its shape. It errs towards flagging, because
 //! the referrer can confirm that a finding is not about a person, while a missed name
 //! cannot be taken back. Ordinary capitalised words (games, platforms, months, school years)
-//! are listed in `data/anonymity/` so they are not flagged.
+//! are listed in `data/anonymity/` so they are not flagged, as are tools named like people
+//! (`tools.txt`, when the sentence is about tools), events ("Reading Festival") and the
+//! characters of a film, series or game the text names (`works.txt`). `docs/anonymity-check.md`
+//! lists the classes and how they are measured.
 
 mod contact;
+mod context;
 mod dates;
 mod handles;
 mod lexicon;
 mod names;
 mod places;
+mod schools;
 mod tokens;
 
 use serde::Serialize;
@@ -48,6 +55,20 @@ pub struct Finding {
     pub start: usize,
     /// UTF-8 byte offset just past its last character (exclusive).
     pub end: usize,
+    /// The same start counted in characters (Unicode scalar values), for clients whose
+    /// strings are not indexed by UTF-8 bytes.
+    pub char_start: usize,
+    /// The same end counted in characters (exclusive).
+    pub char_end: usize,
+}
+
+/// What a detector reports: a kind and a byte range. Character offsets are added once, at
+/// the end, after overlapping hits are merged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Hit {
+    pub kind: FindingKind,
+    pub start: usize,
+    pub end: usize,
 }
 
 /// The kinds of identifying detail (serialised in snake case: `date_of_birth`, …).
@@ -71,7 +92,8 @@ pub enum FindingKind {
     /// The name of a school, college or university.
     School,
     /// Another identifier: NHS or National Insurance number, vehicle registration, IP
-    /// address, or text too long to check.
+    /// address (v4 or v6), a named workplace, a description that singles one child out, or
+    /// text too long to check.
     Other,
 }
 
@@ -129,30 +151,55 @@ pub fn check(text: &str) -> AnonymityReport {
     names::find(checked, &tokens, &mut worded);
     places::find(checked, &mut worded);
     handles::find(checked, &tokens, &mut worded);
+    context::find(checked, &mut worded);
     let masked = lexicon::masked_ranges(checked);
     worded.retain(|f| !masked.iter().any(|&(s, e)| s <= f.start && f.end <= e));
     found.extend(worded);
 
     if cut < text.len() {
-        found.push(Finding {
+        found.push(Hit {
             kind: FindingKind::Other,
             start: cut,
             end: text.len(),
         });
     }
-    let findings = merge(found);
+    let findings = with_char_offsets(text, merge(found));
     AnonymityReport {
         identifying: !findings.is_empty(),
         findings,
     }
 }
 
+/// Adds character offsets to sorted, non-overlapping hits in one pass over `text`.
+fn with_char_offsets(text: &str, hits: Vec<Hit>) -> Vec<Finding> {
+    let mut chars = 0;
+    let mut at = 0;
+    let mut count_to = |byte: usize| {
+        chars += text.get(at..byte).map_or(0, |s| s.chars().count());
+        at = at.max(byte);
+        chars
+    };
+    hits.into_iter()
+        .map(|h| {
+            let char_start = count_to(h.start);
+            let char_end = count_to(h.end);
+            Finding {
+                kind: h.kind,
+                start: h.start,
+                end: h.end,
+                char_start,
+                char_end,
+            }
+        })
+        .collect()
+}
+
 /// Sorts findings and merges overlapping ones into their union, named by the more specific
 /// kind.
-fn merge(mut found: Vec<Finding>) -> Vec<Finding> {
+fn merge(mut found: Vec<Hit>) -> Vec<Hit> {
     found.retain(|f| f.start < f.end);
     found.sort_by_key(|f| (f.start, std::cmp::Reverse(f.end)));
-    let mut merged: Vec<Finding> = Vec::with_capacity(found.len());
+    let mut merged: Vec<Hit> = Vec::with_capacity(found.len());
     for f in found {
         match merged.last_mut() {
             Some(last) if f.start < last.end => {

@@ -4,7 +4,7 @@
 
 use super::lexicon::{self, NameTier};
 use super::tokens::Token;
-use super::{Finding, FindingKind};
+use super::{FindingKind, Hit};
 
 /// Titles that put a name after them. "PC" is a police constable; "PC Dawson" is a name,
 /// "his PC" is not, because the next word must be a capitalised non-word. Family words used
@@ -54,10 +54,10 @@ const PERSON_VERBS: &[&str] = &[
 ];
 
 /// Names among `tokens` (words of `text`).
-pub(crate) fn find(text: &str, tokens: &[Token<'_>], out: &mut Vec<Finding>) {
+pub(crate) fn find(text: &str, tokens: &[Token<'_>], out: &mut Vec<Hit>) {
     if written_in_lower_case(tokens) {
         for tok in tokens.iter().filter(|t| is_lower_case_name(t)) {
-            out.push(Finding {
+            out.push(Hit {
                 kind: FindingKind::Name,
                 start: tok.start,
                 end: tok.end,
@@ -88,7 +88,7 @@ pub(crate) fn find(text: &str, tokens: &[Token<'_>], out: &mut Vec<Finding>) {
             last += 1;
         }
         let end = tokens[last].start + tokens[last].base().len();
-        out.push(Finding {
+        out.push(Hit {
             kind: FindingKind::Name,
             start,
             end,

@@ -1,4 +1,7 @@
-//! Street addresses and the names of schools, colleges and universities.
+//! Street addresses (English, Welsh, or written all in lower case) and the names of schools,
+//! colleges and universities, including schools named without a school word ("at Lord
+//! Wandsworth", "moved up to Kendrick Girls") or by type and town ("a grammar school in
+//! Ripon").
 
 use std::sync::LazyLock;
 
@@ -6,12 +9,12 @@ use regex::Regex;
 
 use super::contact::compile;
 use super::lexicon;
-use super::{Finding, FindingKind};
+use super::{FindingKind, Hit, schools};
 
 /// A capitalised word of a place name ("Acacia", "St", "Mary's", "O'Neill"). Only "St."
 /// keeps a full stop: any other full stop ends the sentence, and a name must not run on
 /// over it ("…in Kent. School: secondary").
-const CAP: &str = r"(?:St\.|\p{Lu}[\p{L}\p{M}'’\-]*)";
+pub(crate) const CAP: &str = r"(?:St\.|\p{Lu}[\p{L}\p{M}'’\-]*)";
 
 /// Every street type, for addresses with a house number: "3 Orchard Way".
 const ANY_STREET: &str = r"Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Close|Drive|Dr|Way|Crescent|Cres|Court|Ct|Gardens|Gdns|Grove|Place|Pl|Terrace|Tce|Park|Hill|Mews|Row|Square|Sq|Walk|View|Rise|Green|Parade|Vale|Boulevard|Estate|Wharf|Yard|Croft|Fields|Meadows?|Heights|Quay|Gate|End";
@@ -35,6 +38,39 @@ static LIVES_ON: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 
+/// Welsh streets put the street word first: "Heol y Nant", "Stryd Fawr", "7 Lôn Isaf".
+static WELSH_STREET: LazyLock<Regex> = LazyLock::new(|| {
+    compile(&format!(
+        r"(?:\b\d{{1,4}}[a-zA-Z]?,?\s+)?\b(?:Heol|Ffordd|Stryd|Stryt|L[oô]n|Cilgant|Rhodfa|Teras|Clos|Maes|Llwyn|Rhes|Allt|Sgwâr)(?:\s+(?:y|yr|'r))?\s+{CAP}(?:\s+{CAP})?"
+    ))
+});
+
+/// The street words of [`WELSH_STREET`], for a cheap look before running it.
+const WELSH_WORDS: &[&str] = &[
+    "Heol", "Ffordd", "Stryd", "Stryt", "Lon", "Lôn", "Cilgant", "Rhodfa", "Teras", "Clos", "Maes",
+    "Llwyn", "Rhes", "Allt", "Sgwâr",
+];
+
+/// A numbered address written in lower case: "8 orchard close", "flat 2 elm court".
+static NUMBERED_LOWER: LazyLock<Regex> = LazyLock::new(|| {
+    compile(
+        r"(?:\b(?:flat|apartment|apt|unit)\s*\d+[a-z]?,?\s+)?\b\d{1,4}[a-z]?,?\s+((?:[a-z][a-z'’\-]*\s+){1,3})(?:street|st|road|rd|lane|avenue|ave|close|drive|crescent|court|gardens|grove|terrace|place|way|mews|walk|rise|row|square|parade|hill|green|view|park|estate)\b",
+    )
+});
+
+/// Words that cannot be part of a street's name in a lower-case address: "2 hours down the
+/// road", "a 10 minute walk", "in 3 different ways".
+#[rustfmt::skip]
+const NOT_STREET_WORDS: &[&str] = &[
+    "the", "a", "an", "of", "to", "on", "in", "at", "by", "for", "and", "or", "his", "her", "my", "our", "their",
+    "your", "its", "down", "up", "along", "across", "round", "around", "from", "with", "into", "over", "minute",
+    "minutes", "min", "mins", "hour", "hours", "hr", "hrs", "second", "seconds", "day", "days", "week", "weeks",
+    "month", "months", "year", "years", "mile", "miles", "metre", "metres", "meter", "meters", "km", "yard",
+    "yards", "foot", "feet", "times", "more", "very", "long", "short", "different", "other", "new", "old",
+    "big", "small", "main", "same", "whole", "this", "that", "these", "those", "is", "was", "are", "were",
+    "people", "boys", "girls", "kids", "friends", "lads", "pupils", "students", "lane", "road", "car", "cars",
+];
+
 /// School types: the last word of a school's name, with optional qualifiers before it.
 const SCHOOL_TYPE: &str = r"(?:(?:Primary|Junior|Infant|Secondary|High|Grammar|Community|Catholic|Church\s+of\s+England|C\s+of\s+E|CofE|CE|RC|Free|Studio|Prep|Preparatory|Middle|Upper|Girls'?|Boys'?|Technical|Comprehensive|Sixth\s+Form|International)\s+)*(?:School|Academy|College|Primary|Grammar|Juniors|Junior|Infants|Comprehensive|High|UTC|PRU|Pupil\s+Referral\s+Unit|Alternative\s+Provision)";
 
@@ -54,9 +90,37 @@ static YSGOL: LazyLock<Regex> =
     LazyLock::new(|| compile(&format!(r"\b(?:Ysgol|Scoil|Sgoil)(?:\s+{CAP}){{1,4}}")));
 
 /// Addresses and schools in `text`.
-pub(crate) fn find(text: &str, out: &mut Vec<Finding>) {
+pub(crate) fn find(text: &str, out: &mut Vec<Hit>) {
+    // Cheap substring checks first: most texts have no Welsh street word, and a numbered
+    // address needs a digit.
+    let welsh = WELSH_WORDS.iter().any(|w| text.contains(w));
+    let digits = text.bytes().any(|b| b.is_ascii_digit());
+    for m in WELSH_STREET.find_iter(if welsh { text } else { "" }) {
+        out.push(Hit {
+            kind: FindingKind::Address,
+            start: m.start(),
+            end: m.end(),
+        });
+    }
+    for caps in NUMBERED_LOWER.captures_iter(if digits { text } else { "" }) {
+        let (Some(all), Some(words)) = (caps.get(0), caps.get(1)) else {
+            continue;
+        };
+        if words
+            .as_str()
+            .split_whitespace()
+            .all(|w| !NOT_STREET_WORDS.contains(&w))
+        {
+            out.push(Hit {
+                kind: FindingKind::Address,
+                start: all.start(),
+                end: all.end(),
+            });
+        }
+    }
+    schools::find(text, out);
     for m in NUMBERED.find_iter(text) {
-        out.push(Finding {
+        out.push(Hit {
             kind: FindingKind::Address,
             start: m.start(),
             end: m.end(),
@@ -67,7 +131,7 @@ pub(crate) fn find(text: &str, out: &mut Vec<Finding>) {
             continue;
         };
         if let Some(offset) = first_distinctive_word(words.as_str()) {
-            out.push(Finding {
+            out.push(Hit {
                 kind: FindingKind::Address,
                 start: all.start() + offset,
                 end: all.end(),
@@ -77,7 +141,7 @@ pub(crate) fn find(text: &str, out: &mut Vec<Finding>) {
     for caps in LIVES_ON.captures_iter(text) {
         let Some(place) = caps.get(1) else { continue };
         if first_distinctive_word(place.as_str()).is_some() {
-            out.push(Finding {
+            out.push(Hit {
                 kind: FindingKind::Address,
                 start: place.start(),
                 end: place.end(),
@@ -89,7 +153,7 @@ pub(crate) fn find(text: &str, out: &mut Vec<Finding>) {
             continue;
         };
         if let Some(offset) = first_distinctive_word(words.as_str()) {
-            out.push(Finding {
+            out.push(Hit {
                 kind: FindingKind::School,
                 start: all.start() + offset,
                 end: all.end(),
@@ -97,7 +161,7 @@ pub(crate) fn find(text: &str, out: &mut Vec<Finding>) {
         }
     }
     for m in YSGOL.find_iter(text) {
-        out.push(Finding {
+        out.push(Hit {
             kind: FindingKind::School,
             start: m.start(),
             end: m.end(),
@@ -111,7 +175,7 @@ pub(crate) fn find(text: &str, out: &mut Vec<Finding>) {
         } else {
             first_distinctive_word(m.as_str())
         } {
-            out.push(Finding {
+            out.push(Hit {
                 kind: FindingKind::School,
                 start: m.start() + offset,
                 end: m.end(),
@@ -124,7 +188,7 @@ pub(crate) fn find(text: &str, out: &mut Vec<Finding>) {
 /// or a generic word like "Local", "High", "Head", "The"). Generic words
 /// before it are trimmed from the finding; with no such word there is no finding, so
 /// "Head of Sixth Form" and "the High Street" are not places.
-fn first_distinctive_word(words: &str) -> Option<usize> {
+pub(crate) fn first_distinctive_word(words: &str) -> Option<usize> {
     let mut offset = 0;
     for word in words.split_inclusive(char::is_whitespace) {
         let bare = word

@@ -176,8 +176,98 @@ fn kinds_serialise_in_snake_case_and_describe_themselves() {
     let json = serde_json::to_string(&check("DOB 04-11-2009")).unwrap_or_default();
     assert_eq!(
         json,
-        r#"{"identifying":true,"findings":[{"kind":"date_of_birth","start":4,"end":14}]}"#
+        r#"{"identifying":true,"findings":[{"kind":"date_of_birth","start":4,"end":14,"char_start":4,"char_end":14}]}"#
     );
     assert_eq!(FindingKind::Name.describe(), "a person's name");
     assert_eq!(FindingKind::Email.describe(), "an email address");
+}
+
+#[test]
+fn findings_carry_character_offsets_as_well_as_bytes() {
+    // "â" is two bytes, "😀" four: byte and character offsets part company after each.
+    let text = "Siân 😀 says Zoë's mum is on 07700 900654.";
+    let report = check(text);
+    let chars: Vec<char> = text.chars().collect();
+    assert!(report.findings.len() >= 2, "{:?}", report.findings);
+    for f in &report.findings {
+        let by_chars: String = chars[f.char_start..f.char_end].iter().collect();
+        assert_eq!(by_chars, &text[f.start..f.end], "{f:?}");
+    }
+    let phone = report
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::Phone);
+    assert_eq!(
+        phone.map(|f| (f.start, f.char_start)),
+        Some((33, 28)),
+        "{:?}",
+        report.findings
+    );
+}
+
+#[test]
+fn new_classes_of_identifying_detail() {
+    use FindingKind::{Address, Name, Other, Postcode};
+    assert_eq!(
+        found("The logs show 2a00:23c6:1f0e:9a01::42 as the source."),
+        [(Other, "2a00:23c6:1f0e:9a01::42")]
+    );
+    for text in [
+        "Localhost is ::1 and fe80::1 is link-local; 2001:db8::5 is documentation.",
+        "Meet at 10:30:00 tomorrow.",
+    ] {
+        assert_eq!(found(text), [], "{text}");
+    }
+    assert_eq!(found("They live in NE12 now."), [(Postcode, "NE12")]);
+    assert_eq!(found("the LS6 area of town"), [(Postcode, "LS6")]);
+    for text in [
+        "They drove up the M6 and along the A1.",
+        "He is in S4 this year.",
+        "He was in the M25 traffic for hours.",
+    ] {
+        assert_eq!(found(text), [], "{text}");
+    }
+    assert_eq!(
+        found("She lives on Heol Tywod with her gran."),
+        [(Address, "Heol Tywod")]
+    );
+    assert_eq!(
+        found("im at 8 orchard close with my nan"),
+        [(Address, "8 orchard close")]
+    );
+    for text in [
+        "it is 2 hours down the road",
+        "a 10 minute walk from school",
+        "in 3 different ways",
+    ] {
+        assert_eq!(found(text), [], "{text}");
+    }
+    // Short forms of names are names.
+    assert_eq!(found("He hangs about with Gazza."), [(Name, "Gazza")]);
+}
+
+#[test]
+fn tools_events_and_characters_are_not_people() {
+    for text in [
+        "He ran Hashcat and Jenkins on the school laptop.",
+        "She asked Alexa to read the messages.",
+        "He watches Breaking Bad and copies Jesse all the time.",
+        "They went to Leeds Festival and Notting Hill Carnival.",
+        "He plays GTA and talks about Franklin and Lamar.",
+    ] {
+        assert_eq!(found(text), [], "{text}");
+    }
+    // The same names with evidence of a person, or without the work or tools, still count.
+    assert_eq!(
+        found("Mr Jenkins saw it happen."),
+        [(FindingKind::Name, "Mr Jenkins")]
+    );
+    assert_eq!(
+        found("His friend Jesse showed him."),
+        [(FindingKind::Name, "Jesse")]
+    );
+    assert_eq!(
+        found("He watches Breaking Bad with his brother Jesse."),
+        [(FindingKind::Name, "Jesse")]
+    );
 }

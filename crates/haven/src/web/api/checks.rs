@@ -43,6 +43,10 @@ pub struct FindingView {
     pub start: usize,
     /// UTF-8 byte offset just past the last byte.
     pub end: usize,
+    /// Character (Unicode scalar value) offset of the first character.
+    pub char_start: usize,
+    /// Character offset just past the last character.
+    pub char_end: usize,
 }
 
 /// The anonymity check as the API shows it.
@@ -60,6 +64,8 @@ pub fn anonymity_result(text: &str) -> AnonymityCheckResult {
                     .unwrap_or_else(|| "other".to_owned()),
                 start: f.start,
                 end: f.end,
+                char_start: f.char_start,
+                char_end: f.char_end,
             })
             .collect(),
     }
