@@ -7,6 +7,7 @@ mod admin;
 mod audit;
 mod checks;
 mod config;
+mod dev;
 mod keys;
 mod migrate;
 mod serve;
@@ -81,6 +82,9 @@ enum Command {
     /// The tamper-evident audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Benchmark tools (seeding, staff sessions); hidden.
+    #[command(subcommand, hide = true)]
+    Dev(dev::DevCommand),
 }
 
 /// A command's failure.
@@ -264,6 +268,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::CheckAnonymity => checks::check_anonymity(),
         Command::Keys(cmd) => keys::run(&ctx, cmd).await,
         Command::Audit(cmd) => audit::run(&ctx, cmd).await,
+        Command::Dev(cmd) => dev::run(&ctx, cmd).await,
     }
 }
 

@@ -105,7 +105,14 @@ impl Storage {
         at: DateTime<Utc>,
     ) -> Result<(), StorageError> {
         let mut tx = self.begin_write().await?;
-        query("UPDATE referrals SET confirmed_band = $1, updated_at = $2 WHERE id = $3")
+        // The queue orders by band_rank: the confirmed band's place in the service's bands
+        // (storage/queue.rs, table service_bands), written with the band.
+        query(
+            "UPDATE referrals SET confirmed_band = $1, updated_at = $2,
+                band_rank = COALESCE((SELECT sb.band_rank FROM service_bands sb
+                    WHERE sb.service = referrals.service AND sb.band = $1), 0)
+             WHERE id = $3",
+        )
             .bind(band)
             .bind(timestamp(at))
             .bind(referral_id)
