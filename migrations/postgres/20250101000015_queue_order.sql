@@ -49,9 +49,14 @@ CREATE INDEX referrals_queue_band_idx ON referrals
     (queue_band, urgent DESC, queue_news, band_rank, queue_due, received_at, reference);
 CREATE INDEX referrals_queue_assignee_idx ON referrals
     (assignee, urgent DESC, queue_news, band_rank, queue_due, received_at, reference);
--- Overdue and due today: only cases whose SLA is not met, by due date (a small set: old
--- cases have met theirs).
+-- New information: the few cases holding it, in the queue's order.
+CREATE INDEX referrals_queue_news_idx ON referrals
+    (queue_news, urgent DESC, band_rank, queue_due, received_at, reference) WHERE queue_news = 0;
+-- Overdue and due today: only cases whose SLA is not met (old cases have met theirs), by due
+-- date (counts, due today) and in the queue's order (a page of overdue cases).
 CREATE INDEX referrals_queue_unmet_idx ON referrals (due_by) WHERE sla_met_at IS NULL;
+CREATE INDEX referrals_queue_unmet_order_idx ON referrals
+    (urgent DESC, queue_news, band_rank, queue_due, received_at, reference) WHERE sla_met_at IS NULL;
 -- plan_overdue: the cases with an open action due before today, found from the actions.
 CREATE INDEX plan_actions_open_due_idx ON plan_actions (done, due_on, referral_id);
 

@@ -194,12 +194,25 @@ fn lifecycle(
         _ => None,
     };
     let is_terminal = terminal.contains(&status.as_str());
+    let assignee = rng
+        .random_bool(0.85)
+        .then(|| format!("worker{}@{}.example", rng.random_range(1..=workers.max(1)), def.team));
+    // Half the allocated cases have a plan: one to three actions, most done once past due.
+    let mut plan_actions = Vec::new();
+    if let Some(owner) = assignee.as_ref().filter(|_| rng.random_bool(0.5)) {
+        let today = Utc::now().date_naive();
+        for _ in 0..rng.random_range(1..=3) {
+            let due_on = received.date_naive() + Duration::days(rng.random_range(7..60));
+            let done = is_terminal || (due_on < today && rng.random_bool(0.97));
+            plan_actions.push((owner.clone(), due_on, done));
+        }
+    }
     SeedState {
         confirmed_band,
-        assignee: rng
-            .random_bool(0.85)
-            .then(|| format!("worker{}@{}.example", rng.random_range(1..=workers.max(1)), def.team)),
-        sla_met_at: (is_terminal || rng.random_bool(0.8))
+        assignee,
+        plan_actions,
+        // First contact is made within days; an open case past a month without it is rare.
+        sla_met_at: (is_terminal || rng.random_bool(if age_days > 30 { 0.995 } else { 0.8 }))
             .then(|| received + Duration::hours(rng.random_range(2..96))),
         new_information_at: (!is_terminal && rng.random_bool(0.01))
             .then(|| received + Duration::days(rng.random_range(0..=age_days.max(0)))),

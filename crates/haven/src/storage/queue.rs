@@ -188,7 +188,8 @@ fn conditions(filter: &QueueFilter, target: Target) -> Option<Conditions> {
     if filter.new_information {
         c.push(
             match target {
-                Target::Referrals => "new_information_at IS NOT NULL",
+                // The generated column, so the index `referrals_queue_news_idx` applies.
+                Target::Referrals => "queue_news = 0",
                 Target::Counts => "news = 1",
             }
             .to_owned(),

@@ -19,6 +19,8 @@ pub struct SeedState {
     pub assignee: Option<String>,
     pub sla_met_at: Option<DateTime<Utc>>,
     pub new_information_at: Option<DateTime<Utc>>,
+    /// Plan actions: owner (the worker), due date, done.
+    pub plan_actions: Vec<(String, chrono::NaiveDate, bool)>,
 }
 
 impl SeedState {
@@ -66,6 +68,19 @@ impl Storage {
                 files: None,
             });
         }
+        let mut actions = Vec::new();
+        for (new, state) in batch {
+            for (owner, due_on, done) in &state.plan_actions {
+                let id = crate::crypto::new_id();
+                let body = self.seal_text(
+                    "plan_actions",
+                    "body",
+                    &id,
+                    "Weekly one-to-one session on healthy relationships",
+                )?;
+                actions.push((id, new.id.as_str(), body, owner, due_on, *done, new.received_at));
+            }
+        }
         let mut tx = self.begin_write().await?;
         for (row, (_, state)) in rows.iter().zip(batch) {
             insert_referral(&mut tx, &self.audit, row).await?;
@@ -86,6 +101,22 @@ impl Storage {
             .bind(state.sla_met_at.map(timestamp))
             .bind(state.new_information_at.map(timestamp))
             .bind(&row.id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (id, referral_id, body, owner, due_on, done, at) in &actions {
+            query(
+                "INSERT INTO plan_actions (id, referral_id, goal_id, body, owner, due_on, done,
+                    created_by, created_at, updated_at)
+                 VALUES ($1, $2, NULL, $3, $4, $5, $6, $4, $7, $7)",
+            )
+            .bind(id.as_str())
+            .bind(*referral_id)
+            .bind(body.as_str())
+            .bind(owner.as_str())
+            .bind(due_on.format("%Y-%m-%d").to_string())
+            .bind(i64::from(*done))
+            .bind(timestamp(*at))
             .execute(&mut *tx)
             .await?;
         }
