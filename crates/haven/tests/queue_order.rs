@@ -91,9 +91,8 @@ async fn assert_counts_exact(app: &TestApp) {
     let group = "service || '|' || team || '|' || status || '|' || \
                  COALESCE(confirmed_band, suggested_band, '') || '|' || CAST(urgent AS TEXT) || '|' || \
                  CASE WHEN new_information_at IS NULL THEN '0' ELSE '1' END || '|' || COALESCE(assignee, '')";
-    let counted = format!(
-        "SELECT {group} AS k, COUNT(*) AS n FROM referrals GROUP BY {group} ORDER BY k"
-    );
+    let counted =
+        format!("SELECT {group} AS k, COUNT(*) AS n FROM referrals GROUP BY {group} ORDER BY k");
     let kept = "SELECT service || '|' || team || '|' || status || '|' || band || '|' || \
                 CAST(urgent AS TEXT) || '|' || CAST(news AS TEXT) || '|' || assignee AS k, \
                 CAST(SUM(n) AS BIGINT) AS n FROM referral_counts \
@@ -128,7 +127,10 @@ async fn the_queue_orders_by_the_definitions_bands_after_urgent_and_new_informat
                 .await
                 .json();
             assert_eq!(case["screening"]["eligible"], false, "{case}");
-            let queue = app.get_with_token("/api/v1/referrals", &triage).await.json();
+            let queue = app
+                .get_with_token("/api/v1/referrals", &triage)
+                .await
+                .json();
             assert_eq!(
                 references(&queue),
                 vec![
@@ -151,7 +153,10 @@ async fn the_queue_orders_by_the_definitions_bands_after_urgent_and_new_informat
                 )
                 .await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-            let queue = app.get_with_token("/api/v1/referrals", &triage).await.json();
+            let queue = app
+                .get_with_token("/api/v1/referrals", &triage)
+                .await
+                .json();
             assert_eq!(
                 references(&queue),
                 vec![
@@ -177,24 +182,43 @@ async fn the_queue_orders_by_the_definitions_bands_after_urgent_and_new_informat
                 "new_information_at = '2026-12-01T09:00:00.000000Z'",
             )
             .await;
-            let queue = app.get_with_token("/api/v1/referrals", &triage).await.json();
+            let queue = app
+                .get_with_token("/api/v1/referrals", &triage)
+                .await
+                .json();
             assert_eq!(
                 references(&queue),
-                vec![not_eligible.clone(), high.clone(), high_later.clone(), medium.clone()],
+                vec![
+                    not_eligible.clone(),
+                    high.clone(),
+                    high_later.clone(),
+                    medium.clone()
+                ],
                 "{queue}"
             );
-            // Within a band, the earlier due date first.
+            // Within a band, the earlier due date first (and no due date last).
             set(app, &high_later, "due_by = '2099-01-01'").await;
-            set(app, &medium, "confirmed_band = 'high'").await;
-            let sync = haven::web::api::queue::band_orders(&app.registry);
-            app.storage
-                .sync_band_ranks(&sync, chrono::Utc::now())
+            set(app, &medium, "due_by = '2098-01-01'").await;
+            let r = app
+                .post_with_token(
+                    &format!("/api/v1/referrals/{medium}/screening"),
+                    &triage,
+                    &json!({"band": "high", "reason": "Missing overnight twice this week"}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+            let queue = app
+                .get_with_token("/api/v1/referrals", &triage)
                 .await
-                .unwrap();
-            let queue = app.get_with_token("/api/v1/referrals", &triage).await.json();
+                .json();
             assert_eq!(
                 references(&queue),
-                vec![not_eligible.clone(), high.clone(), medium.clone(), high_later.clone()],
+                vec![
+                    not_eligible.clone(),
+                    high.clone(),
+                    medium.clone(),
+                    high_later.clone()
+                ],
                 "{queue}"
             );
             let news = app
@@ -227,7 +251,9 @@ async fn ranks_follow_a_changed_definition_at_start_up() {
             // A definition that lists its bands the other way round re-ranks stored cases.
             let reversed = vec![(
                 "secos".to_owned(),
-                ["high", "medium", "low", "none"].map(str::to_owned).to_vec(),
+                ["high", "medium", "low", "none"]
+                    .map(str::to_owned)
+                    .to_vec(),
             )];
             app.storage
                 .sync_band_ranks(&reversed, chrono::Utc::now())
@@ -268,6 +294,14 @@ async fn the_total_stays_exact_through_transitions_allocation_and_filters() {
 
             let r = app
                 .post_with_token(
+                    &format!("/api/v1/referrals/{a}/screening"),
+                    &triage,
+                    &json!({"band": "high", "reason": "Agree with the tool"}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+            let r = app
+                .post_with_token(
                     &format!("/api/v1/referrals/{a}/transitions"),
                     &triage,
                     &json!({"to": "screening_confirmed"}),
@@ -275,7 +309,7 @@ async fn the_total_stays_exact_through_transitions_allocation_and_filters() {
                 .await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text());
             assert_eq!(total("?status=screening_confirmed", &triage).await, (1, 1));
-            assert_eq!(total("?status=new", &admin).await, (2, 2));
+            assert_eq!(total("?status=received", &admin).await, (2, 2));
             let r = app
                 .post_with_token(
                     &format!("/api/v1/referrals/{b}/allocation"),
@@ -284,10 +318,7 @@ async fn the_total_stays_exact_through_transitions_allocation_and_filters() {
                 )
                 .await;
             assert!(r.status.is_success(), "{}", r.text());
-            assert_eq!(
-                total("?assignee=w%40secos.example", &triage).await,
-                (1, 1)
-            );
+            assert_eq!(total("?assignee=w%40secos.example", &triage).await, (1, 1));
             // A closed case leaves the default queue but not `include_closed`.
             set(app, &c, "status = 'closed'").await;
             assert_eq!(total("", &triage).await, (2, 2));

@@ -190,14 +190,25 @@ async fn sqlite_and_postgres_migrate_to_the_same_schema() {
     let sqlite_db = common::sqlite_db();
     let sqlite = sqlite_schema(&sqlite_db.open_storage(1).await).await;
     assert!(sqlite.contains("table referrals"), "{sqlite:#?}");
-    assert!(
-        sqlite.contains("column referrals.band_rank integer not null"),
-        "{sqlite:#?}"
-    );
+    // The comparison reads what it should: columns, generated ones, keys and indexes.
+    for line in [
+        "column referrals.band_rank integer not null",
+        "column referrals.queue_due text",
+        "primary key referral_counts (team, service, status, band, urgent, news, assignee, shard)",
+        "unique referrals (reference)",
+        "index referrals_queue_team_idx on referrals (team, urgent, queue_news, band_rank, queue_due, received_at, reference)",
+    ] {
+        assert!(sqlite.contains(line), "{line} missing from {sqlite:#?}");
+    }
     let Some(postgres_db) = common::postgres_db().await else {
         return;
     };
     let postgres = postgres_schema(&postgres_db.open_storage(1).await).await;
+    eprintln!(
+        "compared {} schema lines (SQLite) with {} (PostgreSQL)",
+        sqlite.len(),
+        postgres.len()
+    );
     let only_sqlite: Vec<&String> = sqlite.difference(&postgres).collect();
     let only_postgres: Vec<&String> = postgres.difference(&sqlite).collect();
     if !only_sqlite.is_empty() || !only_postgres.is_empty() {

@@ -194,9 +194,13 @@ fn lifecycle(
         _ => None,
     };
     let is_terminal = terminal.contains(&status.as_str());
-    let assignee = rng
-        .random_bool(0.85)
-        .then(|| format!("worker{}@{}.example", rng.random_range(1..=workers.max(1)), def.team));
+    let assignee = rng.random_bool(0.85).then(|| {
+        format!(
+            "worker{}@{}.example",
+            rng.random_range(1..=workers.max(1)),
+            def.team
+        )
+    });
     // Half the allocated cases have a plan: one to three actions, most done once past due.
     let mut plan_actions = Vec::new();
     if let Some(owner) = assignee.as_ref().filter(|_| rng.random_bool(0.5)) {
@@ -283,7 +287,9 @@ async fn seed(ctx: &Context, args: &SeedArgs) -> Result<(), CliError> {
         services.push((def, stage, audience, sample, screenings));
     }
     if services.is_empty() {
-        return Err(CliError::bad("services: none of the built-in services is loaded"));
+        return Err(CliError::bad(
+            "services: none of the built-in services is loaded",
+        ));
     }
     let started = Instant::now();
     let now = Utc::now();
@@ -304,7 +310,8 @@ async fn seed(ctx: &Context, args: &SeedArgs) -> Result<(), CliError> {
             .min(services.len() - 1);
             let (def, stage, _, sample, screenings) = &services[which];
             let age_days = rng.random_range(0..args.days.max(1));
-            let received = now - Duration::days(age_days) - Duration::seconds(rng.random_range(0..86_400));
+            let received =
+                now - Duration::days(age_days) - Duration::seconds(rng.random_range(0..86_400));
             let today = calendar::london_date(received);
             let mut answers = sample.clone();
             if !answers.get("screening").is_none_or(Value::is_null) {
@@ -323,12 +330,20 @@ async fn seed(ctx: &Context, args: &SeedArgs) -> Result<(), CliError> {
                 .transpose()
                 .map_err(|e| CliError::Failed(e.into()))?;
             let suggested = result.as_ref().and_then(|r| r.suggested_band.clone());
-            let state = lifecycle(def, received, age_days, suggested.as_deref(), args.workers, &mut rng);
+            let state = lifecycle(
+                def,
+                received,
+                age_days,
+                suggested.as_deref(),
+                args.workers,
+                &mut rng,
+            );
             drawn.push(Drawn {
                 which,
                 id: crypto::new_id(),
                 reference: crypto::new_reference(&def.reference_prefix),
-                due_by: first_contact_sla(def, stage).and_then(|sla| calendar::due_by(sla, received)),
+                due_by: first_contact_sla(def, stage)
+                    .and_then(|sla| calendar::due_by(sla, received)),
                 receipt_hash: key.receipt_hash(&crypto::new_receipt_code()),
                 urgent: result.as_ref().is_some_and(|r| r.urgent) || rng.random_bool(0.02),
                 answers,

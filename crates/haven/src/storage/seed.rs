@@ -78,7 +78,15 @@ impl Storage {
                     &id,
                     "Weekly one-to-one session on healthy relationships",
                 )?;
-                actions.push((id, new.id.as_str(), body, owner, due_on, *done, new.received_at));
+                actions.push((
+                    id,
+                    new.id.as_str(),
+                    body,
+                    owner,
+                    due_on,
+                    *done,
+                    new.received_at,
+                ));
             }
         }
         let mut tx = self.begin_write().await?;

@@ -113,11 +113,11 @@ impl Storage {
                     WHERE sb.service = referrals.service AND sb.band = $1), 0)
              WHERE id = $3",
         )
-            .bind(band)
-            .bind(timestamp(at))
-            .bind(referral_id)
-            .execute(&mut *tx)
-            .await?;
+        .bind(band)
+        .bind(timestamp(at))
+        .bind(referral_id)
+        .execute(&mut *tx)
+        .await?;
         let event = NewEvent {
             referral_id,
             at,
