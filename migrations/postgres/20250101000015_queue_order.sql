@@ -63,8 +63,9 @@ CREATE INDEX plan_actions_open_due_idx ON plan_actions (done, due_on, referral_i
 -- 2. The queue's `total`, exact without counting the table: the number of referrals per
 --    combination of the columns the queue filters on, kept by triggers in the transaction of
 --    every write to referrals (so no writer can forget it). `shard` (the first hex digit of
---    the referral's random id) splits each combination over 16 rows, so concurrent new
---    referrals rarely wait for one another's row lock. Only counts: no content, no
+--    an unallocated referral's random id; '' once allocated) splits the combinations new
+--    referrals land in over 16 rows, so concurrent submissions on PostgreSQL rarely wait for
+--    one another's row lock; allocated cases are spread over their workers already. Only counts: no content, no
 --    timestamps (a row changes with every write of its combination).
 --    Time-dependent filters (overdue, due_today, plan_overdue) are counted from their
 --    indexes instead (storage/queue.rs).
@@ -84,11 +85,11 @@ CREATE TABLE referral_counts (
 INSERT INTO referral_counts (service, team, status, band, urgent, news, assignee, shard, n)
 SELECT service, team, status, COALESCE(confirmed_band, suggested_band, ''), urgent,
        CASE WHEN new_information_at IS NULL THEN 0 ELSE 1 END, COALESCE(assignee, ''),
-       substr(id, 1, 1), COUNT(*)
+       CASE WHEN assignee IS NULL THEN substr(id, 1, 1) ELSE '' END, COUNT(*)
 FROM referrals
 GROUP BY service, team, status, COALESCE(confirmed_band, suggested_band, ''), urgent,
          CASE WHEN new_information_at IS NULL THEN 0 ELSE 1 END, COALESCE(assignee, ''),
-         substr(id, 1, 1);
+         CASE WHEN assignee IS NULL THEN substr(id, 1, 1) ELSE '' END;
 
 CREATE FUNCTION referral_counts_track() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -97,14 +98,14 @@ BEGIN
         WHERE team = OLD.team AND service = OLD.service AND status = OLD.status
           AND band = COALESCE(OLD.confirmed_band, OLD.suggested_band, '') AND urgent = OLD.urgent
           AND news = CASE WHEN OLD.new_information_at IS NULL THEN 0 ELSE 1 END
-          AND assignee = COALESCE(OLD.assignee, '') AND shard = substr(OLD.id, 1, 1);
+          AND assignee = COALESCE(OLD.assignee, '') AND shard = CASE WHEN OLD.assignee IS NULL THEN substr(OLD.id, 1, 1) ELSE '' END;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
         INSERT INTO referral_counts (service, team, status, band, urgent, news, assignee, shard, n)
         VALUES (NEW.service, NEW.team, NEW.status,
                 COALESCE(NEW.confirmed_band, NEW.suggested_band, ''), NEW.urgent,
                 CASE WHEN NEW.new_information_at IS NULL THEN 0 ELSE 1 END,
-                COALESCE(NEW.assignee, ''), substr(NEW.id, 1, 1), 1)
+                COALESCE(NEW.assignee, ''), CASE WHEN NEW.assignee IS NULL THEN substr(NEW.id, 1, 1) ELSE '' END, 1)
         ON CONFLICT (team, service, status, band, urgent, news, assignee, shard)
         DO UPDATE SET n = referral_counts.n + 1;
     END IF;

@@ -406,5 +406,6 @@ async fn seed(ctx: &Context, args: &SeedArgs) -> Result<(), CliError> {
             written as f64 / secs.max(0.001)
         );
     }
+    storage.optimize_queue_plans().await?;
     Ok(())
 }

@@ -31,6 +31,7 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
             chrono::Utc::now(),
         )
         .await?;
+    storage.optimize_queue_plans().await?;
     let legacy = storage.seal_legacy_secrets().await?;
     if legacy.sealed_plaintext > 0 {
         tracing::info!(

@@ -387,4 +387,24 @@ impl Storage {
         tx.commit().await?;
         Ok(())
     }
+
+    /// Lets SQLite's planner know the table sizes, so a narrow filter (overdue, due today,
+    /// overdue plan actions) reads its small index range instead of walking a team's whole
+    /// queue in order: `PRAGMA optimize` analyses the tables that need it, each from a bounded
+    /// sample (`analysis_limit`), so it stays quick at millions of rows. Called at start-up.
+    /// PostgreSQL keeps its own statistics (autovacuum), so there it does nothing.
+    #[instrument(skip_all)]
+    pub async fn optimize_queue_plans(&self) -> Result<(), StorageError> {
+        if self.kind != crate::config::DatabaseKind::Sqlite {
+            return Ok(());
+        }
+        let mut conn = self.writer.acquire().await?;
+        query("PRAGMA analysis_limit = 2000")
+            .execute(&mut *conn)
+            .await?;
+        query("PRAGMA optimize = 0x10002")
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
 }
