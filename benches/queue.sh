@@ -23,7 +23,7 @@ REQUESTS=${3:-400}
 CONCURRENCY=${4:-4}
 BENCH_DIR=${HAVEN_BENCH_DIR:-target/bench-queue}
 PG_BASE=${HAVEN_BENCH_POSTGRES:-postgres://postgres@127.0.0.1}
-PORT=18090
+PORT=${HAVEN_BENCH_PORT:-18090}
 HAVEN=target/release/haven
 
 [ -x "$HAVEN" ] || { echo "build first: cargo build --release -p haven"; exit 1; }
