@@ -114,17 +114,25 @@ fn overdue_actions(today_placeholder: &str) -> String {
 /// use `Target::Counts` only when [`QueueFilter::time_dependent`] is false.
 fn conditions(filter: &QueueFilter, target: Target) -> Option<Conditions> {
     let mut c = Conditions::default();
+    // With a date filter the small index range of that filter must drive the query; a plain
+    // `team = $1` lets SQLite walk the whole team's queue in order instead (0.8 s at 200,000
+    // referrals for a team with no due dates). `team || ''` keeps the term off the index.
+    let team_column = if target == Target::Referrals && filter.time_dependent() {
+        "team || ''"
+    } else {
+        "team"
+    };
     if let Some(teams) = &filter.teams {
         match teams.as_slice() {
             [] => return None,
             // One team (every worker's case): an equality, so the team's index gives the order.
             [team] => {
                 let p = c.placeholder(team.as_str());
-                c.push(format!("team = {p}"));
+                c.push(format!("{team_column} = {p}"));
             }
             _ => {
                 let list: Vec<String> = teams.iter().map(|t| c.placeholder(t.as_str())).collect();
-                c.push(format!("team IN ({})", list.join(", ")));
+                c.push(format!("{team_column} IN ({})", list.join(", ")));
             }
         }
     }
