@@ -7,6 +7,7 @@ mod admin;
 mod audit;
 mod checks;
 mod config;
+mod dev;
 mod keys;
 mod lock;
 mod log_writer;
@@ -87,6 +88,9 @@ enum Command {
     /// The emails in the default outbox (sealed files): list, show.
     #[command(subcommand)]
     Outbox(outbox::OutboxCommand),
+    /// Benchmark tools (seeding, staff sessions); hidden.
+    #[command(subcommand, hide = true)]
+    Dev(dev::DevCommand),
 }
 
 /// A command's failure.
@@ -273,6 +277,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Keys(cmd) => keys::run(&ctx, cmd).await,
         Command::Audit(cmd) => audit::run(&ctx, cmd).await,
         Command::Outbox(cmd) => outbox::run(&ctx, cmd),
+        Command::Dev(cmd) => dev::run(&ctx, cmd).await,
     }
 }
 

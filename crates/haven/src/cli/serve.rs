@@ -34,6 +34,14 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
     };
     let key = ctx.secret_key()?;
     let storage = ctx.storage().await?;
+    // The queue orders by each service's bands: record them and re-rank stale rows.
+    storage
+        .sync_band_ranks(
+            &crate::web::api::queue::band_orders(&registry),
+            chrono::Utc::now(),
+        )
+        .await?;
+    storage.optimize_queue_plans().await?;
     let legacy = storage.seal_legacy_secrets().await?;
     if legacy.sealed_plaintext > 0 {
         tracing::info!(

@@ -24,6 +24,7 @@ pub mod permissions;
 pub mod plans;
 pub mod queue;
 pub mod referrals;
+pub mod seed;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;

@@ -236,8 +236,10 @@ pub(crate) async fn insert_referral(
     query(
         "INSERT INTO referrals (id, reference, service, stage, audience, status, team, received_at,
             urgent, suggested_band, in_scope, eligible, rules_version, due_by, answers, screening,
-            receipt_hash, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+            receipt_hash, created_at, updated_at, band_rank)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+            COALESCE((SELECT sb.band_rank FROM service_bands sb
+                      WHERE sb.service = $3 AND sb.band = $10), 0))",
     )
     .bind(&row.id)
     .bind(&row.reference)

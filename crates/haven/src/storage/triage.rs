@@ -108,12 +108,19 @@ impl Storage {
         actions: &BandActions,
     ) -> Result<(), StorageError> {
         let mut tx = self.begin_write().await?;
-        query("UPDATE referrals SET confirmed_band = $1, updated_at = $2 WHERE id = $3")
-            .bind(band)
-            .bind(timestamp(at))
-            .bind(referral_id)
-            .execute(&mut *tx)
-            .await?;
+        // The queue orders by band_rank: the confirmed band's place in the service's bands
+        // (storage/queue.rs, table service_bands), written with the band.
+        query(
+            "UPDATE referrals SET confirmed_band = $1, updated_at = $2,
+                band_rank = COALESCE((SELECT sb.band_rank FROM service_bands sb
+                    WHERE sb.service = referrals.service AND sb.band = $1), 0)
+             WHERE id = $3",
+        )
+        .bind(band)
+        .bind(timestamp(at))
+        .bind(referral_id)
+        .execute(&mut *tx)
+        .await?;
         let event = NewEvent {
             referral_id,
             at,

@@ -278,6 +278,14 @@ impl TestAppBuilder {
         };
         let mut settings = self.settings.clone();
         settings.data_dir = db.dir.path().to_owned();
+        // As `haven serve` does at start-up: the queue orders by the definitions' bands.
+        storage
+            .sync_band_ranks(
+                &haven::web::api::queue::band_orders(&registry),
+                chrono::Utc::now(),
+            )
+            .await
+            .unwrap();
         let state = AppState::new(storage.clone(), registry.clone(), key.clone(), &settings);
         TestApp {
             router: router(state.clone()),

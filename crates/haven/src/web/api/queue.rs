@@ -1,5 +1,7 @@
-//! `GET /api/v1/referrals`: the work queue of the caller's team, filtered and paged, urgent
-//! first, then by due date.
+//! `GET /api/v1/referrals`: the work queue of the caller's team, filtered and paged: urgent
+//! first, then new information from the referrer, then the band (most severe first, in the
+//! order of the service definition's `bands`; a confirmed band over the suggested one), then
+//! by due date.
 
 use std::collections::HashMap;
 
@@ -142,6 +144,22 @@ pub fn closed_states(registry: &Registry) -> Vec<String> {
         .collect()
 }
 
+/// Each loaded service's `bands` list (lowest first, as the definition writes it), for
+/// [`crate::storage::Storage::sync_band_ranks`] at start-up: the queue orders by it.
+pub fn band_orders(registry: &Registry) -> Vec<(String, Vec<String>)> {
+    registry
+        .definitions()
+        .map(|def| {
+            let bands = def
+                .screening
+                .as_ref()
+                .map(|s| s.bands.clone())
+                .unwrap_or_default();
+            (def.id.clone(), bands)
+        })
+        .collect()
+}
+
 /// Builds the storage filter from the query string, for this member of staff.
 pub fn filter_from_params(
     registry: &Registry,
@@ -243,7 +261,7 @@ pub fn item_view(item: QueueItem, today: chrono::NaiveDate) -> QueueItemView {
     params(QueueParams),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "A page of the queue, urgent first, then by due date", body = QueueView),
+        (status = 200, description = "A page of the queue: urgent first, then new information, then by band (most severe first), then by due date", body = QueueView),
         (status = 401, description = "No valid API token", body = ErrorBody),
         (status = 422, description = "A filter is unknown or has a bad value (named in `fields`)", body = ErrorBody)
     )

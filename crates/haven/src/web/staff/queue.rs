@@ -1,5 +1,6 @@
 //! `GET /staff/queue`: a team's cases, filtered (service, status, band, urgent, overdue,
-//! assignee) and sorted urgent first, then by due date. Every search is an audit entry.
+//! assignee) and sorted as the API sorts (`storage::queue`: urgent, new information, band,
+//! due date). Every search is an audit entry.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Haven's queue benchmark (issue 11): seeds COUNT realistic sealed referrals across the three
+# built-in services with `haven dev seed` (or reuses a database seeded earlier at that size),
+# starts `target/release/haven serve` on it, and measures p50/p99 latency with `hey` of
+#   * the API queue `GET /api/v1/referrals` (a SECOS manager's API token) for the default
+#     view and each filter, and the default view of an admin (every team);
+#   * the staff queue page `GET /staff/queue` (a SECOS manager's signed-in session, minted by
+#     `haven dev session`) for the default view and each filter the page has.
+# Targets: p50 < 10 ms and p99 < 50 ms each.
+#
+#   benches/queue.sh [COUNT=1000000] [ENGINE=sqlite|postgres|both] [REQUESTS=400] [CONCURRENCY=4]
+#
+# Seeded databases are kept under $HAVEN_BENCH_DIR (default target/bench-queue) and reused
+# when their COUNT matches; PostgreSQL uses the database `haven_bench_queue` on
+# $HAVEN_BENCH_POSTGRES (default postgres://postgres@127.0.0.1), dropped and re-created when
+# it is (re)seeded. Only loopback addresses are used. Needs a release build
+# (`cargo build --release -p haven`; this script does not build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+COUNT=${1:-1000000}
+ENGINE=${2:-both}
+REQUESTS=${3:-400}
+CONCURRENCY=${4:-4}
+BENCH_DIR=${HAVEN_BENCH_DIR:-target/bench-queue}
+PG_BASE=${HAVEN_BENCH_POSTGRES:-postgres://postgres@127.0.0.1}
+PORT=${HAVEN_BENCH_PORT:-18090}
+HAVEN=target/release/haven
+
+[ -x "$HAVEN" ] || { echo "build first: cargo build --release -p haven"; exit 1; }
+command -v hey >/dev/null || { echo "installing hey (Debian package)"; apt-get install -y -qq hey >/dev/null; }
+
+server_pid=""
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+# p50 and p99 in ms from hey's report; fails loudly on non-200 answers.
+measure() { # label url header
+  local out
+  out=$(hey -n "$REQUESTS" -c "$CONCURRENCY" -H "$3" "$2")
+  python3 - "$1" <<PY
+import re, sys
+text = """$out"""
+codes = re.findall(r"\[(\d{3})\]\s+(\d+) responses", text)
+bad = [c for c in codes if c[0] != "200"]
+p50 = float(re.search(r"50%+ in ([\d.]+) secs", text).group(1)) * 1000
+p99 = float(re.search(r"99%+ in ([\d.]+) secs", text).group(1)) * 1000
+mark = "ok" if p50 < 10 and p99 < 50 else "MISSED"
+print(f"| {sys.argv[1]} | {p50:.1f} | {p99:.1f} | {mark}{' (non-200: ' + str(bad) + ')' if bad else ''} |")
+PY
+}
+
+bench() { # engine
+  local engine=$1 dir="$BENCH_DIR/$1" url_args=()
+  if [ "$engine" = postgres ]; then
+    url_args=(--database-url "$PG_BASE/haven_bench_queue")
+  fi
+  if [ ! -f "$dir/seeded-$COUNT" ]; then
+    rm -rf "$dir"; mkdir -p "$dir"; chmod 700 "$dir"
+    if [ "$engine" = postgres ]; then
+      psql "$PG_BASE/postgres" -q -c 'DROP DATABASE IF EXISTS haven_bench_queue' -c 'CREATE DATABASE haven_bench_queue'
+    fi
+    local started=$SECONDS
+    HAVEN_LOG=warn "$HAVEN" --data-dir "$dir" "${url_args[@]}" dev seed --count "$COUNT" 2>"$dir/seed.log"
+    echo "seeded $COUNT on $engine in $((SECONDS - started)) s ($(tail -1 "$dir/seed.log"))"
+    # SQLite: `haven serve` refreshes the planner's statistics itself at start-up
+    # (Storage::optimize_queue_plans); PostgreSQL's autovacuum would, later: do it now.
+    if [ "$engine" = postgres ]; then
+      psql "$PG_BASE/haven_bench_queue" -q -c 'VACUUM ANALYZE'
+    fi
+    for who in "manager@secos.example manager secos" "worker1@secos.example caseworker secos" "admin@example.org admin"; do
+      set -- $who
+      "$HAVEN" --data-dir "$dir" "${url_args[@]}" admin create-user --email "$1" --role "$2" ${3:+--team "$3"} >/dev/null 2>&1
+    done
+    "$HAVEN" --data-dir "$dir" "${url_args[@]}" admin create-token --email manager@secos.example 2>/dev/null >"$dir/manager.token"
+    "$HAVEN" --data-dir "$dir" "${url_args[@]}" admin create-token --email admin@example.org 2>/dev/null >"$dir/admin.token"
+    touch "$dir/seeded-$COUNT"
+  fi
+  local session
+  session=$("$HAVEN" --data-dir "$dir" "${url_args[@]}" dev session --email manager@secos.example 2>/dev/null)
+  HAVEN_LOG=warn "$HAVEN" serve --bind 127.0.0.1:$PORT --data-dir "$dir" "${url_args[@]}" >"$dir/serve.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 300); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$PORT/readyz || true)" = 200 ] && break
+    sleep 0.2
+  done
+  local base="http://127.0.0.1:$PORT" token admin
+  token=$(cat "$dir/manager.token"); admin=$(cat "$dir/admin.token")
+  echo
+  echo "### $engine, $COUNT referrals ($REQUESTS requests per row, $CONCURRENCY concurrent)"
+  echo
+  echo "| request | p50 ms | p99 ms | target |"
+  echo "|---|---|---|---|"
+  measure "API default (admin, every team)" "$base/api/v1/referrals" "Authorization: Bearer $admin"
+  for filter in "" status=new service=secos band=high urgent=true overdue=true due_today=true \
+      plan_overdue=true new_information=true assignee=worker1@secos.example include_closed=true; do
+    measure "API ${filter:-default}" "$base/api/v1/referrals?$filter" "Authorization: Bearer $token"
+  done
+  for filter in "" status=new service=secos band=high urgent=yes overdue=yes plan_overdue=yes \
+      new_information=yes assignee=worker1@secos.example; do
+    measure "page ${filter:-default}" "$base/staff/queue?$filter" "Cookie: haven_session=$session"
+  done
+  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+}
+
+case "$ENGINE" in
+  sqlite|postgres) bench "$ENGINE" ;;
+  both) bench sqlite; bench postgres ;;
+  *) echo "ENGINE must be sqlite, postgres or both"; exit 2 ;;
+esac
