@@ -206,6 +206,19 @@ pub async fn store_rotating(
     now: DateTime<Utc>,
 ) -> Result<String, Reply> {
     session.rotate(&state.key);
+    store_moving(state, session, def, loaded, now).await
+}
+
+/// Stores the draft document under the session's id, first moving the drafts of the id it
+/// had before [`FormSession::rotate`] (when it was rotated in this request). Returns the
+/// draft id.
+pub async fn store_moving(
+    state: &AppState,
+    session: &mut FormSession,
+    def: &ServiceDefinition,
+    loaded: &mut Loaded,
+    now: DateTime<Utc>,
+) -> Result<String, Reply> {
     let previous = session.take_previous_hash();
     store_under(
         state,

@@ -71,7 +71,7 @@ fn spent(state: &AppState, session: &FormSession, def: &ServiceDefinition, why: 
 /// goes straight back to its form.
 pub async fn show(
     State(state): State<AppState>,
-    session: FormSession,
+    mut session: FormSession,
     Path((service, token)): Path<(String, String)>,
 ) -> PageResult {
     let now = state.staff.clock.now();
@@ -88,7 +88,7 @@ pub async fn show(
         .ok_or_else(|| spent(&state, &session, def, &Spent::Unknown))?;
     let mut loaded = draft::load(&state, &session, def, now).await?;
     if reopens(&state, &session, &loaded, &found, now) {
-        return carry_on(&state, &session, def, &mut loaded, &found, now).await;
+        return carry_on(&state, &mut session, def, &mut loaded, &found, now).await;
     }
     if found.opened_at.is_some() || found.used_at.is_some() {
         return Err(spent(&state, &session, def, &Spent::Used));
@@ -132,24 +132,30 @@ pub async fn open(
         return Ok(Reply::redirect(notify::invitation_path(&def.id, &token)).with_session(&session));
     }
     let hash = notify::invitation_hash(&state.key, &token);
+    let mut loaded = draft::load(&state, &session, def, now).await?;
+    // The form the link opens gets a new session id (the link is bound to it), so an id
+    // planted on the device before the link was opened never reaches what is typed; the
+    // browser's drafts move to the new id when the draft is stored.
+    let mut rotated = session.clone();
+    rotated.rotate(&state.key);
     let opened = state
         .storage
-        .open_invitation(&hash, &session.hash(&state.key), now)
+        .open_invitation(&hash, &rotated.hash(&state.key), now)
         .await
         .map_err(|e| respond::storage_failed(Some(def), &e))?;
-    let mut loaded = draft::load(&state, &session, def, now).await?;
-    let invitation = match opened {
-        Opened::Now(invitation) => invitation,
+    let (mut session, invitation) = match opened {
+        Opened::Now(invitation) => (rotated, invitation),
         // The same browser pressing the button again (even after its draft expired): carry
-        // on with the form it opened. The link still works nowhere else.
+        // on with the form it opened, under the id it was given then. The link still works
+        // nowhere else.
         Opened::AlreadyUsed(invitation) if reopens(&state, &session, &loaded, &invitation, now) => {
-            invitation
+            (session, invitation)
         }
         Opened::AlreadyUsed(_) => return Err(spent(&state, &session, def, &Spent::Used)),
         Opened::Expired => return Err(spent(&state, &session, def, &Spent::Expired)),
         Opened::Unknown => return Err(spent(&state, &session, def, &Spent::Unknown)),
     };
-    carry_on(&state, &session, def, &mut loaded, &invitation, now).await
+    carry_on(&state, &mut session, def, &mut loaded, &invitation, now).await
 }
 
 /// Whether this browser opened `invitation` before and may carry on with its form.
@@ -199,7 +205,7 @@ async fn open_stage<'d>(
 /// Grants this browser's draft the invitation's stage and goes to its first page.
 async fn carry_on(
     state: &AppState,
-    session: &FormSession,
+    session: &mut FormSession,
     def: &ServiceDefinition,
     loaded: &mut Loaded,
     invitation: &Invitation,
@@ -214,7 +220,7 @@ async fn carry_on(
         &invitation.audience,
         invitation.expires_at,
     );
-    draft::store(state, session, def, loaded, now).await?;
+    draft::store_moving(state, session, def, loaded, now).await?;
     let (audience, answers) = loaded.stage(&stage.key);
     let today = london_today(now);
     let next = match audience {
