@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, one module per resource.
 
 pub mod actions;
+pub mod attachments;
 pub mod checks;
 pub mod follow_up;
 pub mod meetings;
