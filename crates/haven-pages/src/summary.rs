@@ -26,10 +26,12 @@ pub(crate) fn escape_html(text: &str) -> String {
     out
 }
 
+/// Each line isolated (`<bdi dir="auto">`): a right-to-left override or a right-to-left
+/// name in an answer cannot reorder the text around it.
 fn lines_html(lines: &[String]) -> String {
     lines
         .iter()
-        .map(|l| escape_html(l))
+        .map(|l| format!("<bdi dir=\"auto\">{}</bdi>", escape_html(l)))
         .collect::<Vec<_>>()
         .join("<br>")
 }

@@ -66,26 +66,33 @@ async fn an_uploaded_file_is_usable_once_by_a_submission_for_its_question() {
             assert!(id.starts_with("att_") && id.len() == 36, "{id}");
             let mut answers = sample("secos-referral");
             answers["assessments"]["risk_assessment_tool"] = json!(id);
-            answers["assessments"]
-                .as_object_mut()
-                .unwrap()
-                .remove("assessment_document");
+            let doc = app
+                .upload("secos", "assessments.assessment_document", "doc.pdf", SAMPLE_PDF)
+                .await;
+            answers["assessments"]["assessment_document"] = json!(doc);
             let response = submit_as_is(app, &secos(answers.clone())).await;
             assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
             let reference = response.json()["reference"].as_str().unwrap().to_owned();
             let referral = app.storage.find_referral(&reference).await.unwrap().unwrap();
             let files = app.storage.referral_attachments(&referral.id).await.unwrap();
-            assert_eq!(files.len(), 1);
-            assert_eq!(files[0].id, id);
-            assert_eq!(files[0].filename, "tool.pdf");
+            assert_eq!(files.len(), 2);
+            let tool = files.iter().find(|f| f.id == id).unwrap();
+            assert_eq!(tool.filename, "tool.pdf");
             assert_eq!(
                 &app.storage.attachment_content(&id).await.unwrap()[..],
                 SAMPLE_PDF
             );
-            // The same id again: already used.
+            // The same ids again: already used.
             let again = submit_as_is(app, &secos(answers.clone())).await;
             assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", again.text());
-            assert_eq!(again.error_fields(), vec![TOOL]);
+            assert_eq!(
+                again.error_fields(),
+                vec![TOOL, "assessments.assessment_document"]
+            );
+            let fresh = app
+                .upload("secos", "assessments.assessment_document", "doc.pdf", SAMPLE_PDF)
+                .await;
+            answers["assessments"]["assessment_document"] = json!(fresh);
             // A file uploaded for the other question does not answer this one.
             let other = app
                 .upload("secos", "assessments.assessment_document", "doc.pdf", SAMPLE_PDF)
@@ -112,13 +119,34 @@ async fn an_uploaded_file_is_usable_once_by_a_submission_for_its_question() {
 async fn uploads_are_checked_like_the_pages() {
     builtins()
         .each_engine(async |app: &TestApp| {
-            let png: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+            let png: &[u8] =
+                b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
             let cases: [(&[(&str, &str)], Option<(&str, &[u8])>, &str); 6] = [
-                (&[("service", "secos"), ("question", TOOL)], Some(("tool.pdf", png)), "file"),
-                (&[("service", "secos"), ("question", TOOL)], Some(("tool.pdf", b"")), "file"),
-                (&[("service", "secos"), ("question", "risk_factors")], Some(("a.pdf", SAMPLE_PDF)), "question"),
-                (&[("service", "ceop"), ("question", "description")], Some(("a.pdf", SAMPLE_PDF)), "question"),
-                (&[("service", "nope"), ("question", TOOL)], Some(("a.pdf", SAMPLE_PDF)), "service"),
+                (
+                    &[("service", "secos"), ("question", TOOL)],
+                    Some(("tool.pdf", png)),
+                    "file",
+                ),
+                (
+                    &[("service", "secos"), ("question", TOOL)],
+                    Some(("tool.pdf", b"")),
+                    "file",
+                ),
+                (
+                    &[("service", "secos"), ("question", "risk_factors")],
+                    Some(("a.pdf", SAMPLE_PDF)),
+                    "question",
+                ),
+                (
+                    &[("service", "ceop"), ("question", "description")],
+                    Some(("a.pdf", SAMPLE_PDF)),
+                    "question",
+                ),
+                (
+                    &[("service", "nope"), ("question", TOOL)],
+                    Some(("a.pdf", SAMPLE_PDF)),
+                    "service",
+                ),
                 (&[("service", "secos"), ("question", TOOL)], None, "file"),
             ];
             for (fields, file, named) in cases {
@@ -142,9 +170,17 @@ async fn uploads_are_checked_like_the_pages() {
             let mut big = SAMPLE_PDF.to_vec();
             big.resize(10 * 1024 * 1024 + 1, b'%');
             let response = app
-                .post_attachment(&[("service", "secos"), ("question", TOOL)], Some(("big.pdf", &big)))
+                .post_attachment(
+                    &[("service", "secos"), ("question", TOOL)],
+                    Some(("big.pdf", &big)),
+                )
                 .await;
-            assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", response.text());
+            assert_eq!(
+                response.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{}",
+                response.text()
+            );
             assert!(response.text().contains("smaller than 10 MB"));
         })
         .await;
@@ -157,9 +193,17 @@ async fn api_uploads_are_limited_per_address() {
         .each_engine(async |app: &TestApp| {
             app.upload("secos", TOOL, "tool.pdf", SAMPLE_PDF).await;
             let response = app
-                .post_attachment(&[("service", "secos"), ("question", TOOL)], Some(("tool.pdf", SAMPLE_PDF)))
+                .post_attachment(
+                    &[("service", "secos"), ("question", TOOL)],
+                    Some(("tool.pdf", SAMPLE_PDF)),
+                )
                 .await;
-            assert_eq!(response.status, StatusCode::TOO_MANY_REQUESTS, "{}", response.text());
+            assert_eq!(
+                response.status,
+                StatusCode::TOO_MANY_REQUESTS,
+                "{}",
+                response.text()
+            );
         })
         .await;
 }

@@ -61,13 +61,22 @@ async fn intake_refuses_control_characters_naming_the_field() {
                     response.text()
                 );
                 assert_eq!(response.error_fields(), vec!["risk_factors"]);
-                assert!(response.text().contains("control character"), "{}", response.text());
+                assert!(
+                    response.text().contains("control character"),
+                    "{}",
+                    response.text()
+                );
             }
             // Inside a repeatable item's field, the path names the item.
             let mut body = secos_with_risk_factors("fine");
             body["answers"]["young_person"]["name"] = json!("Zoë\u{0}");
             let response = app.post_json("/api/v1/submissions", &body).await;
-            assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", response.text());
+            assert_eq!(
+                response.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{}",
+                response.text()
+            );
             assert_eq!(response.error_fields(), vec!["young_person.name"]);
         })
         .await;

@@ -91,9 +91,7 @@ async fn leaving_out_the_current_files_cannot_attach_more_than_the_question_take
         .each_engine(async |app: &TestApp| {
             let (mut b, url) = on_assessments(app).await;
             // Three files: the most this question takes.
-            let r = b
-                .post_multipart(&url, &[], &[pdf(0), pdf(1), pdf(2)])
-                .await;
+            let r = b.post_multipart(&url, &[], &[pdf(0), pdf(1), pdf(2)]).await;
             assert_ne!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
             assert_eq!(stored_for(app, DOCS).await, 3);
             // A client that leaves out `KEY-current` and sends more, again and again.
@@ -106,9 +104,18 @@ async fn leaving_out_the_current_files_cannot_attach_more_than_the_question_take
                     app.engine,
                     r.text()
                 );
-                assert!(r.text().contains("You can attach up to 3 files"), "{}", r.text());
+                assert!(
+                    r.text().contains("You can attach up to 3 files"),
+                    "{}",
+                    r.text()
+                );
                 assert_eq!(stored_for(app, DOCS).await, 3, "round {round}");
             }
+            // Leaving the list out altogether is answering "no files": the answer names none,
+            // so none stay stored (what is stored is what the answers name).
+            let r = b.post_multipart(&url, &[], &[]).await;
+            assert_ne!(r.status, StatusCode::FORBIDDEN);
+            assert_eq!(stored_for(app, DOCS).await, 0);
             // The one-file question: a new file replaces the old one, never adds to it.
             for name in ["one.pdf", "two.pdf", "three.pdf"] {
                 let file = File {
@@ -120,22 +127,25 @@ async fn leaving_out_the_current_files_cannot_attach_more_than_the_question_take
                 b.post_multipart(&url, &[], &[file]).await;
                 assert_eq!(stored_for(app, TOOL).await, 1, "{name}");
             }
+            b.post_multipart(&url, &[], &[pdf(0), pdf(1), pdf(2)]).await;
+            assert_eq!(stored_for(app, DOCS).await, 3);
             // Removing a file (ticked) makes room for another in the same post.
-            let ids: Vec<String> = sqlx::query("SELECT id FROM public_attachments WHERE question = $1")
-                .bind(DOCS)
-                .fetch_all(app.storage.pool())
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| r.try_get(0).unwrap())
-                .collect();
+            let ids: Vec<String> =
+                sqlx::query("SELECT id FROM public_attachments WHERE question = $1")
+                    .bind(DOCS)
+                    .fetch_all(app.storage.pool())
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.try_get(0).unwrap())
+                    .collect();
             let mut pairs: Vec<(String, String)> = ids
                 .iter()
                 .map(|id| (naming::file_current(DOCS), id.clone()))
                 .collect();
             pairs.push((naming::file_remove(DOCS), ids[0].clone()));
             let r = b.post_multipart(&url, &pairs, &[pdf(3)]).await;
-            assert_ne!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+            assert!(!r.text().contains("You can attach up to"), "{}", r.text());
             assert_eq!(stored_for(app, DOCS).await, 3);
         })
         .await;
@@ -166,16 +176,30 @@ async fn a_draft_holds_no_more_bytes_than_the_cap() {
                 .map(|r| (naming::file_current(DOCS), r.try_get(0).unwrap()))
                 .collect();
             let second = b.post_multipart(&url, &ids, &[file("two.pdf")]).await;
-            assert_eq!(second.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", second.text());
-            assert!(second.text().contains("more than 150 KB together"), "{}", second.text());
-            assert_eq!(stored_for(app, DOCS).await, 1, "nothing of the refused file kept");
+            assert_eq!(
+                second.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{}",
+                second.text()
+            );
+            assert!(
+                second.text().contains("more than 150 KB together"),
+                "{}",
+                second.text()
+            );
+            assert_eq!(
+                stored_for(app, DOCS).await,
+                1,
+                "nothing of the refused file kept"
+            );
             // Its chunks went too: only the first file's remain.
-            let chunks: i64 = sqlx::query("SELECT COUNT(DISTINCT attachment_id) FROM public_attachment_chunks")
-                .fetch_one(app.storage.pool())
-                .await
-                .unwrap()
-                .try_get(0)
-                .unwrap();
+            let chunks: i64 =
+                sqlx::query("SELECT COUNT(DISTINCT attachment_id) FROM public_attachment_chunks")
+                    .fetch_one(app.storage.pool())
+                    .await
+                    .unwrap()
+                    .try_get(0)
+                    .unwrap();
             assert_eq!(chunks, 1);
         })
         .await;
@@ -245,10 +269,24 @@ async fn a_page_without_file_questions_refuses_a_large_body_before_reading_it() 
     builtins()
         .each_engine(async |app: &TestApp| {
             let (b, _) = on_assessments(app).await;
+            let mut young = Browser::new(app);
+            young.get("/services/ceop/report/who-are-you").await;
+            let chosen = young
+                .post(
+                    "/services/ceop/report/who-are-you",
+                    &[(naming::AUDIENCE_FIELD.to_owned(), "young_person".to_owned())],
+                )
+                .await;
+            assert_eq!(chosen.status, StatusCode::SEE_OTHER, "{}", chosen.text());
             // The first SECOS page (no file question) and a CEOP page (uploads forbidden).
             let def = app.registry.get("secos").unwrap();
             let first = &def.stage("referral").unwrap().pages[0];
-            assert!(first.questions.iter().all(|q| q.key != TOOL && q.key != DOCS));
+            assert!(
+                first
+                    .questions
+                    .iter()
+                    .all(|q| q.key != TOOL && q.key != DOCS)
+            );
             let secos_first = haven_pages::urls::page("secos", "referral", &first.key);
             let ceop = app.registry.get("ceop").unwrap();
             let ceop_first = haven_pages::urls::page(
@@ -256,7 +294,7 @@ async fn a_page_without_file_questions_refuses_a_large_body_before_reading_it() 
                 "report",
                 &ceop.stage("report").unwrap().pages[0].key,
             );
-            for path in [secos_first, ceop_first] {
+            for (path, cookie) in [(secos_first, &b.cookie), (ceop_first, &young.cookie)] {
                 let read = Arc::new(AtomicUsize::new(0));
                 let total = 2 * 1024 * 1024;
                 let mut request = Request::builder()
@@ -264,7 +302,7 @@ async fn a_page_without_file_questions_refuses_a_large_body_before_reading_it() 
                     .uri(&path)
                     .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
                     .header(header::CONTENT_LENGTH, total.to_string());
-                if let Some(cookie) = &b.cookie {
+                if let Some(cookie) = cookie {
                     request = request.header(header::COOKIE, cookie);
                 }
                 let body = counted_body(b"csrf_token=x&".to_vec(), total, read.clone());
@@ -276,14 +314,18 @@ async fn a_page_without_file_questions_refuses_a_large_body_before_reading_it() 
                     app.engine,
                     response.text()
                 );
-                assert_eq!(read.load(Ordering::SeqCst), 0, "{path}: nothing of the body read");
+                assert_eq!(
+                    read.load(Ordering::SeqCst),
+                    0,
+                    "{path}: nothing of the body read"
+                );
                 // Without a length, reading stops at the small limit.
                 let read = Arc::new(AtomicUsize::new(0));
                 let mut request = Request::builder()
                     .method(Method::POST)
                     .uri(&path)
                     .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-                if let Some(cookie) = &b.cookie {
+                if let Some(cookie) = cookie {
                     request = request.header(header::COOKIE, cookie);
                 }
                 let body = counted_body(b"csrf_token=x&".to_vec(), total, read.clone());
@@ -380,19 +422,34 @@ async fn chunks_cannot_be_reordered_dropped_or_cut_off() {
             exec("UPDATE public_attachment_chunks SET seq = 99 WHERE seq = 1").await;
             exec("UPDATE public_attachment_chunks SET seq = 1 WHERE seq = 2").await;
             exec("UPDATE public_attachment_chunks SET seq = 2 WHERE seq = 99").await;
-            assert!(app.storage.attachment_content(&id).await.is_err(), "reordered");
+            assert!(
+                app.storage.attachment_content(&id).await.is_err(),
+                "reordered"
+            );
             exec("UPDATE public_attachment_chunks SET seq = 99 WHERE seq = 1").await;
             exec("UPDATE public_attachment_chunks SET seq = 1 WHERE seq = 2").await;
             exec("UPDATE public_attachment_chunks SET seq = 2 WHERE seq = 99").await;
-            assert!(app.storage.attachment_content(&id).await.is_ok(), "put back");
+            assert!(
+                app.storage.attachment_content(&id).await.is_ok(),
+                "put back"
+            );
             // Cut off the last chunk, even marking the one before as last.
             exec("DELETE FROM public_attachment_chunks WHERE seq = 3").await;
-            assert!(app.storage.attachment_content(&id).await.is_err(), "cut off");
+            assert!(
+                app.storage.attachment_content(&id).await.is_err(),
+                "cut off"
+            );
             exec("UPDATE public_attachment_chunks SET last = 1 WHERE seq = 2").await;
-            assert!(app.storage.attachment_content(&id).await.is_err(), "forged last");
+            assert!(
+                app.storage.attachment_content(&id).await.is_err(),
+                "forged last"
+            );
             // A dropped middle chunk.
             exec("DELETE FROM public_attachment_chunks WHERE seq = 1").await;
-            assert!(app.storage.attachment_content(&id).await.is_err(), "dropped");
+            assert!(
+                app.storage.attachment_content(&id).await.is_err(),
+                "dropped"
+            );
         })
         .await;
 }
@@ -428,44 +485,52 @@ async fn files_stored_whole_before_chunking_still_open_and_rotation_rewraps_file
                 .unwrap();
             assert_eq!(&old[..], PDF);
             // Rotation re-wraps the chunked file's key and leaves its chunks alone.
-            let chunks_before: Vec<String> = sqlx::query("SELECT data FROM public_attachment_chunks")
-                .fetch_all(app.storage.pool())
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| r.try_get(0).unwrap())
-                .collect();
-            let key_before: String = sqlx::query("SELECT file_key FROM public_attachments WHERE file_key IS NOT NULL")
-                .fetch_one(app.storage.pool())
-                .await
-                .unwrap()
-                .try_get(0)
-                .unwrap();
+            let chunks_before: Vec<String> =
+                sqlx::query("SELECT data FROM public_attachment_chunks")
+                    .fetch_all(app.storage.pool())
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.try_get(0).unwrap())
+                    .collect();
+            let key_before: String =
+                sqlx::query("SELECT file_key FROM public_attachments WHERE file_key IS NOT NULL")
+                    .fetch_one(app.storage.pool())
+                    .await
+                    .unwrap()
+                    .try_get(0)
+                    .unwrap();
             let new_id = app.storage.keys().rotate().unwrap();
             let report = app.storage.rewrap_all(100).await.unwrap();
             assert!(report.failed.is_empty(), "{:?}", report.failed);
-            let key_after: String = sqlx::query("SELECT file_key FROM public_attachments WHERE file_key IS NOT NULL")
-                .fetch_one(app.storage.pool())
-                .await
-                .unwrap()
-                .try_get(0)
-                .unwrap();
+            let key_after: String =
+                sqlx::query("SELECT file_key FROM public_attachments WHERE file_key IS NOT NULL")
+                    .fetch_one(app.storage.pool())
+                    .await
+                    .unwrap()
+                    .try_get(0)
+                    .unwrap();
             assert_ne!(key_before, key_after);
-            assert!(key_after.starts_with(&format!("hv1:{new_id}:")), "{key_after}");
-            let chunks_after: Vec<String> = sqlx::query("SELECT data FROM public_attachment_chunks")
-                .fetch_all(app.storage.pool())
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| r.try_get(0).unwrap())
-                .collect();
+            assert!(
+                key_after.starts_with(&format!("hv1:{new_id}:")),
+                "{key_after}"
+            );
+            let chunks_after: Vec<String> =
+                sqlx::query("SELECT data FROM public_attachment_chunks")
+                    .fetch_all(app.storage.pool())
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.try_get(0).unwrap())
+                    .collect();
             assert_eq!(chunks_before, chunks_after);
-            let id: String = sqlx::query("SELECT id FROM public_attachments WHERE file_key IS NOT NULL")
-                .fetch_one(app.storage.pool())
-                .await
-                .unwrap()
-                .try_get(0)
-                .unwrap();
+            let id: String =
+                sqlx::query("SELECT id FROM public_attachments WHERE file_key IS NOT NULL")
+                    .fetch_one(app.storage.pool())
+                    .await
+                    .unwrap()
+                    .try_get(0)
+                    .unwrap();
             assert_eq!(&app.storage.attachment_content(&id).await.unwrap()[..], PDF);
         })
         .await;
@@ -486,7 +551,11 @@ async fn purging_expired_drafts_gives_the_space_back_on_sqlite() {
                     .try_get(0)
                     .unwrap()
             };
-            assert_eq!(pragma("auto_vacuum").await, 2, "incremental auto-vacuum is on");
+            assert_eq!(
+                pragma("auto_vacuum").await,
+                2,
+                "incremental auto-vacuum is on"
+            );
             let (mut b, url) = on_assessments(app).await;
             let mut big = PDF.to_vec();
             big.resize(2 * 1024 * 1024, b'%');
@@ -507,7 +576,11 @@ async fn purging_expired_drafts_gives_the_space_back_on_sqlite() {
                 .await
                 .unwrap();
             assert_eq!(count(app, "public_attachment_chunks").await, 0);
-            assert_eq!(pragma("freelist_count").await, 0, "no free pages left in the file");
+            assert_eq!(
+                pragma("freelist_count").await,
+                0,
+                "no free pages left in the file"
+            );
             assert!(pragma("page_count").await < full / 2, "the file shrank");
         })
         .await;

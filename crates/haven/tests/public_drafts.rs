@@ -334,10 +334,11 @@ async fn attachments_are_checked_by_content_and_refusals_name_the_field() {
                 ok.text().contains("_risk_.pdf"),
                 "the attached file is listed"
             );
-            let row = sqlx::query("SELECT filename, media_type, file_key, id FROM public_attachments")
-                .fetch_one(app.storage.pool())
-                .await
-                .unwrap();
+            let row =
+                sqlx::query("SELECT filename, media_type, file_key, id FROM public_attachments")
+                    .fetch_one(app.storage.pool())
+                    .await
+                    .unwrap();
             // The name and the file are sealed at rest; the sniffed type stays queryable.
             let stored_name = row.try_get::<String, _>(0).unwrap();
             assert!(stored_name.starts_with("hv1:") && !stored_name.contains("risk"));

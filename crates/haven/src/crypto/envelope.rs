@@ -161,7 +161,9 @@ pub fn open_data_key(
     let dek = unwrap_dek(master, place, envelope)?;
     let content = decrypt(&dek, &place.content_aad(), &decode(envelope.content)?)?;
     if !content.is_empty() {
-        return Err(EnvelopeError::Malformed("a data key envelope holds content"));
+        return Err(EnvelopeError::Malformed(
+            "a data key envelope holds content",
+        ));
     }
     Ok(dek)
 }
@@ -223,7 +225,11 @@ fn decode(part: &str) -> Result<Vec<u8>, EnvelopeError> {
 
 /// `nonce ‖ ciphertext+tag` with a fresh random 192-bit nonce (large enough that random
 /// nonces never repeat in practice, which is why XChaCha rather than ChaCha).
-pub(crate) fn encrypt(key: &[u8; KEY_LEN], aad: &[u8], msg: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
+pub(crate) fn encrypt(
+    key: &[u8; KEY_LEN],
+    aad: &[u8],
+    msg: &[u8],
+) -> Result<Vec<u8>, EnvelopeError> {
     let cipher = XChaCha20Poly1305::new(Key::from_slice(key));
     let mut nonce = [0u8; NONCE_LEN];
     fill_random(&mut nonce)?;

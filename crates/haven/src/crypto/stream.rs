@@ -76,7 +76,10 @@ mod tests {
     fn a_chunk_opens_only_in_its_place() {
         let k = key(7);
         let sealed = seal_chunk(&k, "att_1", 3, false, b"middle").unwrap();
-        assert_eq!(&open_chunk(&k, "att_1", 3, false, &sealed).unwrap()[..], b"middle");
+        assert_eq!(
+            &open_chunk(&k, "att_1", 3, false, &sealed).unwrap()[..],
+            b"middle"
+        );
         // Another file, another position, a forged last flag, another key: all refused.
         assert!(open_chunk(&k, "att_2", 3, false, &sealed).is_err());
         assert!(open_chunk(&k, "att_1", 2, false, &sealed).is_err());

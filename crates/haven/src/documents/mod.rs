@@ -69,7 +69,10 @@ pub fn render(document: &CaseDocument, format: Format) -> Result<Vec<u8>, Docume
 /// characters, but values stored before it did, and template text, reach the writers too:
 /// one NUL makes a Word file that Word will not open, so each writer cleans what it writes.
 pub fn writable_text(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(haven_core::answers::is_forbidden_character) {
+    if !text
+        .chars()
+        .any(haven_core::answers::is_forbidden_character)
+    {
         return std::borrow::Cow::Borrowed(text);
     }
     std::borrow::Cow::Owned(

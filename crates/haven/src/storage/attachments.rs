@@ -77,8 +77,7 @@ impl Storage {
     #[instrument(skip_all)]
     pub async fn begin_file(&self, new: &NewFile<'_>) -> Result<FileWriter, StorageError> {
         let now = timestamp(Utc::now());
-        let (file_key, key) =
-            self.seal_data_key("public_attachments", "file_key", &new.id)?;
+        let (file_key, key) = self.seal_data_key("public_attachments", "file_key", &new.id)?;
         let (draft_id, service, expires) = match &new.owner {
             Owner::Draft(id) => (Some(*id), None, None),
             Owner::Upload {
@@ -218,7 +217,7 @@ impl Storage {
                 column: "public_attachments.content",
                 reason: "neither content nor a file key".to_owned(),
             })?;
-            each(&self.open("public_attachments", "content", id, &stored)?);
+            each(&self.open("public_attachments", "content", id, &stored)?[..]);
             return Ok(());
         };
         let key = self.open_data_key("public_attachments", "file_key", id, &file_key)?;
@@ -245,7 +244,7 @@ impl Storage {
             let last = chunk.try_get::<i64, _>(0)? != 0;
             let data: String = chunk.try_get(1)?;
             let plain = stream::open_chunk(&key, id, seq, last, &data).map_err(broken)?;
-            each(&plain);
+            each(&plain[..]);
             if last {
                 return Ok(());
             }
@@ -266,7 +265,7 @@ impl Storage {
     #[instrument(skip_all)]
     pub async fn draft_bytes(&self, draft_id: &str) -> Result<u64, StorageError> {
         let row = query(
-            "SELECT COALESCE(SUM(size_bytes), 0) FROM public_attachments WHERE draft_id = $1",
+            "SELECT CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) FROM public_attachments WHERE draft_id = $1",
         )
         .bind(draft_id)
         .fetch_one(&self.pool)
@@ -310,7 +309,10 @@ impl Storage {
         if self.kind != DatabaseKind::Sqlite {
             return;
         }
-        if let Err(e) = query("PRAGMA incremental_vacuum").execute(&self.writer).await {
+        if let Err(e) = query("PRAGMA incremental_vacuum")
+            .execute(&self.writer)
+            .await
+        {
             tracing::warn!(error = %e, "incremental vacuum failed");
         }
     }

@@ -465,7 +465,12 @@ impl TestApp {
                 continue;
             }
             let id = self
-                .upload(&service, &format!("assessments.{key}"), "sample.pdf", SAMPLE_PDF)
+                .upload(
+                    &service,
+                    &format!("assessments.{key}"),
+                    "sample.pdf",
+                    SAMPLE_PDF,
+                )
                 .await;
             answers.insert(key.to_owned(), Value::String(id));
         }
@@ -473,9 +478,18 @@ impl TestApp {
 
     /// Uploads `content` for `question` of `service` through `POST /api/v1/attachments`;
     /// the attachment id.
-    pub async fn upload(&self, service: &str, question: &str, name: &str, content: &[u8]) -> String {
+    pub async fn upload(
+        &self,
+        service: &str,
+        question: &str,
+        name: &str,
+        content: &[u8],
+    ) -> String {
         let response = self
-            .post_attachment(&[("service", service), ("question", question)], Some((name, content)))
+            .post_attachment(
+                &[("service", service), ("question", question)],
+                Some((name, content)),
+            )
             .await;
         assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
         response.json()["id"].as_str().unwrap().to_owned()

@@ -10,7 +10,6 @@
 //! any other id gets a 422 naming the question. Unused uploads are deleted once expired.
 
 use axum::Json;
-use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{StatusCode, header};
 use chrono::{Duration, Utc};
@@ -101,7 +100,7 @@ pub async fn upload(
     if declared.is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX)) {
         return Err(ApiError::PayloadTooLarge);
     }
-    let request = request.map(|body| Body::new(http_body_util::Limited::new(body, limit)));
+    let request = request.map(|body| uploads::paced(body, limit));
     let mut multipart = Multipart::from_request(request, &state)
         .await
         .map_err(|e| ApiError::from_status(e.status()))?;
@@ -112,7 +111,9 @@ pub async fn upload(
             .next_field()
             .await
             .map_err(|e| ApiError::from_status(e.status()))?
-            .ok_or_else(|| ApiError::unprocessable([("file", "Attach the file as the part `file`")]))?;
+            .ok_or_else(|| {
+                ApiError::unprocessable([("file", "Attach the file as the part `file`")])
+            })?;
         let name = field.name().unwrap_or_default().to_owned();
         if field.file_name().is_none() {
             let text = field

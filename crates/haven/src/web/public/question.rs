@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{StatusCode, header};
 use chrono::Utc;
@@ -13,9 +13,9 @@ use haven_pages::{FormAction, PageRequest, PageState, QuestionFindings, nav, url
 use serde_json::Value;
 
 use super::draft::{self, Loaded, offers_save};
+use super::receive::{self, Received};
 use super::respond::{self, PageResult, Reply};
 use super::session::FormSession;
-use super::receive::{self, Received};
 use super::{check_answers, parse_form, uploads};
 use crate::intake::IdentifyingAnswer;
 use crate::web::AppState;
@@ -127,7 +127,7 @@ pub async fn submit(
         return Err(respond::error(Some(def), StatusCode::PAYLOAD_TOO_LARGE));
     }
     // A body without a length (chunked) is cut off at the page's limit as it is read.
-    let request = request.map(|body| Body::new(http_body_util::Limited::new(body, limit)));
+    let request = request.map(|body| uploads::paced(body, limit));
     let is_multipart = request
         .headers()
         .get(header::CONTENT_TYPE)

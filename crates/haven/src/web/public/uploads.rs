@@ -7,7 +7,10 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
+use axum::body::{Body, HttpBody};
 use axum::extract::multipart::Field;
 use axum::http::StatusCode;
 use haven_core::answers::FieldError;
@@ -55,6 +58,55 @@ pub fn page_limit(stage: &Stage, page: &Page, base: usize) -> usize {
         .map(|q| max_bytes(q).saturating_mul(u64::try_from(max_items(q)).unwrap_or(1)))
         .sum();
     base.saturating_add(usize::try_from(files).unwrap_or(usize::MAX))
+}
+
+/// `body` cut off at `limit` bytes (413 past it) and handed out one frame per poll.
+///
+/// The multipart parser (multer) reads every frame that is ready before it parses, so a
+/// fast client could make it buffer far more than the part being read; yielding after each
+/// frame keeps what it holds to about one frame, and lets a refusal (no CSRF token, a cap
+/// passed) stop the reading at once. Hand-written: no crate offers this pacing.
+pub fn paced(body: Body, limit: usize) -> Body {
+    Body::new(OneFrameAtATime {
+        inner: http_body_util::Limited::new(body, limit),
+        yielded: false,
+    })
+}
+
+struct OneFrameAtATime<B> {
+    inner: B,
+    /// A frame was just given: the next poll says "not ready yet" (and wakes at once).
+    yielded: bool,
+}
+
+impl<B: HttpBody + Unpin> HttpBody for OneFrameAtATime<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.get_mut();
+        if this.yielded {
+            this.yielded = false;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(Some(_))) {
+            this.yielded = true;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// The largest file a question takes.
@@ -165,7 +217,7 @@ pub async fn store_one(
     }
     let allowed =
         |mime: &str| q.allowed_types.is_empty() || q.allowed_types.iter().any(|a| a == mime);
-    let Some(media_type) = infer::get(&prefix)
+    let Some(media_type) = infer::get(&prefix[..])
         .map(|t| t.mime_type())
         .filter(|m| allowed(m))
     else {
@@ -192,7 +244,7 @@ pub async fn store_one(
     let streamed: Result<(), Refusal> = async {
         state
             .storage
-            .write_file(&mut writer, &prefix)
+            .write_file(&mut writer, &prefix[..])
             .await
             .map_err(Refusal::Storage)?;
         // The prefix is in storage now: wipe it and give its memory back.
@@ -212,7 +264,7 @@ pub async fn store_one(
                 Err(e) => return Err(Refusal::Broken(e.status())),
             }
         }
-        Ok(())
+        Ok::<(), Refusal>(())
     }
     .await;
     if let Err(refusal) = streamed {

@@ -87,6 +87,9 @@ mod tests {
         );
         assert!(user_text_html("Zo\u{200B}ë").contains("[U+200B]"));
         assert!(user_text_html("x\u{0}y").contains("x\u{FFFD}y"));
-        assert_eq!(user_text_html("Zoë Ó'Brien"), "<bdi dir=\"auto\">Zoë Ó&#x27;Brien</bdi>");
+        assert_eq!(
+            user_text_html("Zoë Ó'Brien"),
+            "<bdi dir=\"auto\">Zoë Ó&#x27;Brien</bdi>"
+        );
     }
 }
