@@ -458,7 +458,11 @@ impl TestApp {
     pub async fn upload_sample_files(&self, body: &mut Value) {
         let service = body["service"].as_str().unwrap_or_default().to_owned();
         for (key, placeholder) in SAMPLE_FILES {
-            let Some(answers) = body["answers"]["assessments"].as_object_mut() else {
+            // (`pointer_mut`, not indexing: indexing a missing key would add it.)
+            let Some(answers) = body
+                .pointer_mut("/answers/assessments")
+                .and_then(Value::as_object_mut)
+            else {
                 return;
             };
             if answers.get(key).and_then(Value::as_str) != Some(placeholder) {
