@@ -210,4 +210,12 @@ mod tests {
             "&lt;script&gt;&quot;x&quot; &amp; &#x27;y&#x27;&lt;/script&gt;"
         );
     }
+
+    #[test]
+    fn each_answer_line_is_isolated() {
+        assert_eq!(
+            lines_html(&["\u{202E}gpj.exe".to_owned(), "<b>".to_owned()]),
+            "<bdi dir=\"auto\">\u{202E}gpj.exe</bdi><br><bdi dir=\"auto\">&lt;b&gt;</bdi>"
+        );
+    }
 }

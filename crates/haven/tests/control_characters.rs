@@ -13,7 +13,9 @@ use std::io::Read;
 use std::process::Command;
 
 use axum::http::StatusCode;
+use common::staff::{Browser, account};
 use common::{TestAppBuilder, sample};
+use haven::access::Role;
 use haven::documents::fill::{Block, CaseDocument};
 use haven::documents::{self, Format};
 use proptest::prelude::*;
@@ -98,6 +100,34 @@ async fn tabs_newlines_bidi_and_zero_width_characters_are_kept() {
                 app.engine,
                 response.text()
             );
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn staff_pages_isolate_answers_and_show_invisible_characters() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            // "gpj.exe" reversed by a right-to-left override reads as "exe.jpg".
+            let text = "Sent file \u{202E}gpj.exe by Zo\u{200B}e <b>";
+            let response = app
+                .post_json("/api/v1/submissions", &secos_with_risk_factors(text))
+                .await;
+            assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+            let reference = response.json()["reference"].as_str().unwrap().to_owned();
+            let (id, _) = account(app, Role::Triage, Some("secos"), "a-password-for-tests").await;
+            let mut staff = Browser::signed_in(app, &id).await;
+            let page = staff.get(app, &format!("/staff/cases/{reference}")).await;
+            assert_eq!(page.status, StatusCode::OK);
+            let html = page.text();
+            assert!(
+                html.contains(
+                    "<bdi dir=\"auto\">Sent file <span class=\"haven-invisible\" title=\"Invisible character: right-to-left override\">[U+202E]</span>gpj.exe by Zo<span class=\"haven-invisible\" title=\"Invisible character: zero-width space\">[U+200B]</span>e &lt;b&gt;</bdi>"
+                ),
+                "{html}"
+            );
+            assert!(!html.contains('\u{202E}'), "the override itself is never on the page");
         })
         .await;
 }
