@@ -324,7 +324,7 @@ async fn check_files(
             let attached = storage.draft_attachments(&draft.draft_id).await?;
             named
                 .iter()
-                .filter(|(q, id)| !attached.get(id).is_some_and(|a| a.question == *q))
+                .filter(|(q, id)| attached.get(id).is_none_or(|a| a.question != *q))
                 .cloned()
                 .collect()
         }

@@ -11,6 +11,9 @@ use sqlx::Row;
 
 const TOOL: &str = "assessments.risk_assessment_tool";
 
+/// Text fields, the file part (name, content), the field the refusal names.
+type UploadCase<'a> = (&'a [(&'a str, &'a str)], Option<(&'a str, &'a [u8])>, &'a str);
+
 fn builtins() -> TestAppBuilder {
     TestAppBuilder::default().builtins()
 }
@@ -121,7 +124,7 @@ async fn uploads_are_checked_like_the_pages() {
         .each_engine(async |app: &TestApp| {
             let png: &[u8] =
                 b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
-            let cases: [(&[(&str, &str)], Option<(&str, &[u8])>, &str); 6] = [
+            let cases: [UploadCase; 6] = [
                 (
                     &[("service", "secos"), ("question", TOOL)],
                     Some(("tool.pdf", png)),
