@@ -12,7 +12,11 @@ use sqlx::Row;
 const TOOL: &str = "assessments.risk_assessment_tool";
 
 /// Text fields, the file part (name, content), the field the refusal names.
-type UploadCase<'a> = (&'a [(&'a str, &'a str)], Option<(&'a str, &'a [u8])>, &'a str);
+type UploadCase<'a> = (
+    &'a [(&'a str, &'a str)],
+    Option<(&'a str, &'a [u8])>,
+    &'a str,
+);
 
 fn builtins() -> TestAppBuilder {
     TestAppBuilder::default().builtins()
