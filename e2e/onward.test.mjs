@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
 import { chromium } from 'playwright-core'
 import { totp } from './staff-session.mjs'
+import { uploadSampleFiles } from './uploads.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
@@ -78,6 +79,7 @@ async function download (page, selector) {
 test('SECOS referral → VEMT and police intelligence documents → allocation', async () => {
   const answers = JSON.parse(readFileSync(join(root, 'services/samples/secos-referral.json'), 'utf8'))
   answers.young_person.name = "Zoë Ó'Brien"
+  await uploadSampleFiles(base, answers)
   const submitted = await fetch(`${base}/api/v1/submissions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

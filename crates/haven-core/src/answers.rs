@@ -235,6 +235,17 @@ fn check_value(
     today: NaiveDate,
     errors: &mut Vec<FieldError>,
 ) {
+    if let Some(bad) = value.as_str().and_then(forbidden_character) {
+        errors.push(FieldError::new(
+            field,
+            format!(
+                "Must not contain the invisible control character U+{:04X}: remove it and type \
+                 the text again",
+                u32::from(bad)
+            ),
+        ));
+        return;
+    }
     let mut fail = |message: String| errors.push(FieldError::new(field, message));
     match q.kind {
         QuestionKind::Text | QuestionKind::LongText => match value.as_str() {
@@ -368,6 +379,19 @@ fn check_value(
             }
         }
     }
+}
+
+/// The first character of `text` that no document may hold: C0 controls other than tab, line
+/// feed and carriage return (XML 1.0 forbids them, so a Word document holding one will not
+/// open), and the noncharacters U+FFFE and U+FFFF. Bidi controls and zero-width characters
+/// are allowed: they occur in real names and languages (staff pages show them marked).
+pub fn forbidden_character(text: &str) -> Option<char> {
+    text.chars().find(|&c| is_forbidden_character(c))
+}
+
+/// Whether `c` is refused in answers (see [`forbidden_character`]).
+pub fn is_forbidden_character(c: char) -> bool {
+    (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
 }
 
 fn check_repeatable_item(

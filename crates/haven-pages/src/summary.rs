@@ -26,10 +26,12 @@ pub(crate) fn escape_html(text: &str) -> String {
     out
 }
 
+/// Each line isolated (`<bdi dir="auto">`): a right-to-left override or a right-to-left
+/// name in an answer cannot reorder the text around it.
 fn lines_html(lines: &[String]) -> String {
     lines
         .iter()
-        .map(|l| escape_html(l))
+        .map(|l| format!("<bdi dir=\"auto\">{}</bdi>", escape_html(l)))
         .collect::<Vec<_>>()
         .join("<br>")
 }
@@ -206,6 +208,14 @@ mod tests {
         assert_eq!(
             escape_html(r#"<script>"x" & 'y'</script>"#),
             "&lt;script&gt;&quot;x&quot; &amp; &#x27;y&#x27;&lt;/script&gt;"
+        );
+    }
+
+    #[test]
+    fn each_answer_line_is_isolated() {
+        assert_eq!(
+            lines_html(&["\u{202E}gpj.exe".to_owned(), "<b>".to_owned()]),
+            "<bdi dir=\"auto\">\u{202E}gpj.exe</bdi><br><bdi dir=\"auto\">&lt;b&gt;</bdi>"
         );
     }
 }

@@ -97,6 +97,18 @@ pub struct Settings {
     /// Days an email is kept in the outbox folder before the mail worker deletes it.
     /// Env: `HAVEN_OUTBOX_RETENTION_DAYS`.
     pub outbox_retention_days: u32,
+    /// Most bytes of files one public draft may hold (every question together); an upload
+    /// past it is refused and nothing of it kept. Env: `HAVEN_UPLOAD_BYTES_PER_DRAFT`.
+    pub upload_bytes_per_draft: u64,
+    /// Files one client address may upload per upload window (pages and API together);
+    /// more get 429. Kept in memory only. Env: `HAVEN_UPLOADS_PER_WINDOW`.
+    pub uploads_per_window: u32,
+    /// Bytes of files one client address may upload per upload window; an upload that goes
+    /// past it is stopped and dropped (429). Kept in memory only.
+    /// Env: `HAVEN_UPLOAD_BYTES_PER_WINDOW`.
+    pub upload_bytes_per_window: u64,
+    /// Length of the upload window in seconds. Env: `HAVEN_UPLOAD_WINDOW_SECS`.
+    pub upload_window_secs: u64,
 }
 
 /// How the SMTP connection is protected.
@@ -143,6 +155,10 @@ impl Default for Settings {
             smtp_tls: SmtpTls::Starttls,
             smtp_username: None,
             outbox_retention_days: 7,
+            upload_bytes_per_draft: 40 * 1024 * 1024,
+            uploads_per_window: 30,
+            upload_bytes_per_window: 200 * 1024 * 1024,
+            upload_window_secs: 3600,
         }
     }
 }
@@ -181,6 +197,10 @@ impl fmt::Debug for Settings {
             .field("smtp_tls", &self.smtp_tls)
             .field("smtp_username", &self.smtp_username)
             .field("outbox_retention_days", &self.outbox_retention_days)
+            .field("upload_bytes_per_draft", &self.upload_bytes_per_draft)
+            .field("uploads_per_window", &self.uploads_per_window)
+            .field("upload_bytes_per_window", &self.upload_bytes_per_window)
+            .field("upload_window_secs", &self.upload_window_secs)
             .finish()
     }
 }
@@ -341,6 +361,14 @@ impl Settings {
             "outbox_retention_days" => {
                 self.outbox_retention_days = parse(value, "a whole number of days")?
             }
+            "upload_bytes_per_draft" => {
+                self.upload_bytes_per_draft = parse(value, "a number of bytes")?
+            }
+            "uploads_per_window" => self.uploads_per_window = parse(value, "a whole number")?,
+            "upload_bytes_per_window" => {
+                self.upload_bytes_per_window = parse(value, "a number of bytes")?
+            }
+            "upload_window_secs" => self.upload_window_secs = parse(value, "a number of seconds")?,
             // Unknown HAVEN_* variables are ignored: other tools may share the prefix.
             _ => {}
         }
@@ -394,6 +422,9 @@ impl Settings {
                 "must be an email address, optionally with a name: `Haven <haven@example.org>`",
             );
         }
+        if self.upload_window_secs == 0 {
+            return fail("upload_window_secs", "must be at least 1 second");
+        }
         if let Some(url) = &self.database_url
             && database_kind(url).is_none()
         {
@@ -432,6 +463,11 @@ impl Settings {
     /// The rate-limit window.
     pub fn rate_limit_window(&self) -> Duration {
         Duration::from_secs(self.rate_limit_window_secs)
+    }
+
+    /// The upload window.
+    pub fn upload_window(&self) -> Duration {
+        Duration::from_secs(self.upload_window_secs)
     }
 }
 
@@ -549,6 +585,16 @@ smtp_tls = "starttls"
 # Days an email stays in the outbox folder before it is deleted.
 #                                                          (HAVEN_OUTBOX_RETENTION_DAYS)
 outbox_retention_days = 7
+# Most bytes of files one public draft may hold.           (HAVEN_UPLOAD_BYTES_PER_DRAFT)
+upload_bytes_per_draft = 41943040
+
+# Files and bytes one client address may upload per upload window (429 beyond), in memory
+# only.                      (HAVEN_UPLOADS_PER_WINDOW, HAVEN_UPLOAD_BYTES_PER_WINDOW)
+uploads_per_window = 30
+upload_bytes_per_window = 209715200
+
+# Length of that window in seconds.                        (HAVEN_UPLOAD_WINDOW_SECS)
+upload_window_secs = 3600
 "#;
 
 #[cfg(test)]

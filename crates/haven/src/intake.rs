@@ -179,6 +179,7 @@ pub async fn submit(
     .map_err(IntakeError::Invalid)?;
 
     check_anonymity(stage, &submission.answers)?;
+    let uploads = check_files(storage, def, stage, submission, now).await?;
 
     let today = calendar::london_date(now);
     let result = if def.screening.is_some() {
@@ -242,6 +243,7 @@ pub async fn submit(
                 .files
                 .as_ref()
                 .map(|f| (f.draft_id.as_str(), f.keep.as_slice())),
+            uploads: &uploads,
         };
         match storage.create_referral(&new).await {
             Ok(()) => {
@@ -262,6 +264,79 @@ pub async fn submit(
         }
     }
     Err(IntakeError::NoFreeReference)
+}
+
+/// Every file answer of a stage: (question key, attachment id).
+fn file_answers(stage: &Stage, answers: &Value) -> Vec<(String, String)> {
+    stage
+        .questions()
+        .filter(|(_, q)| q.kind == haven_core::definition::QuestionKind::File)
+        .filter_map(|(_, q)| {
+            haven_core::definition::condition::lookup(answers, &q.key).map(|v| (q, v))
+        })
+        .flat_map(|(q, v)| {
+            let items = match v {
+                Value::Array(items) => items.clone(),
+                other => vec![other.clone()],
+            };
+            items
+                .into_iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .map(|id| (q.key.clone(), id))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// One error per question whose answer names a file that is not stored for it.
+fn unstored_files(bad: &[(String, String)]) -> Vec<FieldError> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    for (question, _) in bad {
+        if !errors.iter().any(|e| e.field == *question) {
+            errors.push(FieldError::new(
+                question,
+                "Must be the id of a file uploaded for this question (POST /api/v1/attachments, \
+                 used within an hour) or attached on this form",
+            ));
+        }
+    }
+    errors
+}
+
+/// Checks that every file answer names a stored file of this submission: on the pages, a
+/// file attached to the draft for that question; through the API, a file uploaded with
+/// `POST /api/v1/attachments` for this service and question, unused and not expired (ids
+/// carry 128 random bits and are only ever shown to their uploader). A made-up id is a 422
+/// naming the question. Returns the API uploads to claim with the referral.
+async fn check_files(
+    storage: &Storage,
+    def: &ServiceDefinition,
+    stage: &Stage,
+    submission: &Submission,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, IntakeError> {
+    let named = file_answers(stage, &submission.answers);
+    if named.is_empty() {
+        return Ok(Vec::new());
+    }
+    let bad: Vec<(String, String)> = match &submission.files {
+        Some(draft) => {
+            let attached = storage.draft_attachments(&draft.draft_id).await?;
+            named
+                .iter()
+                .filter(|(q, id)| attached.get(id).is_none_or(|a| a.question != *q))
+                .cloned()
+                .collect()
+        }
+        None => storage.unusable_uploads(&def.id, &named, now).await?,
+    };
+    if !bad.is_empty() {
+        return Err(IntakeError::Invalid(unstored_files(&bad)));
+    }
+    Ok(match &submission.files {
+        Some(_) => Vec::new(),
+        None => named.into_iter().map(|(_, id)| id).collect(),
+    })
 }
 
 /// A later stage attached to an existing case.
@@ -317,6 +392,15 @@ pub async fn submit_invited(
     if stage.anonymous {
         check_anonymity(stage, &submission.answers)?;
     }
+    if submission.files.is_none() && !file_answers(stage, &submission.answers).is_empty() {
+        // Invited stages are filled in on the pages only: files come with the draft.
+        return Err(IntakeError::Invalid(unstored_files(&file_answers(
+            stage,
+            &submission.answers,
+        )))
+        .into());
+    }
+    check_files(storage, def, stage, submission, now).await?;
     let invitation = storage
         .live_invitation(invitation_id, now)
         .await?

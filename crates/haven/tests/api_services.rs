@@ -97,10 +97,11 @@ async fn unknown_service_is_404_in_the_error_shape() {
 }
 
 /// Every route of this stage, as the contract lists them.
-const ROUTES: [(&str, &str); 28] = [
+const ROUTES: [(&str, &str); 29] = [
     ("GET", "/api/v1/services"),
     ("GET", "/api/v1/services/{id}"),
     ("POST", "/api/v1/submissions"),
+    ("POST", "/api/v1/attachments"),
     ("GET", "/api/v1/referrals"),
     ("GET", "/api/v1/referrals/{reference}"),
     ("POST", "/api/v1/referrals/{reference}/actions/{key}"),

@@ -310,7 +310,9 @@ async fn attachments_are_checked_by_content_and_refusals_name_the_field() {
             let empty = post(&mut b, "tool.pdf", b"").await;
             assert!(empty.text().contains("is empty"), "{}", empty.text());
             // Too large.
-            let big = vec![b'%'; 10 * 1024 * 1024 + 1];
+            // (A PDF, so it passes the type check made on its first bytes.)
+            let mut big = PDF.to_vec();
+            big.resize(10 * 1024 * 1024 + 1, b'%');
             let large = post(&mut b, "tool.pdf", &big).await;
             assert!(
                 large.text().contains("must be smaller than 10 MB"),
@@ -332,15 +334,26 @@ async fn attachments_are_checked_by_content_and_refusals_name_the_field() {
                 ok.text().contains("_risk_.pdf"),
                 "the attached file is listed"
             );
-            let row = sqlx::query("SELECT filename, media_type, content FROM public_attachments")
-                .fetch_one(app.storage.pool())
-                .await
-                .unwrap();
+            let row =
+                sqlx::query("SELECT filename, media_type, file_key, id FROM public_attachments")
+                    .fetch_one(app.storage.pool())
+                    .await
+                    .unwrap();
             // The name and the file are sealed at rest; the sniffed type stays queryable.
             let stored_name = row.try_get::<String, _>(0).unwrap();
             assert!(stored_name.starts_with("hv1:") && !stored_name.contains("risk"));
-            assert!(!row.try_get::<String, _>(2).unwrap().contains("%PDF"));
+            assert!(row.try_get::<String, _>(2).unwrap().starts_with("hv1:"));
+            let chunks: Vec<String> = sqlx::query("SELECT data FROM public_attachment_chunks")
+                .fetch_all(app.storage.pool())
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.try_get(0).unwrap())
+                .collect();
+            assert!(!chunks.is_empty() && chunks.iter().all(|c| !c.contains("%PDF")));
             assert_eq!(row.try_get::<String, _>(1).unwrap(), "application/pdf");
+            let id: String = row.try_get(3).unwrap();
+            assert_eq!(&app.storage.attachment_content(&id).await.unwrap()[..], PDF);
         })
         .await;
 }

@@ -36,6 +36,7 @@ fn referral<'a>(
         receipt_hash: haven::crypto::new_id(),
         actor: "public",
         files: None,
+        uploads: &[],
     }
 }
 

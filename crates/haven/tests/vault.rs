@@ -383,8 +383,9 @@ async fn keys_rotate_while_a_server_runs_then_prune() {
             let rotator = other_process(&app.db).await;
             let new_key = rotator.keys().rotate().unwrap();
             let report = rotator.rewrap_all(2).await.unwrap();
-            // 3 referrals × (answers + screening + 2 events × (reason + detail)).
-            assert_eq!(report.rewrapped, 3 * 6, "{report:?}");
+            // 3 referrals × (answers + screening + 2 events × (reason + detail) + 2 attached
+            // files × (file name + file key)).
+            assert_eq!(report.rewrapped, 3 * 10, "{report:?}");
             assert!(report.failed.is_empty(), "{report:?}");
             assert_eq!(report.sealed_plaintext, 0);
 
@@ -437,7 +438,8 @@ async fn haven_keys_rotate_list_and_prune_from_the_command_line() {
             );
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(0), "{stderr}");
-            assert!(stderr.contains("Re-wrapped 6 values"), "{stderr}");
+            // 6 values of the referral and its chronology, 2 × 2 of its attached files.
+            assert!(stderr.contains("Re-wrapped 10 values"), "{stderr}");
             // The running app (checking the file on every seal here) moved to the new key.
             let new = app.storage.keys().current().id().to_owned();
             assert_ne!(new, old);
@@ -446,7 +448,7 @@ async fn haven_keys_rotate_list_and_prune_from_the_command_line() {
             let out = haven(app, &["keys", "list"], None);
             let listed = String::from_utf8_lossy(&out.stdout).into_owned();
             assert!(
-                listed.contains(&format!("{new} current 6 values")),
+                listed.contains(&format!("{new} current 10 values")),
                 "{listed}"
             );
             assert!(

@@ -26,7 +26,7 @@ use super::keyring::MasterKey;
 pub const SEALED_PREFIX: &str = "hv1:";
 
 const NONCE_LEN: usize = 24;
-const KEY_LEN: usize = 32;
+pub(crate) const KEY_LEN: usize = 32;
 
 /// Where a value lives; bound into both ciphertexts as associated data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +130,44 @@ pub fn seal(
     ))
 }
 
+/// A fresh data key for `place`, and its envelope: the key wrapped under `master` exactly as
+/// [`seal`] wraps a value's key, with an empty content part (which still authenticates the
+/// place). A chunked attachment ([`super::stream`]) keeps this as its `file_key`, so rotation
+/// re-wraps it like any sealed value and never touches the chunks.
+pub fn seal_data_key(
+    master: &MasterKey,
+    place: Place<'_>,
+) -> Result<(String, Zeroizing<[u8; KEY_LEN]>), EnvelopeError> {
+    let mut dek = Zeroizing::new([0u8; KEY_LEN]);
+    fill_random(dek.as_mut())?;
+    let content = encrypt(&dek, &place.content_aad(), b"")?;
+    let wrapped = encrypt(master.bytes(), &place.wrap_aad(master.id()), dek.as_ref())?;
+    let stored = format!(
+        "{SEALED_PREFIX}{}:{}:{}",
+        master.id(),
+        URL_SAFE_NO_PAD.encode(wrapped),
+        URL_SAFE_NO_PAD.encode(content)
+    );
+    Ok((stored, dek))
+}
+
+/// The data key of an envelope made by [`seal_data_key`] (its empty content is checked, so a
+/// key moved from another place does not open).
+pub fn open_data_key(
+    master: &MasterKey,
+    place: Place<'_>,
+    envelope: &Envelope<'_>,
+) -> Result<Zeroizing<[u8; KEY_LEN]>, EnvelopeError> {
+    let dek = unwrap_dek(master, place, envelope)?;
+    let content = decrypt(&dek, &place.content_aad(), &decode(envelope.content)?)?;
+    if !content.is_empty() {
+        return Err(EnvelopeError::Malformed(
+            "a data key envelope holds content",
+        ));
+    }
+    Ok(dek)
+}
+
 /// Opens a value sealed for `place`; `master` must be the key named by the envelope.
 pub fn open(
     master: &MasterKey,
@@ -187,7 +225,11 @@ fn decode(part: &str) -> Result<Vec<u8>, EnvelopeError> {
 
 /// `nonce ‖ ciphertext+tag` with a fresh random 192-bit nonce (large enough that random
 /// nonces never repeat in practice, which is why XChaCha rather than ChaCha).
-fn encrypt(key: &[u8; KEY_LEN], aad: &[u8], msg: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
+pub(crate) fn encrypt(
+    key: &[u8; KEY_LEN],
+    aad: &[u8],
+    msg: &[u8],
+) -> Result<Vec<u8>, EnvelopeError> {
     let cipher = XChaCha20Poly1305::new(Key::from_slice(key));
     let mut nonce = [0u8; NONCE_LEN];
     fill_random(&mut nonce)?;
@@ -201,7 +243,7 @@ fn encrypt(key: &[u8; KEY_LEN], aad: &[u8], msg: &[u8]) -> Result<Vec<u8>, Envel
     Ok(out)
 }
 
-fn decrypt(
+pub(crate) fn decrypt(
     key: &[u8; KEY_LEN],
     aad: &[u8],
     data: &[u8],

@@ -11,6 +11,7 @@
 pub mod envelope;
 mod keyfile;
 pub mod keyring;
+pub mod stream;
 
 use std::fmt;
 use std::io::Write;

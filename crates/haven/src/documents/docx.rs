@@ -7,6 +7,9 @@ use super::DocumentError;
 use super::fill::{Block, CaseDocument};
 
 fn run(text: &str) -> Run {
+    // Defence in depth: `render` already cleaned the document; a run never holds a
+    // character XML forbids, whoever calls this.
+    let text = super::writable_text(text);
     // A line break inside a value becomes a break in the run, not a lost newline.
     let mut run = Run::new().fonts(RunFonts::new().ascii("DejaVu Sans").hi_ansi("DejaVu Sans"));
     for (i, line) in text.split('\n').enumerate() {
@@ -20,6 +23,7 @@ fn run(text: &str) -> Run {
 
 /// Writes `document` as a .docx file.
 pub fn render(document: &CaseDocument) -> Result<Vec<u8>, DocumentError> {
+    let document = &super::writable(document);
     let mut docx =
         Docx::new().add_paragraph(Paragraph::new().add_run(run(&document.title).bold().size(36)));
     if let Some(subtitle) = &document.subtitle {

@@ -64,6 +64,51 @@ pub fn render(document: &CaseDocument, format: Format) -> Result<Vec<u8>, Docume
     }
 }
 
+/// `text` with every character an XML 1.0 document may not hold (C0 controls other than tab,
+/// line feed and carriage return; U+FFFE, U+FFFF) replaced by U+FFFD. Intake refuses these
+/// characters, but values stored before it did, and template text, reach the writers too:
+/// one NUL makes a Word file that Word will not open, so each writer cleans what it writes.
+pub fn writable_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text
+        .chars()
+        .any(haven_core::answers::is_forbidden_character)
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if haven_core::answers::is_forbidden_character(c) {
+                    '\u{FFFD}'
+                } else {
+                    c
+                }
+            })
+            .collect(),
+    )
+}
+
+/// The document with [`writable_text`] applied to every piece of text.
+pub fn writable(document: &CaseDocument) -> CaseDocument {
+    let clean = |t: &str| writable_text(t).into_owned();
+    CaseDocument {
+        title: clean(&document.title),
+        subtitle: document.subtitle.as_deref().map(clean),
+        blocks: document
+            .blocks
+            .iter()
+            .map(|b| match b {
+                fill::Block::Heading(t) => fill::Block::Heading(clean(t)),
+                fill::Block::Row { label, value } => fill::Block::Row {
+                    label: clean(label),
+                    value: clean(value),
+                },
+                fill::Block::Paragraph(t) => fill::Block::Paragraph(clean(t)),
+            })
+            .collect(),
+    }
+}
+
 /// Checks that a template text compiles (definitions are checked at start-up with it).
 pub fn check_syntax(text: &str) -> Result<(), String> {
     let env = environment();

@@ -151,6 +151,8 @@ fn lay_out(document: &CaseDocument, regular: &Measure<'_>, bold: &Measure<'_>) -
 
 /// Writes `document` as a PDF.
 pub fn render(document: &CaseDocument) -> Result<Vec<u8>, DocumentError> {
+    // Text also goes into the XMP metadata (XML): no character XML forbids.
+    let document = &super::writable(document);
     let face = |data: &'static [u8]| {
         ttf_parser::Face::parse(data, 0).map_err(|e| DocumentError::Pdf(format!("font: {e}")))
     };

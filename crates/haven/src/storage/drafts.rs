@@ -109,6 +109,7 @@ impl Storage {
     ) -> Result<String, StorageError> {
         let at = timestamp(now);
         let idle_until = timestamp(now + idle);
+        let mut purged = 0;
         let mut tx = self.begin_write().await?;
         if let Some(previous) = previous_session_hash {
             query("UPDATE public_drafts SET session_hash = $1, updated_at = $2 WHERE session_hash = $3")
@@ -167,11 +168,14 @@ impl Storage {
                 .execute(&mut *tx)
                 .await
                 .map_err(StorageError::from_write)?;
-                delete_expired_in(&mut tx, &at).await?;
+                purged = delete_expired_in(&mut tx, &at).await?;
                 id
             }
         };
         tx.commit().await?;
+        if purged > 0 {
+            self.give_space_back().await;
+        }
         Ok(id)
     }
 
@@ -248,6 +252,7 @@ impl Storage {
         let mut tx = self.begin_write().await?;
         let deleted = delete_expired_in(&mut tx, &timestamp(now)).await?;
         tx.commit().await?;
+        self.give_space_back().await;
         Ok(deleted)
     }
 
@@ -282,7 +287,8 @@ impl Storage {
         draft_id: &str,
     ) -> Result<BTreeMap<String, AttachmentInfo>, StorageError> {
         let rows = query(
-            "SELECT id, question, filename, media_type, size_bytes FROM public_attachments WHERE draft_id = $1",
+            "SELECT id, question, filename, media_type, size_bytes FROM public_attachments
+             WHERE draft_id = $1 AND complete = 1",
         )
         .bind(draft_id)
         .fetch_all(&self.pool)
@@ -295,6 +301,25 @@ impl Storage {
             .collect()
     }
 
+    /// Deletes the files of a draft's questions `questions` whose ids are not in `keep` (removed
+    /// by the person, or left out of the form by a client): what is stored is what the
+    /// answers name, so counting stored files is counting attached files.
+    #[instrument(skip_all)]
+    pub async fn prune_draft_files(
+        &self,
+        draft_id: &str,
+        questions: &[&str],
+        keep: &[String],
+    ) -> Result<(), StorageError> {
+        let attached = self.draft_attachments(draft_id).await?;
+        for (id, info) in attached {
+            if questions.contains(&info.question.as_str()) && !keep.contains(&id) {
+                self.discard_attachment(&id).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// The files of a stored referral (staff pages and tests; never served inline).
     #[instrument(skip_all)]
     pub async fn referral_attachments(
@@ -303,7 +328,7 @@ impl Storage {
     ) -> Result<Vec<AttachmentInfo>, StorageError> {
         let rows = query(
             "SELECT id, question, filename, media_type, size_bytes FROM public_attachments
-             WHERE referral_id = $1 ORDER BY created_at, id",
+             WHERE referral_id = $1 AND complete = 1 ORDER BY created_at, id",
         )
         .bind(referral_id)
         .fetch_all(&self.pool)
@@ -336,6 +361,13 @@ pub(crate) async fn move_draft_files(
         .execute(&mut **tx)
         .await?;
     }
+    query(
+        "DELETE FROM public_attachment_chunks WHERE attachment_id IN
+            (SELECT id FROM public_attachments WHERE draft_id = $1)",
+    )
+    .bind(draft_id)
+    .execute(&mut **tx)
+    .await?;
     query("DELETE FROM public_attachments WHERE draft_id = $1")
         .bind(draft_id)
         .execute(&mut **tx)
@@ -369,12 +401,21 @@ async fn delete_expired_in(
     at: &str,
 ) -> Result<u64, StorageError> {
     query(
+        "DELETE FROM public_attachment_chunks WHERE attachment_id IN
+            (SELECT a.id FROM public_attachments a JOIN public_drafts d ON d.id = a.draft_id
+             WHERE d.expires_at <= $1)",
+    )
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    query(
         "DELETE FROM public_attachments WHERE draft_id IN
             (SELECT id FROM public_drafts WHERE expires_at <= $1)",
     )
     .bind(at)
     .execute(&mut **tx)
     .await?;
+    super::attachments::delete_expired_uploads_in(tx, at).await?;
     let done = query("DELETE FROM public_drafts WHERE expires_at <= $1")
         .bind(at)
         .execute(&mut **tx)

@@ -9,6 +9,7 @@
 //! log takes a table lock on PostgreSQL so concurrent servers append one chain.
 
 pub mod actions;
+pub mod attachments;
 pub mod audit;
 pub mod casework;
 pub mod drafts;
@@ -185,6 +186,8 @@ impl Storage {
             DatabaseKind::Sqlite => &SQLITE_MIGRATIONS,
             DatabaseKind::Postgres => &POSTGRES_MIGRATIONS,
         };
+        // Before the migrations: on a new database the switch costs nothing.
+        self.enable_incremental_vacuum().await?;
         migrator.run(&self.pool).await?;
         Ok(())
     }

@@ -37,6 +37,9 @@ pub struct NewReferral<'a> {
     /// draft's other uploads are deleted and its resume code cleared) in the same
     /// transaction.
     pub files: Option<(&'a str, &'a [String])>,
+    /// Files uploaded through the API (`POST /api/v1/attachments`) that the answers name:
+    /// they move to the referral in the same transaction.
+    pub uploads: &'a [String],
 }
 
 // Hand-written so answers and the receipt hash never reach a log line.
@@ -141,6 +144,7 @@ impl Storage {
             files: new
                 .files
                 .map(|(draft_id, keep)| (draft_id.to_owned(), keep.to_vec())),
+            uploads: new.uploads.to_vec(),
         };
         match &self.group_commit {
             Some(group) => group.write(row).await,
@@ -222,6 +226,8 @@ pub(crate) struct ReferralRow {
     pub actor: String,
     /// The draft whose uploads move with it, and which of them to keep.
     pub files: Option<(String, Vec<String>)>,
+    /// API uploads to move to the referral.
+    pub uploads: Vec<String>,
 }
 
 /// Writes a new referral, its `received` event and its audit entry in the caller's
@@ -276,6 +282,7 @@ pub(crate) async fn insert_referral(
     if let Some((draft_id, keep)) = &row.files {
         move_draft_files(tx, draft_id, &row.id, keep, &now).await?;
     }
+    super::attachments::claim_uploads(tx, &row.service, &row.id, &row.uploads, &now).await?;
     let entry = AuditEntry::new(
         row.received_at,
         row.actor.as_str(),

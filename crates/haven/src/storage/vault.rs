@@ -84,6 +84,9 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     // File names may name the child ("Zephyrine_assessment.pdf").
     SealedColumn::text_id("public_attachments", "filename"),
     SealedColumn::text_id("public_attachments", "content"),
+    // The data key of a file sealed in chunks (`public_attachment_chunks`): re-wrapping it
+    // is all rotation does for such a file; the chunks never change.
+    SealedColumn::text_id("public_attachments", "file_key"),
     SealedColumn::text_id("case_notes", "body"),
     SealedColumn::text_id("reporter_messages", "body"),
     // Second-factor secrets: whoever reads one can make that account's codes.
@@ -223,6 +226,48 @@ impl Storage {
             .get(parsed.key_id)
             .ok_or_else(|| fail(EnvelopeError::UnknownKey(parsed.key_id.to_owned())))?;
         envelope::open(&key, Place { table, column, id }, &parsed).map_err(fail)
+    }
+
+    /// A fresh data key for the row `id` of `table.column` and the sealed value to store
+    /// there (the key wrapped under the current master key): see `crypto/stream.rs`.
+    pub fn seal_data_key(
+        &self,
+        table: &'static str,
+        column: &'static str,
+        id: &str,
+    ) -> Result<(String, crate::crypto::stream::FileKey), StorageError> {
+        registered(table, column)?;
+        let place = Place { table, column, id };
+        envelope::seal_data_key(&self.keys.current(), place).map_err(|reason| {
+            StorageError::Sealed {
+                table,
+                column,
+                id: id.to_owned(),
+                reason,
+            }
+        })
+    }
+
+    /// The data key stored by [`Storage::seal_data_key`].
+    pub fn open_data_key(
+        &self,
+        table: &'static str,
+        column: &'static str,
+        id: &str,
+        stored: &str,
+    ) -> Result<crate::crypto::stream::FileKey, StorageError> {
+        let fail = |reason| StorageError::Sealed {
+            table,
+            column,
+            id: id.to_owned(),
+            reason,
+        };
+        let parsed = Envelope::parse(stored).map_err(fail)?;
+        let key = self
+            .keys
+            .get(parsed.key_id)
+            .ok_or_else(|| fail(EnvelopeError::UnknownKey(parsed.key_id.to_owned())))?;
+        envelope::open_data_key(&key, Place { table, column, id }, &parsed).map_err(fail)
     }
 
     /// [`Storage::seal`] for text.

@@ -52,6 +52,19 @@ pub struct AppState {
     pub options: WebOptions,
     /// Staff sign-in: the access policy, attempt throttles and the clock.
     pub staff: Arc<staff::StaffRuntime>,
+    /// Uploads per client address (count and bytes) and the per-draft byte cap.
+    pub uploads: Arc<UploadLimits>,
+}
+
+/// What one client may upload (in memory only; addresses are never stored).
+#[derive(Debug)]
+pub struct UploadLimits {
+    /// Files per client address per window.
+    pub files: RateLimiter,
+    /// Bytes per client address per window.
+    pub bytes: RateLimiter,
+    /// Most bytes of files one draft may hold.
+    pub per_draft_bytes: u64,
 }
 
 /// The settings the web layer uses.
@@ -102,6 +115,14 @@ impl AppState {
                     .map(|t| crate::crypto::sha256_hex(t.as_bytes())),
             },
             staff: Arc::new(staff::StaffRuntime::new()),
+            uploads: Arc::new(UploadLimits {
+                files: RateLimiter::new(settings.uploads_per_window, settings.upload_window()),
+                bytes: RateLimiter::budget(
+                    settings.upload_bytes_per_window,
+                    settings.upload_window(),
+                ),
+                per_draft_bytes: settings.upload_bytes_per_draft,
+            }),
         }
     }
 
@@ -121,6 +142,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(api::services::list))
         .routes(routes!(api::services::show))
         .routes(routes!(api::submissions::create))
+        .routes(unlimited_body(routes!(api::attachments::upload)))
         .routes(routes!(api::queue::list))
         .routes(routes!(api::referrals::show))
         .routes(routes!(api::actions::record))
@@ -144,6 +166,18 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(health::metrics))
+}
+
+/// A route that sets its own body limit (it knows the limit only from the loaded services):
+/// the router-wide one is lifted here.
+fn unlimited_body(
+    (schemas, paths, method): utoipa_axum::router::UtoipaMethodRouter<AppState>,
+) -> utoipa_axum::router::UtoipaMethodRouter<AppState> {
+    (
+        schemas,
+        paths,
+        method.layer(axum::extract::DefaultBodyLimit::disable()),
+    )
 }
 
 /// The OpenAPI document describing [`routes`].

@@ -1,4 +1,5 @@
-//! An in-memory, per-client fixed-window rate limiter for public submissions.
+//! An in-memory, per-client fixed-window rate limiter for public submissions (and budgets of
+//! an amount, such as upload bytes).
 //!
 //! Addresses are held only in memory, for one window, and never stored or logged: a
 //! reporter's IP address is personal data we have no other use for. Hand-written (a map and
@@ -19,9 +20,9 @@ const MAX_TRACKED: usize = 100_000;
 /// Counts requests per client address.
 #[derive(Debug)]
 pub struct RateLimiter {
-    limit: u32,
+    limit: u64,
     window: Duration,
-    windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    windows: Mutex<HashMap<IpAddr, (Instant, u64)>>,
 }
 
 /// The client is over the limit; it may retry after this many seconds.
@@ -33,6 +34,12 @@ pub struct Limited {
 impl RateLimiter {
     /// Allows `limit` requests per client per `window`.
     pub fn new(limit: u32, window: Duration) -> Self {
+        Self::budget(u64::from(limit), window)
+    }
+
+    /// Allows `limit` units (e.g. bytes, taken with [`RateLimiter::take`]) per client per
+    /// `window`.
+    pub fn budget(limit: u64, window: Duration) -> Self {
         Self {
             limit,
             window,
@@ -42,10 +49,21 @@ impl RateLimiter {
 
     /// Counts one request from `ip` (unknown clients share one bucket).
     pub fn check(&self, ip: Option<IpAddr>) -> Result<(), Limited> {
-        self.check_at(ip, Instant::now())
+        self.take_at(ip, 1, Instant::now())
     }
 
+    /// Takes `amount` units of `ip`'s budget; refused (nothing taken) when that would go past
+    /// the limit.
+    pub fn take(&self, ip: Option<IpAddr>, amount: u64) -> Result<(), Limited> {
+        self.take_at(ip, amount, Instant::now())
+    }
+
+    #[cfg(test)]
     fn check_at(&self, ip: Option<IpAddr>, now: Instant) -> Result<(), Limited> {
+        self.take_at(ip, 1, now)
+    }
+
+    fn take_at(&self, ip: Option<IpAddr>, amount: u64, now: Instant) -> Result<(), Limited> {
         let key = bucket(ip);
         // A poisoned lock only means another request panicked mid-update; the counts are
         // still usable.
@@ -60,14 +78,14 @@ impl RateLimiter {
         if now.duration_since(entry.0) >= self.window {
             *entry = (now, 0);
         }
-        if entry.1 >= self.limit {
+        if entry.1.saturating_add(amount) > self.limit {
             let elapsed = now.duration_since(entry.0);
             let retry = self.window.saturating_sub(elapsed).as_secs().max(1);
             return Err(Limited {
                 retry_after_secs: retry,
             });
         }
-        entry.1 += 1;
+        entry.1 = entry.1.saturating_add(amount);
         Ok(())
     }
 }

@@ -212,6 +212,7 @@ impl Default for TestAppBuilder {
             settings: Settings {
                 // Tests share one unknown client address; only the rate-limit test limits.
                 submissions_per_window: 10_000,
+                uploads_per_window: 10_000,
                 ..Settings::default()
             },
             builtins: false,
@@ -253,6 +254,14 @@ impl TestAppBuilder {
     /// Serve the built-in services (services/*.toml) instead of the test fixtures.
     pub fn builtins(mut self) -> Self {
         self.builtins = true;
+        self
+    }
+
+    /// Upload limits: files and bytes per client address per window, bytes per draft.
+    pub fn upload_limits(mut self, files: u32, bytes: u64, per_draft: u64) -> Self {
+        self.settings.uploads_per_window = files;
+        self.settings.upload_bytes_per_window = bytes;
+        self.settings.upload_bytes_per_draft = per_draft;
         self
     }
 
@@ -330,6 +339,7 @@ impl TestApp {
         let storage = self.db.open_storage(5).await;
         let mut settings = Settings {
             submissions_per_window: 10_000,
+            uploads_per_window: 10_000,
             ..Settings::default()
         };
         settings.data_dir = db.dir.path().to_owned();
@@ -459,12 +469,97 @@ impl TestApp {
         self.request(request.body(body.into()).unwrap()).await
     }
 
+    /// POSTs `body` as JSON. A submission naming the placeholder file ids of
+    /// `services/samples/secos-referral.json` gets real uploads in their place first
+    /// (`POST /api/v1/attachments`), as a client does: a submission may only name files it
+    /// uploaded. (Send with [`TestApp::send`] to post the placeholders as they are.)
     pub async fn post_json(&self, path: &str, body: &Value) -> TestResponse {
+        let mut body = body.clone();
+        if path == "/api/v1/submissions" {
+            self.upload_sample_files(&mut body).await;
+        }
         self.send(
             Method::POST,
             path,
             Some("application/json"),
             body.to_string(),
+        )
+        .await
+    }
+
+    /// Replaces the SECOS sample's placeholder attachment ids with files uploaded now.
+    pub async fn upload_sample_files(&self, body: &mut Value) {
+        let service = body["service"].as_str().unwrap_or_default().to_owned();
+        for (key, placeholder) in SAMPLE_FILES {
+            // (`pointer_mut`, not indexing: indexing a missing key would add it.)
+            let Some(answers) = body
+                .pointer_mut("/answers/assessments")
+                .and_then(Value::as_object_mut)
+            else {
+                return;
+            };
+            if answers.get(key).and_then(Value::as_str) != Some(placeholder) {
+                continue;
+            }
+            let id = self
+                .upload(
+                    &service,
+                    &format!("assessments.{key}"),
+                    "sample.pdf",
+                    SAMPLE_PDF,
+                )
+                .await;
+            answers.insert(key.to_owned(), Value::String(id));
+        }
+    }
+
+    /// Uploads `content` for `question` of `service` through `POST /api/v1/attachments`;
+    /// the attachment id.
+    pub async fn upload(
+        &self,
+        service: &str,
+        question: &str,
+        name: &str,
+        content: &[u8],
+    ) -> String {
+        let response = self
+            .post_attachment(
+                &[("service", service), ("question", question)],
+                Some((name, content)),
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+        response.json()["id"].as_str().unwrap().to_owned()
+    }
+
+    /// `POST /api/v1/attachments` with these text fields, then the file part `file`.
+    pub async fn post_attachment(
+        &self,
+        fields: &[(&str, &str)],
+        file: Option<(&str, &[u8])>,
+    ) -> TestResponse {
+        let boundary = "----haven-test-upload-4fW9kq";
+        let mut body: Vec<u8> = Vec::new();
+        for (name, value) in fields {
+            body.extend(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        if let Some((name, content)) = file {
+            body.extend(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+                    .as_bytes(),
+            );
+            body.extend(content);
+            body.extend(b"\r\n");
+        }
+        body.extend(format!("--{boundary}--\r\n").as_bytes());
+        self.send(
+            Method::POST,
+            "/api/v1/attachments",
+            Some(&format!("multipart/form-data; boundary={boundary}")),
+            body,
         )
         .await
     }
@@ -517,6 +612,15 @@ impl TestApp {
         (id, token)
     }
 }
+
+/// The placeholder file ids of `services/samples/secos-referral.json`, by answer key.
+pub const SAMPLE_FILES: [(&str, &str); 2] = [
+    ("risk_assessment_tool", "att_0123456789abcdef"),
+    ("assessment_document", "att_fedcba9876543210"),
+];
+
+/// The smallest file sniffed as a PDF.
+pub const SAMPLE_PDF: &[u8] = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
 
 /// A valid submission to the demo service's public stage.
 pub fn valid_submission() -> Value {

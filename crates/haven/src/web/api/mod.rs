@@ -2,6 +2,7 @@
 
 pub mod actions;
 mod band_actions;
+pub mod attachments;
 pub mod checks;
 pub mod follow_up;
 pub mod meetings;

@@ -19,11 +19,12 @@ pub mod index;
 pub mod invite;
 pub mod outcomes;
 pub mod question;
+mod receive;
 mod respond;
 pub mod resume;
 mod session;
 pub mod start;
-mod uploads;
+pub(crate) mod uploads;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -13,12 +13,13 @@ use haven_pages::{FormAction, PageRequest, PageState, QuestionFindings, nav, url
 use serde_json::Value;
 
 use super::draft::{self, Loaded, offers_save};
+use super::receive::{self, Received};
 use super::respond::{self, PageResult, Reply};
 use super::session::FormSession;
 use super::{check_answers, parse_form, uploads};
 use crate::intake::IdentifyingAnswer;
-use crate::storage::drafts::NewAttachment;
 use crate::web::AppState;
+use crate::web::extract::ClientIp;
 
 /// Where a question page's request is: the service, stage, page and the person's progress.
 struct Here<'d> {
@@ -100,10 +101,15 @@ pub async fn show(
 }
 
 /// Takes a question page's answers (and files), then goes on, shows errors, or saves.
+///
+/// The body may be as large as the page's file questions allow ([`uploads::page_limit`]):
+/// a page without file questions takes only the usual limit, and a `Content-Length` past
+/// the limit is answered 413 before any of the body is read.
 pub async fn submit(
     State(state): State<AppState>,
     session: FormSession,
     Path((service, stage, page)): Path<(String, String, String)>,
+    ClientIp(ip): ClientIp,
     request: Request,
 ) -> PageResult {
     let now = Utc::now();
@@ -111,6 +117,17 @@ pub async fn submit(
     let def = draft::service(&state, &service)?;
     let mut loaded = draft::load(&state, &session, def, now).await?;
     let here = locate(&state, &service, &stage, &page, Some(&loaded))?;
+    let limit = uploads::page_limit(here.stage, here.page, state.options.body_limit_bytes);
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX)) {
+        return Err(respond::error(Some(def), StatusCode::PAYLOAD_TOO_LARGE));
+    }
+    // A body without a length (chunked) is cut off at the page's limit as it is read.
+    let request = request.map(|body| uploads::paced(body, limit));
     let is_multipart = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -120,15 +137,37 @@ pub async fn submit(
     let shown = nav::shown_questions(here.page, &here.audience, &answers, today);
     let takes_files =
         !here.stage.uploads_forbidden && shown.iter().any(|q| q.kind == QuestionKind::File);
+    let request_page = PageRequest {
+        def: here.def,
+        stage: here.stage,
+        page: here.page,
+        audience: &here.audience,
+        answers: &answers,
+        today,
+    };
+    let ctx = page_context(&state, &session, here.stage);
 
-    let (mut form, uploaded) = if is_multipart {
+    let (mut form, stored) = if is_multipart {
         if !takes_files {
             return Err(uploads::refused(def));
         }
         let multipart = Multipart::from_request(request, &state)
             .await
             .map_err(|e| respond::error(Some(def), e.status()))?;
-        uploads::read(def, here.page, multipart).await?
+        let reading = receive::Page {
+            def,
+            session: &session,
+            shown: &shown,
+            ip,
+            now,
+        };
+        match receive::receive(&state, &reading, &mut loaded, multipart).await? {
+            Received::Done { form, stored } => (form, stored),
+            Received::Refused { form, errors } => {
+                let names = attachment_names(&state, &loaded).await?;
+                return refused_page(&ctx, &request_page, &form, &errors, &names);
+            }
+        }
     } else {
         let body = Bytes::from_request(request, &state)
             .await
@@ -138,10 +177,11 @@ pub async fn submit(
         (form, Vec::new())
     };
     if !session.csrf_ok(&state.key, &form) {
+        receive::discard_all(&state, &stored).await;
         return Err(respond::error(Some(def), StatusCode::FORBIDDEN).with_session(&session));
     }
 
-    let attached = match &loaded.id {
+    let mut attached = match &loaded.id {
         Some(id) => state
             .storage
             .draft_attachments(id)
@@ -149,63 +189,29 @@ pub async fn submit(
             .map_err(|e| respond::storage_failed(Some(def), &e))?,
         None => BTreeMap::new(),
     };
+    // What was attached before this post: counted from storage, never from the form.
+    attached.retain(|id, _| !stored.iter().any(|s| s.id == *id));
     let kept = uploads::filter_current(&mut form, &shown, &attached);
-    let request = PageRequest {
-        def: here.def,
-        stage: here.stage,
-        page: here.page,
-        audience: &here.audience,
-        answers: &answers,
-        today,
-    };
-    let ctx = page_context(&state, &session, here.stage);
     let names: BTreeMap<String, String> = attached
         .iter()
         .map(|(id, a)| (id.clone(), a.filename.clone()))
         .collect();
-    if !uploaded.is_empty() {
-        match uploads::check(&shown, &uploaded, &kept) {
-            Err(errors) => {
-                let findings = page_findings(&request);
-                let page_state = PageState {
-                    errors: &errors,
-                    submitted: Some(&form),
-                    findings: &findings,
-                    attachment_names: Some(&names),
-                };
-                let html = haven_pages::question_page(&ctx, &request, &page_state);
-                return respond::rendered(StatusCode::UNPROCESSABLE_ENTITY, html);
-            }
-            Ok(accepted) => {
-                let draft_id = match loaded.id.clone() {
-                    Some(id) => id,
-                    None => draft::store(&state, &session, def, &mut loaded, now).await?,
-                };
-                for file in accepted {
-                    let id = format!("att_{}", crate::crypto::new_id());
-                    state
-                        .storage
-                        .add_attachment(&NewAttachment {
-                            id: id.clone(),
-                            draft_id: &draft_id,
-                            question: &file.upload.field,
-                            filename: &file.upload.filename,
-                            media_type: file.media_type,
-                            content: &file.upload.content,
-                        })
-                        .await
-                        .map_err(|e| respond::storage_failed(Some(def), &e))?;
-                    form.push((file.upload.field.clone(), id));
-                }
-            }
-        }
+    let too_many = too_many_files(&shown, &kept, &stored);
+    if !too_many.is_empty() {
+        receive::discard_all(&state, &stored).await;
+        return refused_page(&ctx, &request_page, &form, &too_many, &names);
     }
+    for file in &stored {
+        form.push((file.question.clone(), file.id.clone()));
+    }
+    let request = request_page;
 
     let input = haven_pages::parse_page_form(&request, &form);
     let mut new_answers = answers.clone();
     haven_pages::apply_patch(&mut new_answers, &input.answers_patch);
     loaded.stage_mut(&here.stage.key).answers = new_answers.clone();
-    draft::store(&state, &session, def, &mut loaded, now).await?;
+    let draft_id = draft::store(&state, &session, def, &mut loaded, now).await?;
+    prune_files(&state, def, &draft_id, &shown, &new_answers).await?;
     let request = PageRequest {
         answers: &new_answers,
         ..request
@@ -253,6 +259,89 @@ pub async fn submit(
         status,
         haven_pages::question_page(&ctx, &request, &page_state),
     )
+}
+
+/// The page again with the files refused (422); nothing of the post was kept.
+fn refused_page(
+    ctx: &haven_pages::PageContext,
+    request: &PageRequest<'_>,
+    form: &[(String, String)],
+    errors: &[FieldError],
+    names: &BTreeMap<String, String>,
+) -> PageResult {
+    let findings = page_findings(request);
+    let page_state = PageState {
+        errors,
+        submitted: Some(form),
+        findings: &findings,
+        attachment_names: Some(names),
+    };
+    let html = haven_pages::question_page(ctx, request, &page_state);
+    respond::rendered(StatusCode::UNPROCESSABLE_ENTITY, html)
+}
+
+/// An error for each file question that would hold more files than it takes: those kept
+/// (stored, less those ticked for removal) plus those just sent. A question of one file
+/// takes a new file in place of the old one.
+fn too_many_files(
+    shown: &[&haven_core::definition::Question],
+    kept: &BTreeMap<String, usize>,
+    stored: &[uploads::Stored],
+) -> Vec<FieldError> {
+    shown
+        .iter()
+        .filter(|q| q.kind == QuestionKind::File)
+        .filter_map(|q| {
+            let new = stored.iter().filter(|s| s.question == q.key).count();
+            let total = match q.max_items {
+                Some(_) => kept.get(&q.key).copied().unwrap_or(0) + new,
+                None => new,
+            };
+            let max = uploads::max_items(q);
+            (total > max).then(|| {
+                FieldError::new(
+                    &q.key,
+                    format!(
+                        "You can attach up to {max} files for \u{201c}{}\u{201d}",
+                        q.label
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Deletes the draft's files for this page's file questions that its answers no longer
+/// name (removed, replaced, or left out of the form), so what is stored is what is attached.
+async fn prune_files(
+    state: &AppState,
+    def: &ServiceDefinition,
+    draft_id: &str,
+    shown: &[&haven_core::definition::Question],
+    answers: &Value,
+) -> Result<(), Reply> {
+    let questions: Vec<&str> = shown
+        .iter()
+        .filter(|q| q.kind == QuestionKind::File)
+        .map(|q| q.key.as_str())
+        .collect();
+    if questions.is_empty() {
+        return Ok(());
+    }
+    let keep: Vec<String> = questions
+        .iter()
+        .filter_map(|key| lookup(answers, key))
+        .flat_map(|v| match v {
+            Value::Array(items) => items.clone(),
+            other => vec![other.clone()],
+        })
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    state
+        .storage
+        .prune_draft_files(draft_id, &questions, &keep)
+        .await
+        .map_err(|e| respond::storage_failed(Some(def), &e))
 }
 
 /// The form as it is shown again: files just stored (`KEY` = their id) are listed as

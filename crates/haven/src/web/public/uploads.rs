@@ -1,18 +1,27 @@
-//! Attachments posted with a question page (`multipart/form-data`): read with a per-file
-//! size cap, type decided by sniffing the content (never the file name or the browser's
-//! `Content-Type`), file names sanitised. Refusals are GOV.UK error messages naming the
-//! question and why (type, size, empty, too many).
+//! Attachments (`multipart/form-data` file parts), from the question pages and from
+//! `POST /api/v1/attachments`: streamed a piece at a time into chunked sealed storage
+//! (`storage/attachments.rs`), never held whole in memory. Type decided by sniffing the first
+//! bytes (never the file name or the browser's `Content-Type`), file names sanitised, and
+//! reading stops as soon as a cap is passed: the question's `max_bytes`, the draft's total,
+//! the client address's files and bytes per window. Refusals name the question and why.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
-use axum::extract::Multipart;
+use axum::body::{Body, HttpBody};
+use axum::extract::multipart::Field;
 use axum::http::StatusCode;
 use haven_core::answers::FieldError;
-use haven_core::definition::{Page, Question, QuestionKind, ServiceDefinition};
+use haven_core::definition::{Page, Question, QuestionKind, ServiceDefinition, Stage};
 use haven_pages::naming;
 
 use super::respond::{self, Reply};
 use crate::services::Registry;
+use crate::storage::StorageError;
+use crate::storage::attachments::{NewFile, Owner};
+use crate::web::AppState;
 
 /// Size cap for a part that is not a known file question (refused anyway).
 const DEFAULT_MAX_BYTES: u64 = 10 * 1024 * 1024;
@@ -20,180 +29,267 @@ const DEFAULT_MAX_BYTES: u64 = 10 * 1024 * 1024;
 /// Longest file name kept (characters).
 const MAX_NAME_CHARS: usize = 100;
 
-/// A file part as received.
-pub struct Upload {
-    /// The form field (the question key).
-    pub field: String,
-    /// Sanitised file name.
-    pub filename: String,
-    pub content: Vec<u8>,
-    /// More than the question's `max_bytes` was sent (reading stopped there).
-    pub too_large: bool,
+/// Bytes read before the type is sniffed: enough for `infer` to tell a DOCX from another
+/// ZIP (it looks past the first entries), one sealed chunk's worth.
+const SNIFF_LEN: usize = crate::crypto::stream::CHUNK_LEN;
+
+/// The biggest body any question page may need: the largest page of files of any loaded
+/// service (each file question's `max_bytes` × `max_items`) plus the usual limit. The route's
+/// ceiling; each page then applies its own [`page_limit`].
+pub fn body_limit(registry: &Registry, base: usize) -> usize {
+    registry
+        .definitions()
+        .flat_map(|d| d.stages.iter())
+        .flat_map(|s| s.pages.iter().map(move |p| page_limit(s, p, base)))
+        .max()
+        .unwrap_or(base)
 }
 
-/// A checked upload, ready to store.
-pub struct Accepted<'a> {
-    pub upload: &'a Upload,
+/// The body limit of one question page: the usual limit, plus `max_bytes` × `max_items` of
+/// each of its file questions when its stage takes files.
+pub fn page_limit(stage: &Stage, page: &Page, base: usize) -> usize {
+    if stage.uploads_forbidden {
+        return base;
+    }
+    let files: u64 = page
+        .questions
+        .iter()
+        .filter(|q| q.kind == QuestionKind::File)
+        .map(|q| max_bytes(q).saturating_mul(u64::try_from(max_items(q)).unwrap_or(1)))
+        .sum();
+    base.saturating_add(usize::try_from(files).unwrap_or(usize::MAX))
+}
+
+/// `body` cut off at `limit` bytes (413 past it) and handed out one frame per poll.
+///
+/// The multipart parser (multer) reads every frame that is ready before it parses, so a
+/// fast client could make it buffer far more than the part being read; yielding after each
+/// frame keeps what it holds to about one frame, and lets a refusal (no CSRF token, a cap
+/// passed) stop the reading at once. Hand-written: no crate offers this pacing.
+pub fn paced(body: Body, limit: usize) -> Body {
+    Body::new(OneFrameAtATime {
+        inner: http_body_util::Limited::new(body, limit),
+        yielded: false,
+    })
+}
+
+struct OneFrameAtATime<B> {
+    inner: B,
+    /// A frame was just given: the next poll says "not ready yet" (and wakes at once).
+    yielded: bool,
+}
+
+impl<B: HttpBody + Unpin> HttpBody for OneFrameAtATime<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.get_mut();
+        if this.yielded {
+            this.yielded = false;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(Some(_))) {
+            this.yielded = true;
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The largest file a question takes.
+pub fn max_bytes(q: &Question) -> u64 {
+    q.max_bytes.unwrap_or(DEFAULT_MAX_BYTES)
+}
+
+/// How many files a question takes (one unless `max_items` says more).
+pub fn max_items(q: &Question) -> usize {
+    q.max_items.unwrap_or(1)
+}
+
+/// Why one file was not stored. Whatever was stored of it has been deleted.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Shown against the question: wrong type, empty, too large, over the draft's total.
+    Field(FieldError),
+    /// The client address used up its uploads for now: 429, retry after this many seconds.
+    TooMany(u64),
+    /// The body broke off or went past the page's limit (400/413).
+    Broken(StatusCode),
+    Storage(StorageError),
+}
+
+/// A file stored.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub question: String,
+    pub id: String,
+    pub size: u64,
+    /// The sniffed type.
     pub media_type: &'static str,
 }
 
-/// The body limit of question-page posts: enough for the largest page of files of any loaded
-/// service (each file question's `max_bytes` × `max_items`), plus the usual limit for the
-/// rest of the form.
-pub fn body_limit(registry: &Registry, base: usize) -> usize {
-    let largest_page: u64 = registry
-        .definitions()
-        .flat_map(|d| d.stages.iter())
-        .filter(|s| !s.uploads_forbidden)
-        .flat_map(|s| s.pages.iter())
-        .map(|p| {
-            p.questions
-                .iter()
-                .filter(|q| q.kind == QuestionKind::File)
-                .map(|q| {
-                    q.max_bytes.unwrap_or(DEFAULT_MAX_BYTES)
-                        * u64::try_from(q.max_items.unwrap_or(1)).unwrap_or(1)
-                })
-                .sum::<u64>()
+/// Streams one file part into storage for `q`: at most one chunk plus the sniffing prefix in
+/// memory, reading stopped at the first cap passed (`room`: bytes its draft may still take).
+pub async fn store_one(
+    state: &AppState,
+    mut field: Field<'_>,
+    q: &Question,
+    owner: Owner<'_>,
+    room: u64,
+    ip: Option<IpAddr>,
+) -> Result<Stored, Refusal> {
+    let label = &q.label;
+    let limit = max_bytes(q);
+    state
+        .uploads
+        .files
+        .take(ip, 1)
+        .map_err(|l| Refusal::TooMany(l.retry_after_secs))?;
+    let filename = sanitise_filename(field.file_name().unwrap_or_default());
+    let too_large = || {
+        Refusal::Field(FieldError::new(
+            &q.key,
+            format!(
+                "The file for \u{201c}{label}\u{201d} must be smaller than {}",
+                human_size(limit)
+            ),
+        ))
+    };
+    let over_draft = || {
+        Refusal::Field(FieldError::new(
+            &q.key,
+            format!(
+                "The files attached to this form come to more than {} together: remove a file \
+                 or choose a smaller one for \u{201c}{label}\u{201d}",
+                human_size(state.uploads.per_draft_bytes)
+            ),
+        ))
+    };
+    // Each piece is checked against every cap before it is kept anywhere.
+    let mut size: u64 = 0;
+    let mut admit = |len: usize| -> Result<(), Refusal> {
+        size = size.saturating_add(u64::try_from(len).unwrap_or(u64::MAX));
+        if size > limit {
+            return Err(too_large());
+        }
+        if size > room {
+            return Err(over_draft());
+        }
+        state
+            .uploads
+            .bytes
+            .take(ip, u64::try_from(len).unwrap_or(u64::MAX))
+            .map_err(|l| Refusal::TooMany(l.retry_after_secs))
+    };
+    let mut prefix = zeroize::Zeroizing::new(Vec::new());
+    let mut ended = false;
+    while prefix.len() < SNIFF_LEN {
+        match field.chunk().await {
+            Ok(Some(piece)) => {
+                admit(piece.len())?;
+                prefix.extend_from_slice(&piece);
+            }
+            Ok(None) => {
+                ended = true;
+                break;
+            }
+            Err(e) => return Err(Refusal::Broken(e.status())),
+        }
+    }
+    if prefix.is_empty() {
+        return Err(Refusal::Field(FieldError::new(
+            &q.key,
+            format!("The file for \u{201c}{label}\u{201d} is empty"),
+        )));
+    }
+    let allowed =
+        |mime: &str| q.allowed_types.is_empty() || q.allowed_types.iter().any(|a| a == mime);
+    let Some(media_type) = infer::get(&prefix[..])
+        .map(|t| t.mime_type())
+        .filter(|m| allowed(m))
+    else {
+        return Err(Refusal::Field(FieldError::new(
+            &q.key,
+            format!(
+                "The file for \u{201c}{label}\u{201d} must be a {}",
+                type_names(&q.allowed_types)
+            ),
+        )));
+    };
+    let id = format!("att_{}", crate::crypto::new_id());
+    let mut writer = state
+        .storage
+        .begin_file(&NewFile {
+            id: id.clone(),
+            owner,
+            question: &q.key,
+            filename: &filename,
+            media_type,
         })
-        .max()
-        .unwrap_or(0);
-    base.saturating_add(usize::try_from(largest_page).unwrap_or(usize::MAX))
-}
-
-/// Reads a multipart body: text fields as form pairs, file parts (with a file name) as
-/// uploads. Empty file parts (no file chosen) are dropped. A body that breaks off or goes past
-/// the route's limit is a 400/413 page.
-pub async fn read(
-    def: &ServiceDefinition,
-    page: &Page,
-    mut multipart: Multipart,
-) -> Result<(Vec<(String, String)>, Vec<Upload>), Reply> {
-    let mut form = Vec::new();
-    let mut uploads = Vec::new();
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(e) => return Err(respond::error(Some(def), e.status())),
-        };
-        let name = field.name().unwrap_or_default().to_owned();
-        let Some(filename) = field.file_name().map(str::to_owned) else {
-            let text = field
-                .text()
-                .await
-                .map_err(|e| respond::error(Some(def), e.status()))?;
-            form.push((name, text));
-            continue;
-        };
-        let limit = page
-            .questions
-            .iter()
-            .find(|q| q.key == name && q.kind == QuestionKind::File)
-            .and_then(|q| q.max_bytes)
-            .unwrap_or(DEFAULT_MAX_BYTES);
-        let mut content = Vec::new();
-        let mut too_large = false;
-        let mut field = field;
-        loop {
+        .await
+        .map_err(Refusal::Storage)?;
+    let streamed: Result<(), Refusal> = async {
+        state
+            .storage
+            .write_file(&mut writer, &prefix[..])
+            .await
+            .map_err(Refusal::Storage)?;
+        // The prefix is in storage now: wipe it and give its memory back.
+        zeroize::Zeroize::zeroize(&mut *prefix);
+        prefix.shrink_to_fit();
+        while !ended {
             match field.chunk().await {
-                Ok(Some(chunk)) => {
-                    if content.len() as u64 + chunk.len() as u64 > limit {
-                        // Stop reading this file; the next field skips what is left of it.
-                        too_large = true;
-                        break;
-                    }
-                    content.extend_from_slice(&chunk);
+                Ok(Some(piece)) => {
+                    admit(piece.len())?;
+                    state
+                        .storage
+                        .write_file(&mut writer, &piece)
+                        .await
+                        .map_err(Refusal::Storage)?;
                 }
-                Ok(None) => break,
-                Err(e) => return Err(respond::error(Some(def), e.status())),
+                Ok(None) => ended = true,
+                Err(e) => return Err(Refusal::Broken(e.status())),
             }
         }
-        if filename.is_empty() && content.is_empty() && !too_large {
-            continue; // the browser sends an empty part when no file was chosen
-        }
-        uploads.push(Upload {
-            field: name,
-            filename: sanitise_filename(&filename),
-            content,
-            too_large,
-        });
+        Ok::<(), Refusal>(())
     }
-    Ok((form, uploads))
+    .await;
+    if let Err(refusal) = streamed {
+        discard(state, &id).await;
+        return Err(refusal);
+    }
+    match state.storage.finish_file(writer).await {
+        Ok(size) => Ok(Stored {
+            question: q.key.clone(),
+            id,
+            size,
+            media_type,
+        }),
+        Err(e) => {
+            discard(state, &id).await;
+            Err(Refusal::Storage(e))
+        }
+    }
 }
 
-/// Checks each upload against its question: one of the page's file questions shown, not
-/// empty, within `max_bytes`, a sniffed type in `allowed_types`, and no more than
-/// `max_items` files with those already attached (`kept`: ids per question after removals).
-pub fn check<'u>(
-    shown: &[&Question],
-    uploads: &'u [Upload],
-    kept: &BTreeMap<String, usize>,
-) -> Result<Vec<Accepted<'u>>, Vec<FieldError>> {
-    let mut errors: Vec<FieldError> = Vec::new();
-    let mut accepted = Vec::new();
-    let mut new_counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for upload in uploads {
-        if errors.iter().any(|e| e.field == upload.field) {
-            continue; // one message per field
-        }
-        let Some(q) = shown
-            .iter()
-            .find(|q| q.key == upload.field && q.kind == QuestionKind::File)
-        else {
-            errors.push(FieldError::new(
-                &upload.field,
-                "This question does not take a file",
-            ));
-            continue;
-        };
-        let label = &q.label;
-        if upload.too_large {
-            let limit = human_size(q.max_bytes.unwrap_or(DEFAULT_MAX_BYTES));
-            errors.push(FieldError::new(
-                &q.key,
-                format!("The file for \u{201c}{label}\u{201d} must be smaller than {limit}"),
-            ));
-            continue;
-        }
-        if upload.content.is_empty() {
-            errors.push(FieldError::new(
-                &q.key,
-                format!("The file for \u{201c}{label}\u{201d} is empty"),
-            ));
-            continue;
-        }
-        let sniffed = infer::get(&upload.content).map(|t| t.mime_type());
-        let allowed =
-            |mime: &str| q.allowed_types.is_empty() || q.allowed_types.iter().any(|a| a == mime);
-        let Some(media_type) = sniffed.filter(|m| allowed(m)) else {
-            errors.push(FieldError::new(
-                &q.key,
-                format!(
-                    "The file for \u{201c}{label}\u{201d} must be a {}",
-                    type_names(&q.allowed_types)
-                ),
-            ));
-            continue;
-        };
-        let count = new_counts.entry(q.key.as_str()).or_insert(0);
-        *count += 1;
-        if let Some(max) = q.max_items {
-            let total = kept.get(&q.key).copied().unwrap_or(0) + *count;
-            if total > max {
-                errors.push(FieldError::new(
-                    &q.key,
-                    format!("You can attach up to {max} files for \u{201c}{label}\u{201d}"),
-                ));
-                continue;
-            }
-        }
-        accepted.push(Accepted { upload, media_type });
-    }
-    if errors.is_empty() {
-        Ok(accepted)
-    } else {
-        Err(errors)
+/// Deletes a file stored (or half-stored) by this request; a failure is logged, and the file
+/// goes with its draft (or, uploaded through the API, when it expires).
+pub async fn discard(state: &AppState, id: &str) {
+    if let Err(e) = state.storage.discard_attachment(id).await {
+        tracing::warn!(error = %e, "a refused upload could not be deleted yet");
     }
 }
 
@@ -241,7 +337,7 @@ fn type_names(types: &[String]) -> String {
 }
 
 /// "10 MB" for a byte count.
-fn human_size(bytes: u64) -> String {
+pub fn human_size(bytes: u64) -> String {
     const MB: u64 = 1024 * 1024;
     if bytes >= MB {
         format!("{} MB", bytes / MB)
@@ -250,8 +346,10 @@ fn human_size(bytes: u64) -> String {
     }
 }
 
-/// The ids of `KEY-current` the browser sent back, kept only if they are attachments of this
-/// draft for that question (and not ticked for removal): the browser's word is never trusted.
+/// Drops the `KEY-current` ids the browser sent back that are not files of this draft for
+/// that question (the browser's word is never trusted), and returns, per file question shown,
+/// how many files stay attached: those stored for it (`attached`, never the browser's
+/// `KEY-current` list, which a client can leave out) less those ticked for removal.
 pub fn filter_current(
     form: &mut Vec<(String, String)>,
     shown: &[&Question],
@@ -275,9 +373,9 @@ pub fn filter_current(
             .filter(|(n, _)| *n == naming::file_remove(&q.key))
             .map(|(_, v)| v.as_str())
             .collect();
-        let count = form
+        let count = attached
             .iter()
-            .filter(|(n, v)| *n == naming::file_current(&q.key) && !removed.contains(&v.as_str()))
+            .filter(|(id, a)| a.question == q.key && !removed.contains(&id.as_str()))
             .count();
         kept.insert(q.key.clone(), count);
     }

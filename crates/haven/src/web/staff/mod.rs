@@ -17,6 +17,7 @@ pub mod case;
 pub mod case_actions;
 pub mod casework;
 pub mod error;
+mod invisible;
 pub mod onward;
 pub mod queue;
 pub mod render;

@@ -100,6 +100,10 @@ static ENVIRONMENT: LazyLock<Result<Environment<'static>, String>> = LazyLock::n
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Lenient);
     env.set_auto_escape_callback(|_| AutoEscape::Html);
+    // Text from outside (answers, messages): isolated, invisible characters marked.
+    env.add_filter("user_text", |v: minijinja::Value| {
+        super::invisible::user_text(&v)
+    });
     for (name, source) in TEMPLATES {
         env.add_template(name, source)
             .map_err(|e| format!("template {name}: {e}"))?;
