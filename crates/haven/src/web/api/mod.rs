@@ -1,8 +1,8 @@
 //! The JSON API under `/api/v1`, one module per resource.
 
 pub mod actions;
-mod band_actions;
 pub mod attachments;
+mod band_actions;
 pub mod checks;
 pub mod follow_up;
 pub mod meetings;
