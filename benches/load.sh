@@ -24,16 +24,30 @@ cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm 
 pids=()
 trap cleanup EXIT
 
-python3 - "$work/body.json" <<'PY'
-import json, sys
+# A file answer must name a file uploaded (POST /api/v1/attachments) for that one submission,
+# and hey sends the same body every time. So the benchmark runs the built-in SECOS definition
+# with its risk tool upload made optional (a --services-dir override, templates copied), and
+# the sample without its two file answers: everything else a submission does is measured.
+mkdir -p "$work/services"
+cp -r services/templates "$work/services/templates"
+python3 - "$work/body.json" "$work/services/secos.toml" <<'PY'
+import json, re, sys
 answers = json.load(open("services/samples/secos-referral.json"))
+for key in ("risk_assessment_tool", "assessment_document"):
+    answers.get("assessments", {}).pop(key, None)
+answers.setdefault("assessments", {})["not_attached_reason"] = "An assessment is under way and not yet complete."
 json.dump({"service": "secos", "stage": "referral", "audience": "professional", "answers": answers}, open(sys.argv[1], "w"))
+definition = open("services/secos.toml").read()
+block = re.search(r'key = "assessments\.risk_assessment_tool"\n(.*?)\n\n', definition, re.S)
+optional = block.group(0).replace("required = true\n", "")
+open(sys.argv[2], "w").write(definition.replace(block.group(0), optional))
 PY
 
 # The public rate limit is raised so the benchmark measures the work, not the 429s.
 HAVEN_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))') \
 HAVEN_SUBMISSIONS_PER_WINDOW=1000000000 HAVEN_LOG=warn \
-  target/release/haven serve --bind 127.0.0.1:$HAVEN_PORT --data-dir "$work/haven" >"$work/haven.log" 2>&1 &
+  target/release/haven serve --bind 127.0.0.1:$HAVEN_PORT --data-dir "$work/haven" \
+  --services-dir "$work/services" >"$work/haven.log" 2>&1 &
 pids+=($!)
 target/release/load-baseline 127.0.0.1:$BASE_PORT "$work/baseline.db" full >"$work/baseline.log" 2>&1 &
 pids+=($!)
