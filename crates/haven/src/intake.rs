@@ -260,6 +260,14 @@ pub async fn submit(
                 }));
             }
             Err(StorageError::Conflict) => continue,
+            // Two submissions raced for one uploaded file: the later one names the question,
+            // as if the id had never been valid (the file now belongs to the other referral).
+            Err(StorageError::UploadTaken(taken)) => {
+                let answers = file_answers(stage, &submission.answers);
+                let bad: Vec<(String, String)> =
+                    answers.into_iter().filter(|(_, id)| *id == taken).collect();
+                return Err(IntakeError::Invalid(unstored_files(&bad)));
+            }
             Err(e) => return Err(e.into()),
         }
     }

@@ -214,3 +214,38 @@ async fn api_uploads_are_limited_per_address() {
         })
         .await;
 }
+
+#[tokio::test]
+async fn two_submissions_racing_for_one_upload_get_one_referral_and_one_422_never_a_500() {
+    builtins()
+        .each_engine(async |app: &TestApp| {
+            let tool = app.upload("secos", TOOL, "tool.pdf", SAMPLE_PDF).await;
+            let mut answers = sample("secos-referral");
+            answers["assessments"]["risk_assessment_tool"] = json!(tool);
+            answers["assessments"]
+                .as_object_mut()
+                .unwrap()
+                .remove("assessment_document");
+            answers["assessments"]["not_attached_reason"] = json!("Not yet complete.");
+            let body = secos(answers);
+            // Both pass the check that the file is free; only one can take it when written.
+            let (first, second) = tokio::join!(submit_as_is(app, &body), submit_as_is(app, &body));
+            let mut statuses = [first.status, second.status];
+            statuses.sort();
+            assert_eq!(
+                statuses,
+                [StatusCode::CREATED, StatusCode::UNPROCESSABLE_ENTITY],
+                "{:?}: {} / {}",
+                app.engine,
+                first.text(),
+                second.text()
+            );
+            let refused = if first.status == StatusCode::CREATED {
+                second
+            } else {
+                first
+            };
+            assert_eq!(refused.error_fields(), vec![TOOL]);
+        })
+        .await;
+}

@@ -995,3 +995,41 @@ mod smtp {
         }
     }
 }
+
+#[tokio::test]
+async fn opening_the_link_gives_the_form_a_new_session_id_and_the_old_one_reaches_nothing() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let (_, token) = app.staff(Role::Triage, Some(TEAM)).await;
+            let (_, _, link, _) = invited(app, &token).await;
+            let mut referrer = Browser::new(app);
+            let page = referrer.get(&link).await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+            // The id the start page gave (or one planted on the device before the link
+            // was opened).
+            let before = referrer.cookie.clone().expect("the start page sets a cookie");
+            let opened = referrer.post(&link, &[]).await;
+            assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.text());
+            let after = referrer.cookie.clone().expect("a cookie after opening");
+            assert_ne!(before, after, "{:?}: a new id once the link opens", app.engine);
+            let first_page = opened.header("location").unwrap().to_owned();
+            let form = referrer.get(&first_page).await;
+            assert_eq!(form.status, StatusCode::OK, "{}", form.text());
+
+            // The old id no longer reaches the granted form (nor is the link its to reopen).
+            let mut planted = Browser::new(app);
+            planted.cookie = Some(before);
+            let stale = planted.get(&first_page).await;
+            assert_ne!(
+                stale.status,
+                StatusCode::OK,
+                "{:?}: the old id reaches nothing: {}",
+                app.engine,
+                stale.text()
+            );
+            let again = planted.get(&link).await;
+            assert_ne!(again.status, StatusCode::SEE_OTHER);
+        })
+        .await;
+}

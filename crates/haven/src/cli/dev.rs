@@ -381,6 +381,7 @@ async fn seed(ctx: &Context, args: &SeedArgs) -> Result<(), CliError> {
                             receipt_hash: d.receipt_hash.clone(),
                             actor: "public",
                             files: None,
+                            uploads: &[],
                         },
                         d.state.clone(),
                     )

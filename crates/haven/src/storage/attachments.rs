@@ -3,9 +3,10 @@
 //! through the API before their submission; giving the space of deleted files back.
 //!
 //! A new file gets a row (`complete = 0`, its data key sealed in `file_key`), then one row per
-//! sealed chunk as the bytes arrive, then `complete = 1` with its size. Each chunk is written
-//! in its own short transaction: a slow upload never holds SQLite's one write lock while it
-//! waits for the network. A file whose upload broke off is deleted by the caller
+//! sealed chunk as the bytes arrive, then `complete = 1` with its size. Sealed chunks are
+//! written eight at a time (512 KiB), each batch in its own short transaction: a slow upload
+//! never holds SQLite's one write lock while it waits for the network, and a large file costs
+//! one disk flush per batch, not per chunk. A file whose upload broke off is deleted by the caller
 //! ([`Storage::discard_attachment`]) or with its draft; until complete it is never listed.
 //! Files stored before chunking keep their whole sealed `content` and still open.
 //! The format is in `crypto/stream.rs` and `docs/ARCHITECTURE.md`.
@@ -40,13 +41,22 @@ pub struct NewFile<'a> {
     pub media_type: &'a str,
 }
 
-/// A file being written: holds at most one chunk of plaintext (zeroed when dropped).
+/// Sealed chunks written to the database in one transaction: one disk flush per
+/// `CHUNKS_PER_WRITE × CHUNK_LEN` bytes (512 KiB) instead of one per chunk, which made
+/// concurrent 10 MB uploads outlast the request timeout; at most that much sealed data
+/// waits in memory per upload.
+const CHUNKS_PER_WRITE: usize = 8;
+
+/// A file being written: holds at most one chunk of plaintext (zeroed when dropped) and
+/// up to [`CHUNKS_PER_WRITE`] sealed chunks not yet written.
 pub struct FileWriter {
     id: String,
     key: FileKey,
     seq: u64,
     buffer: Zeroizing<Vec<u8>>,
     size: u64,
+    /// Sealed chunks waiting to be written: (seq, last, sealed data).
+    pending: Vec<(u64, bool, String)>,
 }
 
 impl FileWriter {
@@ -108,6 +118,7 @@ impl Storage {
             seq: 0,
             buffer: Zeroizing::new(Vec::with_capacity(CHUNK_LEN)),
             size: 0,
+            pending: Vec::with_capacity(CHUNKS_PER_WRITE),
         })
     }
 
@@ -152,6 +163,8 @@ impl Storage {
         Ok(writer.size)
     }
 
+    /// Seals the buffered bytes as the next chunk; writes the sealed chunks waiting when
+    /// there are [`CHUNKS_PER_WRITE`] of them or this is the last.
     async fn store_chunk(&self, writer: &mut FileWriter, last: bool) -> Result<(), StorageError> {
         let sealed = stream::seal_chunk(&writer.key, &writer.id, writer.seq, last, &writer.buffer)
             .map_err(|reason| StorageError::Sealed {
@@ -160,20 +173,35 @@ impl Storage {
                 id: writer.id.clone(),
                 reason,
             })?;
-        query(
-            "INSERT INTO public_attachment_chunks (attachment_id, seq, last, data, created_at)
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&writer.id)
-        .bind(i64::try_from(writer.seq).unwrap_or(i64::MAX))
-        .bind(i64::from(last))
-        .bind(sealed)
-        .bind(timestamp(Utc::now()))
-        .execute(&self.writer)
-        .await
-        .map_err(StorageError::from_write)?;
+        writer.pending.push((writer.seq, last, sealed));
         writer.seq += 1;
         writer.buffer.clear();
+        if last || writer.pending.len() >= CHUNKS_PER_WRITE {
+            self.write_pending(writer).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the sealed chunks waiting, in one transaction.
+    async fn write_pending(&self, writer: &mut FileWriter) -> Result<(), StorageError> {
+        let now = timestamp(Utc::now());
+        let mut tx = self.begin_write().await?;
+        for (seq, last, sealed) in &writer.pending {
+            query(
+                "INSERT INTO public_attachment_chunks (attachment_id, seq, last, data, created_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(&writer.id)
+            .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
+            .bind(i64::from(*last))
+            .bind(sealed)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await
+            .map_err(StorageError::from_write)?;
+        }
+        tx.commit().await?;
+        writer.pending.clear();
         Ok(())
     }
 
@@ -367,10 +395,7 @@ pub(crate) async fn claim_uploads(
         .execute(&mut **tx)
         .await?;
         if done.rows_affected() != 1 {
-            return Err(StorageError::Corrupt {
-                column: "public_attachments.upload_service",
-                reason: "an uploaded file was used by another submission meanwhile".to_owned(),
-            });
+            return Err(StorageError::UploadTaken(id.clone()));
         }
     }
     Ok(())

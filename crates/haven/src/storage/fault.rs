@@ -43,7 +43,7 @@ impl StorageError {
     /// What kind of fault this is.
     pub fn fault(&self) -> Fault {
         match self {
-            StorageError::Conflict => Fault::Conflict,
+            StorageError::Conflict | StorageError::UploadTaken(_) => Fault::Conflict,
             StorageError::WriterStopped => Fault::Unavailable,
             StorageError::NoRoom => Fault::Environment,
             StorageError::Database(e) => sqlx_fault(e),

@@ -96,6 +96,10 @@ pub enum StorageError {
     /// (the readiness probe's finding; a write would fail with SQLITE_FULL).
     #[error("the database has no room left to grow")]
     NoRoom,
+    /// A file uploaded through the API (its id) was taken by another submission between
+    /// the check and the write: the caller names the question that gave it.
+    #[error("an uploaded file was used by another submission meanwhile")]
+    UploadTaken(String),
 }
 
 impl StorageError {

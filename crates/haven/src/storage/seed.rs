@@ -66,6 +66,7 @@ impl Storage {
                 receipt_hash: new.receipt_hash.clone(),
                 actor: new.actor.to_owned(),
                 files: None,
+                uploads: Vec::new(),
             });
         }
         let mut actions = Vec::new();
