@@ -739,6 +739,9 @@ fn anonymity_findings_are_marked_named_and_can_be_confirmed() {
         .len(),
         1
     );
+    // Typed text takes its direction from what is typed (a right-to-left name cannot
+    // reorder the field), alongside the live check's hook.
+    assert_eq!(select(&doc, "textarea#summary[dir=auto]").len(), 1);
     assert_eq!(select(&doc, "#summary-live[aria-live=polite]").len(), 1);
 
     let confirm = pairs(&[("summary", text), ("anonymity_confirmed", "summary")]);

@@ -1008,11 +1008,18 @@ async fn opening_the_link_gives_the_form_a_new_session_id_and_the_old_one_reache
             assert_eq!(page.status, StatusCode::OK, "{}", page.text());
             // The id the start page gave (or one planted on the device before the link
             // was opened).
-            let before = referrer.cookie.clone().expect("the start page sets a cookie");
+            let before = referrer
+                .cookie
+                .clone()
+                .expect("the start page sets a cookie");
             let opened = referrer.post(&link, &[]).await;
             assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.text());
             let after = referrer.cookie.clone().expect("a cookie after opening");
-            assert_ne!(before, after, "{:?}: a new id once the link opens", app.engine);
+            assert_ne!(
+                before, after,
+                "{:?}: a new id once the link opens",
+                app.engine
+            );
             let first_page = opened.header("location").unwrap().to_owned();
             let form = referrer.get(&first_page).await;
             assert_eq!(form.status, StatusCode::OK, "{}", form.text());

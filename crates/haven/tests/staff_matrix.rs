@@ -439,7 +439,9 @@ async fn the_matrix_covers_every_staff_api_endpoint_of_the_openapi_document() {
         let mut staff_endpoints = 0;
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, op) in item.as_object().unwrap() {
-                if op.get("security").is_none() {
+                // `/metrics` takes the operator's metrics token, not a staff token (its own
+                // tests are in health.rs).
+                if op.get("security").is_none() || path == "/metrics" {
                     continue;
                 }
                 let covered = ROUTES.iter().any(|r| {

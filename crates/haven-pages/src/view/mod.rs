@@ -199,6 +199,11 @@ impl Builder<'_> {
                     "label": label_param, "hint": text_param(hint), "errorMessage": error_param,
                 });
                 merge(&mut params, extra);
+                if matches!(q.kind, QuestionKind::Text) {
+                    // Names and text in any script: the browser sets the direction from what
+                    // is typed, so a right-to-left name cannot reorder the field's display.
+                    params["attributes"] = json!({ "dir": "auto" });
+                }
                 self.add_anonymity(q, base, &mut params, &mut view);
                 view.params = params;
             }
@@ -207,6 +212,7 @@ impl Builder<'_> {
                 let mut params = json!({
                     "id": base, "name": base, "value": value, "maxlength": max, "rows": 6,
                     "label": label_param, "hint": text_param(hint), "errorMessage": error_param,
+                    "attributes": { "dir": "auto" },
                 });
                 if q.max_length.is_none() {
                     // A generous default limit: only mention it when it gets close.
@@ -456,7 +462,10 @@ impl Builder<'_> {
             return;
         }
         if let Some(url) = self.live_check_url {
-            params["attributes"] = json!({ "data-haven-anonymity-check": url });
+            if !params["attributes"].is_object() {
+                params["attributes"] = json!({});
+            }
+            params["attributes"]["data-haven-anonymity-check"] = json!(url);
             view.live_region = Some(naming::live_region(base));
         }
         let Some(found) = self
