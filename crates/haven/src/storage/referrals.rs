@@ -108,18 +108,10 @@ macro_rules! referral_columns {
 }
 
 impl Storage {
-    /// Stores a new referral with its first chronology event (`received`) and an audit entry
-    /// (`submission.created`), all in one transaction. On SQLite the transaction may hold
-    /// other submissions too ([`super::group_commit`]); either way this returns only once the
-    /// referral is committed.
-    ///
-    /// Returns [`StorageError::Conflict`] when the reference (or id, or receipt hash) is
-    /// already taken; the caller draws new ones and retries.
-    #[instrument(skip_all)]
-    pub async fn create_referral(&self, new: &NewReferral<'_>) -> Result<(), StorageError> {
-        // Sealed before any transaction: plaintext never reaches the database, and the
-        // writer's lock is never held while sealing.
-        let row = ReferralRow {
+    /// The row of a new referral, its answers and screening sealed (before any transaction:
+    /// plaintext never reaches the database, and no lock is held while sealing).
+    pub(crate) fn sealed_row(&self, new: &NewReferral<'_>) -> Result<ReferralRow, StorageError> {
+        Ok(ReferralRow {
             answers: self.seal_json("referrals", "answers", &new.id, new.answers)?,
             screening: new
                 .screening
@@ -145,7 +137,19 @@ impl Storage {
                 .files
                 .map(|(draft_id, keep)| (draft_id.to_owned(), keep.to_vec())),
             uploads: new.uploads.to_vec(),
-        };
+        })
+    }
+
+    /// Stores a new referral with its first chronology event (`received`) and an audit entry
+    /// (`submission.created`), all in one transaction. On SQLite the transaction may hold
+    /// other submissions too ([`super::group_commit`]); either way this returns only once the
+    /// referral is committed.
+    ///
+    /// Returns [`StorageError::Conflict`] when the reference (or id, or receipt hash) is
+    /// already taken; the caller draws new ones and retries.
+    #[instrument(skip_all)]
+    pub async fn create_referral(&self, new: &NewReferral<'_>) -> Result<(), StorageError> {
+        let row = self.sealed_row(new)?;
         match &self.group_commit {
             Some(group) => group.write(row).await,
             None => {

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::query;
 use tracing::instrument;
 
-use super::referrals::{NewReferral, ReferralRow, insert_referral};
+use super::referrals::{NewReferral, insert_referral};
 use super::{Storage, StorageError, timestamp};
 
 /// Where a seeded case has got to since it was received.
@@ -43,31 +43,7 @@ impl Storage {
     ) -> Result<(), StorageError> {
         let mut rows = Vec::with_capacity(batch.len());
         for (new, _) in batch {
-            rows.push(ReferralRow {
-                answers: self.seal_json("referrals", "answers", &new.id, new.answers)?,
-                screening: new
-                    .screening
-                    .map(|s| self.seal_json("referrals", "screening", &new.id, s))
-                    .transpose()?,
-                id: new.id.clone(),
-                reference: new.reference.clone(),
-                service: new.service.to_owned(),
-                stage: new.stage.to_owned(),
-                audience: new.audience.to_owned(),
-                status: new.status.to_owned(),
-                team: new.team.to_owned(),
-                received_at: new.received_at,
-                urgent: new.urgent,
-                suggested_band: new.suggested_band.map(str::to_owned),
-                in_scope: new.in_scope,
-                eligible: new.eligible,
-                rules_version: new.rules_version.map(str::to_owned),
-                due_by: new.due_by,
-                receipt_hash: new.receipt_hash.clone(),
-                actor: new.actor.to_owned(),
-                files: None,
-                uploads: Vec::new(),
-            });
+            rows.push(self.sealed_row(new)?);
         }
         let mut actions = Vec::new();
         for (new, state) in batch {
