@@ -186,6 +186,21 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 #[derive(Debug, Clone, Copy)]
 pub struct TrustForwardedFor(pub bool);
 
+/// Counts the request against `limiter` for the client's address: 429 with `Retry-After`
+/// past its allowance. The one step behind every per-address quota extractor.
+pub async fn take_allowance(
+    parts: &mut Parts,
+    state: &AppState,
+    limiter: &crate::web::rate_limit::RateLimiter,
+) -> Result<(), ApiError> {
+    let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
+    limiter
+        .check(ip)
+        .map_err(|limited| ApiError::TooManyRequests {
+            retry_after_secs: limited.retry_after_secs,
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

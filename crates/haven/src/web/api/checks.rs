@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use crate::storage::audit::AuditEntry;
 use crate::web::AppState;
 use crate::web::error::{ApiError, ErrorBody};
-use crate::web::extract::{ApiJson, ClientIp, StaffAuth};
+use crate::web::extract::{ApiJson, StaffAuth, take_allowance};
 
 /// Text to check.
 #[derive(Deserialize, ToSchema)]
@@ -82,13 +82,7 @@ impl FromRequestParts<AppState> for CheckQuota {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
-        state
-            .check_limiter
-            .check(ip)
-            .map_err(|limited| ApiError::TooManyRequests {
-                retry_after_secs: limited.retry_after_secs,
-            })?;
+        take_allowance(parts, state, &state.check_limiter).await?;
         Ok(CheckQuota)
     }
 }

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use crate::intake::{self, Channel, IntakeError, Outcome, Submission};
 use crate::web::AppState;
 use crate::web::error::{ApiError, ErrorBody};
-use crate::web::extract::{ApiJson, ClientIp};
+use crate::web::extract::{ApiJson, take_allowance};
 
 /// A submission.
 #[derive(Deserialize, ToSchema)]
@@ -78,13 +78,7 @@ impl FromRequestParts<AppState> for SubmissionQuota {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
-        state
-            .limiter
-            .check(ip)
-            .map_err(|limited| ApiError::TooManyRequests {
-                retry_after_secs: limited.retry_after_secs,
-            })?;
+        take_allowance(parts, state, &state.limiter).await?;
         Ok(SubmissionQuota)
     }
 }
