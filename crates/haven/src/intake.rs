@@ -419,17 +419,7 @@ pub async fn submit_invited(
         .await?
         .filter(|r| r.service == def.id && !is_closed(def, &r.status))
         .ok_or(InvitedError::Spent)?;
-    let case = crate::web::api::triage::CaseFile {
-        chronology: storage.chronology(&referral.id).await?,
-        actions: storage.actions(&referral.id).await?,
-        band_actions: storage.band_actions(&referral.id).await?,
-        casework: storage
-            .casework_counts(&referral.id, calendar::london_date(now))
-            .await?,
-        onward: storage.onward_referrals(&referral.id).await?,
-        referral: referral.clone(),
-        def: def.clone(),
-    };
+    let case = crate::cases::file::case_file(storage, referral.clone(), def.clone(), now).await?;
     let mut facts = case.facts();
     if let Some(received) = facts
         .pointer_mut("/case/stages_received")
@@ -444,7 +434,7 @@ pub async fn submit_invited(
         haven_core::workflow::on_stage_received(def, &referral.status, &stage.key, &facts);
     let meets = outcome
         .as_ref()
-        .is_some_and(|o| crate::web::api::triage::meets_sla(def, &o.to));
+        .is_some_and(|o| crate::cases::meets_sla(def, &o.to));
     let moved = storage
         .receive_stage(&crate::storage::invites::NewStage {
             invitation_id,

@@ -13,6 +13,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod cases;
 pub mod cli;
 pub mod config;
 pub mod crypto;

@@ -5,6 +5,7 @@
 
 pub mod clock;
 pub mod password;
+pub mod session_id;
 pub mod throttle;
 pub mod totp;
 

@@ -12,8 +12,8 @@ use haven_core::{calendar, screening};
 use serde_json::Value;
 
 use super::{CliError, Context};
+use crate::cases::checks::anonymity_result;
 use crate::services::Registry;
-use crate::web::api::checks::anonymity_result;
 
 #[derive(Debug, Args)]
 pub(super) struct ScreenArgs {

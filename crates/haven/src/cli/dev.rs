@@ -253,8 +253,8 @@ async fn session(ctx: &Context, email: &str) -> Result<(), CliError> {
         .find_login(&email.to_ascii_lowercase())
         .await?
         .ok_or_else(|| CliError::bad(format!("email: there is no staff account {email}")))?;
-    let id = crate::web::staff::session::new_session_id();
-    let hash = crate::web::staff::session::session_hash(&id);
+    let id = crate::auth::session_id::new_session_id();
+    let hash = crate::auth::session_id::session_hash(&id);
     storage
         .create_session(&hash, &login.user.id, SessionStage::Active, Utc::now())
         .await?;
@@ -270,7 +270,7 @@ async fn seed(ctx: &Context, args: &SeedArgs) -> Result<(), CliError> {
     let key = ctx.secret_key()?;
     let storage = ctx.storage().await?;
     storage
-        .sync_band_ranks(&crate::web::api::queue::band_orders(&registry), Utc::now())
+        .sync_band_ranks(&crate::cases::queue::band_orders(&registry), Utc::now())
         .await?;
     let mut services = Vec::new();
     for (id, stage, audience, text) in SAMPLES {

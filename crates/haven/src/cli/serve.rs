@@ -37,7 +37,7 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
     // The queue orders by each service's bands: record them and re-rank stale rows.
     storage
         .sync_band_ranks(
-            &crate::web::api::queue::band_orders(&registry),
+            &crate::cases::queue::band_orders(&registry),
             chrono::Utc::now(),
         )
         .await?;

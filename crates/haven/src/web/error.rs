@@ -1,29 +1,46 @@
-//! The web layer's one error type. Every failure a client sees is
-//! `{"error": {"code", "message", "fields": [{"field", "message"}]}}`.
+//! The web layer's one error type, [`WebError`], for the JSON API and the staff pages alike.
+//! On an API route every failure a client sees is
+//! `{"error": {"code", "message", "fields": [{"field", "message"}]}}`; on an HTML route
+//! (the staff pages and the follow-up page) the same error is the GOV.UK error page with the
+//! same status and headers (`web/staff/error.rs` renders it, from the [`ErrorPage`] each
+//! response carries). Status, code, `Retry-After` and the readiness mark come from one
+//! mapping here (storage faults through `web::fault`).
 //!
 //! Errors are layered: `haven-core` has its own (`FieldError`, `TargetError`), storage has
-//! `StorageError`, the use-cases theirs; handlers turn them into [`ApiError`] with the small
-//! constructors below so they read as policy. A 5xx logs its details and answers with a
-//! generic message, so SQL text or case data never reach a response body.
+//! `StorageError`, the application layer `cases::CaseError`; handlers turn them into
+//! [`WebError`] (`From`, here only) or with the small constructors below so they read as
+//! policy. A 5xx logs its details and answers with a generic message, so SQL text or case
+//! data never reach a response body.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use haven_core::answers::FieldError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::fault;
+use crate::cases::CaseError;
+use crate::policy::Decision;
 use crate::storage::StorageError;
 use crate::storage::fault::Fault;
 
+/// The API's name for [`WebError`] (the same type).
+pub type ApiError = WebError;
+
 /// Why a request failed.
 #[derive(Debug)]
-pub enum ApiError {
+pub enum WebError {
     /// 400: the request could not be read (malformed JSON, wrong content type).
     BadRequest(String),
     /// 401: no valid API token.
     Unauthorized,
+    /// A staff page without a signed-in session (or an expired one): go to the sign-in page.
+    SignIn,
+    /// Signed in part way: go to the next sign-in step.
+    Continue(&'static str),
+    /// 403: a form's CSRF token is missing or wrong.
+    Csrf,
     /// 403: the caller may not do this.
     Forbidden(String),
     /// 404: nothing here (also for records the caller may not see, so ids cannot be probed).
@@ -73,7 +90,7 @@ pub struct FieldMessage {
     pub message: String,
 }
 
-impl ApiError {
+impl WebError {
     pub fn bad_request(message: impl Into<String>) -> Self {
         ApiError::BadRequest(message.into())
     }
@@ -114,6 +131,18 @@ impl ApiError {
         ApiError::Internal(detail.to_string())
     }
 
+    /// The refusal for a policy decision that did not allow (404 for a case of another
+    /// team, so references cannot be probed).
+    pub fn from_decision(decision: Decision) -> Result<(), Self> {
+        match decision {
+            Decision::Allow => Ok(()),
+            Decision::Forbidden => Err(WebError::forbidden(
+                "Your role does not allow this. Ask a manager if you think it should.",
+            )),
+            Decision::NotFound => Err(WebError::NotFound),
+        }
+    }
+
     /// The error a bare status stands for (used to give responses made by middleware,
     /// such as 405 or 413, the same JSON shape).
     pub fn from_status(status: StatusCode) -> Self {
@@ -137,7 +166,8 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::SignIn | ApiError::Continue(_) => StatusCode::SEE_OTHER,
+            ApiError::Csrf | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound | ApiError::NoRoute => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
@@ -156,6 +186,13 @@ impl ApiError {
             ApiError::Unauthorized => (
                 "unauthorized",
                 "Send a valid API token: Authorization: Bearer TOKEN".to_owned(),
+            ),
+            ApiError::SignIn | ApiError::Continue(_) => {
+                ("sign_in", "Sign in to continue".to_owned())
+            }
+            ApiError::Csrf => (
+                "csrf",
+                "The form could not be checked; reload the page and try again".to_owned(),
             ),
             ApiError::Forbidden(m) => ("forbidden", m.clone()),
             ApiError::NotFound => ("not_found", "Nothing was found here".to_owned()),
@@ -219,14 +256,78 @@ impl std::fmt::Display for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
+/// What an HTML route shows for an error: the page's title and sentence. Every error
+/// response carries it (as an extension) so the HTML routers can render the page without a
+/// second mapping (`web/staff/error.rs`).
+#[derive(Debug, Clone)]
+pub struct ErrorPage {
+    pub title: &'static str,
+    pub message: String,
+}
+
+impl WebError {
+    /// The GOV.UK error page's words for this error.
+    pub fn page(&self) -> ErrorPage {
+        let (title, message) = match self {
+            WebError::Csrf => (
+                "This form has expired",
+                "The form could not be checked. Go back, reload the page and try again.".to_owned(),
+            ),
+            WebError::Forbidden(_) | WebError::Unauthorized => (
+                "You cannot do this",
+                "Your role does not allow this. Ask a manager if you think it should.".to_owned(),
+            ),
+            WebError::NotFound | WebError::NoRoute => (
+                "Page not found",
+                "If you typed the web address, check it is correct.".to_owned(),
+            ),
+            WebError::TooManyRequests { retry_after_secs } => (
+                "Too many attempts",
+                format!(
+                    "There have been too many attempts. Wait {} minutes and try again.",
+                    retry_after_secs.div_ceil(60)
+                ),
+            ),
+            WebError::Conflict { .. } | WebError::Storage(Fault::Conflict) => (
+                "Someone else changed this at the same time",
+                "Nothing was saved. Go back, reload the page and try again.".to_owned(),
+            ),
+            WebError::Unavailable | WebError::Storage(_) => (
+                "Sorry, there is a problem with the service",
+                "Try again in a few minutes.".to_owned(),
+            ),
+            WebError::Internal(_) => (
+                "Sorry, there is a problem with the service",
+                "Try again later.".to_owned(),
+            ),
+            WebError::BadRequest(_)
+            | WebError::MethodNotAllowed
+            | WebError::PayloadTooLarge
+            | WebError::Unprocessable(_)
+            | WebError::SignIn
+            | WebError::Continue(_) => (
+                "Sorry, there is a problem",
+                "The request could not be handled. Go back and try again.".to_owned(),
+            ),
+        };
+        ErrorPage { title, message }
+    }
+}
+
+impl IntoResponse for WebError {
     fn into_response(self) -> Response {
+        match self {
+            WebError::SignIn => return Redirect::to("/staff/sign-in").into_response(),
+            WebError::Continue(to) => return Redirect::to(to).into_response(),
+            _ => {}
+        }
         let status = self.status();
         if let ApiError::Internal(detail) = &self {
             tracing::error!(%detail, "internal error");
         }
         let body = ErrorBody { error: self.body() };
         let mut response = (status, Json(body)).into_response();
+        response.extensions_mut().insert(self.page());
         let headers = response.headers_mut();
         match self {
             ApiError::Unauthorized => {
@@ -247,6 +348,19 @@ impl From<StorageError> for ApiError {
         match fault::storage_fault(&e) {
             Fault::Other => ApiError::internal(e),
             other => ApiError::Storage(other),
+        }
+    }
+}
+
+impl From<CaseError> for ApiError {
+    fn from(e: CaseError) -> Self {
+        match e {
+            CaseError::NotFound => ApiError::NotFound,
+            CaseError::Forbidden(message) => ApiError::Forbidden(message),
+            CaseError::Invalid(fields) => ApiError::Unprocessable(fields),
+            CaseError::Conflict { code, message } => ApiError::Conflict { code, message },
+            CaseError::Storage(e) => e.into(),
+            CaseError::Internal(detail) => ApiError::Internal(detail),
         }
     }
 }

@@ -1,6 +1,6 @@
-//! The one mapping from a storage failure to an HTTP answer, used by all three of the web
-//! layer's error types (`ApiError`, the staff pages' `StaffError`, the public pages'
-//! `Reply`): a conflict is 409; a busy or lost database 503 with `Retry-After`; a disk that
+//! The one mapping from a storage failure to an HTTP answer, used by the web layer's error
+//! type (`WebError`, rendered as JSON or as the staff pages' HTML error page) and by the
+//! public pages' `Reply`: a conflict is 409; a busy or lost database 503 with `Retry-After`; a disk that
 //! is full, failing or read-only 503 too, and `/readyz` then answers 503 until the database
 //! takes a write again. An environment fault is never a 500.
 //!

@@ -87,7 +87,7 @@ pub async fn find(
         "receipt:{}",
         ip.map_or_else(|| "unknown".to_owned(), |i| i.to_string())
     );
-    let now = state.staff.clock.now();
+    let now = state.now();
     if let Some(wait) = state.staff.receipt_throttle.blocked(&key, now) {
         return Err(LookupError::TooMany(wait));
     }
@@ -216,7 +216,7 @@ pub async fn submit(
     let referral = match find(&state, ip, &form.code).await {
         Ok(r) => r,
         Err(LookupError::TooMany(wait)) => {
-            return Err(StaffError::TooMany {
+            return Err(StaffError::TooManyRequests {
                 retry_after_secs: wait,
             });
         }
@@ -239,7 +239,7 @@ pub async fn submit(
                 "Information must be {MAX_ADDITION} characters or fewer"
             ));
         } else {
-            let now = state.staff.clock.now();
+            let now = state.now();
             // The worker the case is allocated to hears there is something new to read.
             let alert = state.registry.get(&referral.service).and_then(|def| {
                 crate::notify::new_information_alert(state.notify(), def, &referral)

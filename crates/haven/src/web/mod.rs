@@ -5,6 +5,7 @@
 //! list and cannot drift apart. [`router`] adds the middleware every response goes through.
 
 pub mod api;
+pub mod download;
 pub mod error;
 pub mod extract;
 pub mod fault;
@@ -128,11 +129,24 @@ impl AppState {
 
     /// What [`crate::notify`] needs to queue a notification.
     pub fn notify(&self) -> crate::notify::Context<'_> {
-        crate::notify::Context {
+        self.cases().notify()
+    }
+
+    /// The application layer every staff operation goes through (`crate::cases`).
+    pub fn cases(&self) -> crate::cases::Cases<'_> {
+        crate::cases::Cases {
             storage: &self.storage,
+            registry: &self.registry,
+            policy: &self.staff.policy,
             key: &self.key,
             public_url: &self.options.public_url,
         }
+    }
+
+    /// The time now, from the application's one clock (`staff.clock`, which tests move
+    /// forward). Handlers pass it down; nothing under `web/` reads the wall clock itself.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.staff.clock.now()
     }
 }
 

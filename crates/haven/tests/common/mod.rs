@@ -290,7 +290,7 @@ impl TestAppBuilder {
         // As `haven serve` does at start-up: the queue orders by the definitions' bands.
         storage
             .sync_band_ranks(
-                &haven::web::api::queue::band_orders(&registry),
+                &haven::cases::queue::band_orders(&registry),
                 chrono::Utc::now(),
             )
             .await

@@ -6,16 +6,11 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::policy::Action;
-use crate::storage::actions::{ActionChange, ActionStatus};
-use crate::storage::users::normalise_email;
+use crate::cases::RequiredActionView;
 use crate::web::AppState;
-use crate::web::api::plans::is_team_worker;
-use crate::web::api::triage::{RequiredActionView, load_case};
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::extract::{ApiJson, StaffAuth};
 
@@ -56,37 +51,18 @@ pub async fn record(
     Path((reference, key)): Path<(String, String)>,
     ApiJson(request): ApiJson<ActionRequest>,
 ) -> Result<Json<Vec<RequiredActionView>>, ApiError> {
-    let case = load_case(&state, &staff, &reference, Action::CompleteAction).await?;
-    if !case.required_actions().iter().any(|a| a.key == key) {
-        return Err(ApiError::not_found());
-    }
-    let status = ActionStatus::parse(request.status.trim()).ok_or_else(|| {
-        ApiError::unprocessable([("status", "Choose one of: done, waived, open")])
-    })?;
-    let reason = request
-        .reason
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty());
-    if status == ActionStatus::Waived && reason.is_none() {
-        return Err(ApiError::unprocessable([(
-            "reason",
-            "Give a reason for waiving this action",
-        )]));
-    }
-    state
-        .storage
-        .record_action(&ActionChange {
-            referral_id: &case.referral.id,
-            key: &key,
-            status,
-            reason,
-            actor: &staff.actor(),
-            at: Utc::now(),
-        })
+    let checklist = state
+        .cases()
+        .record_action(
+            &staff,
+            &reference,
+            &key,
+            &request.status,
+            request.reason.as_deref(),
+            state.now(),
+        )
         .await?;
-    let updated = load_case(&state, &staff, &reference, Action::ViewCase).await?;
-    Ok(Json(updated.required_actions()))
+    Ok(Json(checklist))
 }
 
 /// Who should work the case.
@@ -127,41 +103,12 @@ pub async fn allocate(
     Path(reference): Path<String>,
     ApiJson(request): ApiJson<AllocationRequest>,
 ) -> Result<Json<AllocationView>, ApiError> {
-    let case = load_case(&state, &staff, &reference, Action::Allocate).await?;
-    let worker = match request.worker.as_deref().map(normalise_email) {
-        None => None,
-        Some(email) => {
-            if !is_team_worker(&state.storage, &case.referral.team, &email).await? {
-                return Err(ApiError::unprocessable([(
-                    "worker",
-                    format!(
-                        "There is no active caseworker, triage officer or manager `{email}` in team `{}`",
-                        case.referral.team
-                    ),
-                )]));
-            }
-            Some(email)
-        }
-    };
-    let alert = crate::notify::allocation_alert(
-        state.notify(),
-        &case.def,
-        &case.referral,
-        worker.as_deref(),
-        &staff.email,
-    );
-    state
-        .storage
-        .allocate(
-            &case.referral.id,
-            worker.as_deref(),
-            &staff.actor(),
-            Utc::now(),
-            alert.as_ref(),
-        )
+    let allocated = state
+        .cases()
+        .allocate(&staff, &reference, request.worker.as_deref(), state.now())
         .await?;
     Ok(Json(AllocationView {
-        worker,
-        mode: case.allocation_mode(),
+        worker: allocated.worker,
+        mode: allocated.mode,
     }))
 }

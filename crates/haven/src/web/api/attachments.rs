@@ -12,7 +12,7 @@
 use axum::Json;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{StatusCode, header};
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use haven_core::definition::{Question, QuestionKind, ServiceDefinition, StageAccess};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -148,7 +148,7 @@ pub async fn upload(
                 format!("`{key}` is not a question of `{service}` that takes a file"),
             )])
         })?;
-        let expires_at = Utc::now() + UPLOAD_LIFETIME;
+        let expires_at = state.now() + UPLOAD_LIFETIME;
         let owner = Owner::Upload {
             service: &def.id,
             expires_at,

@@ -6,13 +6,13 @@
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use chrono::Utc;
-use haven_core::anonymity::{self, MAX_CHECKED_BYTES};
+use haven_core::anonymity::MAX_CHECKED_BYTES;
 use haven_core::{calendar, screening};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+pub use crate::cases::checks::{AnonymityCheckResult, FindingView, anonymity_result};
 use crate::storage::audit::AuditEntry;
 use crate::web::AppState;
 use crate::web::error::{ApiError, ErrorBody};
@@ -24,51 +24,6 @@ use crate::web::extract::{ApiJson, StaffAuth, take_allowance};
 pub struct AnonymityCheckRequest {
     /// At most 64 KiB of UTF-8.
     pub text: String,
-}
-
-/// What the anonymity check found.
-#[derive(Serialize, ToSchema)]
-pub struct AnonymityCheckResult {
-    pub identifying: bool,
-    pub findings: Vec<FindingView>,
-}
-
-/// One identifying detail.
-#[derive(Serialize, ToSchema)]
-pub struct FindingView {
-    /// `name`, `email`, `phone`, `date_of_birth`, `postcode`, `address`, `online_handle`,
-    /// `school` or `other`.
-    pub kind: String,
-    /// UTF-8 byte offset of the first byte.
-    pub start: usize,
-    /// UTF-8 byte offset just past the last byte.
-    pub end: usize,
-    /// Character (Unicode scalar value) offset of the first character.
-    pub char_start: usize,
-    /// Character offset just past the last character.
-    pub char_end: usize,
-}
-
-/// The anonymity check as the API shows it.
-pub fn anonymity_result(text: &str) -> AnonymityCheckResult {
-    let report = anonymity::check(text);
-    AnonymityCheckResult {
-        identifying: report.identifying,
-        findings: report
-            .findings
-            .iter()
-            .map(|f| FindingView {
-                kind: serde_json::to_value(f.kind)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_else(|| "other".to_owned()),
-                start: f.start,
-                end: f.end,
-                char_start: f.char_start,
-                char_end: f.char_end,
-            })
-            .collect(),
-    }
 }
 
 /// Counts the request against the client's anonymity-check allowance (settings
@@ -150,11 +105,11 @@ pub async fn screen(
             format!("There is no service `{}`", request.service),
         )])
     })?;
-    let result = screening::screen(def, &request.answers, calendar::london_date(Utc::now()))
+    let result = screening::screen(def, &request.answers, calendar::london_date(state.now()))
         .map_err(ApiError::invalid_answers)?;
     // The answers are not stored, but someone screened case data: who, when, which service.
     let entry = AuditEntry::new(
-        Utc::now(),
+        state.now(),
         staff.actor(),
         "screening.run",
         "service",

@@ -7,20 +7,14 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use chrono::Utc;
-use haven_core::casework::{self, LoneWorkingConcern, MeetingInput};
-use haven_core::definition::ServiceDefinition;
+use haven_core::casework::MeetingInput;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::access::Staff;
-use crate::policy::{Action, CaseScope};
-use crate::storage::audit::AuditEntry;
-use crate::storage::meetings::{Meeting, NewMeeting};
-use crate::storage::referrals::Referral;
-use crate::storage::{Storage, StorageError, timestamp};
+pub use crate::cases::meetings::ConcernView;
+use crate::storage::meetings::Meeting;
+use crate::storage::timestamp;
 use crate::web::AppState;
-use crate::web::api::triage::load;
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::extract::{ApiJson, StaffAuth};
 
@@ -98,66 +92,11 @@ impl From<Meeting> for MeetingView {
     }
 }
 
-/// A lone-working concern from the referral.
-#[derive(Serialize, ToSchema)]
-pub struct ConcernView {
-    /// The question it was given in.
-    pub question: String,
-    /// The details, or null when none were given or the caller's role may not see
-    /// third-party information (`details_hidden`).
-    pub details: Option<String>,
-    pub details_hidden: bool,
-}
-
 /// A case's meetings and lone-working concerns.
 #[derive(Serialize, ToSchema)]
 pub struct MeetingsView {
     pub lone_working_concerns: Vec<ConcernView>,
     pub meetings: Vec<MeetingView>,
-}
-
-/// The lone-working concerns of a referral, with third-party details left out for a role
-/// that may not see them.
-pub async fn concerns_for(
-    state: &AppState,
-    staff: &Staff,
-    referral: &Referral,
-    def: &ServiceDefinition,
-) -> Result<Vec<ConcernView>, StorageError> {
-    let scope = CaseScope {
-        service: &referral.service,
-        team: &referral.team,
-    };
-    let third_party = state
-        .staff
-        .policy
-        .decide(staff, Action::ViewThirdParty, Some(scope))
-        .allowed();
-    Ok(case_concerns(&state.storage, referral, def)
-        .await?
-        .into_iter()
-        .map(|c: LoneWorkingConcern| {
-            let hidden = c.third_party && !third_party && c.details.is_some();
-            ConcernView {
-                question: c.question,
-                details: if hidden { None } else { c.details },
-                details_hidden: hidden,
-            }
-        })
-        .collect())
-}
-
-/// The lone-working concerns of every stage the case has received (the detailed referral
-/// arrives after the enquiry, and holds them for Cyber Choices).
-pub async fn case_concerns(
-    storage: &Storage,
-    referral: &Referral,
-    def: &ServiceDefinition,
-) -> Result<Vec<LoneWorkingConcern>, StorageError> {
-    let later = storage.referral_stages(&referral.id).await?;
-    let documents = std::iter::once((referral.stage.as_str(), &referral.answers))
-        .chain(later.iter().map(|s| (s.stage.as_str(), &s.answers)));
-    Ok(casework::case_lone_working_concerns(def, documents))
 }
 
 /// The meetings of a case and the lone-working concerns from its referral.
@@ -178,18 +117,12 @@ pub async fn list(
     StaffAuth(staff): StaffAuth,
     Path(reference): Path<String>,
 ) -> Result<Json<MeetingsView>, ApiError> {
-    let (referral, def) = load(&state, &staff, &reference, Action::ViewCase).await?;
-    let meetings = state.storage.meetings(&referral.id).await?;
-    let entry = AuditEntry::new(
-        Utc::now(),
-        staff.actor(),
-        "referral.meetings_viewed",
-        "referral",
-        &referral.id,
-    );
-    state.storage.append_audit(&entry).await?;
+    let (meetings, concerns) = state
+        .cases()
+        .meetings(&staff, &reference, state.now())
+        .await?;
     Ok(Json(MeetingsView {
-        lone_working_concerns: concerns_for(&state, &staff, &referral, &def).await?,
+        lone_working_concerns: concerns,
         meetings: meetings.into_iter().map(MeetingView::from).collect(),
     }))
 }
@@ -216,10 +149,6 @@ pub async fn record(
     Path(reference): Path<String>,
     ApiJson(request): ApiJson<MeetingRequest>,
 ) -> Result<(axum::http::StatusCode, Json<MeetingView>), ApiError> {
-    let (referral, def) = load(&state, &staff, &reference, Action::Casework).await?;
-    let concerns = !case_concerns(&state.storage, &referral, &def)
-        .await?
-        .is_empty();
     let input = MeetingInput {
         kind: request.kind.as_deref(),
         date: request.date.as_deref(),
@@ -231,32 +160,15 @@ pub async fn record(
         notes: request.notes.as_deref(),
         lone_working_read: request.lone_working_read == Some(true),
     };
-    let checked =
-        casework::check_meeting(&def, &input, concerns).map_err(ApiError::unprocessable)?;
-    let at = Utc::now();
-    let actor = staff.actor();
-    let id = state
-        .storage
-        .add_meeting(&NewMeeting {
-            referral_id: &referral.id,
-            kind: &checked.kind,
-            date: checked.date,
-            time: &checked.time,
-            place: &checked.place,
-            place_details: checked.place_details.as_deref(),
-            attendees: &checked.attendees,
-            informal: checked.informal,
-            notes: checked.notes.as_deref(),
-            home_visit: checked.home_visit,
-            lone_working_confirmed: checked.lone_working_confirmed,
-            actor: &actor,
-            at,
-        })
+    let recorded = state
+        .cases()
+        .record_meeting(&staff, &reference, &input, state.now())
         .await?;
+    let checked = recorded.meeting;
     Ok((
         axum::http::StatusCode::CREATED,
         Json(MeetingView {
-            id,
+            id: recorded.id,
             kind: checked.kind,
             date: checked.date.format("%Y-%m-%d").to_string(),
             time: checked.time,
@@ -267,8 +179,8 @@ pub async fn record(
             notes: checked.notes,
             home_visit: checked.home_visit,
             lone_working_confirmed: checked.lone_working_confirmed,
-            recorded_by: actor,
-            recorded_at: timestamp(at),
+            recorded_by: recorded.actor,
+            recorded_at: timestamp(recorded.at),
         }),
     ))
 }

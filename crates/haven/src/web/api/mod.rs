@@ -2,7 +2,6 @@
 
 pub mod actions;
 pub mod attachments;
-mod band_actions;
 pub mod checks;
 pub mod follow_up;
 pub mod meetings;

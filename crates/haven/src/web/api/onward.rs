@@ -9,353 +9,28 @@
 //!   document (`pdf` or `docx`) from the kind's template, filled from the case with the
 //!   recipient's exclusions applied. An export: audited, `Content-Disposition: attachment`.
 //!
-//! Validation and document making are shared with the staff pages (`web/staff/onward.rs`).
+//! Validation, recording and document making are `cases::onward`, shared with the staff
+//! pages (`web/staff/onward.rs`).
 
 use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use chrono::{NaiveDate, Utc};
-use haven_core::calendar::london_date;
-use haven_core::definition::OnwardReferralKind;
-use serde::{Deserialize, Serialize};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::access::Staff;
-use crate::documents::{self, FillInput, Format};
+use crate::cases::CaseFile;
+pub use crate::cases::onward::OnwardRequest;
+use crate::cases::onward::people;
+use crate::documents::Format;
 use crate::policy::Action;
-use crate::storage::onward::{Export, NewExport, NewOnwardReferral, OnwardReferral};
+use crate::storage::onward::{Export, OnwardReferral};
 use crate::web::AppState;
-use crate::web::api::triage::{CaseFile, load_case};
+use crate::web::download::download;
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::extract::{ApiJson, StaffAuth};
-
-/// Longest recipient, in characters.
-const MAX_RECIPIENT: usize = 500;
-/// Longest reason or notes, in characters.
-const MAX_TEXT: usize = 20_000;
-
-/// An onward referral to record.
-#[derive(Deserialize, ToSchema, Default)]
-#[serde(deny_unknown_fields)]
-pub struct OnwardRequest {
-    /// One of the service's onward referral kinds (`vemt_referral`, `police_intelligence`, …).
-    pub kind: String,
-    /// Who it went to; the kind's default recipient when absent.
-    #[serde(default)]
-    pub recipient: Option<String>,
-    /// Key of one of the kind's lawful bases.
-    pub lawful_basis: String,
-    /// Whether the young person's (or family's) consent was sought.
-    pub consent_sought: Option<bool>,
-    /// Why consent was not sought: required when `consent_sought` is false.
-    #[serde(default)]
-    pub consent_not_sought_reason: Option<String>,
-    /// The date it was sent, `YYYY-MM-DD` (not in the future).
-    pub sent_on: Option<String>,
-    /// Notes (sealed; shown in the document's notes section).
-    #[serde(default)]
-    pub notes: Option<String>,
-    /// Mark the required action this referral fulfils done (default true).
-    #[serde(default)]
-    pub mark_action_done: Option<bool>,
-}
-
-/// A checked request.
-pub struct ValidOnward {
-    pub kind: OnwardReferralKind,
-    pub recipient: String,
-    pub lawful_basis: String,
-    pub consent_sought: bool,
-    pub consent_reason: Option<String>,
-    pub sent_on: NaiveDate,
-    pub notes: Option<String>,
-    /// The case's required action it fulfils (when the screening requires it).
-    pub action_key: Option<String>,
-    pub mark_action_done: bool,
-}
-
-fn trimmed(value: Option<&str>) -> Option<String> {
-    value
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
-}
-
-/// Checks a request against the case's service definition; every problem by field.
-pub fn validate(
-    case: &CaseFile,
-    request: &OnwardRequest,
-    today: NaiveDate,
-) -> Result<ValidOnward, Vec<(&'static str, String)>> {
-    let mut errors: Vec<(&'static str, String)> = Vec::new();
-    let kinds = &case.def.onward_referrals;
-    let kind = case.def.onward_kind(request.kind.trim()).cloned();
-    if kind.is_none() {
-        let keys: Vec<&str> = kinds.iter().map(|k| k.key.as_str()).collect();
-        errors.push((
-            "kind",
-            if keys.is_empty() {
-                "This service has no onward referrals".to_owned()
-            } else {
-                format!("Choose the kind of onward referral: {}", keys.join(", "))
-            },
-        ));
-    }
-    let recipient = trimmed(request.recipient.as_deref())
-        .or_else(|| kind.as_ref().map(|k| k.recipient.clone()))
-        .unwrap_or_default();
-    if recipient.chars().count() > MAX_RECIPIENT {
-        errors.push((
-            "recipient",
-            format!("The recipient must be {MAX_RECIPIENT} characters or fewer"),
-        ));
-    }
-    let lawful_basis = request.lawful_basis.trim().to_owned();
-    if let Some(kind) = &kind
-        && kind.lawful_basis(&lawful_basis).is_none()
-    {
-        errors.push((
-            "lawful_basis",
-            "Choose the lawful basis for sharing".to_owned(),
-        ));
-    }
-    let reason = trimmed(request.consent_not_sought_reason.as_deref());
-    match request.consent_sought {
-        None => errors.push((
-            "consent_sought",
-            "Say whether consent was sought".to_owned(),
-        )),
-        Some(false) if reason.is_none() => errors.push((
-            "consent_not_sought_reason",
-            "Say why consent was not sought".to_owned(),
-        )),
-        _ => {}
-    }
-    if reason
-        .as_ref()
-        .is_some_and(|r| r.chars().count() > MAX_TEXT)
-    {
-        errors.push((
-            "consent_not_sought_reason",
-            format!("The reason must be {MAX_TEXT} characters or fewer"),
-        ));
-    }
-    let sent_on = match trimmed(request.sent_on.as_deref()) {
-        None => {
-            errors.push(("sent_on", "Enter the date it was sent".to_owned()));
-            None
-        }
-        Some(text) => match NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
-            Ok(date) if date > today => {
-                errors.push((
-                    "sent_on",
-                    "The date sent must be today or in the past".to_owned(),
-                ));
-                None
-            }
-            Ok(date) => Some(date),
-            Err(_) => {
-                errors.push(("sent_on", "The date sent must be a real date".to_owned()));
-                None
-            }
-        },
-    };
-    let notes = trimmed(request.notes.as_deref());
-    if notes.as_ref().is_some_and(|n| n.chars().count() > MAX_TEXT) {
-        errors.push((
-            "notes",
-            format!("Notes must be {MAX_TEXT} characters or fewer"),
-        ));
-    }
-    let (Some(kind), Some(sent_on), true) = (kind, sent_on, errors.is_empty()) else {
-        return Err(errors);
-    };
-    let required = case.required_actions();
-    let action_key = kind
-        .action
-        .clone()
-        .filter(|a| required.iter().any(|r| &r.key == a));
-    Ok(ValidOnward {
-        consent_sought: request.consent_sought.unwrap_or(false),
-        consent_reason: if request.consent_sought == Some(false) {
-            reason
-        } else {
-            None
-        },
-        mark_action_done: request.mark_action_done.unwrap_or(true),
-        kind,
-        recipient,
-        lawful_basis,
-        sent_on,
-        notes,
-        action_key,
-    })
-}
-
-/// Records a checked onward referral by `staff`; its id.
-pub async fn record(
-    state: &AppState,
-    staff: &Staff,
-    case: &CaseFile,
-    valid: &ValidOnward,
-) -> Result<String, crate::storage::StorageError> {
-    state
-        .storage
-        .record_onward_referral(&NewOnwardReferral {
-            referral_id: &case.referral.id,
-            kind: &valid.kind.key,
-            action_key: valid.action_key.as_deref(),
-            recipient: &valid.recipient,
-            lawful_basis: &valid.lawful_basis,
-            consent_sought: valid.consent_sought,
-            consent_reason: valid.consent_reason.as_deref(),
-            sent_on: valid.sent_on,
-            notes: valid.notes.as_deref(),
-            mark_action_done: valid.mark_action_done,
-            actor: &staff.actor(),
-            at: Utc::now(),
-        })
-        .await
-}
-
-/// `user:<id>` → email, for every staff account.
-pub async fn people(
-    state: &AppState,
-) -> Result<HashMap<String, String>, crate::storage::StorageError> {
-    Ok(state
-        .storage
-        .all_staff()
-        .await?
-        .into_iter()
-        .map(|u| (format!("user:{}", u.id), u.email))
-        .collect())
-}
-
-/// Why a document could not be made for a handler to answer.
-pub enum DocumentFailure {
-    /// No such onward referral on this case (or its kind is no longer defined).
-    NotFound,
-    Internal(String),
-}
-
-/// A generated document: file name and bytes.
-pub struct MadeDocument {
-    pub file_name: String,
-    pub bytes: Vec<u8>,
-    pub format: Format,
-}
-
-/// A document's download name: the reference and the kind key, ASCII letters, digits and
-/// hyphens only.
-fn document_file_name(reference: &str, kind: &str, format: Format) -> String {
-    format!("{reference}-{}.{}", kind.replace('_', "-"), format.as_str())
-}
-
-/// Makes the document of onward referral `id` of the case in `format` (on a blocking
-/// thread) and records the export (chronology + audit) before returning it.
-pub async fn make_document(
-    state: &AppState,
-    staff: &Staff,
-    case: &CaseFile,
-    id: &str,
-    format: Format,
-) -> Result<MadeDocument, DocumentFailure> {
-    let internal = |e: &dyn std::fmt::Display| DocumentFailure::Internal(e.to_string());
-    let record = case
-        .onward
-        .iter()
-        .find(|o| o.id == id)
-        .ok_or(DocumentFailure::NotFound)?
-        .clone();
-    let kind = case
-        .def
-        .onward_kind(&record.kind)
-        .cloned()
-        .ok_or(DocumentFailure::NotFound)?;
-    let template = state
-        .registry
-        .template(&case.def.id, &kind.key)
-        .cloned()
-        .ok_or(DocumentFailure::NotFound)?;
-    let people = people(state).await.map_err(|e| internal(&e))?;
-    let recorded_by = people
-        .get(&record.actor)
-        .cloned()
-        .unwrap_or_else(|| record.actor.clone());
-    let file_name = document_file_name(&case.referral.reference, &kind.key, format);
-    let def = case.def.clone();
-    let referral = case.referral.clone();
-    let now = Utc::now();
-    let bytes = tokio::task::spawn_blocking(move || {
-        let document = documents::fill(&FillInput {
-            def: &def,
-            kind: &kind,
-            template: &template,
-            referral: &referral,
-            recipient: &record.recipient,
-            lawful_basis: &record.lawful_basis,
-            consent_sought: record.consent_sought,
-            consent_not_sought_reason: record.consent_reason.as_deref(),
-            sent_on: record.sent_on,
-            recorded_by: &recorded_by,
-            notes: record.notes.as_deref(),
-            today: now,
-        })?;
-        documents::render(&document, format)
-    })
-    .await
-    .map_err(|e| internal(&e))?
-    .map_err(|e| internal(&e))?;
-    state
-        .storage
-        .record_document_export(
-            &NewExport {
-                referral_id: &case.referral.id,
-                onward_referral_id: id,
-                format: format.as_str(),
-                content: &bytes,
-            },
-            &staff.actor(),
-            now,
-        )
-        .await
-        .map_err(|e| internal(&e))?;
-    Ok(MadeDocument {
-        file_name,
-        bytes,
-        format,
-    })
-}
-
-/// A download response: attachment, never cached, never sniffed.
-pub fn download(document: MadeDocument) -> Response {
-    let mut response = (StatusCode::OK, document.bytes).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(document.format.content_type()),
-    );
-    // The file name is the reference and the kind key: ASCII letters, digits and hyphens.
-    if let Ok(value) =
-        HeaderValue::from_str(&format!("attachment; filename=\"{}\"", document.file_name))
-    {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    } else {
-        headers.insert(
-            header::CONTENT_DISPOSITION,
-            HeaderValue::from_static("attachment"),
-        );
-    }
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
-}
 
 /// One onward referral as the API shows it.
 #[derive(Serialize, ToSchema)]
@@ -539,16 +214,20 @@ pub async fn list(
     StaffAuth(staff): StaffAuth,
     Path(reference): Path<String>,
 ) -> Result<Json<OnwardList>, ApiError> {
-    let case = load_case(&state, &staff, &reference, Action::ViewCase).await?;
+    let now = state.now();
+    let case = state
+        .cases()
+        .open(&staff, &reference, Action::ViewCase, now)
+        .await?;
     let entry = crate::storage::audit::AuditEntry::new(
-        Utc::now(),
+        now,
         staff.actor(),
         "referral.onward_referrals_viewed",
         "referral",
         &case.referral.id,
     );
     state.storage.append_audit(&entry).await?;
-    let people = people(&state).await?;
+    let people = people(&state.storage).await?;
     let exports = state.storage.onward_exports(&case.referral.id).await?;
     Ok(Json(list_of(&case, &exports, &people)))
 }
@@ -575,12 +254,11 @@ pub async fn create(
     Path(reference): Path<String>,
     ApiJson(request): ApiJson<OnwardRequest>,
 ) -> Result<(StatusCode, Json<OnwardView>), ApiError> {
-    let case = load_case(&state, &staff, &reference, Action::RecordOnwardReferral).await?;
-    let valid =
-        validate(&case, &request, london_date(Utc::now())).map_err(ApiError::unprocessable)?;
-    let id = record(&state, &staff, &case, &valid).await?;
-    let updated = load_case(&state, &staff, &reference, Action::ViewCase).await?;
-    let people = people(&state).await?;
+    let (updated, id) = state
+        .cases()
+        .record_onward(&staff, &reference, &request, state.now())
+        .await?;
+    let people = people(&state.storage).await?;
     let record = updated
         .onward
         .iter()
@@ -615,13 +293,12 @@ pub async fn document(
     StaffAuth(staff): StaffAuth,
     Path((reference, id, format)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    let case = load_case(&state, &staff, &reference, Action::ExportDocument).await?;
     let format = Format::parse(&format).ok_or_else(ApiError::not_found)?;
-    match make_document(&state, &staff, &case, &id, format).await {
-        Ok(made) => Ok(download(made)),
-        Err(DocumentFailure::NotFound) => Err(ApiError::not_found()),
-        Err(DocumentFailure::Internal(e)) => Err(ApiError::internal(e)),
-    }
+    let made = state
+        .cases()
+        .onward_document(&staff, &reference, &id, format, state.now())
+        .await?;
+    Ok(download(made))
 }
 
 /// A file handed over before, byte for byte as it went out (reading it again is an export
@@ -648,37 +325,9 @@ pub async fn export_copy(
     StaffAuth(staff): StaffAuth,
     Path((reference, id, export_id)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
-    let case = load_case(&state, &staff, &reference, Action::ExportDocument).await?;
-    let copy = stored_copy(&state, &staff, &case, &id, &export_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    Ok(download(copy))
-}
-
-/// The stored file `export_id` of onward referral `id` of the case, recorded as taken again.
-pub async fn stored_copy(
-    state: &AppState,
-    staff: &Staff,
-    case: &CaseFile,
-    id: &str,
-    export_id: &str,
-) -> Result<Option<MadeDocument>, crate::storage::StorageError> {
-    let Some(record) = case.onward.iter().find(|o| o.id == id) else {
-        return Ok(None);
-    };
-    let taken = state
-        .storage
-        .take_export_copy(&case.referral.id, id, export_id, &staff.actor(), Utc::now())
+    let copy = state
+        .cases()
+        .onward_export_copy(&staff, &reference, &id, &export_id, state.now())
         .await?;
-    let Some((export, content)) = taken else {
-        return Ok(None);
-    };
-    let Some(format) = Format::parse(&export.format) else {
-        return Ok(None);
-    };
-    Ok(Some(MadeDocument {
-        file_name: document_file_name(&case.referral.reference, &record.kind, format),
-        bytes: content.to_vec(),
-        format,
-    }))
+    Ok(download(copy))
 }

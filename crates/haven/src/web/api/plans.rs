@@ -9,235 +9,14 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::{NaiveDate, Utc};
-use haven_core::calendar;
-use haven_core::casework::{self, ClosureChoice, MAX_TEXT};
-use haven_core::definition::ServiceDefinition;
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::policy::Action;
-use crate::storage::audit::AuditEntry;
-use crate::storage::plans::{NewPlanAction, NewReview, Plan};
-use crate::storage::users::normalise_email;
-use crate::storage::{Storage, StorageError, timestamp};
+pub use crate::cases::plans::PlanView;
+use crate::cases::plans::{PlanActionEdit, PlanActionInput, ReviewInput};
 use crate::web::AppState;
-use crate::web::api::triage::load;
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::extract::{ApiJson, StaffAuth};
-
-/// A field problem: (field, message).
-pub type Problem = (String, String);
-
-/// Trimmed text, required and at most [`MAX_TEXT`] characters.
-pub fn required_text(
-    problems: &mut Vec<Problem>,
-    field: &str,
-    text: Option<&str>,
-    what: &str,
-) -> Option<String> {
-    match text.map(str::trim).filter(|t| !t.is_empty()) {
-        None => {
-            problems.push((field.to_owned(), format!("Enter {what}")));
-            None
-        }
-        Some(t) if t.chars().count() > MAX_TEXT => {
-            problems.push((
-                field.to_owned(),
-                format!("Must be {MAX_TEXT} characters or fewer"),
-            ));
-            None
-        }
-        Some(t) => Some(t.to_owned()),
-    }
-}
-
-/// A `YYYY-MM-DD` date between 2000 and 2100; blank is `Ok(None)`.
-pub fn date(problems: &mut Vec<Problem>, field: &str, text: Option<&str>) -> Option<NaiveDate> {
-    let text = text.map(str::trim).filter(|t| !t.is_empty())?;
-    match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        Ok(d) if (2000..=2100).contains(&chrono::Datelike::year(&d)) => Some(d),
-        _ => {
-            problems.push((
-                field.to_owned(),
-                "Enter a real date as YYYY-MM-DD (for example 2027-01-31)".to_owned(),
-            ));
-            None
-        }
-    }
-}
-
-/// Whether `email` is an active caseworker, triage officer or manager of `team` (who may own
-/// plan actions and be allocated cases).
-pub async fn is_team_worker(
-    storage: &Storage,
-    team: &str,
-    email: &str,
-) -> Result<bool, StorageError> {
-    Ok(storage
-        .find_user_by_email(&normalise_email(email))
-        .await?
-        .is_some_and(|u| u.works_cases_of(team)))
-}
-
-/// The `owner` problem: not a worker of `team` (see [`is_team_worker`]).
-fn owner_problem(team: &str) -> Problem {
-    (
-        "owner".to_owned(),
-        format!(
-            "Choose the owner: an active caseworker, triage officer or manager of team `{team}`"
-        ),
-    )
-}
-
-/// The closure outcome a transition carries, as a 422 naming `fields.outcome` /
-/// `fields.narrative` when it is not one of the service's.
-pub fn closure_of(
-    def: &ServiceDefinition,
-    to: &str,
-    fields: &Map<String, Value>,
-) -> Result<Option<ClosureChoice>, ApiError> {
-    casework::closure_choice(def, to, fields).map_err(ApiError::unprocessable)
-}
-
-/// A goal of the plan.
-#[derive(Serialize, ToSchema)]
-pub struct GoalView {
-    pub id: String,
-    pub text: String,
-    pub created_by: String,
-    pub created_at: String,
-}
-
-/// An action of the plan.
-#[derive(Serialize, ToSchema)]
-pub struct PlanActionView {
-    pub id: String,
-    pub goal_id: Option<String>,
-    pub text: String,
-    /// The owner's email.
-    pub owner: String,
-    /// `YYYY-MM-DD`.
-    pub due_on: String,
-    pub done: bool,
-    /// Not done and past its due date (UK date).
-    pub overdue: bool,
-    pub done_at: Option<String>,
-    pub done_by: Option<String>,
-}
-
-/// A review of the plan.
-#[derive(Serialize, ToSchema)]
-pub struct ReviewView {
-    pub id: String,
-    pub reviewed_on: String,
-    pub summary: String,
-    pub next_review_on: Option<String>,
-    pub created_by: String,
-}
-
-/// The outcome a case closed with.
-#[derive(Serialize, ToSchema)]
-pub struct ClosureView {
-    pub outcome: String,
-    pub outcome_label: String,
-    pub narrative: String,
-    pub closed_by: String,
-    pub closed_at: String,
-}
-
-/// A case's plan.
-#[derive(Serialize, ToSchema)]
-pub struct PlanView {
-    pub goals: Vec<GoalView>,
-    pub actions: Vec<PlanActionView>,
-    pub reviews: Vec<ReviewView>,
-    /// The next review date of the latest review.
-    pub next_review_on: Option<String>,
-    pub closure: Option<ClosureView>,
-}
-
-fn day(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
-}
-
-/// The plan as the API shows it.
-pub fn plan_view(
-    def: &ServiceDefinition,
-    plan: Plan,
-    closure: Option<crate::storage::plans::ClosureRecord>,
-    today: NaiveDate,
-) -> PlanView {
-    let outcome_label = |key: &str| {
-        def.casework
-            .as_ref()
-            .and_then(|c| c.closure.as_ref())
-            .and_then(|c| c.outcomes.iter().find(|o| o.key == key))
-            .map_or_else(|| key.to_owned(), |o| o.label.clone())
-    };
-    PlanView {
-        next_review_on: plan.reviews.last().and_then(|r| r.next_review_on).map(day),
-        goals: plan
-            .goals
-            .into_iter()
-            .map(|g| GoalView {
-                id: g.id,
-                text: g.body,
-                created_by: g.created_by,
-                created_at: timestamp(g.created_at),
-            })
-            .collect(),
-        actions: plan
-            .actions
-            .into_iter()
-            .map(|a| PlanActionView {
-                overdue: casework::action_overdue(a.due_on, a.done, today),
-                id: a.id,
-                goal_id: a.goal_id,
-                text: a.body,
-                owner: a.owner,
-                due_on: day(a.due_on),
-                done: a.done,
-                done_at: a.done_at.map(timestamp),
-                done_by: a.done_by,
-            })
-            .collect(),
-        reviews: plan
-            .reviews
-            .into_iter()
-            .map(|r| ReviewView {
-                id: r.id,
-                reviewed_on: day(r.reviewed_on),
-                summary: r.summary,
-                next_review_on: r.next_review_on.map(day),
-                created_by: r.created_by,
-            })
-            .collect(),
-        closure: closure.map(|c| ClosureView {
-            outcome_label: outcome_label(&c.outcome),
-            outcome: c.outcome,
-            narrative: c.narrative,
-            closed_by: c.closed_by,
-            closed_at: timestamp(c.closed_at),
-        }),
-    }
-}
-
-async fn current_plan(
-    state: &AppState,
-    def: &ServiceDefinition,
-    referral_id: &str,
-) -> Result<PlanView, ApiError> {
-    let plan = state.storage.plan(referral_id).await?;
-    let closure = state.storage.closure(referral_id).await?;
-    Ok(plan_view(
-        def,
-        plan,
-        closure,
-        calendar::london_date(Utc::now()),
-    ))
-}
 
 /// The plan of a case: goals, actions, reviews, and the closure outcome once closed.
 #[utoipa::path(
@@ -257,17 +36,9 @@ pub async fn show(
     StaffAuth(staff): StaffAuth,
     Path(reference): Path<String>,
 ) -> Result<Json<PlanView>, ApiError> {
-    let (referral, def) = load(&state, &staff, &reference, Action::ViewCase).await?;
-    let view = current_plan(&state, &def, &referral.id).await?;
-    let entry = AuditEntry::new(
-        Utc::now(),
-        staff.actor(),
-        "referral.plan_viewed",
-        "referral",
-        &referral.id,
-    );
-    state.storage.append_audit(&entry).await?;
-    Ok(Json(view))
+    Ok(Json(
+        state.cases().plan(&staff, &reference, state.now()).await?,
+    ))
 }
 
 /// A new goal.
@@ -301,20 +72,11 @@ pub async fn add_goal(
     Path(reference): Path<String>,
     ApiJson(request): ApiJson<GoalRequest>,
 ) -> Result<(StatusCode, Json<PlanView>), ApiError> {
-    let (referral, def) = load(&state, &staff, &reference, Action::Casework).await?;
-    let mut problems = Vec::new();
-    let text = required_text(&mut problems, "text", request.text.as_deref(), "the goal");
-    let Some(text) = text else {
-        return Err(ApiError::unprocessable(problems));
-    };
-    state
-        .storage
-        .add_goal(&referral.id, &text, &staff.actor(), Utc::now())
+    let plan = state
+        .cases()
+        .add_goal(&staff, &reference, request.text.as_deref(), state.now())
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(current_plan(&state, &def, &referral.id).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(plan)))
 }
 
 /// A new action.
@@ -357,58 +119,17 @@ pub async fn add_action(
     Path(reference): Path<String>,
     ApiJson(request): ApiJson<PlanActionRequest>,
 ) -> Result<(StatusCode, Json<PlanView>), ApiError> {
-    let (referral, def) = load(&state, &staff, &reference, Action::Casework).await?;
-    let mut problems = Vec::new();
-    let text = required_text(&mut problems, "text", request.text.as_deref(), "the action");
-    let owner = request
-        .owner
-        .as_deref()
-        .map(normalise_email)
-        .filter(|o| !o.is_empty());
-    let owner_fits = match &owner {
-        Some(o) => is_team_worker(&state.storage, &referral.team, o).await?,
-        None => false,
+    let input = PlanActionInput {
+        text: request.text.as_deref(),
+        owner: request.owner.as_deref(),
+        due_on: request.due_on.as_deref(),
+        goal_id: request.goal_id.as_deref(),
     };
-    if !owner_fits {
-        problems.push(owner_problem(&referral.team));
-    }
-    let due_on = date(&mut problems, "due_on", request.due_on.as_deref());
-    if due_on.is_none() && !problems.iter().any(|(f, _)| f == "due_on") {
-        problems.push(("due_on".to_owned(), "Enter the due date".to_owned()));
-    }
-    let goal_id = request
-        .goal_id
-        .as_deref()
-        .map(str::trim)
-        .filter(|g| !g.is_empty());
-    if let Some(goal) = goal_id
-        && !state.storage.has_goal(&referral.id, goal).await?
-    {
-        problems.push((
-            "goal_id".to_owned(),
-            "There is no such goal in this plan".to_owned(),
-        ));
-    }
-    let (Some(text), Some(owner), Some(due_on), true) = (text, owner, due_on, problems.is_empty())
-    else {
-        return Err(ApiError::unprocessable(problems));
-    };
-    state
-        .storage
-        .add_plan_action(&NewPlanAction {
-            referral_id: &referral.id,
-            goal_id,
-            body: &text,
-            owner: &owner,
-            due_on,
-            actor: &staff.actor(),
-            at: Utc::now(),
-        })
+    let plan = state
+        .cases()
+        .add_plan_action(&staff, &reference, &input, state.now())
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(current_plan(&state, &def, &referral.id).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(plan)))
 }
 
 /// A change to one action: any of its status, owner and due date.
@@ -425,97 +146,6 @@ pub struct PlanActionUpdate {
     /// A new due date, `YYYY-MM-DD`.
     #[serde(default)]
     pub due_on: Option<String>,
-}
-
-/// What a valid [`PlanActionUpdate`] changes.
-pub struct ActionChange {
-    pub done: Option<bool>,
-    pub owner: Option<String>,
-    pub due_on: Option<NaiveDate>,
-}
-
-/// Text given, trimmed; blank counts as not given.
-fn given(text: Option<&str>) -> Option<&str> {
-    text.map(str::trim).filter(|t| !t.is_empty())
-}
-
-/// Checks a change to an action of a case of `team`: each bad field named, and at least one
-/// field given.
-pub async fn check_action_change(
-    storage: &Storage,
-    team: &str,
-    status: Option<&str>,
-    owner: Option<&str>,
-    due_on: Option<&str>,
-) -> Result<Result<ActionChange, Vec<Problem>>, StorageError> {
-    let mut problems = Vec::new();
-    let done = match given(status) {
-        None => None,
-        Some("done") => Some(true),
-        Some("open") => Some(false),
-        Some(_) => {
-            problems.push(("status".to_owned(), "Choose one of: done, open".to_owned()));
-            None
-        }
-    };
-    let owner = given(owner).map(normalise_email);
-    if let Some(o) = &owner
-        && !is_team_worker(storage, team, o).await?
-    {
-        problems.push(owner_problem(team));
-    }
-    let due_on = date(&mut problems, "due_on", given(due_on));
-    if problems.is_empty() && done.is_none() && owner.is_none() && due_on.is_none() {
-        problems.push((
-            "status".to_owned(),
-            "Give the action's new status, owner or due date".to_owned(),
-        ));
-    }
-    Ok(if problems.is_empty() {
-        Ok(ActionChange {
-            done,
-            owner,
-            due_on,
-        })
-    } else {
-        Err(problems)
-    })
-}
-
-impl ActionChange {
-    /// Stores the change; `false` when the case has no such action.
-    pub async fn apply(
-        &self,
-        storage: &Storage,
-        referral_id: &str,
-        action_id: &str,
-        actor: &str,
-        at: chrono::DateTime<Utc>,
-    ) -> Result<bool, StorageError> {
-        if self.owner.is_some() || self.due_on.is_some() {
-            let found = storage
-                .change_plan_action(
-                    referral_id,
-                    action_id,
-                    self.owner.as_deref(),
-                    self.due_on,
-                    actor,
-                    at,
-                )
-                .await?;
-            if !found {
-                return Ok(false);
-            }
-        }
-        match self.done {
-            Some(done) => {
-                storage
-                    .set_plan_action_done(referral_id, action_id, done, actor, at)
-                    .await
-            }
-            None => Ok(true),
-        }
-    }
 }
 
 /// Marks a plan action done (or not done again), gives it a new owner, or moves its due
@@ -544,29 +174,21 @@ pub async fn update_action(
     Path((reference, id)): Path<(String, String)>,
     ApiJson(request): ApiJson<PlanActionUpdate>,
 ) -> Result<Json<PlanView>, ApiError> {
-    let (referral, def) = load(&state, &staff, &reference, Action::Casework).await?;
-    let change = check_action_change(
-        &state.storage,
-        &referral.team,
-        request.status.as_deref(),
-        request.owner.as_deref(),
-        request.due_on.as_deref(),
-    )
-    .await?
-    .map_err(ApiError::unprocessable)?;
-    let found = change
-        .apply(
-            &state.storage,
-            &referral.id,
+    let plan = state
+        .cases()
+        .update_plan_action(
+            &staff,
+            &reference,
             &id,
-            &staff.actor(),
-            Utc::now(),
+            &PlanActionEdit {
+                status: request.status.as_deref(),
+                owner: request.owner.as_deref(),
+                due_on: request.due_on.as_deref(),
+            },
+            state.now(),
         )
         .await?;
-    if !found {
-        return Err(ApiError::not_found());
-    }
-    Ok(Json(current_plan(&state, &def, &referral.id).await?))
+    Ok(Json(plan))
 }
 
 /// A review of the plan.
@@ -607,60 +229,14 @@ pub async fn add_review(
     Path(reference): Path<String>,
     ApiJson(request): ApiJson<ReviewRequest>,
 ) -> Result<(StatusCode, Json<PlanView>), ApiError> {
-    let (referral, def) = load(&state, &staff, &reference, Action::Casework).await?;
-    let (reviewed_on, summary, next) = check_review(
-        &def,
-        request.reviewed_on.as_deref(),
-        request.summary.as_deref(),
-        request.next_review_on.as_deref(),
-    )
-    .map_err(ApiError::unprocessable)?;
-    state
-        .storage
-        .add_review(&NewReview {
-            referral_id: &referral.id,
-            reviewed_on,
-            summary: &summary,
-            next_review_on: next,
-            actor: &staff.actor(),
-            at: Utc::now(),
-        })
+    let input = ReviewInput {
+        reviewed_on: request.reviewed_on.as_deref(),
+        summary: request.summary.as_deref(),
+        next_review_on: request.next_review_on.as_deref(),
+    };
+    let plan = state
+        .cases()
+        .add_review(&staff, &reference, &input, state.now())
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(current_plan(&state, &def, &referral.id).await?),
-    ))
-}
-
-/// A review's date, summary and next review date, or the problems (field names as the API's).
-pub fn check_review(
-    def: &ServiceDefinition,
-    reviewed_on: Option<&str>,
-    summary: Option<&str>,
-    next_review_on: Option<&str>,
-) -> Result<(NaiveDate, String, Option<NaiveDate>), Vec<Problem>> {
-    let mut problems = Vec::new();
-    let reviewed = date(&mut problems, "reviewed_on", reviewed_on);
-    if reviewed.is_none() && !problems.iter().any(|(f, _)| f == "reviewed_on") {
-        problems.push((
-            "reviewed_on".to_owned(),
-            "Enter the date of the review".to_owned(),
-        ));
-    }
-    let summary = required_text(&mut problems, "summary", summary, "a summary of the review");
-    let next = date(&mut problems, "next_review_on", next_review_on);
-    if let (Some(r), Some(n)) = (reviewed, next)
-        && n < r
-    {
-        problems.push((
-            "next_review_on".to_owned(),
-            "The next review must be on or after this review".to_owned(),
-        ));
-    }
-    match (reviewed, summary) {
-        (Some(r), Some(s)) if problems.is_empty() => {
-            Ok((r, s, casework::next_review(def, r, next)))
-        }
-        _ => Err(problems),
-    }
+    Ok((StatusCode::CREATED, Json(plan)))
 }

@@ -7,12 +7,12 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Query, State};
-use chrono::Utc;
 use haven_core::calendar;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::access::Staff;
+use crate::cases::queue::closed_states;
 use crate::policy::Action;
 use crate::services::Registry;
 use crate::storage::audit::AuditEntry;
@@ -130,42 +130,13 @@ fn text(params: &HashMap<String, String>, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// `service:state` of every terminal state of every loaded service.
-pub fn closed_states(registry: &Registry) -> Vec<String> {
-    registry
-        .definitions()
-        .flat_map(|def| {
-            def.workflow
-                .iter()
-                .flat_map(|w| w.states.iter())
-                .filter(|s| s.terminal)
-                .map(move |s| format!("{}:{}", def.id, s.key))
-        })
-        .collect()
-}
-
-/// Each loaded service's `bands` list (lowest first, as the definition writes it), for
-/// [`crate::storage::Storage::sync_band_ranks`] at start-up: the queue orders by it.
-pub fn band_orders(registry: &Registry) -> Vec<(String, Vec<String>)> {
-    registry
-        .definitions()
-        .map(|def| {
-            let bands = def
-                .screening
-                .as_ref()
-                .map(|s| s.bands.clone())
-                .unwrap_or_default();
-            (def.id.clone(), bands)
-        })
-        .collect()
-}
-
 /// Builds the storage filter from the query string, for this member of staff.
 pub fn filter_from_params(
     registry: &Registry,
     staff: &Staff,
     all_teams: bool,
     params: &HashMap<String, String>,
+    today: chrono::NaiveDate,
 ) -> Result<(QueueFilter, u32, u32), ApiError> {
     const KNOWN: [&str; 12] = [
         "status",
@@ -227,7 +198,7 @@ pub fn filter_from_params(
         } else {
             closed_states(registry)
         },
-        today: Some(calendar::london_date(Utc::now())),
+        today: Some(today),
         limit: per_page,
         offset: (page - 1).saturating_mul(per_page),
     };
@@ -276,14 +247,14 @@ pub async fn list(
         return Err(ApiError::forbidden("This role may not list cases"));
     }
     let all_teams = policy.all_teams(staff.role);
-    let (filter, page, per_page) = filter_from_params(&state.registry, &staff, all_teams, &params)?;
-    let today = filter
-        .today
-        .unwrap_or_else(|| calendar::london_date(Utc::now()));
+    let now = state.now();
+    let today = calendar::london_date(now);
+    let (filter, page, per_page) =
+        filter_from_params(&state.registry, &staff, all_teams, &params, today)?;
     let found = state.storage.queue(&filter).await?;
     let entry = AuditEntry {
         record_id: None,
-        ..AuditEntry::new(Utc::now(), staff.actor(), "queue.searched", "queue", "")
+        ..AuditEntry::new(now, staff.actor(), "queue.searched", "queue", "")
     };
     state.storage.append_audit(&entry).await?;
     Ok(Json(QueueView {

@@ -3,14 +3,13 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use chrono::Utc;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::cases::{CaseFile, RequiredActionView, screening_view};
 use crate::storage::timestamp;
 use crate::web::AppState;
-use crate::web::api::triage::{CaseFile, RequiredActionView};
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::extract::StaffAuth;
 
@@ -95,9 +94,11 @@ pub async fn show(
 ) -> Result<Json<ReferralView>, ApiError> {
     // Another team's case answers exactly like a missing one, so references cannot be
     // probed.
-    let case =
-        super::triage::load_case(&state, &staff, &reference, crate::policy::Action::ViewCase)
-            .await?;
+    let now = state.now();
+    let case = state
+        .cases()
+        .open(&staff, &reference, crate::policy::Action::ViewCase, now)
+        .await?;
     let required_actions = case.required_actions();
     let mode = case.allocation_mode();
     let CaseFile { referral, def, .. } = case;
@@ -141,15 +142,10 @@ pub async fn show(
                 reason_required: t.reason_required,
             })
             .collect();
-    let screening = super::triage::screening_view(&referral);
+    let screening = screening_view(&referral);
     state
         .storage
-        .record_case_view(
-            Utc::now(),
-            &staff.actor(),
-            &referral.id,
-            staff.role.works_cases(),
-        )
+        .record_case_view(now, &staff.actor(), &referral.id, staff.role.works_cases())
         .await?;
     Ok(Json(ReferralView {
         reference: referral.reference,

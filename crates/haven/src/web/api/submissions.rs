@@ -5,7 +5,6 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use haven_core::answers::TargetError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -117,7 +116,7 @@ pub async fn create(
         &state.key,
         Channel::Public,
         &submission,
-        Utc::now(),
+        state.now(),
     )
     .await
     .map_err(intake_error)?;

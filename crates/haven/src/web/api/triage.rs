@@ -3,234 +3,16 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use chrono::Utc;
-use haven_core::calendar;
-use haven_core::definition::ServiceDefinition;
-use haven_core::workflow::{self, TransitionError, TransitionRequest};
+use haven_core::workflow::TransitionRequest;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use crate::access::Staff;
-use crate::policy::{Action, CaseScope, Decision};
-use crate::storage::actions::{ActionRecord, BandAction};
-use crate::storage::audit::AuditEntry;
-use crate::storage::onward::OnwardReferral;
-use crate::storage::plans::CaseworkCounts;
-use crate::storage::referrals::Referral;
 use crate::storage::timestamp;
-use crate::storage::triage::{ChronologyEntry, StatusChange};
+use crate::storage::triage::ChronologyEntry;
 use crate::web::AppState;
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::extract::{ApiJson, StaffAuth};
-
-/// The referral with this reference, with its service definition, if the access policy lets
-/// the caller do `action` on it: 404 for a case of another team (so references cannot be
-/// probed), 403 when the role may not.
-pub async fn load(
-    state: &AppState,
-    staff: &Staff,
-    reference: &str,
-    action: Action,
-) -> Result<(Referral, ServiceDefinition), ApiError> {
-    let reference = reference.trim().to_ascii_uppercase();
-    let referral = state
-        .storage
-        .find_referral(&reference)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let scope = CaseScope {
-        service: &referral.service,
-        team: &referral.team,
-    };
-    match state.staff.policy.decide(staff, action, Some(scope)) {
-        Decision::Allow => {}
-        Decision::NotFound => return Err(ApiError::not_found()),
-        Decision::Forbidden => {
-            return Err(ApiError::forbidden(format!(
-                "The {} role may not {} on this service",
-                staff.role,
-                action.as_str().replace('_', " ")
-            )));
-        }
-    }
-    let def = state
-        .registry
-        .get(&referral.service)
-        .cloned()
-        .ok_or_else(|| ApiError::internal("referral of a service that is not loaded"))?;
-    Ok((referral, def))
-}
-
-/// The stored screening with the confirmed band laid over it.
-pub fn screening_view(referral: &Referral) -> Option<Value> {
-    let mut screening = referral.screening.clone()?;
-    if let Some(obj) = screening.as_object_mut() {
-        obj.insert("confirmed_band".into(), json!(referral.confirmed_band));
-    }
-    Some(screening)
-}
-
-/// Everything the workflow and the case views read about one referral.
-pub struct CaseFile {
-    pub referral: Referral,
-    pub def: ServiceDefinition,
-    pub chronology: Vec<ChronologyEntry>,
-    pub actions: Vec<ActionRecord>,
-    /// What the confirmed band requires (empty until a band is confirmed).
-    pub band_actions: Vec<BandAction>,
-    /// Meetings and plan counts (`case.meetings`, `case.plan.*`).
-    pub casework: CaseworkCounts,
-    /// Onward referrals recorded on the case.
-    pub onward: Vec<OnwardReferral>,
-}
-
-/// The referral with this reference, its chronology and its actions checklist (404 for a
-/// referral of another team, as [`load`]).
-pub async fn load_case(
-    state: &AppState,
-    staff: &Staff,
-    reference: &str,
-    action: Action,
-) -> Result<CaseFile, ApiError> {
-    let (referral, def) = load(state, staff, reference, action).await?;
-    let chronology = state.storage.chronology(&referral.id).await?;
-    let actions = state.storage.actions(&referral.id).await?;
-    let band_actions = state.storage.band_actions(&referral.id).await?;
-    let casework = state
-        .storage
-        .casework_counts(&referral.id, calendar::london_date(Utc::now()))
-        .await?;
-    let onward = state.storage.onward_referrals(&referral.id).await?;
-    Ok(CaseFile {
-        referral,
-        def,
-        chronology,
-        actions,
-        band_actions,
-        casework,
-        onward,
-    })
-}
-
-/// A required action of the screening result with what has been done about it.
-#[derive(Serialize, ToSchema)]
-pub struct RequiredActionView {
-    pub key: String,
-    pub label: String,
-    /// Why the screening requires it.
-    pub reason: Option<String>,
-    /// `open`, `done`, `waived`, or `not_required`: the screening suggested it, but the band a
-    /// person confirmed does not require it (the reason is in the chronology,
-    /// `action_not_required`). Actions the confirmed band adds are listed after the
-    /// screening's (`screening.required_actions` keeps what the tool suggested at intake).
-    pub status: String,
-    /// Who marked it done or waived, and when (RFC 3339).
-    pub by: Option<String>,
-    pub at: Option<String>,
-}
-
-impl CaseFile {
-    /// The decision recorded when the case entered each state (`{state: decision}`).
-    pub fn decisions(&self) -> Map<String, Value> {
-        let mut decisions = Map::new();
-        for entry in self.chronology.iter().filter(|e| e.kind == "transition") {
-            let decision = entry
-                .detail
-                .as_ref()
-                .and_then(|d| d.get("decision"))
-                .and_then(Value::as_str);
-            if let (Some(to), Some(decision)) = (&entry.to_status, decision) {
-                decisions.insert(to.clone(), json!(decision));
-            }
-        }
-        decisions
-    }
-
-    /// How the case is worked: by convention, the decision taken on entering
-    /// `allocation_decided` (SECOS: individual case work or group work).
-    pub fn allocation_mode(&self) -> Option<String> {
-        self.decisions()
-            .get("allocation_decided")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    }
-
-    /// The first stage and every stage received since (`stage_received` events).
-    pub fn stages_received(&self) -> Vec<String> {
-        let mut stages = vec![self.referral.stage.clone()];
-        for entry in self
-            .chronology
-            .iter()
-            .filter(|e| e.kind == "stage_received")
-        {
-            let stage = entry
-                .detail
-                .as_ref()
-                .and_then(|d| d.get("stage"))
-                .and_then(Value::as_str);
-            if let Some(stage) = stage.filter(|s| !stages.iter().any(|k| k == s)) {
-                stages.push(stage.to_owned());
-            }
-        }
-        stages
-    }
-
-    /// The case facts document workflow guards read (shape in `docs/ARCHITECTURE.md`).
-    pub fn facts(&self) -> Value {
-        let referral = &self.referral;
-        let actions = self.required_actions();
-        let count = |status: &str| actions.iter().filter(|a| a.status == status).count();
-        json!({
-            "today": calendar::london_date(Utc::now()).format("%Y-%m-%d").to_string(),
-            "answers": { referral.stage.clone(): referral.answers },
-            "case": {
-                "status": referral.status,
-                "stages_received": self.stages_received(),
-                "screening": {
-                    "eligible": referral.eligible,
-                    "in_scope": referral.in_scope,
-                    "urgent": referral.urgent,
-                    "suggested_band": referral.suggested_band,
-                    "confirmed_band": referral.confirmed_band,
-                    "confirmed": referral.confirmed_band.is_some(),
-                },
-                "actions": {
-                    "total": actions.len(),
-                    "open": count("open"),
-                    "done": count("done"),
-                    "waived": count("waived"),
-                    "not_required": count("not_required"),
-                },
-                "decisions": self.decisions(),
-                "allocation": { "worker": referral.assignee, "mode": self.allocation_mode() },
-                "meetings": self.casework.meetings,
-                "plan": {
-                    "goals": self.casework.goals,
-                    "actions": self.casework.actions,
-                    "open_actions": self.casework.open_actions,
-                    "overdue_actions": self.casework.overdue_actions,
-                    "reviews": self.casework.reviews,
-                },
-                "onward_referrals": self.onward.len(),
-            },
-        })
-    }
-}
-
-/// Whether reaching `state` meets one of the service's SLAs, or ends the case.
-pub fn meets_sla(def: &ServiceDefinition, state: &str) -> bool {
-    let terminal = def
-        .workflow
-        .iter()
-        .flat_map(|w| w.states.iter())
-        .any(|s| s.key == state && s.terminal);
-    terminal
-        || def
-            .slas
-            .iter()
-            .any(|sla| sla.met_by.iter().any(|m| m == state))
-}
 
 /// A band confirmation or override.
 #[derive(Deserialize, ToSchema)]
@@ -271,39 +53,19 @@ pub async fn confirm_band(
     Path(reference): Path<String>,
     ApiJson(request): ApiJson<BandRequest>,
 ) -> Result<Json<BandView>, ApiError> {
-    let case = load_case(&state, &staff, &reference, Action::ConfirmBand).await?;
-    let bands = case
-        .def
-        .screening
-        .as_ref()
-        .map(|s| s.bands.as_slice())
-        .unwrap_or_default();
-    let mut errors = Vec::new();
-    if !bands.contains(&request.band) {
-        errors.push(("band", format!("Choose one of: {}", bands.join(", "))));
-    }
-    let reason = request.reason.trim();
-    if reason.is_empty() {
-        errors.push(("reason", "Give a reason for the band".to_owned()));
-    }
-    let actions = case.band_actions_for(&request.band);
-    let (true, Some(actions)) = (errors.is_empty(), actions) else {
-        return Err(ApiError::unprocessable(errors));
-    };
-    state
-        .storage
+    let confirmed = state
+        .cases()
         .confirm_band(
-            &case.referral.id,
+            &staff,
+            &reference,
             &request.band,
-            reason,
-            &staff.actor(),
-            Utc::now(),
-            &actions,
+            &request.reason,
+            state.now(),
         )
         .await?;
     Ok(Json(BandView {
-        suggested_band: case.referral.suggested_band,
-        confirmed_band: request.band,
+        suggested_band: confirmed.suggested_band,
+        confirmed_band: confirmed.confirmed_band,
     }))
 }
 
@@ -339,19 +101,6 @@ pub struct TransitionBody {
     pub fields: Map<String, Value>,
 }
 
-fn transition_error(e: &TransitionError) -> ApiError {
-    let message = e.to_string();
-    match (e.status(), e.field()) {
-        (422, Some(field)) => ApiError::unprocessable([(field, message)]),
-        (403, _) => ApiError::forbidden(message),
-        (404, _) => ApiError::unprocessable([("to", message)]),
-        _ => ApiError::Conflict {
-            code: e.code().to_owned(),
-            message,
-        },
-    }
-}
-
 /// Moves a referral to another workflow state, if the caller's role and the guards allow.
 #[utoipa::path(
     post,
@@ -375,57 +124,22 @@ pub async fn transition(
     Path(reference): Path<String>,
     ApiJson(body): ApiJson<TransitionBody>,
 ) -> Result<Json<TransitionDone>, ApiError> {
-    let case = load_case(&state, &staff, &reference, Action::Transition).await?;
-    let facts = case.facts();
-    let CaseFile { referral, def, .. } = case;
     let request = TransitionRequest {
         to: body.to,
         decision: body.decision,
         reason: body.reason,
         fields: body.fields,
     };
-    let outcome = workflow::attempt(
-        &def,
-        &referral.status,
-        staff.role.as_str(),
-        &request,
-        &facts,
-    )
-    .map_err(|e| transition_error(&e))?;
-    let closure = super::plans::closure_of(&def, &outcome.to, &request.fields)?;
-    let now = Utc::now();
-    let moved = crate::notify::change_status(
-        state.notify(),
-        &def,
-        &referral,
-        &StatusChange {
-            referral_id: &referral.id,
-            from: &outcome.from,
-            to: &outcome.to,
-            decision: outcome.decision.as_deref(),
-            reason: outcome.reason.as_deref(),
-            actor: &staff.actor(),
-            at: now,
-            meets_sla: meets_sla(&def, &outcome.to),
-        },
-        closure.as_ref(),
-        staff.role.as_str(),
-        &facts,
-    )
-    .await?;
-    let Some(moved) = moved else {
-        return Err(ApiError::Conflict {
-            code: "status_changed".to_owned(),
-            message: "The case changed while you were working on it; reload and try again"
-                .to_owned(),
-        });
-    };
+    let moved = state
+        .cases()
+        .transition(&staff, &reference, request, state.now())
+        .await?;
     Ok(Json(TransitionDone {
-        reference: referral.reference,
-        from: outcome.from,
+        reference: moved.reference,
+        from: moved.from,
         status: moved.status,
-        decision: outcome.decision,
-        notify_referrer: moved.notified,
+        decision: moved.decision,
+        notify_referrer: moved.notify_referrer,
     }))
 }
 
@@ -479,17 +193,10 @@ pub async fn chronology(
     StaffAuth(staff): StaffAuth,
     Path(reference): Path<String>,
 ) -> Result<Json<Vec<ChronologyView>>, ApiError> {
-    let (referral, _def) = load(&state, &staff, &reference, Action::ViewCase).await?;
-    let entries = state.storage.chronology(&referral.id).await?;
-    // Audited before anything is returned: reading case history is reading case data.
-    let entry = AuditEntry::new(
-        Utc::now(),
-        staff.actor(),
-        "referral.chronology_viewed",
-        "referral",
-        &referral.id,
-    );
-    state.storage.append_audit(&entry).await?;
+    let entries = state
+        .cases()
+        .chronology(&staff, &reference, state.now())
+        .await?;
     Ok(Json(
         entries.into_iter().map(ChronologyView::from).collect(),
     ))

@@ -5,7 +5,6 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::Utc;
 use haven_core::definition::{ServiceDefinition, Stage};
 use haven_pages::{london_today, nav, urls};
 use serde_json::Value;
@@ -22,7 +21,7 @@ pub async fn show(
     mut session: FormSession,
     Path((service, stage)): Path<(String, String)>,
 ) -> PageResult {
-    let now = Utc::now();
+    let now = state.now();
     let def = draft::service(&state, &service)?;
     let mut loaded = draft::load(&state, &session, def, now).await?;
     let stage = draft::reachable_stage(def, &stage, &loaded, now)?;
@@ -42,7 +41,7 @@ pub async fn choose(
     Path((service, stage)): Path<(String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> PageResult {
-    let now = Utc::now();
+    let now = state.now();
     let def = draft::service(&state, &service)?;
     let mut loaded = draft::load(&state, &session, def, now).await?;
     let stage = draft::reachable_stage(def, &stage, &loaded, now)?;
@@ -76,7 +75,7 @@ async fn choose_audience(
     loaded: &mut Loaded,
     audience: &str,
 ) -> PageResult {
-    let now = Utc::now();
+    let now = state.now();
     let today = london_today(now);
     let entry = loaded.stage_mut(&stage.key);
     entry.audience = Some(audience.to_owned());

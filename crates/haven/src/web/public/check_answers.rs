@@ -6,7 +6,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use haven_core::answers::FieldError;
 use haven_core::definition::{ServiceDefinition, Stage, StageAccess};
 use haven_pages::{StageRequest, london_today, nav, urls};
@@ -43,7 +43,7 @@ pub async fn show(
     session: FormSession,
     Path((service, stage)): Path<(String, String)>,
 ) -> PageResult {
-    let now = Utc::now();
+    let now = state.now();
     let today = london_today(now);
     let def = draft::service(&state, &service)?;
     let loaded = draft::load(&state, &session, def, now).await?;
@@ -73,7 +73,7 @@ pub(super) fn render(
         stage,
         audience,
         answers,
-        today: london_today(Utc::now()),
+        today: london_today(state.now()),
     };
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -113,7 +113,7 @@ pub async fn send(
     quota: Quota,
     body: Result<Bytes, BytesRejection>,
 ) -> PageResult {
-    let now = Utc::now();
+    let now = state.now();
     let today = london_today(now);
     let def = draft::service(&state, &service)?;
     let mut loaded = draft::load(&state, &session, def, now).await?;
@@ -224,7 +224,7 @@ pub async fn save_for_later(
     stage: &Stage,
     loaded: &mut Loaded,
 ) -> PageResult {
-    let now = Utc::now();
+    let now = state.now();
     let code = new_resume_code();
     let expires_at = now + RESUME_EXPIRY;
     loaded.doc.flash = Some(Flash::Saved {

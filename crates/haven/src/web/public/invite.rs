@@ -74,7 +74,7 @@ pub async fn show(
     mut session: FormSession,
     Path((service, token)): Path<(String, String)>,
 ) -> PageResult {
-    let now = state.staff.clock.now();
+    let now = state.now();
     let def = draft::service(&state, &service)?;
     if !notify::is_invitation_token(&token) {
         return Err(spent(&state, &session, def, &Spent::Unknown));
@@ -119,7 +119,7 @@ pub async fn open(
     Path((service, token)): Path<(String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> PageResult {
-    let now = state.staff.clock.now();
+    let now = state.now();
     let def = draft::service(&state, &service)?;
     if !notify::is_invitation_token(&token) {
         return Err(spent(&state, &session, def, &Spent::Unknown));

@@ -3,7 +3,6 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::Utc;
 use haven_pages::urls;
 
 use super::draft::{self, Flash};
@@ -22,7 +21,7 @@ pub async fn confirmation(
     session: FormSession,
     Path((service, stage)): Path<(String, String)>,
 ) -> PageResult {
-    let now = Utc::now();
+    let now = state.now();
     let def = draft::service(&state, &service)?;
     let stage = draft::outcome_stage(def, &stage)?;
     let mut loaded = draft::load(&state, &session, def, now).await?;
@@ -60,7 +59,7 @@ pub async fn other_help(
     session: FormSession,
     Path((service, stage)): Path<(String, String)>,
 ) -> PageResult {
-    let now = Utc::now();
+    let now = state.now();
     let def = draft::service(&state, &service)?;
     let stage = draft::outcome_stage(def, &stage)?;
     let loaded = draft::load(&state, &session, def, now).await?;
@@ -88,7 +87,7 @@ pub async fn saved(
     session: FormSession,
     Path((service, stage)): Path<(String, String)>,
 ) -> PageResult {
-    let now = Utc::now();
+    let now = state.now();
     let def = draft::service(&state, &service)?;
     let stage = draft::outcome_stage(def, &stage)?;
     let mut loaded = draft::load(&state, &session, def, now).await?;

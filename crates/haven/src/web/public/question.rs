@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{StatusCode, header};
-use chrono::Utc;
 use haven_core::answers::FieldError;
 use haven_core::definition::condition::lookup;
 use haven_core::definition::{Page, QuestionKind, ServiceDefinition, Stage};
@@ -39,7 +38,7 @@ fn locate<'d>(
 ) -> Result<Here<'d>, Reply> {
     let def = draft::service(state, service)?;
     let stage = match loaded {
-        Some(l) => draft::reachable_stage(def, stage, l, Utc::now())?,
+        Some(l) => draft::reachable_stage(def, stage, l, state.now())?,
         None => draft::public_stage(def, stage)?,
     };
     let page = stage
@@ -64,7 +63,7 @@ pub async fn show(
     session: FormSession,
     Path((service, stage, page)): Path<(String, String, String)>,
 ) -> PageResult {
-    let now = Utc::now();
+    let now = state.now();
     let today = haven_pages::london_today(now);
     let def = draft::service(&state, &service)?;
     let loaded = draft::load(&state, &session, def, now).await?;
@@ -112,7 +111,7 @@ pub async fn submit(
     ClientIp(ip): ClientIp,
     request: Request,
 ) -> PageResult {
-    let now = Utc::now();
+    let now = state.now();
     let today = haven_pages::london_today(now);
     let def = draft::service(&state, &service)?;
     let mut loaded = draft::load(&state, &session, def, now).await?;

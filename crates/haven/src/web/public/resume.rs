@@ -7,7 +7,6 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use chrono::Utc;
 use haven_pages::london_today;
 
 use super::check_answers::{next_incomplete, resume_hash};
@@ -66,7 +65,7 @@ pub async fn submit(
     quota: ResumeQuota,
     body: Result<Bytes, BytesRejection>,
 ) -> PageResult {
-    let now = Utc::now();
+    let now = state.now();
     let def = draft::service(&state, &service)?;
     // A body over the limit (413) or cut short gets the HTML error page, not the API's JSON.
     let body = body.map_err(|e| respond::error(Some(def), e.status()))?;

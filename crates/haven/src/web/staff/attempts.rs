@@ -68,7 +68,7 @@ impl Counters {
     /// without checking the password or code).
     pub async fn attempt(&self, state: &AppState) -> Result<Option<u64>, StaffError> {
         let window = TimeDelta::minutes(FAILURE_WINDOW_MINUTES);
-        let now = state.staff.clock.now();
+        let now = state.now();
         if let Some(pair) = &self.pair
             && let DelayClaim::Wait(secs) = state
                 .storage

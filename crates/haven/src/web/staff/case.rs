@@ -18,39 +18,23 @@ use super::error::StaffError;
 use super::render::page;
 use super::session::{CurrentSession, SignedIn};
 use crate::access::Staff;
-use crate::policy::{Action, CaseScope};
+use crate::cases::CaseFile;
+use crate::policy::Action;
 use crate::storage::audit::AuditEntry;
 use crate::storage::casework::Direction;
 use crate::storage::referrals::Referral;
 use crate::storage::users::StaffUser;
 use crate::web::AppState;
-use crate::web::api::triage::CaseFile;
 
 /// The case `reference` if `staff` may do `action` on it: 404 for a missing case or one of
-/// another team, 403 when the role may not.
+/// another team, 403 when the role may not (`cases::Cases::find`).
 pub async fn load(
     state: &AppState,
     staff: &Staff,
     reference: &str,
     action: Action,
 ) -> Result<(Referral, ServiceDefinition), StaffError> {
-    let reference = reference.trim().to_ascii_uppercase();
-    let referral = state
-        .storage
-        .find_referral(&reference)
-        .await?
-        .ok_or(StaffError::NotFound)?;
-    let scope = CaseScope {
-        service: &referral.service,
-        team: &referral.team,
-    };
-    StaffError::from_decision(state.staff.policy.decide(staff, action, Some(scope)))?;
-    let def = state
-        .registry
-        .get(&referral.service)
-        .cloned()
-        .ok_or_else(|| StaffError::Internal("referral of a service that is not loaded".into()))?;
-    Ok((referral, def))
+    Ok(state.cases().find(staff, reference, action).await?)
 }
 
 /// The case with its chronology and actions checklist, as [`load`] checks.
@@ -60,35 +44,15 @@ pub async fn load_file(
     reference: &str,
     action: Action,
 ) -> Result<CaseFile, StaffError> {
-    let (referral, def) = load(state, staff, reference, action).await?;
-    let chronology = state.storage.chronology(&referral.id).await?;
-    let actions = state.storage.actions(&referral.id).await?;
-    let band_actions = state.storage.band_actions(&referral.id).await?;
-    let today = haven_core::calendar::london_date(state.staff.clock.now());
-    let casework = state.storage.casework_counts(&referral.id, today).await?;
-    let onward = state.storage.onward_referrals(&referral.id).await?;
-    Ok(CaseFile {
-        referral,
-        def,
-        chronology,
-        actions,
-        band_actions,
-        casework,
-        onward,
-    })
+    Ok(state
+        .cases()
+        .open(staff, reference, action, state.now())
+        .await?)
 }
 
 /// Whether `staff` may do `action` on this case (for showing or hiding its controls).
 pub fn may(state: &AppState, staff: &Staff, referral: &Referral, action: Action) -> bool {
-    let scope = CaseScope {
-        service: &referral.service,
-        team: &referral.team,
-    };
-    state
-        .staff
-        .policy
-        .decide(staff, action, Some(scope))
-        .allowed()
+    state.cases().may(staff, referral, action)
 }
 
 /// A time as staff read it: `1 December 2026, 14:05` in UK time.
@@ -253,15 +217,11 @@ pub async fn case_page(
     status: StatusCode,
 ) -> Result<Response, StaffError> {
     let staff = session.staff();
-    let case = CaseFile {
-        referral: referral.clone(),
-        def: def.clone(),
-        chronology: state.storage.chronology(&referral.id).await?,
-        actions: state.storage.actions(&referral.id).await?,
-        band_actions: state.storage.band_actions(&referral.id).await?,
-        casework: Default::default(),
-        onward: state.storage.onward_referrals(&referral.id).await?,
-    };
+    let now = state.now();
+    let case = state
+        .cases()
+        .file_of(referral.clone(), def.clone(), now)
+        .await?;
     let chronology = &case.chronology;
     let notes = state.storage.notes(&referral.id).await?;
     let messages = state.storage.messages(&referral.id).await?;
@@ -398,7 +358,7 @@ pub async fn case_page(
         &case,
         may(state, &staff, referral, Action::RecordOnwardReferral),
         may(state, &staff, referral, Action::ExportDocument),
-        haven_core::calendar::london_date(state.staff.clock.now()),
+        case.today,
     )
     .await?;
     if let Some(map) = context.as_object_mut() {
@@ -418,7 +378,7 @@ pub async fn show(
     state
         .storage
         .record_case_view(
-            state.staff.clock.now(),
+            state.now(),
             &staff.actor(),
             &referral.id,
             staff.role.works_cases(),
@@ -438,12 +398,7 @@ pub async fn family_copy(
     let staff = session.staff();
     let (referral, def) = load(&state, &staff, &reference, Action::PrintForFamily).await?;
     // An export: the copy is printed or saved and leaves Haven.
-    let entry = AuditEntry::export(
-        state.staff.clock.now(),
-        staff.actor(),
-        &referral.id,
-        "family_copy",
-    );
+    let entry = AuditEntry::export(state.now(), staff.actor(), &referral.id, "family_copy");
     state.storage.append_audit(&entry).await?;
     let answers = without_third_party(&def, &referral.stage, &referral.answers);
     let laid = lay_out(&def, &referral.stage, &answers);

@@ -7,24 +7,16 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use haven_core::definition::ServiceDefinition;
-use haven_core::workflow::{self, TransitionRequest};
+use haven_core::workflow::TransitionRequest;
 use serde::Deserialize;
 
-use super::case::{case_page, load, load_file};
+use super::case::{case_page, load};
 use super::error::StaffError;
 use super::session::{CurrentSession, SignedIn};
+use crate::cases::CaseError;
 use crate::policy::Action;
-use crate::storage::actions::{ActionChange, ActionStatus};
-use crate::storage::casework::Direction;
 use crate::storage::referrals::Referral;
-use crate::storage::triage::StatusChange;
 use crate::web::AppState;
-use crate::web::api::plans::is_team_worker;
-use crate::web::api::triage::{CaseFile, meets_sla};
-
-/// Longest note or message accepted, in characters.
-const MAX_TEXT: usize = 20_000;
 
 /// Every case form's fields (each form sends the ones it has).
 #[derive(Deserialize, Default)]
@@ -52,62 +44,65 @@ pub struct CaseForm {
     narrative: String,
 }
 
-fn back_to(referral: &Referral, anchor: &str) -> Response {
-    Redirect::to(&format!("/staff/cases/{}#{anchor}", referral.reference)).into_response()
+fn back_to(reference: &str, anchor: &str) -> Response {
+    Redirect::to(&format!("/staff/cases/{reference}#{anchor}")).into_response()
+}
+
+/// The answer to a case form: back to the case's `anchor` when the operation was done; the
+/// case again with the form's errors (422) when the input was refused, each field named by
+/// the form's id (`field_id` maps the operation's field names); any other refusal as the
+/// error page.
+async fn answer<T>(
+    state: &AppState,
+    session: &CurrentSession,
+    reference: &str,
+    result: Result<T, CaseError>,
+    anchor: &str,
+    field_id: impl Fn(&str) -> String,
+) -> Result<Response, StaffError> {
+    let problems = match result {
+        Ok(_) => return Ok(back_to(&reference.trim().to_ascii_uppercase(), anchor)),
+        Err(CaseError::Invalid(fields)) => fields
+            .into_iter()
+            .map(|f| (field_id(&f.field), f.message))
+            .collect::<Vec<_>>(),
+        Err(CaseError::Conflict { message, .. }) => vec![(field_id("to"), message)],
+        Err(other) => return Err(other.into()),
+    };
+    let staff = session.staff();
+    // The page shows the case again: that is a view like any other.
+    let (referral, def) = load(state, &staff, reference, Action::ViewCase).await?;
+    refuse(state, session, &referral, &def, &problems).await
 }
 
 async fn refuse(
     state: &AppState,
     session: &CurrentSession,
     referral: &Referral,
-    def: &ServiceDefinition,
-    field: &str,
-    message: String,
+    def: &haven_core::definition::ServiceDefinition,
+    problems: &[(String, String)],
 ) -> Result<Response, StaffError> {
-    // The page shows the case again: that is a view like any other.
     let entry = crate::storage::audit::AuditEntry::new(
-        state.staff.clock.now(),
+        state.now(),
         session.staff().actor(),
         "referral.viewed",
         "referral",
         &referral.id,
     );
     state.storage.append_audit(&entry).await?;
+    let problems: Vec<(&str, String)> = problems
+        .iter()
+        .map(|(f, m)| (f.as_str(), m.clone()))
+        .collect();
     case_page(
         state,
         session,
         referral,
         def,
-        &[(field, message)],
+        &problems,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await
-}
-
-/// Checks the token and the policy; the case and its definition.
-async fn begin(
-    state: &AppState,
-    session: &CurrentSession,
-    form: &CaseForm,
-    reference: &str,
-    action: Action,
-) -> Result<(Referral, ServiceDefinition), StaffError> {
-    session.check_csrf(&form.csrf)?;
-    load(state, &session.staff(), reference, action).await
-}
-
-fn text(value: &str, field: &str, what: &str) -> Result<String, (String, String)> {
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        return Err((field.to_owned(), format!("Enter {what}")));
-    }
-    if trimmed.chars().count() > MAX_TEXT {
-        return Err((
-            field.to_owned(),
-            format!("{what} must be {MAX_TEXT} characters or fewer"),
-        ));
-    }
-    Ok(trimmed.to_owned())
 }
 
 /// `POST /staff/cases/{reference}/band`: confirm (same band) or override (another band);
@@ -119,36 +114,24 @@ pub async fn band(
     Form(form): Form<CaseForm>,
 ) -> Result<Response, StaffError> {
     session.check_csrf(&form.csrf)?;
-    let case = load_file(&state, &session.staff(), &reference, Action::ConfirmBand).await?;
-    let (referral, def) = (&case.referral, &case.def);
-    let bands = def
-        .screening
-        .as_ref()
-        .map(|s| s.bands.clone())
-        .unwrap_or_default();
-    // What the chosen band requires, recomputed from the definition (None: not a band).
-    let Some(actions) = case.band_actions_for(&form.band) else {
-        let message = format!("Choose a band: {}", bands.join(", "));
-        return refuse(&state, &session, referral, def, "band", message).await;
-    };
-    let reason = match text(&form.reason, "band-reason", "a reason for the band") {
-        Ok(r) => r,
-        Err((f, m)) => return refuse(&state, &session, referral, def, &f, m).await,
-    };
-    let staff = session.staff();
-    let now = state.staff.clock.now();
-    state
-        .storage
+    let result = state
+        .cases()
         .confirm_band(
-            &referral.id,
+            &session.staff(),
+            &reference,
             &form.band,
-            &reason,
-            &staff.actor(),
-            now,
-            &actions,
+            &form.reason,
+            state.now(),
         )
-        .await?;
-    Ok(back_to(referral, "screening"))
+        .await;
+    answer(&state, &session, &reference, result, "screening", |f| {
+        match f {
+            "reason" => "band-reason",
+            _ => "band",
+        }
+        .to_owned()
+    })
+    .await
 }
 
 /// `POST /staff/cases/{reference}/transitions`: one of the workflow's next steps, if the
@@ -160,64 +143,20 @@ pub async fn transition(
     Form(form): Form<CaseForm>,
 ) -> Result<Response, StaffError> {
     session.check_csrf(&form.csrf)?;
-    let staff = session.staff();
-    let case = load_file(&state, &staff, &reference, Action::Transition).await?;
-    let facts = case.facts();
-    let CaseFile { referral, def, .. } = case;
     let request = TransitionRequest {
         to: form.to.clone(),
         decision: Some(form.decision.clone()).filter(|d| !d.is_empty()),
         reason: Some(form.reason.clone()).filter(|r| !r.trim().is_empty()),
         fields: closure_fields(&form),
     };
-    let outcome = match workflow::attempt(
-        &def,
-        &referral.status,
-        staff.role.as_str(),
-        &request,
-        &facts,
-    ) {
-        Ok(outcome) => outcome,
-        Err(e) if e.status() == 403 => return Err(StaffError::Forbidden),
-        Err(e) => {
-            let field = format!("transition-{}", e.field().unwrap_or("to"));
-            return refuse(&state, &session, &referral, &def, &field, e.to_string()).await;
-        }
-    };
-    let closure = match haven_core::casework::closure_choice(&def, &outcome.to, &request.fields) {
-        Ok(closure) => closure,
-        Err(problems) => {
-            let (field, message) = problems.into_iter().next().unwrap_or_default();
-            let field = format!("transition-{}", field.trim_start_matches("fields."));
-            return refuse(&state, &session, &referral, &def, &field, message).await;
-        }
-    };
-    let now = state.staff.clock.now();
-    let moved = crate::notify::change_status(
-        state.notify(),
-        &def,
-        &referral,
-        &StatusChange {
-            referral_id: &referral.id,
-            from: &outcome.from,
-            to: &outcome.to,
-            decision: outcome.decision.as_deref(),
-            reason: outcome.reason.as_deref(),
-            actor: &staff.actor(),
-            at: now,
-            meets_sla: meets_sla(&def, &outcome.to),
-        },
-        closure.as_ref(),
-        staff.role.as_str(),
-        &facts,
-    )
-    .await?;
-    if moved.is_none() {
-        let message =
-            "The case changed while you were working on it; check it and try again".to_owned();
-        return refuse(&state, &session, &referral, &def, "transition-to", message).await;
-    }
-    Ok(back_to(&referral, "next-steps"))
+    let result = state
+        .cases()
+        .transition(&session.staff(), &reference, request, state.now())
+        .await;
+    answer(&state, &session, &reference, result, "next-steps", |f| {
+        format!("transition-{}", f.trim_start_matches("fields."))
+    })
+    .await
 }
 
 /// The form's closure outcome and closing summary as transition fields.
@@ -238,17 +177,15 @@ pub async fn note(
     Path(reference): Path<String>,
     Form(form): Form<CaseForm>,
 ) -> Result<Response, StaffError> {
-    let (referral, def) = begin(&state, &session, &form, &reference, Action::AddNote).await?;
-    let body = match text(&form.body, "note-body", "the note") {
-        Ok(b) => b,
-        Err((f, m)) => return refuse(&state, &session, &referral, &def, &f, m).await,
-    };
-    let now = state.staff.clock.now();
-    state
-        .storage
-        .add_note(&referral.id, &session.staff().actor(), &body, now)
-        .await?;
-    Ok(back_to(&referral, "notes"))
+    session.check_csrf(&form.csrf)?;
+    let result = state
+        .cases()
+        .add_note(&session.staff(), &reference, &form.body, state.now())
+        .await;
+    answer(&state, &session, &reference, result, "notes", |_| {
+        "note-body".to_owned()
+    })
+    .await
 }
 
 /// `POST /staff/cases/{reference}/allocation`: a member of the case's team, or nobody.
@@ -258,36 +195,16 @@ pub async fn allocate(
     Path(reference): Path<String>,
     Form(form): Form<CaseForm>,
 ) -> Result<Response, StaffError> {
-    let (referral, def) = begin(&state, &session, &form, &reference, Action::Allocate).await?;
-    let worker = form.worker.trim().to_ascii_lowercase();
-    let worker = if worker.is_empty() {
-        None
-    } else {
-        if !is_team_worker(&state.storage, &referral.team, &worker).await? {
-            let message = "Choose a member of the case's team".to_owned();
-            return refuse(&state, &session, &referral, &def, "worker", message).await;
-        }
-        Some(worker)
-    };
-    let now = state.staff.clock.now();
-    let alert = crate::notify::allocation_alert(
-        state.notify(),
-        &def,
-        &referral,
-        worker.as_deref(),
-        &session.staff().email,
-    );
-    state
-        .storage
-        .allocate(
-            &referral.id,
-            worker.as_deref(),
-            &session.staff().actor(),
-            now,
-            alert.as_ref(),
-        )
-        .await?;
-    Ok(back_to(&referral, "allocation"))
+    session.check_csrf(&form.csrf)?;
+    let worker = Some(form.worker.trim()).filter(|w| !w.is_empty());
+    let result = state
+        .cases()
+        .allocate(&session.staff(), &reference, worker, state.now())
+        .await;
+    answer(&state, &session, &reference, result, "allocation", |_| {
+        "worker".to_owned()
+    })
+    .await
 }
 
 /// `POST /staff/cases/{reference}/messages`: a message the reporter reads on the
@@ -298,25 +215,15 @@ pub async fn message(
     Path(reference): Path<String>,
     Form(form): Form<CaseForm>,
 ) -> Result<Response, StaffError> {
-    let (referral, def) =
-        begin(&state, &session, &form, &reference, Action::MessageReporter).await?;
-    let body = match text(&form.body, "message-body", "the message") {
-        Ok(b) => b,
-        Err((f, m)) => return refuse(&state, &session, &referral, &def, &f, m).await,
-    };
-    let now = state.staff.clock.now();
-    state
-        .storage
-        .add_message(
-            &referral.id,
-            Direction::ToReporter,
-            &session.staff().actor(),
-            &body,
-            now,
-            None,
-        )
-        .await?;
-    Ok(back_to(&referral, "messages"))
+    session.check_csrf(&form.csrf)?;
+    let result = state
+        .cases()
+        .message_reporter(&session.staff(), &reference, &form.body, state.now())
+        .await;
+    answer(&state, &session, &reference, result, "messages", |_| {
+        "message-body".to_owned()
+    })
+    .await
 }
 
 /// `POST /staff/cases/{reference}/actions/{key}`: marks a required action done, waived
@@ -328,32 +235,25 @@ pub async fn required_action(
     Form(form): Form<CaseForm>,
 ) -> Result<Response, StaffError> {
     session.check_csrf(&form.csrf)?;
-    let staff = session.staff();
-    let case = load_file(&state, &staff, &reference, Action::CompleteAction).await?;
-    if !case.required_actions().iter().any(|a| a.key == key) {
-        return Err(StaffError::NotFound);
-    }
-    let CaseFile { referral, def, .. } = case;
+    let result = state
+        .cases()
+        .record_action(
+            &session.staff(),
+            &reference,
+            &key,
+            &form.status,
+            Some(form.reason.as_str()),
+            state.now(),
+        )
+        .await;
     let field = format!("action-{key}");
-    let Some(status) = ActionStatus::parse(form.status.trim()) else {
-        let message = "Choose done, waived or open".to_owned();
-        return refuse(&state, &session, &referral, &def, &field, message).await;
-    };
-    let reason = Some(form.reason.trim()).filter(|r| !r.is_empty());
-    if status == ActionStatus::Waived && reason.is_none() {
-        let message = "Give a reason for waiving this action".to_owned();
-        return refuse(&state, &session, &referral, &def, &field, message).await;
-    }
-    state
-        .storage
-        .record_action(&ActionChange {
-            referral_id: &referral.id,
-            key: &key,
-            status,
-            reason,
-            actor: &staff.actor(),
-            at: state.staff.clock.now(),
-        })
-        .await?;
-    Ok(back_to(&referral, "required-actions"))
+    answer(
+        &state,
+        &session,
+        &reference,
+        result,
+        "required-actions",
+        |_| field.clone(),
+    )
+    .await
 }

@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use haven_core::calendar;
-use haven_core::casework::{self, MeetingInput};
+use haven_core::casework::MeetingInput;
 use haven_core::definition::ServiceDefinition;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -21,16 +21,12 @@ use super::error::StaffError;
 use super::render::page;
 use super::session::{CurrentSession, SignedIn};
 use crate::access::Staff;
+use crate::cases::CaseError;
+use crate::cases::plans::{PlanActionEdit, PlanActionInput, ReviewInput, plan_view};
 use crate::policy::Action;
 use crate::storage::audit::AuditEntry;
-use crate::storage::meetings::NewMeeting;
-use crate::storage::plans::{NewPlanAction, NewReview};
 use crate::storage::referrals::Referral;
 use crate::web::AppState;
-use crate::web::api::meetings::{case_concerns, concerns_for};
-use crate::web::api::plans::{
-    check_action_change, check_review, date, is_team_worker, plan_view, required_text,
-};
 
 /// Every casework form's fields (each form sends the ones it has).
 #[derive(Deserialize, Serialize, Default)]
@@ -125,13 +121,7 @@ async fn audit(
     action: &str,
     referral: &Referral,
 ) -> Result<(), StaffError> {
-    let entry = AuditEntry::new(
-        state.staff.clock.now(),
-        staff.actor(),
-        action,
-        "referral",
-        &referral.id,
-    );
+    let entry = AuditEntry::new(state.now(), staff.actor(), action, "referral", &referral.id);
     state.storage.append_audit(&entry).await?;
     Ok(())
 }
@@ -143,12 +133,12 @@ pub async fn case_section(
     referral: &Referral,
     def: &ServiceDefinition,
 ) -> Result<(Value, Value), StaffError> {
-    let lone_working = json!(concerns_for(state, staff, referral, def).await?);
+    let lone_working = json!(state.cases().concerns_for(staff, referral, def).await?);
     let Some(rules) = &def.casework else {
         return Ok((lone_working, Value::Null));
     };
     let meetings = state.storage.meetings(&referral.id).await?;
-    let today = calendar::london_date(state.staff.clock.now());
+    let today = calendar::london_date(state.now());
     let counts = state.storage.casework_counts(&referral.id, today).await?;
     let plan = state.storage.plan(&referral.id).await?;
     let closure = state.storage.closure(&referral.id).await?;
@@ -225,7 +215,7 @@ async fn meeting_page(
 ) -> Result<Response, StaffError> {
     let staff = session.staff();
     let rules = def.casework.clone().unwrap_or_default();
-    let lone_working = concerns_for(state, &staff, referral, def).await?;
+    let lone_working = state.cases().concerns_for(&staff, referral, def).await?;
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -282,10 +272,6 @@ pub async fn record_meeting(
 ) -> Result<Response, StaffError> {
     session.check_csrf(&form.csrf)?;
     let staff = session.staff();
-    let (referral, def) = load(&state, &staff, &reference, Action::Casework).await?;
-    let concerns = !case_concerns(&state.storage, &referral, &def)
-        .await?
-        .is_empty();
     let input = MeetingInput {
         kind: some(&form.kind),
         date: some(&form.date),
@@ -301,32 +287,24 @@ pub async fn record_meeting(
         notes: some(&form.notes),
         lone_working_read: form.lone_working_read == "yes",
     };
-    let checked = match casework::check_meeting(&def, &input, concerns) {
-        Ok(checked) => checked,
-        Err(problems) => {
-            audit(&state, &staff, "referral.viewed", &referral).await?;
-            return meeting_page(&state, &session, &referral, &def, &form, &problems).await;
+    let result = state
+        .cases()
+        .record_meeting(&staff, &reference, &input, state.now())
+        .await;
+    let problems = match result {
+        Ok(_) => {
+            let reference = reference.trim().to_ascii_uppercase();
+            return Ok(Redirect::to(&format!("/staff/cases/{reference}#meetings")).into_response());
         }
+        Err(CaseError::Invalid(fields)) => fields
+            .into_iter()
+            .map(|f| (f.field, f.message))
+            .collect::<Vec<_>>(),
+        Err(other) => return Err(other.into()),
     };
-    state
-        .storage
-        .add_meeting(&NewMeeting {
-            referral_id: &referral.id,
-            kind: &checked.kind,
-            date: checked.date,
-            time: &checked.time,
-            place: &checked.place,
-            place_details: checked.place_details.as_deref(),
-            attendees: &checked.attendees,
-            informal: checked.informal,
-            notes: checked.notes.as_deref(),
-            home_visit: checked.home_visit,
-            lone_working_confirmed: checked.lone_working_confirmed,
-            actor: &staff.actor(),
-            at: state.staff.clock.now(),
-        })
-        .await?;
-    Ok(Redirect::to(&format!("/staff/cases/{}#meetings", referral.reference)).into_response())
+    let (referral, def) = load(&state, &staff, &reference, Action::Casework).await?;
+    audit(&state, &staff, "referral.viewed", &referral).await?;
+    meeting_page(&state, &session, &referral, &def, &form, &problems).await
 }
 
 async fn plan_page(
@@ -338,7 +316,7 @@ async fn plan_page(
     errors: &[(String, String)],
 ) -> Result<Response, StaffError> {
     let staff = session.staff();
-    let today = calendar::london_date(state.staff.clock.now());
+    let today = calendar::london_date(state.now());
     let plan = state.storage.plan(&referral.id).await?;
     let closure = state.storage.closure(&referral.id).await?;
     let people = people(state).await?;
@@ -417,37 +395,44 @@ pub async fn show_plan(
     plan_page(&state, &session, &referral, &def, &json!({}), &[]).await
 }
 
-/// Checks the token and the `casework` policy for a plan form.
-async fn begin(
-    state: &AppState,
-    session: &CurrentSession,
-    form: &CaseworkForm,
-    reference: &str,
-) -> Result<(Referral, ServiceDefinition), StaffError> {
-    session.check_csrf(&form.csrf)?;
-    load(state, &session.staff(), reference, Action::Casework).await
-}
-
-fn back_to_plan(referral: &Referral, anchor: &str) -> Response {
+fn back_to_plan(reference: &str, anchor: &str) -> Response {
     Redirect::to(&format!(
         "/staff/cases/{}/plan#{anchor}",
-        referral.reference
+        reference.trim().to_ascii_uppercase()
     ))
     .into_response()
 }
 
-/// Renames API field names to the plan page's form ids.
-fn renamed(problems: Vec<(String, String)>, names: &[(&str, &str)]) -> Vec<(String, String)> {
-    problems
-        .into_iter()
-        .map(|(field, message)| {
-            let id = names
-                .iter()
-                .find(|(api, _)| *api == field)
-                .map_or(field, |(_, id)| (*id).to_owned());
-            (id, message)
-        })
-        .collect()
+/// The answer to a plan form: back to the plan's `anchor` when done; the plan again with the
+/// form's errors (422) when refused, each field renamed from the operation's name to the
+/// form's id (`names`: `(operation field, form id)`), with what was `entered`.
+async fn plan_answer<T>(
+    state: &AppState,
+    session: &CurrentSession,
+    reference: &str,
+    result: Result<T, CaseError>,
+    anchor: &str,
+    names: &[(&str, &str)],
+    entered: &Value,
+) -> Result<Response, StaffError> {
+    let problems = match result {
+        Ok(_) => return Ok(back_to_plan(reference, anchor)),
+        Err(CaseError::Invalid(fields)) => fields
+            .into_iter()
+            .map(|f| {
+                let id = names
+                    .iter()
+                    .find(|(name, _)| *name == f.field)
+                    .map_or(f.field, |(_, id)| (*id).to_owned());
+                (id, f.message)
+            })
+            .collect::<Vec<_>>(),
+        Err(other) => return Err(other.into()),
+    };
+    let staff = session.staff();
+    let (referral, def) = load(state, &staff, reference, Action::ViewCase).await?;
+    audit(state, &staff, "referral.plan_viewed", &referral).await?;
+    plan_page(state, session, &referral, &def, entered, &problems).await
 }
 
 /// `POST /staff/cases/{reference}/plan/goals`.
@@ -457,19 +442,17 @@ pub async fn add_goal(
     Path(reference): Path<String>,
     Form(form): Form<CaseworkForm>,
 ) -> Result<Response, StaffError> {
-    let (referral, def) = begin(&state, &session, &form, &reference).await?;
-    let mut problems = Vec::new();
-    let Some(text) = required_text(&mut problems, "goal-text", some(&form.text), "the goal") else {
-        audit(&state, &session.staff(), "referral.plan_viewed", &referral).await?;
-        let entered = json!({ "goal_text": form.text });
-        return plan_page(&state, &session, &referral, &def, &entered, &problems).await;
-    };
-    let now = state.staff.clock.now();
-    state
-        .storage
-        .add_goal(&referral.id, &text, &session.staff().actor(), now)
-        .await?;
-    Ok(back_to_plan(&referral, "goals"))
+    session.check_csrf(&form.csrf)?;
+    let result = state
+        .cases()
+        .add_goal(&session.staff(), &reference, some(&form.text), state.now())
+        .await;
+    let entered = json!({ "goal_text": form.text });
+    let names = [("text", "goal-text")];
+    plan_answer(
+        &state, &session, &reference, result, "goals", &names, &entered,
+    )
+    .await
 }
 
 /// `POST /staff/cases/{reference}/plan/actions`.
@@ -479,59 +462,31 @@ pub async fn add_action(
     Path(reference): Path<String>,
     Form(form): Form<CaseworkForm>,
 ) -> Result<Response, StaffError> {
-    let (referral, def) = begin(&state, &session, &form, &reference).await?;
-    let mut problems = Vec::new();
-    let text = required_text(&mut problems, "action-text", some(&form.text), "the action");
-    let owner = some(&form.owner).map(crate::storage::users::normalise_email);
-    let fits = match &owner {
-        Some(o) => is_team_worker(&state.storage, &referral.team, o).await?,
-        None => false,
+    session.check_csrf(&form.csrf)?;
+    let input = PlanActionInput {
+        text: some(&form.text),
+        owner: some(&form.owner),
+        due_on: some(&form.due_on),
+        goal_id: some(&form.goal_id),
     };
-    let owner = match owner {
-        Some(o) if fits => Some(o),
-        _ => {
-            problems.push((
-                "action-owner".to_owned(),
-                "Choose the owner: a worker of the case's team".to_owned(),
-            ));
-            None
-        }
-    };
-    let due_on = date(&mut problems, "action-due", some(&form.due_on));
-    if due_on.is_none() && !problems.iter().any(|(f, _)| f == "action-due") {
-        problems.push(("action-due".to_owned(), "Enter the due date".to_owned()));
-    }
-    let goal_id = some(&form.goal_id);
-    if let Some(goal) = goal_id
-        && !state.storage.has_goal(&referral.id, goal).await?
-    {
-        problems.push((
-            "action-goal".to_owned(),
-            "Choose a goal of this plan, or none".to_owned(),
-        ));
-    }
-    let (Some(text), Some(owner), Some(due_on), true) = (text, owner, due_on, problems.is_empty())
-    else {
-        audit(&state, &session.staff(), "referral.plan_viewed", &referral).await?;
-        let entered = json!({
-            "action_text": form.text, "owner": form.owner, "due_on": form.due_on,
-            "goal_id": form.goal_id,
-        });
-        return plan_page(&state, &session, &referral, &def, &entered, &problems).await;
-    };
-    state
-        .storage
-        .add_plan_action(&NewPlanAction {
-            referral_id: &referral.id,
-            goal_id,
-            body: &text,
-            owner: &owner,
-            due_on,
-            actor: &session.staff().actor(),
-            at: state.staff.clock.now(),
-        })
-        .await?;
-    Ok(back_to_plan(&referral, "actions"))
+    let result = state
+        .cases()
+        .add_plan_action(&session.staff(), &reference, &input, state.now())
+        .await;
+    let entered = json!({
+        "action_text": form.text, "owner": form.owner, "due_on": form.due_on,
+        "goal_id": form.goal_id,
+    });
+    let names = [
+        ("text", "action-text"),
+        ("owner", "action-owner"),
+        ("due_on", "action-due"),
+        ("goal_id", "action-goal"),
+    ];
+    plan_answer(
+        &state, &session, &reference, result, "actions", &names, &entered,
+    )
+    .await
 }
 
 /// `POST /staff/cases/{reference}/plan/actions/{id}`: done, or not done again; or a new
@@ -542,44 +497,38 @@ pub async fn update_action(
     Path((reference, id)): Path<(String, String)>,
     Form(form): Form<CaseworkForm>,
 ) -> Result<Response, StaffError> {
-    let (referral, def) = begin(&state, &session, &form, &reference).await?;
-    let change = check_action_change(
-        &state.storage,
-        &referral.team,
-        some(&form.status),
-        some(&form.owner),
-        some(&form.due_on),
-    )
-    .await?;
-    let change = match change {
-        Ok(change) => change,
-        Err(problems) => {
-            audit(&state, &session.staff(), "referral.plan_viewed", &referral).await?;
-            let owner = format!("change-owner-{id}");
-            let due = format!("change-due-{id}");
-            let names = [
-                ("status", "actions"),
-                ("owner", owner.as_str()),
-                ("due_on", due.as_str()),
-            ];
-            let problems = renamed(problems, &names);
-            return plan_page(&state, &session, &referral, &def, &json!({}), &problems).await;
-        }
-    };
-    let now = state.staff.clock.now();
-    let found = change
-        .apply(
-            &state.storage,
-            &referral.id,
+    session.check_csrf(&form.csrf)?;
+    let result = state
+        .cases()
+        .update_plan_action(
+            &session.staff(),
+            &reference,
             &id,
-            &session.staff().actor(),
-            now,
+            &PlanActionEdit {
+                status: some(&form.status),
+                owner: some(&form.owner),
+                due_on: some(&form.due_on),
+            },
+            state.now(),
         )
-        .await?;
-    if !found {
-        return Err(StaffError::NotFound);
-    }
-    Ok(back_to_plan(&referral, "actions"))
+        .await;
+    let owner = format!("change-owner-{id}");
+    let due = format!("change-due-{id}");
+    let names = [
+        ("status", "actions"),
+        ("owner", owner.as_str()),
+        ("due_on", due.as_str()),
+    ];
+    plan_answer(
+        &state,
+        &session,
+        &reference,
+        result,
+        "actions",
+        &names,
+        &json!({}),
+    )
+    .await
 }
 
 /// `POST /staff/cases/{reference}/plan/reviews`.
@@ -589,42 +538,27 @@ pub async fn add_review(
     Path(reference): Path<String>,
     Form(form): Form<CaseworkForm>,
 ) -> Result<Response, StaffError> {
-    let (referral, def) = begin(&state, &session, &form, &reference).await?;
-    let checked = check_review(
-        &def,
-        some(&form.reviewed_on),
-        some(&form.summary),
-        some(&form.next_review_on),
-    );
-    let (reviewed_on, summary, next) = match checked {
-        Ok(checked) => checked,
-        Err(problems) => {
-            audit(&state, &session.staff(), "referral.plan_viewed", &referral).await?;
-            let problems = renamed(
-                problems,
-                &[
-                    ("reviewed_on", "review-date"),
-                    ("summary", "review-summary"),
-                    ("next_review_on", "review-next"),
-                ],
-            );
-            let entered = json!({
-                "reviewed_on": form.reviewed_on, "summary": form.summary,
-                "next_review_on": form.next_review_on,
-            });
-            return plan_page(&state, &session, &referral, &def, &entered, &problems).await;
-        }
+    session.check_csrf(&form.csrf)?;
+    let input = ReviewInput {
+        reviewed_on: some(&form.reviewed_on),
+        summary: some(&form.summary),
+        next_review_on: some(&form.next_review_on),
     };
-    state
-        .storage
-        .add_review(&NewReview {
-            referral_id: &referral.id,
-            reviewed_on,
-            summary: &summary,
-            next_review_on: next,
-            actor: &session.staff().actor(),
-            at: state.staff.clock.now(),
-        })
-        .await?;
-    Ok(back_to_plan(&referral, "reviews"))
+    let result = state
+        .cases()
+        .add_review(&session.staff(), &reference, &input, state.now())
+        .await;
+    let entered = json!({
+        "reviewed_on": form.reviewed_on, "summary": form.summary,
+        "next_review_on": form.next_review_on,
+    });
+    let names = [
+        ("reviewed_on", "review-date"),
+        ("summary", "review-summary"),
+        ("next_review_on", "review-next"),
+    ];
+    plan_answer(
+        &state, &session, &reference, result, "reviews", &names, &entered,
+    )
+    .await
 }

@@ -212,5 +212,8 @@ pub fn router() -> Router<AppState> {
         "/follow-up",
         get(super::follow_up::show_start).post(super::follow_up::submit),
     );
-    staff.merge(public)
+    // Every error of these HTML routes is answered as the GOV.UK error page.
+    staff
+        .merge(public)
+        .layer(axum::middleware::from_fn(error::html_errors))
 }

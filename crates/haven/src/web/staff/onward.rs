@@ -1,27 +1,26 @@
 //! The case file's onward referrals: the form that records one
 //! (`POST /staff/cases/{reference}/onward-referrals`) and the document downloads
 //! (`GET /staff/cases/{reference}/onward-referrals/{id}/documents/{pdf|docx}`, an export:
-//! audited, attachment, never cached). Validation and documents are the API's
-//! (`web/api/onward.rs`).
+//! audited, attachment, never cached). Validation, recording and documents are
+//! `cases::onward`, the same operations the API calls.
 
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use haven_core::calendar::london_date;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::case::{case_page, load_file};
+use super::case::{case_page, load};
 use super::error::StaffError;
 use super::session::SignedIn;
+use crate::cases::onward::{OnwardRequest, people};
+use crate::cases::{CaseError, CaseFile};
 use crate::documents::Format;
 use crate::policy::Action;
+use crate::storage::referrals::Referral;
 use crate::web::AppState;
-use crate::web::api::onward::{
-    DocumentFailure, OnwardRequest, download, make_document, people, record, stored_copy, validate,
-};
-use crate::web::api::triage::CaseFile;
+use crate::web::download::download;
 
 /// The onward referral form's fields.
 #[derive(Deserialize, Default)]
@@ -75,7 +74,6 @@ pub async fn create(
 ) -> Result<Response, StaffError> {
     session.check_csrf(&form.csrf)?;
     let staff = session.staff();
-    let case = load_file(&state, &staff, &reference, Action::RecordOnwardReferral).await?;
     let request = OnwardRequest {
         kind: form.kind.clone(),
         recipient: Some(form.recipient.clone()),
@@ -90,47 +88,49 @@ pub async fn create(
         notes: Some(form.notes.clone()),
         mark_action_done: Some(form.mark_action_done.trim() == "yes"),
     };
-    let today = london_date(state.staff.clock.now());
-    let valid = match validate(&case, &request, today) {
-        Ok(valid) => valid,
-        Err(errors) => {
-            let kind = case
-                .def
-                .onward_kind(form.kind.trim())
-                .map(|k| k.key.clone());
-            let errors: Vec<(String, String)> = errors
-                .into_iter()
-                .map(|(field, message)| {
-                    let id = match &kind {
-                        Some(k) => format!("onward-{k}-{}", field.replace('_', "-")),
-                        None => "onward".to_owned(),
-                    };
-                    (id, message)
-                })
-                .collect();
-            return refuse(&state, &session, case, &errors).await;
+    let fields = match state
+        .cases()
+        .record_onward(&staff, &reference, &request, state.now())
+        .await
+    {
+        Ok((case, _id)) => {
+            return Ok(Redirect::to(&format!(
+                "/staff/cases/{}#onward-referrals",
+                case.referral.reference
+            ))
+            .into_response());
         }
+        Err(CaseError::Invalid(fields)) => fields,
+        Err(other) => return Err(other.into()),
     };
-    record(&state, &staff, &case, &valid).await?;
-    Ok(Redirect::to(&format!(
-        "/staff/cases/{}#onward-referrals",
-        case.referral.reference
-    ))
-    .into_response())
+    let (referral, def) = load(&state, &staff, &reference, Action::ViewCase).await?;
+    let kind = def.onward_kind(form.kind.trim()).map(|k| k.key.clone());
+    let errors: Vec<(String, String)> = fields
+        .into_iter()
+        .map(|f| {
+            let id = match &kind {
+                Some(k) => format!("onward-{k}-{}", f.field.replace('_', "-")),
+                None => "onward".to_owned(),
+            };
+            (id, f.message)
+        })
+        .collect();
+    refuse(&state, &session, &referral, &def, &errors).await
 }
 
 async fn refuse(
     state: &AppState,
     session: &super::session::CurrentSession,
-    case: CaseFile,
+    referral: &Referral,
+    def: &haven_core::definition::ServiceDefinition,
     errors: &[(String, String)],
 ) -> Result<Response, StaffError> {
     let entry = crate::storage::audit::AuditEntry::new(
-        state.staff.clock.now(),
+        state.now(),
         session.staff().actor(),
         "referral.viewed",
         "referral",
-        &case.referral.id,
+        &referral.id,
     );
     state.storage.append_audit(&entry).await?;
     let borrowed: Vec<(&str, String)> = errors
@@ -140,8 +140,8 @@ async fn refuse(
     case_page(
         state,
         session,
-        &case.referral,
-        &case.def,
+        referral,
+        def,
         &borrowed,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
@@ -154,14 +154,12 @@ pub async fn document(
     SignedIn(session): SignedIn,
     Path((reference, id, format)): Path<(String, String, String)>,
 ) -> Result<Response, StaffError> {
-    let staff = session.staff();
-    let case = load_file(&state, &staff, &reference, Action::ExportDocument).await?;
     let format = Format::parse(&format).ok_or(StaffError::NotFound)?;
-    match make_document(&state, &staff, &case, &id, format).await {
-        Ok(made) => Ok(download(made)),
-        Err(DocumentFailure::NotFound) => Err(StaffError::NotFound),
-        Err(DocumentFailure::Internal(e)) => Err(StaffError::Internal(e)),
-    }
+    let made = state
+        .cases()
+        .onward_document(&session.staff(), &reference, &id, format, state.now())
+        .await?;
+    Ok(download(made))
 }
 
 /// `GET /staff/cases/{reference}/onward-referrals/{id}/exports/{export_id}`: a file handed
@@ -171,11 +169,10 @@ pub async fn export_copy(
     SignedIn(session): SignedIn,
     Path((reference, id, export_id)): Path<(String, String, String)>,
 ) -> Result<Response, StaffError> {
-    let staff = session.staff();
-    let case = load_file(&state, &staff, &reference, Action::ExportDocument).await?;
-    let copy = stored_copy(&state, &staff, &case, &id, &export_id)
-        .await?
-        .ok_or(StaffError::NotFound)?;
+    let copy = state
+        .cases()
+        .onward_export_copy(&session.staff(), &reference, &id, &export_id, state.now())
+        .await?;
     Ok(download(copy))
 }
 
@@ -187,7 +184,7 @@ pub async fn section(
     may_export: bool,
     today: chrono::NaiveDate,
 ) -> Result<Value, StaffError> {
-    let people = people(state).await?;
+    let people = people(&state.storage).await?;
     let exports = state.storage.onward_exports(&case.referral.id).await?;
     let required = case.required_actions();
     let reference = &case.referral.reference;

@@ -13,11 +13,11 @@ use super::case::when;
 use super::error::StaffError;
 use super::render::page;
 use super::session::SignedIn;
+use crate::cases::queue::closed_states;
 use crate::policy::Action;
 use crate::storage::audit::AuditEntry;
 use crate::storage::queue::QueueFilter;
 use crate::web::AppState;
-use crate::web::api::queue::closed_states;
 
 /// Rows per page.
 pub const PAGE_SIZE: u32 = 50;
@@ -57,7 +57,7 @@ pub async fn show(
 ) -> Result<Response, StaffError> {
     let staff = session.staff();
     StaffError::from_decision(state.staff.policy.decide(&staff, Action::ViewQueue, None))?;
-    let now = state.staff.clock.now();
+    let now = state.now();
     let page_number = query.page.unwrap_or(1).max(1);
     let teams = if state.staff.policy.all_teams(staff.role) {
         None

@@ -64,7 +64,7 @@ pub async fn show_verify(AnySession(session): AnySession) -> Result<Response, St
 
 async fn audit(state: &AppState, user_id: &str, action: &str) -> Result<(), StaffError> {
     let entry = AuditEntry::new(
-        state.staff.clock.now(),
+        state.now(),
         format!("user:{user_id}"),
         action,
         "staff_user",
@@ -84,11 +84,11 @@ pub async fn verify(
     require(&session, SessionStage::SecondFactor)?;
     let login = &session.record.login;
     let user_id = login.user.id.clone();
-    let now = state.staff.clock.now();
+    let now = state.now();
     let counters = Counters::second_factor(&state, &login.user.email);
     if let Some(wait) = counters.attempt(&state).await? {
         audit(&state, &user_id, "signin.throttled").await?;
-        return Err(StaffError::TooMany {
+        return Err(StaffError::TooManyRequests {
             retry_after_secs: wait,
         });
     }
@@ -204,7 +204,7 @@ pub async fn show_enrol(
                     &session.id_hash,
                     SessionStage::Enrol,
                     Some(&secret),
-                    state.staff.clock.now(),
+                    state.now(),
                 )
                 .await?;
             secret
@@ -224,7 +224,7 @@ pub async fn enrol(
     let Some(secret) = session.record.pending_totp_secret.clone() else {
         return Err(StaffError::Continue("/staff/sign-in/set-up"));
     };
-    let now = state.staff.clock.now();
+    let now = state.now();
     let Some(step) = totp::accepted_step(&secret, &form.code, now, None) else {
         return Ok(enrol_page(
             &session,

@@ -15,7 +15,6 @@ use subtle::ConstantTimeEq;
 
 use super::error::StaffError;
 use crate::access::Staff;
-use crate::crypto;
 use crate::storage::sessions::{SessionRecord, SessionStage};
 use crate::web::AppState;
 
@@ -58,15 +57,7 @@ pub fn tokens_match(expected: &str, given: &str) -> bool {
     !given.is_empty() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
 }
 
-/// A new session id for the cookie.
-pub fn new_session_id() -> String {
-    crypto::random_symbols(52)
-}
-
-/// The stored form of a session id.
-pub fn session_hash(id: &str) -> String {
-    crypto::sha256_hex(format!("session:{id}").as_bytes())
-}
+pub use crate::auth::session_id::{new_session_id, session_hash};
 
 /// A session found from the request's cookie, still within its time limits.
 pub struct CurrentSession {
@@ -110,7 +101,7 @@ pub async fn current(
     let Some(record) = state.storage.find_session(&id_hash).await? else {
         return Ok(None);
     };
-    let now = state.staff.clock.now();
+    let now = state.now();
     let expired = now - record.last_seen_at >= IDLE_TIMEOUT
         || now - record.created_at >= ABSOLUTE_TIMEOUT
         || record.login.user.disabled;

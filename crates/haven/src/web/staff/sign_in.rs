@@ -62,7 +62,7 @@ pub async fn show(headers: HeaderMap) -> Response {
 }
 
 async fn audit(state: &AppState, action: &str, user_id: Option<&str>, reason: Option<&str>) {
-    let now = state.staff.clock.now();
+    let now = state.now();
     let mut entry = AuditEntry::new(
         now,
         user_id.map_or_else(|| "public".to_owned(), |id| format!("user:{id}")),
@@ -102,7 +102,7 @@ pub async fn start_session(
     stage: SessionStage,
 ) -> Result<Response, StaffError> {
     let id = new_session_id();
-    let now = state.staff.clock.now();
+    let now = state.now();
     state
         .storage
         .create_session(&session_hash(&id), user_id, stage, now)
@@ -129,7 +129,7 @@ pub async fn submit(
     let counters = Counters::password(&state, &email, &address);
     if let Some(wait) = counters.attempt(&state).await? {
         audit(&state, "signin.throttled", None, None).await;
-        return Err(StaffError::TooMany {
+        return Err(StaffError::TooManyRequests {
             retry_after_secs: wait,
         });
     }
@@ -147,7 +147,7 @@ pub async fn submit(
             // Shown to the owner after their next sign-in.
             state
                 .storage
-                .record_failed_signin(&user.id, state.staff.clock.now())
+                .record_failed_signin(&user.id, state.now())
                 .await?;
         }
         audit(
@@ -263,7 +263,7 @@ pub async fn change_password(
     let counters = Counters::password(&state, &login.user.email, &address);
     if let Some(wait) = counters.attempt(&state).await? {
         audit(&state, "password.throttled", Some(&login.user.id), None).await;
-        return Err(StaffError::TooMany {
+        return Err(StaffError::TooManyRequests {
             retry_after_secs: wait,
         });
     }
@@ -289,7 +289,7 @@ pub async fn change_password(
         .map_err(|e| StaffError::Internal(e.to_string()))?;
     let user_id = login.user.id.clone();
     let actor = format!("user:{user_id}");
-    let now = state.staff.clock.now();
+    let now = state.now();
     state
         .storage
         .change_password(&user_id, &hash, &actor, now)

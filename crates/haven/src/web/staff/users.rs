@@ -251,7 +251,7 @@ pub async fn change_role(
             &AccessChange::Role { role, team },
             Some(form.reason.trim()),
             &staff.actor(),
-            state.staff.clock.now(),
+            state.now(),
         )
         .await?;
     // Changing your own team ends your own session too: sign in again.
@@ -288,7 +288,7 @@ async fn set_active(
             &AccessChange::Active(active),
             Some(form.reason.trim()),
             &staff.actor(),
-            state.staff.clock.now(),
+            state.now(),
         )
         .await?;
     Ok(Redirect::to(&format!("/staff/admin/users/{}", account.user.id)).into_response())

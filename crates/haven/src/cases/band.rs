@@ -1,14 +1,80 @@
-//! The case's required actions after a band confirmation: the screening's list, overlaid
-//! by what the confirmed band requires (`referral_required_actions`), and what confirming a
-//! band changes. Which actions a band requires comes from the definition, through the pure
-//! `haven_core::screening::required_actions`.
+//! Confirming or overriding a case's band, and the case's required actions after it: the
+//! screening's list, overlaid by what the confirmed band requires
+//! (`referral_required_actions`). Which actions a band requires comes from the definition,
+//! through the pure `haven_core::screening::required_actions`.
 
+use chrono::{DateTime, Utc};
+use haven_core::casework::MAX_TEXT;
 use haven_core::{calendar, screening};
 use serde_json::Value;
 
-use super::triage::{CaseFile, RequiredActionView};
+use super::{CaseError, CaseFile, Cases, RequiredActionView};
+use crate::access::Staff;
+use crate::policy::Action;
 use crate::storage::actions::{ActionStatus, BandAction, BandActions};
 use crate::storage::timestamp;
+
+/// The band after confirmation.
+pub struct BandConfirmed {
+    pub suggested_band: Option<String>,
+    pub confirmed_band: String,
+}
+
+impl Cases<'_> {
+    /// Confirms (same band) or overrides (another band) the suggested band, with a reason
+    /// kept in the chronology; the case's required actions are recomputed for the confirmed
+    /// band in the same transaction. Fields at fault: `band`, `reason`.
+    pub async fn confirm_band(
+        &self,
+        staff: &Staff,
+        reference: &str,
+        band: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<BandConfirmed, CaseError> {
+        let case = self
+            .open(staff, reference, Action::ConfirmBand, now)
+            .await?;
+        let bands = case
+            .def
+            .screening
+            .as_ref()
+            .map(|s| s.bands.as_slice())
+            .unwrap_or_default();
+        let mut errors = Vec::new();
+        if !bands.iter().any(|b| b == band) {
+            errors.push(("band", format!("Choose a band: {}", bands.join(", "))));
+        }
+        let reason = reason.trim();
+        if reason.is_empty() {
+            errors.push(("reason", "Give a reason for the band".to_owned()));
+        } else if reason.chars().count() > MAX_TEXT {
+            errors.push((
+                "reason",
+                format!("The reason must be {} characters or fewer", MAX_TEXT),
+            ));
+        }
+        // What the chosen band requires, recomputed from the definition (None: not a band).
+        let actions = case.band_actions_for(band);
+        let (true, Some(actions)) = (errors.is_empty(), actions) else {
+            return Err(CaseError::invalid_fields(errors));
+        };
+        self.storage
+            .confirm_band(
+                &case.referral.id,
+                band,
+                reason,
+                &staff.actor(),
+                now,
+                &actions,
+            )
+            .await?;
+        Ok(BandConfirmed {
+            suggested_band: case.referral.suggested_band,
+            confirmed_band: band.to_owned(),
+        })
+    }
+}
 
 impl CaseFile {
     /// The case's required actions, each with its checklist status: the screening's list,

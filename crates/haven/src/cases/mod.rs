@@ -1,0 +1,62 @@
+//! The application layer: every staff operation on a case, written once.
+//!
+//! The JSON API (`web/api/*`), the staff pages (`web/staff/*`), intake and notifications all
+//! call these functions instead of each other. Each operation takes the acting member of
+//! staff (role and team, [`Staff`]), the clock's `now` and its parsed input; it asks the
+//! access policy ([`Policy::decide`]), applies the pure rules of `haven-core`, writes through
+//! [`Storage`] and answers a typed result or a [`CaseError`]. Nothing here knows about HTTP:
+//! the web layer turns a [`CaseError`] into a status and a JSON body or an HTML page, in one
+//! place (`web/error.rs`).
+
+pub mod band;
+pub mod checks;
+pub mod error;
+pub mod file;
+pub mod meetings;
+pub mod onward;
+pub mod plans;
+pub mod queue;
+pub mod work;
+
+use crate::access::Staff;
+use crate::crypto::SecretKey;
+use crate::policy::{Action, CaseScope, Policy};
+use crate::services::Registry;
+use crate::storage::Storage;
+use crate::storage::referrals::Referral;
+
+pub use error::CaseError;
+pub use file::{CaseFile, RequiredActionView, meets_sla, screening_view};
+
+/// What every case operation reaches: storage, the loaded definitions, the access policy,
+/// and what notifications need. Cheap to build: borrowed from the application state.
+#[derive(Clone, Copy)]
+pub struct Cases<'a> {
+    pub storage: &'a Storage,
+    pub registry: &'a Registry,
+    pub policy: &'a Policy,
+    /// Keys the hash of invitation tokens (see [`crate::notify`]).
+    pub key: &'a SecretKey,
+    /// Where people reach Haven (links in emails).
+    pub public_url: &'a str,
+}
+
+impl<'a> Cases<'a> {
+    /// What [`crate::notify`] needs to queue a notification.
+    pub fn notify(&self) -> crate::notify::Context<'a> {
+        crate::notify::Context {
+            storage: self.storage,
+            key: self.key,
+            public_url: self.public_url,
+        }
+    }
+
+    /// Whether `staff` may do `action` on this case (for showing or hiding controls).
+    pub fn may(&self, staff: &Staff, referral: &Referral, action: Action) -> bool {
+        let scope = CaseScope {
+            service: &referral.service,
+            team: &referral.team,
+        };
+        self.policy.decide(staff, action, Some(scope)).allowed()
+    }
+}
