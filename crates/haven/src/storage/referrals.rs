@@ -183,9 +183,9 @@ impl Storage {
             let row = query(concat!(
                 "SELECT ",
                 referral_columns!(),
-                ", ck.key_id, ck.wrapped FROM referrals
-                 LEFT JOIN case_keys ck ON ck.referral_id = referrals.id
-                 WHERE reference = $1"
+                ", (SELECT key_id FROM case_keys WHERE referral_id = referrals.id),
+                   (SELECT wrapped FROM case_keys WHERE referral_id = referrals.id)
+                 FROM referrals WHERE reference = $1"
             ))
             .bind(reference)
             .fetch_optional(&self.pool)
