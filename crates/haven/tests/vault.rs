@@ -380,12 +380,32 @@ async fn keys_rotate_while_a_server_runs_then_prune() {
             let before = read_everything(&server, &references).await;
             let old_key = server.keys().current().id().to_owned();
 
+            let answers_before: Vec<Vec<u8>> =
+                sqlx::query("SELECT answers FROM referrals ORDER BY id")
+                    .fetch_all(app.storage.pool())
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|row| row.get(0))
+                    .collect();
             let rotator = other_process(&app.db).await;
             let new_key = rotator.keys().rotate().unwrap();
             let report = rotator.rewrap_all(2).await.unwrap();
-            // 3 referrals × (answers + screening + 2 events × (reason + detail) + 2 attached
-            // files × (file name + file key)).
-            assert_eq!(report.rewrapped, 3 * 10, "{report:?}");
+            // 3 referrals × their case key: answers, screening, the chronology's reasons and
+            // details and the attached files are all sealed under it, so none of them changes.
+            assert_eq!(report.rewrapped, 3, "{report:?}");
+            let answers_after: Vec<Vec<u8>> =
+                sqlx::query("SELECT answers FROM referrals ORDER BY id")
+                    .fetch_all(app.storage.pool())
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|row| row.get(0))
+                    .collect();
+            assert_eq!(
+                answers_before, answers_after,
+                "content is never re-encrypted"
+            );
             assert!(report.failed.is_empty(), "{report:?}");
             assert_eq!(report.sealed_plaintext, 0);
 
@@ -438,8 +458,9 @@ async fn haven_keys_rotate_list_and_prune_from_the_command_line() {
             );
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(0), "{stderr}");
-            // 6 values of the referral and its chronology, 2 × 2 of its attached files.
-            assert!(stderr.contains("Re-wrapped 10 values"), "{stderr}");
+            // The case's key: the referral, its chronology and its attached files are all
+            // sealed under it.
+            assert!(stderr.contains("Re-wrapped 1 values"), "{stderr}");
             // The running app (checking the file on every seal here) moved to the new key.
             let new = app.storage.keys().current().id().to_owned();
             assert_ne!(new, old);
@@ -448,7 +469,7 @@ async fn haven_keys_rotate_list_and_prune_from_the_command_line() {
             let out = haven(app, &["keys", "list"], None);
             let listed = String::from_utf8_lossy(&out.stdout).into_owned();
             assert!(
-                listed.contains(&format!("{new} current 10 values")),
+                listed.contains(&format!("{new} current 1 values")),
                 "{listed}"
             );
             assert!(

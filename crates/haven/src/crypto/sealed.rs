@@ -346,12 +346,12 @@ fn content_key(
                 .map_err(|_| EnvelopeError::Malformed("data key of the wrong length"))?;
             Ok(Zeroizing::new(bytes))
         }
-        Lock::Case { case_id } => {
-            let case = case
-                .filter(|c| c.case_id == case_id)
-                .ok_or(EnvelopeError::NoCaseKey)?;
-            Ok(case.key.clone())
-        }
+        Lock::Case { case_id } => match case {
+            Some(case) if case.case_id == case_id => Ok(case.key.clone()),
+            // Another case's value copied into this case's row.
+            Some(_) => Err(EnvelopeError::Tampered),
+            None => Err(EnvelopeError::NoCaseKey),
+        },
     }
 }
 
@@ -464,7 +464,10 @@ mod tests {
             EnvelopeError::NoCaseKey
         );
         let other = CaseKey::generate("r2").unwrap();
-        assert!(open_v2(None, Some(&other), HERE, &stored).is_err());
+        assert_eq!(
+            open_v2(None, Some(&other), HERE, &stored).unwrap_err(),
+            EnvelopeError::Tampered
+        );
         // Another key claiming the same case id (a destroyed key re-created) does not open.
         let forged = CaseKey::generate("r1").unwrap();
         assert_eq!(
