@@ -485,7 +485,7 @@ async fn files_stored_whole_before_chunking_still_open_and_rotation_rewraps_file
                 .unwrap();
             assert_eq!(&old[..], PDF);
             // Rotation re-wraps the chunked file's key and leaves its chunks alone.
-            let chunks_before: Vec<String> =
+            let chunks_before: Vec<Vec<u8>> =
                 sqlx::query("SELECT data FROM public_attachment_chunks")
                     .fetch_all(app.storage.pool())
                     .await
@@ -493,7 +493,7 @@ async fn files_stored_whole_before_chunking_still_open_and_rotation_rewraps_file
                     .iter()
                     .map(|r| r.try_get(0).unwrap())
                     .collect();
-            let key_before: String =
+            let key_before: Vec<u8> =
                 sqlx::query("SELECT file_key FROM public_attachments WHERE file_key IS NOT NULL")
                     .fetch_one(app.storage.pool())
                     .await
@@ -503,7 +503,7 @@ async fn files_stored_whole_before_chunking_still_open_and_rotation_rewraps_file
             let new_id = app.storage.keys().rotate().unwrap();
             let report = app.storage.rewrap_all(100).await.unwrap();
             assert!(report.failed.is_empty(), "{:?}", report.failed);
-            let key_after: String =
+            let key_after: Vec<u8> =
                 sqlx::query("SELECT file_key FROM public_attachments WHERE file_key IS NOT NULL")
                     .fetch_one(app.storage.pool())
                     .await
@@ -511,11 +511,10 @@ async fn files_stored_whole_before_chunking_still_open_and_rotation_rewraps_file
                     .try_get(0)
                     .unwrap();
             assert_ne!(key_before, key_after);
-            assert!(
-                key_after.starts_with(&format!("hv1:{new_id}:")),
-                "{key_after}"
-            );
-            let chunks_after: Vec<String> =
+            // A draft's file: its key is its own ("hv2", mode 1), wrapped under the new key.
+            assert!(key_after.starts_with(b"hv2\x01"), "{key_after:?}");
+            assert_eq!(&key_after[6..6 + new_id.len()], new_id.as_bytes());
+            let chunks_after: Vec<Vec<u8>> =
                 sqlx::query("SELECT data FROM public_attachment_chunks")
                     .fetch_all(app.storage.pool())
                     .await

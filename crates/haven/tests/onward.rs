@@ -373,8 +373,8 @@ async fn police_intelligence_leaves_out_the_referrer_and_third_party_information
                 .unwrap();
             assert_eq!(stored.len(), 4);
             for row in stored {
-                let value: String = row.try_get(0).unwrap();
-                assert!(value.starts_with("hv1:"), "a kept file is not sealed");
+                let value: Vec<u8> = row.try_get(0).unwrap();
+                assert!(value.starts_with(b"hv2"), "a kept file is not sealed");
             }
 
             // Notes, recipient and reasons are sealed at rest.
@@ -384,8 +384,8 @@ async fn police_intelligence_leaves_out_the_referrer_and_third_party_information
                 .unwrap();
             for row in rows {
                 for i in 0..3 {
-                    if let Some(value) = row.try_get::<Option<String>, _>(i).unwrap() {
-                        assert!(value.starts_with("hv1:"), "column {i} is not sealed");
+                    if let Some(value) = row.try_get::<Option<Vec<u8>>, _>(i).unwrap() {
+                        assert!(value.starts_with(b"hv2"), "column {i} is not sealed");
                     }
                 }
             }

@@ -340,17 +340,22 @@ async fn attachments_are_checked_by_content_and_refusals_name_the_field() {
                     .await
                     .unwrap();
             // The name and the file are sealed at rest; the sniffed type stays queryable.
-            let stored_name = row.try_get::<String, _>(0).unwrap();
-            assert!(stored_name.starts_with("hv1:") && !stored_name.contains("risk"));
-            assert!(row.try_get::<String, _>(2).unwrap().starts_with("hv1:"));
-            let chunks: Vec<String> = sqlx::query("SELECT data FROM public_attachment_chunks")
+            let stored_name = row.try_get::<Vec<u8>, _>(0).unwrap();
+            assert!(
+                stored_name.starts_with(b"hv2")
+                    && !String::from_utf8_lossy(&stored_name).contains("risk")
+            );
+            assert!(row.try_get::<Vec<u8>, _>(2).unwrap().starts_with(b"hv2"));
+            let chunks: Vec<Vec<u8>> = sqlx::query("SELECT data FROM public_attachment_chunks")
                 .fetch_all(app.storage.pool())
                 .await
                 .unwrap()
                 .iter()
                 .map(|r| r.try_get(0).unwrap())
                 .collect();
-            assert!(!chunks.is_empty() && chunks.iter().all(|c| !c.contains("%PDF")));
+            assert!(
+                !chunks.is_empty() && chunks.iter().all(|c| !c.windows(4).any(|w| w == b"%PDF"))
+            );
             assert_eq!(row.try_get::<String, _>(1).unwrap(), "application/pdf");
             let id: String = row.try_get(3).unwrap();
             assert_eq!(&app.storage.attachment_content(&id).await.unwrap()[..], PDF);

@@ -120,7 +120,7 @@ async fn a_childs_name_appears_nowhere_in_the_database() {
                     contains(&before, reference.as_bytes()),
                     "the scan sees the data"
                 );
-                assert!(contains(&before, b"hv1:"), "and the sealed values");
+                assert!(contains(&before, b"hv2"), "and the sealed values");
                 assert_absent(&before, CHILD, "the SQLite files before a checkpoint");
                 assert_absent(&before, "Zephyrine", "the SQLite files before a checkpoint");
                 assert_absent(
@@ -187,14 +187,14 @@ async fn totp_secrets_appear_nowhere_in_the_database_and_rotate() {
             let secret = secret_of(&page.text());
             assert!(secret.len() >= 26, "{secret}");
             // Pending: kept with the session, sealed.
-            let pending: String =
+            let pending: Vec<u8> =
                 sqlx::query("SELECT pending_totp_secret FROM staff_sessions WHERE user_id = $1")
                     .bind(&user_id)
                     .fetch_one(app.storage.pool())
                     .await
                     .unwrap()
                     .get(0);
-            assert!(pending.starts_with("hv1:"), "{pending}");
+            assert!(pending.starts_with(b"hv2"), "{pending:?}");
             assert_nowhere(app, &secret, "pending").await;
             // The same secret is shown again (it opens).
             let again = browser.get(app, "/staff/sign-in/set-up").await;
@@ -216,13 +216,13 @@ async fn totp_secrets_appear_nowhere_in_the_database_and_rotate() {
                 .filter_map(|c| c.split("</code>").next().map(str::to_owned))
                 .collect();
             assert_eq!(codes.len(), 10, "{}", done.text());
-            let stored: String = sqlx::query("SELECT totp_secret FROM staff_users WHERE id = $1")
+            let stored: Vec<u8> = sqlx::query("SELECT totp_secret FROM staff_users WHERE id = $1")
                 .bind(&user_id)
                 .fetch_one(app.storage.pool())
                 .await
                 .unwrap()
                 .get(0);
-            assert!(stored.starts_with("hv1:"), "{stored}");
+            assert!(stored.starts_with(b"hv2"), "{stored:?}");
             assert_nowhere(app, &secret, "enrolled").await;
             for code in &codes {
                 assert_nowhere(app, code, "recovery codes").await;
@@ -246,7 +246,7 @@ async fn totp_secrets_appear_nowhere_in_the_database_and_rotate() {
             // A database from before these columns were sealed holds the secret in
             // plaintext: start-up seals it, so sign-in still works; sealed ones are left be.
             sqlx::query("UPDATE staff_users SET totp_secret = $1 WHERE id = $2")
-                .bind(&secret)
+                .bind(secret.as_bytes().to_vec())
                 .bind(&user_id)
                 .execute(app.storage.pool())
                 .await
@@ -296,18 +296,18 @@ async fn a_value_moved_to_another_row_or_edited_does_not_open() {
             );
             assert!(err.to_string().contains("altered, moved"), "{err}");
             // The first still opens; a flipped character does not.
-            let stored: String = sqlx::query("SELECT answers FROM referrals WHERE reference = $1")
+            let stored: Vec<u8> = sqlx::query("SELECT answers FROM referrals WHERE reference = $1")
                 .bind(&first)
                 .fetch_one(app.storage.pool())
                 .await
                 .unwrap()
                 .get(0);
             assert!(app.storage.find_referral(&first).await.unwrap().is_some());
-            let mut edited = stored.into_bytes();
+            let mut edited = stored;
             let at = edited.len() - 5;
-            edited[at] = if edited[at] == b'x' { b'y' } else { b'x' };
+            edited[at] ^= 1;
             sqlx::query("UPDATE referrals SET answers = $1 WHERE reference = $2")
-                .bind(String::from_utf8(edited).unwrap())
+                .bind(edited)
                 .bind(&first)
                 .execute(app.storage.pool())
                 .await
@@ -380,12 +380,32 @@ async fn keys_rotate_while_a_server_runs_then_prune() {
             let before = read_everything(&server, &references).await;
             let old_key = server.keys().current().id().to_owned();
 
+            let answers_before: Vec<Vec<u8>> =
+                sqlx::query("SELECT answers FROM referrals ORDER BY id")
+                    .fetch_all(app.storage.pool())
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|row| row.get(0))
+                    .collect();
             let rotator = other_process(&app.db).await;
             let new_key = rotator.keys().rotate().unwrap();
             let report = rotator.rewrap_all(2).await.unwrap();
-            // 3 referrals × (answers + screening + 2 events × (reason + detail) + 2 attached
-            // files × (file name + file key)).
-            assert_eq!(report.rewrapped, 3 * 10, "{report:?}");
+            // 3 referrals × their case key: answers, screening, the chronology's reasons and
+            // details and the attached files are all sealed under it, so none of them changes.
+            assert_eq!(report.rewrapped, 3, "{report:?}");
+            let answers_after: Vec<Vec<u8>> =
+                sqlx::query("SELECT answers FROM referrals ORDER BY id")
+                    .fetch_all(app.storage.pool())
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|row| row.get(0))
+                    .collect();
+            assert_eq!(
+                answers_before, answers_after,
+                "content is never re-encrypted"
+            );
             assert!(report.failed.is_empty(), "{report:?}");
             assert_eq!(report.sealed_plaintext, 0);
 
@@ -438,8 +458,9 @@ async fn haven_keys_rotate_list_and_prune_from_the_command_line() {
             );
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert_eq!(out.status.code(), Some(0), "{stderr}");
-            // 6 values of the referral and its chronology, 2 × 2 of its attached files.
-            assert!(stderr.contains("Re-wrapped 10 values"), "{stderr}");
+            // The case's key: the referral, its chronology and its attached files are all
+            // sealed under it.
+            assert!(stderr.contains("Re-wrapped 1 values"), "{stderr}");
             // The running app (checking the file on every seal here) moved to the new key.
             let new = app.storage.keys().current().id().to_owned();
             assert_ne!(new, old);
@@ -448,7 +469,7 @@ async fn haven_keys_rotate_list_and_prune_from_the_command_line() {
             let out = haven(app, &["keys", "list"], None);
             let listed = String::from_utf8_lossy(&out.stdout).into_owned();
             assert!(
-                listed.contains(&format!("{new} current 10 values")),
+                listed.contains(&format!("{new} current 1 values")),
                 "{listed}"
             );
             assert!(
@@ -548,7 +569,7 @@ async fn rotation_loses_no_write_made_while_it_runs() {
 
             // The last write survived; everything opens; a second pass leaves nothing
             // under the old key.
-            let stored: String = sqlx::query("SELECT answers FROM referrals WHERE id = $1")
+            let stored: Vec<u8> = sqlx::query("SELECT answers FROM referrals WHERE id = $1")
                 .bind(&target)
                 .fetch_one(app.storage.pool())
                 .await

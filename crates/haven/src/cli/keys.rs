@@ -31,6 +31,16 @@ pub(super) enum KeysCommand {
     },
     /// Remove retired keys that no sealed value uses any more.
     Prune,
+    /// Re-seal every value still in the old `hv1:` format in the current one (binary,
+    /// compressed, under its case's own key), and move a case's values still under keys of
+    /// their own to the case's key, while servers keep running. Unlike `rotate`, this
+    /// decrypts and re-encrypts content; run it once after upgrading Haven, and before
+    /// relying on destroying a case's key to make all of that case's values unreadable.
+    Upgrade {
+        /// Rows updated per transaction.
+        #[arg(long, default_value_t = 500, value_name = "ROWS")]
+        batch: u32,
+    },
 }
 
 pub(super) async fn run(ctx: &Context, cmd: KeysCommand) -> Result<(), CliError> {
@@ -43,6 +53,7 @@ pub(super) async fn run(ctx: &Context, cmd: KeysCommand) -> Result<(), CliError>
             grace_secs,
         } => rotate(ctx, &storage, rewrap_only, batch, grace_secs).await,
         KeysCommand::Prune => prune(ctx, &storage).await,
+        KeysCommand::Upgrade { batch } => upgrade(&storage, batch).await,
     };
     storage.close().await;
     result
@@ -119,6 +130,30 @@ async fn rotate(
     if !report.failed.is_empty() {
         for failure in &report.failed {
             eprintln!("could not re-wrap {failure}");
+        }
+        return Err(CliError::Failed(anyhow::anyhow!(
+            "{} sealed values could not be opened and were left unchanged",
+            report.failed.len()
+        )));
+    }
+    Ok(())
+}
+
+async fn upgrade(storage: &Storage, batch: u32) -> Result<(), CliError> {
+    if batch == 0 {
+        return Err(CliError::bad("--batch: must be at least 1"));
+    }
+    let report = storage.upgrade_all(batch).await?;
+    eprintln!(
+        "Re-sealed {} values in the current format ({} plaintext values sealed, {} rows \
+         changed by a server meanwhile and kept as it wrote them).",
+        report.upgraded, report.sealed_plaintext, report.raced
+    );
+    let entry = AuditEntry::new(Utc::now(), "cli", "keys.upgraded", "sealed_values", "all");
+    storage.append_audit(&entry).await?;
+    if !report.failed.is_empty() {
+        for failure in &report.failed {
+            eprintln!("could not re-seal {failure}");
         }
         return Err(CliError::Failed(anyhow::anyhow!(
             "{} sealed values could not be opened and were left unchanged",

@@ -64,8 +64,12 @@ impl Place<'_> {
 /// Why a value could not be sealed or opened. The messages never include the value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EnvelopeError {
-    #[error("not a sealed value (expected the `hv1:` prefix)")]
+    #[error("not a sealed value (expected the `hv1:` or `hv2` prefix)")]
     NotSealed,
+    /// An `hv2` value sealed under its case's key, and that key was not given: it was
+    /// destroyed (crypto-shredding) or not loaded.
+    #[error("sealed under its case's key, which is not available (destroyed, or not loaded)")]
+    NoCaseKey,
     #[error("malformed sealed value: {0}")]
     Malformed(&'static str),
     #[error("sealed under master key `{0}`, which is not in the key ring")]

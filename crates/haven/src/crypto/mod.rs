@@ -5,12 +5,13 @@
 //! server key (a copied database cannot be used to test guesses offline), API tokens as a
 //! SHA-256 (256 random bits need no key).
 //!
-//! Case content is sealed with envelope encryption ([`envelope`]) under master keys kept
-//! outside the database ([`keyring`]).
+//! Case content is sealed ([`sealed`], the `hv2` format; [`envelope`] still opens `hv1:`
+//! values) under per-case keys and master keys kept outside the database ([`keyring`]).
 
 pub mod envelope;
 mod keyfile;
 pub mod keyring;
+pub mod sealed;
 pub mod stream;
 
 use std::fmt;

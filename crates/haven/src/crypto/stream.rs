@@ -1,8 +1,7 @@
 //! Attachments sealed in chunks (the STREAM construction), so a file is encrypted and
 //! decrypted a piece at a time and never held whole in memory.
 //!
-//! Each file has its own random 256-bit key, wrapped by the master key ring like any sealed
-//! value ([`super::envelope::seal_data_key`], stored as the attachment's `file_key`). The file
+//! Each file has its own random 256-bit key, stored sealed as the attachment's `file_key`. The file
 //! is cut into chunks of [`CHUNK_LEN`] bytes (the last may be shorter, or empty for an empty
 //! file); chunk `seq` is sealed with XChaCha20-Poly1305 under the file key, a fresh random
 //! 192-bit nonce, and associated data
@@ -14,7 +13,12 @@
 //! so a chunk moved to another file or position fails to open, and because only the final
 //! chunk is sealed with `last = 1`, a reader that stops at the first `last` chunk and refuses
 //! a gap detects reordered, dropped and cut-off chunks (a file truncated at a chunk boundary
-//! has no chunk marked last). Each stored chunk is `base64url(nonce ‖ ciphertext ‖ tag)`.
+//! has no chunk marked last). Each stored chunk is binary, `2 ‖ nonce ‖ ciphertext ‖ tag`
+//! (chunks stored before were `base64url(nonce ‖ ciphertext ‖ tag)` text and still open).
+//!
+//! The file key is sealed like any value (`hv2`, crypto/sealed.rs): under the case's key once
+//! the file belongs to a case (so destroying the case key makes the chunks unreadable too),
+//! under a key of its own while it is a draft's or an unclaimed upload.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -38,16 +42,24 @@ fn chunk_aad(attachment_id: &str, seq: u64, last: bool) -> Vec<u8> {
     aad
 }
 
-/// Seals chunk `seq` of the file `attachment_id`; `last` marks the final chunk.
+/// The first byte of a binary chunk (format 2). A chunk stored before is base64url text, which
+/// never starts with this byte.
+const BINARY_CHUNK: u8 = 2;
+
+/// Seals chunk `seq` of the file `attachment_id`; `last` marks the final chunk. The stored
+/// form is binary: [`BINARY_CHUNK`] ‖ nonce ‖ ciphertext ‖ tag.
 pub fn seal_chunk(
     key: &FileKey,
     attachment_id: &str,
     seq: u64,
     last: bool,
     plaintext: &[u8],
-) -> Result<String, EnvelopeError> {
+) -> Result<Vec<u8>, EnvelopeError> {
     let sealed = encrypt(key, &chunk_aad(attachment_id, seq, last), plaintext)?;
-    Ok(URL_SAFE_NO_PAD.encode(sealed))
+    let mut out = Vec::with_capacity(1 + sealed.len());
+    out.push(BINARY_CHUNK);
+    out.extend_from_slice(&sealed);
+    Ok(out)
 }
 
 /// Opens chunk `seq` of the file `attachment_id`, stored with this `last` flag.
@@ -56,12 +68,19 @@ pub fn open_chunk(
     attachment_id: &str,
     seq: u64,
     last: bool,
-    stored: &str,
+    stored: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
-    let data = URL_SAFE_NO_PAD
-        .decode(stored)
-        .map_err(|_| EnvelopeError::Malformed("not base64url"))?;
-    decrypt(key, &chunk_aad(attachment_id, seq, last), &data)
+    let aad = chunk_aad(attachment_id, seq, last);
+    match stored.split_first() {
+        Some((&BINARY_CHUNK, data)) => decrypt(key, &aad, data),
+        // A chunk stored before the binary format: base64url text, kept as its bytes.
+        _ => {
+            let data = URL_SAFE_NO_PAD
+                .decode(stored)
+                .map_err(|_| EnvelopeError::Malformed("not base64url"))?;
+            decrypt(key, &aad, &data)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -76,6 +95,7 @@ mod tests {
     fn a_chunk_opens_only_in_its_place() {
         let k = key(7);
         let sealed = seal_chunk(&k, "att_1", 3, false, b"middle").unwrap();
+        assert_eq!(sealed.len(), 1 + 24 + 6 + 16, "binary, not base64");
         assert_eq!(
             &open_chunk(&k, "att_1", 3, false, &sealed).unwrap()[..],
             b"middle"
@@ -85,6 +105,17 @@ mod tests {
         assert!(open_chunk(&k, "att_1", 2, false, &sealed).is_err());
         assert!(open_chunk(&k, "att_1", 3, true, &sealed).is_err());
         assert!(open_chunk(&key(8), "att_1", 3, false, &sealed).is_err());
-        assert!(open_chunk(&k, "att_1", 3, false, "not base64!").is_err());
+        assert!(open_chunk(&k, "att_1", 3, false, b"not base64!").is_err());
+    }
+
+    #[test]
+    fn a_base64_chunk_from_before_the_binary_format_still_opens() {
+        let k = key(7);
+        let sealed = encrypt(&k, &chunk_aad("att_1", 0, true), b"old").unwrap();
+        let text = URL_SAFE_NO_PAD.encode(sealed);
+        assert_eq!(
+            &open_chunk(&k, "att_1", 0, true, text.as_bytes()).unwrap()[..],
+            b"old"
+        );
     }
 }

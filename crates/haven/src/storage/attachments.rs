@@ -56,7 +56,7 @@ pub struct FileWriter {
     buffer: Zeroizing<Vec<u8>>,
     size: u64,
     /// Sealed chunks waiting to be written: (seq, last, sealed data).
-    pending: Vec<(u64, bool, String)>,
+    pending: Vec<(u64, bool, Vec<u8>)>,
 }
 
 impl FileWriter {
@@ -87,7 +87,10 @@ impl Storage {
     #[instrument(skip_all)]
     pub async fn begin_file(&self, new: &NewFile<'_>) -> Result<FileWriter, StorageError> {
         let now = timestamp(Utc::now());
-        let (file_key, key) = self.seal_data_key("public_attachments", "file_key", &new.id)?;
+        // A draft's or an unclaimed upload's: under a key of its own until a case claims it
+        // (then moved under the case's key, `Storage::move_files_into_case`).
+        let (file_key, key) =
+            self.seal_data_key(None, "public_attachments", "file_key", &new.id)?;
         let (draft_id, service, expires) = match &new.owner {
             Owner::Draft(id) => (Some(*id), None, None),
             Owner::Upload {
@@ -230,25 +233,31 @@ impl Storage {
         id: &str,
         mut each: impl FnMut(&[u8]),
     ) -> Result<(), StorageError> {
-        let row = query("SELECT content, file_key FROM public_attachments WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StorageError::Corrupt {
-                column: "public_attachments.id",
-                reason: "no such attachment".to_owned(),
-            })?;
-        let content: Option<String> = row.try_get(0)?;
-        let file_key: Option<String> = row.try_get(1)?;
+        let row =
+            query("SELECT content, file_key, referral_id FROM public_attachments WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or_else(|| StorageError::Corrupt {
+                    column: "public_attachments.id",
+                    reason: "no such attachment".to_owned(),
+                })?;
+        let content: Option<Vec<u8>> = row.try_get(0)?;
+        let file_key: Option<Vec<u8>> = row.try_get(1)?;
+        let case = match row.try_get::<Option<String>, _>(2)? {
+            Some(referral_id) => self.case_key(&referral_id).await?,
+            None => None,
+        };
+        let case = case.as_ref();
         let Some(file_key) = file_key else {
             let stored = content.ok_or_else(|| StorageError::Corrupt {
                 column: "public_attachments.content",
                 reason: "neither content nor a file key".to_owned(),
             })?;
-            each(&self.open("public_attachments", "content", id, &stored)?[..]);
+            each(&self.open_in_case(case, "public_attachments", "content", id, &stored)?[..]);
             return Ok(());
         };
-        let key = self.open_data_key("public_attachments", "file_key", id, &file_key)?;
+        let key = self.open_data_key(case, "public_attachments", "file_key", id, &file_key)?;
         let broken = |reason| StorageError::Sealed {
             table: "public_attachment_chunks",
             column: "data",
@@ -270,7 +279,7 @@ impl Storage {
                 ))
             })?;
             let last = chunk.try_get::<i64, _>(0)? != 0;
-            let data: String = chunk.try_get(1)?;
+            let data: Vec<u8> = chunk.try_get(1)?;
             let plain = stream::open_chunk(&key, id, seq, last, &data).map_err(broken)?;
             each(&plain[..]);
             if last {

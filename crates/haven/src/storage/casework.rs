@@ -82,6 +82,7 @@ impl Storage {
         at: DateTime<Utc>,
     ) -> Result<(), StorageError> {
         let mut tx = self.begin_write().await?;
+        let case = self.case_key_in(&mut tx, referral_id).await?;
         let id = crypto::new_id();
         query(
             "INSERT INTO case_notes (id, referral_id, author, body, created_at, updated_at)
@@ -90,7 +91,7 @@ impl Storage {
         .bind(&id)
         .bind(referral_id)
         .bind(author)
-        .bind(self.seal_text("case_notes", "body", &id, body)?)
+        .bind(self.seal_text_in_case(&case, "case_notes", "body", &id, body)?)
         .bind(timestamp(at))
         .bind(timestamp(at))
         .execute(&mut *tx)
@@ -112,16 +113,18 @@ impl Storage {
         .bind(referral_id)
         .fetch_all(&self.pool)
         .await?;
+        let case = self.case_key(referral_id).await?;
         rows.iter()
             .map(|row| {
                 let id: String = row.try_get(3)?;
                 Ok(Note {
                     author: row.try_get(0)?,
-                    body: self.open_text(
+                    body: self.open_text_in_case(
+                        case.as_ref(),
                         "case_notes",
                         "body",
                         &id,
-                        &row.try_get::<String, _>(1)?,
+                        &row.try_get::<Vec<u8>, _>(1)?,
                     )?,
                     created_at: parse_timestamp("created_at", &row.try_get::<String, _>(2)?)?,
                 })
@@ -146,6 +149,7 @@ impl Storage {
             self.insert_job(&mut tx, &super::jobs::mail_job(payload, at))
                 .await?;
         }
+        let case = self.case_key_in(&mut tx, referral_id).await?;
         let id = crypto::new_id();
         query(
             "INSERT INTO reporter_messages (id, referral_id, direction, author, body, created_at, updated_at)
@@ -155,7 +159,7 @@ impl Storage {
         .bind(referral_id)
         .bind(direction.as_str())
         .bind(author)
-        .bind(self.seal_text("reporter_messages", "body", &id, body)?)
+        .bind(self.seal_text_in_case(&case, "reporter_messages", "body", &id, body)?)
         .bind(timestamp(at))
         .bind(timestamp(at))
         .execute(&mut *tx)
@@ -183,6 +187,7 @@ impl Storage {
         .bind(referral_id)
         .fetch_all(&self.pool)
         .await?;
+        let case = self.case_key(referral_id).await?;
         rows.iter()
             .map(|row| {
                 let direction = match row.try_get::<String, _>(0)?.as_str() {
@@ -193,11 +198,12 @@ impl Storage {
                 Ok(Message {
                     direction,
                     author: row.try_get(1)?,
-                    body: self.open_text(
+                    body: self.open_text_in_case(
+                        case.as_ref(),
                         "reporter_messages",
                         "body",
                         &id,
-                        &row.try_get::<String, _>(2)?,
+                        &row.try_get::<Vec<u8>, _>(2)?,
                     )?,
                     created_at: parse_timestamp("created_at", &row.try_get::<String, _>(3)?)?,
                 })

@@ -84,7 +84,7 @@ impl Storage {
                 "public_drafts",
                 "answers",
                 &id,
-                &row.try_get::<String, _>(1)?,
+                &row.try_get::<Vec<u8>, _>(1)?,
             )?,
             id,
             resume_expires_at,
@@ -295,7 +295,7 @@ impl Storage {
         .await?;
         rows.iter()
             .map(|row| {
-                let info = self.attachment_from_row(row)?;
+                let info = self.attachment_from_row(None, row)?;
                 Ok((info.id.clone(), info))
             })
             .collect()
@@ -333,8 +333,9 @@ impl Storage {
         .bind(referral_id)
         .fetch_all(&self.pool)
         .await?;
+        let case = self.case_key(referral_id).await?;
         rows.iter()
-            .map(|row| self.attachment_from_row(row))
+            .map(|row| self.attachment_from_row(case.as_ref(), row))
             .collect()
     }
 }
@@ -380,12 +381,23 @@ pub(crate) async fn move_draft_files(
 }
 
 impl Storage {
-    /// An attachment's description; its file name is sealed (it may name the child).
-    fn attachment_from_row(&self, row: &sqlx::any::AnyRow) -> Result<AttachmentInfo, StorageError> {
+    /// An attachment's description; its file name is sealed (it may name the child), under
+    /// the case's key once the file belongs to a case.
+    fn attachment_from_row(
+        &self,
+        case: Option<&crate::crypto::sealed::CaseKey>,
+        row: &sqlx::any::AnyRow,
+    ) -> Result<AttachmentInfo, StorageError> {
         let id: String = row.try_get(0)?;
-        let filename: String = row.try_get(2)?;
+        let filename: Vec<u8> = row.try_get(2)?;
         Ok(AttachmentInfo {
-            filename: self.open_text("public_attachments", "filename", &id, &filename)?,
+            filename: self.open_text_in_case(
+                case,
+                "public_attachments",
+                "filename",
+                &id,
+                &filename,
+            )?,
             question: row.try_get(1)?,
             media_type: row.try_get(3)?,
             size_bytes: row.try_get(4)?,

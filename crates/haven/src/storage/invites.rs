@@ -399,7 +399,9 @@ impl Storage {
     pub async fn receive_stage(&self, new: &NewStage<'_>) -> Result<bool, ReceiveError> {
         let id = new_id();
         let at = timestamp(new.at);
-        let answers = self.seal_json("referral_stages", "answers", &id, new.answers)?;
+        let case = self.case_key_for_write(new.referral_id).await?;
+        let answers =
+            self.seal_json_in_case(&case, "referral_stages", "answers", &id, new.answers)?;
         let mut tx = self.begin_write().await.map_err(ReceiveError::from)?;
         let used = query(
             "UPDATE invitations SET used_at = $1, updated_at = $1
@@ -501,6 +503,9 @@ impl Storage {
             }
         }
         tx.commit().await.map_err(StorageError::from)?;
+        if new.files.is_some() {
+            self.move_files_into_case(new.referral_id).await?;
+        }
         Ok(moved)
     }
 
@@ -518,17 +523,19 @@ impl Storage {
         .bind(referral_id)
         .fetch_all(&self.pool)
         .await?;
+        let case = self.case_key(referral_id).await?;
         rows.iter()
             .map(|row| {
                 let id: String = row.try_get(0)?;
                 Ok(StageRecord {
                     stage: row.try_get(1)?,
                     audience: row.try_get(2)?,
-                    answers: self.open_json(
+                    answers: self.open_json_in_case(
+                        case.as_ref(),
                         "referral_stages",
                         "answers",
                         &id,
-                        &row.try_get::<String, _>(3)?,
+                        &row.try_get::<Vec<u8>, _>(3)?,
                     )?,
                     received_at: parse_timestamp("received_at", &row.try_get::<String, _>(4)?)?,
                 })

@@ -129,7 +129,7 @@ impl Storage {
         tx.commit().await?;
         row.map(|row| {
             let id: String = row.try_get("id")?;
-            let payload: String = row.try_get("payload")?;
+            let payload: Vec<u8> = row.try_get("payload")?;
             Ok(Job {
                 payload: self.open_json("jobs", "payload", &id, &payload)?,
                 kind: row.try_get("kind")?,

@@ -70,7 +70,8 @@ impl Storage {
             "informal": m.informal,
             "notes": m.notes,
         });
-        let sealed = self.seal_json("case_meetings", "content", &id, &content)?;
+        let case = self.case_key_for_write(m.referral_id).await?;
+        let sealed = self.seal_json_in_case(&case, "case_meetings", "content", &id, &content)?;
         let at = timestamp(m.at);
         let mut tx = self.begin_write().await?;
         query(
@@ -142,14 +143,16 @@ impl Storage {
         .bind(referral_id)
         .fetch_all(&self.pool)
         .await?;
+        let case = self.case_key(referral_id).await?;
         rows.iter()
             .map(|row| {
                 let id: String = row.try_get("id")?;
-                let content = self.open_json(
+                let content = self.open_json_in_case(
+                    case.as_ref(),
                     "case_meetings",
                     "content",
                     &id,
-                    &row.try_get::<String, _>("content")?,
+                    &row.try_get::<Vec<u8>, _>("content")?,
                 )?;
                 let text = |key: &str| content.get(key).and_then(|v| v.as_str()).map(str::to_owned);
                 Ok(Meeting {

@@ -112,14 +112,15 @@ impl Storage {
     ) -> Result<String, StorageError> {
         let id = crypto::new_id();
         let at = timestamp(new.at);
-        let recipient = self.seal_text(TABLE, "recipient", &id, new.recipient)?;
+        let case = self.case_key_for_write(new.referral_id).await?;
+        let recipient = self.seal_text_in_case(&case, TABLE, "recipient", &id, new.recipient)?;
         let reason = new
             .consent_reason
-            .map(|r| self.seal_text(TABLE, "consent_reason", &id, r))
+            .map(|r| self.seal_text_in_case(&case, TABLE, "consent_reason", &id, r))
             .transpose()?;
         let notes = new
             .notes
-            .map(|n| self.seal_text(TABLE, "notes", &id, n))
+            .map(|n| self.seal_text_in_case(&case, TABLE, "notes", &id, n))
             .transpose()?;
         let mut tx = self.begin_write().await?;
         query(
@@ -225,23 +226,26 @@ impl Storage {
         .bind(referral_id)
         .fetch_all(&self.pool)
         .await?;
+        let case = self.case_key(referral_id).await?;
+        let case = case.as_ref();
         rows.iter()
             .map(|row| {
                 let id: String = row.try_get(0)?;
-                let open = |column: &'static str, value: Option<String>| {
+                let open = |column: &'static str, value: Option<Vec<u8>>| {
                     value
-                        .map(|v| self.open_text(TABLE, column, &id, &v))
+                        .map(|v| self.open_text_in_case(case, TABLE, column, &id, &v))
                         .transpose()
                 };
                 Ok(OnwardReferral {
                     referral_id: row.try_get(1)?,
                     kind: row.try_get(2)?,
                     action_key: row.try_get(3)?,
-                    recipient: self.open_text(
+                    recipient: self.open_text_in_case(
+                        case,
                         TABLE,
                         "recipient",
                         &id,
-                        &row.try_get::<String, _>(4)?,
+                        &row.try_get::<Vec<u8>, _>(4)?,
                     )?,
                     lawful_basis: row.try_get(5)?,
                     consent_sought: row.try_get::<i64, _>(6)? != 0,
@@ -272,7 +276,8 @@ impl Storage {
     ) -> Result<String, StorageError> {
         let id = crypto::new_id();
         let sha256 = hex::encode(Sha256::digest(export.content));
-        let sealed = self.seal("onward_exports", "content", &id, export.content)?;
+        let case = self.case_key_for_write(export.referral_id).await?;
+        let sealed = self.seal_in_case(&case, "onward_exports", "content", &id, export.content)?;
         let stamp = timestamp(at);
         let mut tx = self.begin_write().await?;
         query(
@@ -355,8 +360,15 @@ impl Storage {
             return Ok(None);
         };
         let export = export_from_row(&row)?;
-        let stored: String = row.try_get(6)?;
-        let content = self.open("onward_exports", "content", &export.id, &stored)?;
+        let stored: Vec<u8> = row.try_get(6)?;
+        let case = self.case_key(referral_id).await?;
+        let content = self.open_in_case(
+            case.as_ref(),
+            "onward_exports",
+            "content",
+            &export.id,
+            &stored,
+        )?;
         let mut tx = self.begin_write().await?;
         self.insert_event(
             &mut tx,

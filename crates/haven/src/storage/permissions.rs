@@ -182,7 +182,7 @@ impl Storage {
         rows.iter()
             .map(|row| {
                 let id: String = row.try_get(0)?;
-                let reason: String = row.try_get(3)?;
+                let reason: Vec<u8> = row.try_get(3)?;
                 Ok(PermissionChange {
                     reason: self.open_text("staff_permission_changes", "reason", &id, &reason)?,
                     actor: row.try_get(1)?,

@@ -166,7 +166,8 @@ impl Storage {
         at: DateTime<Utc>,
     ) -> Result<String, StorageError> {
         let id = crypto::new_id();
-        let sealed = self.seal_text("plan_goals", "body", &id, body)?;
+        let case = self.case_key_for_write(referral_id).await?;
+        let sealed = self.seal_text_in_case(&case, "plan_goals", "body", &id, body)?;
         let mut tx = self.begin_write().await?;
         query(
             "INSERT INTO plan_goals (id, referral_id, body, created_by, created_at, updated_at)
@@ -194,7 +195,8 @@ impl Storage {
     #[instrument(skip_all)]
     pub async fn add_plan_action(&self, a: &NewPlanAction<'_>) -> Result<String, StorageError> {
         let id = crypto::new_id();
-        let sealed = self.seal_text("plan_actions", "body", &id, a.body)?;
+        let case = self.case_key_for_write(a.referral_id).await?;
+        let sealed = self.seal_text_in_case(&case, "plan_actions", "body", &id, a.body)?;
         let mut tx = self.begin_write().await?;
         query(
             "INSERT INTO plan_actions (id, referral_id, goal_id, body, owner, due_on, done,
@@ -308,7 +310,8 @@ impl Storage {
     #[instrument(skip_all)]
     pub async fn add_review(&self, r: &NewReview<'_>) -> Result<String, StorageError> {
         let id = crypto::new_id();
-        let sealed = self.seal_text("plan_reviews", "summary", &id, r.summary)?;
+        let case = self.case_key_for_write(r.referral_id).await?;
+        let sealed = self.seal_text_in_case(&case, "plan_reviews", "summary", &id, r.summary)?;
         let mut tx = self.begin_write().await?;
         query(
             "INSERT INTO plan_reviews (id, referral_id, reviewed_on, summary, next_review_on,
@@ -341,6 +344,8 @@ impl Storage {
     /// oldest first (three queries, whatever the plan's size).
     #[instrument(skip_all)]
     pub async fn plan(&self, referral_id: &str) -> Result<Plan, StorageError> {
+        let case = self.case_key(referral_id).await?;
+        let case = case.as_ref();
         let goals = query(
             "SELECT id, body, created_by, created_at FROM plan_goals
              WHERE referral_id = $1 ORDER BY created_at, id",
@@ -352,11 +357,12 @@ impl Storage {
         .map(|row| {
             let id: String = row.try_get("id")?;
             Ok(Goal {
-                body: self.open_text(
+                body: self.open_text_in_case(
+                    case,
                     "plan_goals",
                     "body",
                     &id,
-                    &row.try_get::<String, _>("body")?,
+                    &row.try_get::<Vec<u8>, _>("body")?,
                 )?,
                 created_by: row.try_get("created_by")?,
                 created_at: parse_timestamp(
@@ -379,11 +385,12 @@ impl Storage {
             let id: String = row.try_get("id")?;
             Ok(PlanAction {
                 goal_id: row.try_get("goal_id")?,
-                body: self.open_text(
+                body: self.open_text_in_case(
+                    case,
                     "plan_actions",
                     "body",
                     &id,
-                    &row.try_get::<String, _>("body")?,
+                    &row.try_get::<Vec<u8>, _>("body")?,
                 )?,
                 owner: row.try_get("owner")?,
                 due_on: parse_date(&row.try_get::<String, _>("due_on")?)?,
@@ -413,11 +420,12 @@ impl Storage {
             let id: String = row.try_get("id")?;
             Ok(Review {
                 reviewed_on: parse_date(&row.try_get::<String, _>("reviewed_on")?)?,
-                summary: self.open_text(
+                summary: self.open_text_in_case(
+                    case,
                     "plan_reviews",
                     "summary",
                     &id,
-                    &row.try_get::<String, _>("summary")?,
+                    &row.try_get::<Vec<u8>, _>("summary")?,
                 )?,
                 next_review_on: row
                     .try_get::<Option<String>, _>("next_review_on")?
@@ -492,7 +500,9 @@ impl Storage {
         closure: &ClosureChoice,
     ) -> Result<(), StorageError> {
         let id = crypto::new_id();
-        let sealed = self.seal_text("case_closures", "narrative", &id, &closure.narrative)?;
+        let case = self.case_key_in(tx, change.referral_id).await?;
+        let sealed =
+            self.seal_text_in_case(&case, "case_closures", "narrative", &id, &closure.narrative)?;
         let at = timestamp(change.at);
         query(
             "INSERT INTO case_closures (id, referral_id, outcome, narrative, closed_by, closed_at,
@@ -535,11 +545,12 @@ impl Storage {
         let id: String = row.try_get("id")?;
         Ok(Some(ClosureRecord {
             outcome: row.try_get("outcome")?,
-            narrative: self.open_text(
+            narrative: self.open_text_in_case(
+                self.case_key(referral_id).await?.as_ref(),
                 "case_closures",
                 "narrative",
                 &id,
-                &row.try_get::<String, _>("narrative")?,
+                &row.try_get::<Vec<u8>, _>("narrative")?,
             )?,
             closed_by: row.try_get("closed_by")?,
             closed_at: parse_timestamp(

@@ -8,7 +8,9 @@ use tracing::instrument;
 
 use super::audit::{AuditChain, AuditEntry, append_in};
 use super::drafts::move_draft_files;
+use super::vault::{CaseKeyRow, insert_case_key};
 use super::{Storage, StorageError, flag, parse_timestamp, timestamp};
+use crate::crypto::sealed::CaseKey;
 
 /// A referral to be stored. Everything the reporter wrote is in `answers`.
 #[derive(Clone)]
@@ -108,15 +110,21 @@ macro_rules! referral_columns {
 }
 
 impl Storage {
-    /// The row of a new referral, its answers and screening sealed (before any transaction:
-    /// plaintext never reaches the database, and no lock is held while sealing).
-    pub(crate) fn sealed_row(&self, new: &NewReferral<'_>) -> Result<ReferralRow, StorageError> {
-        Ok(ReferralRow {
-            answers: self.seal_json("referrals", "answers", &new.id, new.answers)?,
+    /// The row of a new referral, its answers and screening sealed under the new case's own
+    /// key (before any transaction: plaintext never reaches the database, and no lock is
+    /// held while sealing), and that case key, for sealing more of the case's values.
+    pub(crate) fn sealed_row(
+        &self,
+        new: &NewReferral<'_>,
+    ) -> Result<(ReferralRow, CaseKey), StorageError> {
+        let (case, case_key) = self.new_case_key(&new.id)?;
+        let row = ReferralRow {
+            answers: self.seal_json_in_case(&case, "referrals", "answers", &new.id, new.answers)?,
             screening: new
                 .screening
-                .map(|s| self.seal_json("referrals", "screening", &new.id, s))
+                .map(|s| self.seal_json_in_case(&case, "referrals", "screening", &new.id, s))
                 .transpose()?,
+            case_key,
             id: new.id.clone(),
             reference: new.reference.clone(),
             service: new.service.to_owned(),
@@ -137,7 +145,8 @@ impl Storage {
                 .files
                 .map(|(draft_id, keep)| (draft_id.to_owned(), keep.to_vec())),
             uploads: new.uploads.to_vec(),
-        })
+        };
+        Ok((row, case))
     }
 
     /// Stores a new referral with its first chronology event (`received`) and an audit entry
@@ -149,16 +158,20 @@ impl Storage {
     /// already taken; the caller draws new ones and retries.
     #[instrument(skip_all)]
     pub async fn create_referral(&self, new: &NewReferral<'_>) -> Result<(), StorageError> {
-        let row = self.sealed_row(new)?;
+        let (row, _) = self.sealed_row(new)?;
+        let has_files = row.files.is_some() || !row.uploads.is_empty();
         match &self.group_commit {
-            Some(group) => group.write(row).await,
+            Some(group) => group.write(row).await?,
             None => {
                 let mut tx = self.begin_write().await?;
                 insert_referral(&mut tx, &self.audit, &row).await?;
                 tx.commit().await?;
-                Ok(())
             }
         }
+        if has_files {
+            self.move_files_into_case(&new.id).await?;
+        }
+        Ok(())
     }
 
     /// The referral with this reference.
@@ -166,10 +179,13 @@ impl Storage {
     pub async fn find_referral(&self, reference: &str) -> Result<Option<Referral>, StorageError> {
         // Every case request starts here: retried once on a lost connection.
         self.read_retrying(move || async move {
+            // The case key comes with the row (kept in its own table, apart from the data).
             let row = query(concat!(
                 "SELECT ",
                 referral_columns!(),
-                " FROM referrals WHERE reference = $1"
+                ", (SELECT key_id FROM case_keys WHERE referral_id = referrals.id),
+                   (SELECT wrapped FROM case_keys WHERE referral_id = referrals.id)
+                 FROM referrals WHERE reference = $1"
             ))
             .bind(reference)
             .fetch_optional(&self.pool)
@@ -223,9 +239,11 @@ pub(crate) struct ReferralRow {
     pub rules_version: Option<String>,
     pub due_by: Option<NaiveDate>,
     /// Sealed.
-    pub answers: String,
+    pub answers: Vec<u8>,
     /// Sealed.
-    pub screening: Option<String>,
+    pub screening: Option<Vec<u8>>,
+    /// The new case's key, wrapped, for `case_keys`.
+    pub case_key: CaseKeyRow,
     pub receipt_hash: String,
     pub actor: String,
     /// The draft whose uploads move with it, and which of them to keep.
@@ -273,6 +291,7 @@ pub(crate) async fn insert_referral(
     .execute(&mut **tx)
     .await
     .map_err(StorageError::from_write)?;
+    insert_case_key(tx, &row.id, &row.case_key, &now).await?;
     query(
         "INSERT INTO referral_events (referral_id, at, actor, kind, from_status, to_status)
          VALUES ($1, $2, $3, 'received', NULL, $4)",
@@ -297,9 +316,18 @@ pub(crate) async fn insert_referral(
     append_in(tx, audit, &entry).await
 }
 
-/// Reads a referral row, opening its sealed columns.
+/// Reads a referral row, opening its sealed columns with the case key in its columns 20 and
+/// 21 (`case_keys.key_id`, `case_keys.wrapped`; NULL for a case from before case keys, or
+/// whose key was destroyed).
 fn referral_from_row(storage: &Storage, row: &AnyRow) -> Result<Referral, StorageError> {
     let id: String = row.try_get(0)?;
+    let case = match (
+        row.try_get::<Option<String>, _>(20)?,
+        row.try_get::<Option<Vec<u8>>, _>(21)?,
+    ) {
+        (Some(key_id), Some(wrapped)) => Some(storage.unwrap_case_key(&id, &key_id, &wrapped)?),
+        _ => None,
+    };
     let optional_flag = |i: usize| -> Result<Option<bool>, StorageError> {
         Ok(row.try_get::<Option<i64>, _>(i)?.map(|v| v != 0))
     };
@@ -313,10 +341,18 @@ fn referral_from_row(storage: &Storage, row: &AnyRow) -> Result<Referral, Storag
         })
         .transpose()?;
     let screening = row
-        .try_get::<Option<String>, _>(17)?
-        .map(|text| storage.open_json("referrals", "screening", &id, &text))
+        .try_get::<Option<Vec<u8>>, _>(17)?
+        .map(|stored| {
+            storage.open_json_in_case(case.as_ref(), "referrals", "screening", &id, &stored)
+        })
         .transpose()?;
-    let answers = storage.open_json("referrals", "answers", &id, &row.try_get::<String, _>(16)?)?;
+    let answers = storage.open_json_in_case(
+        case.as_ref(),
+        "referrals",
+        "answers",
+        &id,
+        &row.try_get::<Vec<u8>, _>(16)?,
+    )?;
     Ok(Referral {
         id,
         reference: row.try_get(1)?,

@@ -42,14 +42,18 @@ impl Storage {
         batch: &[(NewReferral<'_>, SeedState)],
     ) -> Result<(), StorageError> {
         let mut rows = Vec::with_capacity(batch.len());
+        let mut cases = Vec::with_capacity(batch.len());
         for (new, _) in batch {
-            rows.push(self.sealed_row(new)?);
+            let (row, case) = self.sealed_row(new)?;
+            rows.push(row);
+            cases.push(case);
         }
         let mut actions = Vec::new();
-        for (new, state) in batch {
+        for ((new, state), case) in batch.iter().zip(&cases) {
             for (owner, due_on, done) in &state.plan_actions {
                 let id = crate::crypto::new_id();
-                let body = self.seal_text(
+                let body = self.seal_text_in_case(
+                    case,
                     "plan_actions",
                     "body",
                     &id,
@@ -97,7 +101,7 @@ impl Storage {
             )
             .bind(id.as_str())
             .bind(*referral_id)
-            .bind(body.as_str())
+            .bind(body.as_slice())
             .bind(owner.as_str())
             .bind(due_on.format("%Y-%m-%d").to_string())
             .bind(i64::from(*done))

@@ -103,7 +103,7 @@ impl Storage {
     fn login_from_row(&self, row: &AnyRow) -> Result<LoginRecord, StorageError> {
         let user = user_from_row(row)?;
         let totp_secret = row
-            .try_get::<Option<String>, _>(8)?
+            .try_get::<Option<Vec<u8>>, _>(8)?
             .map(|stored| self.open_text("staff_users", "totp_secret", &user.id, &stored))
             .transpose()?;
         Ok(LoginRecord {
@@ -171,7 +171,7 @@ impl Storage {
             return Ok(None);
         };
         let pending_totp_secret = row
-            .try_get::<Option<String>, _>(11)?
+            .try_get::<Option<Vec<u8>>, _>(11)?
             .map(|stored| self.open_text("staff_sessions", "pending_totp_secret", id_hash, &stored))
             .transpose()?;
         Ok(Some(SessionRecord {

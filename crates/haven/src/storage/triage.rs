@@ -76,14 +76,15 @@ impl Storage {
         }
         let id_number: i64 = row.try_get(0)?;
         let id = id_number.to_string();
+        let case = self.case_key_in(tx, event.referral_id).await?;
         let reason = event
             .reason
-            .map(|r| self.seal_text("referral_events", "reason", &id, r))
+            .map(|r| self.seal_text_in_case(&case, "referral_events", "reason", &id, r))
             .transpose()?;
         let detail = event
             .detail
             .as_ref()
-            .map(|d| self.seal_json("referral_events", "detail", &id, d))
+            .map(|d| self.seal_json_in_case(&case, "referral_events", "detail", &id, d))
             .transpose()?;
         query("UPDATE referral_events SET reason = $1, detail = $2 WHERE id = $3")
             .bind(reason)
@@ -223,6 +224,8 @@ impl Storage {
                 Ok::<_, StorageError>(rows)
             })
             .await?;
+        let case = self.case_key(referral_id).await?;
+        let case = case.as_ref();
         rows.iter()
             .map(|row| {
                 let id = row.try_get::<i64, _>(7)?.to_string();
@@ -233,12 +236,12 @@ impl Storage {
                     from_status: row.try_get(3)?,
                     to_status: row.try_get(4)?,
                     reason: row
-                        .try_get::<Option<String>, _>(5)?
-                        .map(|t| self.open_text("referral_events", "reason", &id, &t))
+                        .try_get::<Option<Vec<u8>>, _>(5)?
+                        .map(|t| self.open_text_in_case(case, "referral_events", "reason", &id, &t))
                         .transpose()?,
                     detail: row
-                        .try_get::<Option<String>, _>(6)?
-                        .map(|t| self.open_json("referral_events", "detail", &id, &t))
+                        .try_get::<Option<Vec<u8>>, _>(6)?
+                        .map(|t| self.open_json_in_case(case, "referral_events", "detail", &id, &t))
                         .transpose()?,
                 })
             })
