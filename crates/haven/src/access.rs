@@ -41,11 +41,6 @@ impl Role {
             Role::Auditor => "auditor",
         }
     }
-
-    /// Whether this role sees cases of every team.
-    pub fn sees_all_teams(self) -> bool {
-        matches!(self, Role::Admin | Role::Auditor)
-    }
 }
 
 impl fmt::Display for Role {
@@ -80,11 +75,6 @@ pub struct Staff {
 }
 
 impl Staff {
-    /// Whether this person may read cases belonging to `team`.
-    pub fn may_read_team(&self, team: &str) -> bool {
-        self.role.sees_all_teams() || self.team.as_deref() == Some(team)
-    }
-
     /// How this person is named in the audit log and chronologies.
     pub fn actor(&self) -> String {
         format!("user:{}", self.user_id)
@@ -105,20 +95,5 @@ mod tests {
             assert_eq!(name.parse::<Role>(), Ok(*role));
         }
         assert!("wizard".parse::<Role>().is_err());
-    }
-
-    #[test]
-    fn only_admin_and_auditor_cross_teams() {
-        let staff = |role, team: Option<&str>| Staff {
-            user_id: "u".into(),
-            email: "e@example.org".into(),
-            role,
-            team: team.map(str::to_owned),
-        };
-        assert!(staff(Role::Triage, Some("secos")).may_read_team("secos"));
-        assert!(!staff(Role::Manager, Some("secos")).may_read_team("ceop"));
-        assert!(!staff(Role::Caseworker, None).may_read_team("ceop"));
-        assert!(staff(Role::Auditor, None).may_read_team("ceop"));
-        assert!(staff(Role::Admin, Some("secos")).may_read_team("ceop"));
     }
 }

@@ -165,7 +165,10 @@ fn role_and_team<'a>(
         .map_err(|e: crate::access::UnknownRole| CliError::bad(format!("--role: {e}")))?;
     let team = team.map(str::trim).filter(|t| !t.is_empty());
     match team {
-        None if !role.sees_all_teams() => {
+        None if !crate::policy::Policy::builtin()
+            .map_err(CliError::bad)?
+            .all_teams(role) =>
+        {
             return Err(CliError::bad(format!(
                 "--team: required for role {role} (the team whose cases they work on)"
             )));

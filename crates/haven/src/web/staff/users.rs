@@ -165,7 +165,7 @@ async fn account_page(
             "account": account_json(account),
             "is_self": account.user.id == staff.user_id,
             "roles": Role::ALL.iter().map(|r| json!({
-                "value": r.as_str(), "all_teams": r.sees_all_teams(), "selected": r.as_str() == role,
+                "value": r.as_str(), "all_teams": state.staff.policy.all_teams(*r), "selected": r.as_str() == role,
             })).collect::<Vec<_>>(),
             "teams": teams(state).into_iter().map(|t| json!({ "value": t, "selected": t == team })).collect::<Vec<_>>(),
             "no_team_selected": team.is_empty(),
@@ -227,7 +227,7 @@ pub async fn change_role(
             "role",
             "You cannot remove your own admin role: ask another admin to do it",
         )),
-        Some(role) if team.is_none() && !role.sees_all_teams() => errors.push((
+        Some(role) if team.is_none() && !state.staff.policy.all_teams(role) => errors.push((
             "team",
             "Select the team whose cases they work on (only admin and auditor work without a team)",
         )),
