@@ -6,6 +6,7 @@
 //!
 //! - [`definition`]: service definitions (the data that describes a service) and their loader.
 //! - [`answers`]: validating an answers document against a stage and audience.
+//! - [`role`]: the staff roles.
 #![forbid(unsafe_code)]
 
 pub mod anonymity;
@@ -13,5 +14,6 @@ pub mod answers;
 pub mod calendar;
 pub mod casework;
 pub mod definition;
+pub mod role;
 pub mod screening;
 pub mod workflow;

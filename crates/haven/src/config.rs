@@ -15,6 +15,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+/// The engine a database URL names: storage's to know, re-exported for the settings' users.
+pub use haven_storage::config::{DatabaseKind, database_kind};
+
 /// Every setting of the server and the CLI.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -220,13 +223,6 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     pub database_url: Option<String>,
     pub services_dir: Option<PathBuf>,
-}
-
-/// The database engines Haven runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DatabaseKind {
-    Sqlite,
-    Postgres,
 }
 
 impl Settings {
@@ -468,17 +464,6 @@ impl Settings {
     /// The upload window.
     pub fn upload_window(&self) -> Duration {
         Duration::from_secs(self.upload_window_secs)
-    }
-}
-
-/// The engine a database URL names, if Haven supports it.
-pub fn database_kind(url: &str) -> Option<DatabaseKind> {
-    if url.starts_with("sqlite:") {
-        Some(DatabaseKind::Sqlite)
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Some(DatabaseKind::Postgres)
-    } else {
-        None
     }
 }
 

@@ -35,9 +35,9 @@ use crate::storage::{Storage, StorageError};
 use outbox::Outbox;
 
 /// The job queue emails go through.
-pub const QUEUE: &str = "email";
+pub const QUEUE: &str = crate::storage::jobs::MAIL_QUEUE;
 /// The job kind of one email.
-pub const KIND: &str = "email.send";
+pub const KIND: &str = crate::storage::jobs::MAIL_KIND;
 /// Attempts before an email is given up on (about a day with the backoff below).
 pub const MAX_ATTEMPTS: i64 = 12;
 

@@ -6,7 +6,13 @@
 //! SHA-256 (256 random bits need no key).
 //!
 //! Case content is sealed ([`sealed`], the `hv2` format; [`envelope`] still opens `hv1:`
-//! values) under per-case keys and master keys kept outside the database ([`keyring`]).
+//! values) under per-case keys and master keys kept outside the database ([`keyring`]);
+//! attachments in chunks ([`stream`]).
+//!
+//! A crate of its own so the vault (in `haven-storage`) and the server share one
+//! implementation; it knows no database and no web. The `haven` crate re-exports it as
+//! `haven::crypto`.
+#![forbid(unsafe_code)]
 
 pub mod envelope;
 mod keyfile;

@@ -11,8 +11,8 @@ use super::audit::{AuditEntry, append_in};
 use super::permissions::AccessChange;
 use super::users::{StaffUser, normalise_email, user_from_row};
 use super::{Storage, StorageError, parse_timestamp, timestamp};
-use crate::access::Role;
 use crate::crypto;
+use haven_core::role::Role;
 
 /// How far sign-in has got in a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

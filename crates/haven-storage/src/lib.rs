@@ -1,17 +1,26 @@
 //! Storage: one code path over SQLite and PostgreSQL through sqlx's `Any` driver.
 //!
-//! All SQL lives in this module's children, one per table group. Conventions that keep the
-//! single code path working (see `migrations/*/`): `$1` placeholders; timestamps as TEXT
-//! RFC 3339 UTC; booleans as integers 0/1; JSON as TEXT; random TEXT ids.
+//! All of Haven's SQL lives in this crate's modules, one per table group. What it exposes:
+//! [`Storage`] (connect, migrate, and one method per use-case, defined in the modules),
+//! [`StorageError`] and [`fault`] (what a failure means), the row types those methods
+//! return, [`vault`] (the sealed columns and key rotation), [`seed`] (benchmark data),
+//! [`config::DatabaseKind`] and the stored timestamp format ([`timestamp`]). It knows
+//! nothing of HTTP, pages or templates; the `haven` crate re-exports it as `haven::storage`.
+//!
+//! Conventions that keep the single code path working (see `migrations/*/`): `$1`
+//! placeholders; timestamps as TEXT RFC 3339 UTC; booleans as integers 0/1; JSON as TEXT;
+//! random TEXT ids.
 //!
 //! Engine-specific statements are few and marked: SQLite write transactions start with
 //! `BEGIN IMMEDIATE` (so a read-then-write never fails with a stale snapshot), and the audit
 //! log takes a table lock on PostgreSQL so concurrent servers append one chain.
+#![forbid(unsafe_code)]
 
 pub mod actions;
 pub mod attachments;
 pub mod audit;
 pub mod casework;
+pub mod config;
 pub mod drafts;
 pub mod fault;
 mod group_commit;
@@ -42,6 +51,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;
 use sqlx::{Any, AnyPool, Connection, Executor, Transaction};
+
+// `crate::crypto::…` inside this crate is the `haven-crypto` crate (the same path as in the
+// `haven` crate, so these files moved here unchanged).
+use haven_crypto as crypto;
 
 use crate::config::{DatabaseKind, database_kind};
 use crate::crypto::envelope::EnvelopeError;

@@ -28,11 +28,16 @@ pub struct NewJob<'a> {
     pub run_at: DateTime<Utc>,
 }
 
+/// The job queue emails go through (`haven::mail::QUEUE`).
+pub const MAIL_QUEUE: &str = "email";
+/// The job kind of one email (`haven::mail::KIND`).
+pub const MAIL_KIND: &str = "email.send";
+
 /// An email job for the mail worker (`mail::QUEUE`), carrying a `mail::Notice` as JSON.
 pub fn mail_job(payload: &Value, run_at: DateTime<Utc>) -> NewJob<'_> {
     NewJob {
-        queue: crate::mail::QUEUE,
-        kind: crate::mail::KIND,
+        queue: MAIL_QUEUE,
+        kind: MAIL_KIND,
         payload,
         run_at,
     }

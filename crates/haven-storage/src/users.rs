@@ -7,7 +7,7 @@ use tracing::instrument;
 
 use super::audit::{AuditEntry, append_in};
 use super::{Storage, StorageError, parse_timestamp, timestamp};
-use crate::access::Role;
+use haven_core::role::Role;
 
 /// A staff account (without its password hash or second-factor secret).
 #[derive(Debug, Clone)]
@@ -112,7 +112,7 @@ pub(crate) fn user_from_row(row: &AnyRow) -> Result<StaffUser, StorageError> {
         email: row.try_get(1)?,
         role: role
             .parse()
-            .map_err(|e: crate::access::UnknownRole| StorageError::Corrupt {
+            .map_err(|e: haven_core::role::UnknownRole| StorageError::Corrupt {
                 column: "role",
                 reason: e.to_string(),
             })?,

@@ -26,7 +26,7 @@ use super::keyring::MasterKey;
 pub const SEALED_PREFIX: &str = "hv1:";
 
 const NONCE_LEN: usize = 24;
-pub(crate) const KEY_LEN: usize = 32;
+pub const KEY_LEN: usize = 32;
 
 /// Where a value lives; bound into both ciphertexts as associated data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

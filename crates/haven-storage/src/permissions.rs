@@ -10,8 +10,8 @@ use tracing::instrument;
 use super::audit::{AuditEntry, append_in};
 use super::users::{StaffUser, user_from_row};
 use super::{Storage, StorageError, flag, parse_timestamp, timestamp};
-use crate::access::Role;
 use crate::crypto;
+use haven_core::role::Role;
 
 /// What changes about an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
