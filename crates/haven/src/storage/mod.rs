@@ -8,6 +8,7 @@
 //! `BEGIN IMMEDIATE` (so a read-then-write never fails with a stale snapshot), and the audit
 //! log takes a table lock on PostgreSQL so concurrent servers append one chain.
 
+pub mod accounts;
 pub mod actions;
 pub mod attachments;
 pub mod audit;

@@ -280,11 +280,16 @@ pub async fn make_document(
         .template(&case.def.id, &kind.key)
         .cloned()
         .ok_or(DocumentFailure::NotFound)?;
-    let people = people(state).await.map_err(|e| internal(&e))?;
-    let recorded_by = people
-        .get(&record.actor)
-        .cloned()
-        .unwrap_or_else(|| record.actor.clone());
+    // Documents sign off with the person's name, email and phone ("Sam Taylor
+    // (sam@secos.test, 01642 000000)"), or their email when no name is recorded yet.
+    let recorded_by = state
+        .storage
+        .all_staff()
+        .await
+        .map_err(|e| internal(&e))?
+        .into_iter()
+        .find(|u| record.actor.strip_prefix("user:") == Some(u.id.as_str()))
+        .map_or_else(|| record.actor.clone(), |u| u.signature());
     let file_name = document_file_name(&case.referral.reference, &kind.key, format);
     let def = case.def.clone();
     let referral = case.referral.clone();
