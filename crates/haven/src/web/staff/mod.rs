@@ -33,6 +33,7 @@ use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::routing::{get, post};
 use chrono::TimeDelta;
+use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::AppState;
@@ -136,7 +137,12 @@ pub fn router() -> Router<AppState> {
             get(sign_in::show_change_password).post(sign_in::change_password),
         )
         .route("/staff/queue", get(queue::show))
-        .route("/staff/assets/staff.min.css", get(stylesheet))
+        .route(
+            "/staff/assets/staff.min.css",
+            // Gzipped like the public assets: 120 KB of CSS is about 14 KB sent, which keeps
+            // every staff page under the 150 KB budget.
+            get(stylesheet).layer(CompressionLayer::new()),
+        )
         .route("/staff/cases/{reference}", get(case::show))
         .route("/staff/cases/{reference}/family", get(case::family_copy))
         .route("/staff/cases/{reference}/band", post(case_actions::band))
