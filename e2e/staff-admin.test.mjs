@@ -79,7 +79,7 @@ test("an admin changes a role and deactivates an account, with reasons, JavaScri
   await page.fill("#code", totp(secret));
   await page.click("button:has-text('Confirm')");
   await page.goto(`${base}/staff/queue`);
-  await page.click("a:has-text('Manage staff accounts')");
+  await page.click(".govuk-service-navigation a:has-text('Staff accounts')");
   assert.match(page.url(), /\/staff\/admin\/users$/);
   await assertAccessible(page, "staff accounts");
   const rows = await page.textContent("main");
@@ -109,6 +109,94 @@ test("an admin changes a role and deactivates an account, with reasons, JavaScri
   await close();
 
   // Every change is in the audit log, and the chain verifies.
+  const verified = haven(["audit", "verify"]);
+  assert.match(verified, /^audit log intact/);
+});
+
+/** The set-up link shown once on the page after creating or resetting an account. */
+async function setUpLinkOf(page) {
+  return (await page.textContent("#set-up-link")).trim();
+}
+
+
+test("an admin creates an account and later resets its authenticator app; the person sets both up with one-time links", async () => {
+  for (const javaScriptEnabled of [true, false]) {
+    const suffix = javaScriptEnabled ? "js" : "nojs";
+    const { page, close } = await openPage(browser, { base }, { javaScriptEnabled });
+    // A fresh admin made by the first admin's CLI, signed in through a set-up link.
+    const newAdmin = `admin-${suffix}@haven.example`;
+    const link = haven(["admin", "create-user", "--email", newAdmin, "--role", "admin", "--name", `Admin ${suffix}`, "--set-up-link", "--reason", "e2e"]).trim();
+    assert.match(link, /\/staff\/set-up\/[0-9a-z]{52}$/);
+    await page.goto(link.replace(/^https?:\/\/[^/]+/, base));
+    await assertAccessible(page, `set-up link, new admin (${suffix})`);
+    await page.fill("#new_password", chosenPassword);
+    await page.fill("#confirm_password", chosenPassword);
+    await page.click("button:has-text('Continue')");
+    const secret = (await page.textContent("#totp-secret")).trim();
+    await page.fill("#code", totp(secret));
+    await page.click("button:has-text('Confirm')");
+    await page.goto(`${base}/staff/admin/users`);
+    await assertAccessible(page, `staff accounts (${suffix})`);
+
+    // Create an account in the pages.
+    await page.click("a:has-text('Create a staff account')");
+    await assertAccessible(page, `create account (${suffix})`);
+    await page.click("button:has-text('Create account')");
+    assert.match(await page.textContent(".govuk-error-summary"), /Enter their name/);
+    await assertAccessible(page, `create account refused (${suffix})`);
+    const email = `sam-${suffix}@secos.example`;
+    await page.fill("#display_name", "Sam Taylor");
+    await page.fill("#email", email);
+    await page.fill("#phone", "01642 123456");
+    await page.selectOption("#role", "caseworker");
+    await page.selectOption("#team", "secos");
+    await page.fill("#reason", "Starts on Monday");
+    await page.click("button:has-text('Create account')");
+    await assertAccessible(page, `account created (${suffix})`);
+    const samLink = await setUpLinkOf(page);
+
+    // Sam sets the account up in another browser context.
+    const sam = await openPage(browser, { base }, { javaScriptEnabled });
+    await sam.page.goto(samLink.replace(/^https?:\/\/[^/]+/, base));
+    await assertAccessible(sam.page, `set-up link (${suffix})`);
+    await sam.page.fill("#new_password", "Sam-Chooses-A-Long-One-2026");
+    await sam.page.fill("#confirm_password", "Sam-Chooses-A-Long-One-2026");
+    await sam.page.click("button:has-text('Continue')");
+    const samSecret = (await sam.page.textContent("#totp-secret")).trim();
+    await sam.page.fill("#code", totp(samSecret));
+    await sam.page.click("button:has-text('Confirm')");
+    await sam.page.goto(`${base}/staff/queue`);
+    assert.match(sam.page.url(), /\/staff\/queue$/);
+    await assertAccessible(sam.page, `queue as the new caseworker (${suffix})`);
+
+    // Sam loses the phone (and has used the recovery codes): the admin resets the app.
+    await page.click("a:has-text('Back to the account')");
+    await assertAccessible(page, `account page (${suffix})`);
+    await page.check("#what-second-factor");
+    await page.fill("#reset-reason", "Lost phone; checked by calling their desk");
+    await page.click("button:has-text('Reset and make a set-up link')");
+    await assertAccessible(page, `second factor reset (${suffix})`);
+    const resetLink = await setUpLinkOf(page);
+    // Sam's session ended at once.
+    await sam.page.goto(`${base}/staff/queue`);
+    assert.match(sam.page.url(), /\/staff\/sign-in$/);
+    await sam.page.goto(resetLink.replace(/^https?:\/\/[^/]+/, base));
+    await assertAccessible(sam.page, `second factor set-up link (${suffix})`);
+    await sam.page.fill("#current_password", "Sam-Chooses-A-Long-One-2026");
+    await sam.page.click("button:has-text('Continue')");
+    const newSecret = (await sam.page.textContent("#totp-secret")).trim();
+    assert.notEqual(newSecret, samSecret);
+    await sam.page.fill("#code", totp(newSecret));
+    await sam.page.click("button:has-text('Confirm')");
+    await sam.page.goto(`${base}/staff/queue`);
+    assert.match(sam.page.url(), /\/staff\/queue$/);
+    // The link works once.
+    await sam.page.goto(resetLink.replace(/^https?:\/\/[^/]+/, base));
+    assert.match(await sam.page.textContent("main"), /already been used/);
+    await assertAccessible(sam.page, `used link (${suffix})`);
+    await sam.close();
+    await close();
+  }
   const verified = haven(["audit", "verify"]);
   assert.match(verified, /^audit log intact/);
 });

@@ -16,6 +16,7 @@
 //! log takes a table lock on PostgreSQL so concurrent servers append one chain.
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod actions;
 pub mod attachments;
 pub mod audit;

@@ -199,7 +199,8 @@ impl Storage {
     pub async fn account_summaries(&self) -> Result<Vec<AccountSummary>, StorageError> {
         let rows = query(
             "SELECT id, email, role, team, disabled, created_at,
-                    CAST(CASE WHEN totp_secret IS NULL THEN 0 ELSE 1 END AS BIGINT)
+                    CAST(CASE WHEN totp_secret IS NULL THEN 0 ELSE 1 END AS BIGINT),
+                    display_name, phone
              FROM staff_users ORDER BY email",
         )
         .fetch_all(&self.pool)
@@ -222,7 +223,8 @@ impl Storage {
     ) -> Result<Option<AccountSummary>, StorageError> {
         let row = query(
             "SELECT id, email, role, team, disabled, created_at,
-                    CAST(CASE WHEN totp_secret IS NULL THEN 0 ELSE 1 END AS BIGINT)
+                    CAST(CASE WHEN totp_secret IS NULL THEN 0 ELSE 1 END AS BIGINT),
+                    display_name, phone
              FROM staff_users WHERE id = $1",
         )
         .bind(user_id)

@@ -121,7 +121,7 @@ impl Storage {
         let row = query(concat!(
             "SELECT ",
             login_columns!(),
-            " FROM staff_users u WHERE u.email = $1"
+            ", u.display_name, u.phone FROM staff_users u WHERE u.email = $1"
         ))
         .bind(normalise_email(email))
         .fetch_optional(&self.pool)
@@ -160,7 +160,8 @@ impl Storage {
         let row = query(concat!(
             "SELECT ",
             login_columns!(),
-            ", s.stage, s.pending_totp_secret, s.created_at, s.last_seen_at, s.signin_notice
+            ", s.stage, s.pending_totp_secret, s.created_at, s.last_seen_at, s.signin_notice,
+               u.display_name, u.phone
              FROM staff_sessions s JOIN staff_users u ON u.id = s.user_id
              WHERE s.id_hash = $1"
         ))
@@ -382,7 +383,8 @@ impl Storage {
     #[instrument(skip_all)]
     pub async fn all_staff(&self) -> Result<Vec<StaffUser>, StorageError> {
         let rows = query(
-            "SELECT id, email, role, team, disabled, created_at FROM staff_users ORDER BY email",
+            "SELECT id, email, role, team, disabled, created_at, display_name, phone
+             FROM staff_users ORDER BY email",
         )
         .fetch_all(&self.pool)
         .await?;

@@ -77,7 +77,8 @@ impl Storage {
         token_hash: &str,
     ) -> Result<Option<StaffUser>, StorageError> {
         let row = query(
-            "SELECT u.id, u.email, u.role, u.team, u.disabled, u.created_at, t.id
+            "SELECT u.id, u.email, u.role, u.team, u.disabled, u.created_at, t.id,
+                    u.display_name, u.phone
              FROM api_tokens t JOIN staff_users u ON u.id = t.user_id
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled = 0
                AND (t.scope_role IS NULL

@@ -19,6 +19,10 @@ pub struct StaffUser {
     pub team: Option<String>,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
+    /// How the person is named in documents and emails ("Sam Taylor"), when given.
+    pub display_name: Option<String>,
+    /// A work phone number for documents, when given.
+    pub phone: Option<String>,
 }
 
 impl StaffUser {
@@ -26,6 +30,26 @@ impl StaffUser {
     /// cases and own their plan actions.
     pub fn works_cases_of(&self, team: &str) -> bool {
         !self.disabled && self.team.as_deref() == Some(team) && self.role.works_cases()
+    }
+
+    /// The person's name for pages, emails and documents: the display name, or the email
+    /// for an account that has none yet.
+    pub fn name(&self) -> &str {
+        self.display_name.as_deref().unwrap_or(&self.email)
+    }
+
+    /// How a document signs off for this person: "Sam Taylor (sam@secos.test, 01642 000000)",
+    /// or only the email (and phone) when there is no display name.
+    pub fn signature(&self) -> String {
+        let contact = match &self.phone {
+            Some(phone) => format!("{}, {phone}", self.email),
+            None => self.email.clone(),
+        };
+        match &self.display_name {
+            Some(name) => format!("{name} ({contact})"),
+            None if self.phone.is_some() => contact,
+            None => self.email.clone(),
+        }
     }
 }
 
@@ -44,6 +68,20 @@ pub struct NewStaffUser<'a> {
 /// Emails are compared and stored lower-case and trimmed.
 pub fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()
+}
+
+/// Whether `email` (already normalised) is one the mailer can send to (haven-core's address check:
+/// staff are emailed alerts), with a dot in its domain.
+pub fn valid_email(email: &str) -> bool {
+    email.len() <= 254
+        && haven_core::answers::is_email_address(email)
+        && !email.chars().any(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
 }
 
 impl Storage {
@@ -79,6 +117,8 @@ impl Storage {
             team: new.team.map(str::to_owned),
             disabled: false,
             created_at: now,
+            display_name: None,
+            phone: None,
         })
     }
 
@@ -86,7 +126,8 @@ impl Storage {
     #[instrument(skip_all)]
     pub async fn find_user_by_email(&self, email: &str) -> Result<Option<StaffUser>, StorageError> {
         let row = query(
-            "SELECT id, email, role, team, disabled, created_at FROM staff_users WHERE email = $1",
+            "SELECT id, email, role, team, disabled, created_at, display_name, phone
+             FROM staff_users WHERE email = $1",
         )
         .bind(normalise_email(email))
         .fetch_optional(&self.pool)
@@ -104,7 +145,8 @@ impl Storage {
     }
 }
 
-/// Reads `id, email, role, team, disabled, created_at`.
+/// Reads `id, email, role, team, disabled, created_at` (by position) and `display_name,
+/// phone` (by name, wherever the query puts them).
 pub(crate) fn user_from_row(row: &AnyRow) -> Result<StaffUser, StorageError> {
     let role: String = row.try_get(2)?;
     Ok(StaffUser {
@@ -119,5 +161,7 @@ pub(crate) fn user_from_row(row: &AnyRow) -> Result<StaffUser, StorageError> {
         team: row.try_get(3)?,
         disabled: row.try_get::<i64, _>(4)? != 0,
         created_at: parse_timestamp("created_at", &row.try_get::<String, _>(5)?)?,
+        display_name: row.try_get("display_name")?,
+        phone: row.try_get("phone")?,
     })
 }

@@ -273,11 +273,15 @@ impl Cases<'_> {
             .template(&case.def.id, &kind.key)
             .cloned()
             .ok_or(CaseError::NotFound)?;
-        let people = people(self.storage).await?;
-        let recorded_by = people
-            .get(&record.actor)
-            .cloned()
-            .unwrap_or_else(|| record.actor.clone());
+        // Documents sign off with the person's name, email and phone ("Sam Taylor
+        // (sam@secos.test, 01642 000000)"), or their email when no name is recorded yet.
+        let recorded_by = self
+            .storage
+            .all_staff()
+            .await?
+            .into_iter()
+            .find(|u| record.actor.strip_prefix("user:") == Some(u.id.as_str()))
+            .map_or_else(|| record.actor.clone(), |u| u.signature());
         let file_name = document_file_name(&case.referral.reference, &kind.key, format);
         let def = case.def.clone();
         let referral = case.referral.clone();

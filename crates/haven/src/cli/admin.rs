@@ -8,18 +8,36 @@ use clap::Subcommand;
 use super::{CliError, Context};
 use crate::access::Role;
 use crate::crypto;
+use chrono::{TimeDelta, Utc};
+
 use crate::storage::StorageError;
+use crate::storage::accounts::{
+    CheckedDetails, NewSetupLink, SETUP_LINK_HOURS, SetupPurpose, StaffDetails, checked_details,
+};
 use crate::storage::permissions::AccessChange;
 use crate::storage::tokens::NewApiToken;
-use crate::storage::users::{NewStaffUser, normalise_email};
+use crate::storage::users::{NewStaffUser, normalise_email, valid_email};
 
 #[derive(Debug, Subcommand)]
 pub(super) enum AdminCommand {
-    /// Create a staff account; prints a one-time password.
+    /// Create a staff account; prints a one-time password, or with `--set-up-link` a
+    /// one-time set-up link (the person chooses their own password with it).
     CreateUser {
         /// Sign-in email (stored lower-case).
         #[arg(long)]
         email: String,
+        /// The person's name as documents and emails show it ("Sam Taylor").
+        #[arg(long)]
+        name: Option<String>,
+        /// A work phone number shown in documents.
+        #[arg(long)]
+        phone: Option<String>,
+        /// Print a one-time set-up link (valid 48 hours) instead of a one-time password.
+        #[arg(long)]
+        set_up_link: bool,
+        /// Why (kept sealed with the account's changes, as the admin page asks).
+        #[arg(long)]
+        reason: Option<String>,
         /// triage, caseworker, manager, admin or auditor.
         #[arg(long)]
         role: String,
@@ -27,6 +45,25 @@ pub(super) enum AdminCommand {
         /// for admin and auditor, who see every team.
         #[arg(long)]
         team: Option<String>,
+    },
+    /// Reset an account's password: it stops working, the account's sessions end, and a
+    /// one-time set-up link (valid 48 hours) is printed for the person to choose a new one.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+        /// Why (required: kept sealed with the change).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Reset an account's second factor (authenticator app and recovery codes): the
+    /// account's sessions end, and a one-time set-up link (valid 48 hours) is printed; with
+    /// it and their password the person sets up a new authenticator app.
+    ResetSecondFactor {
+        #[arg(long)]
+        email: String,
+        /// Why (required: kept sealed with the change).
+        #[arg(long)]
+        reason: String,
     },
     /// Create an API token for a staff account; prints it once.
     CreateToken {
@@ -67,8 +104,45 @@ pub(super) enum AdminCommand {
 
 pub(super) async fn run(ctx: &Context, cmd: AdminCommand) -> Result<(), CliError> {
     match cmd {
-        AdminCommand::CreateUser { email, role, team } => {
-            create_user(ctx, &email, &role, team.as_deref()).await
+        AdminCommand::CreateUser {
+            email,
+            name,
+            phone,
+            set_up_link,
+            reason,
+            role,
+            team,
+        } => {
+            let details = checked_details(
+                name.as_deref().unwrap_or_default(),
+                phone.as_deref().unwrap_or_default(),
+            );
+            if let Some((field, why)) = details.errors.first() {
+                let flag = if *field == "phone" {
+                    "--phone"
+                } else {
+                    "--name"
+                };
+                return Err(CliError::bad(format!("{flag}: {why}")));
+            }
+            let new = NewAccount {
+                email: &email,
+                role: &role,
+                team: team.as_deref(),
+                details: &details,
+                reason: reason.as_deref(),
+            };
+            if set_up_link {
+                create_user_with_link(ctx, &new).await
+            } else {
+                create_user(ctx, &new).await
+            }
+        }
+        AdminCommand::ResetPassword { email, reason } => {
+            reset(ctx, &email, SetupPurpose::ResetPassword, &reason).await
+        }
+        AdminCommand::ResetSecondFactor { email, reason } => {
+            reset(ctx, &email, SetupPurpose::ResetSecondFactor, &reason).await
         }
         AdminCommand::CreateToken { email, name } => create_token(ctx, &email, &name).await,
         AdminCommand::RevokeToken { token, id } => revoke_token(ctx, token, id).await,
@@ -81,19 +155,35 @@ pub(super) async fn run(ctx: &Context, cmd: AdminCommand) -> Result<(), CliError
     }
 }
 
-async fn create_user(
-    ctx: &Context,
-    email: &str,
-    role: &str,
-    team: Option<&str>,
-) -> Result<(), CliError> {
-    let email = normalise_email(email);
+/// `create-user`'s arguments.
+struct NewAccount<'a> {
+    email: &'a str,
+    role: &'a str,
+    team: Option<&'a str>,
+    details: &'a CheckedDetails,
+    reason: Option<&'a str>,
+}
+
+fn details_of(details: &CheckedDetails) -> StaffDetails<'_> {
+    StaffDetails {
+        display_name: details.display_name.as_deref(),
+        phone: details.phone.as_deref(),
+    }
+}
+
+/// The set-up link for `token`, at the configured public address.
+fn set_up_url(ctx: &Context, token: &str) -> String {
+    format!("{}/staff/set-up/{token}", ctx.settings.public_url)
+}
+
+async fn create_user(ctx: &Context, new: &NewAccount<'_>) -> Result<(), CliError> {
+    let email = normalise_email(new.email);
     check_email(&email)?;
-    let (role, team) = role_and_team(ctx, role, team)?;
+    let (role, team) = role_and_team(ctx, new.role, new.team)?;
     let storage = ctx.storage().await?;
     let password = crypto::new_password();
     let hash = hash_password(password.clone()).await?;
-    let new = NewStaffUser {
+    let user = NewStaffUser {
         id: crypto::new_id(),
         email: &email,
         role,
@@ -101,7 +191,16 @@ async fn create_user(
         password_hash: hash,
         actor: "cli",
     };
-    let created = storage.create_user(&new).await;
+    let created = async {
+        let created = storage.create_user(&user).await?;
+        if new.details.display_name.is_some() || new.details.phone.is_some() {
+            storage
+                .set_staff_details(&created.id, details_of(new.details), "cli", Utc::now())
+                .await?;
+        }
+        Ok::<_, StorageError>(created)
+    }
+    .await;
     storage.close().await;
     match created {
         Ok(user) => {
@@ -119,6 +218,97 @@ async fn create_user(
         ))),
         Err(e) => Err(e.into()),
     }
+}
+
+async fn create_user_with_link(ctx: &Context, new: &NewAccount<'_>) -> Result<(), CliError> {
+    let email = normalise_email(new.email);
+    check_email(&email)?;
+    let (role, team) = role_and_team(ctx, new.role, new.team)?;
+    let storage = ctx.storage().await?;
+    // A password nobody is told: only the set-up link opens the account.
+    let hash = hash_password(crypto::new_password()).await?;
+    let now = Utc::now();
+    let (link, token) = NewSetupLink::generate(now + TimeDelta::hours(SETUP_LINK_HOURS));
+    let user = NewStaffUser {
+        id: crypto::new_id(),
+        email: &email,
+        role,
+        team,
+        password_hash: hash,
+        actor: "cli",
+    };
+    let created = storage
+        .create_account(&user, details_of(new.details), &link, new.reason, now)
+        .await;
+    storage.close().await;
+    match created {
+        Ok(user) => {
+            eprintln!(
+                "Created {} account {} (team: {}). One-time set-up link, shown only now, \
+                 working once until {}:",
+                user.role,
+                user.email,
+                user.team.as_deref().unwrap_or("all"),
+                link.expires_at.format("%-d %B %Y %H:%M UTC"),
+            );
+            println!("{}", set_up_url(ctx, &token));
+            Ok(())
+        }
+        Err(StorageError::Conflict) => Err(CliError::bad(format!(
+            "--email: an account for {email} already exists"
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn reset(
+    ctx: &Context,
+    email: &str,
+    purpose: SetupPurpose,
+    reason: &str,
+) -> Result<(), CliError> {
+    let email = normalise_email(email);
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 1_000 {
+        return Err(CliError::bad("--reason: must be 1 to 1,000 characters"));
+    }
+    let unknown = if purpose == SetupPurpose::ResetPassword {
+        hash_password(crypto::new_password()).await?
+    } else {
+        String::new()
+    };
+    let now = Utc::now();
+    let (link, token) = NewSetupLink::generate(now + TimeDelta::hours(SETUP_LINK_HOURS));
+    let storage = ctx.storage().await?;
+    let result = async {
+        let user = storage
+            .find_user_by_email(&email)
+            .await?
+            .ok_or_else(|| CliError::bad(format!("--email: there is no staff account {email}")))?;
+        if user.disabled {
+            return Err(CliError::bad(format!(
+                "--email: the account {email} is deactivated: reactivate it first"
+            )));
+        }
+        storage
+            .reset_account(&user.id, purpose, &unknown, &link, Some(reason), "cli", now)
+            .await?;
+        Ok::<_, CliError>(())
+    }
+    .await;
+    storage.close().await;
+    result?;
+    let what = match purpose {
+        SetupPurpose::ResetPassword => "password",
+        _ => "authenticator app and recovery codes",
+    };
+    eprintln!(
+        "Reset the {what} of {email}; their sessions have ended. One-time set-up link, shown \
+         only now, working once until {}:",
+        link.expires_at.format("%-d %B %Y %H:%M UTC"),
+    );
+    println!("{}", set_up_url(ctx, &token));
+    Ok(())
 }
 
 async fn create_token(ctx: &Context, email: &str, name: &str) -> Result<(), CliError> {
@@ -259,19 +449,9 @@ async fn revoke_token(
     }
 }
 
-/// The address must be one the mailer can send to (lettre's `Address` parsing: staff are
-/// emailed sign-in links and alerts), with a dot in its domain.
+/// The address must be one the mailer can send to ([`valid_email`]).
 fn check_email(email: &str) -> Result<(), CliError> {
-    let ok = email.len() <= 254
-        && email.parse::<lettre::Address>().is_ok()
-        && !email.chars().any(char::is_whitespace)
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-        });
-    if ok {
+    if valid_email(email) {
         Ok(())
     } else {
         Err(CliError::bad(format!(

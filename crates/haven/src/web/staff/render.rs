@@ -19,6 +19,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/staff/macros.html"),
     ),
     (
+        "moj.html",
+        include_str!("../../../templates/staff/moj.html"),
+    ),
+    (
         "error.html",
         include_str!("../../../templates/staff/error.html"),
     ),
@@ -73,6 +77,18 @@ const TEMPLATES: &[(&str, &str)] = &[
     (
         "family.html",
         include_str!("../../../templates/staff/family.html"),
+    ),
+    (
+        "new_user.html",
+        include_str!("../../../templates/staff/new_user.html"),
+    ),
+    (
+        "set_up_link.html",
+        include_str!("../../../templates/staff/set_up_link.html"),
+    ),
+    (
+        "set_up.html",
+        include_str!("../../../templates/staff/set_up.html"),
     ),
     (
         "tokens.html",

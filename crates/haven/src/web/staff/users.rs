@@ -5,6 +5,9 @@
 //! - `POST /staff/admin/users/{id}/role`: a new role and team, with a required reason.
 //! - `POST /staff/admin/users/{id}/deactivate` and `…/reactivate`, with a required reason.
 //!
+//! Creating accounts, their display name and phone, and resets are in
+//! [`super::account_admin`].
+//!
 //! Each change ends the account's sessions at once and is audited with the reason
 //! (`Storage::change_access`). An admin cannot take away their own admin role or deactivate
 //! themselves, so the last admin cannot lock everyone out by mistake.
@@ -41,7 +44,7 @@ pub struct AccountForm {
     reason: String,
 }
 
-fn allow(state: &AppState, staff: &Staff) -> Result<(), StaffError> {
+pub(super) fn allow(state: &AppState, staff: &Staff) -> Result<(), StaffError> {
     StaffError::from_decision(state.staff.policy.decide(staff, Action::ManageUsers, None))
 }
 
@@ -53,6 +56,8 @@ fn account_json(a: &AccountSummary) -> Value {
     json!({
         "id": a.user.id,
         "email": a.user.email,
+        "display_name": a.user.display_name,
+        "phone": a.user.phone,
         "role": a.user.role.as_str(),
         "team": team_label(a.user.team.as_deref()),
         "active": !a.user.disabled,
@@ -78,14 +83,14 @@ pub async fn list(
         StatusCode::OK,
         "users.html",
         json!({
-            "title": "Staff accounts", "csrf": session.csrf, "signed_in": true,
+            "title": "Staff accounts", "csrf": session.csrf, "signed_in": true, "admin": true,
             "email": staff.email, "accounts": accounts,
         }),
     ))
 }
 
 /// The teams of the loaded services, sorted, without repeats.
-fn teams(state: &AppState) -> Vec<String> {
+pub(super) fn teams(state: &AppState) -> Vec<String> {
     let mut teams: Vec<String> = state
         .registry
         .definitions()
@@ -98,14 +103,24 @@ fn teams(state: &AppState) -> Vec<String> {
 
 /// Which form was refused, with what was entered (shown again).
 #[derive(Clone, Copy)]
-enum Entered<'a> {
+pub(super) enum Entered<'a> {
     Nothing,
     Role(&'a AccountForm),
     Active(&'a AccountForm),
+    /// The display name and phone form ([`super::account_admin::change_details`]).
+    Details {
+        display_name: &'a str,
+        phone: &'a str,
+    },
+    /// The reset form ([`super::account_admin::reset`]).
+    Reset {
+        what: &'a str,
+        reason: &'a str,
+    },
 }
 
 /// The account page, with `errors` (422) from a refused form and what was entered.
-async fn account_page(
+pub(super) async fn account_page(
     state: &AppState,
     session: &CurrentSession,
     account: &AccountSummary,
@@ -135,9 +150,23 @@ async fn account_page(
         })
         .collect();
     let (role_form, active_form) = match entered {
-        Entered::Nothing => (None, None),
         Entered::Role(form) => (Some(form), None),
         Entered::Active(form) => (None, Some(form)),
+        Entered::Nothing | Entered::Details { .. } | Entered::Reset { .. } => (None, None),
+    };
+    let (display_name, phone) = match entered {
+        Entered::Details {
+            display_name,
+            phone,
+        } => (display_name.to_owned(), phone.to_owned()),
+        _ => (
+            account.user.display_name.clone().unwrap_or_default(),
+            account.user.phone.clone().unwrap_or_default(),
+        ),
+    };
+    let (reset_what, reset_reason) = match entered {
+        Entered::Reset { what, reason } => (what, Some(reason)),
+        _ => ("", None),
     };
     let role = role_form
         .map(|f| f.role.clone())
@@ -159,8 +188,10 @@ async fn account_page(
         status,
         "user.html",
         json!({
-            "title": format!("Staff account {}", account.user.email),
-            "csrf": session.csrf, "signed_in": true, "email": staff.email,
+            "title": format!("Staff account {}", account.user.name()),
+            "csrf": session.csrf, "signed_in": true, "email": staff.email, "admin": true,
+            "display_name": display_name, "phone": phone,
+            "reset_what": reset_what, "reset_reason": reset_reason,
             "errors": errors,
             "account": account_json(account),
             "is_self": account.user.id == staff.user_id,
@@ -176,7 +207,7 @@ async fn account_page(
     ))
 }
 
-async fn find(state: &AppState, id: &str) -> Result<AccountSummary, StaffError> {
+pub(super) async fn find(state: &AppState, id: &str) -> Result<AccountSummary, StaffError> {
     state
         .storage
         .account_summary(id)
@@ -196,7 +227,7 @@ pub async fn show(
 }
 
 /// The reason given, or the error naming `field`.
-fn reason_error(reason: &str) -> Option<&'static str> {
+pub(super) fn reason_error(reason: &str) -> Option<&'static str> {
     let reason = reason.trim();
     if reason.is_empty() {
         Some("Enter why you are making this change")
