@@ -35,13 +35,16 @@ for (const exit of createAll(ExitThisPage)) {
 // A page brought back by Back or Forward must show what the server knows now (nothing,
 // once the person has left with "Exit this page"), never answers the browser kept: reload
 // a page restored from the back/forward cache, and put every form control back to what
-// the server sent when the browser restored what was typed.
+// the server sent when the browser restored what was typed (on Back, Forward or reload).
 window.addEventListener('pageshow', event => {
   if (event.persisted) window.location.reload()
 })
 const navigation = window.performance?.getEntriesByType?.('navigation')?.[0]
-if (navigation?.type === 'back_forward') {
-  for (const form of document.forms) form.reset()
+if (navigation?.type === 'back_forward' || navigation?.type === 'reload') {
+  // Chromium restores form state after the module has run: reset once the page has loaded.
+  window.addEventListener('load', () => {
+    for (const form of document.forms) form.reset()
+  })
 }
 
 // Words for each finding kind of POST /api/v1/anonymity-check (spec/contract.md).
