@@ -37,11 +37,20 @@ test('"I am…" chooses the wording of the pages', async () => {
   assert.notEqual(headings.young_person, headings.parent_carer, JSON.stringify(headings))
 })
 
-test('a bullying report is kindly pointed elsewhere and not stored', async () => {
+test('a bullying report is kindly pointed elsewhere straight after the concerns, and not stored', async () => {
   const { page, close } = await openPage(browser, haven, { javaScriptEnabled: false })
-  await toCheckAnswers(page, haven, { service: 'ceop', audience: 'young_person', answers: await sample('ceop-report-bullying.json') })
-  await Promise.all([page.waitForNavigation(), page.locator('button[name=action][value=submit]').click()])
+  const answers = await sample('ceop-report-bullying.json')
+  await page.goto(haven.url('/services/ceop/report/who-are-you'))
+  await fillPage(page, { audience: 'young_person' })
+  await pressContinue(page)
+  for (let step = 0; step < 5 && page.url().includes('/pages/'); step++) {
+    assert.equal(await page.locator('textarea[name=description], input[name="reporter.name"]').count(), 0,
+      'no description or name is asked before the service says it cannot take the report')
+    await fillPage(page, answers)
+    await pressContinue(page)
+  }
   assert.match(page.url(), /\/other-help$/)
+  assert.ok(await page.getByText('cannot take reports about bullying', { exact: false }).count() > 0)
   await checkPage(page)
   await screenshot(page, 'ceop-signpost', 'other-help')
   assert.ok(await page.getByText('0808 800 5000').count() > 0, 'the NSPCC helpline is offered')

@@ -50,10 +50,13 @@ async function freePort () {
  * Starts `target/debug/haven serve` on a free port with a temporary data dir and a random
  * HAVEN_SECRET_KEY, and waits for /readyz. Returns { base, dataDir, binary, url(path), stop() }
  * (`haven outbox list|show --data-dir dataDir` reads the emails sent).
- * `env` adds environment variables (e.g. HAVEN_DATABASE_URL).
+ * `env` adds environment variables (e.g. HAVEN_DATABASE_URL), or is a function of the base
+ * address returning them.
  */
 export async function startHaven ({ env = {} } = {}) {
   const port = await freePort()
+  // `env` may depend on the address (e.g. an exit site on the server itself, offline).
+  if (typeof env === 'function') env = env(`http://127.0.0.1:${port}`)
   const dataDir = await mkdtemp(join(tmpdir(), 'haven-e2e-'))
   const binary = process.env.HAVEN_BIN || join(ROOT, 'target/debug/haven')
   const child = spawn(binary, ['serve', '--bind', `127.0.0.1:${port}`, '--data-dir', dataDir], {

@@ -26,14 +26,14 @@ pub fn shown_questions<'p>(
 }
 
 /// Whether a page applies: shown to the audience, its condition holds, and it asks at least
-/// one question.
+/// one question (or it is a stop page, which asks none).
 pub fn page_applies(page: &Page, audience: &str, answers: &Value, today: NaiveDate) -> bool {
     page.shown_to(audience)
         && page
             .when
             .as_ref()
             .is_none_or(|c| c.holds(&AnswerFacts { answers, today }))
-        && !shown_questions(page, audience, answers, today).is_empty()
+        && (page.stop.is_some() || !shown_questions(page, audience, answers, today).is_empty())
 }
 
 /// The pages this person goes through, in order.

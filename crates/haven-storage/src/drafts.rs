@@ -246,6 +246,57 @@ impl Storage {
         Ok(Some(id))
     }
 
+    /// Ends a form session ("Exit this page"): its drafts without a live resume code are
+    /// deleted with their files; a draft saved with a resume code is kept for that code
+    /// only, out of the session's reach (its `session_hash` is cleared). Returns how many
+    /// drafts were deleted.
+    #[instrument(skip_all)]
+    pub async fn end_form_session(
+        &self,
+        session_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StorageError> {
+        let at = timestamp(now);
+        let mut tx = self.begin_write().await?;
+        query(
+            "DELETE FROM public_attachment_chunks WHERE attachment_id IN
+                (SELECT a.id FROM public_attachments a JOIN public_drafts d ON d.id = a.draft_id
+                 WHERE d.session_hash = $1
+                   AND (d.resume_expires_at IS NULL OR d.resume_expires_at <= $2))",
+        )
+        .bind(session_hash)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
+        query(
+            "DELETE FROM public_attachments WHERE draft_id IN
+                (SELECT id FROM public_drafts WHERE session_hash = $1
+                   AND (resume_expires_at IS NULL OR resume_expires_at <= $2))",
+        )
+        .bind(session_hash)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
+        let deleted = query(
+            "DELETE FROM public_drafts WHERE session_hash = $1
+               AND (resume_expires_at IS NULL OR resume_expires_at <= $2)",
+        )
+        .bind(session_hash)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        query(
+            "UPDATE public_drafts SET session_hash = NULL, updated_at = $2 WHERE session_hash = $1",
+        )
+        .bind(session_hash)
+        .bind(&at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
     /// Deletes every draft (and its unsent attachments) that expired before `now`.
     #[instrument(skip_all)]
     pub async fn delete_expired_drafts(&self, now: DateTime<Utc>) -> Result<u64, StorageError> {

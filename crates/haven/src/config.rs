@@ -82,6 +82,9 @@ pub struct Settings {
     /// The address people reach Haven at, for links in emails (`https://haven.example.org`).
     /// Env: `HAVEN_PUBLIC_URL`.
     pub public_url: String,
+    /// Where "Exit this page" on the public pages leads, after the form session is ended:
+    /// an everyday site that gives nothing away. Env: `HAVEN_EXIT_URL`.
+    pub exit_url: String,
     /// The sender of Haven's emails. Env: `HAVEN_MAIL_FROM`.
     pub mail_from: String,
     /// SMTP relay host. When absent, emails are written to `<data_dir>/outbox/` as sealed
@@ -152,6 +155,7 @@ impl Default for Settings {
             metrics_token: None,
             log_format: LogFormat::Text,
             public_url: "http://127.0.0.1:8080".to_owned(),
+            exit_url: "https://www.bbc.co.uk/weather".to_owned(),
             mail_from: "Haven <haven@localhost>".to_owned(),
             smtp_host: None,
             smtp_port: None,
@@ -194,6 +198,7 @@ impl fmt::Debug for Settings {
             )
             .field("log_format", &self.log_format)
             .field("public_url", &self.public_url)
+            .field("exit_url", &self.exit_url)
             .field("mail_from", &self.mail_from)
             .field("smtp_host", &self.smtp_host)
             .field("smtp_port", &self.smtp_port)
@@ -340,6 +345,7 @@ impl Settings {
                 }
             }
             "public_url" => self.public_url = value.trim().trim_end_matches('/').to_owned(),
+            "exit_url" => self.exit_url = value.trim().to_owned(),
             "mail_from" => self.mail_from = value.trim().to_owned(),
             "smtp_host" => self.smtp_host = Some(value.trim().to_owned()).filter(|v| !v.is_empty()),
             "smtp_port" => self.smtp_port = Some(parse(value, "a port number")?),
@@ -411,6 +417,9 @@ impl Settings {
         }
         if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
             return fail("public_url", "must start with http:// or https://");
+        }
+        if !(self.exit_url.starts_with("http://") || self.exit_url.starts_with("https://")) {
+            return fail("exit_url", "must start with http:// or https://");
         }
         if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
             return fail(
@@ -554,6 +563,10 @@ log_format = "text"
 
 # The address people reach Haven at, for links in emails.  (HAVEN_PUBLIC_URL)
 public_url = "http://127.0.0.1:8080"
+
+# Where "Exit this page" leads once the form session is ended: an everyday site.
+#                                                          (HAVEN_EXIT_URL)
+exit_url = "https://www.bbc.co.uk/weather"
 
 # The sender of Haven's emails.                            (HAVEN_MAIL_FROM)
 mail_from = "Haven <haven@localhost>"

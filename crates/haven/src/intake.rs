@@ -197,7 +197,7 @@ pub async fn submit(
             .increment(1);
         return Ok(Outcome::NotAccepted(NotAccepted {
             signposts: result.signposts.clone(),
-            reason: result.explanation.join(" "),
+            reason: screening::out_of_scope_words(def, &submission.answers, today).join("\n\n"),
         }));
     }
     let screening_json = result
@@ -537,4 +537,34 @@ mod tests {
             NaiveDate::from_ymd_opt(2025, 1, 31).unwrap()
         );
     }
+}
+
+/// A public form refused before it is finished: the answers so far are already out of scope
+/// (`screening::refused_already`), so the person is told who can help before giving
+/// anyone's details. As for a refused submission, only the anonymous count is kept.
+/// Signposts are those the rules give for the answers so far.
+pub async fn refuse_early(
+    storage: &Storage,
+    def: &haven_core::definition::ServiceDefinition,
+    audience: &str,
+    answers: &serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<NotAccepted, IntakeError> {
+    let today = calendar::london_date(now);
+    // Screening validates what its rules read; answers not given yet are simply absent.
+    let result = screening::screen(def, answers, today).ok();
+    let concerns: Vec<&str> = result
+        .iter()
+        .flat_map(|r| r.reasons.iter())
+        .map(|r| r.key.as_str())
+        .collect();
+    storage
+        .count_not_accepted(today, &def.id, audience, &concerns)
+        .await?;
+    metrics::counter!("haven_submissions_not_accepted_total", "service" => def.id.clone())
+        .increment(1);
+    Ok(NotAccepted {
+        signposts: result.map(|r| r.signposts).unwrap_or_default(),
+        reason: screening::out_of_scope_words(def, answers, today).join("\n\n"),
+    })
 }

@@ -443,3 +443,100 @@ async fn ceop_refuses_any_upload() {
         })
         .await;
 }
+
+async fn draft_count(app: &TestApp) -> i64 {
+    sqlx::query("SELECT COUNT(*) FROM public_drafts")
+        .fetch_one(app.storage.pool())
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn exit_this_page_ends_the_form_session_and_discards_the_unsaved_draft() {
+    builtins()
+        .each_engine(async |app: &TestApp| {
+            let mut b = Browser::new(app);
+            b.get("/services/ceop/report/who-are-you").await;
+            b.post(
+                "/services/ceop/report/who-are-you",
+                &[(naming::AUDIENCE_FIELD.to_owned(), "young_person".to_owned())],
+            )
+            .await;
+            let danger = "/services/ceop/report/pages/danger";
+            let page = b.get(danger).await.text();
+            assert!(
+                page.contains("href=\"&#x2f;services&#x2f;exit\""),
+                "the exit control ends the session on the server, with or without JavaScript"
+            );
+            b.post(
+                danger,
+                &[
+                    ("immediate_danger".to_owned(), "no".to_owned()),
+                    (naming::ACTION_FIELD.to_owned(), "continue".to_owned()),
+                ],
+            )
+            .await;
+            assert_eq!(draft_count(app).await, 1);
+            let cookie_before_exit = b.cookie.clone();
+
+            let left = b.get("/services/exit").await;
+            assert_eq!(left.status, StatusCode::SEE_OTHER);
+            assert_eq!(
+                left.header("location"),
+                Some(app.state.options.exit_url.as_str())
+            );
+            let cleared = left.header("set-cookie").unwrap_or_default();
+            assert!(cleared.starts_with("haven_form=;") && cleared.contains("Max-Age=0"));
+            assert_eq!(left.header("cache-control"), Some("no-store"));
+            assert_eq!(draft_count(app).await, 0, "the unsaved draft is discarded");
+
+            // Back, even with the old cookie still in the browser: no answers.
+            b.cookie = cookie_before_exit;
+            let again = b.get(danger).await;
+            assert_eq!(
+                again.status,
+                StatusCode::SEE_OTHER,
+                "the session is gone: back to choosing who they are"
+            );
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn exit_keeps_a_draft_saved_with_a_resume_code_for_that_code_only() {
+    builtins()
+        .each_engine(async |app: &TestApp| {
+            let (mut b, first) = secos_started(app).await;
+            let saved = b
+                .post(&first, &[("action".to_owned(), "save".to_owned())])
+                .await;
+            assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text());
+            let html = b.get("/services/secos/referral/saved").await.text();
+            let code = text_of_id(&html, "resume-code").expect("resume code shown");
+            let cookie_before_exit = b.cookie.clone();
+            b.get("/services/exit").await;
+            assert_eq!(draft_count(app).await, 1, "the saved draft is kept");
+            b.cookie = cookie_before_exit;
+            assert_eq!(
+                b.get(&first).await.status,
+                StatusCode::SEE_OTHER,
+                "the ended session no longer reaches it"
+            );
+            let mut other = Browser::new(app);
+            other.get("/services/secos/resume").await;
+            let resumed = other
+                .post(
+                    "/services/secos/resume",
+                    &[(naming::RESUME_CODE_FIELD.to_owned(), code)],
+                )
+                .await;
+            assert_eq!(
+                resumed.status,
+                StatusCode::SEE_OTHER,
+                "the code still works"
+            );
+        })
+        .await;
+}

@@ -131,36 +131,168 @@ async fn the_i_am_choice_changes_the_wording() {
         .await;
 }
 
+/// Chooses the audience and answers pages in the order given (each `(page, pairs)`),
+/// returning the last answer.
+async fn answer_pages(
+    b: &mut Browser<'_>,
+    service: &str,
+    stage: &str,
+    audience: &str,
+    pages: &[(&str, Vec<(&str, &str)>)],
+) -> common::TestResponse {
+    let entry = haven_pages::urls::audience(service, stage);
+    b.get(&entry).await;
+    let mut last = b
+        .post(
+            &entry,
+            &[(naming::AUDIENCE_FIELD.to_owned(), audience.to_owned())],
+        )
+        .await;
+    for (page, pairs) in pages {
+        let url = haven_pages::urls::page(service, stage, page);
+        b.get(&url).await;
+        let mut form: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        form.push((naming::ACTION_FIELD.to_owned(), "continue".to_owned()));
+        last = b.post(&url, &form).await;
+    }
+    last
+}
+
 #[tokio::test]
-async fn an_out_of_scope_ceop_report_gets_the_signposts_and_no_referral() {
+async fn an_out_of_scope_ceop_report_is_told_who_can_help_before_any_details() {
     builtins()
         .each_engine(async |app: &TestApp| {
-            let def = app.registry.get("ceop").unwrap().clone();
-            let answers = sample("ceop-report-bullying.json");
             let mut b = Browser::new(app);
-            let check = b
-                .fill_stage(&def, "report", "young_person", &answers, &[])
-                .await;
-            assert_eq!(check.status, StatusCode::OK, "{}", check.text());
-            let sent = b
-                .post(
-                    "/services/ceop/report/check-answers",
-                    &[(naming::ACTION_FIELD.to_owned(), "submit".to_owned())],
-                )
-                .await;
-            assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text());
+            let after_concerns = answer_pages(
+                &mut b,
+                "ceop",
+                "report",
+                "young_person",
+                &[
+                    ("danger", vec![("immediate_danger", "no")]),
+                    (
+                        "concerns",
+                        vec![("concerns", "bullying"), ("concerns", "fake_account")],
+                    ),
+                ],
+            )
+            .await;
+            // Straight after the concerns: no description, no name, no email asked.
             assert_eq!(
-                sent.header("location"),
+                after_concerns.header("location"),
                 Some("/services/ceop/report/other-help")
             );
             let help = b.get("/services/ceop/report/other-help").await;
             assert_eq!(help.status, StatusCode::OK);
-            assert!(help.text().contains("Who can help"));
+            let html = help.text();
+            assert!(html.contains("Who can help"));
+            assert!(!html.contains("Out of scope"), "plain words, not a label");
             assert!(
-                help.text().contains("0808 800 5000"),
+                html.contains("cannot take reports about bullying"),
+                "{html}"
+            );
+            assert!(html.contains("fake accounts"), "{html}");
+            assert!(!html.contains("hacked accounts"), "only the reasons chosen");
+            assert!(
+                html.contains("0808 800 5000"),
                 "the NSPCC helpline is always offered"
             );
             assert_eq!(referral_count(app).await, 0, "nothing stored as a referral");
+            let today = haven_core::calendar::london_date(chrono::Utc::now());
+            assert_eq!(
+                app.storage
+                    .not_accepted_count(today, "ceop", "young_person", "bullying,fake_account")
+                    .await
+                    .unwrap(),
+                1,
+                "only the anonymous count is kept"
+            );
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn a_ceop_report_about_an_adult_is_told_after_the_age() {
+    builtins()
+        .each_engine(async |app: &TestApp| {
+            let mut b = Browser::new(app);
+            let after_concerns = answer_pages(
+                &mut b,
+                "ceop",
+                "report",
+                "parent_carer",
+                &[
+                    ("danger", vec![("immediate_danger", "no")]),
+                    ("concerns", vec![("concerns", "sexual_chat")]),
+                ],
+            )
+            .await;
+            assert_eq!(
+                after_concerns.header("location"),
+                Some("/services/ceop/report/pages/child_age"),
+                "in scope so far: the age decides"
+            );
+            b.get("/services/ceop/report/pages/child_age").await;
+            let after_age = b
+                .post(
+                    "/services/ceop/report/pages/child_age",
+                    &[
+                        ("child.age".to_owned(), "19".to_owned()),
+                        (naming::ACTION_FIELD.to_owned(), "continue".to_owned()),
+                    ],
+                )
+                .await;
+            assert_eq!(
+                after_age.header("location"),
+                Some("/services/ceop/report/other-help")
+            );
+            let html = b.get("/services/ceop/report/other-help").await.text();
+            assert!(html.contains("18 or over"), "{html}");
+            assert_eq!(referral_count(app).await, 0);
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn answers_given_in_the_old_page_order_resume_at_the_first_unanswered_page() {
+    builtins()
+        .each_engine(async |app: &TestApp| {
+            // Cyber Choices used to ask "About you" and the young person before the concern:
+            // a draft answered that far carries on at the concern, nothing asked twice.
+            let mut b = Browser::new(app);
+            answer_pages(
+                &mut b,
+                "cyber-choices",
+                "enquiry",
+                "professional",
+                &[
+                    ("risk", vec![("immediate_risk", "no")]),
+                    (
+                        "about_you",
+                        vec![
+                            ("referrer_role", "school_dsl"),
+                            ("contact_email", "dsl@school.example"),
+                        ],
+                    ),
+                    (
+                        "young_person",
+                        vec![("young_person_age", "14"), ("area", "kent")],
+                    ),
+                ],
+            )
+            .await;
+            let resumed = b.get("/services/cyber-choices/enquiry/check-answers").await;
+            assert_eq!(
+                resumed.header("location"),
+                Some("/services/cyber-choices/enquiry/pages/concern")
+            );
+            let about = b
+                .get("/services/cyber-choices/enquiry/pages/about_you")
+                .await;
+            assert!(about.text().contains("dsl@school.example"), "kept");
         })
         .await;
 }
@@ -274,6 +406,101 @@ async fn secos_referral_with_attachments_is_stored_with_its_files() {
             );
             // The family members and professionals came through as lists.
             assert_eq!(stored.answers["family_members"], answers["family_members"]);
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn immediate_danger_stops_the_form_with_call_999_and_the_confirmation_repeats_it() {
+    builtins()
+        .each_engine(async |app: &TestApp| {
+            let def = app.registry.get("ceop").unwrap().clone();
+            let mut answers = sample("ceop-report-parent.json");
+            answers["immediate_danger"] = json!(true);
+            let mut b = Browser::new(app);
+            b.get("/services/ceop/report/who-are-you").await;
+            b.post(
+                "/services/ceop/report/who-are-you",
+                &[(naming::AUDIENCE_FIELD.to_owned(), "parent_carer".to_owned())],
+            )
+            .await;
+            let danger = "/services/ceop/report/pages/danger";
+            b.get(danger).await;
+            let said_yes = b
+                .post(
+                    danger,
+                    &[
+                        ("immediate_danger".to_owned(), "yes".to_owned()),
+                        (naming::ACTION_FIELD.to_owned(), "continue".to_owned()),
+                    ],
+                )
+                .await;
+            // The stop page comes first, before "What has happened?".
+            let stop = "/services/ceop/report/pages/call_999";
+            assert_eq!(said_yes.header("location"), Some(stop));
+            let page = b.get(stop).await;
+            assert_eq!(page.status, StatusCode::OK);
+            let html = page.text();
+            assert!(html.contains("href=\"tel:999\""), "{html}");
+            assert!(html.contains("What to tell them"), "{html}");
+            assert!(html.contains("carry on with the report"), "{html}");
+            // Carrying on goes to the report.
+            let carried_on = b
+                .post(
+                    stop,
+                    &[(naming::ACTION_FIELD.to_owned(), "continue".to_owned())],
+                )
+                .await;
+            assert_eq!(carried_on.status, StatusCode::SEE_OTHER);
+            assert_ne!(carried_on.header("location"), Some(stop));
+            // The stop page asks nothing, so check answers does not list it.
+            let check = b
+                .fill_stage(&def, "report", "parent_carer", &answers, &[])
+                .await;
+            assert!(!check.text().contains("Call 999 now</h2>"));
+            let sent = b
+                .post(
+                    "/services/ceop/report/check-answers",
+                    &[(naming::ACTION_FIELD.to_owned(), "submit".to_owned())],
+                )
+                .await;
+            let confirmation = b.get(sent.header("location").unwrap()).await.text();
+            let at = confirmation
+                .find("id=\"call-now\"")
+                .expect("call 999 repeated");
+            let call_now = confirmation[at..]
+                .split("</div>")
+                .next()
+                .unwrap_or_default();
+            assert!(call_now.contains("call 999 now"), "{call_now}");
+            assert!(confirmation.contains("href=\"tel:999\""));
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn a_report_without_danger_never_sees_the_stop_page() {
+    builtins()
+        .each_engine(async |app: &TestApp| {
+            let def = app.registry.get("ceop").unwrap().clone();
+            let answers = sample("ceop-report-parent.json");
+            let mut b = Browser::new(app);
+            b.fill_stage(&def, "report", "parent_carer", &answers, &[])
+                .await;
+            let sent = b
+                .post(
+                    "/services/ceop/report/check-answers",
+                    &[(naming::ACTION_FIELD.to_owned(), "submit".to_owned())],
+                )
+                .await;
+            let confirmation = b.get(sent.header("location").unwrap()).await.text();
+            assert!(!confirmation.contains("id=\"call-now\""));
+            let stop = b.get("/services/ceop/report/pages/call_999").await;
+            assert_eq!(
+                stop.status,
+                StatusCode::SEE_OTHER,
+                "the stop page does not apply"
+            );
         })
         .await;
 }

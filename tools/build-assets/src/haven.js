@@ -17,8 +17,34 @@ import {
 } from './govuk-frontend.min.js'
 
 document.body.classList.add('js-enabled', 'govuk-frontend-supported')
-for (const Component of [Button, CharacterCount, Checkboxes, ErrorSummary, ExitThisPage, NotificationBanner, Radios, SkipLink]) {
+for (const Component of [Button, CharacterCount, Checkboxes, ErrorSummary, NotificationBanner, Radios, SkipLink]) {
   createAll(Component)
+}
+
+// Exit this page (button or Shift three times): the component would leave with
+// `location.href`, which keeps this page in the history for Back to bring back. Leave with
+// `location.replace` instead, through the button's address (`/services/exit`), which ends
+// the form session on the server before sending the browser on to the exit site.
+for (const exit of createAll(ExitThisPage)) {
+  exit.exitPage = () => {
+    document.body.classList.add('govuk-exit-this-page-hide-content')
+    window.location.replace(exit.$button.href)
+  }
+}
+
+// A page brought back by Back or Forward must show what the server knows now (nothing,
+// once the person has left with "Exit this page"), never answers the browser kept: reload
+// a page restored from the back/forward cache, and put every form control back to what
+// the server sent when the browser restored what was typed (on Back, Forward or reload).
+window.addEventListener('pageshow', event => {
+  if (event.persisted) window.location.reload()
+})
+const navigation = window.performance?.getEntriesByType?.('navigation')?.[0]
+if (navigation?.type === 'back_forward' || navigation?.type === 'reload') {
+  // Chromium restores form state after the module has run: reset once the page has loaded.
+  window.addEventListener('load', () => {
+    for (const form of document.forms) form.reset()
+  })
 }
 
 // Words for each finding kind of POST /api/v1/anonymity-check (spec/contract.md).

@@ -138,6 +138,44 @@ pub fn matrix_row_has_column(cell: &Value, column: &str) -> bool {
 }
 
 impl Condition {
+    /// Evaluates the condition on answers still being given, in three values: `Some` when
+    /// the answer is already certain, `None` when it may still change. A question test is
+    /// certain only when `settled(key)` (the question has been asked already, answered or
+    /// not); a screening fact (band, eligibility, scope) is never certain here. `all` is
+    /// false as soon as one part is, `any` true as soon as one part is (Kleene logic), so a
+    /// service can say "we cannot take this" straight after the answer that decides it.
+    pub fn decided(&self, facts: &dyn Facts, settled: &dyn Fn(&str) -> bool) -> Option<bool> {
+        if let Some(all) = &self.all {
+            let mut unknown = false;
+            for c in all {
+                match c.decided(facts, settled) {
+                    Some(false) => return Some(false),
+                    None => unknown = true,
+                    Some(true) => {}
+                }
+            }
+            return (!unknown).then_some(true);
+        }
+        if let Some(any) = &self.any {
+            let mut unknown = false;
+            for c in any {
+                match c.decided(facts, settled) {
+                    Some(true) => return Some(true),
+                    None => unknown = true,
+                    Some(false) => {}
+                }
+            }
+            return (!unknown).then_some(false);
+        }
+        if let Some(not) = &self.not {
+            return not.decided(facts, settled).map(|v| !v);
+        }
+        match &self.question {
+            Some(key) if settled(key) => Some(self.holds(facts)),
+            _ => None,
+        }
+    }
+
     /// Evaluates the condition. Unanswered questions make question tests false
     /// (except `answered = false`).
     pub fn holds(&self, facts: &dyn Facts) -> bool {

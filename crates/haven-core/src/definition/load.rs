@@ -283,7 +283,17 @@ impl Checker<'_> {
         if let Some(when) = &page.when {
             self.check_condition(&page.key, when, false, known);
         }
-        if page.questions.is_empty() {
+        if let Some(stop) = &page.stop {
+            let found = super::stop::problems(
+                &page.key,
+                stop,
+                !page.questions.is_empty(),
+                page.when.is_some(),
+            );
+            for reason in found {
+                self.problem(&page.key, None, reason);
+            }
+        } else if page.questions.is_empty() {
             self.problem(
                 &page.key,
                 None,
@@ -541,6 +551,9 @@ impl Checker<'_> {
         }
         if let Some(scope) = &s.scope {
             conditions.push(("scope", &scope.in_scope_when));
+            for reason in &scope.reasons {
+                conditions.push(("scope", &reason.when));
+            }
         }
         if let Some(urgent) = &s.urgent {
             conditions.push(("urgent", &urgent.when));

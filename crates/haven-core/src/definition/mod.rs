@@ -12,6 +12,7 @@ pub mod condition;
 pub mod load;
 pub mod onward;
 pub mod screening;
+pub mod stop;
 pub mod workflow;
 
 use std::collections::BTreeMap;
@@ -23,6 +24,7 @@ pub use casework::Casework;
 pub use condition::Condition;
 pub use onward::{DocumentTemplate, OnwardReferralKind};
 pub use screening::ScreeningRules;
+pub use stop::StopPage;
 pub use workflow::Workflow;
 
 /// One service, as written in its definition file.
@@ -146,6 +148,10 @@ pub struct Page {
     /// The page applies only when this holds.
     #[serde(default)]
     pub when: Option<Condition>,
+    /// A stop page ("call 999 now"): no questions, only what to do and a button to carry on.
+    #[serde(default)]
+    pub stop: Option<StopPage>,
+    #[serde(default)]
     pub questions: Vec<Question>,
 }
 

@@ -123,6 +123,20 @@ pub struct Scope {
     /// When false, an out-of-scope submission is still recorded for the team's judgement.
     #[serde(default)]
     pub reject_out_of_scope: bool,
+    /// Why, in plain words, for what was chosen: each reason whose `when` holds is said on
+    /// the "who can help" page instead of `out_of_scope_reason` (which is said when none
+    /// holds). E.g. `{ when = { question = "concerns", includes = ["bullying"] }, text = "We
+    /// cannot take reports about bullying…" }`.
+    #[serde(default)]
+    pub reasons: Vec<ScopeReason>,
+}
+
+/// One plain-words reason a report is out of scope.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeReason {
+    pub when: Condition,
+    pub text: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

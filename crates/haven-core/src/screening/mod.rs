@@ -7,6 +7,7 @@
 //! it reads, then evaluates rules that treat anything unexpected as "not ticked".
 
 mod bands;
+mod early;
 mod facts;
 mod validation;
 
@@ -20,6 +21,7 @@ use serde_json::Value;
 use crate::answers::FieldError;
 use crate::definition::ServiceDefinition;
 use crate::definition::screening::ScreeningRules;
+pub use early::{out_of_scope_words, refused_already};
 use facts::{Found, ScreenFacts, explain_false, explain_true, ticked};
 
 /// What screening suggests for one submission (the `screening` object of the API).

@@ -5,15 +5,15 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Europe::London;
 use haven_core::answers::FieldError;
-use haven_core::definition::{QuestionKind, ServiceDefinition, Stage, StageAccess};
+use haven_core::definition::{QuestionKind, ServiceDefinition, Stage, StageAccess, StopPage};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 mod outcomes;
 
 pub use outcomes::{
-    confirmation_page, error_page, index_page, invitation_page, link_spent_page, parse_resume_form,
-    resume_page, saved_page, signpost_page,
+    confirmation_page, confirmation_page_after_stop, error_page, index_page, invitation_page,
+    link_spent_page, parse_resume_form, resume_page, saved_page, signpost_page,
 };
 
 use crate::context::{Layout, PageContext, tel_link};
@@ -214,6 +214,9 @@ pub fn question_page(
         answers,
         today,
     } = *request;
+    if let Some(stop) = &page.stop {
+        return stop_page(ctx, request, stop);
+    }
     let shown = nav::shown_questions(page, audience, answers, today);
     let from_answers;
     let pairs: &[(String, String)] = match state.submitted {
@@ -279,6 +282,37 @@ pub fn question_page(
     )
 }
 
+/// A stop page: what to do now (call 999, as a `tel:` link), what to tell them, then the
+/// button that carries on with the form (a plain POST, so it works without JavaScript).
+fn stop_page(
+    ctx: &PageContext,
+    request: &PageRequest<'_>,
+    stop: &StopPage,
+) -> Result<String, PageError> {
+    let PageRequest {
+        def,
+        stage,
+        page,
+        audience,
+        ..
+    } = *request;
+    let title = page.title_for(audience);
+    env::render(
+        "stop.html",
+        json!({
+            "layout": Layout::new(ctx, Some(def), title).with_back(Some(back_url(request))),
+            "title": title,
+            "description": page.description.as_deref().map(paragraphs),
+            "call": stop.call,
+            "tel": tel_link(&stop.call),
+            "call_label": stop.call_label,
+            "tell_them": stop.tell_them,
+            "carry_on": stop.carry_on,
+            "action": urls::page(&def.id, &stage.key, &page.key),
+        }),
+    )
+}
+
 /// Adds the stored anonymity confirmations as ticked checkboxes.
 fn with_confirmations(mut pairs: Vec<(String, String)>, answers: &Value) -> Vec<(String, String)> {
     let confirmed = answers
@@ -336,6 +370,7 @@ pub fn check_answers_page(
     } = *request;
     let sections: Vec<Value> = nav::applicable_pages(stage, audience, answers, today)
         .into_iter()
+        .filter(|page| page.stop.is_none())
         .map(|page| {
             let questions = nav::shown_questions(page, audience, answers, today);
             let url = urls::page(&def.id, &stage.key, &page.key);

@@ -3,11 +3,11 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Europe::London;
 use haven_core::answers::FieldError;
-use haven_core::definition::{ServiceDefinition, Stage};
+use haven_core::definition::{ServiceDefinition, Stage, StopPage};
 use serde_json::json;
 
 use super::{ErrorLink, SignpostView, paragraphs, signpost_view};
-use crate::context::{Layout, PageContext};
+use crate::context::{Layout, PageContext, tel_link};
 use crate::form::Form;
 use crate::summary::escape_html;
 use crate::{PageError, env, naming, urls};
@@ -22,6 +22,20 @@ pub fn confirmation_page(
     reference: &str,
     receipt_code: &str,
     next_steps: &[String],
+) -> Result<String, PageError> {
+    confirmation_page_after_stop(ctx, def, stage, reference, receipt_code, next_steps, None)
+}
+
+/// [`confirmation_page`] of a report that went through a stop page ("call 999 now"): the
+/// page says it again first, with the number as a `tel:` link.
+pub fn confirmation_page_after_stop(
+    ctx: &PageContext,
+    def: &ServiceDefinition,
+    stage: &Stage,
+    reference: &str,
+    receipt_code: &str,
+    next_steps: &[String],
+    stop: Option<&StopPage>,
 ) -> Result<String, PageError> {
     let steps = if next_steps.is_empty() {
         &def.next_steps
@@ -40,6 +54,11 @@ pub fn confirmation_page(
             "receipt_code": receipt_code,
             "next_steps": steps,
             "noun": noun,
+            "call_now": stop.map(|s| json!({
+                "text": s.confirmation,
+                "call_label": s.call_label,
+                "tel": tel_link(&s.call),
+            })),
         }),
     )
 }

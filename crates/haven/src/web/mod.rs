@@ -76,6 +76,9 @@ pub struct WebOptions {
     pub trust_forwarded_for: bool,
     /// Where people reach Haven (links in emails): settings `public_url`.
     pub public_url: String,
+    /// Where "Exit this page" leads after `/services/exit` ends the form session
+    /// (settings `exit_url`).
+    pub exit_url: String,
     /// The public form cookie's `Secure` attribute (settings `cookie_secure`).
     pub cookie_secure: bool,
     /// `/metrics` on the public router answers only the bearer token with this SHA-256
@@ -109,6 +112,7 @@ impl AppState {
                 request_timeout: settings.request_timeout(),
                 trust_forwarded_for: settings.trust_forwarded_for,
                 public_url: settings.public_url.clone(),
+                exit_url: settings.exit_url.clone(),
                 cookie_secure: settings.cookie_secure(),
                 metrics_token_hash: settings
                     .metrics_token

@@ -175,11 +175,16 @@ pub async fn send(
     match outcome {
         Ok(Outcome::Accepted(accepted)) => {
             loaded.doc.stages.remove(&stage.key);
+            let stopped_at = nav::applicable_pages(stage, &audience, &answers, today)
+                .into_iter()
+                .find(|p| p.stop.is_some())
+                .map(|p| p.key.clone());
             loaded.doc.flash = Some(Flash::Submitted {
                 stage: stage.key.clone(),
                 reference: accepted.reference,
                 receipt_code: accepted.receipt_code,
                 next_steps: accepted.next_steps,
+                stopped_at,
             });
             draft::store(&state, &session, def, &mut loaded, now).await?;
             Ok(Reply::redirect(urls::confirmation(&def.id, &stage.key)))

@@ -65,6 +65,10 @@ pub enum Flash {
         reference: String,
         receipt_code: String,
         next_steps: Vec<String>,
+        /// The stop page ("call 999 now") the answers went through: the confirmation
+        /// repeats it. Absent in drafts stored before stop pages existed.
+        #[serde(default)]
+        stopped_at: Option<String>,
     },
     NotAccepted {
         stage: String,

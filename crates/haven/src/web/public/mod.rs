@@ -15,6 +15,7 @@ pub mod assets;
 pub mod audience;
 pub mod check_answers;
 mod draft;
+pub mod exit;
 pub mod index;
 pub mod invite;
 pub mod outcomes;
@@ -49,6 +50,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(index::show))
         .route("/assets/{*path}", get(assets::serve))
+        .route(exit::PATH, get(exit::leave))
         .route("/services/{service}", get(start::show))
         .route(
             "/services/{service}/resume",

@@ -25,19 +25,22 @@ pub async fn confirmation(
     let def = draft::service(&state, &service)?;
     let stage = draft::outcome_stage(def, &stage)?;
     let mut loaded = draft::load(&state, &session, def, now).await?;
-    let (for_stage, reference, receipt_code, next_steps) = match loaded.doc.flash.take() {
+    let (for_stage, reference, receipt_code, next_steps, stopped_at) = match loaded.doc.flash.take()
+    {
         Some(Flash::Submitted {
             stage,
             reference,
             receipt_code,
             next_steps,
-        }) => (stage, reference, receipt_code, next_steps),
+            stopped_at,
+        }) => (stage, reference, receipt_code, next_steps, stopped_at),
         // A later stage of an existing case: no new receipt code.
         Some(Flash::Attached { stage, reference }) => (
             stage,
             reference,
             String::new(),
             vec![ATTACHED_NEXT_STEP.to_owned()],
+            None,
         ),
         _ => return Ok(Reply::redirect(urls::start(&def.id))),
     };
@@ -45,8 +48,18 @@ pub async fn confirmation(
         return Ok(Reply::redirect(urls::start(&def.id)));
     }
     let ctx = respond::context(&state, &session);
-    let html =
-        haven_pages::confirmation_page(&ctx, def, stage, &reference, &receipt_code, &next_steps);
+    let stop = stopped_at
+        .and_then(|key| stage.pages.iter().find(|p| p.key == key))
+        .and_then(|p| p.stop.as_ref());
+    let html = haven_pages::confirmation_page_after_stop(
+        &ctx,
+        def,
+        stage,
+        &reference,
+        &receipt_code,
+        &next_steps,
+        stop,
+    );
     let reply = respond::rendered(StatusCode::OK, html)?;
     // Shown once: the receipt code leaves the draft now.
     draft::store(&state, &session, def, &mut loaded, now).await?;

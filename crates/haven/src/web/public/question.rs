@@ -238,6 +238,9 @@ pub async fn submit(
     let mut errors = input.errors.clone();
     errors.extend(identifying_errors(&request, &errors));
     if errors.is_empty() && input.can_continue() {
+        if refused_already(here.def, here.stage, here.page, &new_answers, today) {
+            return refuse_early(&state, &session, &here, &mut loaded, &new_answers, now).await;
+        }
         return Ok(Reply::redirect(haven_pages::next_url(&request)));
     }
     let names = attachment_names(&state, &loaded).await?;
@@ -468,4 +471,54 @@ pub fn attachment_ids(stage: &Stage, answers: &Value) -> Vec<String> {
         })
         .filter_map(|v| v.as_str().map(str::to_owned))
         .collect()
+}
+
+/// Whether the answers up to this page already put the report out of a refusing service's
+/// scope: the questions of this page and the pages before it are settled (asked, answered
+/// or not), those after it still to come.
+fn refused_already(
+    def: &ServiceDefinition,
+    stage: &Stage,
+    page: &Page,
+    answers: &Value,
+    today: chrono::NaiveDate,
+) -> bool {
+    let asked: Vec<&str> = stage
+        .pages
+        .iter()
+        .take_while(|p| p.key != page.key)
+        .chain(std::iter::once(page))
+        .flat_map(|p| p.questions.iter().map(|q| q.key.as_str()))
+        .collect();
+    haven_core::screening::refused_already(def, answers, today, &|key| asked.contains(&key))
+}
+
+/// Tells the person who can help instead, straight away: the stage's answers are dropped
+/// from the draft and only the anonymous count is kept (as for a refused submission).
+async fn refuse_early(
+    state: &AppState,
+    session: &FormSession,
+    here: &Here<'_>,
+    loaded: &mut Loaded,
+    answers: &Value,
+    now: chrono::DateTime<chrono::Utc>,
+) -> PageResult {
+    let refused =
+        crate::intake::refuse_early(&state.storage, here.def, &here.audience, answers, now)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "an early refusal could not be counted");
+                respond::error(Some(here.def), StatusCode::INTERNAL_SERVER_ERROR)
+            })?;
+    loaded.doc.stages.remove(&here.stage.key);
+    loaded.doc.flash = Some(draft::Flash::NotAccepted {
+        stage: here.stage.key.clone(),
+        signposts: refused.signposts.into_iter().map(|s| s.key).collect(),
+        reason: refused.reason,
+    });
+    draft::store(state, session, here.def, loaded, now).await?;
+    Ok(Reply::redirect(urls::other_help(
+        &here.def.id,
+        &here.stage.key,
+    )))
 }

@@ -110,6 +110,7 @@ impl IntoResponse for Reply {
 pub fn context(state: &AppState, session: &FormSession) -> PageContext {
     let mut ctx = PageContext::new(session.csrf_token(&state.key));
     ctx.asset_path = assets::asset_path();
+    ctx.exit_url = super::exit::PATH.to_owned();
     ctx
 }
 
@@ -149,6 +150,7 @@ pub fn error(def: Option<&ServiceDefinition>, status: StatusCode) -> Reply {
 pub fn error_with(def: Option<&ServiceDefinition>, status: StatusCode, message: &str) -> Reply {
     let mut ctx = PageContext::new("");
     ctx.asset_path = assets::asset_path();
+    ctx.exit_url = super::exit::PATH.to_owned();
     let html = haven_pages::error_page(&ctx, def, status.as_u16(), message).unwrap_or_else(|e| {
         tracing::error!(error = %e, "the error page failed to render");
         "<!DOCTYPE html><html lang=\"en-GB\"><title>Error</title><p>Sorry, there is a problem with the service.</p></html>"
