@@ -135,7 +135,7 @@ async fn save_and_come_back_restores_the_answers_in_another_browser() {
                 .await
                 .unwrap();
             let hash: String = row.try_get(0).unwrap();
-            let doc: String = row.try_get(1).unwrap();
+            let doc = String::from_utf8_lossy(&row.try_get::<Vec<u8>, _>(1).unwrap()).into_owned();
             let bare: String = code.chars().filter(char::is_ascii_alphanumeric).collect();
             assert!(!hash.contains(&bare) && !doc.contains(&code) && !doc.contains(&bare));
 

@@ -295,6 +295,9 @@ async fn seed(ctx: &Context, args: &SeedArgs) -> Result<(), CliError> {
     let now = Utc::now();
     let mut rng = rand::rng();
     let mut written: u64 = 0;
+    // The plaintext JSON the sealed columns hold (answers and screening), for the size
+    // benchmark (benches/size.sh) to compare the database's bytes per referral with.
+    let mut plaintext_bytes: u64 = 0;
     while written < args.count {
         let size = usize::try_from(args.count - written)
             .unwrap_or(usize::MAX)
@@ -329,6 +332,9 @@ async fn seed(ctx: &Context, args: &SeedArgs) -> Result<(), CliError> {
                 .map(serde_json::to_value)
                 .transpose()
                 .map_err(|e| CliError::Failed(e.into()))?;
+            plaintext_bytes += (answers.to_string().len()
+                + screening.as_ref().map_or(0, |s| s.to_string().len()))
+                as u64;
             let suggested = result.as_ref().and_then(|r| r.suggested_band.clone());
             let state = lifecycle(
                 def,
@@ -407,6 +413,10 @@ async fn seed(ctx: &Context, args: &SeedArgs) -> Result<(), CliError> {
             written as f64 / secs.max(0.001)
         );
     }
+    eprintln!(
+        "plaintext JSON (answers and screening): {} bytes per referral",
+        plaintext_bytes / written.max(1)
+    );
     storage.optimize_queue_plans().await?;
     Ok(())
 }
