@@ -311,7 +311,13 @@ pub(crate) async fn append_many_in(
             reason: entry.reason.as_deref(),
         };
         let hash = chain.key.link(&prev_hash, &canonical(seq, &at, &text));
-        linked.push((seq, at, entry, std::mem::replace(&mut prev_hash, hash.clone()), hash));
+        linked.push((
+            seq,
+            at,
+            entry,
+            std::mem::replace(&mut prev_hash, hash.clone()),
+            hash,
+        ));
     }
     const COLUMNS: usize = 10;
     for chunk in linked.chunks(1000) {
