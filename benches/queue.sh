@@ -61,12 +61,18 @@ bench() { # engine
     fi
     local started=$SECONDS
     HAVEN_LOG=warn "$HAVEN" --data-dir "$dir" "${url_args[@]}" dev seed --count "$COUNT" 2>"$dir/seed.log"
-    echo "seeded $COUNT on $engine in $((SECONDS - started)) s ($(tail -1 "$dir/seed.log"))"
+    local took=$((SECONDS - started)) bytes
     # SQLite: `haven serve` refreshes the planner's statistics itself at start-up
     # (Storage::optimize_queue_plans); PostgreSQL's autovacuum would, later: do it now.
     if [ "$engine" = postgres ]; then
       psql "$PG_BASE/haven_bench_queue" -q -c 'VACUUM ANALYZE'
+      bytes=$(psql "$PG_BASE/haven_bench_queue" -tA -c "SELECT pg_database_size(current_database())")
+    else
+      sqlite3 "$dir/haven.db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
+      bytes=$(stat -c %s "$dir/haven.db")
     fi
+    echo "seeded $COUNT on $engine in $took s ($((COUNT / (took > 0 ? took : 1))) referrals/s);" \
+      "database $((bytes / 1000000)) MB, $((bytes / COUNT)) bytes per referral" | tee "$dir/seeded.txt"
     for who in "manager@secos.example manager secos" "worker1@secos.example caseworker secos" "admin@example.org admin"; do
       set -- $who
       "$HAVEN" --data-dir "$dir" "${url_args[@]}" admin create-user --email "$1" --role "$2" ${3:+--team "$3"} >/dev/null 2>&1
@@ -87,6 +93,8 @@ bench() { # engine
   token=$(cat "$dir/manager.token"); admin=$(cat "$dir/admin.token")
   echo
   echo "### $engine, $COUNT referrals ($REQUESTS requests per row, $CONCURRENCY concurrent)"
+  echo
+  cat "$dir/seeded.txt" 2>/dev/null || true
   echo
   echo "| request | p50 ms | p99 ms | target |"
   echo "|---|---|---|---|"

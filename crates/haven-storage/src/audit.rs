@@ -274,6 +274,82 @@ pub(crate) async fn append_in(
     Ok(())
 }
 
+/// Appends many entries inside the caller's write transaction, in order, as [`append_in`]
+/// would one by one: one read of the last entry, the links computed here, and multi-row
+/// inserts. For bulk writers (`haven dev seed`), where a statement pair per entry would be
+/// most of the cost.
+pub(crate) async fn append_many_in(
+    tx: &mut Transaction<'static, Any>,
+    chain: &AuditChain,
+    entries: &[AuditEntry],
+) -> Result<(), StorageError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    if chain.kind == DatabaseKind::Postgres {
+        // As in `append_in`: serialise appenders until commit.
+        sqlx::query("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")
+            .execute(&mut **tx)
+            .await?;
+    }
+    let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(&mut **tx)
+        .await?;
+    let (mut seq, mut prev_hash) = match last {
+        Some(row) => (row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?),
+        None => (0, GENESIS_HASH.to_owned()),
+    };
+    let mut linked = Vec::with_capacity(entries.len());
+    for entry in entries {
+        seq += 1;
+        let at = timestamp(entry.at);
+        let text = AuditEntryText {
+            actor: &entry.actor,
+            action: &entry.action,
+            record_type: &entry.record_type,
+            record_id: entry.record_id.as_deref(),
+            reason: entry.reason.as_deref(),
+        };
+        let hash = chain.key.link(&prev_hash, &canonical(seq, &at, &text));
+        linked.push((
+            seq,
+            at,
+            entry,
+            std::mem::replace(&mut prev_hash, hash.clone()),
+            hash,
+        ));
+    }
+    const COLUMNS: usize = 10;
+    for chunk in linked.chunks(1000) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| super::referrals::placeholders(i * COLUMNS, COLUMNS))
+            .collect();
+        let sql = format!(
+            "INSERT INTO audit_log (seq, at, actor, action, record_type, record_id, reason, prev_hash, hash, key_id) VALUES {}",
+            values.join(", ")
+        );
+        let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (seq, at, entry, prev, hash) in chunk {
+            insert = insert
+                .bind(*seq)
+                .bind(at.as_str())
+                .bind(entry.actor.as_str())
+                .bind(entry.action.as_str())
+                .bind(entry.record_type.as_str())
+                .bind(entry.record_id.as_deref())
+                .bind(entry.reason.as_deref())
+                .bind(prev.as_str())
+                .bind(hash.as_str())
+                .bind(chain.key.id());
+        }
+        insert
+            .execute(&mut **tx)
+            .await
+            .map_err(StorageError::from_write)?;
+    }
+    Ok(())
+}
+
 impl Storage {
     /// Appends one entry in its own transaction.
     #[instrument(skip_all)]

@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::StorageError;
 use super::audit::AuditChain;
-use super::referrals::{ReferralRow, insert_referral};
+use super::referrals::{ReferralRow, insert_referrals};
 
 /// The most referrals written in one transaction: enough to absorb a burst, small enough
 /// that one batch holds the write lock only briefly.
@@ -92,9 +92,8 @@ async fn write_together(
     batch: &[Pending],
 ) -> Result<(), StorageError> {
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-    for pending in batch {
-        insert_referral(&mut tx, audit, &pending.row).await?;
-    }
+    let rows: Vec<&ReferralRow> = batch.iter().map(|pending| &pending.row).collect();
+    insert_referrals(&mut tx, audit, &rows).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -105,7 +104,7 @@ async fn write_alone(
     row: &ReferralRow,
 ) -> Result<(), StorageError> {
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-    insert_referral(&mut tx, audit, row).await?;
+    insert_referrals(&mut tx, audit, &[row]).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -204,13 +204,17 @@ fn conditions(filter: &QueueFilter, target: Target) -> Option<Conditions> {
         );
     }
     if let Some(today) = today {
+        // `queue_due` is `due_by` with no date read as 9999-12-31, so these are the due-date
+        // tests themselves, written on the column the partial index
+        // `referrals_queue_unmet_order_idx` holds: cases that do not match are skipped inside
+        // the index, without reading their rows.
         if filter.overdue {
             let p = c.placeholder(today.as_str());
-            c.push(format!("sla_met_at IS NULL AND due_by < {p}"));
+            c.push(format!("sla_met_at IS NULL AND queue_due < {p}"));
         }
         if filter.due_today {
             let p = c.placeholder(today.as_str());
-            c.push(format!("sla_met_at IS NULL AND due_by = {p}"));
+            c.push(format!("sla_met_at IS NULL AND queue_due = {p}"));
         }
     }
     Some(c)

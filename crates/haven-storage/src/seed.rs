@@ -1,15 +1,20 @@
 //! Bulk writes for benchmarks (`haven dev seed`): many referrals in one transaction, each
-//! sealed and inserted by the same code as a real submission ([`super::referrals`]'s
-//! `insert_referral`: the row, its `received` event, its audit-chain entry), then moved to
-//! the state a case of its age would be in (status, confirmed band, worker, SLA met, new
-//! information) by one UPDATE, as later staff work would leave it. Never used by `serve`.
+//! sealed by the same code as a real submission ([`super::referrals`]'s `sealed_row`, on
+//! every core), and written in the state a case of its age would be in (status, confirmed
+//! band, worker, SLA met, new information, plan) with multi-row inserts: the rows, their
+//! `received` events, their audit-chain entries, their plan actions and the queue's counts.
+//! Never used by `serve`.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sqlx::query;
+use sqlx::{AssertSqlSafe, Row, query};
 use tracing::instrument;
 
-use super::referrals::{NewReferral, insert_referral};
-use super::{Storage, StorageError, timestamp};
+use super::audit::{AuditEntry, append_many_in};
+use super::vault::insert_case_key;
+use super::referrals::{CountedFacts, NewReferral, ReferralRow, add_to_counts, placeholders};
+use super::{Storage, StorageError, flag, timestamp};
 
 /// Where a seeded case has got to since it was received.
 #[derive(Debug, Clone, Default)]
@@ -23,91 +28,258 @@ pub struct SeedState {
     pub plan_actions: Vec<(String, chrono::NaiveDate, bool)>,
 }
 
-impl SeedState {
-    fn changes_anything(&self) -> bool {
-        self.status.is_some()
-            || self.confirmed_band.is_some()
-            || self.assignee.is_some()
-            || self.sla_met_at.is_some()
-            || self.new_information_at.is_some()
-    }
+/// Rows per multi-row INSERT: well under SQLite's 32,766 bound parameters at 25 columns.
+const ROWS_PER_INSERT: usize = 500;
+
+/// A sealed plan action ready to insert.
+struct SealedAction<'a> {
+    id: String,
+    referral_id: &'a str,
+    body: Vec<u8>,
+    owner: &'a str,
+    due_on: String,
+    done: bool,
+    at: String,
 }
 
 impl Storage {
-    /// Writes `batch` in one transaction (sealing first, outside it, as `create_referral`
-    /// does). A taken reference fails the whole batch with [`StorageError::Conflict`].
+    /// Seals one referral and its plan actions.
+    fn seal_for_seed<'a>(
+        &self,
+        new: &NewReferral<'_>,
+        state: &'a SeedState,
+        referral_id: &'a str,
+    ) -> Result<(ReferralRow, Vec<SealedAction<'a>>), StorageError> {
+        let (row, case) = self.sealed_row(new)?;
+        let mut actions = Vec::with_capacity(state.plan_actions.len());
+        for (owner, due_on, done) in &state.plan_actions {
+            let id = crate::crypto::new_id();
+            let body = self.seal_text_in_case(
+                &case,
+                "plan_actions",
+                "body",
+                &id,
+                "Weekly one-to-one session on healthy relationships",
+            )?;
+            actions.push(SealedAction {
+                id,
+                referral_id,
+                body,
+                owner,
+                due_on: due_on.format("%Y-%m-%d").to_string(),
+                done: *done,
+                at: timestamp(new.received_at),
+            });
+        }
+        Ok((row, actions))
+    }
+
+    /// Writes `batch` in one transaction, sealing first (outside it, on every core: sealing
+    /// is most of a seeded referral's cost). A taken reference fails the whole batch with
+    /// [`StorageError::Conflict`].
     #[instrument(skip_all)]
     pub async fn seed_referrals(
         &self,
         batch: &[(NewReferral<'_>, SeedState)],
     ) -> Result<(), StorageError> {
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let per_thread = batch.len().div_ceil(threads).max(1);
+        // Hand-rolled over std's scoped threads rather than a pool crate: one fan-out per
+        // batch, in a tool never used by `serve`.
+        let sealed: Vec<Result<Vec<(ReferralRow, Vec<SealedAction<'_>>)>, StorageError>> =
+            std::thread::scope(|scope| {
+                let workers: Vec<_> = batch
+                    .chunks(per_thread)
+                    .map(|chunk| {
+                        scope.spawn(move || {
+                            chunk
+                                .iter()
+                                .map(|(new, state)| self.seal_for_seed(new, state, &new.id))
+                                .collect::<Result<Vec<_>, _>>()
+                        })
+                    })
+                    .collect();
+                workers
+                    .into_iter()
+                    .map(|w| w.join().unwrap_or(Err(StorageError::WriterStopped)))
+                    .collect()
+            });
         let mut rows = Vec::with_capacity(batch.len());
-        let mut cases = Vec::with_capacity(batch.len());
-        for (new, _) in batch {
-            let (row, case) = self.sealed_row(new)?;
-            rows.push(row);
-            cases.push(case);
-        }
         let mut actions = Vec::new();
-        for ((new, state), case) in batch.iter().zip(&cases) {
-            for (owner, due_on, done) in &state.plan_actions {
-                let id = crate::crypto::new_id();
-                let body = self.seal_text_in_case(
-                    case,
-                    "plan_actions",
-                    "body",
-                    &id,
-                    "Weekly one-to-one session on healthy relationships",
-                )?;
-                actions.push((
-                    id,
-                    new.id.as_str(),
-                    body,
-                    owner,
-                    due_on,
-                    *done,
-                    new.received_at,
-                ));
+        for part in sealed {
+            for (row, mut acts) in part? {
+                rows.push(row);
+                actions.append(&mut acts);
             }
         }
+
         let mut tx = self.begin_write().await?;
-        for (row, (_, state)) in rows.iter().zip(batch) {
-            insert_referral(&mut tx, &self.audit, row).await?;
-            if !state.changes_anything() {
-                continue;
-            }
-            query(
-                "UPDATE referrals SET status = COALESCE($1, status),
-                    confirmed_band = $2, assignee = $3, sla_met_at = $4, new_information_at = $5,
-                    band_rank = COALESCE((SELECT sb.band_rank FROM service_bands sb
-                        WHERE sb.service = referrals.service
-                          AND sb.band = COALESCE($2, referrals.suggested_band)), 0)
-                 WHERE id = $6",
-            )
-            .bind(state.status.as_deref())
-            .bind(state.confirmed_band.as_deref())
-            .bind(state.assignee.as_deref())
-            .bind(state.sla_met_at.map(timestamp))
-            .bind(state.new_information_at.map(timestamp))
-            .bind(&row.id)
-            .execute(&mut *tx)
-            .await?;
+        let mut ranks: HashMap<(String, String), i64> = HashMap::new();
+        for r in query("SELECT service, band, band_rank FROM service_bands")
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            ranks.insert((r.try_get(0)?, r.try_get(1)?), r.try_get(2)?);
         }
-        for (id, referral_id, body, owner, due_on, done, at) in &actions {
-            query(
+        let now = timestamp(Utc::now());
+        let mut facts = Vec::with_capacity(rows.len());
+        for (row, (_, state)) in rows.iter().zip(batch) {
+            let band = state
+                .confirmed_band
+                .as_deref()
+                .or(row.suggested_band.as_deref());
+            facts.push(CountedFacts {
+                service: &row.service,
+                team: &row.team,
+                status: state.status.as_deref().unwrap_or(&row.status),
+                band: band.unwrap_or(""),
+                urgent: row.urgent,
+                new_information: state.new_information_at.is_some(),
+                assignee: state.assignee.as_deref().unwrap_or(""),
+                shard: match state.assignee {
+                    Some(_) => "",
+                    None => row.id.get(..1).unwrap_or(""),
+                },
+            });
+        }
+        const REFERRAL_COLUMNS: usize = 24;
+        for (chunk, states) in rows
+            .chunks(ROWS_PER_INSERT)
+            .zip(batch.chunks(ROWS_PER_INSERT))
+        {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| placeholders(i * REFERRAL_COLUMNS, REFERRAL_COLUMNS))
+                .collect();
+            let sql = format!(
+                "INSERT INTO referrals (id, reference, service, stage, audience, status, team,
+                    received_at, urgent, suggested_band, in_scope, eligible, rules_version, due_by,
+                    answers, screening, receipt_hash, created_at, updated_at, band_rank,
+                    confirmed_band, assignee, sla_met_at, new_information_at)
+                 VALUES {}",
+                values.join(", ")
+            );
+            let mut insert = query(AssertSqlSafe(sql));
+            for (row, (_, state)) in chunk.iter().zip(states) {
+                let band = state
+                    .confirmed_band
+                    .as_deref()
+                    .or(row.suggested_band.as_deref())
+                    .unwrap_or("");
+                let rank = ranks
+                    .get(&(row.service.clone(), band.to_owned()))
+                    .copied()
+                    .unwrap_or(0);
+                insert = insert
+                    .bind(row.id.as_str())
+                    .bind(row.reference.as_str())
+                    .bind(row.service.as_str())
+                    .bind(row.stage.as_str())
+                    .bind(row.audience.as_str())
+                    .bind(state.status.as_deref().unwrap_or(&row.status))
+                    .bind(row.team.as_str())
+                    .bind(timestamp(row.received_at))
+                    .bind(flag(row.urgent))
+                    .bind(row.suggested_band.as_deref())
+                    .bind(row.in_scope.map(flag))
+                    .bind(row.eligible.map(flag))
+                    .bind(row.rules_version.as_deref())
+                    .bind(row.due_by.map(|d| d.format("%Y-%m-%d").to_string()))
+                    .bind(row.answers.as_slice())
+                    .bind(row.screening.as_deref())
+                    .bind(row.receipt_hash.as_str())
+                    .bind(now.as_str())
+                    .bind(now.as_str())
+                    .bind(rank)
+                    .bind(state.confirmed_band.as_deref())
+                    .bind(state.assignee.as_deref())
+                    .bind(state.sla_met_at.map(timestamp))
+                    .bind(state.new_information_at.map(timestamp));
+            }
+            insert
+                .execute(&mut *tx)
+                .await
+                .map_err(StorageError::from_write)?;
+            for row in chunk {
+                insert_case_key(&mut tx, &row.id, &row.case_key, &now).await?;
+            }
+
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    format!(
+                        "(${}, ${}, ${}, 'received', NULL, ${})",
+                        i * 4 + 1,
+                        i * 4 + 2,
+                        i * 4 + 3,
+                        i * 4 + 4
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO referral_events (referral_id, at, actor, kind, from_status, to_status)
+                 VALUES {}",
+                values.join(", ")
+            );
+            let mut insert = query(AssertSqlSafe(sql));
+            for row in chunk {
+                insert = insert
+                    .bind(row.id.as_str())
+                    .bind(timestamp(row.received_at))
+                    .bind(row.actor.as_str())
+                    .bind(row.status.as_str());
+            }
+            insert.execute(&mut *tx).await?;
+        }
+        let entries: Vec<AuditEntry> = rows
+            .iter()
+            .map(|row| {
+                AuditEntry::new(
+                    row.received_at,
+                    row.actor.as_str(),
+                    "submission.created",
+                    "referral",
+                    &row.id,
+                )
+            })
+            .collect();
+        append_many_in(&mut tx, &self.audit, &entries).await?;
+        add_to_counts(&mut tx, &facts).await?;
+        const ACTION_COLUMNS: usize = 7;
+        for chunk in actions.chunks(ROWS_PER_INSERT) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let p = i * ACTION_COLUMNS;
+                    format!(
+                        "(${}, ${}, NULL, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                        p + 1,
+                        p + 2,
+                        p + 3,
+                        p + 4,
+                        p + 5,
+                        p + 6,
+                        p + 4,
+                        p + 7,
+                        p + 7
+                    )
+                })
+                .collect();
+            let sql = format!(
                 "INSERT INTO plan_actions (id, referral_id, goal_id, body, owner, due_on, done,
                     created_by, created_at, updated_at)
-                 VALUES ($1, $2, NULL, $3, $4, $5, $6, $4, $7, $7)",
-            )
-            .bind(id.as_str())
-            .bind(*referral_id)
-            .bind(body.as_slice())
-            .bind(owner.as_str())
-            .bind(due_on.format("%Y-%m-%d").to_string())
-            .bind(i64::from(*done))
-            .bind(timestamp(*at))
-            .execute(&mut *tx)
-            .await?;
+                 VALUES {}",
+                values.join(", ")
+            );
+            let mut insert = query(AssertSqlSafe(sql));
+            for action in chunk {
+                insert = insert
+                    .bind(action.id.as_str())
+                    .bind(action.referral_id)
+                    .bind(action.body.as_slice())
+                    .bind(action.owner)
+                    .bind(action.due_on.as_str())
+                    .bind(flag(action.done))
+                    .bind(action.at.as_str());
+            }
+            insert.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -196,7 +196,7 @@ async fn sqlite_and_postgres_migrate_to_the_same_schema() {
         "column referrals.queue_due text",
         "primary key referral_counts (team, service, status, band, urgent, news, assignee, shard)",
         "unique referrals (reference)",
-        "index referrals_queue_team_idx on referrals (team, urgent, queue_news, band_rank, queue_due, received_at, reference)",
+        "index referrals_queue_team_idx on referrals (team, urgent, queue_news, band_rank, queue_due, received_at, reference, service, status, queue_band)",
     ] {
         assert!(sqlite.contains(line), "{line} missing from {sqlite:#?}");
     }
