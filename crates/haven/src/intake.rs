@@ -430,7 +430,7 @@ pub async fn submit_invited(
         referral: referral.clone(),
         def: def.clone(),
     };
-    let mut facts = case.facts();
+    let mut facts = case.facts(calendar::london_date(now));
     if let Some(received) = facts
         .pointer_mut("/case/stages_received")
         .and_then(Value::as_array_mut)
@@ -444,7 +444,7 @@ pub async fn submit_invited(
         haven_core::workflow::on_stage_received(def, &referral.status, &stage.key, &facts);
     let meets = outcome
         .as_ref()
-        .is_some_and(|o| crate::web::api::triage::meets_sla(def, &o.to));
+        .is_some_and(|o| haven_core::workflow::meets_sla(def, &o.to));
     let moved = storage
         .receive_stage(&crate::storage::invites::NewStage {
             invitation_id,

@@ -19,6 +19,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
 use haven_core::calendar::london_date;
+use haven_core::casework::{self, OnwardInput};
 use haven_core::definition::OnwardReferralKind;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -31,11 +32,6 @@ use crate::web::AppState;
 use crate::web::api::triage::{CaseFile, load_case};
 use crate::web::error::{ApiError, ErrorBody};
 use crate::web::extract::{ApiJson, StaffAuth};
-
-/// Longest recipient, in characters.
-const MAX_RECIPIENT: usize = 500;
-/// Longest reason or notes, in characters.
-const MAX_TEXT: usize = 20_000;
 
 /// An onward referral to record.
 #[derive(Deserialize, ToSchema, Default)]
@@ -77,121 +73,39 @@ pub struct ValidOnward {
     pub mark_action_done: bool,
 }
 
-fn trimmed(value: Option<&str>) -> Option<String> {
-    value
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
-}
-
-/// Checks a request against the case's service definition; every problem by field.
+/// Checks a request against the case's service definition
+/// (`haven_core::casework::check_onward`); every problem by field.
 pub fn validate(
     case: &CaseFile,
     request: &OnwardRequest,
     today: NaiveDate,
 ) -> Result<ValidOnward, Vec<(&'static str, String)>> {
-    let mut errors: Vec<(&'static str, String)> = Vec::new();
-    let kinds = &case.def.onward_referrals;
-    let kind = case.def.onward_kind(request.kind.trim()).cloned();
-    if kind.is_none() {
-        let keys: Vec<&str> = kinds.iter().map(|k| k.key.as_str()).collect();
-        errors.push((
-            "kind",
-            if keys.is_empty() {
-                "This service has no onward referrals".to_owned()
-            } else {
-                format!("Choose the kind of onward referral: {}", keys.join(", "))
-            },
-        ));
-    }
-    let recipient = trimmed(request.recipient.as_deref())
-        .or_else(|| kind.as_ref().map(|k| k.recipient.clone()))
-        .unwrap_or_default();
-    if recipient.chars().count() > MAX_RECIPIENT {
-        errors.push((
-            "recipient",
-            format!("The recipient must be {MAX_RECIPIENT} characters or fewer"),
-        ));
-    }
-    let lawful_basis = request.lawful_basis.trim().to_owned();
-    if let Some(kind) = &kind
-        && kind.lawful_basis(&lawful_basis).is_none()
-    {
-        errors.push((
-            "lawful_basis",
-            "Choose the lawful basis for sharing".to_owned(),
-        ));
-    }
-    let reason = trimmed(request.consent_not_sought_reason.as_deref());
-    match request.consent_sought {
-        None => errors.push((
-            "consent_sought",
-            "Say whether consent was sought".to_owned(),
-        )),
-        Some(false) if reason.is_none() => errors.push((
-            "consent_not_sought_reason",
-            "Say why consent was not sought".to_owned(),
-        )),
-        _ => {}
-    }
-    if reason
-        .as_ref()
-        .is_some_and(|r| r.chars().count() > MAX_TEXT)
-    {
-        errors.push((
-            "consent_not_sought_reason",
-            format!("The reason must be {MAX_TEXT} characters or fewer"),
-        ));
-    }
-    let sent_on = match trimmed(request.sent_on.as_deref()) {
-        None => {
-            errors.push(("sent_on", "Enter the date it was sent".to_owned()));
-            None
-        }
-        Some(text) => match NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
-            Ok(date) if date > today => {
-                errors.push((
-                    "sent_on",
-                    "The date sent must be today or in the past".to_owned(),
-                ));
-                None
-            }
-            Ok(date) => Some(date),
-            Err(_) => {
-                errors.push(("sent_on", "The date sent must be a real date".to_owned()));
-                None
-            }
-        },
+    let input = OnwardInput {
+        kind: &request.kind,
+        recipient: request.recipient.as_deref(),
+        lawful_basis: &request.lawful_basis,
+        consent_sought: request.consent_sought,
+        consent_not_sought_reason: request.consent_not_sought_reason.as_deref(),
+        sent_on: request.sent_on.as_deref(),
+        notes: request.notes.as_deref(),
     };
-    let notes = trimmed(request.notes.as_deref());
-    if notes.as_ref().is_some_and(|n| n.chars().count() > MAX_TEXT) {
-        errors.push((
-            "notes",
-            format!("Notes must be {MAX_TEXT} characters or fewer"),
-        ));
-    }
-    let (Some(kind), Some(sent_on), true) = (kind, sent_on, errors.is_empty()) else {
-        return Err(errors);
-    };
+    let checked = casework::check_onward(&case.def, &input, today)?;
     let required = case.required_actions();
-    let action_key = kind
+    let action_key = checked
+        .kind
         .action
         .clone()
         .filter(|a| required.iter().any(|r| &r.key == a));
     Ok(ValidOnward {
-        consent_sought: request.consent_sought.unwrap_or(false),
-        consent_reason: if request.consent_sought == Some(false) {
-            reason
-        } else {
-            None
-        },
-        mark_action_done: request.mark_action_done.unwrap_or(true),
-        kind,
-        recipient,
-        lawful_basis,
-        sent_on,
-        notes,
+        kind: checked.kind.clone(),
+        recipient: checked.recipient,
+        lawful_basis: checked.lawful_basis,
+        consent_sought: checked.consent_sought,
+        consent_reason: checked.consent_reason,
+        sent_on: checked.sent_on,
+        notes: checked.notes,
         action_key,
+        mark_action_done: request.mark_action_done.unwrap_or(true),
     })
 }
 

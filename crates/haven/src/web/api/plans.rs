@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{NaiveDate, Utc};
 use haven_core::calendar;
-use haven_core::casework::{self, ClosureChoice, MAX_TEXT};
+use haven_core::casework::{self, CheckedReview, ClosureChoice, date, given, required_text};
 use haven_core::definition::ServiceDefinition;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -29,44 +29,6 @@ use crate::web::extract::{ApiJson, StaffAuth};
 
 /// A field problem: (field, message).
 pub type Problem = (String, String);
-
-/// Trimmed text, required and at most [`MAX_TEXT`] characters.
-pub fn required_text(
-    problems: &mut Vec<Problem>,
-    field: &str,
-    text: Option<&str>,
-    what: &str,
-) -> Option<String> {
-    match text.map(str::trim).filter(|t| !t.is_empty()) {
-        None => {
-            problems.push((field.to_owned(), format!("Enter {what}")));
-            None
-        }
-        Some(t) if t.chars().count() > MAX_TEXT => {
-            problems.push((
-                field.to_owned(),
-                format!("Must be {MAX_TEXT} characters or fewer"),
-            ));
-            None
-        }
-        Some(t) => Some(t.to_owned()),
-    }
-}
-
-/// A `YYYY-MM-DD` date between 2000 and 2100; blank is `Ok(None)`.
-pub fn date(problems: &mut Vec<Problem>, field: &str, text: Option<&str>) -> Option<NaiveDate> {
-    let text = text.map(str::trim).filter(|t| !t.is_empty())?;
-    match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        Ok(d) if (2000..=2100).contains(&chrono::Datelike::year(&d)) => Some(d),
-        _ => {
-            problems.push((
-                field.to_owned(),
-                "Enter a real date as YYYY-MM-DD (for example 2027-01-31)".to_owned(),
-            ));
-            None
-        }
-    }
-}
 
 /// Whether `email` is an active caseworker, triage officer or manager of `team` (who may own
 /// plan actions and be allocated cases).
@@ -434,11 +396,6 @@ pub struct ActionChange {
     pub due_on: Option<NaiveDate>,
 }
 
-/// Text given, trimmed; blank counts as not given.
-fn given(text: Option<&str>) -> Option<&str> {
-    text.map(str::trim).filter(|t| !t.is_empty())
-}
-
 /// Checks a change to an action of a case of `team`: each bad field named, and at least one
 /// field given.
 pub async fn check_action_change(
@@ -608,7 +565,11 @@ pub async fn add_review(
     ApiJson(request): ApiJson<ReviewRequest>,
 ) -> Result<(StatusCode, Json<PlanView>), ApiError> {
     let (referral, def) = load(&state, &staff, &reference, Action::Casework).await?;
-    let (reviewed_on, summary, next) = check_review(
+    let CheckedReview {
+        reviewed_on,
+        summary,
+        next_review_on: next,
+    } = casework::check_review(
         &def,
         request.reviewed_on.as_deref(),
         request.summary.as_deref(),
@@ -630,37 +591,4 @@ pub async fn add_review(
         StatusCode::CREATED,
         Json(current_plan(&state, &def, &referral.id).await?),
     ))
-}
-
-/// A review's date, summary and next review date, or the problems (field names as the API's).
-pub fn check_review(
-    def: &ServiceDefinition,
-    reviewed_on: Option<&str>,
-    summary: Option<&str>,
-    next_review_on: Option<&str>,
-) -> Result<(NaiveDate, String, Option<NaiveDate>), Vec<Problem>> {
-    let mut problems = Vec::new();
-    let reviewed = date(&mut problems, "reviewed_on", reviewed_on);
-    if reviewed.is_none() && !problems.iter().any(|(f, _)| f == "reviewed_on") {
-        problems.push((
-            "reviewed_on".to_owned(),
-            "Enter the date of the review".to_owned(),
-        ));
-    }
-    let summary = required_text(&mut problems, "summary", summary, "a summary of the review");
-    let next = date(&mut problems, "next_review_on", next_review_on);
-    if let (Some(r), Some(n)) = (reviewed, next)
-        && n < r
-    {
-        problems.push((
-            "next_review_on".to_owned(),
-            "The next review must be on or after this review".to_owned(),
-        ));
-    }
-    match (reviewed, summary) {
-        (Some(r), Some(s)) if problems.is_empty() => {
-            Ok((r, s, casework::next_review(def, r, next)))
-        }
-        _ => Err(problems),
-    }
 }

@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use haven_core::definition::ServiceDefinition;
-use haven_core::workflow::{self, TransitionRequest};
+use haven_core::workflow::{self, RefusalKind, TransitionRequest, meets_sla};
 use serde::Deserialize;
 
 use super::case::{case_page, load, load_file};
@@ -21,7 +21,7 @@ use crate::storage::referrals::Referral;
 use crate::storage::triage::StatusChange;
 use crate::web::AppState;
 use crate::web::api::plans::is_team_worker;
-use crate::web::api::triage::{CaseFile, meets_sla};
+use crate::web::api::triage::CaseFile;
 
 /// Longest note or message accepted, in characters.
 const MAX_TEXT: usize = 20_000;
@@ -162,7 +162,7 @@ pub async fn transition(
     session.check_csrf(&form.csrf)?;
     let staff = session.staff();
     let case = load_file(&state, &staff, &reference, Action::Transition).await?;
-    let facts = case.facts();
+    let facts = case.facts(haven_core::calendar::london_date(state.staff.clock.now()));
     let CaseFile { referral, def, .. } = case;
     let request = TransitionRequest {
         to: form.to.clone(),
@@ -178,7 +178,7 @@ pub async fn transition(
         &facts,
     ) {
         Ok(outcome) => outcome,
-        Err(e) if e.status() == 403 => return Err(StaffError::Forbidden),
+        Err(e) if e.kind() == RefusalKind::NotPermitted => return Err(StaffError::Forbidden),
         Err(e) => {
             let field = format!("transition-{}", e.field().unwrap_or("to"));
             return refuse(&state, &session, &referral, &def, &field, e.to_string()).await;

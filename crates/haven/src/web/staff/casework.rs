@@ -28,9 +28,8 @@ use crate::storage::plans::{NewPlanAction, NewReview};
 use crate::storage::referrals::Referral;
 use crate::web::AppState;
 use crate::web::api::meetings::{case_concerns, concerns_for};
-use crate::web::api::plans::{
-    check_action_change, check_review, date, is_team_worker, plan_view, required_text,
-};
+use crate::web::api::plans::{check_action_change, is_team_worker, plan_view};
+use haven_core::casework::{CheckedReview, check_review, date, required_text};
 
 /// Every casework form's fields (each form sends the ones it has).
 #[derive(Deserialize, Serialize, Default)]
@@ -596,7 +595,11 @@ pub async fn add_review(
         some(&form.summary),
         some(&form.next_review_on),
     );
-    let (reviewed_on, summary, next) = match checked {
+    let CheckedReview {
+        reviewed_on,
+        summary,
+        next_review_on: next,
+    } = match checked {
         Ok(checked) => checked,
         Err(problems) => {
             audit(&state, &session.staff(), "referral.plan_viewed", &referral).await?;
