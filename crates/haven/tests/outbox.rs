@@ -182,10 +182,20 @@ async fn the_worker_deletes_outbox_files_past_their_retention() {
     let mailer = Mailer::from_settings(&settings, None, db.master_keys()).unwrap();
     let outbox = mail::outbox_of(&settings, db.master_keys());
     let old = outbox
-        .write("old@example.org", "old", b"Subject: old\r\n\r\nold")
+        .write(
+            "old@example.org",
+            "old",
+            b"Subject: old\r\n\r\nold",
+            Utc::now(),
+        )
         .unwrap();
     let new = outbox
-        .write("new@example.org", "new", b"Subject: new\r\n\r\nnew")
+        .write(
+            "new@example.org",
+            "new",
+            b"Subject: new\r\n\r\nnew",
+            Utc::now(),
+        )
         .unwrap();
     let eight_days_ago = SystemTime::now() - Duration::from_secs(8 * 24 * 3600);
     std::fs::File::options()
