@@ -7,13 +7,19 @@
 //! - [`definition`]: service definitions (the data that describes a service) and their loader.
 //! - [`answers`]: validating an answers document against a stage and audience.
 //! - [`role`]: the staff roles.
+//! - [`answer_words`]: the one "answer in words" formatter (pages, staff, documents).
+//! - [`disclosure`]: answers without third-party information, for whoever may not see it.
+//! - [`reporter`]: who made a report (a young person about themselves?) and their contact wishes.
 #![forbid(unsafe_code)]
 
 pub mod anonymity;
+pub mod answer_words;
 pub mod answers;
 pub mod calendar;
 pub mod casework;
 pub mod definition;
+pub mod disclosure;
+pub mod reporter;
 pub mod role;
 pub mod screening;
 pub mod workflow;

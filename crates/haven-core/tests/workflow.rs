@@ -4,7 +4,7 @@
 use haven_core::definition::ServiceDefinition;
 use haven_core::definition::load::parse_definition;
 use haven_core::workflow::{
-    TransitionError, TransitionRequest, attempt, available_transitions, on_decision,
+    RefusalKind, TransitionError, TransitionRequest, attempt, available_transitions, on_decision,
 };
 use serde_json::{Value, json};
 

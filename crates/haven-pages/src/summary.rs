@@ -1,13 +1,12 @@
 //! Answers in words, for "Check your answers": one summary list row per question (one per
 //! item of a repeatable question), with a change link to the question's page.
 
-use chrono::NaiveDate;
-use haven_core::definition::condition::{is_empty_answer, lookup, matrix_row_has_column};
+use haven_core::answer_words::answer_lines;
+use haven_core::definition::condition::{is_empty_answer, lookup};
 use haven_core::definition::{Question, QuestionKind};
 use serde_json::{Value, json};
 
 use crate::naming;
-use crate::values::format_number;
 
 /// Escapes text for HTML. Summary list values are lines joined by `<br>`, so they are
 /// passed to the macro as HTML; every line goes through this first.
@@ -133,70 +132,10 @@ pub(crate) fn first_control(q: &Question, base: &str) -> String {
     }
 }
 
-/// An answer as lines of text.
+/// An answer as lines of text (`haven_core::answer_words`, the one formatter staff pages
+/// and documents use too).
 pub(crate) fn in_words(q: &Question, value: &Value, audience: &str) -> Vec<String> {
-    let option = |key: &str| {
-        q.option(key)
-            .map_or_else(|| key.to_owned(), |o| o.label_for(audience).to_owned())
-    };
-    match q.kind {
-        QuestionKind::Text | QuestionKind::Email | QuestionKind::Phone => {
-            vec![value.as_str().unwrap_or_default().to_owned()]
-        }
-        QuestionKind::LongText => value
-            .as_str()
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_owned)
-            .collect(),
-        QuestionKind::Number => vec![value.as_f64().map(format_number).unwrap_or_default()],
-        QuestionKind::Date => vec![value.as_str().map_or_else(String::new, |s| {
-            NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .map_or_else(|_| s.to_owned(), |d| d.format("%-d %B %Y").to_string())
-        })],
-        QuestionKind::YesNo => vec![match value.as_bool() {
-            Some(true) => "Yes".to_owned(),
-            Some(false) => "No".to_owned(),
-            None => String::new(),
-        }],
-        QuestionKind::Choice => vec![value.as_str().map(option).unwrap_or_default()],
-        QuestionKind::MultipleChoice => value
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(option)
-            .collect(),
-        QuestionKind::IndicatorMatrix => value
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(row, cell)| {
-                let columns: Vec<&str> = q
-                    .columns
-                    .iter()
-                    .filter(|c| matrix_row_has_column(cell, &c.key))
-                    .map(|c| c.label_for(audience))
-                    .collect();
-                format!("{}: {}", option(row), columns.join(" and "))
-            })
-            .collect(),
-        QuestionKind::File => {
-            let count = match value {
-                Value::Array(items) => items.len(),
-                _ => 1,
-            };
-            vec![if count == 1 {
-                "1 file attached".to_owned()
-            } else {
-                format!("{count} files attached")
-            }]
-        }
-        QuestionKind::Repeatable => {
-            let count = value.as_array().map_or(0, Vec::len);
-            vec![format!("{count} entries")]
-        }
-    }
+    answer_lines(q, value, audience)
 }
 
 #[cfg(test)]

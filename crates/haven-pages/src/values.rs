@@ -102,10 +102,5 @@ pub(crate) fn question_to_form(
 
 /// Numbers as a person would type them: `12`, not `12.0`.
 pub(crate) fn format_number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        // Exact: integral and well inside i64's range.
-        format!("{}", n as i64)
-    } else {
-        n.to_string()
-    }
+    haven_core::answer_words::number_in_words(n)
 }

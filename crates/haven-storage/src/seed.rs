@@ -12,8 +12,8 @@ use sqlx::{AssertSqlSafe, Row, query};
 use tracing::instrument;
 
 use super::audit::{AuditEntry, append_many_in};
-use super::vault::insert_case_key;
 use super::referrals::{CountedFacts, NewReferral, ReferralRow, add_to_counts, placeholders};
+use super::vault::insert_case_key;
 use super::{Storage, StorageError, flag, timestamp};
 
 /// Where a seeded case has got to since it was received.

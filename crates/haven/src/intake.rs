@@ -434,7 +434,7 @@ pub async fn submit_invited(
         haven_core::workflow::on_stage_received(def, &referral.status, &stage.key, &facts);
     let meets = outcome
         .as_ref()
-        .is_some_and(|o| crate::cases::meets_sla(def, &o.to));
+        .is_some_and(|o| haven_core::workflow::meets_sla(def, &o.to));
     let moved = storage
         .receive_stage(&crate::storage::invites::NewStage {
             invitation_id,

@@ -20,7 +20,7 @@ pub mod outbox;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -28,6 +28,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::auth::Clock;
 use crate::config::{Settings, SmtpTls};
 use crate::crypto::keyring::KeyRing;
 use crate::storage::jobs::mail_job;
@@ -256,8 +257,13 @@ impl Mailer {
         Ok(Mailer::Smtp(builder.build()))
     }
 
-    /// Sends one email now.
-    pub async fn send(&self, from: &str, notice: &Notice) -> Result<(), MailError> {
+    /// Sends one email now (`now`: the date an outbox file records).
+    pub async fn send(
+        &self,
+        from: &str,
+        notice: &Notice,
+        now: DateTime<Utc>,
+    ) -> Result<(), MailError> {
         let from: Mailbox = from
             .parse()
             .map_err(|e: lettre::address::AddressError| MailError::address(e))?;
@@ -278,7 +284,7 @@ impl Mailer {
                 let outbox = outbox.clone();
                 let (to, subject) = (notice.to.clone(), notice.subject.clone());
                 tokio::task::spawn_blocking(move || {
-                    outbox.write(&to, &subject, &message.formatted())
+                    outbox.write(&to, &subject, &message.formatted(), now)
                 })
                 .await
                 .map_err(MailError::outbox)?
@@ -313,10 +319,14 @@ pub fn outbox_of(settings: &Settings, keys: KeyRing) -> Outbox {
     ))
 }
 
-/// Stores an email as a job; it is sent by [`run_worker`].
-pub async fn enqueue(storage: &Storage, notice: &Notice) -> Result<String, StorageError> {
+/// Stores an email as a job at `now`; it is sent by [`run_worker`].
+pub async fn enqueue(
+    storage: &Storage,
+    notice: &Notice,
+    now: DateTime<Utc>,
+) -> Result<String, StorageError> {
     let payload = json!(notice);
-    storage.enqueue_job(&mail_job(&payload, Utc::now())).await
+    storage.enqueue_job(&mail_job(&payload, now)).await
 }
 
 /// The wait before attempt `attempts + 1`: 30 s doubling, at most 4 h.
@@ -334,13 +344,14 @@ pub enum Pass {
     GaveUp,
 }
 
-/// Claims and sends at most one email.
+/// Claims and sends at most one email, at the time `clock` says.
 pub async fn work_once(
     storage: &Storage,
     mailer: &Mailer,
     from: &str,
+    clock: &Clock,
 ) -> Result<Pass, StorageError> {
-    let now = Utc::now();
+    let now = clock.now();
     // The lease outlasts the SMTP timeout, so a slow send is not claimed twice.
     let Some(job) = storage
         .claim_job(QUEUE, now, chrono::Duration::minutes(5))
@@ -356,10 +367,12 @@ pub async fn work_once(
             return Ok(Pass::GaveUp);
         }
     };
-    match mailer.send(from, &notice).await {
+    match mailer.send(from, &notice, now).await {
         Ok(()) => {
-            storage.complete_job(&job.id, Utc::now()).await?;
-            record(storage, &notice, "notification_sent").await?;
+            // Read again: sending may take as long as the SMTP timeout.
+            let done = clock.now();
+            storage.complete_job(&job.id, done).await?;
+            record(storage, &notice, "notification_sent", done).await?;
             Ok(Pass::Sent)
         }
         Err(e) => {
@@ -367,14 +380,16 @@ pub async fn work_once(
             let permanent = matches!(e, MailError::Address(_) | MailError::Build(_));
             if permanent || job.attempts >= MAX_ATTEMPTS {
                 tracing::error!(job = %job.id, error = %error, "gave up on an email");
-                storage.fail_job(&job.id, &error, None, Utc::now()).await?;
-                record(storage, &notice, "notification_failed").await?;
+                let done = clock.now();
+                storage.fail_job(&job.id, &error, None, done).await?;
+                record(storage, &notice, "notification_failed", done).await?;
                 Ok(Pass::GaveUp)
             } else {
                 tracing::warn!(job = %job.id, attempt = job.attempts, error = %error, "email failed; will retry");
-                let retry_at = Utc::now() + backoff(job.attempts);
+                let done = clock.now();
+                let retry_at = done + backoff(job.attempts);
                 storage
-                    .fail_job(&job.id, &error, Some(retry_at), Utc::now())
+                    .fail_job(&job.id, &error, Some(retry_at), done)
                     .await?;
                 Ok(Pass::Retrying)
             }
@@ -383,13 +398,18 @@ pub async fn work_once(
 }
 
 /// Records in the case's chronology what became of a notice about a case.
-async fn record(storage: &Storage, notice: &Notice, kind: &str) -> Result<(), StorageError> {
+async fn record(
+    storage: &Storage,
+    notice: &Notice,
+    kind: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StorageError> {
     let Some(about) = &notice.about else {
         return Ok(());
     };
     let detail = json!({ "message": about.message, "to": about.to_masked });
     storage
-        .record_notification(&about.referral_id, kind, detail, Utc::now())
+        .record_notification(&about.referral_id, kind, detail, at)
         .await
 }
 
@@ -397,8 +417,15 @@ async fn record(storage: &Storage, notice: &Notice, kind: &str) -> Result<(), St
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// Sends queued emails until the process ends: drains the queue, then polls every
-/// `idle_poll`. Hourly (and at start) it deletes outbox files past their retention.
-pub async fn run_worker(storage: Storage, mailer: Mailer, from: String, idle_poll: Duration) {
+/// `idle_poll`. Hourly (and at start) it deletes outbox files past their retention. Times
+/// come from `clock` (the server's).
+pub async fn run_worker(
+    storage: Storage,
+    mailer: Mailer,
+    from: String,
+    idle_poll: Duration,
+    clock: Clock,
+) {
     let mut pruned_at: Option<std::time::Instant> = None;
     loop {
         if pruned_at.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
@@ -409,7 +436,7 @@ pub async fn run_worker(storage: Storage, mailer: Mailer, from: String, idle_pol
                 Err(e) => tracing::error!(error = %e, "could not delete old outbox files"),
             }
         }
-        match work_once(&storage, &mailer, &from).await {
+        match work_once(&storage, &mailer, &from, &clock).await {
             Ok(Pass::Idle) => tokio::time::sleep(idle_poll).await,
             Ok(_) => {}
             Err(e) => {

@@ -335,7 +335,7 @@ pub async fn change_status(
         reason: None,
         actor: change.actor,
         at: follow_at,
-        meets_sla: crate::cases::meets_sla(def, &outcome.to),
+        meets_sla: haven_core::workflow::meets_sla(def, &outcome.to),
     });
     let notification = planned.notification(&referral.id, change.actor, at);
     let moved = ctx

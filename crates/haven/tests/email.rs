@@ -8,6 +8,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use chrono::Utc;
+use haven::auth::Clock;
 use haven::config::{Settings, SmtpTls};
 use haven::mail::outbox::Outbox;
 use haven::mail::{self, Mailer, Notice, Pass};
@@ -58,17 +60,21 @@ async fn the_default_outbox_receives_each_email_once() {
             ..Settings::default()
         };
         let mailer = Mailer::from_settings(&settings, None, db.master_keys()).unwrap();
-        mail::enqueue(&storage, &notice("referrer@school.example"))
+        mail::enqueue(&storage, &notice("referrer@school.example"), Utc::now())
             .await
             .unwrap();
         assert_eq!(storage.job_counts().await.unwrap().pending, 1);
 
         assert_eq!(
-            mail::work_once(&storage, &mailer, FROM).await.unwrap(),
+            mail::work_once(&storage, &mailer, FROM, &Clock::default())
+                .await
+                .unwrap(),
             Pass::Sent
         );
         assert_eq!(
-            mail::work_once(&storage, &mailer, FROM).await.unwrap(),
+            mail::work_once(&storage, &mailer, FROM, &Clock::default())
+                .await
+                .unwrap(),
             Pass::Idle
         );
         let outbox = Outbox::new(db.dir.path().join("outbox"), db.master_keys());
@@ -90,7 +96,7 @@ async fn two_servers_sharing_a_database_claim_a_job_once() {
             .await
             .unwrap();
         for i in 0..20 {
-            mail::enqueue(&first, &notice(&format!("p{i}@example.org")))
+            mail::enqueue(&first, &notice(&format!("p{i}@example.org")), Utc::now())
                 .await
                 .unwrap();
         }
@@ -143,25 +149,31 @@ async fn a_relay_that_is_down_means_a_retry_later_and_a_bad_address_gives_up() {
             db.master_keys(),
         )
         .unwrap();
-        mail::enqueue(&storage, &notice("referrer@school.example"))
+        mail::enqueue(&storage, &notice("referrer@school.example"), Utc::now())
             .await
             .unwrap();
         assert_eq!(
-            mail::work_once(&storage, &mailer, FROM).await.unwrap(),
+            mail::work_once(&storage, &mailer, FROM, &Clock::default())
+                .await
+                .unwrap(),
             Pass::Retrying
         );
         // Not ready again until the backoff has passed.
         assert_eq!(
-            mail::work_once(&storage, &mailer, FROM).await.unwrap(),
+            mail::work_once(&storage, &mailer, FROM, &Clock::default())
+                .await
+                .unwrap(),
             Pass::Idle
         );
         assert_eq!(storage.job_counts().await.unwrap().pending, 1);
 
-        mail::enqueue(&storage, &notice("not an address"))
+        mail::enqueue(&storage, &notice("not an address"), Utc::now())
             .await
             .unwrap();
         assert_eq!(
-            mail::work_once(&storage, &mailer, FROM).await.unwrap(),
+            mail::work_once(&storage, &mailer, FROM, &Clock::default())
+                .await
+                .unwrap(),
             Pass::GaveUp
         );
         let counts = storage.job_counts().await.unwrap();
@@ -248,11 +260,13 @@ async fn a_real_smtp_server_on_loopback_receives_the_email() {
         db.master_keys(),
     )
     .unwrap();
-    mail::enqueue(&storage, &notice("dsl@school.example"))
+    mail::enqueue(&storage, &notice("dsl@school.example"), Utc::now())
         .await
         .unwrap();
     assert_eq!(
-        mail::work_once(&storage, &strict, FROM).await.unwrap(),
+        mail::work_once(&storage, &strict, FROM, &Clock::default())
+            .await
+            .unwrap(),
         Pass::Retrying
     );
     assert!(maildir_text(&mbox).is_empty());
@@ -261,7 +275,7 @@ async fn a_real_smtp_server_on_loopback_receives_the_email() {
     let plain =
         Mailer::from_settings(&smtp_settings(port, SmtpTls::None), None, db.master_keys()).unwrap();
     let message = notice("dsl@school.example");
-    plain.send(FROM, &message).await.unwrap();
+    plain.send(FROM, &message, Utc::now()).await.unwrap();
     let mut received = String::new();
     for _ in 0..100 {
         received = maildir_text(&mbox);

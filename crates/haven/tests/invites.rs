@@ -8,6 +8,7 @@ mod public_support;
 
 use axum::http::StatusCode;
 use haven::access::Role;
+use haven::auth::Clock;
 use haven::mail::outbox::{self, Outbox};
 use haven::mail::{self, Mailer, Pass};
 use haven_pages::naming;
@@ -32,7 +33,10 @@ fn outbox(app: &TestApp) -> std::path::PathBuf {
 async fn deliver(app: &TestApp) -> Vec<String> {
     let mailer = Mailer::outbox(outbox(app), app.storage.keys().clone());
     loop {
-        match mail::work_once(&app.storage, &mailer, FROM).await.unwrap() {
+        match mail::work_once(&app.storage, &mailer, FROM, &Clock::default())
+            .await
+            .unwrap()
+        {
             Pass::Idle => break,
             Pass::Sent => {}
             other => panic!("{:?}: an email was not sent: {other:?}", app.engine),
@@ -406,7 +410,7 @@ async fn not_suitable_sends_news_by_smtp_and_shows_the_reason_on_the_follow_up_p
                 ..haven::config::Settings::default()
             };
             let mailer = Mailer::from_settings(&settings, None, app.storage.keys().clone()).unwrap();
-            assert_eq!(mail::work_once(&app.storage, &mailer, FROM).await.unwrap(), Pass::Sent);
+            assert_eq!(mail::work_once(&app.storage, &mailer, FROM, &Clock::default()).await.unwrap(), Pass::Sent);
             let mut received = String::new();
             for _ in 0..100 {
                 received = smtp::maildir_text(&maildir);

@@ -10,6 +10,8 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use chrono::Utc;
+use haven::auth::Clock;
 use haven::config::{Settings, SmtpTls};
 use haven::mail::outbox::{Outbox, SUFFIX};
 use haven::mail::{self, Mailer, Notice, Pass};
@@ -44,9 +46,13 @@ async fn an_email_in_the_default_outbox_leaves_no_address_or_link_in_any_file() 
             "6 December 2026",
             "http://127.0.0.1:8080/follow-up",
         );
-        mail::enqueue(&app.storage, &notice).await.unwrap();
+        mail::enqueue(&app.storage, &notice, Utc::now())
+            .await
+            .unwrap();
         assert_eq!(
-            mail::work_once(&app.storage, &mailer, FROM).await.unwrap(),
+            mail::work_once(&app.storage, &mailer, FROM, &Clock::default())
+                .await
+                .unwrap(),
             Pass::Sent
         );
 
@@ -96,7 +102,7 @@ async fn haven_outbox_lists_masked_and_shows_the_whole_message() {
                 "There is news.",
                 &format!("http://h/follow-up/{to}"),
             );
-            mailer.send(FROM, &notice).await.unwrap();
+            mailer.send(FROM, &notice, Utc::now()).await.unwrap();
         }
 
         let out = haven(app, &["outbox", "list"], None);
@@ -176,10 +182,20 @@ async fn the_worker_deletes_outbox_files_past_their_retention() {
     let mailer = Mailer::from_settings(&settings, None, db.master_keys()).unwrap();
     let outbox = mail::outbox_of(&settings, db.master_keys());
     let old = outbox
-        .write("old@example.org", "old", b"Subject: old\r\n\r\nold")
+        .write(
+            "old@example.org",
+            "old",
+            b"Subject: old\r\n\r\nold",
+            Utc::now(),
+        )
         .unwrap();
     let new = outbox
-        .write("new@example.org", "new", b"Subject: new\r\n\r\nnew")
+        .write(
+            "new@example.org",
+            "new",
+            b"Subject: new\r\n\r\nnew",
+            Utc::now(),
+        )
         .unwrap();
     let eight_days_ago = SystemTime::now() - Duration::from_secs(8 * 24 * 3600);
     std::fs::File::options()
@@ -270,9 +286,13 @@ async fn smtp_errors_are_stored_and_logged_without_the_address() {
         let mailer = Mailer::from_settings(&settings, None, app.storage.keys().clone()).unwrap();
         let notice =
             Notice::something_changed(SENTINEL_ADDRESS, "SECOS", "News.", "http://h/follow-up");
-        mail::enqueue(&app.storage, &notice).await.unwrap();
+        mail::enqueue(&app.storage, &notice, Utc::now())
+            .await
+            .unwrap();
         assert_eq!(
-            mail::work_once(&app.storage, &mailer, FROM).await.unwrap(),
+            mail::work_once(&app.storage, &mailer, FROM, &Clock::default())
+                .await
+                .unwrap(),
             Pass::Retrying
         );
         let error: String = sqlx::query_scalar("SELECT last_error FROM jobs")
@@ -307,7 +327,7 @@ async fn rotating_and_pruning_the_master_keys_keeps_outbox_emails_readable() {
         let mailer =
             Mailer::from_settings(&settings(app), None, app.storage.keys().clone()).unwrap();
         let notice = Notice::something_changed("kept@example.org", "SECOS", "News.", "http://h/f");
-        mailer.send(FROM, &notice).await.unwrap();
+        mailer.send(FROM, &notice, Utc::now()).await.unwrap();
         let outbox = mail::outbox_of(&settings(app), app.storage.keys().clone());
         let id = outbox.ids().unwrap().remove(0);
         let file = outbox.dir().join(format!("{id}{SUFFIX}"));

@@ -867,6 +867,15 @@ impl Checker<'_> {
                 );
             }
         }
+        for q in &def.contact_wishes {
+            if !questions.contains(q.as_str()) {
+                self.problem(
+                    id,
+                    Some(&format!("\"{q}\"")),
+                    format!("contact_wishes names unknown question `{q}`"),
+                );
+            }
+        }
         self.unique(
             id,
             def.onward_referrals.iter().map(|k| k.key.as_str()),

@@ -83,6 +83,11 @@ pub struct ServiceDefinition {
     /// recipient not allowed the referrer's identity (`onward_referrals.referrer_identity`).
     #[serde(default)]
     pub referrer_questions: Vec<String>,
+    /// Questions where the reporter says how to contact them safely ("don't phone my mum",
+    /// times to avoid): shown on the case summary and carried into every document whose
+    /// recipient may receive the referrer's details (`onward_referrals.referrer_identity`).
+    #[serde(default)]
+    pub contact_wishes: Vec<String>,
     /// Kinds of onward referral to other organisations, each with its document template.
     #[serde(default)]
     pub onward_referrals: Vec<OnwardReferralKind>,
@@ -97,6 +102,11 @@ pub struct Audience {
     pub label: String,
     #[serde(default)]
     pub description: Option<String>,
+    /// People of this audience report about themselves (a young person telling the service
+    /// what happened to them): the case and its documents say so, and the reporter's answers
+    /// are the child's.
+    #[serde(default)]
+    pub about_self: bool,
 }
 
 /// Who can reach a stage's form.

@@ -4,6 +4,7 @@
 //! The engine decides; it stores nothing. The caller records the outcome (new status, the
 //! decision and reason, a message to the referrer when `notify_referrer`).
 
+mod case_file;
 mod facts;
 
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,10 @@ use crate::definition::ServiceDefinition;
 use crate::definition::condition::Condition;
 use crate::definition::workflow::{Transition, Workflow};
 
+pub use case_file::{
+    CaseFactsInput, CaseRecord, CaseworkFacts, ChronologyFact, allocation_mode, case_facts,
+    decisions, meets_sla, stages_received,
+};
 pub use facts::CaseFacts;
 
 /// The transitions `role` may make from `state`, in definition order (guards not evaluated:
@@ -78,14 +83,30 @@ pub enum TransitionError {
     GuardFailed { key: String, message: String },
 }
 
+/// The kinds of [`TransitionError`], for callers that map them to their own answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// The service has no workflow, or no such state.
+    UnknownTarget,
+    /// The role may not make this move.
+    NotPermitted,
+    /// Not from the case's current state, or a guard does not hold yet.
+    NotNow,
+    /// Something in the request to correct (a decision, a reason).
+    BadRequest,
+}
+
 impl TransitionError {
-    /// The HTTP status the API answers with.
-    pub fn status(&self) -> u16 {
+    /// What kind of refusal this is, so each caller can answer in its own terms (the API
+    /// with a status code, a page with an error message).
+    pub fn kind(&self) -> RefusalKind {
         match self {
-            Self::NoWorkflow | Self::UnknownState(_) => 404,
-            Self::RoleNotAllowed { .. } => 403,
-            Self::NotFromHere { .. } | Self::GuardFailed { .. } => 409,
-            Self::DecisionRequired { .. } | Self::UnknownDecision(_) | Self::ReasonRequired => 422,
+            Self::NoWorkflow | Self::UnknownState(_) => RefusalKind::UnknownTarget,
+            Self::RoleNotAllowed { .. } => RefusalKind::NotPermitted,
+            Self::NotFromHere { .. } | Self::GuardFailed { .. } => RefusalKind::NotNow,
+            Self::DecisionRequired { .. } | Self::UnknownDecision(_) | Self::ReasonRequired => {
+                RefusalKind::BadRequest
+            }
         }
     }
 

@@ -47,7 +47,7 @@ fn a_role_without_the_transition_is_refused_with_403() {
             to: "screening_confirmed".into()
         }
     );
-    assert_eq!(err.status(), 403);
+    assert_eq!(err.kind(), RefusalKind::NotPermitted);
     let err = attempt(
         &def(),
         "received",
@@ -56,7 +56,7 @@ fn a_role_without_the_transition_is_refused_with_403() {
         &case("received", json!({})),
     )
     .unwrap_err();
-    assert_eq!(err.status(), 403);
+    assert_eq!(err.kind(), RefusalKind::NotPermitted);
 }
 
 #[test]
@@ -76,7 +76,7 @@ fn a_transition_from_the_wrong_state_is_refused_with_409() {
             to: "allocated".into()
         }
     );
-    assert_eq!(err.status(), 409);
+    assert_eq!(err.kind(), RefusalKind::NotNow);
     // Nothing leaves a terminal state.
     let err = attempt(
         &def(),
@@ -86,7 +86,7 @@ fn a_transition_from_the_wrong_state_is_refused_with_409() {
         &case("closed", json!({})),
     )
     .unwrap_err();
-    assert_eq!(err.status(), 409);
+    assert_eq!(err.kind(), RefusalKind::NotNow);
 }
 
 #[test]
@@ -100,7 +100,7 @@ fn an_unknown_state_is_404() {
     )
     .unwrap_err();
     assert_eq!(err, TransitionError::UnknownState("nowhere".into()));
-    assert_eq!(err.status(), 404);
+    assert_eq!(err.kind(), RefusalKind::UnknownTarget);
     let err = attempt(
         &def(),
         "limbo",
@@ -109,7 +109,7 @@ fn an_unknown_state_is_404() {
         &case("limbo", json!({})),
     )
     .unwrap_err();
-    assert_eq!(err.status(), 404);
+    assert_eq!(err.kind(), RefusalKind::UnknownTarget);
 }
 
 #[test]
@@ -127,7 +127,7 @@ fn a_failing_guard_is_named_with_409() {
     };
     assert_eq!(key, "screening_confirmed");
     assert!(message.contains("Confirm"), "{message}");
-    assert_eq!(err.status(), 409);
+    assert_eq!(err.kind(), RefusalKind::NotNow);
     assert!(err.to_string().contains("screening_confirmed"));
 
     let facts = case(
@@ -252,7 +252,7 @@ fn the_same_target_from_different_states_uses_the_matching_transition() {
     )
     .unwrap_err();
     assert_eq!(err, TransitionError::UnknownDecision("duplicate".into()));
-    assert_eq!(err.status(), 422);
+    assert_eq!(err.kind(), RefusalKind::BadRequest);
 }
 
 #[test]
@@ -268,7 +268,10 @@ fn a_reason_is_required_where_the_definition_says() {
         )
         .unwrap_err();
         assert_eq!(err, TransitionError::ReasonRequired, "{reason:?}");
-        assert_eq!((err.status(), err.field()), (422, Some("reason")));
+        assert_eq!(
+            (err.kind(), err.field()),
+            (RefusalKind::BadRequest, Some("reason"))
+        );
     }
     // reason_required_for: only "not appropriate" needs one.
     let facts = case("onward_actions_done", json!({}));
@@ -315,8 +318,12 @@ fn a_decision_is_required_where_the_definition_lists_them() {
         }
     );
     assert_eq!(
-        (err.status(), err.field(), err.code()),
-        (422, Some("decision"), "decision_required")
+        (err.kind(), err.field(), err.code()),
+        (
+            RefusalKind::BadRequest,
+            Some("decision"),
+            "decision_required"
+        )
     );
     let err = attempt(
         &def(),
@@ -337,7 +344,7 @@ fn a_decision_is_required_where_the_definition_lists_them() {
         &facts,
     )
     .unwrap_err();
-    assert_eq!(err.status(), 422);
+    assert_eq!(err.kind(), RefusalKind::BadRequest);
 }
 
 #[test]
@@ -350,5 +357,5 @@ fn role_is_checked_before_decision_and_reason() {
         &case("onward_actions_done", json!({})),
     )
     .unwrap_err();
-    assert_eq!(err.status(), 403);
+    assert_eq!(err.kind(), RefusalKind::NotPermitted);
 }

@@ -1,14 +1,17 @@
-//! The clock sessions, throttles and TOTP codes read. Real time plus an offset that tests
-//! move forward, so expiry is tested without sleeping.
+//! The one clock of the service: sessions, throttles, TOTP codes, the case pages and the
+//! email worker read it. Real time plus an offset that tests move forward, so expiry is
+//! tested without sleeping. Clones share the offset, so the worker the server starts moves
+//! with the server's clock.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
 /// Wall-clock time, shifted by an offset (zero outside tests).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Clock {
-    offset_secs: AtomicI64,
+    offset_secs: Arc<AtomicI64>,
 }
 
 impl Clock {

@@ -4,8 +4,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use haven_core::calendar;
 use haven_core::definition::ServiceDefinition;
+use haven_core::workflow::{self, CaseFactsInput, CaseRecord, CaseworkFacts, ChronologyFact};
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use super::{CaseError, Cases};
@@ -154,103 +155,58 @@ pub struct RequiredActionView {
 }
 
 impl CaseFile {
-    /// The decision recorded when the case entered each state (`{state: decision}`).
-    pub fn decisions(&self) -> Map<String, Value> {
-        let mut decisions = Map::new();
-        for entry in self.chronology.iter().filter(|e| e.kind == "transition") {
-            let decision = entry
-                .detail
-                .as_ref()
-                .and_then(|d| d.get("decision"))
-                .and_then(Value::as_str);
-            if let (Some(to), Some(decision)) = (&entry.to_status, decision) {
-                decisions.insert(to.clone(), json!(decision));
-            }
-        }
-        decisions
-    }
-
-    /// How the case is worked: by convention, the decision taken on entering
-    /// `allocation_decided` (SECOS: individual case work or group work).
-    pub fn allocation_mode(&self) -> Option<String> {
-        self.decisions()
-            .get("allocation_decided")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    }
-
-    /// The first stage and every stage received since (`stage_received` events).
-    pub fn stages_received(&self) -> Vec<String> {
-        let mut stages = vec![self.referral.stage.clone()];
-        for entry in self
-            .chronology
+    /// The chronology as the pure case rules read it.
+    fn chronology_facts(&self) -> Vec<ChronologyFact<'_>> {
+        self.chronology
             .iter()
-            .filter(|e| e.kind == "stage_received")
-        {
-            let stage = entry
-                .detail
-                .as_ref()
-                .and_then(|d| d.get("stage"))
-                .and_then(Value::as_str);
-            if let Some(stage) = stage.filter(|s| !stages.iter().any(|k| k == s)) {
-                stages.push(stage.to_owned());
-            }
-        }
-        stages
+            .map(|e| ChronologyFact {
+                kind: &e.kind,
+                to_status: e.to_status.as_deref(),
+                detail: e.detail.as_ref(),
+            })
+            .collect()
     }
 
-    /// The case facts document workflow guards read (shape in `docs/ARCHITECTURE.md`).
+    /// How the case is worked (`haven_core::workflow::allocation_mode`).
+    pub fn allocation_mode(&self) -> Option<String> {
+        workflow::allocation_mode(&self.chronology_facts())
+    }
+
+    /// The case facts document workflow guards read, on the day the file was opened
+    /// (`haven_core::workflow::case_facts`; shape in `docs/ARCHITECTURE.md`).
     pub fn facts(&self) -> Value {
         let referral = &self.referral;
         let actions = self.required_actions();
-        let count = |status: &str| actions.iter().filter(|a| a.status == status).count();
-        json!({
-            "today": self.today.format("%Y-%m-%d").to_string(),
-            "answers": { referral.stage.clone(): referral.answers },
-            "case": {
-                "status": referral.status,
-                "stages_received": self.stages_received(),
-                "screening": {
-                    "eligible": referral.eligible,
-                    "in_scope": referral.in_scope,
-                    "urgent": referral.urgent,
-                    "suggested_band": referral.suggested_band,
-                    "confirmed_band": referral.confirmed_band,
-                    "confirmed": referral.confirmed_band.is_some(),
-                },
-                "actions": {
-                    "total": actions.len(),
-                    "open": count("open"),
-                    "done": count("done"),
-                    "waived": count("waived"),
-                    "not_required": count("not_required"),
-                },
-                "decisions": self.decisions(),
-                "allocation": { "worker": referral.assignee, "mode": self.allocation_mode() },
-                "meetings": self.casework.meetings,
-                "plan": {
-                    "goals": self.casework.goals,
-                    "actions": self.casework.actions,
-                    "open_actions": self.casework.open_actions,
-                    "overdue_actions": self.casework.overdue_actions,
-                    "reviews": self.casework.reviews,
-                },
-                "onward_referrals": self.onward.len(),
+        let statuses: Vec<&str> = actions.iter().map(|a| a.status.as_str()).collect();
+        let chronology = self.chronology_facts();
+        let counts = &self.casework;
+        let input = CaseFactsInput {
+            record: CaseRecord {
+                stage: &referral.stage,
+                answers: &referral.answers,
+                status: &referral.status,
+                eligible: referral.eligible,
+                in_scope: referral.in_scope,
+                urgent: referral.urgent,
+                suggested_band: referral.suggested_band.as_deref(),
+                confirmed_band: referral.confirmed_band.as_deref(),
+                assignee: referral.assignee.as_deref(),
             },
-        })
+            chronology: &chronology,
+            action_statuses: &statuses,
+            casework: CaseworkFacts {
+                meetings: counts.meetings,
+                goals: counts.goals,
+                actions: counts.actions,
+                open_actions: counts.open_actions,
+                overdue_actions: counts.overdue_actions,
+                reviews: counts.reviews,
+            },
+            onward_referrals: self.onward.len(),
+        };
+        workflow::case_facts(&input, self.today)
     }
 }
 
-/// Whether reaching `state` meets one of the service's SLAs, or ends the case.
-pub fn meets_sla(def: &ServiceDefinition, state: &str) -> bool {
-    let terminal = def
-        .workflow
-        .iter()
-        .flat_map(|w| w.states.iter())
-        .any(|s| s.key == state && s.terminal);
-    terminal
-        || def
-            .slas
-            .iter()
-            .any(|sla| sla.met_by.iter().any(|m| m == state))
-}
+/// Whether reaching a state meets one of the service's SLAs, or ends the case (a pure rule).
+pub use haven_core::workflow::meets_sla;

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use haven_core::casework::{self, MAX_TEXT};
-use haven_core::workflow::{self, TransitionError, TransitionRequest};
+use haven_core::workflow::{self, RefusalKind, TransitionError, TransitionRequest};
 
 use super::{CaseError, CaseFile, Cases, RequiredActionView, meets_sla};
 use crate::access::Staff;
@@ -66,10 +66,10 @@ pub async fn is_team_worker(
 /// `reason`, …) or the case's state (409, `code` naming the rule).
 fn transition_error(e: &TransitionError) -> CaseError {
     let message = e.to_string();
-    match (e.status(), e.field()) {
-        (422, Some(field)) => CaseError::invalid(field, message),
-        (403, _) => CaseError::Forbidden(message),
-        (404, _) => CaseError::invalid("to", message),
+    match (e.kind(), e.field()) {
+        (RefusalKind::BadRequest, Some(field)) => CaseError::invalid(field, message),
+        (RefusalKind::NotPermitted, _) => CaseError::Forbidden(message),
+        (RefusalKind::UnknownTarget, _) => CaseError::invalid("to", message),
         _ => CaseError::Conflict {
             code: e.code().to_owned(),
             message,

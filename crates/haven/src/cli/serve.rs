@@ -81,6 +81,7 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
         mailer,
         settings.mail_from.clone(),
         Duration::from_secs(2),
+        state.staff.clock.clone(),
     ));
     let metrics_server = start_metrics_server(settings, &state).await?;
     let app = router(state);

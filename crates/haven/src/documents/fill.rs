@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 
 use super::{DocumentError, environment};
 use crate::storage::referrals::Referral;
-use crate::web::staff::answers::{without_third_party, words};
+use haven_core::answer_words::{STAFF, answer_in_words, day_in_words};
+use haven_core::disclosure::{remove_answer, without_third_party};
 
 /// A filled document, ready to be written as PDF or Word.
 #[derive(Clone)]
@@ -56,21 +57,6 @@ fn at<'v>(answers: &'v Value, key: &str) -> Option<&'v Value> {
         .filter(|v| !v.is_null())
 }
 
-fn remove(answers: &mut Value, key: &str) {
-    let mut parts: Vec<&str> = key.split('.').collect();
-    let Some(last) = parts.pop() else { return };
-    let parent = parts
-        .iter()
-        .try_fold(&mut *answers, |value, part| value.get_mut(*part));
-    if let Some(Value::Object(map)) = parent {
-        map.remove(last);
-    }
-}
-
-fn date_words(date: NaiveDate) -> String {
-    date.format("%-d %B %Y").to_string()
-}
-
 /// The answers this recipient may receive, and the referrer's own words to withhold from
 /// any free text that still quotes them.
 fn recipient_answers(input: &FillInput<'_>) -> (Value, Vec<String>) {
@@ -89,7 +75,7 @@ fn recipient_answers(input: &FillInput<'_>) -> (Value, Vec<String>) {
                     withheld.push(text.to_owned());
                 }
             }
-            remove(&mut answers, key);
+            remove_answer(&mut answers, key);
         }
     }
     // Longest first, so a full name is withheld before a part of it.
@@ -118,11 +104,17 @@ pub fn fill(input: &FillInput<'_>) -> Result<CaseDocument, DocumentError> {
         .lawful_basis(input.lawful_basis)
         .map_or_else(|| input.lawful_basis.to_owned(), |b| b.label.clone());
     let screening = referral.screening.clone().unwrap_or(Value::Null);
+    // From the recipient's answers: a contact wish this recipient may not have is not passed on.
+    let reported_by = haven_core::reporter::reported_by(input.def, &referral.audience, &answers);
     let context = json!({
+        "reporter": {
+            "about_self": reported_by.about_self,
+            "words": reported_by.words,
+        },
         "case": {
             "reference": referral.reference,
             "service": input.def.name,
-            "received": date_words(haven_core::calendar::london_date(referral.received_at)),
+            "received": day_in_words(haven_core::calendar::london_date(referral.received_at)),
             "status": referral.status,
             "band": band.unwrap_or_else(|| "not banded".to_owned()),
             "suggested_band": referral.suggested_band,
@@ -138,7 +130,7 @@ pub fn fill(input: &FillInput<'_>) -> Result<CaseDocument, DocumentError> {
             "consent_sought": input.consent_sought,
             "consent_not_sought_reason": input.consent_not_sought_reason,
             "consent": consent,
-            "sent_on": date_words(input.sent_on),
+            "sent_on": day_in_words(input.sent_on),
             "recorded_by": input.recorded_by,
             "notes": input.notes.unwrap_or_default(),
         },
@@ -147,7 +139,7 @@ pub fn fill(input: &FillInput<'_>) -> Result<CaseDocument, DocumentError> {
             "required_actions": screening.get("required_actions").cloned().unwrap_or(json!([])),
         },
         "answers": answers,
-        "generated_on": date_words(haven_core::calendar::london_date(input.today)),
+        "generated_on": day_in_words(haven_core::calendar::london_date(input.today)),
     });
     let env = environment();
     let render = |text: &str| -> Result<String, DocumentError> {
@@ -166,6 +158,11 @@ pub fn fill(input: &FillInput<'_>) -> Result<CaseDocument, DocumentError> {
             blocks.push(Block::Paragraph(p));
         }
     }
+    // Every document says so, whatever its template: a reader must not look for a child
+    // other than the reporter.
+    if let Some(words) = &reported_by.words {
+        blocks.push(Block::Paragraph(format!("{words}.")));
+    }
     for section in &input.template.sections {
         blocks.push(Block::Heading(render(&section.heading)?));
         for row in &section.rows {
@@ -173,7 +170,7 @@ pub fn fill(input: &FillInput<'_>) -> Result<CaseDocument, DocumentError> {
                 (Some(key), _) => {
                     let question = input.def.question(key);
                     match (question, at(&answers, key)) {
-                        (Some(q), Some(v)) => withhold(&words(q, v), &withheld),
+                        (Some(q), Some(v)) => withhold(&answer_in_words(q, v, STAFF), &withheld),
                         _ => "Not given".to_owned(),
                     }
                 }
@@ -196,9 +193,32 @@ pub fn fill(input: &FillInput<'_>) -> Result<CaseDocument, DocumentError> {
             }
         }
     }
+    // Contact wishes the template does not already show: a recipient who may have the
+    // reporter's details must also know how to contact them safely.
+    let unshown: Vec<_> = reported_by
+        .contact_wishes
+        .iter()
+        .filter(|w| {
+            !input
+                .template
+                .sections
+                .iter()
+                .flat_map(|s| s.rows.iter())
+                .any(|r| r.answer.as_deref() == Some(w.key.as_str()))
+        })
+        .collect();
+    if !unshown.is_empty() {
+        blocks.push(Block::Heading("Contacting the reporter safely".to_owned()));
+        for wish in unshown {
+            blocks.push(Block::Row {
+                label: wish.label.clone(),
+                value: withhold(&wish.text, &withheld),
+            });
+        }
+    }
     blocks.push(Block::Paragraph(format!(
         "Generated by Haven on {} for {}.",
-        date_words(haven_core::calendar::london_date(input.today)),
+        day_in_words(haven_core::calendar::london_date(input.today)),
         withhold(input.recipient, &withheld)
     )));
     Ok(CaseDocument {

@@ -117,13 +117,20 @@ impl Outbox {
         self.retention
     }
 
-    /// Seals and writes one email; returns its id. Blocking: call from a blocking thread.
-    pub fn write(&self, to: &str, subject: &str, message: &[u8]) -> Result<String, OutboxError> {
+    /// Seals and writes one email, dated `date`; returns its id. Blocking: call from a
+    /// blocking thread.
+    pub fn write(
+        &self,
+        to: &str,
+        subject: &str,
+        message: &[u8],
+        date: DateTime<Utc>,
+    ) -> Result<String, OutboxError> {
         create_private_dir(&self.dir)?;
         let id = crate::crypto::new_id();
         let record = OutboxMessage {
             id: String::new(),
-            date: Utc::now(),
+            date,
             to: to.to_owned(),
             subject: subject.to_owned(),
             message: String::from_utf8_lossy(message).into_owned(),
@@ -350,6 +357,11 @@ fn create_private_dir(dir: &Path) -> Result<(), OutboxError> {
 mod tests {
     use super::*;
 
+    /// A fixed time: the outbox records the time it is given, not the machine's.
+    fn written_at() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+    }
+
     fn keys() -> KeyRing {
         KeyRing::from_env(&"ab".repeat(32)).unwrap_or_else(|e| panic!("{e}"))
     }
@@ -363,12 +375,14 @@ mod tests {
                 "zz-sentinel@example.org",
                 "Hello",
                 b"To: zz-sentinel@example.org\r\n\r\nhi",
+                written_at(),
             )
             .unwrap();
         let raw = std::fs::read(outbox.dir().join(format!("{id}{SUFFIX}"))).unwrap();
         assert!(!String::from_utf8_lossy(&raw).contains("sentinel"));
         let message = outbox.read(&id).unwrap();
         assert_eq!(message.to, "zz-sentinel@example.org");
+        assert_eq!(message.date, written_at());
         assert!(message.message.ends_with("hi"));
         assert_eq!(outbox.list().unwrap().len(), 1);
     }
@@ -377,7 +391,9 @@ mod tests {
     fn a_renamed_file_does_not_open_and_ids_are_checked() {
         let dir = tempfile::tempdir().unwrap();
         let outbox = Outbox::new(dir.path(), keys());
-        let id = outbox.write("a@example.org", "s", b"m").unwrap();
+        let id = outbox
+            .write("a@example.org", "s", b"m", written_at())
+            .unwrap();
         let other = "0".repeat(32);
         std::fs::rename(outbox.path(&id), outbox.path(&other)).unwrap();
         assert!(matches!(

@@ -40,9 +40,50 @@ pub struct ReferralView {
     /// policy does not allow it).
     #[schema(value_type = Object)]
     pub answers: Value,
+    /// Who reported the case: whether a young person reported about themselves, and how to
+    /// contact the reporter safely (from `answers` as this caller may see them).
+    pub reported_by: ReportedByView,
     /// Stages received after the first, in order (Cyber Choices' detailed referral, sent
     /// through the team's link), filtered like `answers`.
     pub later_stages: Vec<LaterStageView>,
+}
+
+/// Who reported a case.
+#[derive(Serialize, ToSchema)]
+pub struct ReportedByView {
+    /// The reporter is the young person the report is about (their audience says so).
+    pub about_self: bool,
+    /// "Reported by the young person themselves" when `about_self`, otherwise null.
+    pub words: Option<String>,
+    /// The reporter's contact wishes and safety notes ("don't phone my mum").
+    pub contact_wishes: Vec<ContactWishView>,
+}
+
+/// One contact wish: the question and the reporter's answer in words.
+#[derive(Serialize, ToSchema)]
+pub struct ContactWishView {
+    /// The question's key (`reporter.safe_contact`).
+    pub key: String,
+    pub label: String,
+    pub text: String,
+}
+
+impl From<haven_core::reporter::ReportedBy> for ReportedByView {
+    fn from(r: haven_core::reporter::ReportedBy) -> Self {
+        Self {
+            about_self: r.about_self,
+            words: r.words,
+            contact_wishes: r
+                .contact_wishes
+                .into_iter()
+                .map(|w| ContactWishView {
+                    key: w.key,
+                    label: w.label,
+                    text: w.text,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// A stage received after the first, attached to the same case.
@@ -114,8 +155,9 @@ pub async fn show(
     let answers = if third_party_allowed {
         referral.answers.clone()
     } else {
-        crate::web::staff::answers::without_third_party(&def, &referral.stage, &referral.answers)
+        haven_core::disclosure::without_third_party(&def, &referral.stage, &referral.answers)
     };
+    let reported_by = haven_core::reporter::reported_by(&def, &referral.audience, &answers).into();
     let later_stages = state
         .storage
         .referral_stages(&referral.id)
@@ -125,7 +167,7 @@ pub async fn show(
             answers: if third_party_allowed {
                 st.answers
             } else {
-                crate::web::staff::answers::without_third_party(&def, &st.stage, &st.answers)
+                haven_core::disclosure::without_third_party(&def, &st.stage, &st.answers)
             },
             received_at: timestamp(st.received_at),
             stage: st.stage,
@@ -164,6 +206,7 @@ pub async fn show(
         required_actions,
         available_transitions,
         answers,
+        reported_by,
         later_stages,
     }))
 }

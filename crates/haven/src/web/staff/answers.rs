@@ -1,8 +1,10 @@
 //! A referral's answers laid out by the definition's pages and questions (their labels, not
-//! keys), with third-party information split out so that only roles allowed it see it and
-//! nothing prepared for the young person or family ever contains it.
+//! keys, each answer in words by `haven_core::answer_words`), with third-party information
+//! split out so that only roles allowed it see it and nothing prepared for the young person
+//! or family ever contains it (`haven_core::disclosure`).
 
-use haven_core::definition::{DataClass, Question, QuestionKind, ServiceDefinition};
+use haven_core::answer_words::{STAFF, answer_in_words};
+use haven_core::definition::{DataClass, ServiceDefinition};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -35,73 +37,6 @@ fn at<'a>(answers: &'a Value, key: &str) -> Option<&'a Value> {
         .filter(|v| !v.is_null())
 }
 
-fn option_label(q: &Question, key: &str) -> String {
-    q.options
-        .iter()
-        .find(|o| o.key == key)
-        .map_or_else(|| key.to_owned(), |o| o.label.clone())
-}
-
-fn column_label(q: &Question, key: &str) -> String {
-    if key == "both" {
-        return q
-            .columns
-            .iter()
-            .map(|c| c.label.clone())
-            .collect::<Vec<_>>()
-            .join(" and ");
-    }
-    q.columns
-        .iter()
-        .find(|c| c.key == key)
-        .map_or_else(|| key.to_owned(), |c| c.label.clone())
-}
-
-/// An answer in words (labels for option keys).
-pub fn words(q: &Question, value: &Value) -> String {
-    match (q.kind, value) {
-        (QuestionKind::YesNo, Value::Bool(b)) => if *b { "Yes" } else { "No" }.to_owned(),
-        (QuestionKind::Choice, Value::String(s)) => option_label(q, s),
-        (QuestionKind::MultipleChoice, Value::Array(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(|k| option_label(q, k))
-            .collect::<Vec<_>>()
-            .join("; "),
-        (QuestionKind::IndicatorMatrix, Value::Object(map)) => map
-            .iter()
-            .map(|(k, v)| {
-                format!(
-                    "{}: {}",
-                    option_label(q, k),
-                    column_label(q, v.as_str().unwrap_or_default())
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-        (QuestionKind::Repeatable, Value::Array(items)) => items
-            .iter()
-            .map(|item| {
-                q.fields
-                    .iter()
-                    .filter_map(|f| {
-                        let v = at(item, &f.key)
-                            .or_else(|| f.key.rsplit('.').next().and_then(|last| item.get(last)))?;
-                        Some(format!("{}: {}", f.label, words(f, v)))
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .collect::<Vec<_>>()
-            .join(" | "),
-        (QuestionKind::File, _) => "Attached file".to_owned(),
-        (_, Value::String(s)) => s.clone(),
-        (_, Value::Number(n)) => n.to_string(),
-        (_, Value::Bool(b)) => if *b { "Yes" } else { "No" }.to_owned(),
-        (_, other) => other.to_string(),
-    }
-}
-
 /// Lays out the answers of `stage` (`answers` is that stage's document).
 pub fn lay_out(def: &ServiceDefinition, stage: &str, answers: &Value) -> LaidOut {
     let mut out = LaidOut::default();
@@ -116,7 +51,7 @@ pub fn lay_out(def: &ServiceDefinition, stage: &str, answers: &Value) -> LaidOut
             };
             let row = AnswerRow {
                 label: q.label.clone(),
-                value: words(q, value),
+                value: answer_in_words(q, value, STAFF),
             };
             if q.data_class == DataClass::ThirdParty {
                 out.third_party.push(row);
@@ -134,32 +69,10 @@ pub fn lay_out(def: &ServiceDefinition, stage: &str, answers: &Value) -> LaidOut
     out
 }
 
-/// `answers` without any third-party question's answer (for roles not allowed it, and for
-/// anything prepared for the young person or family).
-pub fn without_third_party(def: &ServiceDefinition, stage: &str, answers: &Value) -> Value {
-    let mut answers = answers.clone();
-    let Some(stage) = def.stage(stage) else {
-        return answers;
-    };
-    for (_, q) in stage.questions() {
-        if q.data_class != DataClass::ThirdParty {
-            continue;
-        }
-        let mut parts: Vec<&str> = q.key.split('.').collect();
-        let Some(last) = parts.pop() else { continue };
-        let parent = parts
-            .iter()
-            .try_fold(&mut answers, |value, part| value.get_mut(*part));
-        if let Some(Value::Object(map)) = parent {
-            map.remove(last);
-        }
-    }
-    answers
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use haven_core::disclosure::without_third_party;
     use serde_json::json;
 
     #[test]

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use haven_core::definition::ServiceDefinition;
 use serde_json::{Value, json};
 
-use super::answers::{lay_out, without_third_party};
+use super::answers::lay_out;
 use super::error::StaffError;
 use super::render::page;
 use super::session::{CurrentSession, SignedIn};
@@ -25,6 +25,7 @@ use crate::storage::casework::Direction;
 use crate::storage::referrals::Referral;
 use crate::storage::users::StaffUser;
 use crate::web::AppState;
+use haven_core::disclosure::without_third_party;
 
 /// The case `reference` if `staff` may do `action` on it: 404 for a missing case or one of
 /// another team, 403 when the role may not (`cases::Cases::find`).
@@ -242,6 +243,16 @@ pub async fn case_page(
         .collect();
     let may_third_party = may(state, &staff, referral, Action::ViewThirdParty);
     let laid = lay_out(def, &referral.stage, &referral.answers);
+    // Contact wishes from what this role may see (never a third party's words).
+    let reported_by = haven_core::reporter::reported_by(
+        def,
+        &referral.audience,
+        &if may_third_party {
+            referral.answers.clone()
+        } else {
+            without_third_party(def, &referral.stage, &referral.answers)
+        },
+    );
     let later_stages: Vec<Value> = state
         .storage
         .referral_stages(&referral.id)
@@ -334,6 +345,7 @@ pub async fn case_page(
             "view_third_party": may_third_party,
         },
         "transitions": transitions,
+        "reported_by": reported_by,
         "sections": laid.sections,
         "first_stage": def.stage(&referral.stage).map_or(referral.stage.as_str(), |s| s.label.as_str()),
         "later_stages": later_stages,
@@ -419,6 +431,7 @@ pub async fn family_copy(
             "service": def.name,
             "status": public_status,
             "sections": laid.sections,
+            "reported_by": haven_core::reporter::reported_by(&def, &referral.audience, &answers),
         }),
     ))
 }

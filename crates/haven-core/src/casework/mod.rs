@@ -1,13 +1,21 @@
 //! Casework rules, from a definition's `[casework]` section: which meetings are home visits,
 //! what a meeting record must say, the lone-working concerns in a referral's answers, when a
 //! plan action is overdue, and the outcome a case closes with. Pure: the caller passes the
-//! answers, the day and the request, and records what these functions allow.
+//! answers, the day and the request, and records what these functions allow. The checks on
+//! typed input (plan goals, actions, reviews, onward referrals) are in [`input`].
 
 use chrono::{Days, NaiveDate, NaiveTime};
 use serde_json::{Map, Value};
 
 use crate::definition::condition::lookup;
 use crate::definition::{DataClass, ServiceDefinition};
+
+pub mod input;
+
+pub use input::{
+    CheckedOnward, CheckedReview, MAX_RECIPIENT, OnwardInput, check_onward, check_review, date,
+    given, required_text,
+};
 
 /// Longest free text accepted in a casework record, in characters.
 pub const MAX_TEXT: usize = 20_000;
