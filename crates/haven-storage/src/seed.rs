@@ -42,6 +42,9 @@ struct SealedAction<'a> {
     at: String,
 }
 
+/// One referral sealed for seeding, with its plan actions.
+type SealedCase<'a> = (ReferralRow, Vec<SealedAction<'a>>);
+
 impl Storage {
     /// Seals one referral and its plan actions.
     fn seal_for_seed<'a>(
@@ -86,24 +89,23 @@ impl Storage {
         let per_thread = batch.len().div_ceil(threads).max(1);
         // Hand-rolled over std's scoped threads rather than a pool crate: one fan-out per
         // batch, in a tool never used by `serve`.
-        let sealed: Vec<Result<Vec<(ReferralRow, Vec<SealedAction<'_>>)>, StorageError>> =
-            std::thread::scope(|scope| {
-                let workers: Vec<_> = batch
-                    .chunks(per_thread)
-                    .map(|chunk| {
-                        scope.spawn(move || {
-                            chunk
-                                .iter()
-                                .map(|(new, state)| self.seal_for_seed(new, state, &new.id))
-                                .collect::<Result<Vec<_>, _>>()
-                        })
+        let sealed: Vec<Result<Vec<SealedCase<'_>>, StorageError>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = batch
+                .chunks(per_thread)
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        chunk
+                            .iter()
+                            .map(|(new, state)| self.seal_for_seed(new, state, &new.id))
+                            .collect::<Result<Vec<_>, _>>()
                     })
-                    .collect();
-                workers
-                    .into_iter()
-                    .map(|w| w.join().unwrap_or(Err(StorageError::WriterStopped)))
-                    .collect()
-            });
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().unwrap_or(Err(StorageError::WriterStopped)))
+                .collect()
+        });
         let mut rows = Vec::with_capacity(batch.len());
         let mut actions = Vec::new();
         for part in sealed {

@@ -519,26 +519,6 @@ fn check_channel(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn uk_today_follows_british_summer_time() {
-        let just_after_midnight_bst = Utc.with_ymd_and_hms(2025, 6, 30, 23, 30, 0).unwrap();
-        assert_eq!(
-            uk_today(just_after_midnight_bst),
-            NaiveDate::from_ymd_opt(2025, 7, 1).unwrap()
-        );
-        let winter = Utc.with_ymd_and_hms(2025, 1, 31, 23, 30, 0).unwrap();
-        assert_eq!(
-            uk_today(winter),
-            NaiveDate::from_ymd_opt(2025, 1, 31).unwrap()
-        );
-    }
-}
-
 /// A public form refused before it is finished: the answers so far are already out of scope
 /// (`screening::refused_already`), so the person is told who can help before giving
 /// anyone's details. As for a refused submission, only the anonymous count is kept.
@@ -567,4 +547,24 @@ pub async fn refuse_early(
         signposts: result.map(|r| r.signposts).unwrap_or_default(),
         reason: screening::out_of_scope_words(def, answers, today).join("\n\n"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn uk_today_follows_british_summer_time() {
+        let just_after_midnight_bst = Utc.with_ymd_and_hms(2025, 6, 30, 23, 30, 0).unwrap();
+        assert_eq!(
+            uk_today(just_after_midnight_bst),
+            NaiveDate::from_ymd_opt(2025, 7, 1).unwrap()
+        );
+        let winter = Utc.with_ymd_and_hms(2025, 1, 31, 23, 30, 0).unwrap();
+        assert_eq!(
+            uk_today(winter),
+            NaiveDate::from_ymd_opt(2025, 1, 31).unwrap()
+        );
+    }
 }

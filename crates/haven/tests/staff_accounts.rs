@@ -26,9 +26,9 @@ async fn admin(app: &TestApp) -> (String, Browser) {
 
 /// The path of the set-up link shown on a page (`/staff/set-up/…`).
 fn link_of(html: &str) -> String {
-    let at = html.find("id=\"set-up-link\">").expect("a set-up link");
-    let rest = &html[at + "id=\"set-up-link\">".len()..];
-    // minijinja escapes `/` in HTML.
+    let at = html.find("id=\"set-up-link\"").expect("a set-up link");
+    let rest = &html[at..];
+    let rest = &rest[rest.find('>').expect("the link's element") + 1..];
     let url = rest[..rest.find('<').unwrap()].replace("&#x2f;", "/");
     let path = &url[url.find("/staff/set-up/").expect("the link's path")..];
     path.to_owned()
