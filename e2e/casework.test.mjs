@@ -80,7 +80,7 @@ test('Cyber Choices: enquiry → suitable → detailed form → initial meeting 
   // opens it, reassesses it and allocates it to the caseworker.
   await triagePage.goto(haven.url('/staff/queue'))
   const row = triagePage.locator('#queue tbody tr', { hasText: reference })
-  assert.match(await row.innerText(), /New information/)
+  assert.match(await row.innerText(), /New information/i, "the MOJ badge (shown in capitals)")
   await staffAxe(triagePage, 'queue with new information')
   await triagePage.goto(haven.url(`/staff/cases/${reference}`))
   assert.equal(await status(triagePage), 'Detailed referral received')
@@ -94,7 +94,7 @@ test('Cyber Choices: enquiry → suitable → detailed form → initial meeting 
   assert.equal(await triagePage.inputValue('#worker'), caseworker.email, await errorSummary(triagePage))
   await staffAxe(triagePage, 'case file, allocated')
   await triagePage.goto(haven.url('/staff/queue'))
-  assert.doesNotMatch(await row.innerText(), /New information/, 'read once the case was opened')
+  assert.doesNotMatch(await row.innerText(), /New information/i, 'read once the case was opened')
   await triage.close()
 
   // 5. The caseworker: the case is in their queue; the lone-working concerns come first.
