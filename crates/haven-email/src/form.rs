@@ -1,0 +1,1154 @@
+//! A filled referral form (`.docx`, laid out as the paper form) → a definition's answers.
+//!
+//! Matching is by meaning, never by position: every label on the form (the first cell of a
+//! table row, or a line such as "Name: Jo Bloggs", or a line on its own with the answer under
+//! it) is compared with the words of the definition's question labels, help texts and
+//! option labels ([`crate::labels`]), and the best match above a threshold wins. When two
+//! questions match equally well ("Date of birth" of the young person and of a parent), the
+//! one not yet answered that comes next in the definition's order wins: definitions follow
+//! the paper form's sections in order.
+//!
+//! What it reads:
+//! - text, phone, email (the address found in the text), number;
+//! - dates in any common UK style ([`crate::dates`]) → `YYYY-MM-DD`;
+//! - yes/no: "Yes", "Y", "No", "N", a ticked box next to one, or "Yes / No" with the other
+//!   struck through or deleted; text after the yes or no goes to the question that the
+//!   definition asks only for that answer (`required_when`, "please give details");
+//! - choices: by option label, initial ("F", "M") or "none"/"neither";
+//! - tick rows: an option's label with a tick (X, ✓, ✔, ☒, Yes) in a following cell;
+//!   for an indicator grid (the screening tool), the column is the one whose header cell
+//!   matches the column's label, or the first / second tick cell in order;
+//! - repeatable questions (parents and carers) from their fields' labels, one item per block.
+//!
+//! Every question of the stage that was not read is listed in [`FormReading::unread`] with
+//! the reason, and rows of the form that matched no question in [`FormReading::extra`], so a
+//! person completes the rest from the original.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+
+use chrono::NaiveDate;
+use haven_core::definition::{Question, QuestionKind, Stage};
+use regex::Regex;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::Quarantine;
+use crate::dates::parse_uk_date;
+use crate::docx::{Block, Document, DocxLimits, read_docx};
+use crate::labels::{after_label, similarity, words};
+
+/// What was read from a form.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FormReading {
+    /// An answers document for the stage (nested by the keys' dots), ready for validation.
+    pub answers: Value,
+    /// Each question of the stage that was not read, in the definition's order.
+    pub unread: Vec<Unread>,
+    /// Rows of the form with text that matched no question: label and value as written.
+    pub extra: Vec<(String, String)>,
+}
+
+/// A question the form did not answer, and why, in plain words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unread {
+    pub key: String,
+    pub label: String,
+    pub reason: String,
+}
+
+/// Reads a `.docx` form for `stage` (size caps and refusals: [`crate::docx`]).
+pub fn read_form(
+    bytes: &[u8],
+    stage: &Stage,
+    today: NaiveDate,
+    limits: &DocxLimits,
+) -> Result<FormReading, Quarantine> {
+    let doc = read_docx(bytes, limits)?;
+    Ok(read_document(&doc, stage, today))
+}
+
+/// Lowest similarity at which a form's label is taken for a question's.
+const THRESHOLD: f64 = 0.72;
+/// Two matches closer than this are a tie (broken by the definition's order).
+const TIE: f64 = 0.03;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// The question itself (its label or help).
+    Question,
+    /// One option of a multiple choice or indicator grid: index into `options`.
+    Option(usize),
+    /// One field of a repeatable question: index into `fields`.
+    Field(usize),
+}
+
+struct Target<'d> {
+    question: &'d Question,
+    kind: Kind,
+    order: usize,
+    label: Vec<String>,
+    help: Vec<String>,
+}
+
+impl Target<'_> {
+    fn score(&self, text: &[String]) -> f64 {
+        let by_label = similarity(text, &self.label);
+        let by_help = if self.help.len() >= 4 {
+            0.95 * similarity(text, &self.help)
+        } else {
+            0.0
+        };
+        by_label.max(by_help)
+    }
+}
+
+struct Reader<'d> {
+    targets: Vec<Target<'d>>,
+    questions: Vec<&'d Question>,
+    today: NaiveDate,
+    answers: Value,
+    /// Keys (or `key[i].field`) answered, and keys whose label was seen.
+    filled: BTreeSet<String>,
+    seen: BTreeSet<String>,
+    problems: BTreeMap<String, String>,
+    extra: Vec<(String, String)>,
+    cursor: usize,
+    /// Current item of each repeatable question.
+    items: BTreeMap<String, usize>,
+    /// The indicator grid being read: its question key and each cell's column key.
+    grid: Option<(String, Vec<Option<String>>)>,
+}
+
+/// Reads an already opened document (the matching without the zip).
+pub fn read_document(doc: &Document, stage: &Stage, today: NaiveDate) -> FormReading {
+    let mut reader = Reader::new(stage, today);
+    reader.read(doc);
+    reader.finish()
+}
+
+impl<'d> Reader<'d> {
+    fn new(stage: &'d Stage, today: NaiveDate) -> Self {
+        let mut targets = Vec::new();
+        let mut questions = Vec::new();
+        for page in &stage.pages {
+            for q in &page.questions {
+                questions.push(q);
+                let order = targets.len();
+                let help = q.help.as_deref().map(words).unwrap_or_default();
+                match q.kind {
+                    QuestionKind::File => {}
+                    QuestionKind::Repeatable => {
+                        for (i, f) in q.fields.iter().enumerate() {
+                            targets.push(Target {
+                                question: q,
+                                kind: Kind::Field(i),
+                                order: order + i,
+                                label: words(&f.label),
+                                help: f.help.as_deref().map(words).unwrap_or_default(),
+                            });
+                        }
+                    }
+                    QuestionKind::MultipleChoice | QuestionKind::IndicatorMatrix => {
+                        targets.push(Target {
+                            question: q,
+                            kind: Kind::Question,
+                            order,
+                            label: words(&q.label),
+                            help,
+                        });
+                        for (i, o) in q.options.iter().enumerate() {
+                            targets.push(Target {
+                                question: q,
+                                kind: Kind::Option(i),
+                                order: order + 1 + i,
+                                label: words(&o.label),
+                                help: Vec::new(),
+                            });
+                        }
+                    }
+                    _ => targets.push(Target {
+                        question: q,
+                        kind: Kind::Question,
+                        order,
+                        label: words(&q.label),
+                        help,
+                    }),
+                }
+            }
+        }
+        // Orders are positions in the list (the pushes above keep definition order).
+        for (i, t) in targets.iter_mut().enumerate() {
+            t.order = i;
+        }
+        Self {
+            targets,
+            questions,
+            today,
+            answers: Value::Object(Map::new()),
+            filled: BTreeSet::new(),
+            seen: BTreeSet::new(),
+            problems: BTreeMap::new(),
+            extra: Vec::new(),
+            cursor: 0,
+            items: BTreeMap::new(),
+            grid: None,
+        }
+    }
+
+    /// The best target for a label, with its score.
+    fn best(&self, text: &str, only: impl Fn(&Target<'_>) -> bool) -> Option<(usize, f64)> {
+        let w = words(text);
+        if w.is_empty() {
+            return None;
+        }
+        let mut scored: Vec<(usize, f64)> = self
+            .targets
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| only(t))
+            .map(|(i, t)| (i, t.score(&w)))
+            .filter(|(_, s)| *s >= THRESHOLD)
+            .collect();
+        let top = scored.iter().map(|(_, s)| *s).fold(0.0f64, f64::max);
+        scored.retain(|(_, s)| *s >= top - TIE);
+        // Ties: not yet answered first, then the next in definition order after the cursor.
+        scored.sort_by_key(|(i, _)| {
+            let t = &self.targets[*i];
+            let done = self.target_done(t);
+            let distance = if t.order >= self.cursor {
+                t.order - self.cursor
+            } else {
+                10_000 + (self.cursor - t.order)
+            };
+            (done, distance)
+        });
+        scored.first().copied()
+    }
+
+    fn target_done(&self, t: &Target<'_>) -> bool {
+        match t.kind {
+            Kind::Question => self.filled.contains(&t.question.key),
+            Kind::Option(i) => self
+                .filled
+                .contains(&format!("{}#{}", t.question.key, t.question.options[i].key)),
+            Kind::Field(_) => false,
+        }
+    }
+
+    fn read(&mut self, doc: &Document) {
+        let mut i = 0;
+        while i < doc.blocks.len() {
+            match &doc.blocks[i] {
+                Block::Paragraph(text) => {
+                    // Paragraphs outside tables: a label line, then its answer in the
+                    // following paragraphs until a blank line or another label.
+                    let mut lines: Vec<&str> = text.split('\n').collect();
+                    let mut j = i + 1;
+                    while let Some(Block::Paragraph(next)) = doc.blocks.get(j) {
+                        if next.trim().is_empty()
+                            && lines.last().is_some_and(|l| l.trim().is_empty())
+                        {
+                            break;
+                        }
+                        lines.extend(next.split('\n'));
+                        j += 1;
+                    }
+                    self.scan_lines(&lines, None);
+                    i = j;
+                    continue;
+                }
+                Block::Row(cells) => {
+                    let next_value = match doc.blocks.get(i + 1) {
+                        Some(Block::Row(next)) if self.is_value_row(next) => Some(next),
+                        _ => None,
+                    };
+                    if self.read_row(cells, next_value.map(|v| v.as_slice())) {
+                        i += 2;
+                        continue;
+                    }
+                }
+            }
+            i += 1;
+        }
+    }
+
+    /// A row that holds only an answer: one non-empty cell that does not start with a label.
+    fn is_value_row(&self, cells: &[Vec<String>]) -> bool {
+        let texts: Vec<String> = cells.iter().map(|c| cell_text(c)).collect();
+        let non_empty: Vec<&String> = texts.iter().filter(|t| !t.trim().is_empty()).collect();
+        match non_empty.as_slice() {
+            [only] => {
+                let first_line = only
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or_default();
+                self.best(first_line, |_| true).is_none() && self.inline_label(first_line).is_none()
+            }
+            _ => false,
+        }
+    }
+
+    /// Reads one table row; returns true when it also used `next` (a row holding its answer).
+    fn read_row(&mut self, cells: &[Vec<String>], next: Option<&[Vec<String>]>) -> bool {
+        let texts: Vec<String> = cells.iter().map(|c| cell_text(c)).collect();
+        let filled_cells = texts.iter().filter(|t| !t.trim().is_empty()).count();
+        if filled_cells == 0 {
+            return false;
+        }
+        // A grid's header row: its cells name the grid's columns.
+        if cells.len() >= 3 && self.read_grid_header(&texts) {
+            return false;
+        }
+        let label = texts[0].trim();
+        let first_line = cells
+            .first()
+            .and_then(|c| c.iter().find(|l| !l.trim().is_empty()))
+            .map(String::as_str)
+            .unwrap_or_default();
+        let rest: Vec<&str> = texts[1..].iter().map(|t| t.trim()).collect();
+        let rest_text = rest
+            .iter()
+            .filter(|t| !t.is_empty())
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n");
+        // The label may be the cell's first paragraph with the answer in the next ones.
+        let candidate = if label.is_empty() {
+            None
+        } else {
+            self.best(label, |_| true)
+                .or_else(|| self.best(first_line, |_| true).map(|(i, s)| (i, s - 0.01)))
+        };
+        if let Some((t, _)) = candidate {
+            // A cell with several labelled lines ("Name: …", "Email: …") is read line by line.
+            let labelled_lines = cells[0]
+                .iter()
+                .filter(|l| self.inline_label(l).is_some() || self.line_label(l).is_some())
+                .count();
+            if labelled_lines >= 2 {
+                self.read_label_lines(&cells[0], cells.get(1).map(Vec::as_slice));
+                for c in cells.iter().skip(2) {
+                    self.scan_lines(&c.iter().map(String::as_str).collect::<Vec<_>>(), None);
+                }
+                return false;
+            }
+            let target_kind = self.targets[t].kind;
+            let question = self.targets[t].question;
+            match (target_kind, question.kind) {
+                (Kind::Option(o), QuestionKind::IndicatorMatrix) => {
+                    self.grid_row(question, o, &rest);
+                    return false;
+                }
+                (Kind::Option(o), _) => {
+                    self.option_row(question, o, &rest);
+                    return false;
+                }
+                (Kind::Question, QuestionKind::MultipleChoice | QuestionKind::IndicatorMatrix) => {
+                    // A section heading such as "Vulnerabilities | Please tick".
+                    self.seen.insert(question.key.clone());
+                    self.cursor = self.targets[t].order;
+                    return false;
+                }
+                _ => {}
+            }
+            // The answer: the other cells, else the label cell's later lines, else the next row.
+            let mut value = rest_text;
+            if value.is_empty() {
+                let label_line_index = cells[0]
+                    .iter()
+                    .position(|l| !l.trim().is_empty())
+                    .unwrap_or(0);
+                let later: Vec<&str> = cells[0]
+                    .iter()
+                    .skip(label_line_index + 1)
+                    .map(|l| l.trim())
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                // Later lines count as the answer only when the first line is the label.
+                if !later.is_empty() && self.best(first_line, |_| true).is_some_and(|(b, _)| b == t)
+                {
+                    value = later.join("\n");
+                }
+            }
+            let mut used_next = false;
+            if value.is_empty() {
+                if let Some(next) = next {
+                    value = next
+                        .iter()
+                        .map(|c| cell_text(c))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                        .trim()
+                        .to_string();
+                    used_next = true;
+                }
+            }
+            self.assign(t, &value);
+            return used_next;
+        }
+        // No label matched: perhaps labelled lines inside the cells.
+        let mut any = false;
+        for c in cells {
+            any |= self.scan_lines(&c.iter().map(String::as_str).collect::<Vec<_>>(), None);
+        }
+        if !any && filled_cells >= 2 && !label.is_empty() && !rest_text.is_empty() {
+            self.extra.push((label.to_string(), rest_text));
+        }
+        false
+    }
+
+    /// A line that is a label and nothing else (ends in ':' or '?', or matches closely).
+    fn line_label(&self, line: &str) -> Option<usize> {
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            return None;
+        }
+        let (t, score) = self.best(trimmed, |t| !matches!(t.kind, Kind::Option(_)))?;
+        let ends_like_label =
+            trimmed.ends_with(':') || trimmed.ends_with('?') || trimmed.ends_with('*');
+        (ends_like_label || score >= 0.85).then_some(t)
+    }
+
+    /// "Label: value" or "Label value" on one line: the target and the value.
+    fn inline_label<'l>(&self, line: &'l str) -> Option<(usize, &'l str)> {
+        let line = line.trim();
+        if let Some((head, tail)) = line.split_once(':') {
+            if !tail.trim().is_empty() {
+                if let Some((t, _)) = self.best(head, |t| !matches!(t.kind, Kind::Option(_))) {
+                    return Some((t, tail.trim()));
+                }
+            }
+        }
+        // The longest question label that the line starts with.
+        let mut found: Option<(usize, &str, usize)> = None;
+        for (i, t) in self.targets.iter().enumerate() {
+            if matches!(t.kind, Kind::Option(_)) || t.label.is_empty() {
+                continue;
+            }
+            if let Some(tail) = after_label(line, &t.label) {
+                if tail.is_empty() {
+                    continue;
+                }
+                let better = found.is_none_or(|(_, _, len)| t.label.len() > len);
+                let tie_better = found.is_some_and(|(j, _, len)| {
+                    t.label.len() == len
+                        && self.target_done(&self.targets[j])
+                        && !self.target_done(t)
+                });
+                if better || tie_better {
+                    found = Some((i, tail, t.label.len()));
+                }
+            }
+        }
+        found.map(|(i, tail, _)| (i, tail))
+    }
+
+    /// A cell of label lines, with their answers on the same lines or, line for line, in
+    /// the next cell.
+    fn read_label_lines(&mut self, lines: &[String], answers: Option<&[String]>) {
+        let answer_lines: Vec<&str> = answers
+            .unwrap_or_default()
+            .iter()
+            .map(|l| l.trim())
+            .filter(|l| !l.is_empty())
+            .collect();
+        let labels_only: Vec<usize> = lines
+            .iter()
+            .filter(|l| self.inline_label(l).is_none())
+            .filter_map(|l| self.line_label(l))
+            .collect();
+        if !labels_only.is_empty() && labels_only.len() == answer_lines.len() {
+            for (t, v) in labels_only.into_iter().zip(answer_lines) {
+                self.assign(t, v);
+            }
+            for l in lines {
+                if let Some((t, v)) = self.inline_label(l) {
+                    self.assign(t, v);
+                }
+            }
+            return;
+        }
+        self.scan_lines(&lines.iter().map(String::as_str).collect::<Vec<_>>(), None);
+        if !answer_lines.is_empty() {
+            self.scan_lines(&answer_lines, None);
+        }
+    }
+
+    /// Lines: "Label: value" lines, and label lines whose answer is on the following lines.
+    /// Returns whether any label was found.
+    fn scan_lines(&mut self, lines: &[&str], mut pending: Option<(usize, Vec<String>)>) -> bool {
+        let mut any = false;
+        for line in lines {
+            let trimmed = line.trim();
+            if trimmed.is_empty() {
+                continue;
+            }
+            if let Some(t) = self.line_label(trimmed) {
+                // A label on its own (its answer follows) unless the line carries a value.
+                let inline = self.inline_label(trimmed).filter(|(i, _)| *i == t);
+                if inline.is_none() {
+                    self.flush(pending.take());
+                    pending = Some((t, Vec::new()));
+                    any = true;
+                    continue;
+                }
+            }
+            if let Some((t, value)) = self.inline_label(trimmed) {
+                self.flush(pending.take());
+                let value = value.to_string();
+                self.assign(t, &value);
+                any = true;
+                continue;
+            }
+            if let Some((_, values)) = pending.as_mut() {
+                values.push(trimmed.to_string());
+            }
+        }
+        self.flush(pending);
+        any
+    }
+
+    fn flush(&mut self, pending: Option<(usize, Vec<String>)>) {
+        if let Some((t, values)) = pending {
+            let value = values.join("\n");
+            self.assign(t, &value);
+        }
+    }
+
+    /// A header row naming an indicator grid's columns: remembers which cell is which.
+    fn read_grid_header(&mut self, texts: &[String]) -> bool {
+        for q in &self.questions {
+            if q.kind != QuestionKind::IndicatorMatrix || q.columns.is_empty() {
+                continue;
+            }
+            let mut mapping: Vec<Option<String>> = vec![None; texts.len()];
+            let mut matched = 0;
+            for (i, text) in texts.iter().enumerate().skip(1) {
+                let w = words(text);
+                let best = q
+                    .columns
+                    .iter()
+                    .map(|c| (c, similarity(&w, &words(&c.label))))
+                    .filter(|(_, s)| *s >= 0.6)
+                    .max_by(|a, b| a.1.total_cmp(&b.1));
+                if let Some((c, _)) = best {
+                    mapping[i] = Some(c.key.clone());
+                    matched += 1;
+                }
+            }
+            if matched >= 1
+                && matched
+                    == texts.len() - 1 - texts[1..].iter().filter(|t| t.trim().is_empty()).count()
+            {
+                self.seen.insert(q.key.clone());
+                self.grid = Some((q.key.clone(), mapping));
+                return true;
+            }
+        }
+        false
+    }
+
+    /// An indicator row: which of its cells are ticked, as columns.
+    fn grid_row(&mut self, q: &Question, option: usize, cells: &[&str]) {
+        self.seen.insert(q.key.clone());
+        let opt = &q.options[option];
+        self.filled.insert(format!("{}#{}", q.key, opt.key));
+        let mapping = self
+            .grid
+            .as_ref()
+            .filter(|(key, _)| *key == q.key)
+            .map(|(_, m)| m.clone());
+        let mut columns: Vec<String> = Vec::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if tick(cell) != Some(true) {
+                continue;
+            }
+            // Cell i of `cells` is cell i + 1 of the row.
+            let column = match &mapping {
+                Some(m) => m.get(i + 1).cloned().flatten(),
+                None => q.columns.get(i).map(|c| c.key.clone()),
+            };
+            if let Some(c) = column {
+                if !columns.contains(&c) {
+                    columns.push(c);
+                }
+            }
+        }
+        if columns.is_empty() {
+            return;
+        }
+        let value = if columns.len() >= 2 && q.columns.len() == 2 {
+            "both".to_string()
+        } else {
+            columns[0].clone()
+        };
+        let slot = self.slot(&q.key);
+        if !slot.is_object() {
+            *slot = Value::Object(Map::new());
+        }
+        if let Some(o) = slot.as_object_mut() {
+            o.insert(opt.key.clone(), Value::String(value));
+        }
+        self.filled.insert(q.key.clone());
+    }
+
+    /// A multiple-choice option's row: ticked, or written in ("Other (please state) | CAMHS").
+    fn option_row(&mut self, q: &Question, option: usize, cells: &[&str]) {
+        self.seen.insert(q.key.clone());
+        let opt = &q.options[option];
+        self.filled.insert(format!("{}#{}", q.key, opt.key));
+        let marks: Vec<Option<bool>> = cells.iter().map(|c| tick(c)).collect();
+        let written: Vec<&str> = cells
+            .iter()
+            .zip(&marks)
+            .filter(|(c, m)| m.is_none() && !c.trim().is_empty())
+            .map(|(c, _)| *c)
+            .collect();
+        let ticked = marks.contains(&Some(true)) || !written.is_empty();
+        if !ticked {
+            return;
+        }
+        match q.kind {
+            QuestionKind::Choice => {
+                set_path(&mut self.answers, &q.key, Value::String(opt.key.clone()));
+            }
+            _ => {
+                let slot = self.slot(&q.key);
+                if !slot.is_array() {
+                    *slot = Value::Array(Vec::new());
+                }
+                if let Some(list) = slot.as_array_mut() {
+                    let v = Value::String(opt.key.clone());
+                    if !list.contains(&v) {
+                        list.push(v);
+                    }
+                }
+            }
+        }
+        self.filled.insert(q.key.clone());
+        // Written-in text goes to the question asked for that option ("please state").
+        if !written.is_empty() {
+            let text = written.join("\n");
+            if let Some(follow) = self.follow_up(&q.key, Some(&opt.label)) {
+                let key = follow.key.clone();
+                self.answer_text(follow, &key, &text);
+            }
+        }
+    }
+
+    /// The question the definition asks only after `key` is answered (a "please give
+    /// details" question): the one whose `required_when` names `key`, best matching
+    /// `option_label` when given.
+    fn follow_up(&self, key: &str, option_label: Option<&str>) -> Option<&'d Question> {
+        let candidates: Vec<&'d Question> = self
+            .questions
+            .iter()
+            .copied()
+            .filter(|q| {
+                matches!(q.kind, QuestionKind::Text | QuestionKind::LongText)
+                    && q.required_when
+                        .as_ref()
+                        .and_then(|c| serde_json::to_value(c).ok())
+                        .is_some_and(|v| v.get("question").and_then(Value::as_str) == Some(key))
+            })
+            .collect();
+        match option_label {
+            None => candidates.first().copied(),
+            Some(label) => {
+                let w = words(label);
+                candidates
+                    .into_iter()
+                    .map(|q| {
+                        (
+                            q,
+                            similarity(&words(&q.label), &w).max(similarity(&w, &words(&q.label))),
+                        )
+                    })
+                    .filter(|(_, s)| *s >= 0.5)
+                    .max_by(|a, b| a.1.total_cmp(&b.1))
+                    .map(|(q, _)| q)
+            }
+        }
+    }
+
+    /// The answer slot for a dotted key, created as null.
+    fn slot(&mut self, key: &str) -> &mut Value {
+        let mut current = &mut self.answers;
+        for part in key.split('.') {
+            if !current.is_object() {
+                *current = Value::Object(Map::new());
+            }
+            let Value::Object(map) = current else {
+                unreachable!("made an object above")
+            };
+            current = map.entry(part.to_string()).or_insert(Value::Null);
+        }
+        current
+    }
+
+    /// Records `value` (as written on the form) for target `t`.
+    fn assign(&mut self, t: usize, value: &str) {
+        let target = &self.targets[t];
+        let question = target.question;
+        let kind = target.kind;
+        self.cursor = target.order;
+        match kind {
+            Kind::Question => {
+                self.seen.insert(question.key.clone());
+                if self.filled.contains(&question.key) {
+                    return;
+                }
+                let key = question.key.clone();
+                self.answer_question(question, &key, value);
+            }
+            Kind::Field(f) => {
+                let field = &question.fields[f];
+                let value = value.trim();
+                self.seen.insert(question.key.clone());
+                if value.is_empty() {
+                    return;
+                }
+                let item = *self.items.get(&question.key).unwrap_or(&0);
+                let field_key = format!("{}[{item}].{}", question.key, field.key);
+                let item = if self.filled.contains(&field_key) {
+                    item + 1
+                } else {
+                    item
+                };
+                if question.max_items.is_some_and(|m| item >= m) {
+                    return;
+                }
+                self.items.insert(question.key.clone(), item);
+                let Some(v) =
+                    self.read_value(field, &format!("{}.{}", question.key, field.key), value)
+                else {
+                    return;
+                };
+                let slot = self.slot(&question.key);
+                if !slot.is_array() {
+                    *slot = Value::Array(Vec::new());
+                }
+                if let Some(list) = slot.as_array_mut() {
+                    while list.len() <= item {
+                        list.push(Value::Object(Map::new()));
+                    }
+                    if let Some(obj) = list[item].as_object_mut() {
+                        obj.insert(field.key.clone(), v);
+                    }
+                }
+                self.filled
+                    .insert(format!("{}[{item}].{}", question.key, field.key));
+                self.filled.insert(question.key.clone());
+            }
+            Kind::Option(o) => {
+                // An option named on a line with its mark: "Early Help ☒".
+                let cells = [value];
+                if question.kind == QuestionKind::IndicatorMatrix {
+                    self.grid_row(question, o, &cells);
+                } else {
+                    self.option_row(question, o, &cells);
+                }
+            }
+        }
+    }
+
+    fn answer_question(&mut self, q: &'d Question, key: &str, value: &str) {
+        let value = value.trim();
+        if value.is_empty() {
+            return;
+        }
+        if q.kind == QuestionKind::YesNo {
+            match yes_no(value) {
+                YesNo::Yes(rest) => {
+                    set_path(&mut self.answers, key, Value::Bool(true));
+                    self.filled.insert(key.to_string());
+                    self.problems.remove(key);
+                    if !rest.is_empty() {
+                        if let Some(follow) = self.follow_up(key, None) {
+                            let fk = follow.key.clone();
+                            self.answer_text(follow, &fk, &rest);
+                        }
+                    }
+                }
+                YesNo::No(rest) => {
+                    set_path(&mut self.answers, key, Value::Bool(false));
+                    self.filled.insert(key.to_string());
+                    self.problems.remove(key);
+                    let _ = rest;
+                }
+                YesNo::Both => {
+                    self.problems.insert(
+                        key.to_string(),
+                        "Both Yes and No are left on the form".to_string(),
+                    );
+                }
+                YesNo::Unknown => {
+                    self.problems.insert(
+                        key.to_string(),
+                        format!(
+                            "Could not tell Yes or No from \u{201c}{}\u{201d}",
+                            shorten(value)
+                        ),
+                    );
+                }
+            }
+            return;
+        }
+        if q.kind == QuestionKind::Choice {
+            if let Some(v) = self.read_value(q, key, value) {
+                set_path(&mut self.answers, key, v);
+                self.filled.insert(key.to_string());
+                self.problems.remove(key);
+                // The written text also goes to the "details" question when there is one.
+                if words(value).len() > 3 {
+                    if let Some(follow) = self.follow_up(key, None) {
+                        let fk = follow.key.clone();
+                        self.answer_text(follow, &fk, value);
+                    }
+                }
+            }
+            return;
+        }
+        if let Some(v) = self.read_value(q, key, value) {
+            set_path(&mut self.answers, key, v);
+            self.filled.insert(key.to_string());
+            self.problems.remove(key);
+        }
+    }
+
+    fn answer_text(&mut self, q: &Question, key: &str, text: &str) {
+        if self.filled.contains(key) || text.trim().is_empty() {
+            return;
+        }
+        if let Some(v) = self.read_value(q, key, text) {
+            set_path(&mut self.answers, key, v);
+            self.filled.insert(key.to_string());
+            self.seen.insert(key.to_string());
+        }
+    }
+
+    /// The JSON answer for a question of `q`'s kind, or `None` with the problem recorded.
+    fn read_value(&mut self, q: &Question, key: &str, value: &str) -> Option<Value> {
+        let value = value.trim();
+        let problem = |this: &mut Self, reason: String| {
+            this.problems.insert(key.to_string(), reason);
+            None
+        };
+        match q.kind {
+            QuestionKind::Text | QuestionKind::Phone => Some(Value::String(
+                value
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )),
+            QuestionKind::LongText => Some(Value::String(value.to_string())),
+            QuestionKind::Email => match EMAIL.as_ref().and_then(|re| re.find(value)) {
+                Some(m) if haven_core::answers::is_email_address(m.as_str()) => {
+                    Some(Value::String(m.as_str().to_string()))
+                }
+                _ => problem(
+                    self,
+                    format!("No email address in \u{201c}{}\u{201d}", shorten(value)),
+                ),
+            },
+            QuestionKind::Date => match find_date(value, self.today) {
+                Some(d) => Some(Value::String(d.format("%Y-%m-%d").to_string())),
+                None => problem(
+                    self,
+                    format!(
+                        "Could not read \u{201c}{}\u{201d} as a date",
+                        shorten(value)
+                    ),
+                ),
+            },
+            QuestionKind::Number => {
+                let cleaned: String = value
+                    .chars()
+                    .filter(|c| !c.is_whitespace() && *c != ',')
+                    .collect();
+                match cleaned
+                    .parse::<f64>()
+                    .ok()
+                    .and_then(serde_json::Number::from_f64)
+                {
+                    Some(n) => Some(Value::Number(n)),
+                    None => problem(
+                        self,
+                        format!(
+                            "Could not read \u{201c}{}\u{201d} as a number",
+                            shorten(value)
+                        ),
+                    ),
+                }
+            }
+            QuestionKind::YesNo => match yes_no(value) {
+                YesNo::Yes(_) => Some(Value::Bool(true)),
+                YesNo::No(_) => Some(Value::Bool(false)),
+                YesNo::Both => problem(self, "Both Yes and No are left on the form".to_string()),
+                YesNo::Unknown => problem(
+                    self,
+                    format!(
+                        "Could not tell Yes or No from \u{201c}{}\u{201d}",
+                        shorten(value)
+                    ),
+                ),
+            },
+            QuestionKind::Choice => match choose(q, value) {
+                Some(k) => Some(Value::String(k)),
+                None => problem(
+                    self,
+                    format!(
+                        "\u{201c}{}\u{201d} is not one of the choices",
+                        shorten(value)
+                    ),
+                ),
+            },
+            QuestionKind::MultipleChoice => {
+                let w = words(value);
+                let picked: Vec<Value> = q
+                    .options
+                    .iter()
+                    .filter(|o| {
+                        let ow = words(&o.label);
+                        !ow.is_empty() && ow.iter().all(|x| w.contains(x))
+                    })
+                    .map(|o| Value::String(o.key.clone()))
+                    .collect();
+                if picked.is_empty() {
+                    problem(
+                        self,
+                        format!(
+                            "Could not tell which options \u{201c}{}\u{201d} means",
+                            shorten(value)
+                        ),
+                    )
+                } else {
+                    Some(Value::Array(picked))
+                }
+            }
+            QuestionKind::IndicatorMatrix | QuestionKind::Repeatable | QuestionKind::File => None,
+        }
+    }
+
+    fn finish(self) -> FormReading {
+        let mut unread = Vec::new();
+        for q in &self.questions {
+            if self.filled.contains(&q.key) {
+                continue;
+            }
+            let reason = match q.kind {
+                QuestionKind::File => {
+                    "A file: attach it from the email's attachments".to_string()
+                }
+                QuestionKind::MultipleChoice | QuestionKind::IndicatorMatrix
+                    if self.seen.contains(&q.key) =>
+                {
+                    // Seen and nothing ticked: an answer ("none of these"), not a gap.
+                    continue;
+                }
+                QuestionKind::Repeatable if !self.seen.contains(&q.key) => {
+                    "Not found on the form (the paper form lists these as free text): enter them from the original".to_string()
+                }
+                _ => match self.problems.get(&q.key) {
+                    Some(reason) => reason.clone(),
+                    None if self.seen.contains(&q.key) => "Left blank".to_string(),
+                    None => "Not found on the form".to_string(),
+                },
+            };
+            unread.push(Unread {
+                key: q.key.clone(),
+                label: q.label.clone(),
+                reason,
+            });
+        }
+        FormReading {
+            answers: self.answers,
+            unread,
+            extra: self.extra,
+        }
+    }
+}
+
+fn set_path(answers: &mut Value, key: &str, value: Value) {
+    let mut current = answers;
+    let parts: Vec<&str> = key.split('.').collect();
+    for (i, part) in parts.iter().enumerate() {
+        if !current.is_object() {
+            *current = Value::Object(Map::new());
+        }
+        let Value::Object(map) = current else {
+            return;
+        };
+        if i + 1 == parts.len() {
+            map.insert((*part).to_string(), value);
+            return;
+        }
+        current = map.entry((*part).to_string()).or_insert(Value::Null);
+    }
+}
+
+fn cell_text(lines: &[String]) -> String {
+    lines.join("\n").trim().to_string()
+}
+
+fn shorten(text: &str) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() > 60 {
+        format!("{}…", one_line.chars().take(60).collect::<String>())
+    } else {
+        one_line
+    }
+}
+
+static EMAIL: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"[A-Za-z0-9._%+'\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+").ok());
+
+/// Marks that mean "ticked".
+const TICKS: &[char] = &['☒', '☑', '✓', '✔', '✗', '✘', '√', '■', '⊠'];
+
+/// Whether a cell's text is a tick (`Some(true)`), an empty box or a "no" (`Some(false)`),
+/// or neither (`None`: blank, or words).
+pub fn tick(text: &str) -> Option<bool> {
+    let t = text.trim().to_lowercase();
+    if t.is_empty() {
+        return None;
+    }
+    if t.chars().any(|c| TICKS.contains(&c)) {
+        return Some(true);
+    }
+    match t
+        .trim_matches(|c: char| c.is_ascii_punctuation() && c != '*')
+        .trim()
+    {
+        "x" | "xx" | "yes" | "y" | "tick" | "ticked" | "v" | "*" => Some(true),
+        "☐" | "□" | "no" | "n" | "n/a" | "na" | "-" | "" => Some(false),
+        _ => None,
+    }
+}
+
+enum YesNo {
+    Yes(String),
+    No(String),
+    Both,
+    Unknown,
+}
+
+fn yes_no(text: &str) -> YesNo {
+    let lower = text.trim().to_lowercase();
+    // A ticked box beside one of them: "☒ Yes ☐ No".
+    if lower.chars().any(|c| TICKS.contains(&c)) {
+        let mut ticked_next = false;
+        for token in lower.split_whitespace() {
+            let starts_ticked = token.chars().next().is_some_and(|c| TICKS.contains(&c));
+            let word = token.trim_matches(|c: char| !c.is_alphanumeric());
+            if (ticked_next || starts_ticked) && matches!(word, "yes" | "y") {
+                return YesNo::Yes(String::new());
+            }
+            if (ticked_next || starts_ticked) && matches!(word, "no" | "n") {
+                return YesNo::No(String::new());
+            }
+            ticked_next = word.is_empty() && starts_ticked;
+        }
+    }
+    let tokens: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let is_yes = |t: &str| matches!(t, "yes" | "y");
+    let is_no = |t: &str| matches!(t, "no" | "n");
+    match tokens.as_slice() {
+        [] => YesNo::Unknown,
+        [a, b, ..] if (is_yes(a) && is_no(b)) || (is_no(a) && is_yes(b)) => YesNo::Both,
+        [a, ..] if is_yes(a) => YesNo::Yes(after_first_word(text)),
+        [a, ..] if is_no(a) => YesNo::No(after_first_word(text)),
+        _ => YesNo::Unknown,
+    }
+}
+
+/// The text after the first word and any punctuation: "Yes - Jo Smith" → "Jo Smith".
+fn after_first_word(text: &str) -> String {
+    let t = text.trim();
+    let end = t
+        .char_indices()
+        .find(|(_, c)| !c.is_alphanumeric())
+        .map_or(t.len(), |(i, _)| i);
+    t[end..]
+        .trim_start_matches(|c: char| {
+            c.is_whitespace() || matches!(c, ',' | '.' | '-' | ':' | ';' | '\u{2013}' | '/')
+        })
+        .trim()
+        .to_string()
+}
+
+/// The option `value` names: by label (or the label at the start), initial, or "none".
+fn choose(q: &Question, value: &str) -> Option<String> {
+    let w = words(value);
+    let lower = value.trim().to_lowercase();
+    // A single letter that starts exactly one option ("F", "M").
+    let letters: String = lower.chars().filter(|c| c.is_alphanumeric()).collect();
+    if letters.chars().count() == 1 {
+        let found: Vec<&str> = q
+            .options
+            .iter()
+            .filter(|o| o.label.to_lowercase().starts_with(&letters))
+            .map(|o| o.key.as_str())
+            .collect();
+        if let [only] = found.as_slice() {
+            return Some((*only).to_string());
+        }
+    }
+    let best = q
+        .options
+        .iter()
+        .map(|o| {
+            let ow = words(&o.label);
+            let contained = !ow.is_empty() && ow.iter().all(|x| w.contains(x));
+            let score = similarity(&w, &ow).max(if contained { 0.8 } else { 0.0 });
+            (o, score, ow.len())
+        })
+        .filter(|(_, s, _)| *s >= 0.6)
+        // Most alike, then the most specific label ("Child Protection Plan" over "Plan").
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(a.2.cmp(&b.2)));
+    if let Some((o, _, _)) = best {
+        return Some(o.key.clone());
+    }
+    if matches!(
+        lower.trim_matches(|c: char| !c.is_alphanumeric()),
+        "no" | "none" | "neither" | "n/a" | "na"
+    ) {
+        return q
+            .options
+            .iter()
+            .find(|o| {
+                matches!(o.key.as_str(), "none" | "neither")
+                    || matches!(o.label.to_lowercase().as_str(), "none" | "neither")
+            })
+            .map(|o| o.key.clone());
+    }
+    None
+}
+
+/// A date anywhere in `text`: the whole text, or a run of up to four of its words.
+fn find_date(text: &str, today: NaiveDate) -> Option<NaiveDate> {
+    if let Some(d) = parse_uk_date(text, today) {
+        return Some(d);
+    }
+    let tokens: Vec<&str> = text
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
+        .filter(|t| !t.is_empty())
+        .take(60)
+        .collect();
+    for len in (1..=4).rev() {
+        for window in tokens.windows(len) {
+            let candidate = window.join(" ");
+            let candidate = candidate.trim_matches(|c: char| matches!(c, ',' | ';' | '.' | ':'));
+            if let Some(d) = parse_uk_date(candidate, today) {
+                return Some(d);
+            }
+        }
+    }
+    None
+}

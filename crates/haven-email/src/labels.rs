@@ -1,0 +1,182 @@
+//! Label text normalised for matching: what a form says next to a box against what the
+//! definition calls the question.
+//!
+//! Lower-cased, accents and punctuation dropped, common form abbreviations spelt one way
+//! ("young person" → `yp`, "DOB" → `date of birth`, "tel." → `phone`), plural markers such
+//! as "(s)" dropped, and a few filler words ("please", "tick", "the") ignored. Similarity is
+//! on words: the Dice coefficient of the two word sets, raised when one label is the start
+//! of the other (paper forms often run the help text on after the label).
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Words that say nothing about which question a label is.
+const FILLER: &[&str] = &[
+    "please", "tick", "the", "a", "an", "your", "any", "all", "that", "apply", "e", "g", "eg",
+    "below", "s", "es", "if", "known",
+];
+
+/// The words of a label, normalised.
+pub fn words(text: &str) -> Vec<String> {
+    let folded: String = text
+        .nfkd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .collect::<String>()
+        .to_lowercase()
+        .replace(['\u{2019}', '\u{2018}', '`'], "'");
+    // Possessives and plural markers before punctuation goes.
+    let folded = folded
+        .replace("'s ", " ")
+        .replace("(s)", " ")
+        .replace("(es)", " ")
+        .replace("e-mail", "email");
+    let raw: Vec<String> = folded
+        .split(|c: char| !c.is_alphanumeric() && c != '&')
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect();
+    let mut out: Vec<String> = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let w = raw[i].as_str();
+        let next = raw.get(i + 1).map(String::as_str);
+        let (replacement, used): (&[&str], usize) = match (w, next) {
+            ("young", Some("person" | "people" | "persons")) => (&["yp"], 2),
+            ("child", Some("young")) => (&["child"], 1),
+            ("yps", _) => (&["yp"], 1),
+            ("dob", _) => (&["date", "of", "birth"], 1),
+            ("tel" | "telephone", _) => (&["phone"], 1),
+            ("no", Some("no")) => (&["no"], 2),
+            ("organization", _) => (&["organisation"], 1),
+            ("&", _) => (&["and"], 1),
+            _ => (&[], 0),
+        };
+        if used > 0 {
+            out.extend(replacement.iter().map(|s| s.to_string()));
+            i += used;
+            continue;
+        }
+        if !FILLER.contains(&w) {
+            out.push(w.to_string());
+        }
+        i += 1;
+    }
+    out
+}
+
+/// How alike two labels are, 0.0 to 1.0 (1.0: the same words).
+///
+/// `doc` is what the form says, `question` the definition's label: when the form's text
+/// starts with all of the question's words (in order), the score is at least 0.9, more the
+/// less extra text there is.
+pub fn similarity(doc: &[String], question: &[String]) -> f64 {
+    if doc.is_empty() || question.is_empty() {
+        return 0.0;
+    }
+    let common = question.iter().filter(|w| doc.contains(w)).count();
+    let doc_common = doc.iter().filter(|w| question.contains(w)).count();
+    let dice = (common + doc_common) as f64 / (doc.len() + question.len()) as f64;
+    let prefix = doc.len() >= question.len() && doc[..question.len()] == *question;
+    if prefix {
+        let precision = question.len() as f64 / doc.len() as f64;
+        dice.max(0.9 + 0.1 * precision)
+    } else {
+        dice
+    }
+}
+
+/// The words of `text` after a label whose words are `label`, when `text` starts with the
+/// label's words: `"Name: Jo Bloggs"` after `name` → `"Jo Bloggs"`. Works on the original
+/// text (keeping its case), so the value is returned as written.
+pub fn after_label<'t>(text: &'t str, label: &[String]) -> Option<&'t str> {
+    if label.is_empty() {
+        return None;
+    }
+    // A colon ends the label when there is one.
+    if let Some((head, tail)) = text.split_once(':') {
+        if words(head) == label {
+            return Some(tail.trim());
+        }
+    }
+    // Otherwise the shortest prefix whose words are the label's.
+    let mut ends: Vec<usize> = text
+        .char_indices()
+        .filter(|(_, c)| c.is_whitespace() || matches!(c, ':' | '-' | '\u{2013}' | '?' | ')'))
+        .map(|(i, c)| i + c.len_utf8())
+        .collect();
+    ends.push(text.len());
+    for end in ends {
+        let Some(head) = text.get(..end) else {
+            continue;
+        };
+        let head_words = words(head);
+        if head_words.len() > label.len() {
+            break;
+        }
+        if head_words == label {
+            let tail = text.get(end..).unwrap_or_default();
+            return Some(
+                tail.trim_start_matches([':', '-', '\u{2013}', ' ', '\t'])
+                    .trim(),
+            );
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(text: &str) -> Vec<String> {
+        words(text)
+    }
+
+    #[test]
+    fn normalises_form_spellings() {
+        assert_eq!(
+            w("YPs address and contact details:"),
+            w("YP's address and contact details")
+        );
+        assert_eq!(
+            w("Does young person want to engage"),
+            w("Does YP want to engage")
+        );
+        assert_eq!(w("Date of Birth(s):"), w("Date of birth"));
+        assert_eq!(w("DOB"), w("Date of birth"));
+        assert_eq!(w("E-mail"), w("Email"));
+        assert_eq!(w("Tel."), w("Phone"));
+    }
+
+    #[test]
+    fn prefix_scores_high_and_exact_highest() {
+        let q = w("Child in Need or Child Protection Plan?");
+        let doc = w(
+            "Child in Need or Child Protection Plan?  Please provide full details below and indicate whether current or historic.",
+        );
+        assert!(similarity(&doc, &q) >= 0.9);
+        assert!((similarity(&q, &q) - 1.0).abs() < 1e-9);
+        assert!(
+            similarity(&w("Name of YP:"), &w("Name"))
+                < similarity(&w("Name of YP:"), &w("Name of YP"))
+        );
+        assert!(similarity(&w("Ethnicity"), &w("First language")) < 0.1);
+    }
+
+    #[test]
+    fn finds_the_value_after_a_label() {
+        assert_eq!(
+            after_label("Name: Jo Bloggs", &w("Name")),
+            Some("Jo Bloggs")
+        );
+        assert_eq!(after_label("Name Jo Bloggs", &w("Name")), Some("Jo Bloggs"));
+        assert_eq!(
+            after_label("Phone Number 01642 000000", &w("Phone number")),
+            Some("01642 000000")
+        );
+        assert_eq!(
+            after_label("Email - jo@school.example", &w("Email")),
+            Some("jo@school.example")
+        );
+        assert_eq!(after_label("Address", &w("Email")), None);
+    }
+}
