@@ -89,11 +89,22 @@ struct Target<'d> {
     order: usize,
     label: Vec<String>,
     help: Vec<String>,
+    /// Words of the page title (and of the question, for a field): a form may repeat them
+    /// in its label ("Referrer email", "Young person's name").
+    context: Vec<String>,
 }
 
 impl Target<'_> {
     fn score(&self, text: &[String]) -> f64 {
-        let by_label = similarity(text, &self.label);
+        let mut by_label = similarity(text, &self.label);
+        let without_context: Vec<String> = text
+            .iter()
+            .filter(|w| !self.context.contains(w) || self.label.contains(w))
+            .cloned()
+            .collect();
+        if !without_context.is_empty() && without_context.len() < text.len() {
+            by_label = by_label.max(similarity(&without_context, &self.label) - 0.02);
+        }
         let by_help = if self.help.len() >= 4 {
             0.95 * similarity(text, &self.help)
         } else {
@@ -132,6 +143,7 @@ impl<'d> Reader<'d> {
         let mut targets = Vec::new();
         let mut questions = Vec::new();
         for page in &stage.pages {
+            let title = words(&page.title);
             for q in &page.questions {
                 questions.push(q);
                 let order = targets.len();
@@ -146,6 +158,7 @@ impl<'d> Reader<'d> {
                                 order: order + i,
                                 label: words(&f.label),
                                 help: f.help.as_deref().map(words).unwrap_or_default(),
+                                context: title.iter().chain(&words(&q.label)).cloned().collect(),
                             });
                         }
                     }
@@ -156,6 +169,7 @@ impl<'d> Reader<'d> {
                             order,
                             label: words(&q.label),
                             help,
+                            context: title.clone(),
                         });
                         for (i, o) in q.options.iter().enumerate() {
                             targets.push(Target {
@@ -164,6 +178,7 @@ impl<'d> Reader<'d> {
                                 order: order + 1 + i,
                                 label: words(&o.label),
                                 help: Vec::new(),
+                                context: Vec::new(),
                             });
                         }
                     }
@@ -173,6 +188,7 @@ impl<'d> Reader<'d> {
                         order,
                         label: words(&q.label),
                         help,
+                        context: title.clone(),
                     }),
                 }
             }
@@ -300,6 +316,10 @@ impl<'d> Reader<'d> {
         if cells.len() >= 3 && self.read_grid_header(&texts) {
             return false;
         }
+        // "Early Help | X | Single Ass | | Other (please state) | CAMHS": label and answer pairs.
+        if cells.len() >= 4 && self.read_pairs(&texts) {
+            return false;
+        }
         let label = texts[0].trim();
         let first_line = cells
             .first()
@@ -384,7 +404,9 @@ impl<'d> Reader<'d> {
                     used_next = true;
                 }
             }
-            self.assign(t, &value);
+            if !self.assign_split(label, &value) {
+                self.assign(t, &value);
+            }
             return used_next;
         }
         // No label matched: perhaps labelled lines inside the cells.
@@ -398,6 +420,80 @@ impl<'d> Reader<'d> {
         false
     }
 
+    /// A row of (label, answer) pairs whose labels are options or questions.
+    fn read_pairs(&mut self, texts: &[String]) -> bool {
+        let pairs: Vec<(&str, &str)> = texts
+            .chunks(2)
+            .map(|c| (c[0].trim(), c.get(1).map_or("", |v| v.trim())))
+            .collect();
+        let labelled: Vec<Option<usize>> = pairs
+            .iter()
+            .map(|(label, _)| self.best(label, |_| true).map(|(t, _)| t))
+            .collect();
+        if labelled.iter().filter(|t| t.is_some()).count() < 2 {
+            return false;
+        }
+        for ((label, value), t) in pairs.iter().zip(labelled) {
+            match t {
+                Some(t) => self.assign(t, value),
+                None if !label.is_empty() && !value.is_empty() => {
+                    self.extra.push((label.to_string(), value.to_string()));
+                }
+                None => {}
+            }
+        }
+        true
+    }
+
+    /// A label naming two or three questions ("Position/Organisation") with one answer:
+    /// split the answer on "/", "," or a line break when it has as many parts. Returns
+    /// whether the label was such a label (and its answers recorded).
+    fn assign_split(&mut self, label: &str, value: &str) -> bool {
+        let parts: Vec<&str> = label.split('/').map(str::trim).collect();
+        if !(2..=3).contains(&parts.len()) {
+            return false;
+        }
+        let mut targets = Vec::new();
+        for part in &parts {
+            match self.best(part, |t| t.kind == Kind::Question) {
+                Some((t, score)) if score >= 0.85 && !targets.contains(&t) => targets.push(t),
+                _ => return false,
+            }
+        }
+        let mut values: Vec<&str> = value
+            .split(['/', '\n'])
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .collect();
+        if values.len() != targets.len() {
+            values = value
+                .split(',')
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .collect();
+        }
+        if values.len() == targets.len() {
+            for (t, v) in targets.into_iter().zip(values) {
+                self.assign(t, v);
+            }
+        } else {
+            let first = targets[0];
+            self.assign(first, value);
+            let first_label = self.targets[first].question.label.clone();
+            for t in targets.into_iter().skip(1) {
+                let key = self.targets[t].question.key.clone();
+                self.seen.insert(key.clone());
+                self.problems.insert(
+                    key,
+                    format!(
+                        "Written together with \u{201c}{first_label}\u{201d}: check the original"
+                    ),
+                );
+            }
+        }
+        true
+    }
+
     /// A line that is a label and nothing else (ends in ':' or '?', or matches closely).
     fn line_label(&self, line: &str) -> Option<usize> {
         let trimmed = line.trim();
@@ -407,7 +503,9 @@ impl<'d> Reader<'d> {
         let (t, score) = self.best(trimmed, |t| !matches!(t.kind, Kind::Option(_)))?;
         let ends_like_label =
             trimmed.ends_with(':') || trimmed.ends_with('?') || trimmed.ends_with('*');
-        (ends_like_label || score >= 0.85).then_some(t)
+        // A long sentence that only resembles a help text is an instruction, not a label.
+        let short = words(trimmed).len() <= 15;
+        ((ends_like_label || score >= 0.85) && (short || ends_like_label)).then_some(t)
     }
 
     /// "Label: value" or "Label value" on one line: the target and the value.
@@ -427,7 +525,14 @@ impl<'d> Reader<'d> {
                 continue;
             }
             if let Some(tail) = after_label(line, &t.label) {
-                if tail.is_empty() {
+                // Without a colon, the answer must look like one: "Name Jo Bloggs", not
+                // "Name of school nurse".
+                let looks_like_answer = tail
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit())
+                    || tail.contains('@');
+                if tail.is_empty() || !looks_like_answer {
                     continue;
                 }
                 let better = found.is_none_or(|(_, _, len)| t.label.len() > len);
@@ -552,6 +657,7 @@ impl<'d> Reader<'d> {
     /// An indicator row: which of its cells are ticked, as columns.
     fn grid_row(&mut self, q: &Question, option: usize, cells: &[&str]) {
         self.seen.insert(q.key.clone());
+        self.move_cursor(&q.key, Some(option));
         let opt = &q.options[option];
         self.filled.insert(format!("{}#{}", q.key, opt.key));
         let mapping = self
@@ -596,6 +702,7 @@ impl<'d> Reader<'d> {
     /// A multiple-choice option's row: ticked, or written in ("Other (please state) | CAMHS").
     fn option_row(&mut self, q: &Question, option: usize, cells: &[&str]) {
         self.seen.insert(q.key.clone());
+        self.move_cursor(&q.key, Some(option));
         let opt = &q.options[option];
         self.filled.insert(format!("{}#{}", q.key, opt.key));
         let marks: Vec<Option<bool>> = cells.iter().map(|c| tick(c)).collect();
@@ -637,6 +744,18 @@ impl<'d> Reader<'d> {
         }
     }
 
+    fn move_cursor(&mut self, key: &str, option: Option<usize>) {
+        if let Some(t) = self.targets.iter().find(|t| {
+            t.question.key == key
+                && match option {
+                    Some(o) => t.kind == Kind::Option(o),
+                    None => t.kind == Kind::Question,
+                }
+        }) {
+            self.cursor = t.order;
+        }
+    }
+
     /// The question the definition asks only after `key` is answered (a "please give
     /// details" question): the one whose `required_when` names `key`, best matching
     /// `option_label` when given.
@@ -649,8 +768,7 @@ impl<'d> Reader<'d> {
                 matches!(q.kind, QuestionKind::Text | QuestionKind::LongText)
                     && q.required_when
                         .as_ref()
-                        .and_then(|c| serde_json::to_value(c).ok())
-                        .is_some_and(|v| v.get("question").and_then(Value::as_str) == Some(key))
+                        .is_some_and(|c| c.question.as_deref() == Some(key))
             })
             .collect();
         match option_label {
@@ -697,6 +815,13 @@ impl<'d> Reader<'d> {
             Kind::Question => {
                 self.seen.insert(question.key.clone());
                 if self.filled.contains(&question.key) {
+                    // Answered already: a different answer under a similar label is kept for
+                    // a person to see, never silently dropped or overwritten.
+                    let value = value.trim();
+                    let same = lookup_str(&self.answers, &question.key).is_some_and(|v| v == value);
+                    if !value.is_empty() && !same && !self.extra.iter().any(|(_, v)| v == value) {
+                        self.extra.push((question.label.clone(), value.to_string()));
+                    }
                     return;
                 }
                 let key = question.key.clone();
@@ -778,19 +903,17 @@ impl<'d> Reader<'d> {
                     let _ = rest;
                 }
                 YesNo::Both => {
-                    self.problems.insert(
-                        key.to_string(),
-                        "Both Yes and No are left on the form".to_string(),
-                    );
+                    self.problems
+                        .entry(key.to_string())
+                        .or_insert_with(|| "Both Yes and No are left on the form".to_string());
                 }
                 YesNo::Unknown => {
-                    self.problems.insert(
-                        key.to_string(),
+                    self.problems.entry(key.to_string()).or_insert_with(|| {
                         format!(
                             "Could not tell Yes or No from \u{201c}{}\u{201d}",
                             shorten(value)
-                        ),
-                    );
+                        )
+                    });
                 }
             }
             return;
@@ -832,7 +955,7 @@ impl<'d> Reader<'d> {
     fn read_value(&mut self, q: &Question, key: &str, value: &str) -> Option<Value> {
         let value = value.trim();
         let problem = |this: &mut Self, reason: String| {
-            this.problems.insert(key.to_string(), reason);
+            this.problems.entry(key.to_string()).or_insert(reason);
             None
         };
         match q.kind {
@@ -970,6 +1093,14 @@ impl<'d> Reader<'d> {
             extra: self.extra,
         }
     }
+}
+
+fn lookup_str<'a>(answers: &'a Value, key: &str) -> Option<&'a str> {
+    let mut current = answers;
+    for part in key.split('.') {
+        current = current.get(part)?;
+    }
+    current.as_str()
 }
 
 fn set_path(answers: &mut Value, key: &str, value: Value) {

@@ -29,11 +29,27 @@ pub fn words(text: &str) -> Vec<String> {
         .replace("(s)", " ")
         .replace("(es)", " ")
         .replace("e-mail", "email");
-    let raw: Vec<String> = folded
+    let split: Vec<&str> = folded
         .split(|c: char| !c.is_alphanumeric() && c != '&')
         .filter(|w| !w.is_empty())
-        .map(str::to_string)
         .collect();
+    // Initials written with dots ("D.O.B.") become one word.
+    let mut raw: Vec<String> = Vec::with_capacity(split.len());
+    let mut i = 0;
+    while i < split.len() {
+        let single = |w: &str| w.chars().count() == 1 && w.chars().all(char::is_alphabetic);
+        if single(split[i]) && split.get(i + 1).is_some_and(|w| single(w)) {
+            let mut joined = String::new();
+            while i < split.len() && single(split[i]) {
+                joined.push_str(split[i]);
+                i += 1;
+            }
+            raw.push(joined);
+        } else {
+            raw.push(split[i].to_string());
+            i += 1;
+        }
+    }
     let mut out: Vec<String> = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {
@@ -72,16 +88,39 @@ pub fn similarity(doc: &[String], question: &[String]) -> f64 {
     if doc.is_empty() || question.is_empty() {
         return 0.0;
     }
-    let common = question.iter().filter(|w| doc.contains(w)).count();
-    let doc_common = doc.iter().filter(|w| question.contains(w)).count();
+    let common = question
+        .iter()
+        .filter(|q| doc.iter().any(|d| same_word(d, q)))
+        .count();
+    let doc_common = doc
+        .iter()
+        .filter(|d| question.iter().any(|q| same_word(d, q)))
+        .count();
     let dice = (common + doc_common) as f64 / (doc.len() + question.len()) as f64;
-    let prefix = doc.len() >= question.len() && doc[..question.len()] == *question;
-    if prefix {
+    let starts_with = |long: &[String], short: &[String]| {
+        long.len() >= short.len() && long.iter().zip(short).all(|(l, s)| same_word(l, s))
+    };
+    if starts_with(doc, question) && (question.len() >= 2 || doc.len() <= 2) {
+        // The form runs on after the question's words (help text, "(please tick)").
         let precision = question.len() as f64 / doc.len() as f64;
         dice.max(0.9 + 0.1 * precision)
+    } else if starts_with(question, doc) {
+        // The form shortens the question ("Relationship(s)" for "Relationship to the YP").
+        let recall = doc.len() as f64 / question.len() as f64;
+        dice.max(0.75 + 0.1 * recall)
     } else {
         dice
     }
+}
+
+/// The same word, or a form's abbreviation of it ("ass" for "assessment", three letters
+/// at least).
+fn same_word(doc: &str, question: &str) -> bool {
+    doc == question
+        || (doc.len() >= 3
+            && question.len() > doc.len()
+            && question.starts_with(doc)
+            && doc.chars().all(char::is_alphabetic))
 }
 
 /// The words of `text` after a label whose words are `label`, when `text` starts with the
