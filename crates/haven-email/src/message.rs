@@ -470,6 +470,15 @@ fn read(message: &Message<'_>, limits: &Limits) -> Result<Read, String> {
             if let Some(reason) = unknown_charset(part) {
                 return Err(reason);
             }
+            let declared_multipart = part
+                .content_type()
+                .is_some_and(|ct| ct.ctype().eq_ignore_ascii_case("multipart"));
+            if declared_multipart && !matches!(part.body, PartType::Multipart(_)) {
+                return Err(
+                    "Its parts are not marked the way the message says (a broken MIME boundary), so it cannot be read safely"
+                        .to_string(),
+                );
+            }
             match &part.body {
                 PartType::Multipart(children) => {
                     for child in children.iter().rev() {
@@ -555,6 +564,10 @@ fn read(message: &Message<'_>, limits: &Limits) -> Result<Read, String> {
         }
         // Forwarded messages in the order they appear.
         messages.extend(nested.into_iter().rev());
+    }
+    if let Some(reason) = unreadable.filter(|_| texts.is_empty()) {
+        // An encrypted body (its blob may look like an attachment) with no readable text.
+        return Err(reason.to_string());
     }
     if readable_parts == 0 {
         return Err(match unreadable {

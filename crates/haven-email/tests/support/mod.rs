@@ -178,6 +178,10 @@ pub const CONTENT_TYPES: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standa
 
 pub const RELS: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\"><Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument\" Target=\"word/document.xml\"/></Relationships>";
 
+pub const DOCUMENT_RELS: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\"><Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles\" Target=\"styles.xml\"/></Relationships>";
+
+pub const STYLES: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n<w:styles xmlns:w=\"http://schemas.openxmlformats.org/wordprocessingml/2006/main\"><w:style w:type=\"table\" w:styleId=\"TableGrid\"><w:name w:val=\"Table Grid\"/></w:style></w:styles>";
+
 /// A zip of the given entries (deflated).
 pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
@@ -197,9 +201,13 @@ pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
 /// A `.docx` of the blocks.
 pub fn docx(blocks: &[Bl]) -> Vec<u8> {
     let xml = document_xml(blocks);
+    // The parts in Word's order (content types, package relationships, the document's
+    // relationships, the document, styles), as sniffers expect.
     zip_of(&[
         ("[Content_Types].xml", CONTENT_TYPES.as_bytes()),
         ("_rels/.rels", RELS.as_bytes()),
+        ("word/_rels/document.xml.rels", DOCUMENT_RELS.as_bytes()),
         ("word/document.xml", xml.as_bytes()),
+        ("word/styles.xml", STYLES.as_bytes()),
     ])
 }
