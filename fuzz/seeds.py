@@ -5,9 +5,15 @@ Writes seeds/answers/* and seeds/form_post/*: the 4 bytes choosing service, stag
 audience (see fuzz_targets/common.rs), then the sample's answers (and, for form_post, a NUL
 and a small form body). Run from fuzz/: `python3 seeds.py`, then pass the folder after the
 corpus folder: `cargo fuzz run answers corpus/answers seeds/answers -- ...`.
+
+Also seeds/email_message/* (the test corpus of crates/haven-email) and seeds/docx_form/* (the
+Word form fixtures, as a whole .docx after a 0 byte and as their document.xml after a 1 byte;
+see fuzz_targets/docx_form.rs).
 """
 import json
 import os
+import shutil
+import zipfile
 
 SAMPLES = {  # index of the service in common::DEFINITIONS -> its samples
     0: ["cyber-choices-enquiry.json", "cyber-choices-referral.json"],
@@ -33,3 +39,19 @@ for service, names in SAMPLES.items():
                     head = bytes([service, stage, page, audience])
                     with open(f"seeds/form_post/{base}-s{stage}-p{page}-a{audience}", "wb") as f:
                         f.write(head + body + FORM)
+
+os.makedirs(os.path.join("seeds", "email_message"), exist_ok=True)
+corpus = os.path.join("..", "crates", "haven-email", "tests", "corpus")
+for name in sorted(os.listdir(corpus)):
+    shutil.copyfile(os.path.join(corpus, name), os.path.join("seeds", "email_message", name))
+os.makedirs(os.path.join("seeds", "docx_form"), exist_ok=True)
+fixtures = os.path.join("..", "crates", "haven-email", "tests", "fixtures")
+for name in sorted(os.listdir(fixtures)):
+    with open(os.path.join(fixtures, name), "rb") as f:
+        data = f.read()
+    with open(os.path.join("seeds", "docx_form", name + ".zip"), "wb") as f:
+        f.write(b"\0" + data)
+    with zipfile.ZipFile(os.path.join(fixtures, name)) as z:
+        xml = z.read("word/document.xml")
+    with open(os.path.join("seeds", "docx_form", name + ".xml"), "wb") as f:
+        f.write(b"\1" + xml)
