@@ -44,7 +44,7 @@ impl Default for DocxLimits {
             max_total_bytes: 40 * 1024 * 1024,
             max_entries: 1000,
             max_xml_depth: 256,
-            max_blocks: 20_000,
+            max_blocks: 5_000,
         }
     }
 }

@@ -68,6 +68,21 @@ pub fn read_form(
     Ok(read_document(&doc, stage, today))
 }
 
+/// Characters of a text compared as a label (a label with its help text fits).
+const MAX_LABEL_CHARS: usize = 600;
+
+/// The first `max` bytes of `text`, cut at a character boundary.
+fn head(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// Lowest similarity at which a form's label is taken for a question's.
 const THRESHOLD: f64 = 0.72;
 /// Two matches closer than this are a tie (broken by the definition's order).
@@ -214,7 +229,8 @@ impl<'d> Reader<'d> {
 
     /// The best target for a label, with its score.
     fn best(&self, text: &str, only: impl Fn(&Target<'_>) -> bool) -> Option<(usize, f64)> {
-        let w = words(text);
+        // Labels are short: the first words are enough, and keep the work bounded.
+        let w = words(head(text, MAX_LABEL_CHARS));
         if w.is_empty() {
             return None;
         }
@@ -519,9 +535,14 @@ impl<'d> Reader<'d> {
             }
         }
         // The longest question label that the line starts with.
+        let line_words = words(head(line, MAX_LABEL_CHARS));
         let mut found: Option<(usize, &str, usize)> = None;
         for (i, t) in self.targets.iter().enumerate() {
-            if matches!(t.kind, Kind::Option(_)) || t.label.is_empty() {
+            if matches!(t.kind, Kind::Option(_))
+                || t.label.is_empty()
+                || line_words.len() <= t.label.len()
+                || line_words[..t.label.len()] != t.label[..]
+            {
                 continue;
             }
             if let Some(tail) = after_label(line, &t.label) {

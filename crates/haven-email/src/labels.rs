@@ -132,13 +132,14 @@ pub fn after_label<'t>(text: &'t str, label: &[String]) -> Option<&'t str> {
     }
     // A colon ends the label when there is one.
     if let Some((head, tail)) = text.split_once(':') {
-        if words(head) == label {
+        if head.len() <= 600 && words(head) == label {
             return Some(tail.trim());
         }
     }
     // Otherwise the shortest prefix whose words are the label's.
     let mut ends: Vec<usize> = text
         .char_indices()
+        .take(2000)
         .filter(|(_, c)| c.is_whitespace() || matches!(c, ':' | '-' | '\u{2013}' | '?' | ')'))
         .map(|(i, c)| i + c.len_utf8())
         .collect();

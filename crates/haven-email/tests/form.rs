@@ -613,3 +613,24 @@ fn macro_enabled_encrypted_and_bombs_are_refused() {
     ]);
     assert!(refused(&lol).contains("entities"));
 }
+
+/// Big documents are read in bounded work: many rows, long cells, one huge paragraph.
+#[test]
+fn big_documents_are_read_in_bounded_work() {
+    use support::{Bl, p, row};
+    let long = "word ".repeat(20_000);
+    let mut blocks: Vec<Bl> = vec![p(&long), row(&[&long, &long])];
+    for _ in 0..3000 {
+        blocks.push(row(&[
+            "Name of YP:",
+            "Alex Example is a long answer written here",
+        ]));
+    }
+    let started = std::time::Instant::now();
+    let r = read(&docx(&blocks));
+    assert_eq!(
+        answer(&r, "young_person.name"),
+        Some(&json!("Alex Example is a long answer written here"))
+    );
+    eprintln!("read in {:?}", started.elapsed());
+}

@@ -256,6 +256,16 @@ fn a_word_form_attachment_is_sniffed_and_readable() {
         "From: jo@school.example\r\nTo: secos.project@secos.cjsm.net\r\nSubject: Referral form\r\nMessage-ID: <docx-1@school.example>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"m\"\r\n\r\n--m\r\nContent-Type: text/plain\r\n\r\nPlease find the referral form attached.\r\n--m\r\nContent-Type: application/octet-stream; name=\"../../etc/SECOS referral.docx\"\r\nContent-Disposition: attachment; filename=\"../../etc/SECOS referral.docx\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--m--\r\n",
         wrapped.join("\r\n")
     );
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/docx_attachment.eml");
+    if std::env::var_os("HAVEN_WRITE_FIXTURES").is_some() {
+        std::fs::write(&path, &raw).expect("write corpus message");
+    }
+    assert_eq!(
+        corpus("docx_attachment.eml"),
+        raw.as_bytes(),
+        "the corpus copy is current"
+    );
     let Parsed::Item(m) = parse(raw.as_bytes(), KEY, &Limits::default()) else {
         panic!("quarantined");
     };
