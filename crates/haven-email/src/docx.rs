@@ -236,6 +236,9 @@ pub fn parse_document_xml(xml: &[u8], limits: &DocxLimits) -> Result<Document, Q
     let mut in_text = false;
     // The run is struck through: crossed-out text ("Yes / ~~No~~") is not read.
     let mut struck = false;
+    // Content controls being read: whether each shows its placeholder ("Click or tap here
+    // to enter text."), which is not an answer.
+    let mut controls: Vec<bool> = Vec::new();
     // Legacy check box: (checked, default).
     let mut legacy_box: Option<(Option<bool>, Option<bool>)> = None;
     let damaged = || Quarantine::new("The Word document is damaged (its text cannot be read)");
@@ -261,6 +264,12 @@ pub fn parse_document_xml(xml: &[u8], limits: &DocxLimits) -> Result<Document, Q
                         }
                     }
                     b"checkBox" => legacy_box = Some((None, None)),
+                    b"sdt" => controls.push(false),
+                    b"showingPlcHdr" => {
+                        if let Some(c) = controls.last_mut() {
+                            *c = is_on(&e);
+                        }
+                    }
                     _ => element(&e, &mut paragraphs, &mut legacy_box),
                 }
             }
@@ -279,6 +288,9 @@ pub fn parse_document_xml(xml: &[u8], limits: &DocxLimits) -> Result<Document, Q
                 depth = depth.saturating_sub(1);
                 match e.local_name().as_ref() {
                     b"t" => in_text = false,
+                    b"sdt" => {
+                        controls.pop();
+                    }
                     b"p" => {
                         let text = paragraphs.pop().unwrap_or_default();
                         push_paragraph(text, &mut rows, &mut doc, limits)?;
@@ -300,15 +312,15 @@ pub fn parse_document_xml(xml: &[u8], limits: &DocxLimits) -> Result<Document, Q
                     _ => {}
                 }
             }
-            Event::Text(t) if in_text && !struck => {
+            Event::Text(t) if in_text && !struck && !controls.contains(&true) => {
                 let text = t.xml10_content().map_err(|_| damaged())?;
                 push_text(&mut paragraphs, &text);
             }
-            Event::CData(t) if in_text && !struck => {
+            Event::CData(t) if in_text && !struck && !controls.contains(&true) => {
                 let text = t.decode().map_err(|_| damaged())?;
                 push_text(&mut paragraphs, &text);
             }
-            Event::GeneralRef(r) if in_text && !struck => {
+            Event::GeneralRef(r) if in_text && !struck && !controls.contains(&true) => {
                 let resolved = match r.resolve_char_ref() {
                     Ok(Some(c)) => Some(c.to_string()),
                     Ok(None) => match &*r {

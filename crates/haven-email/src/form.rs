@@ -595,9 +595,71 @@ impl<'d> Reader<'d> {
             }
             return;
         }
+        let any_answer_labelled = answer_lines
+            .iter()
+            .any(|l| self.inline_label(l).is_some() || self.line_label(l).is_some());
+        if !labels_only.is_empty() && !answer_lines.is_empty() && !any_answer_labelled {
+            // As many answers as labels only when every answer is one line: otherwise place
+            // them by what they look like (an address is several lines).
+            self.place_by_kind(&labels_only, &answer_lines);
+            for l in lines {
+                if let Some((t, v)) = self.inline_label(l) {
+                    self.assign(t, v);
+                }
+            }
+            return;
+        }
         self.scan_lines(&lines.iter().map(String::as_str).collect::<Vec<_>>(), None);
         if !answer_lines.is_empty() {
             self.scan_lines(&answer_lines, None);
+        }
+    }
+
+    /// Answers beside a column of labels, not line for line: the email address to the email
+    /// question, the phone number to the phone question, the first other line to the first
+    /// one-line question, and what is left to the long-text question (an address).
+    fn place_by_kind(&mut self, labels: &[usize], answers: &[&str]) {
+        let mut used = vec![false; answers.len()];
+        let take = |pred: &dyn Fn(&str) -> bool, used: &mut Vec<bool>| -> Option<String> {
+            let i = (0..answers.len()).find(|i| !used[*i] && pred(answers[*i]))?;
+            used[i] = true;
+            Some(answers[i].to_string())
+        };
+        let kind_of = |this: &Self, t: usize| this.targets[t].question.kind;
+        let mut placed: Vec<(usize, String)> = Vec::new();
+        for &t in labels {
+            let value = match kind_of(self, t) {
+                QuestionKind::Email => take(&|l: &str| l.contains('@'), &mut used),
+                QuestionKind::Phone => take(&looks_like_phone, &mut used),
+                _ => None,
+            };
+            if let Some(v) = value {
+                placed.push((t, v));
+            }
+        }
+        for &t in labels {
+            if kind_of(self, t) == QuestionKind::Text {
+                if let Some(v) = take(&|_: &str| true, &mut used) {
+                    placed.push((t, v));
+                }
+            }
+        }
+        let rest: Vec<&str> = answers
+            .iter()
+            .zip(&used)
+            .filter(|(_, u)| !**u)
+            .map(|(a, _)| *a)
+            .collect();
+        if let Some(&t) = labels
+            .iter()
+            .find(|t| kind_of(self, **t) == QuestionKind::LongText)
+        {
+            if !rest.is_empty() {
+                placed.push((t, rest.join("\n")));
+            }
+        }
+        for (t, v) in placed {
+            self.assign(t, &v);
         }
     }
 
@@ -852,7 +914,7 @@ impl<'d> Reader<'d> {
                 let field = &question.fields[f];
                 let value = value.trim();
                 self.seen.insert(question.key.clone());
-                if value.is_empty() {
+                if value.is_empty() || is_placeholder(value) {
                     return;
                 }
                 let item = *self.items.get(&question.key).unwrap_or(&0);
@@ -901,7 +963,7 @@ impl<'d> Reader<'d> {
 
     fn answer_question(&mut self, q: &'d Question, key: &str, value: &str) {
         let value = value.trim();
-        if value.is_empty() {
+        if value.is_empty() || is_placeholder(value) {
             return;
         }
         if q.kind == QuestionKind::YesNo {
@@ -1157,6 +1219,26 @@ fn shorten(text: &str) -> String {
 
 static EMAIL: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"[A-Za-z0-9._%+'\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+").ok());
+
+/// Word's prompt in an empty content control, left as it was.
+fn is_placeholder(text: &str) -> bool {
+    let t = text.trim().trim_end_matches('.').to_lowercase();
+    matches!(
+        t.as_str(),
+        "click or tap here to enter text"
+            | "click here to enter text"
+            | "click or tap to enter a date"
+            | "click here to enter a date"
+            | "choose an item"
+    )
+}
+
+/// Mostly digits (seven at least), as a phone number is.
+fn looks_like_phone(text: &str) -> bool {
+    let digits = text.chars().filter(char::is_ascii_digit).count();
+    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+    digits >= 7 && letters <= 4
+}
 
 /// Marks that mean "ticked".
 const TICKS: &[char] = &['☒', '☑', '✓', '✔', '✗', '✘', '√', '■', '⊠'];

@@ -634,3 +634,45 @@ fn big_documents_are_read_in_bounded_work() {
     );
     eprintln!("read in {:?}", started.elapsed());
 }
+
+/// The referrer's answers beside the labels but not line for line (a two-line address), and
+/// untouched Word content controls showing their prompt.
+#[test]
+fn answers_beside_labels_placed_by_what_they_look_like_and_prompts_are_blank() {
+    use support::{Bl, row};
+    let blocks: Vec<Bl> = vec![
+        row(&["Referrer contact details "]),
+        row(&[
+            "Name\n\nAddress\nPhone Number\n\nEmail ",
+            "Jo Bloggs\nAcklam Grange School\nLodore Grove, TS5 8PB\n01642 000000\njo@school.example",
+        ]),
+        row(&["Name of YP:", "[[?]]"]),
+        row(&["Date of Birth:", "Click or tap to enter a date."]),
+        row(&["Ethnicity:", "White British"]),
+    ];
+    let r = read(&docx(&blocks));
+    assert_eq!(answer(&r, "referrer.name"), Some(&json!("Jo Bloggs")));
+    assert_eq!(
+        answer(&r, "referrer.email"),
+        Some(&json!("jo@school.example"))
+    );
+    assert_eq!(answer(&r, "referrer.phone"), Some(&json!("01642 000000")));
+    assert_eq!(
+        answer(&r, "referrer.address"),
+        Some(&json!("Acklam Grange School\nLodore Grove, TS5 8PB"))
+    );
+    assert_eq!(answer(&r, "young_person.name"), None);
+    assert_eq!(answer(&r, "young_person.date_of_birth"), None);
+    assert_eq!(
+        answer(&r, "young_person.ethnicity"),
+        Some(&json!("White British"))
+    );
+    let reason = |key: &str| {
+        r.unread
+            .iter()
+            .find(|u| u.key == key)
+            .map(|u| u.reason.as_str())
+    };
+    assert_eq!(reason("young_person.name"), Some("Left blank"));
+    assert_eq!(reason("young_person.date_of_birth"), Some("Left blank"));
+}

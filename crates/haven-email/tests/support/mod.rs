@@ -3,7 +3,7 @@
 //!
 //! Inside a line, markup stands for what Word writes:
 //! `~~text~~` struck-through text, `[[x]]` / `[[ ]]` a content-control check box (ticked /
-//! not), `{{x}}` / `{{ }}` a legacy form-field check box, `<<x>>` / `<< >>` a Wingdings box
+//! not), `[[?]]` an empty text content control showing Word's prompt, `{{x}}` / `{{ }}` a legacy form-field check box, `<<x>>` / `<< >>` a Wingdings box
 //! symbol.
 #![allow(dead_code)]
 
@@ -99,6 +99,12 @@ fn runs(line: &str) -> String {
         };
         let inner = &after[..end];
         let on = inner.trim() == "x";
+        if mark == "[[" && inner == "?" {
+            // An untouched text content control showing Word's prompt.
+            out.push_str("<w:sdt><w:sdtPr><w:showingPlcHdr/><w:text/></w:sdtPr><w:sdtContent><w:r><w:rPr><w:rStyle w:val=\"PlaceholderText\"/></w:rPr><w:t>Click or tap here to enter text.</w:t></w:r></w:sdtContent></w:sdt>");
+            rest = &after[end + close.len()..];
+            continue;
+        }
         match mark {
             "~~" => out.push_str(&run(inner, true)),
             "[[" => out.push_str(&format!(
