@@ -101,9 +101,7 @@ pub fn parse_uk_date(text: &str, today: NaiveDate) -> Option<NaiveDate> {
     let rest: Vec<&str> = words
         .iter()
         .enumerate()
-        .filter(|(i, w)| {
-            *i != month_at && day_of(w).is_some() || *i != month_at && year_of(w, today).is_some()
-        })
+        .filter(|(i, w)| *i != month_at && (day_of(w).is_some() || year_of(w, today).is_some()))
         .map(|(_, w)| *w)
         .collect();
     // Everything else must be a weekday name or nothing.

@@ -521,7 +521,7 @@ impl<'d> Reader<'d> {
             trimmed.ends_with(':') || trimmed.ends_with('?') || trimmed.ends_with('*');
         // A long sentence that only resembles a help text is an instruction, not a label.
         let short = words(trimmed).len() <= 15;
-        ((ends_like_label || score >= 0.85) && (short || ends_like_label)).then_some(t)
+        (ends_like_label || (score >= 0.85 && short)).then_some(t)
     }
 
     /// "Label: value" or "Label value" on one line: the target and the value.
@@ -1291,6 +1291,9 @@ fn yes_no(text: &str) -> YesNo {
         .split(|c: char| !c.is_alphanumeric())
         .filter(|t| !t.is_empty())
         .collect();
+    if matches!(lower.as_str(), "n/a" | "na" | "n.a." | "not applicable") {
+        return YesNo::Unknown;
+    }
     let is_yes = |t: &str| matches!(t, "yes" | "y");
     let is_no = |t: &str| matches!(t, "no" | "n");
     match tokens.as_slice() {

@@ -751,8 +751,8 @@ pub fn says_urgent(text: &str) -> bool {
             let inner = t.trim_matches(|c: char| !c.is_alphanumeric());
             inner != "999"
         };
-        !joined_by_digits
-            && !(i > 0 && numeric(tokens[i - 1]))
-            && !tokens.get(i + 1).is_some_and(|n| numeric(n))
+        let before_numeric = i > 0 && numeric(tokens[i - 1]);
+        let after_numeric = tokens.get(i + 1).is_some_and(|n| numeric(n));
+        !(joined_by_digits || before_numeric || after_numeric)
     })
 }
