@@ -332,7 +332,19 @@ pub fn parse(raw: &[u8], key: &[u8], limits: &Limits) -> Parsed {
             None,
         );
     }
-    let Some(message) = MessageParser::default().parse(raw) else {
+    // mail-parser never panics in release builds, but some damaged multiparts trip a
+    // `debug_assert!` inside it (found by the fuzzer): in a debug build that must be a
+    // quarantine too, not a crash of the worker.
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        MessageParser::default().parse(raw)
+    }));
+    let Ok(parsed) = parsed else {
+        return quarantine(
+            "Its MIME structure is damaged, so it cannot be read safely".to_string(),
+            None,
+        );
+    };
+    let Some(message) = parsed else {
         return quarantine(
             "It is not a readable email message (no headers were found)".to_string(),
             None,

@@ -355,6 +355,12 @@ fn unreadable_messages_are_quarantined_with_a_reason() {
         quarantined(&corpus("empty_multipart.eml"), &limits).contains("no text or attachments")
     );
     assert!(quarantined(b"", &limits).contains("not a readable email"));
+    // Found by the fuzzer: a damaged nested multipart that trips a debug assertion inside
+    // mail-parser (debug builds only); either way it is never read as if it were whole.
+    match parse(&corpus("fuzz_mail_parser_debug_assert.eml"), KEY, &limits) {
+        Parsed::Quarantined { quarantine, .. } => assert!(!quarantine.reason.is_empty()),
+        Parsed::Item(item) => assert!(!item.text.is_empty() || !item.attachments.is_empty()),
+    }
     assert!(quarantined(b"\x00\x01\x02 binary junk", &limits).len() > 10);
 }
 
