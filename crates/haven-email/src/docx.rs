@@ -239,6 +239,8 @@ pub fn parse_document_xml(xml: &[u8], limits: &DocxLimits) -> Result<Document, Q
     // Content controls being read: whether each shows its placeholder ("Click or tap here
     // to enter text."), which is not an answer.
     let mut controls: Vec<bool> = Vec::new();
+    // Inside `mc:Fallback`: the same content again for old readers (text boxes), not read.
+    let mut fallback = 0usize;
     // Legacy check box: (checked, default).
     let mut legacy_box: Option<(Option<bool>, Option<bool>)> = None;
     let damaged = || Quarantine::new("The Word document is damaged (its text cannot be read)");
@@ -265,6 +267,7 @@ pub fn parse_document_xml(xml: &[u8], limits: &DocxLimits) -> Result<Document, Q
                     }
                     b"checkBox" => legacy_box = Some((None, None)),
                     b"sdt" => controls.push(false),
+                    b"Fallback" => fallback += 1,
                     b"showingPlcHdr" => {
                         if let Some(c) = controls.last_mut() {
                             *c = is_on(&e);
@@ -291,6 +294,7 @@ pub fn parse_document_xml(xml: &[u8], limits: &DocxLimits) -> Result<Document, Q
                     b"sdt" => {
                         controls.pop();
                     }
+                    b"Fallback" => fallback = fallback.saturating_sub(1),
                     b"p" => {
                         let text = paragraphs.pop().unwrap_or_default();
                         push_paragraph(text, &mut rows, &mut doc, limits)?;
@@ -312,15 +316,17 @@ pub fn parse_document_xml(xml: &[u8], limits: &DocxLimits) -> Result<Document, Q
                     _ => {}
                 }
             }
-            Event::Text(t) if in_text && !struck && !controls.contains(&true) => {
+            Event::Text(t) if in_text && !struck && fallback == 0 && !controls.contains(&true) => {
                 let text = t.xml10_content().map_err(|_| damaged())?;
                 push_text(&mut paragraphs, &text);
             }
-            Event::CData(t) if in_text && !struck && !controls.contains(&true) => {
+            Event::CData(t) if in_text && !struck && fallback == 0 && !controls.contains(&true) => {
                 let text = t.decode().map_err(|_| damaged())?;
                 push_text(&mut paragraphs, &text);
             }
-            Event::GeneralRef(r) if in_text && !struck && !controls.contains(&true) => {
+            Event::GeneralRef(r)
+                if in_text && !struck && fallback == 0 && !controls.contains(&true) =>
+            {
                 let resolved = match r.resolve_char_ref() {
                     Ok(Some(c)) => Some(c.to_string()),
                     Ok(None) => match &*r {
@@ -384,8 +390,11 @@ fn push_paragraph(
 ) -> Result<(), Quarantine> {
     match rows.last_mut().and_then(|row| row.last_mut()) {
         Some(cell) => {
-            if cell.len() < limits.max_blocks {
-                cell.push(text);
+            // Line breaks inside a paragraph (Shift+Enter) separate lines as paragraphs do.
+            for line in text.split('\n') {
+                if cell.len() < limits.max_blocks {
+                    cell.push(line.to_string());
+                }
             }
         }
         None => {
@@ -441,5 +450,58 @@ fn element(
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blocks(body: &str) -> Vec<Block> {
+        let xml = format!(
+            "<w:document xmlns:w=\"w\" xmlns:w14=\"w14\" xmlns:mc=\"mc\"><w:body>{body}</w:body></w:document>"
+        );
+        match parse_document_xml(xml.as_bytes(), &DocxLimits::default()) {
+            Ok(doc) => doc.blocks,
+            Err(q) => panic!("{q}"),
+        }
+    }
+
+    #[test]
+    fn what_word_writes_becomes_what_a_person_sees() {
+        let b = blocks(concat!(
+            // Soft line breaks split a cell's lines; a tracked deletion is not read.
+            "<w:tbl><w:tr><w:tc><w:p><w:r><w:t>Name: Jo</w:t><w:br/><w:t>Email: jo@x.example</w:t></w:r></w:p></w:tc>",
+            "<w:tc><w:p><w:del><w:r><w:delText>old</w:delText></w:r></w:del><w:ins><w:r><w:t>new</w:t></w:r></w:ins></w:p></w:tc></w:tr></w:tbl>",
+            // A text box in mc:AlternateContent is read once, not twice.
+            "<w:p><mc:AlternateContent><mc:Choice><w:r><w:t>Boxed</w:t></w:r></mc:Choice><mc:Fallback><w:r><w:t>Boxed</w:t></w:r></mc:Fallback></mc:AlternateContent></w:p>",
+            // Entities and character references.
+            "<w:p><w:r><w:t>A&amp;E &#8211; &lt;ok&gt;</w:t></w:r></w:p>",
+            // Check boxes: legacy (checked), Wingdings symbol (unchecked), content control.
+            "<w:p><w:r><w:fldChar><w:ffData><w:checkBox><w:default w:val=\"0\"/><w:checked/></w:checkBox></w:ffData></w:fldChar></w:r>",
+            "<w:r><w:sym w:font=\"Wingdings\" w:char=\"F0A8\"/></w:r>",
+            "<w:sdt><w:sdtPr><w14:checkbox><w14:checked w14:val=\"1\"/></w14:checkbox></w:sdtPr><w:sdtContent><w:r><w:t>\u{2612}</w:t></w:r></w:sdtContent></w:sdt></w:p>",
+        ));
+        assert_eq!(
+            b,
+            vec![
+                Block::Row(vec![
+                    vec!["Name: Jo".to_string(), "Email: jo@x.example".to_string()],
+                    vec!["new".to_string()],
+                ]),
+                Block::Paragraph("Boxed".to_string()),
+                Block::Paragraph("A&E \u{2013} <ok>".to_string()),
+                Block::Paragraph("\u{2612}\u{2610}\u{2612}\u{2612}".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn nesting_and_entities_are_refused() {
+        let deep = format!("{}{}", "<w:p>".repeat(300), "</w:p>".repeat(300));
+        let xml = format!("<w:document><w:body>{deep}</w:body></w:document>");
+        assert!(parse_document_xml(xml.as_bytes(), &DocxLimits::default()).is_err());
+        let dtd = "<!DOCTYPE x [<!ENTITY a \"b\">]><w:document/>";
+        assert!(parse_document_xml(dtd.as_bytes(), &DocxLimits::default()).is_err());
     }
 }
