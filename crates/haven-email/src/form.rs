@@ -24,7 +24,9 @@
 //! the reason, and rows of the form that matched no question in [`FormReading::extra`], so a
 //! person completes the rest from the original.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
 use std::sync::LazyLock;
 
 use chrono::NaiveDate;
@@ -69,7 +71,7 @@ pub fn read_form(
 }
 
 /// Characters of a text compared as a label (a label with its help text fits).
-const MAX_LABEL_CHARS: usize = 600;
+const MAX_LABEL_CHARS: usize = 400;
 
 /// The first `max` bytes of `text`, cut at a character boundary.
 fn head(text: &str, max: usize) -> &str {
@@ -144,6 +146,8 @@ struct Reader<'d> {
     items: BTreeMap<String, usize>,
     /// The indicator grid being read: its question key and each cell's column key.
     grid: Option<(String, Vec<Option<String>>)>,
+    score_cache: RefCell<HashMap<String, Rc<Vec<(usize, f64)>>>>,
+    words_cache: RefCell<HashMap<String, Rc<Vec<String>>>>,
 }
 
 /// Reads an already opened document (the matching without the zip).
@@ -224,23 +228,18 @@ impl<'d> Reader<'d> {
             cursor: 0,
             items: BTreeMap::new(),
             grid: None,
+            score_cache: RefCell::new(HashMap::new()),
+            words_cache: RefCell::new(HashMap::new()),
         }
     }
 
     /// The best target for a label, with its score.
     fn best(&self, text: &str, only: impl Fn(&Target<'_>) -> bool) -> Option<(usize, f64)> {
-        // Labels are short: the first words are enough, and keep the work bounded.
-        let w = words(head(text, MAX_LABEL_CHARS));
-        if w.is_empty() {
-            return None;
-        }
-        let mut scored: Vec<(usize, f64)> = self
-            .targets
+        let all = self.scores(text);
+        let mut scored: Vec<(usize, f64)> = all
             .iter()
-            .enumerate()
-            .filter(|(_, t)| only(t))
-            .map(|(i, t)| (i, t.score(&w)))
-            .filter(|(_, s)| *s >= THRESHOLD)
+            .filter(|(i, _)| only(&self.targets[*i]))
+            .copied()
             .collect();
         let top = scored.iter().map(|(_, s)| *s).fold(0.0f64, f64::max);
         scored.retain(|(_, s)| *s >= top - TIE);
@@ -256,6 +255,48 @@ impl<'d> Reader<'d> {
             (done, distance)
         });
         scored.first().copied()
+    }
+
+    /// Every target's score for a label at or above the threshold, remembered per text (a
+    /// row's label is looked at several times).
+    fn scores(&self, text: &str) -> Rc<Vec<(usize, f64)>> {
+        // Labels are short: the first words are enough, and keep the work bounded.
+        let text = head(text, MAX_LABEL_CHARS);
+        if let Some(found) = self.score_cache.borrow().get(text) {
+            return Rc::clone(found);
+        }
+        let w = self.words_of(text);
+        let scored: Vec<(usize, f64)> = if w.is_empty() {
+            Vec::new()
+        } else {
+            self.targets
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (i, t.score(&w)))
+                .filter(|(_, s)| *s >= THRESHOLD)
+                .collect()
+        };
+        let scored = Rc::new(scored);
+        let mut cache = self.score_cache.borrow_mut();
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(text.to_string(), Rc::clone(&scored));
+        scored
+    }
+
+    /// [`words`] of a text, remembered per text.
+    fn words_of(&self, text: &str) -> Rc<Vec<String>> {
+        if let Some(found) = self.words_cache.borrow().get(text) {
+            return Rc::clone(found);
+        }
+        let w = Rc::new(words(text));
+        let mut cache = self.words_cache.borrow_mut();
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(text.to_string(), Rc::clone(&w));
+        w
     }
 
     fn target_done(&self, t: &Target<'_>) -> bool {
@@ -520,7 +561,7 @@ impl<'d> Reader<'d> {
         let ends_like_label =
             trimmed.ends_with(':') || trimmed.ends_with('?') || trimmed.ends_with('*');
         // A long sentence that only resembles a help text is an instruction, not a label.
-        let short = words(trimmed).len() <= 15;
+        let short = self.words_of(head(trimmed, MAX_LABEL_CHARS)).len() <= 15;
         (ends_like_label || (score >= 0.85 && short)).then_some(t)
     }
 
@@ -535,7 +576,7 @@ impl<'d> Reader<'d> {
             }
         }
         // The longest question label that the line starts with.
-        let line_words = words(head(line, MAX_LABEL_CHARS));
+        let line_words = self.words_of(head(line, MAX_LABEL_CHARS));
         let mut found: Option<(usize, &str, usize)> = None;
         for (i, t) in self.targets.iter().enumerate() {
             if matches!(t.kind, Kind::Option(_))

@@ -116,6 +116,9 @@ pub fn similarity(doc: &[String], question: &[String]) -> f64 {
 /// The same word, or a form's abbreviation of it ("ass" for "assessment", three letters
 /// at least).
 fn same_word(doc: &str, question: &str) -> bool {
+    if doc.as_bytes().first() != question.as_bytes().first() {
+        return false;
+    }
     doc == question
         || (doc.len() >= 3
             && question.len() > doc.len()
