@@ -70,6 +70,9 @@ pub fn read_form(
     Ok(read_document(&doc, stage, today))
 }
 
+/// Targets (by index) and their scores for one label.
+type Scores = Rc<Vec<(usize, f64)>>;
+
 /// Characters of a text compared as a label (a label with its help text fits).
 const MAX_LABEL_CHARS: usize = 400;
 
@@ -146,7 +149,7 @@ struct Reader<'d> {
     items: BTreeMap<String, usize>,
     /// The indicator grid being read: its question key and each cell's column key.
     grid: Option<(String, Vec<Option<String>>)>,
-    score_cache: RefCell<HashMap<String, Rc<Vec<(usize, f64)>>>>,
+    score_cache: RefCell<HashMap<String, Scores>>,
     words_cache: RefCell<HashMap<String, Rc<Vec<String>>>>,
 }
 
@@ -259,7 +262,7 @@ impl<'d> Reader<'d> {
 
     /// Every target's score for a label at or above the threshold, remembered per text (a
     /// row's label is looked at several times).
-    fn scores(&self, text: &str) -> Rc<Vec<(usize, f64)>> {
+    fn scores(&self, text: &str) -> Scores {
         // Labels are short: the first words are enough, and keep the work bounded.
         let text = head(text, MAX_LABEL_CHARS);
         if let Some(found) = self.score_cache.borrow().get(text) {
