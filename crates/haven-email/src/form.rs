@@ -393,6 +393,17 @@ impl<'d> Reader<'d> {
             .cloned()
             .collect::<Vec<_>>()
             .join("\n");
+        // A one-line cell holding both the label and the answer ("Name of YP:<tab>Sam").
+        if rest_text.is_empty() {
+            let lines: Vec<&String> = cells[0].iter().filter(|l| !l.trim().is_empty()).collect();
+            if let [only] = lines.as_slice() {
+                if let Some((t, value)) = self.separated_label(only) {
+                    let value = value.to_string();
+                    self.assign(t, &value);
+                    return false;
+                }
+            }
+        }
         // The label may be the cell's first paragraph with the answer in the next ones.
         let candidate = if label.is_empty() {
             None
@@ -568,15 +579,27 @@ impl<'d> Reader<'d> {
         (ends_like_label || (score >= 0.85 && short)).then_some(t)
     }
 
+    /// "Label: value", "Label<tab>value" or "Label   value": the target and the value.
+    fn separated_label<'l>(&self, line: &'l str) -> Option<(usize, &'l str)> {
+        let line = line.trim();
+        for sep in [":", "\t", "   "] {
+            if let Some((head, tail)) = line.split_once(sep) {
+                let tail = tail.trim_start_matches([':', ' ', '\t']).trim();
+                if !tail.is_empty() {
+                    if let Some((t, _)) = self.best(head, |t| !matches!(t.kind, Kind::Option(_))) {
+                        return Some((t, tail));
+                    }
+                }
+            }
+        }
+        None
+    }
+
     /// "Label: value" or "Label value" on one line: the target and the value.
     fn inline_label<'l>(&self, line: &'l str) -> Option<(usize, &'l str)> {
         let line = line.trim();
-        if let Some((head, tail)) = line.split_once(':') {
-            if !tail.trim().is_empty() {
-                if let Some((t, _)) = self.best(head, |t| !matches!(t.kind, Kind::Option(_))) {
-                    return Some((t, tail.trim()));
-                }
-            }
+        if let Some(found) = self.separated_label(line) {
+            return Some(found);
         }
         // The longest question label that the line starts with.
         let line_words = self.words_of(head(line, MAX_LABEL_CHARS));

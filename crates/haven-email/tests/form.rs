@@ -676,3 +676,24 @@ fn answers_beside_labels_placed_by_what_they_look_like_and_prompts_are_blank() {
     assert_eq!(reason("young_person.name"), Some("Left blank"));
     assert_eq!(reason("young_person.date_of_birth"), Some("Left blank"));
 }
+
+/// Answers typed after the label in the same cell, after a tab or spaces, in any case.
+#[test]
+fn answers_after_a_tab_or_spaces() {
+    use support::{Bl, row};
+    let blocks: Vec<Bl> = vec![
+        row(&["Name of YP:\tsam smith"]),
+        row(&["Date of Birth\t1st March 2011"]),
+        row(&["Ethnicity      white british"]),
+    ];
+    let r = read(&docx(&blocks));
+    assert_eq!(answer(&r, "young_person.name"), Some(&json!("sam smith")));
+    assert_eq!(
+        answer(&r, "young_person.ethnicity"),
+        Some(&json!("white british"))
+    );
+    assert_eq!(
+        answer(&r, "young_person.date_of_birth"),
+        Some(&json!("2011-03-01"))
+    );
+}
