@@ -947,10 +947,11 @@ impl<'d> Reader<'d> {
             if !current.is_object() {
                 *current = Value::Object(Map::new());
             }
-            let Value::Object(map) = current else {
-                unreachable!("made an object above")
+            current = match current {
+                Value::Object(map) => map.entry(part.to_string()).or_insert(Value::Null),
+                // Made an object just above.
+                other => other,
             };
-            current = map.entry(part.to_string()).or_insert(Value::Null);
         }
         current
     }
