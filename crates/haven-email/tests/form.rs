@@ -697,3 +697,69 @@ fn answers_after_a_tab_or_spaces() {
         Some(&json!("2011-03-01"))
     );
 }
+
+/// A form written by another writer (docx-rs, as Haven's own documents are): its table
+/// properties, run properties and package layout read the same.
+#[test]
+fn a_form_written_by_docx_rs() {
+    use docx_rs::{Docx, Paragraph, Run, Table, TableCell, TableRow};
+    let cell = |text: &str| {
+        TableCell::new().add_paragraph(Paragraph::new().add_run(Run::new().add_text(text)))
+    };
+    let bold = |text: &str| {
+        TableCell::new().add_paragraph(Paragraph::new().add_run(Run::new().add_text(text).bold()))
+    };
+    let doc = Docx::new()
+        .add_paragraph(Paragraph::new().add_run(Run::new().add_text("SECOS  Referral").bold()))
+        .add_table(Table::new(vec![
+            TableRow::new(vec![bold("Referrer contact details ")]),
+            TableRow::new(vec![
+                bold("Name\nAddress\nPhone Number\nEmail "),
+                cell("Dana Writer"),
+            ]),
+            TableRow::new(vec![bold("Email"), cell("dana.writer@council.example")]),
+            TableRow::new(vec![bold("Name of YP:"), cell("Quinn Example")]),
+            TableRow::new(vec![bold("Date of Birth:"), cell("7th January 2013")]),
+        ]))
+        .add_table(Table::new(vec![
+            TableRow::new(vec![
+                bold("Significant Risk Indicators"),
+                bold("Current or within 6 months (please tick)"),
+                bold("Prior to 6 months (please tick)"),
+            ]),
+            TableRow::new(vec![
+                cell("Frequenting areas known for risky activities "),
+                cell(""),
+                cell("X"),
+            ]),
+            TableRow::new(vec![
+                cell("Groomed/abused via the internet and mobile technology"),
+                cell("\u{2714}"),
+                cell(""),
+            ]),
+        ]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    doc.build().pack(&mut out).expect("docx-rs writes");
+    let bytes = out.into_inner();
+    assert_eq!(
+        infer::get(&bytes).map(|t| t.mime_type()),
+        Some("application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    );
+    let r = read(&bytes);
+    assert_eq!(
+        answer(&r, "referrer.email"),
+        Some(&json!("dana.writer@council.example"))
+    );
+    assert_eq!(
+        answer(&r, "young_person.name"),
+        Some(&json!("Quinn Example"))
+    );
+    assert_eq!(
+        answer(&r, "young_person.date_of_birth"),
+        Some(&json!("2013-01-07"))
+    );
+    assert_eq!(
+        answer(&r, "screening.significant"),
+        Some(&json!({"risky_areas": "prior", "online_grooming": "current"}))
+    );
+}
