@@ -25,12 +25,14 @@ use sqlx::{Row, query};
 
 use super::{Storage, StorageError, timestamp};
 
-/// The definitions that screen referrals, parsed once per process: by row id, and the row id
-/// of each digest.
+/// The definitions that screen referrals, parsed once per process: by row id, the row id of
+/// each digest, and the row id this process uses for each (service, rules version) it
+/// screened with (so a submission neither serialises nor hashes its definition again).
 #[derive(Debug, Default)]
 pub(crate) struct RulesCache {
     by_id: Mutex<HashMap<i64, Arc<ServiceDefinition>>>,
     by_digest: Mutex<HashMap<String, i64>>,
+    by_version: Mutex<HashMap<(String, String), i64>>,
 }
 
 impl RulesCache {
@@ -51,6 +53,21 @@ impl RulesCache {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(digest, id);
+    }
+
+    fn id_of_version(&self, service: &str, version: &str) -> Option<i64> {
+        self.by_version
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(service.to_owned(), version.to_owned()))
+            .copied()
+    }
+
+    fn remember_version(&self, service: &str, version: &str, id: i64) {
+        self.by_version
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert((service.to_owned(), version.to_owned()), id);
     }
 
     fn id_of(&self, digest: &str) -> Option<i64> {
@@ -86,6 +103,12 @@ impl Storage {
     /// for [`crate::referrals::NewReferral::screening_rules`]. `None` for a definition
     /// without screening rules, or one that does not read back as itself (its referrals then
     /// keep their full sealed screening).
+    ///
+    /// Within one process the row is remembered by service and rules version, since the
+    /// loaded definitions do not change while it runs. Were two different definitions with
+    /// the same version used by one process (tests do), the second's referrals would be
+    /// checked against the first's rules when written ([`Storage::sealed_row`]) and kept
+    /// whole wherever the two differ: what is read back is still what intake showed.
     pub async fn screening_rules_id(
         &self,
         def: &ServiceDefinition,
@@ -93,9 +116,14 @@ impl Storage {
         let Some(rules) = &def.screening else {
             return Ok(None);
         };
+        if let Some(id) = self.screening_rules.id_of_version(&def.id, &rules.version) {
+            return Ok(Some(id));
+        }
         let json = serde_json::to_string(def).map_err(corrupt)?;
         let digest = hex::encode(Sha256::digest(json.as_bytes()));
         if let Some(id) = self.screening_rules.id_of(&digest) {
+            self.screening_rules
+                .remember_version(&def.id, &rules.version, id);
             return Ok(Some(id));
         }
         let Ok(parsed) = serde_json::from_str::<ServiceDefinition>(&json) else {
@@ -122,6 +150,8 @@ impl Storage {
             .try_get(0)?;
         tx.commit().await?;
         self.screening_rules.put(id, digest, parsed);
+        self.screening_rules
+            .remember_version(&def.id, &rules.version, id);
         Ok(Some(id))
     }
 

@@ -498,8 +498,8 @@ async fn screening_is_stored_as_the_rules_that_made_it_and_read_back_exactly() {
             let again = other.find_referral(&reference).await.unwrap().unwrap();
             assert_eq!(again.screening.as_ref(), Some(&shown));
 
-            // The definition changes later (new wording, same rules version): a new row, and
-            // the case still shows what intake showed.
+            // The definition changes later (new wording, same rules version; a restarted
+            // server): a new row, and the case still shows what intake showed.
             let mut edited = app.registry.get("secos").unwrap().clone();
             for rule in &mut edited.screening.as_mut().unwrap().band_rules {
                 rule.reason = format!("{} (reworded)", rule.reason);
@@ -511,19 +511,14 @@ async fn screening_is_stored_as_the_rules_that_made_it_and_read_back_exactly() {
                 shown,
                 "the edit shows"
             );
-            let edited_id = app
-                .storage
+            let restarted = app.db.open_storage(2).await;
+            let edited_id = restarted
                 .screening_rules_id(&edited)
                 .await
                 .unwrap()
                 .unwrap();
             assert_ne!(edited_id, rules_id);
-            let after = app
-                .storage
-                .find_referral(&reference)
-                .await
-                .unwrap()
-                .unwrap();
+            let after = restarted.find_referral(&reference).await.unwrap().unwrap();
             assert_eq!(after.screening.as_ref(), Some(&shown));
 
             // A result the rules would not rebuild exactly is kept whole, sealed.
