@@ -484,6 +484,15 @@ async fn screening_is_stored_as_the_rules_that_made_it_and_read_back_exactly() {
                 Some(row.get::<String, _>(3)),
                 shown["rules_version"].as_str().map(str::to_owned)
             );
+            // A new SQLite database has 8 KiB pages (rows of ~1.5 KB fill them well).
+            if app.engine == Engine::Sqlite {
+                let page_size: i64 = sqlx::query("PRAGMA page_size")
+                    .fetch_one(app.storage.pool())
+                    .await
+                    .unwrap()
+                    .get(0);
+                assert_eq!(page_size, 8192);
+            }
             // One row per definition, however many referrals it screened.
             submit(app).await;
             let rows: i64 = sqlx::query("SELECT COUNT(*) FROM screening_rules")
