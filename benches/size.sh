@@ -13,7 +13,8 @@
 # PostgreSQL: the database `haven_bench_size` on $HAVEN_BENCH_POSTGRES (default
 # postgres://postgres@127.0.0.1), dropped and re-created, measured after `VACUUM` as
 # pg_database_size, and also net of the size of the same database freshly migrated (the
-# catalogue's fixed ~8 MB, which is not per referral). Uses target/release/haven when built,
+# catalogue's fixed ~8 MB, which is not per referral). The largest tables and indexes follow
+# on stderr. Uses target/release/haven when built,
 # else target/debug/haven (sizes do not depend on the build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,6 +51,8 @@ if [ "$ENGINE" = sqlite ] || [ "$ENGINE" = both ]; then
   sqlite3 "$dir/haven.db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
   total=$(stat -c %s "$dir/haven.db")
   report sqlite "$total" "$empty" "$plain"
+  # Where the bytes are, per referral (tables and indexes; needs SQLite's dbstat).
+  sqlite3 "$dir/haven.db" "SELECT '  ' || name || ': ' || (SUM(pgsize) / $COUNT) || ' B' FROM dbstat GROUP BY name ORDER BY SUM(pgsize) DESC LIMIT 8" >&2 2>/dev/null || true
 fi
 
 if [ "$ENGINE" = postgres ] || [ "$ENGINE" = both ]; then

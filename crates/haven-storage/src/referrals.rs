@@ -31,6 +31,10 @@ pub struct NewReferral<'a> {
     pub due_by: Option<NaiveDate>,
     pub answers: &'a Value,
     pub screening: Option<&'a Value>,
+    /// The `screening_rules` row of the definition that computed `screening`
+    /// ([`Storage::screening_rules_id`]): when reading the referral rebuilds `screening`
+    /// exactly from it (checked here), only this id is stored, not the sealed result.
+    pub screening_rules: Option<i64>,
     /// HMAC of the receipt code (never the code).
     pub receipt_hash: String,
     /// Who submitted it, for the chronology and audit log (`public`, `user:<id>`).
@@ -105,7 +109,7 @@ macro_rules! referral_columns {
     () => {
         "id, reference, service, stage, audience, status, team, received_at, urgent, \
          suggested_band, confirmed_band, in_scope, eligible, rules_version, due_by, assignee, \
-         answers, screening, created_at, updated_at"
+         answers, screening, created_at, updated_at, screening_rules_id"
     };
 }
 
@@ -118,12 +122,20 @@ impl Storage {
         new: &NewReferral<'_>,
     ) -> Result<(ReferralRow, CaseKey), StorageError> {
         let (case, case_key) = self.new_case_key(&new.id)?;
+        // Compact screening (`screening.rs`): only the rules' id when they rebuild it exactly.
+        let screening_rules_id = new.screening_rules.filter(|&rules| {
+            new.screening.is_some_and(|shown| {
+                self.rebuilds_exactly(rules, new.answers, new.received_at, shown)
+            })
+        });
         let row = ReferralRow {
             answers: self.seal_json_in_case(&case, "referrals", "answers", &new.id, new.answers)?,
             screening: new
                 .screening
+                .filter(|_| screening_rules_id.is_none())
                 .map(|s| self.seal_json_in_case(&case, "referrals", "screening", &new.id, s))
                 .transpose()?,
+            screening_rules_id,
             case_key,
             id: new.id.clone(),
             reference: new.reference.clone(),
@@ -180,6 +192,7 @@ impl Storage {
         // Every case request starts here: retried once on a lost connection.
         self.read_retrying(move || async move {
             // The case key comes with the row (kept in its own table, apart from the data).
+            // Columns 0-20 as `referral_columns!`, then the case key in 21 and 22.
             let row = query(concat!(
                 "SELECT ",
                 referral_columns!(),
@@ -190,9 +203,13 @@ impl Storage {
             .bind(reference)
             .fetch_optional(&self.pool)
             .await?;
-            row.as_ref()
-                .map(|row| referral_from_row(self, row))
-                .transpose()
+            let Some(row) = row else {
+                return Ok(None);
+            };
+            if let Some(rules) = row.try_get::<Option<i64>, _>(20)? {
+                self.load_screening_rules(rules).await?;
+            }
+            referral_from_row(self, &row).map(Some)
         })
         .await
     }
@@ -240,8 +257,10 @@ pub(crate) struct ReferralRow {
     pub due_by: Option<NaiveDate>,
     /// Sealed.
     pub answers: Vec<u8>,
-    /// Sealed.
+    /// Sealed; `None` when stored compactly (`screening_rules_id`) or absent.
     pub screening: Option<Vec<u8>>,
+    /// The `screening_rules` row the screening is rebuilt with, when stored compactly.
+    pub screening_rules_id: Option<i64>,
     /// The new case's key, wrapped, for `case_keys`.
     pub case_key: CaseKeyRow,
     pub receipt_hash: String,
@@ -372,9 +391,9 @@ async fn insert_referral(
     query(
         "INSERT INTO referrals (id, reference, service, stage, audience, status, team, received_at,
             urgent, suggested_band, in_scope, eligible, rules_version, due_by, answers, screening,
-            receipt_hash, created_at, updated_at, band_rank)
+            receipt_hash, created_at, updated_at, screening_rules_id, band_rank)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-            COALESCE((SELECT sb.band_rank FROM service_bands sb
+            $20, COALESCE((SELECT sb.band_rank FROM service_bands sb
                       WHERE sb.service = $3 AND sb.band = $10), 0))",
     )
     .bind(&row.id)
@@ -396,6 +415,7 @@ async fn insert_referral(
     .bind(&row.receipt_hash)
     .bind(&now)
     .bind(&now)
+    .bind(row.screening_rules_id)
     .execute(&mut **tx)
     .await
     .map_err(StorageError::from_write)?;
@@ -424,14 +444,15 @@ async fn insert_referral(
     append_in(tx, audit, &entry).await
 }
 
-/// Reads a referral row, opening its sealed columns with the case key in its columns 20 and
-/// 21 (`case_keys.key_id`, `case_keys.wrapped`; NULL for a case from before case keys, or
-/// whose key was destroyed).
+/// Reads a referral row, opening its sealed columns with the case key in its columns 21 and
+/// 22 (`case_keys.key_id`, `case_keys.wrapped`; NULL for a case from before case keys, or
+/// whose key was destroyed). A compact screening (column 20) is rebuilt from the answers
+/// with rules the caller loaded ([`Storage::load_screening_rules`]).
 fn referral_from_row(storage: &Storage, row: &AnyRow) -> Result<Referral, StorageError> {
     let id: String = row.try_get(0)?;
     let case = match (
-        row.try_get::<Option<String>, _>(20)?,
-        row.try_get::<Option<Vec<u8>>, _>(21)?,
+        row.try_get::<Option<String>, _>(21)?,
+        row.try_get::<Option<Vec<u8>>, _>(22)?,
     ) {
         (Some(key_id), Some(wrapped)) => Some(storage.unwrap_case_key(&id, &key_id, &wrapped)?),
         _ => None,
@@ -448,12 +469,6 @@ fn referral_from_row(storage: &Storage, row: &AnyRow) -> Result<Referral, Storag
             })
         })
         .transpose()?;
-    let screening = row
-        .try_get::<Option<Vec<u8>>, _>(17)?
-        .map(|stored| {
-            storage.open_json_in_case(case.as_ref(), "referrals", "screening", &id, &stored)
-        })
-        .transpose()?;
     let answers = storage.open_json_in_case(
         case.as_ref(),
         "referrals",
@@ -461,6 +476,16 @@ fn referral_from_row(storage: &Storage, row: &AnyRow) -> Result<Referral, Storag
         &id,
         &row.try_get::<Vec<u8>, _>(16)?,
     )?;
+    let received_at = parse_timestamp("received_at", &row.try_get::<String, _>(7)?)?;
+    let screening = match row.try_get::<Option<i64>, _>(20)? {
+        Some(rules) => Some(storage.rebuilt_screening(rules, &answers, received_at)?),
+        None => row
+            .try_get::<Option<Vec<u8>>, _>(17)?
+            .map(|stored| {
+                storage.open_json_in_case(case.as_ref(), "referrals", "screening", &id, &stored)
+            })
+            .transpose()?,
+    };
     Ok(Referral {
         id,
         reference: row.try_get(1)?,
@@ -469,7 +494,7 @@ fn referral_from_row(storage: &Storage, row: &AnyRow) -> Result<Referral, Storag
         audience: row.try_get(4)?,
         status: row.try_get(5)?,
         team: row.try_get(6)?,
-        received_at: parse_timestamp("received_at", &row.try_get::<String, _>(7)?)?,
+        received_at,
         urgent: row.try_get::<i64, _>(8)? != 0,
         suggested_band: row.try_get(9)?,
         confirmed_band: row.try_get(10)?,

@@ -144,7 +144,7 @@ impl Storage {
                 },
             });
         }
-        const REFERRAL_COLUMNS: usize = 24;
+        const REFERRAL_COLUMNS: usize = 25;
         for (chunk, states) in rows
             .chunks(ROWS_PER_INSERT)
             .zip(batch.chunks(ROWS_PER_INSERT))
@@ -156,7 +156,7 @@ impl Storage {
                 "INSERT INTO referrals (id, reference, service, stage, audience, status, team,
                     received_at, urgent, suggested_band, in_scope, eligible, rules_version, due_by,
                     answers, screening, receipt_hash, created_at, updated_at, band_rank,
-                    confirmed_band, assignee, sla_met_at, new_information_at)
+                    confirmed_band, assignee, sla_met_at, new_information_at, screening_rules_id)
                  VALUES {}",
                 values.join(", ")
             );
@@ -195,7 +195,8 @@ impl Storage {
                     .bind(state.confirmed_band.as_deref())
                     .bind(state.assignee.as_deref())
                     .bind(state.sla_met_at.map(timestamp))
-                    .bind(state.new_information_at.map(timestamp));
+                    .bind(state.new_information_at.map(timestamp))
+                    .bind(row.screening_rules_id);
             }
             insert
                 .execute(&mut *tx)

@@ -210,6 +210,11 @@ pub async fn submit(
                 reason: e.to_string(),
             })
         })?;
+    // Stored compactly when the definition rebuilds it exactly (storage checks).
+    let screening_rules = match &result {
+        Some(_) => storage.screening_rules_id(def).await?,
+        None => None,
+    };
     let due_by = first_contact_sla(def, &stage.key).and_then(|sla| calendar::due_by(sla, now));
 
     let status = def
@@ -237,6 +242,7 @@ pub async fn submit(
             due_by,
             answers: &submission.answers,
             screening: screening_json.as_ref(),
+            screening_rules,
             receipt_hash: key.receipt_hash(&receipt_code),
             actor: "public",
             files: submission

@@ -6,11 +6,14 @@
 mod common;
 
 use axum::http::StatusCode;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use common::{Engine, TestApp, TestAppBuilder};
 use haven::crypto::envelope::{self, Place};
 use haven::storage::StorageError;
+use haven::storage::referrals::NewReferral;
 use haven::storage::triage::StatusChange;
+use haven_core::calendar;
+use haven_core::screening;
 use serde_json::{Value, json};
 use sqlx::Row;
 
@@ -331,6 +334,12 @@ async fn hv1_values_from_the_previous_format_open_rotate_and_upgrade() {
                     .await
                     .unwrap();
             }
+            // A row from before compact screening names no rules: its sealed result is read.
+            sqlx::query("UPDATE referrals SET screening_rules_id = NULL WHERE id = $1")
+                .bind(&id)
+                .execute(app.storage.pool())
+                .await
+                .unwrap();
             // The detail of the other events stays hv2 under the case key: drop the key's
             // row only for a case whose values are all hv1, so keep the key here; a case
             // with no key at all is covered below.
@@ -410,8 +419,14 @@ async fn hv1_values_from_the_previous_format_open_rotate_and_upgrade() {
                 .execute(app.storage.pool())
                 .await
                 .unwrap();
+            sqlx::query("UPDATE referrals SET screening_rules_id = NULL WHERE id = $1")
+                .bind(&old_id)
+                .execute(app.storage.pool())
+                .await
+                .unwrap();
             let opened = app.storage.find_referral(&old_case).await.unwrap().unwrap();
             assert_eq!(opened.answers, old_referral.answers);
+            assert_eq!(opened.screening, old_referral.screening);
             let report = app.storage.upgrade_all(100).await.unwrap();
             assert_eq!(report.upgraded, 2, "{report:?}");
             let opened = app.storage.find_referral(&old_case).await.unwrap().unwrap();
@@ -419,6 +434,138 @@ async fn hv1_values_from_the_previous_format_open_rotate_and_upgrade() {
             assert!(app.storage.destroy_case_key(&old_case).await.unwrap());
             assert!(app.storage.find_referral(&old_case).await.is_err());
             assert_eq!(open_everything(app, &reference).await.unwrap(), before);
+        })
+        .await;
+}
+
+/// What intake computed for the referral: its screening on the day it was received.
+fn screened_at_intake(app: &TestApp, answers: &Value, received_at: DateTime<Utc>) -> Value {
+    let def = app.registry.get("secos").unwrap();
+    let result = screening::screen(def, answers, calendar::london_date(received_at)).unwrap();
+    serde_json::to_value(result).unwrap()
+}
+
+#[tokio::test]
+async fn screening_is_stored_as_the_rules_that_made_it_and_read_back_exactly() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let (reference, id) = submit(app).await;
+            let referral = app
+                .storage
+                .find_referral(&reference)
+                .await
+                .unwrap()
+                .unwrap();
+            let shown = screened_at_intake(app, &referral.answers, referral.received_at);
+            assert!(
+                !shown["reasons"].as_array().unwrap().is_empty(),
+                "the sample has reasons: {shown}"
+            );
+            assert_eq!(referral.screening.as_ref(), Some(&shown));
+
+            // At rest: no sealed copy of the result, only the rules that rebuild it.
+            let row = sqlx::query(
+                "SELECT r.screening, r.screening_rules_id, s.service, s.rules_version
+                 FROM referrals r JOIN screening_rules s ON s.id = r.screening_rules_id
+                 WHERE r.id = $1",
+            )
+            .bind(&id)
+            .fetch_one(app.storage.pool())
+            .await
+            .unwrap();
+            assert!(
+                row.get::<Option<Vec<u8>>, _>(0).is_none(),
+                "no sealed result"
+            );
+            let rules_id: i64 = row.get(1);
+            assert_eq!(row.get::<String, _>(2), "secos");
+            assert_eq!(
+                Some(row.get::<String, _>(3)),
+                shown["rules_version"].as_str().map(str::to_owned)
+            );
+            // A new SQLite database has 8 KiB pages (rows of ~1.5 KB fill them well).
+            if app.engine == Engine::Sqlite {
+                let page_size: i64 = sqlx::query("PRAGMA page_size")
+                    .fetch_one(app.storage.pool())
+                    .await
+                    .unwrap()
+                    .get(0);
+                assert_eq!(page_size, 8192);
+            }
+            // One row per definition, however many referrals it screened.
+            submit(app).await;
+            let rows: i64 = sqlx::query("SELECT COUNT(*) FROM screening_rules")
+                .fetch_one(app.storage.pool())
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(rows, 1);
+
+            // Another server (nothing remembered) reads the same words from the database.
+            let other = app.db.open_storage(2).await;
+            let again = other.find_referral(&reference).await.unwrap().unwrap();
+            assert_eq!(again.screening.as_ref(), Some(&shown));
+
+            // The definition changes later (new wording, same rules version; a restarted
+            // server): a new row, and the case still shows what intake showed.
+            let mut edited = app.registry.get("secos").unwrap().clone();
+            for rule in &mut edited.screening.as_mut().unwrap().band_rules {
+                rule.reason = format!("{} (reworded)", rule.reason);
+            }
+            let today = calendar::london_date(referral.received_at);
+            let reworded = screening::screen(&edited, &referral.answers, today).unwrap();
+            assert_ne!(
+                serde_json::to_value(reworded).unwrap(),
+                shown,
+                "the edit shows"
+            );
+            let restarted = app.db.open_storage(2).await;
+            let edited_id = restarted
+                .screening_rules_id(&edited)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_ne!(edited_id, rules_id);
+            let after = restarted.find_referral(&reference).await.unwrap().unwrap();
+            assert_eq!(after.screening.as_ref(), Some(&shown));
+
+            // A result the rules would not rebuild exactly is kept whole, sealed.
+            let answers = referral.answers.clone();
+            let odd = json!({"urgent": true, "reasons": [], "explanation": ["Written by hand"]});
+            let new = NewReferral {
+                id: haven::crypto::new_id(),
+                reference: "SEC-ODDS-0001".to_owned(),
+                service: "secos",
+                stage: "referral",
+                audience: "professional",
+                status: "new",
+                team: &referral.team,
+                received_at: Utc::now(),
+                urgent: true,
+                suggested_band: None,
+                in_scope: None,
+                eligible: None,
+                rules_version: None,
+                due_by: None,
+                answers: &answers,
+                screening: Some(&odd),
+                screening_rules: Some(rules_id),
+                receipt_hash: haven::crypto::new_id(),
+                actor: "public",
+                files: None,
+                uploads: &[],
+            };
+            app.storage.create_referral(&new).await.unwrap();
+            let stored_odd = app
+                .storage
+                .find_referral("SEC-ODDS-0001")
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(stored_odd.screening.as_ref(), Some(&odd));
+            let kept = stored(app, "referrals", "screening", "id", &new.id).await;
+            assert!(kept.starts_with(b"hv2"), "sealed in full");
         })
         .await;
 }

@@ -33,6 +33,7 @@ fn referral<'a>(
         due_by: NaiveDate::from_ymd_opt(2025, 2, 7),
         answers,
         screening,
+        screening_rules: None,
         receipt_hash: haven::crypto::new_id(),
         actor: "public",
         files: None,

@@ -291,6 +291,11 @@ async fn seed(ctx: &Context, args: &SeedArgs) -> Result<(), CliError> {
             "services: none of the built-in services is loaded",
         ));
     }
+    // Screenings stored as real submissions store them: compactly (issue 11).
+    let mut rules_ids = Vec::with_capacity(services.len());
+    for (def, ..) in &services {
+        rules_ids.push(storage.screening_rules_id(def).await?);
+    }
     let started = Instant::now();
     let now = Utc::now();
     let mut rng = rand::rng();
@@ -384,6 +389,7 @@ async fn seed(ctx: &Context, args: &SeedArgs) -> Result<(), CliError> {
                             due_by: d.due_by,
                             answers: &d.answers,
                             screening: d.screening.as_ref(),
+                            screening_rules: rules_ids[d.which],
                             receipt_hash: d.receipt_hash.clone(),
                             actor: "public",
                             files: None,
