@@ -81,7 +81,7 @@ async fn each_row_names_the_young_person_and_age_and_the_view_is_one_audit_entry
             let today = haven_core::calendar::london_date(app.state.now());
             let dob = chrono::NaiveDate::from_ymd_opt(2011, 3, 14).unwrap();
             let age = haven_core::definition::condition::age_on(dob, today).unwrap();
-            assert!(row.contains(&format!(">{age}</td>")), "{row}");
+            assert!(row.contains(&format!("Age {age}<")), "{row}");
             assert!(row_of(&html, &sam).contains("Sam Example"));
             // One entry for the page view, naming both references shown.
             let entries = queue_entries(app, &actor).await;
