@@ -63,6 +63,8 @@ pub struct QueueItem {
     pub new_information: bool,
     /// The sealed answers, opened, when [`QueueFilter::open_answers`] asked for them.
     pub answers: Option<serde_json::Value>,
+    /// [`QueueFilter::open_answers`] asked, but this row's answers could not be opened.
+    pub answers_unreadable: bool,
 }
 
 /// A page of the queue and how many match in all.
@@ -308,13 +310,22 @@ impl Storage {
             let received: String = row.try_get("received_at")?;
             let due: Option<String> = row.try_get("due_by")?;
             let met: Option<String> = row.try_get("sla_met_at")?;
-            let answers = if filter.open_answers {
-                Some(self.queue_row_answers(&row)?)
+            // A case whose answers cannot be opened (its key destroyed on erasure, a damaged
+            // value) is listed without them: one such row never takes the queue down.
+            let (answers, answers_unreadable) = if filter.open_answers {
+                match self.queue_row_answers(&row) {
+                    Ok(answers) => (Some(answers), false),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "a queue row's answers could not be opened");
+                        (None, true)
+                    }
+                }
             } else {
-                None
+                (None, false)
             };
             items.push(QueueItem {
                 answers,
+                answers_unreadable,
                 reference: row.try_get("reference")?,
                 service: row.try_get("service")?,
                 stage: row.try_get("stage")?,

@@ -189,3 +189,21 @@ async fn urgent_cases_say_how_long_they_have_waited_with_badges() {
         })
         .await;
 }
+
+#[tokio::test]
+async fn a_case_whose_key_was_destroyed_is_listed_without_its_name_and_the_queue_still_works() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app: &TestApp| {
+            let erased = secos(app, "Erased Child").await;
+            let kept = secos(app, "Kept Child").await;
+            assert!(app.storage.destroy_case_key(&erased).await.unwrap());
+            let (mut triage, _) = signed_in(app, Role::Triage, Some("secos")).await;
+            let page = triage.get(app, "/staff/queue").await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+            let html = page.text();
+            assert!(row_of(&html, &erased).contains("Not available"));
+            assert!(row_of(&html, &kept).contains("Kept Child"));
+        })
+        .await;
+}

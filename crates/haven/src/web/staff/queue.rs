@@ -176,6 +176,7 @@ pub async fn show(
                 "reference": r.reference,
                 "name": person.as_ref().map(|p| p.name.clone()),
                 "age": person.as_ref().map(|p| p.age.clone()),
+                "unreadable": r.answers_unreadable,
                 "waited": r.urgent.then(|| waited_words(r.received_at, now)),
                 "service": def.map_or(r.service.as_str(), |d| d.name.as_str()),
                 "status": terminal.map_or(r.status.as_str(), |s| s.label.as_str()),
