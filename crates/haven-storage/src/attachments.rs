@@ -41,6 +41,31 @@ pub struct NewFile<'a> {
     pub media_type: &'a str,
 }
 
+/// A file being read ([`Storage::open_attachment`], [`Storage::next_piece`]).
+pub struct AttachmentReader {
+    id: String,
+    source: Source,
+}
+
+enum Source {
+    /// Stored before chunking: the whole plaintext, given once.
+    Whole(Option<Zeroizing<Vec<u8>>>),
+    Chunks {
+        key: FileKey,
+        seq: u64,
+    },
+    Done,
+}
+
+// Hand-written: the key must never reach a log line.
+impl std::fmt::Debug for AttachmentReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AttachmentReader")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Sealed chunks written to the database in one transaction: one disk flush per
 /// `CHUNKS_PER_WRITE × CHUNK_LEN` bytes (512 KiB) instead of one per chunk, which made
 /// concurrent 10 MB uploads outlast the request timeout; at most that much sealed data
@@ -233,6 +258,18 @@ impl Storage {
         id: &str,
         mut each: impl FnMut(&[u8]),
     ) -> Result<(), StorageError> {
+        let mut reader = self.open_attachment(id).await?;
+        while let Some(piece) = self.next_piece(&mut reader).await? {
+            each(&piece[..]);
+        }
+        Ok(())
+    }
+
+    /// Starts reading a file: pass the reader to [`Storage::next_piece`] until it answers
+    /// `None`. Holds the file's key, never more than one chunk of plaintext at a time (a
+    /// download streams a 20 MB file without holding it).
+    #[instrument(skip_all)]
+    pub async fn open_attachment(&self, id: &str) -> Result<AttachmentReader, StorageError> {
         let row =
             query("SELECT content, file_key, referral_id FROM public_attachments WHERE id = $1")
                 .bind(id)
@@ -249,44 +286,70 @@ impl Storage {
             None => None,
         };
         let case = case.as_ref();
-        let Some(file_key) = file_key else {
-            let stored = content.ok_or_else(|| StorageError::Corrupt {
-                column: "public_attachments.content",
-                reason: "neither content nor a file key".to_owned(),
-            })?;
-            each(&self.open_in_case(case, "public_attachments", "content", id, &stored)?[..]);
-            return Ok(());
+        let source = match file_key {
+            Some(file_key) => Source::Chunks {
+                key: self.open_data_key(case, "public_attachments", "file_key", id, &file_key)?,
+                seq: 0,
+            },
+            None => {
+                let stored = content.ok_or_else(|| StorageError::Corrupt {
+                    column: "public_attachments.content",
+                    reason: "neither content nor a file key".to_owned(),
+                })?;
+                Source::Whole(Some(self.open_in_case(
+                    case,
+                    "public_attachments",
+                    "content",
+                    id,
+                    &stored,
+                )?))
+            }
         };
-        let key = self.open_data_key(case, "public_attachments", "file_key", id, &file_key)?;
+        Ok(AttachmentReader {
+            id: id.to_owned(),
+            source,
+        })
+    }
+
+    /// The next piece of plaintext of a file being read, `None` after the last. A chunk
+    /// missing, moved, reordered or altered, or a file cut short, is [`StorageError::Sealed`].
+    pub async fn next_piece(
+        &self,
+        reader: &mut AttachmentReader,
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, StorageError> {
+        let id = reader.id.as_str();
+        let (key, seq) = match &mut reader.source {
+            Source::Whole(whole) => return Ok(whole.take()),
+            Source::Done => return Ok(None),
+            Source::Chunks { key, seq } => (key, seq),
+        };
         let broken = |reason| StorageError::Sealed {
             table: "public_attachment_chunks",
             column: "data",
             id: id.to_owned(),
             reason,
         };
-        let mut seq: u64 = 0;
-        loop {
-            let chunk = query(
-                "SELECT last, data FROM public_attachment_chunks WHERE attachment_id = $1 AND seq = $2",
-            )
-            .bind(id)
-            .bind(i64::try_from(seq).unwrap_or(i64::MAX))
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| {
-                broken(crate::crypto::envelope::EnvelopeError::Malformed(
-                    "a chunk is missing or the file was cut short",
-                ))
-            })?;
-            let last = chunk.try_get::<i64, _>(0)? != 0;
-            let data: Vec<u8> = chunk.try_get(1)?;
-            let plain = stream::open_chunk(&key, id, seq, last, &data).map_err(broken)?;
-            each(&plain[..]);
-            if last {
-                return Ok(());
-            }
-            seq += 1;
+        let chunk = query(
+            "SELECT last, data FROM public_attachment_chunks WHERE attachment_id = $1 AND seq = $2",
+        )
+        .bind(id)
+        .bind(i64::try_from(*seq).unwrap_or(i64::MAX))
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| {
+            broken(crate::crypto::envelope::EnvelopeError::Malformed(
+                "a chunk is missing or the file was cut short",
+            ))
+        })?;
+        let last = chunk.try_get::<i64, _>(0)? != 0;
+        let data: Vec<u8> = chunk.try_get(1)?;
+        let plain = stream::open_chunk(key, id, *seq, last, &data).map_err(broken)?;
+        if last {
+            reader.source = Source::Done;
+        } else {
+            *seq += 1;
         }
+        Ok(Some(plain))
     }
 
     /// The whole content of a file (tests and small files only: prefer

@@ -32,6 +32,12 @@ pub struct QueueFilter {
     pub hide: Vec<String>,
     /// Today in Europe/London, for `overdue` and `due_today`.
     pub today: Option<NaiveDate>,
+    /// Open each listed row's sealed answers ([`QueueItem::answers`]) in the same statement
+    /// (the page's rows only, with their case keys: one read, no query per row). For the
+    /// staff queue's name and age; the caller checked the person may see every row listed.
+    pub open_answers: bool,
+    /// Exactly this reference (the staff queue's search box; the unique index finds it).
+    pub reference: Option<String>,
     pub limit: u32,
     pub offset: u32,
 }
@@ -55,6 +61,10 @@ pub struct QueueItem {
     pub plan_overdue: i64,
     /// The referrer added information that no one who works cases has opened yet.
     pub new_information: bool,
+    /// The sealed answers, opened, when [`QueueFilter::open_answers`] asked for them.
+    pub answers: Option<serde_json::Value>,
+    /// [`QueueFilter::open_answers`] asked, but this row's answers could not be opened.
+    pub answers_unreadable: bool,
 }
 
 /// A page of the queue and how many match in all.
@@ -135,6 +145,14 @@ fn conditions(filter: &QueueFilter, target: Target) -> Option<Conditions> {
                 c.push(format!("{team_column} IN ({})", list.join(", ")));
             }
         }
+    }
+    if let Some(reference) = &filter.reference {
+        if target == Target::Counts {
+            // Never counted by reference: `queue_total` counts the (one) row instead.
+            return None;
+        }
+        let p = c.placeholder(reference.as_str());
+        c.push(format!("reference = {p}"));
     }
     if let Some(service) = &filter.service {
         let p = c.placeholder(service.as_str());
@@ -264,10 +282,19 @@ impl Storage {
             }
             None => "CAST(0 AS BIGINT)".to_owned(),
         };
+        // The sealed answers and the case key, read for the page's rows only (correlated on
+        // the primary key of `case_keys`, after the LIMIT has chosen them).
+        let sealed = if filter.open_answers {
+            ", id, answers, \
+             (SELECT key_id FROM case_keys WHERE referral_id = referrals.id) AS case_key_id, \
+             (SELECT wrapped FROM case_keys WHERE referral_id = referrals.id) AS case_wrapped"
+        } else {
+            ""
+        };
         let list_sql = format!(
             "SELECT reference, service, stage, status, team, urgent, suggested_band, \
              confirmed_band, received_at, due_by, sla_met_at, assignee, {marker} AS plan_overdue, \
-             new_information_at \
+             new_information_at{sealed} \
              FROM referrals{clause} \
              ORDER BY {ORDER} \
              LIMIT {} OFFSET {}",
@@ -283,7 +310,22 @@ impl Storage {
             let received: String = row.try_get("received_at")?;
             let due: Option<String> = row.try_get("due_by")?;
             let met: Option<String> = row.try_get("sla_met_at")?;
+            // A case whose answers cannot be opened (its key destroyed on erasure, a damaged
+            // value) is listed without them: one such row never takes the queue down.
+            let (answers, answers_unreadable) = if filter.open_answers {
+                match self.queue_row_answers(&row) {
+                    Ok(answers) => (Some(answers), false),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "a queue row's answers could not be opened");
+                        (None, true)
+                    }
+                }
+            } else {
+                (None, false)
+            };
             items.push(QueueItem {
+                answers,
+                answers_unreadable,
                 reference: row.try_get("reference")?,
                 service: row.try_get("service")?,
                 stage: row.try_get("stage")?,
@@ -305,9 +347,31 @@ impl Storage {
         Ok(QueuePage { items, total })
     }
 
+    /// The opened answers of a queue row read with [`QueueFilter::open_answers`].
+    fn queue_row_answers(
+        &self,
+        row: &sqlx::any::AnyRow,
+    ) -> Result<serde_json::Value, StorageError> {
+        let id: String = row.try_get("id")?;
+        let case = match (
+            row.try_get::<Option<String>, _>("case_key_id")?,
+            row.try_get::<Option<Vec<u8>>, _>("case_wrapped")?,
+        ) {
+            (Some(key_id), Some(wrapped)) => Some(self.unwrap_case_key(&id, &key_id, &wrapped)?),
+            _ => None,
+        };
+        self.open_json_in_case(
+            case.as_ref(),
+            "referrals",
+            "answers",
+            &id,
+            &row.try_get::<Vec<u8>, _>("answers")?,
+        )
+    }
+
     /// How many referrals match `filter` in all (`c` are its conditions on `referrals`).
     async fn queue_total(&self, filter: &QueueFilter, c: &Conditions) -> Result<i64, StorageError> {
-        let (sql, values) = if filter.time_dependent() {
+        let (sql, values) = if filter.time_dependent() || filter.reference.is_some() {
             (
                 format!("SELECT COUNT(*) AS n FROM referrals{}", c.clause()),
                 c.values.clone(),

@@ -96,6 +96,14 @@ const ROUTES: &[Route] = &[
     },
     Route {
         via: Via::Page,
+        method: "GET",
+        path: "/staff/cases/{ref}/attachments/{attachment}",
+        action: "view_case",
+        on_case: true,
+        body: "",
+    },
+    Route {
+        via: Via::Page,
         method: "POST",
         path: "/staff/cases/{ref}/band",
         action: "confirm_band",
@@ -424,6 +432,22 @@ const ROUTES: &[Route] = &[
     },
     Route {
         via: Via::Api,
+        method: "GET",
+        path: "/api/v1/referrals/{ref}/attachments",
+        action: "view_case",
+        on_case: true,
+        body: "",
+    },
+    Route {
+        via: Via::Api,
+        method: "GET",
+        path: "/api/v1/referrals/{ref}/attachments/{attachment}",
+        action: "view_case",
+        on_case: true,
+        body: "",
+    },
+    Route {
+        via: Via::Api,
         method: "POST",
         path: "/api/v1/screen",
         action: "any_staff",
@@ -453,6 +477,7 @@ async fn the_matrix_covers_every_staff_api_endpoint_of_the_openapi_document() {
                             .replace("{onward}", "{id}")
                             .replace("/documents/pdf", "/documents/{format}")
                             .replace("{export}", "{export_id}")
+                            .replace("{attachment}", "{attachment_id}")
                             == *path
                 });
                 assert!(
@@ -516,6 +541,7 @@ async fn every_staff_route_allows_and_denies_exactly_as_the_policy_says() {
                 )
                 .await
                 .unwrap();
+            let attachment = app.storage.referral_attachments(&referral.id).await.unwrap()[0].id.clone();
             let mut checked = 0;
             for role in Role::ALL {
                 for member in [true, false] {
@@ -536,7 +562,7 @@ async fn every_staff_route_allows_and_denies_exactly_as_the_policy_says() {
                     let mut browser = Browser::signed_in(app, &user_id).await;
                     let csrf = browser.csrf(app, "/staff/queue").await;
                     for route in ROUTES {
-                        let path = route.path.replace("{ref}", &reference).replace("{token}", &revocable_id).replace("{user}", &user_id).replace("{id}", "no-such-item").replace("{onward}", &onward).replace("{export}", &export);
+                        let path = route.path.replace("{ref}", &reference).replace("{token}", &revocable_id).replace("{user}", &user_id).replace("{id}", "no-such-item").replace("{onward}", &onward).replace("{export}", &export).replace("{attachment}", &attachment);
                         let status = match route.via {
                             Via::Page if route.method == "GET" => browser.get(app, &path).await.status,
                             Via::Page => {
@@ -602,7 +628,8 @@ async fn without_a_session_or_token_staff_routes_send_you_to_sign_in_or_answer_4
                     .replace("{user}", "x")
                     .replace("{id}", "x")
                     .replace("{onward}", "x")
-                    .replace("{export}", "x");
+                    .replace("{export}", "x")
+                    .replace("{attachment}", "x");
                 let request = axum::http::Request::builder()
                     .method(route.method)
                     .uri(&path)

@@ -8,8 +8,8 @@ use std::fmt;
 
 use super::workflow::MAX_INVITE_VALID_DAYS;
 use super::{
-    Casework, Condition, Page, Question, QuestionKind, ServiceDefinition, Stage, StageAccess,
-    screening::ScreeningRules, workflow::Workflow,
+    Casework, Condition, DataClass, Page, Question, QuestionKind, ServiceDefinition, Stage,
+    StageAccess, screening::ScreeningRules, workflow::Workflow,
 };
 
 /// Staff roles a workflow may name.
@@ -927,6 +927,46 @@ impl Checker<'_> {
                 kind.lawful_bases.iter().map(|b| b.key.as_str()),
                 "lawful basis",
             );
+            for q in &kind.third_party_questions {
+                match def.question(q) {
+                    None => self.problem(
+                        key,
+                        Some(&format!("\"{q}\"")),
+                        format!(
+                            "onward referral `{key}`: third_party_questions names unknown question `{q}`"
+                        ),
+                    ),
+                    Some(question) if question.data_class != DataClass::ThirdParty => self
+                        .problem(
+                            key,
+                            Some(&format!("\"{q}\"")),
+                            format!(
+                                "onward referral `{key}`: third_party_questions names `{q}`, which is not a third-party question (data_class = \"third_party\")"
+                            ),
+                        ),
+                    Some(_) => {}
+                }
+            }
+        }
+        if let Some(family) = &def.family_copy {
+            for q in &family.questions {
+                match def.question(q) {
+                    None => self.problem(
+                        id,
+                        Some(&format!("\"{q}\"")),
+                        format!("family_copy.questions names unknown question `{q}`"),
+                    ),
+                    Some(question) if question.data_class == DataClass::ThirdParty => self
+                        .problem(
+                            id,
+                            Some(&format!("\"{q}\"")),
+                            format!(
+                                "family_copy.questions names `{q}`, which is third-party information: never for the young person or family"
+                            ),
+                        ),
+                    Some(_) => {}
+                }
+            }
         }
     }
 }
@@ -1053,6 +1093,30 @@ label = "Age"
             "share_reason_for names no decision `maybe`",
             "on_decision names no decision `perhaps` of a transition into its `from` state",
             "referrer_email names no email question `summary`",
+        ] {
+            assert!(problems.contains(expected), "{expected}: {problems}");
+        }
+    }
+
+    #[test]
+    fn recipients_and_the_family_copy_name_real_questions_of_the_right_kind() {
+        let source = include_str!("../../../../services/secos.toml")
+            .replace(
+                "third_party_questions = [\"screening.cse_intelligence_details\"]",
+                "third_party_questions = [\"screening.intel\", \"young_person.name\"]",
+            )
+            .replace(
+                "  \"family_strengths\", \"work_requested\",\n]",
+                "  \"family_strengths\", \"work_requested\", \"nope\", \"lone_working.details\",\n]",
+            );
+        let problems = parse_definition("secos.toml", &source)
+            .unwrap_err()
+            .to_string();
+        for expected in [
+            "onward referral `police_intelligence`: third_party_questions names unknown question `screening.intel`",
+            "onward referral `police_intelligence`: third_party_questions names `young_person.name`, which is not a third-party question",
+            "family_copy.questions names unknown question `nope`",
+            "family_copy.questions names `lone_working.details`, which is third-party information",
         ] {
             assert!(problems.contains(expected), "{expected}: {problems}");
         }

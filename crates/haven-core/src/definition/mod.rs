@@ -91,6 +91,21 @@ pub struct ServiceDefinition {
     /// Kinds of onward referral to other organisations, each with its document template.
     #[serde(default)]
     pub onward_referrals: Vec<OnwardReferralKind>,
+    /// What the family copy may show: an allow-list of questions. Without it the family copy
+    /// shows no answers at all.
+    #[serde(default)]
+    pub family_copy: Option<FamilyCopy>,
+}
+
+/// The family copy (`/staff/cases/{reference}/family`): printed or saved for the young person
+/// or their family, so it must tip off no one in the household. Only the questions listed
+/// are shown (an allow-list, never a deny-list); none may be third-party information
+/// (checked when the definition loads).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FamilyCopy {
+    /// Question keys whose answers the family copy shows, in the definition's order.
+    pub questions: Vec<String>,
 }
 
 /// A kind of person who uses the service; each may get its own wording.

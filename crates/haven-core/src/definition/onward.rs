@@ -37,9 +37,16 @@ pub struct OnwardReferralKind {
     /// The recipient may receive the referrer's identity (the `referrer_questions`).
     #[serde(default)]
     pub referrer_identity: bool,
-    /// The recipient may receive third-party information (`data_class = "third_party"`).
+    /// The recipient may receive every third-party question (`data_class = "third_party"`).
+    /// "Third party" means "never for the young person or family"; a recipient that may not
+    /// have all of it can still be given the ones it needs: see `third_party_questions`.
     #[serde(default)]
     pub third_party: bool,
+    /// With `third_party = false`: the third-party questions this recipient does receive
+    /// (the police: the CSE intelligence details). Each must be a third-party question of
+    /// the service; anything else is refused when the definition loads.
+    #[serde(default)]
+    pub third_party_questions: Vec<String>,
     /// The document template: `templates/<service id>/<template>.toml`.
     pub template: String,
 }
@@ -89,6 +96,11 @@ pub struct TemplateRow {
 }
 
 impl OnwardReferralKind {
+    /// Whether this recipient receives the third-party question `key`.
+    pub fn receives_third_party(&self, key: &str) -> bool {
+        self.third_party || self.third_party_questions.iter().any(|k| k == key)
+    }
+
     pub fn lawful_basis(&self, key: &str) -> Option<&Choice> {
         self.lawful_bases.iter().find(|b| b.key == key)
     }
@@ -147,11 +159,13 @@ pub fn parse_template(
                 });
                 continue;
             };
-            if question.data_class == super::DataClass::ThirdParty && !kind.third_party {
+            if question.data_class == super::DataClass::ThirdParty
+                && !kind.receives_third_party(key)
+            {
                 problems.push(DefinitionProblem {
                     line: at,
                     reason: format!(
-                        "question `{key}` is third-party information, which `{}` may not receive (third_party = false)",
+                        "question `{key}` is third-party information, which `{}` may not receive (third_party = false, not in third_party_questions)",
                         kind.key
                     ),
                 });

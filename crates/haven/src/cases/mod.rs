@@ -8,6 +8,7 @@
 //! the web layer turns a [`CaseError`] into a status and a JSON body or an HTML page, in one
 //! place (`web/error.rs`).
 
+pub mod attachments;
 pub mod band;
 pub mod checks;
 pub mod error;

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::{DocumentError, environment};
 use crate::storage::referrals::Referral;
 use haven_core::answer_words::{STAFF, answer_in_words, day_in_words};
-use haven_core::disclosure::{remove_answer, without_third_party};
+use haven_core::disclosure::{remove_answer, without_third_party_but};
 
 /// A filled document, ready to be written as PDF or Word.
 #[derive(Clone)]
@@ -61,10 +61,14 @@ fn at<'v>(answers: &'v Value, key: &str) -> Option<&'v Value> {
 /// any free text that still quotes them.
 fn recipient_answers(input: &FillInput<'_>) -> (Value, Vec<String>) {
     let referral = input.referral;
+    // Third-party answers only as the recipient's kind allows: all (`third_party`), or
+    // just its `third_party_questions` (the police: the intelligence details).
     let mut answers = if input.kind.third_party {
         referral.answers.clone()
     } else {
-        without_third_party(input.def, &referral.stage, &referral.answers)
+        without_third_party_but(input.def, &referral.stage, &referral.answers, |key| {
+            input.kind.receives_third_party(key)
+        })
     };
     let mut withheld = Vec::new();
     if !input.kind.referrer_identity {

@@ -163,6 +163,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(unlimited_body(routes!(api::attachments::upload)))
         .routes(routes!(api::queue::list))
         .routes(routes!(api::referrals::show))
+        .routes(routes!(api::case_attachments::list))
+        .routes(routes!(api::case_attachments::download))
         .routes(routes!(api::actions::record))
         .routes(routes!(api::actions::allocate))
         .routes(routes!(api::onward::list, api::onward::create))

@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod attachments;
+pub mod case_attachments;
 pub mod checks;
 pub mod follow_up;
 pub mod meetings;

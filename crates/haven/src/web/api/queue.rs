@@ -199,6 +199,8 @@ pub fn filter_from_params(
             closed_states(registry)
         },
         today: Some(today),
+        reference: None,
+        open_answers: false,
         limit: per_page,
         offset: (page - 1).saturating_mul(per_page),
     };

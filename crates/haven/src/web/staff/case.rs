@@ -25,7 +25,7 @@ use crate::storage::casework::Direction;
 use crate::storage::referrals::Referral;
 use crate::storage::users::StaffUser;
 use crate::web::AppState;
-use haven_core::disclosure::without_third_party;
+use haven_core::disclosure::{only_allowed, without_third_party};
 
 /// The case `reference` if `staff` may do `action` on it: 404 for a missing case or one of
 /// another team, 403 when the role may not (`cases::Cases::find`).
@@ -400,7 +400,8 @@ pub async fn show(
 }
 
 /// `GET /staff/cases/{reference}/family`: what may be shared with the young person or
-/// family — the answers without any third-party information, the status in plain words
+/// family — only the answers the definition's `[family_copy]` allows (never third-party
+/// information, nor whether it was given), the status in plain words
 /// and the team's messages. No notes, screening reasons or staff names.
 pub async fn family_copy(
     State(state): State<AppState>,
@@ -412,7 +413,14 @@ pub async fn family_copy(
     // An export: the copy is printed or saved and leaves Haven.
     let entry = AuditEntry::export(state.now(), staff.actor(), &referral.id, "family_copy");
     state.storage.append_audit(&entry).await?;
-    let answers = without_third_party(&def, &referral.stage, &referral.answers);
+    // Only what the definition allows the family to see (`[family_copy] questions`, an
+    // allow-list without any third-party question); nothing at all without one.
+    let allowed = def
+        .family_copy
+        .as_ref()
+        .map(|f| f.questions.as_slice())
+        .unwrap_or_default();
+    let answers = only_allowed(&def, &referral.stage, &referral.answers, allowed);
     let laid = lay_out(&def, &referral.stage, &answers);
     let public_status = def
         .workflow

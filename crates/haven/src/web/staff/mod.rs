@@ -13,6 +13,7 @@
 
 pub mod account_admin;
 pub mod answers;
+pub mod attachments;
 pub mod attempts;
 pub mod case;
 pub mod case_actions;
@@ -145,6 +146,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/staff/cases/{reference}", get(case::show))
         .route("/staff/cases/{reference}/family", get(case::family_copy))
+        .route(
+            "/staff/cases/{reference}/attachments/{attachment_id}",
+            get(attachments::download),
+        )
         .route("/staff/cases/{reference}/band", post(case_actions::band))
         .route(
             "/staff/cases/{reference}/transitions",

@@ -1,6 +1,8 @@
 //! `GET /staff/queue`: a team's cases, filtered (service, status, band, urgent, overdue,
 //! assignee) and sorted as the API sorts (`storage::queue`: urgent, new information, band,
-//! due date). Every search is an audit entry.
+//! due date), or found by its exact reference. Each row names the young person and their age
+//! (the page's rows' answers opened in one read) and, for urgent cases, how long they have
+//! waited. Every page view is ONE audit entry naming the filters and the references shown.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -13,7 +15,7 @@ use super::case::when;
 use super::error::StaffError;
 use super::render::page;
 use super::session::SignedIn;
-use crate::cases::queue::closed_states;
+use crate::cases::queue::{closed_states, waited_words, young_person};
 use crate::policy::Action;
 use crate::storage::audit::AuditEntry;
 use crate::storage::queue::QueueFilter;
@@ -41,8 +43,23 @@ pub struct QueueQuery {
     pub plan_overdue: String,
     #[serde(default)]
     pub new_information: String,
+    /// An exact reference (`SEC-ABCD-1234`), any case and spacing.
+    #[serde(default)]
+    pub reference: String,
     #[serde(default)]
     pub page: Option<u32>,
+}
+
+/// A reference as typed, made exact: upper case, no spaces, only letters, digits and
+/// hyphens kept (anything else cannot be a reference), at most 32 characters.
+fn reference_of(text: &str) -> Option<String> {
+    let clean: String = text
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .take(32)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    Some(clean).filter(|c| !c.is_empty())
 }
 
 fn some(text: &str) -> Option<String> {
@@ -97,6 +114,10 @@ pub async fn show(
         new_information: query.new_information == "yes",
         hide: closed_states(&state.registry),
         today: Some(calendar::london_date(now)),
+        // Every row listed is one this person may see (their teams, `view_queue`): its
+        // answers are opened for the name and age, with the page's rows only.
+        open_answers: true,
+        reference: reference_of(&query.reference),
         limit: PAGE_SIZE,
         offset: (page_number - 1).saturating_mul(PAGE_SIZE),
     };
@@ -105,8 +126,10 @@ pub async fn show(
     let rows = found.items;
     let mut search = AuditEntry::new(now, staff.actor(), "queue.searched", "queue", "");
     search.record_id = None;
+    // One entry for the page, naming what was shown (references only, never content).
+    let shown: Vec<&str> = rows.iter().map(|r| r.reference.as_str()).collect();
     search.reason = Some(format!(
-        "service={} status={} band={} urgent={} overdue={} assignee={} plan_overdue={} new_information={} page={page_number}",
+        "service={} status={} band={} urgent={} overdue={} assignee={} plan_overdue={} new_information={} reference={} page={page_number} shown={}",
         query.service,
         query.status,
         query.band,
@@ -114,7 +137,9 @@ pub async fn show(
         query.overdue,
         query.assignee,
         query.plan_overdue,
-        query.new_information
+        query.new_information,
+        filter.reference.as_deref().unwrap_or_default(),
+        shown.join(",")
     ));
     state.storage.append_audit(&search).await?;
     let services: Vec<_> = state
@@ -143,8 +168,16 @@ pub async fn show(
             let terminal = def
                 .and_then(|d| d.workflow.as_ref())
                 .and_then(|w| w.states.iter().find(|s| s.key == r.status));
+            let person = r
+                .answers
+                .as_ref()
+                .map(|a| young_person(a, today));
             json!({
                 "reference": r.reference,
+                "name": person.as_ref().map(|p| p.name.clone()),
+                "age": person.as_ref().map(|p| p.age.clone()),
+                "unreadable": r.answers_unreadable,
+                "waited": r.urgent.then(|| waited_words(r.received_at, now)),
                 "service": def.map_or(r.service.as_str(), |d| d.name.as_str()),
                 "status": terminal.map_or(r.status.as_str(), |s| s.label.as_str()),
                 "urgent": r.urgent,
@@ -160,7 +193,7 @@ pub async fn show(
         })
         .collect();
     let base = format!(
-        "service={}&status={}&band={}&urgent={}&overdue={}&assignee={}&plan_overdue={}&new_information={}",
+        "service={}&status={}&band={}&urgent={}&overdue={}&assignee={}&plan_overdue={}&new_information={}&reference={}",
         query.service,
         query.status,
         query.band,
@@ -168,7 +201,8 @@ pub async fn show(
         query.overdue,
         query.assignee,
         query.plan_overdue,
-        query.new_information
+        query.new_information,
+        filter.reference.as_deref().unwrap_or_default()
     );
     Ok(page(
         StatusCode::OK,
@@ -198,5 +232,6 @@ fn query_json(q: &QueueQuery) -> serde_json::Value {
         "urgent": q.urgent == "yes", "overdue": q.overdue == "yes", "assignee": q.assignee,
         "plan_overdue": q.plan_overdue == "yes",
         "new_information": q.new_information == "yes",
+        "reference": reference_of(&q.reference),
     })
 }

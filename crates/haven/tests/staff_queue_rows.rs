@@ -1,0 +1,209 @@
+//! The staff queue's rows (issue 13): the young person's name and age on each row the
+//! person may see, ONE audit entry per page view naming the references shown, the exact
+//! reference search, MOJ badges, and how long an urgent case has waited.
+
+mod common;
+
+use axum::http::StatusCode;
+use chrono::TimeDelta;
+use common::staff::{Browser, account};
+use common::{TestApp, TestAppBuilder, sample};
+use haven::access::Role;
+use serde_json::json;
+use sqlx::Row;
+
+async fn secos(app: &TestApp, name: &str) -> String {
+    let mut answers = sample("secos-referral");
+    answers["young_person"]["name"] = json!(name);
+    let response = app
+        .post_json(
+            "/api/v1/submissions",
+            &json!({"service": "secos", "stage": "referral", "audience": "professional", "answers": answers}),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+    response.json()["reference"].as_str().unwrap().to_owned()
+}
+
+async fn signed_in(app: &TestApp, role: Role, team: Option<&str>) -> (Browser, String) {
+    let (id, _) = account(app, role, team, "a-password-for-tests").await;
+    (Browser::signed_in(app, &id).await, format!("user:{id}"))
+}
+
+/// The reasons of the actor's queue audit entries, oldest first.
+async fn queue_entries(app: &TestApp, actor: &str) -> Vec<String> {
+    sqlx::query(
+        "SELECT reason FROM audit_log WHERE action = 'queue.searched' AND actor = $1 ORDER BY seq",
+    )
+    .bind(actor)
+    .fetch_all(app.storage.pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| {
+        r.try_get::<Option<String>, _>(0)
+            .unwrap()
+            .unwrap_or_default()
+    })
+    .collect()
+}
+
+/// The HTML of the queue row of `reference`.
+fn row_of<'h>(html: &'h str, reference: &str) -> &'h str {
+    let at = html
+        .find(&format!(">{reference}</a>"))
+        .unwrap_or_else(|| panic!("{reference} not listed"));
+    let start = html[..at].rfind("<tr").unwrap();
+    let end = at + html[at..].find("</tr>").unwrap();
+    &html[start..end]
+}
+
+#[tokio::test]
+async fn each_row_names_the_young_person_and_age_and_the_view_is_one_audit_entry() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app: &TestApp| {
+            let zoe = secos(app, "Zoë <b>Ó'Brien</b>").await;
+            let sam = secos(app, "Sam Example").await;
+            let (mut triage, actor) = signed_in(app, Role::Triage, Some("secos")).await;
+            let page = triage.get(app, "/staff/queue").await;
+            assert_eq!(page.status, StatusCode::OK);
+            let html = page.text();
+            let row = row_of(&html, &zoe);
+            // Escaped, never markup.
+            assert!(
+                row.contains("Zoë &lt;b&gt;Ó&#x27;Brien&lt;&#x2f;b&gt;")
+                    || row.contains("Zoë &lt;b&gt;Ó&#39;Brien&lt;/b&gt;"),
+                "{row}"
+            );
+            assert!(!html.contains("<b>Ó"));
+            // Born 14 March 2011: their age on the day the page is seen.
+            let today = haven_core::calendar::london_date(app.state.now());
+            let dob = chrono::NaiveDate::from_ymd_opt(2011, 3, 14).unwrap();
+            let age = haven_core::definition::condition::age_on(dob, today).unwrap();
+            assert!(row.contains(&format!("Age {age}<")), "{row}");
+            assert!(row_of(&html, &sam).contains("Sam Example"));
+            // One entry for the page view, naming both references shown.
+            let entries = queue_entries(app, &actor).await;
+            assert_eq!(entries.len(), 1, "{entries:?}");
+            assert!(
+                entries[0].contains(&zoe) && entries[0].contains(&sam),
+                "{entries:?}"
+            );
+            assert!(
+                !entries[0].contains("Sam Example"),
+                "never content in the audit log"
+            );
+
+            // Another team's worker sees neither the row nor the name.
+            let (mut other, other_actor) = signed_in(app, Role::Triage, Some("ceop")).await;
+            let theirs = other.get(app, "/staff/queue").await.text();
+            assert!(!theirs.contains(&zoe) && !theirs.contains("Sam Example"));
+            let entries = queue_entries(app, &other_actor).await;
+            assert_eq!(entries.len(), 1);
+            assert!(!entries[0].contains(&zoe));
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn an_exact_reference_finds_one_case_of_the_persons_teams() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app: &TestApp| {
+            let first = secos(app, "First Child").await;
+            let second = secos(app, "Second Child").await;
+            let (mut triage, actor) = signed_in(app, Role::Caseworker, Some("secos")).await;
+            // Typed in lower case with spaces around it.
+            let typed = format!("  {}  ", first.to_lowercase());
+            let found = triage
+                .get(
+                    app,
+                    &format!("/staff/queue?reference={}", common::staff::encode(&typed)),
+                )
+                .await;
+            assert_eq!(found.status, StatusCode::OK);
+            let html = found.text();
+            assert!(html.contains(&first) && html.contains("First Child"));
+            assert!(!html.contains(&second) && !html.contains("Second Child"));
+            assert!(
+                html.contains(&format!("value=\"{first}\"")),
+                "the box keeps the reference"
+            );
+            let entries = queue_entries(app, &actor).await;
+            assert!(
+                entries[0].contains(&format!("reference={first}")),
+                "{entries:?}"
+            );
+            assert!(!entries[0].contains(&second));
+            // Part of a reference finds nothing: it is an exact search.
+            let part = &first[..8];
+            let none = triage
+                .get(app, &format!("/staff/queue?reference={part}"))
+                .await
+                .text();
+            assert!(
+                none.contains("No case you can see has the reference"),
+                "{none}"
+            );
+            // Another team's worker cannot find it.
+            let (mut other, _) = signed_in(app, Role::Caseworker, Some("ceop")).await;
+            let hidden = other
+                .get(app, &format!("/staff/queue?reference={first}"))
+                .await
+                .text();
+            assert!(!hidden.contains("First Child"));
+            assert!(hidden.contains("No case you can see has the reference"));
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn urgent_cases_say_how_long_they_have_waited_with_badges() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app: &TestApp| {
+            let urgent = secos(app, "Urgent Child").await;
+            let calm = secos(app, "Calm Child").await;
+            sqlx::query("UPDATE referrals SET urgent = 1 WHERE reference = $1")
+                .bind(&urgent)
+                .execute(app.storage.pool())
+                .await
+                .unwrap();
+            app.state
+                .staff
+                .clock
+                .advance(TimeDelta::minutes(3 * 60 + 10));
+            let (mut manager, _) = signed_in(app, Role::Manager, Some("secos")).await;
+            let html = manager.get(app, "/staff/queue").await.text();
+            let row = row_of(&html, &urgent);
+            assert!(
+                row.contains("moj-badge--red") && row.contains("Urgent"),
+                "{row}"
+            );
+            assert!(row.contains("waited 3 hours"), "{row}");
+            let calm_row = row_of(&html, &calm);
+            assert!(!calm_row.contains("waited") && !calm_row.contains("moj-badge--red"));
+            // Urgent first.
+            assert!(html.find(&urgent).unwrap() < html.find(&calm).unwrap());
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn a_case_whose_key_was_destroyed_is_listed_without_its_name_and_the_queue_still_works() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app: &TestApp| {
+            let erased = secos(app, "Erased Child").await;
+            let kept = secos(app, "Kept Child").await;
+            assert!(app.storage.destroy_case_key(&erased).await.unwrap());
+            let (mut triage, _) = signed_in(app, Role::Triage, Some("secos")).await;
+            let page = triage.get(app, "/staff/queue").await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+            let html = page.text();
+            assert!(row_of(&html, &erased).contains("Not available"));
+            assert!(row_of(&html, &kept).contains("Kept Child"));
+        })
+        .await;
+}
