@@ -156,13 +156,15 @@ pub fn uk_today(now: DateTime<Utc>) -> NaiveDate {
     now.with_timezone(&London).date_naive()
 }
 
-/// Validates, screens and stores one submission received at `now`.
+/// Validates, screens and stores one submission received at `now`. An urgent one is
+/// emailed straight away to the definition's `duty_email` (links built from `public_url`).
 pub async fn submit(
     storage: &Storage,
     registry: &Registry,
     key: &SecretKey,
     channel: Channel,
     submission: &Submission,
+    public_url: &str,
     now: DateTime<Utc>,
 ) -> Result<Outcome, IntakeError> {
     let def = registry
@@ -251,6 +253,7 @@ pub async fn submit(
                     .increment(1);
                 tracing::info!(service = %def.id, stage = %stage.key, reference = %reference, "submission stored");
                 let urgent = result.as_ref().is_some_and(|r| r.urgent);
+                alert_duty(storage, def, &new.id, &reference, urgent, public_url, now).await;
                 return Ok(Outcome::Accepted(Accepted {
                     reference,
                     receipt_code,
@@ -272,6 +275,27 @@ pub async fn submit(
         }
     }
     Err(IntakeError::NoFreeReference)
+}
+
+/// Queues the duty email of an urgent referral just stored. The referral is kept whatever
+/// happens here: a failure to queue is logged (never with an address) for the operator, and
+/// the case still sorts first in every queue.
+async fn alert_duty(
+    storage: &Storage,
+    def: &haven_core::definition::ServiceDefinition,
+    referral_id: &str,
+    reference: &str,
+    urgent: bool,
+    public_url: &str,
+    now: DateTime<Utc>,
+) {
+    let Some(notice) = crate::notify::urgent_alert(public_url, def, referral_id, reference, urgent)
+    else {
+        return;
+    };
+    if let Err(e) = crate::mail::enqueue(storage, &notice, now).await {
+        tracing::error!(service = %def.id, reference = %reference, error = %e, "could not queue the duty email of an urgent referral");
+    }
 }
 
 /// Every file answer of a stage: (question key, attachment id).
