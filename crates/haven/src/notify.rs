@@ -160,7 +160,10 @@ fn staff_alert(
 
 /// The case's staff page, in full: `{public_url}/staff/cases/{reference}`.
 pub fn staff_case_url(public_url: &str, reference: &str) -> String {
-    format!("{}/staff/cases/{reference}", public_url.trim_end_matches('/'))
+    format!(
+        "{}/staff/cases/{reference}",
+        public_url.trim_end_matches('/')
+    )
 }
 
 /// The email telling the service's duty address (`duty_email` of the definition) that an

@@ -187,7 +187,11 @@ mod tests {
     #[test]
     fn an_unset_public_address_is_warned_about_only_beyond_loopback() {
         let mut settings = Settings::default();
-        assert_eq!(public_url_warning(&settings), None, "loopback: a developer's server");
+        assert_eq!(
+            public_url_warning(&settings),
+            None,
+            "loopback: a developer's server"
+        );
         settings.bind = "0.0.0.0:8080".parse().unwrap();
         let warning = public_url_warning(&settings).unwrap();
         assert!(warning.contains("HAVEN_PUBLIC_URL"), "{warning}");
