@@ -265,6 +265,11 @@ pub struct Question {
     /// `date` answers may not be after today (dates of birth, past events).
     #[serde(default)]
     pub not_future: bool,
+    /// A `date` question not answered yet shows today's date (Europe/London) to start from
+    /// ("Date referral completed"); the person may change it. Only a suggestion on the page:
+    /// nothing is stored until the page is sent.
+    #[serde(default)]
+    pub default_today: bool,
     /// Item limits for `repeatable`, `multiple_choice` and `file`.
     #[serde(default)]
     pub min_items: Option<usize>,
