@@ -4,8 +4,9 @@
 //! `includes` for checkboxes — is rendered inside that option's conditional block. With
 //! JavaScript, govuk-frontend shows it as soon as the option is chosen; without it, the
 //! block stays hidden until the page is sent, and the page then comes back with the question
-//! shown (`parse_page_form`'s `revealed`). The definition decides; no question is named in
-//! code.
+//! shown (`parse_page_form`'s `revealed`). A question revealed by several options is not
+//! nested (a control has one id): it appears once the page is sent. The definition decides;
+//! no question is named in code.
 
 use haven_core::definition::{Question, QuestionKind};
 use serde_json::{Map, Value};
@@ -82,7 +83,9 @@ pub(crate) fn reveal_of(q: &Question, page_questions: &[&Question]) -> Option<Re
         let pairs = answers_to_form([*parent], &Value::Object(doc));
         values.extend(pairs.into_iter().map(|(_, value)| value));
     }
-    (!values.is_empty()).then(|| Reveal {
+    // A control has one place on the page (one id): a question several options reveal is
+    // asked after the page is sent instead, when it applies.
+    (values.len() == 1).then(|| Reveal {
         parent: parent.key.clone(),
         values,
     })
