@@ -339,7 +339,7 @@ fn nest_reveals(
             .to_owned();
         let mut html = String::new();
         for (q, reveal) in under {
-            if reveal.values.iter().any(|v| *v == value) {
+            if reveal.values.contains(&value) {
                 let field = builder.field(q, &q.key, Size::Field);
                 html.push_str(&env::render("_revealed.html", json!({ "f": field }))?);
             }
