@@ -85,6 +85,22 @@ for (const javaScriptEnabled of [true, false]) {
   })
 }
 
+for (const javaScriptEnabled of [true, false]) {
+  test(`after "Exit this page" on the first question, Back shows "I am…" with nothing chosen (JavaScript ${javaScriptEnabled ? 'on' : 'off'})`, async () => {
+    const { page, close } = await openPage(browser, haven, { javaScriptEnabled })
+    await startReport(page, 'parent_carer')
+    await page.locator('[name=immediate_danger][value=no]').check()
+    await Promise.all([page.waitForURL(url => url.href.endsWith(EXIT_PATH)), page.getByRole('button', { name: /Exit this page/ }).click()])
+    for (let i = 0; i < 3 && !page.url().endsWith('/who-are-you'); i++) {
+      await page.goBack({ waitUntil: 'load' })
+      const checked = await page.$$eval('input[type=radio]:checked', els => els.map(e => `${e.name}=${e.value}`))
+      assert.deepEqual(checked, [], `choices came back on ${page.url()}`)
+    }
+    assert.ok(page.url().endsWith('/who-are-you'), page.url())
+    await close()
+  })
+}
+
 test('the follow-up page has an exit control (no JavaScript needed)', async () => {
   const { page, close } = await openPage(browser, haven, { javaScriptEnabled: false })
   await page.goto(haven.url('/follow-up'))
