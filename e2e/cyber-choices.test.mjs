@@ -50,8 +50,10 @@ for (const javaScriptEnabled of [true, false]) {
     assert.match(reference, /-/)
     // The confirmation gives the follow-up page's full address (HAVEN_PUBLIC_URL) to note.
     const followUp = page.locator('#follow-up-address a')
-    assert.match(await followUp.innerText(), /^https?:\/\/.+\/follow-up$/)
+    assert.equal(await followUp.innerText(), haven.url('/follow-up'))
     assert.equal(await page.locator('footer a[href="/follow-up"]').count(), 1)
+    await Promise.all([page.waitForNavigation(), followUp.click()])
+    assert.equal(page.url(), haven.url('/follow-up'))
     await close()
   })
 }
