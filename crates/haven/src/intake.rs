@@ -157,7 +157,8 @@ pub fn uk_today(now: DateTime<Utc>) -> NaiveDate {
 }
 
 /// Validates, screens and stores one submission received at `now`. An urgent one is
-/// emailed straight away to the definition's `duty_email` (links built from `public_url`).
+/// emailed straight away to the definition's `duty_email` (links built from `public_url`):
+/// the email's job is stored in the referral's own transaction.
 pub async fn submit(
     storage: &Storage,
     registry: &Registry,
@@ -218,9 +219,14 @@ pub async fn submit(
         .workflow
         .as_ref()
         .map_or(DEFAULT_STATUS, |w| w.initial.as_str());
+    let urgent = result.as_ref().is_some_and(|r| r.urgent);
     for _ in 0..REFERENCE_ATTEMPTS {
         let id = crypto::new_id();
         let reference = crypto::new_reference(&def.reference_prefix);
+        // An urgent referral's email to the duty address commits with it (never one without
+        // the other).
+        let alert = crate::notify::urgent_alert(public_url, def, &id, &reference, urgent)
+            .map(|notice| serde_json::json!(notice));
         let receipt_code = crypto::new_receipt_code();
         let new = NewReferral {
             id,
@@ -231,7 +237,7 @@ pub async fn submit(
             status,
             team: &def.team,
             received_at: now,
-            urgent: result.as_ref().is_some_and(|r| r.urgent),
+            urgent,
             suggested_band: result.as_ref().and_then(|r| r.suggested_band.as_deref()),
             in_scope: result.as_ref().and_then(|r| r.in_scope),
             eligible: result.as_ref().and_then(|r| r.eligible),
@@ -246,14 +252,13 @@ pub async fn submit(
                 .as_ref()
                 .map(|f| (f.draft_id.as_str(), f.keep.as_slice())),
             uploads: &uploads,
+            alert: alert.as_ref(),
         };
         match storage.create_referral(&new).await {
             Ok(()) => {
                 metrics::counter!("haven_submissions_total", "service" => def.id.clone())
                     .increment(1);
                 tracing::info!(service = %def.id, stage = %stage.key, reference = %reference, "submission stored");
-                let urgent = result.as_ref().is_some_and(|r| r.urgent);
-                alert_duty(storage, def, &new.id, &reference, urgent, public_url, now).await;
                 return Ok(Outcome::Accepted(Accepted {
                     reference,
                     receipt_code,
@@ -275,27 +280,6 @@ pub async fn submit(
         }
     }
     Err(IntakeError::NoFreeReference)
-}
-
-/// Queues the duty email of an urgent referral just stored. The referral is kept whatever
-/// happens here: a failure to queue is logged (never with an address) for the operator, and
-/// the case still sorts first in every queue.
-async fn alert_duty(
-    storage: &Storage,
-    def: &haven_core::definition::ServiceDefinition,
-    referral_id: &str,
-    reference: &str,
-    urgent: bool,
-    public_url: &str,
-    now: DateTime<Utc>,
-) {
-    let Some(notice) = crate::notify::urgent_alert(public_url, def, referral_id, reference, urgent)
-    else {
-        return;
-    };
-    if let Err(e) = crate::mail::enqueue(storage, &notice, now).await {
-        tracing::error!(service = %def.id, reference = %reference, error = %e, "could not queue the duty email of an urgent referral");
-    }
 }
 
 /// Every file answer of a stage: (question key, attachment id).

@@ -37,6 +37,7 @@ fn referral<'a>(
         actor: "public",
         files: None,
         uploads: &[],
+        alert: None,
     }
 }
 
