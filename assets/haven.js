@@ -21,6 +21,18 @@ for (const Component of [Button, CharacterCount, Checkboxes, ErrorSummary, Notif
   createAll(Component)
 }
 
+// govuk-frontend's Radios mark a radio that reveals a question with `aria-expanded`, which
+// ARIA does not allow on a radio (axe: aria-allowed-attr). The revealed question follows its
+// radio in the page, so nothing is lost without it: take it off each time the component
+// sets it (at start, on every click, when a page is shown again).
+const stripRadioExpanded = () => {
+  for (const radio of document.querySelectorAll('input[type=radio][aria-expanded]')) radio.removeAttribute('aria-expanded')
+}
+stripRadioExpanded()
+document.addEventListener('click', stripRadioExpanded)
+document.addEventListener('change', stripRadioExpanded)
+window.addEventListener('pageshow', stripRadioExpanded)
+
 // Exit this page (button or Shift three times): the component would leave with
 // `location.href`, which keeps this page in the history for Back to bring back. Leave with
 // `location.replace` instead, through the button's address (`/services/exit`), which ends

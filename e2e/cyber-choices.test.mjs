@@ -48,6 +48,28 @@ for (const javaScriptEnabled of [true, false]) {
     assert.match(await page.locator('main').innerText(), /booter/)
     const { reference } = await sendAndConfirm(page, { shots })
     assert.match(reference, /-/)
+    // The confirmation gives the follow-up page's full address (HAVEN_PUBLIC_URL) to note.
+    const followUp = page.locator('#follow-up-address a')
+    assert.equal(await followUp.innerText(), haven.url('/follow-up'))
+    assert.equal(await page.locator('footer a[href="/follow-up"]').count(), 1)
+    await Promise.all([page.waitForNavigation(), followUp.click()])
+    assert.equal(page.url(), haven.url('/follow-up'))
     await close()
   })
 }
+
+test('a parent is asked who they are once', async () => {
+  const { page, close } = await openPage(browser, haven, { javaScriptEnabled: false })
+  const answers = await sample('cyber-choices-enquiry.json')
+  await toCheckAnswers(page, haven, {
+    service: 'cyber-choices',
+    audience: 'parent_carer',
+    answers,
+    until: async path => path.endsWith('/pages/about_you')
+  })
+  await checkPage(page)
+  const text = await page.locator('main').innerText()
+  assert.doesNotMatch(text, /best describes/, 'asked again after "Who are you?"')
+  assert.match(text, /Your email address/)
+  await close()
+})

@@ -76,6 +76,9 @@ async function fillControls (page, answers, files) {
   for (const c of controls) {
     if (['hidden', 'submit'].includes(c.type) || c.tag === 'button' || c.name === 'csrf_token') continue
     const locator = c.id ? page.locator(`[id="${c.id}"]`) : page.locator(`[name="${c.name}"][value="${c.value}"]`)
+    // A conditional question still hidden under an option not chosen (without JavaScript it
+    // stays hidden until the page is sent, and the page then comes back with it shown).
+    if (c.type !== 'file' && await locator.evaluate(e => e.closest('.govuk-radios__conditional--hidden, .govuk-checkboxes__conditional--hidden') !== null)) continue
     if (c.type === 'file') {
       if (files[c.name]) await locator.setInputFiles(files[c.name])
       continue

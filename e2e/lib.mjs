@@ -60,7 +60,8 @@ export async function startHaven ({ env = {} } = {}) {
   const dataDir = await mkdtemp(join(tmpdir(), 'haven-e2e-'))
   const binary = process.env.HAVEN_BIN || join(ROOT, 'target/debug/haven')
   const child = spawn(binary, ['serve', '--bind', `127.0.0.1:${port}`, '--data-dir', dataDir], {
-    env: { ...process.env, HAVEN_SECRET_KEY: randomBytes(32).toString('hex'), HAVEN_LOG: 'warn', ...env },
+    // Links written out in full (emails, the confirmation's follow-up address) lead here.
+    env: { ...process.env, HAVEN_SECRET_KEY: randomBytes(32).toString('hex'), HAVEN_LOG: 'warn', HAVEN_PUBLIC_URL: `http://127.0.0.1:${port}`, ...env },
     stdio: ['ignore', 'ignore', 'pipe']
   })
   let stderr = ''

@@ -62,10 +62,10 @@ for (const javaScriptEnabled of [true, false]) {
     }
     const cookies = await context.cookies()
     assert.ok(!cookies.some(c => c.name === 'haven_form' && c.value), 'the form cookie is cleared')
-    // Back through the report's pages: none shows the typed text or an answer.
-    // (Not yet covered: with JavaScript on, Chromium brings the "I am…" radio of the
-    // who-are-you page back from its own form-state history, one step further back.)
-    for (let i = 0; i < 3; i++) {
+    // Back through the report's pages, to "I am…": none shows the typed text or an answer
+    // (the forms say autocomplete="off", so Chromium keeps no form state to bring back).
+    let reachedWhoAreYou = false
+    for (let i = 0; i < 6; i++) {
       const back = await page.goBack({ waitUntil: 'load' }).catch(() => null)
       if (!back) break
       const html = await page.content()
@@ -75,10 +75,28 @@ for (const javaScriptEnabled of [true, false]) {
       const checked = await page.$$eval('input[type=radio]:checked, input[type=checkbox]:checked', els => els.map(e => e.name))
       assert.deepEqual(checked, [], `choices came back on ${page.url()} (step ${i}, ${await page.evaluate(() => performance.getEntriesByType('navigation')[0]?.type + ' ' + document.body.className)})`)
       if (javaScriptEnabled && i === 0) await screenshot(page, 'ceop-danger', 'back-after-exit')
+      if (page.url().endsWith('/who-are-you')) { reachedWhoAreYou = true; break }
     }
+    assert.ok(reachedWhoAreYou, 'Back reached the "I am…" page')
     // The server has no session to go on with: the report starts again.
     await page.goto(haven.url('/services/ceop/report/pages/what_happened'))
     assert.doesNotMatch(page.url(), /\/pages\/what_happened$/)
+    await close()
+  })
+}
+
+for (const javaScriptEnabled of [true, false]) {
+  test(`after "Exit this page" on the first question, Back shows "I am…" with nothing chosen (JavaScript ${javaScriptEnabled ? 'on' : 'off'})`, async () => {
+    const { page, close } = await openPage(browser, haven, { javaScriptEnabled })
+    await startReport(page, 'parent_carer')
+    await page.locator('[name=immediate_danger][value=no]').check()
+    await Promise.all([page.waitForURL(url => url.href.endsWith(EXIT_PATH)), page.getByRole('button', { name: /Exit this page/ }).click()])
+    for (let i = 0; i < 3 && !page.url().endsWith('/who-are-you'); i++) {
+      await page.goBack({ waitUntil: 'load' })
+      const checked = await page.$$eval('input[type=radio]:checked', els => els.map(e => `${e.name}=${e.value}`))
+      assert.deepEqual(checked, [], `choices came back on ${page.url()}`)
+    }
+    assert.ok(page.url().endsWith('/who-are-you'), page.url())
     await close()
   })
 }

@@ -88,3 +88,61 @@ test('an error summary links to each field it names', async () => {
     await close()
   }
 })
+
+// Issue 14: the start page says the risk tool is required, every public footer links the
+// follow-up page, the date completed starts at today, and a question that depends on an
+// answer appears only when it applies (under the "Yes" with JavaScript; after Continue without).
+for (const javaScriptEnabled of [true, false]) {
+  const mode = `JavaScript ${javaScriptEnabled ? 'on' : 'off'}`
+  test(`conditional questions appear only when they apply; the follow-up page is linked (${mode})`, async () => {
+    const { page, close } = await openPage(browser, haven, { javaScriptEnabled })
+    await page.goto(haven.url('/services/secos'))
+    assert.match(await page.locator('#required-files').innerText(), /must attach/)
+    assert.match(await page.locator('main').innerText(), /Tees-wide CSE risk assessment tool/)
+    const footerLink = page.locator('footer a[href="/follow-up"]')
+    assert.equal(await footerLink.count(), 1, 'the footer links the follow-up page')
+
+    const answers = await sample('secos-referral.json')
+    await toCheckAnswers(page, haven, {
+      service: 'secos', audience: 'professional', answers, files,
+      until: async path => path.endsWith('/pages/referrer')
+    })
+    const today = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', day: 'numeric', month: 'numeric', year: 'numeric' })
+      .formatToParts(new Date()).reduce((parts, p) => ({ ...parts, [p.type]: p.value }), {})
+    assert.equal(await page.locator('[name="referrer.date_completed-day"]').inputValue(), String(Number(today.day)))
+    assert.equal(await page.locator('[name="referrer.date_completed-month"]').inputValue(), String(Number(today.month)))
+    assert.equal(await page.locator('[name="referrer.date_completed-year"]').inputValue(), today.year)
+
+    await continuePages(page, { answers, files, until: async path => path.endsWith('/pages/awareness_and_risks') })
+    assert.ok(page.url().endsWith('/pages/awareness_and_risks'), page.url())
+    assert.equal(await footerLink.count(), 1, 'the footer links the follow-up page on a question page')
+    const details = page.locator('[name="lone_working.details"]')
+    assert.equal(await details.isVisible(), false, 'asked before it applies')
+    await page.locator('[name="aware_of_referral"][value=yes]').check()
+    await page.locator('[name="lone_working.concerns"][value=yes]').check()
+    if (javaScriptEnabled) {
+      assert.equal(await details.isVisible(), true, 'revealed under the yes')
+      await checkPage(page, { label: 'lone working revealed' })
+      await screenshot(page, 'secos-conditional', 'revealed', { scrollTo: '[name="lone_working.details"]' })
+      await page.locator('[name="lone_working.concerns"][value=no]').check()
+      assert.equal(await details.isVisible(), false, 'hidden again under no')
+      await page.locator('[name="lone_working.concerns"][value=yes]').check()
+      await details.fill('Dog at the house.')
+      await press(page, 'Continue')
+      assert.doesNotMatch(page.url(), /awareness_and_risks$/, await errorSummary(page))
+    } else {
+      await press(page, 'Continue')
+      // The page comes back with the question shown, and no error for it yet.
+      assert.ok(page.url().endsWith('/pages/awareness_and_risks'), page.url())
+      assert.equal(await details.isVisible(), true, 'shown once it applies')
+      assert.equal(await page.locator('.govuk-error-summary').count(), 0, await errorSummary(page))
+      await checkPage(page, { label: 'lone working shown (no JavaScript)' })
+      await details.fill('Dog at the house.')
+      await press(page, 'Continue')
+      assert.doesNotMatch(page.url(), /awareness_and_risks$/, await errorSummary(page))
+    }
+    await Promise.all([page.waitForNavigation(), footerLink.click()])
+    assert.ok(page.url().endsWith('/follow-up'), page.url())
+    await close()
+  })
+}

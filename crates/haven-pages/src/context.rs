@@ -23,6 +23,9 @@ pub struct PageContext {
     pub exit_url: String,
     /// Links in the footer (privacy notice, accessibility statement…).
     pub footer_links: Vec<Link>,
+    /// The follow-up page's full address (`{public_url}/follow-up`), written out on the
+    /// confirmation so it can be noted down; the footer links to `/follow-up` on every page.
+    pub follow_up_url: String,
 }
 
 /// A link: text and address.
@@ -43,6 +46,7 @@ impl PageContext {
             anonymity_check_url: Some("/api/v1/anonymity-check".to_owned()),
             exit_url: "https://www.bbc.co.uk/weather".to_owned(),
             footer_links: Vec::new(),
+            follow_up_url: urls::FOLLOW_UP.to_owned(),
         }
     }
 }

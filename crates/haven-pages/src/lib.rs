@@ -22,6 +22,7 @@ pub mod naming;
 pub mod nav;
 mod pages;
 mod parse;
+mod reveal;
 mod summary;
 pub mod urls;
 mod values;

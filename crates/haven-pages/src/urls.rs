@@ -10,12 +10,16 @@
 //! | not accepted: who can help | `/services/{service}/{stage}/other-help` |
 //! | saved (after "save and come back later") | `/services/{service}/{stage}/saved` |
 //! | resume a saved form | `/services/{service}/resume` |
+//! | follow-up (check on a report, send more information) | `/follow-up` |
 //!
 //! Service ids are slugs and stage/page keys come from the (trusted) definition; templates
 //! still escape every address they write.
 
 /// Where the public pages live.
 pub const BASE: &str = "/services";
+
+/// The reporter's follow-up page (receipt code: status, messages, more information).
+pub const FOLLOW_UP: &str = "/follow-up";
 
 /// The service's start page.
 pub fn start(service: &str) -> String {

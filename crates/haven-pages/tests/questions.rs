@@ -460,9 +460,24 @@ fn conditional_questions_are_decided_on_the_server() {
         &none,
         &PageState::default(),
     );
-    assert!(
-        !html.contains("id=\"concerns_other\""),
-        "hidden question shown"
+    // Not applicable yet: it waits, hidden, under the option that reveals it (GOV.UK's
+    // conditional reveal; hidden with or without JavaScript until the option is chosen).
+    let doc = Html::parse_document(&html);
+    let hidden = select(
+        &doc,
+        ".govuk-checkboxes__conditional--hidden #concerns_other",
+    );
+    assert_eq!(
+        hidden.len(),
+        1,
+        "question not waiting hidden under its option: {html}"
+    );
+    let option = select(&doc, "input[name=concerns][value=other]");
+    let controls = option[0].value().attr("data-aria-controls").unwrap();
+    assert_eq!(
+        select(&doc, &format!("#{controls} #concerns_other")).len(),
+        1,
+        "the option controls the block holding the question"
     );
     let other = json!({ "concerns": ["other"] });
     let html = render(
@@ -476,6 +491,33 @@ fn conditional_questions_are_decided_on_the_server() {
         html.contains("id=\"concerns_other\""),
         "applicable question not shown"
     );
+    let doc = Html::parse_document(&html);
+    assert!(
+        select(
+            &doc,
+            ".govuk-checkboxes__conditional--hidden #concerns_other"
+        )
+        .is_empty(),
+        "an applicable question is not hidden"
+    );
+
+    // With JavaScript the question was shown as soon as the option was ticked: what was
+    // typed into it is kept and the person goes on.
+    let input = parse(
+        &def,
+        "professional",
+        "choices",
+        &none,
+        &pairs(&[
+            ("worried", "no"),
+            ("concerns", "other"),
+            ("concerns_other", "A game chat"),
+        ]),
+    );
+    assert!(input.revealed.is_empty(), "{:?}", input.revealed);
+    assert!(input.errors.is_empty(), "{:?}", input.errors);
+    assert_eq!(input.answers_patch["concerns_other"], json!("A game chat"));
+    assert!(input.can_continue());
 
     // Ticking "Something else" reveals its question: show the page again, without an error for it.
     let input = parse(

@@ -46,6 +46,9 @@ pub struct NewReferral<'a> {
     /// Files uploaded through the API (`POST /api/v1/attachments`) that the answers name:
     /// they move to the referral in the same transaction.
     pub uploads: &'a [String],
+    /// An email to queue with the referral, in the same transaction (the duty address's
+    /// notice of an urgent referral): a mail job payload, sealed like every job's.
+    pub alert: Option<&'a Value>,
 }
 
 // Hand-written so answers and the receipt hash never reach a log line.
@@ -157,6 +160,14 @@ impl Storage {
                 .files
                 .map(|(draft_id, keep)| (draft_id.to_owned(), keep.to_vec())),
             uploads: new.uploads.to_vec(),
+            alert: new
+                .alert
+                .map(|payload| -> Result<SealedJob, StorageError> {
+                    let id = crate::crypto::new_id();
+                    let payload = self.seal_json("jobs", "payload", &id, payload)?;
+                    Ok(SealedJob { id, payload })
+                })
+                .transpose()?,
         };
         Ok((row, case))
     }
@@ -269,6 +280,14 @@ pub(crate) struct ReferralRow {
     pub files: Option<(String, Vec<String>)>,
     /// API uploads to move to the referral.
     pub uploads: Vec<String>,
+    /// An email job queued with the referral (payload already sealed under its id).
+    pub alert: Option<SealedJob>,
+}
+
+/// A mail job sealed ahead of its transaction.
+pub(crate) struct SealedJob {
+    pub id: String,
+    pub payload: Vec<u8>,
 }
 
 /// Writes new referrals, each with its `received` event and its audit entry, in the caller's
@@ -434,6 +453,20 @@ async fn insert_referral(
         move_draft_files(tx, draft_id, &row.id, keep, &now).await?;
     }
     super::attachments::claim_uploads(tx, &row.service, &row.id, &row.uploads, &now).await?;
+    if let Some(job) = &row.alert {
+        query(
+            "INSERT INTO jobs (id, queue, kind, payload, run_at, attempts, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, 0, $6, $6)",
+        )
+        .bind(&job.id)
+        .bind(super::jobs::MAIL_QUEUE)
+        .bind(super::jobs::MAIL_KIND)
+        .bind(&job.payload)
+        .bind(&received_at)
+        .bind(&now)
+        .execute(&mut **tx)
+        .await?;
+    }
     let entry = AuditEntry::new(
         row.received_at,
         row.actor.as_str(),

@@ -156,13 +156,16 @@ pub fn uk_today(now: DateTime<Utc>) -> NaiveDate {
     now.with_timezone(&London).date_naive()
 }
 
-/// Validates, screens and stores one submission received at `now`.
+/// Validates, screens and stores one submission received at `now`. An urgent one is
+/// emailed straight away to the definition's `duty_email` (links built from `public_url`):
+/// the email's job is stored in the referral's own transaction.
 pub async fn submit(
     storage: &Storage,
     registry: &Registry,
     key: &SecretKey,
     channel: Channel,
     submission: &Submission,
+    public_url: &str,
     now: DateTime<Utc>,
 ) -> Result<Outcome, IntakeError> {
     let def = registry
@@ -221,9 +224,14 @@ pub async fn submit(
         .workflow
         .as_ref()
         .map_or(DEFAULT_STATUS, |w| w.initial.as_str());
+    let urgent = result.as_ref().is_some_and(|r| r.urgent);
     for _ in 0..REFERENCE_ATTEMPTS {
         let id = crypto::new_id();
         let reference = crypto::new_reference(&def.reference_prefix);
+        // An urgent referral's email to the duty address commits with it (never one without
+        // the other).
+        let alert = crate::notify::urgent_alert(public_url, def, &id, &reference, urgent)
+            .map(|notice| serde_json::json!(notice));
         let receipt_code = crypto::new_receipt_code();
         let new = NewReferral {
             id,
@@ -234,7 +242,7 @@ pub async fn submit(
             status,
             team: &def.team,
             received_at: now,
-            urgent: result.as_ref().is_some_and(|r| r.urgent),
+            urgent,
             suggested_band: result.as_ref().and_then(|r| r.suggested_band.as_deref()),
             in_scope: result.as_ref().and_then(|r| r.in_scope),
             eligible: result.as_ref().and_then(|r| r.eligible),
@@ -250,13 +258,13 @@ pub async fn submit(
                 .as_ref()
                 .map(|f| (f.draft_id.as_str(), f.keep.as_slice())),
             uploads: &uploads,
+            alert: alert.as_ref(),
         };
         match storage.create_referral(&new).await {
             Ok(()) => {
                 metrics::counter!("haven_submissions_total", "service" => def.id.clone())
                     .increment(1);
                 tracing::info!(service = %def.id, stage = %stage.key, reference = %reference, "submission stored");
-                let urgent = result.as_ref().is_some_and(|r| r.urgent);
                 return Ok(Outcome::Accepted(Accepted {
                     reference,
                     receipt_code,

@@ -193,6 +193,37 @@ impl Notice {
         }
     }
 
+    /// An urgent referral for the service's duty address (`duty_email`): it came in just
+    /// now and a child may be in immediate danger. Only the reference, the service, the word
+    /// urgent and the case's staff page (`link`, behind sign-in).
+    pub fn urgent_referral(to: &str, service_name: &str, reference: &str, link: &str) -> Self {
+        let body = format!(
+            "Hello,\n\nAn URGENT referral has just been received: the person who made it said a \
+             child is in immediate danger. Please look at it now.\n\n\
+             Reference: {reference}\n\nSign in to see it:\n{link}\n\n\
+             This email does not repeat anything from the case.\n\n{service_name}\n"
+        );
+        Self {
+            to: to.to_owned(),
+            subject: format!("{service_name}: URGENT referral {reference}"),
+            body,
+            message_id: format!("<{}@haven>", crate::crypto::new_id()),
+            about: None,
+        }
+    }
+
+    /// The same notice naming the case's reference (subject and first line), so someone with
+    /// several referrals knows which one has news. A reference is not case content: the
+    /// referrer was given it on the confirmation page.
+    pub fn for_case(mut self, reference: &str) -> Self {
+        self.subject = format!("{} (reference {reference})", self.subject);
+        self.body = match self.body.strip_prefix("Hello,\n\n") {
+            Some(rest) => format!("Hello,\n\nReference: {reference}\n\n{rest}"),
+            None => format!("Reference: {reference}\n\n{}", self.body),
+        };
+        self
+    }
+
     /// The same notice, recorded in `referral_id`'s chronology once sent.
     pub fn about(mut self, referral_id: &str, message: &str) -> Self {
         self.about = Some(NoticeAbout {

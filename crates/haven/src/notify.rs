@@ -27,6 +27,9 @@ const TOKEN_BYTES: usize = 32;
 /// The sentence of a plain notification.
 const NEWS: &str = "There is news about the referral you made to us.";
 
+/// The sentence telling the reporter a message waits for them.
+const MESSAGE: &str = "We have sent you a message about the referral you made to us.";
+
 /// A new invitation token: 256 random bits from the operating system's CSPRNG, as 64 hex
 /// characters (safe in a URL path).
 pub fn new_invitation_token() -> String {
@@ -147,12 +150,62 @@ fn staff_alert(
     what: &str,
     message: &str,
 ) -> Value {
-    let link = format!(
-        "{}/staff/cases/{}",
-        ctx.public_url.trim_end_matches('/'),
-        referral.reference
-    );
-    json!(Notice::staff_alert(to, def.email_name(), what, &link).about(&referral.id, message))
+    let link = staff_case_url(ctx.public_url, &referral.reference);
+    json!(
+        Notice::staff_alert(to, def.email_name(), what, &link)
+            .for_case(&referral.reference)
+            .about(&referral.id, message)
+    )
+}
+
+/// The case's staff page, in full: `{public_url}/staff/cases/{reference}`.
+pub fn staff_case_url(public_url: &str, reference: &str) -> String {
+    format!(
+        "{}/staff/cases/{reference}",
+        public_url.trim_end_matches('/')
+    )
+}
+
+/// The email telling the service's duty address (`duty_email` of the definition) that an
+/// urgent referral (`reference`, stored as `referral_id`) has just come in: the reference,
+/// the service, "urgent" and the case's staff page. Nothing when the referral is not urgent
+/// or the definition names no duty address.
+pub fn urgent_alert(
+    public_url: &str,
+    def: &ServiceDefinition,
+    referral_id: &str,
+    reference: &str,
+    urgent: bool,
+) -> Option<Notice> {
+    let to = def.duty_email.as_deref().filter(|_| urgent)?;
+    let link = staff_case_url(public_url, reference);
+    Some(
+        Notice::urgent_referral(to, def.email_name(), reference, &link)
+            .about(referral_id, "urgent_duty"),
+    )
+}
+
+/// The email telling the reporter that staff sent them a message, to read on the follow-up
+/// page (never the message itself): to the address the definition's `referrer_email` names,
+/// nothing when they gave none.
+pub async fn message_alert(
+    ctx: Context<'_>,
+    def: &ServiceDefinition,
+    referral: &Referral,
+) -> Result<Option<Value>, StorageError> {
+    let stages = ctx.storage.referral_stages(&referral.id).await?;
+    let Some(to) = referrer_email(def, referral, &stages) else {
+        return Ok(None);
+    };
+    let notice = Notice::something_changed(
+        &to,
+        def.email_name(),
+        MESSAGE,
+        &follow_up_url(ctx.public_url),
+    )
+    .for_case(&referral.reference)
+    .about(&referral.id, "message");
+    Ok(Some(json!(notice)))
 }
 
 /// Where the links in emails point.
@@ -240,6 +293,7 @@ pub async fn plan(
     let follow_up = follow_up_url(ctx.public_url);
     let Some(stage) = invite_stage else {
         let notice = Notice::something_changed(&to, def.email_name(), NEWS, &follow_up)
+            .for_case(&referral.reference)
             .about(&referral.id, message);
         return Ok(Planned::Email(json!(notice)));
     };
@@ -248,6 +302,7 @@ pub async fn plan(
     let expires = expiry_text(expires_at);
     let link = invitation_url(ctx.public_url, &def.id, &token);
     let notice = Notice::invitation(&to, def.email_name(), &link, &expires, &follow_up)
+        .for_case(&referral.reference)
         .about(&referral.id, message);
     Ok(Planned::Invitation {
         stage: stage.to_owned(),

@@ -1044,3 +1044,194 @@ async fn opening_the_link_gives_the_form_a_new_session_id_and_the_old_one_reache
         })
         .await;
 }
+
+/// A referral through the API with these answers; `(reference, receipt code)`.
+async fn submitted(app: &TestApp, service: &str, stage: &str, answers: Value) -> (String, String) {
+    let response = app
+        .post_json(
+            "/api/v1/submissions",
+            &json!({ "service": service, "stage": stage, "audience": "professional", "answers": answers }),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+    let body = response.json();
+    (
+        body["reference"].as_str().unwrap().to_owned(),
+        body["receipt_code"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn an_urgent_enquiry_emails_the_duty_address_at_once_and_a_calm_one_does_not() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            // Not urgent: nobody is emailed.
+            enquiry(app).await;
+            assert!(deliver(app).await.is_empty(), "{:?}", app.engine);
+
+            let mut answers = sample("cyber-choices-enquiry.json");
+            answers["immediate_risk"] = json!(true);
+            let (reference, receipt) = submitted(app, "cyber-choices", "enquiry", answers).await;
+            let emails = deliver(app).await;
+            assert_eq!(
+                emails.len(),
+                1,
+                "{:?}: one email, to the duty address",
+                app.engine
+            );
+            let email = &emails[0];
+            assert!(
+                email.contains("To: cyber-choices-duty@example.org"),
+                "{email}"
+            );
+            assert!(
+                email.contains(&format!(
+                    "Subject: Cyber Choices: URGENT referral {reference}"
+                )),
+                "{email}"
+            );
+            assert!(
+                email.contains(&format!("http://127.0.0.1:8080/staff/cases/{reference}")),
+                "{email}"
+            );
+            assert!(!email.contains("safeguarding@example.org"), "{email}");
+            assert_no_case_content(email, &receipt, app.engine);
+            let (_, token) = app.staff(Role::Triage, Some(TEAM)).await;
+            let entries = chronology(app, &token, &reference).await;
+            let sent = kinds(&entries, "notification_sent");
+            assert_eq!(sent.len(), 1, "{entries:?}");
+            assert_eq!(sent[0]["detail"]["message"], "urgent_duty");
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn a_staff_message_emails_the_reporter_that_one_waits_naming_the_reference_only() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let (reference, receipt) = enquiry(app).await;
+            deliver(app).await;
+            let (id, _) = account(app, Role::Triage, Some(TEAM), "a-password-for-tests").await;
+            let mut staff = StaffBrowser::signed_in(app, &id).await;
+            let case = format!("/staff/cases/{reference}");
+            let csrf = staff.csrf(app, &case).await;
+            let sent = staff
+                .post(
+                    app,
+                    &format!("{case}/messages"),
+                    &[
+                        ("body", "Please ring Mrs Booter on Tuesday."),
+                        ("csrf", &csrf),
+                    ],
+                )
+                .await;
+            assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text());
+            let emails = deliver(app).await;
+            assert_eq!(emails.len(), 1, "{:?}", app.engine);
+            let email = &emails[0];
+            assert!(email.contains("To: safeguarding@example.org"), "{email}");
+            assert!(email.contains("We have sent you a message"), "{email}");
+            assert!(
+                email.contains(&format!("Reference: {reference}")),
+                "{email}"
+            );
+            assert!(
+                email.contains(&format!("(reference {reference})")),
+                "subject: {email}"
+            );
+            assert!(email.contains("http://127.0.0.1:8080/follow-up"), "{email}");
+            assert!(!email.contains("ring"), "no message text: {email}");
+            assert_no_case_content(email, &receipt, app.engine);
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn allocating_a_secos_case_tells_the_referrer_once_and_the_worker_once() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let (reference, receipt) =
+                submitted(app, "secos", "referral", sample("secos-referral.json")).await;
+            let (_, token) = app.staff(Role::Triage, Some("secos")).await;
+            let (_, worker) =
+                account(app, Role::Caseworker, Some("secos"), "a-password-for-tests").await;
+            let case = format!("/api/v1/referrals/{reference}");
+            let view = app.get_with_token(&case, &token).await.json();
+            let band = view["screening"]["suggested_band"].clone();
+            let r = app
+                .post_with_token(
+                    &format!("{case}/screening"),
+                    &token,
+                    &json!({"band": band, "reason": "Agree"}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+            transition(
+                app,
+                &token,
+                &reference,
+                json!({"to": "screening_confirmed"}),
+            )
+            .await;
+            let view = app.get_with_token(&case, &token).await.json();
+            for action in view["required_actions"].as_array().unwrap() {
+                let key = action["key"].as_str().unwrap();
+                let r = app
+                    .post_with_token(
+                        &format!("{case}/actions/{key}"),
+                        &token,
+                        &json!({"status": "done"}),
+                    )
+                    .await;
+                assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+            }
+            transition(
+                app,
+                &token,
+                &reference,
+                json!({"to": "onward_actions_done"}),
+            )
+            .await;
+            deliver(app).await;
+
+            transition(
+                app,
+                &token,
+                &reference,
+                json!({"to": "allocation_decided", "decision": "individual_case_work"}),
+            )
+            .await;
+            let r = app
+                .post_with_token(
+                    &format!("{case}/allocation"),
+                    &token,
+                    &json!({ "worker": worker }),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+            transition(app, &token, &reference, json!({"to": "allocated"})).await;
+            let emails = deliver(app).await;
+            let to_referrer: Vec<_> = emails
+                .iter()
+                .filter(|e| e.contains("To: p.shah@northfield.example.org"))
+                .collect();
+            let to_worker: Vec<_> = emails
+                .iter()
+                .filter(|e| e.contains(&format!("To: {worker}")))
+                .collect();
+            assert_eq!(to_referrer.len(), 1, "{:?}: {emails:?}", app.engine);
+            assert_eq!(to_worker.len(), 1, "{:?}: {emails:?}", app.engine);
+            assert_eq!(emails.len(), 2, "{emails:?}");
+            for email in &emails {
+                assert!(
+                    email.contains(&format!("(reference {reference})")),
+                    "{email}"
+                );
+                assert!(!email.contains(&receipt), "{email}");
+            }
+        })
+        .await;
+}

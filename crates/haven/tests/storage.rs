@@ -38,6 +38,7 @@ fn referral<'a>(
         actor: "public",
         files: None,
         uploads: &[],
+        alert: None,
     }
 }
 

@@ -163,6 +163,23 @@ impl Checker<'_> {
                 );
             }
         }
+        if let Some(duty) = &def.duty_email {
+            let (local, domain) = duty.trim().rsplit_once('@').unwrap_or_default();
+            if local.is_empty() || !domain.contains('.') || duty.trim() != duty {
+                self.problem(
+                    id,
+                    Some("duty_email"),
+                    format!("duty_email `{duty}` is not an email address"),
+                );
+            }
+            if def.screening.as_ref().is_none_or(|s| s.urgent.is_none()) {
+                self.problem(
+                    id,
+                    Some("duty_email"),
+                    "duty_email is set but [screening.urgent] is not: no referral would ever be urgent",
+                );
+            }
+        }
         if let Some(casework) = &def.casework {
             self.check_casework(def, casework);
         }

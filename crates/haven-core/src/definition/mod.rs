@@ -79,6 +79,11 @@ pub struct ServiceDefinition {
     /// whoever sees a child's or parent's inbox. Defaults to `name`.
     #[serde(default)]
     pub email_name: Option<String>,
+    /// The team's duty address: an urgent referral (screening's `urgent`, such as "a child is
+    /// in immediate danger" answered yes) is emailed to it at once, with only the reference,
+    /// the service, the word urgent and a link to the case's staff page.
+    #[serde(default)]
+    pub duty_email: Option<String>,
     /// Questions that identify the referrer or reporter: left out of any document for a
     /// recipient not allowed the referrer's identity (`onward_referrals.referrer_identity`).
     #[serde(default)]
@@ -275,6 +280,11 @@ pub struct Question {
     /// `date` answers may not be after today (dates of birth, past events).
     #[serde(default)]
     pub not_future: bool,
+    /// A `date` question not answered yet shows today's date (Europe/London) to start from
+    /// ("Date referral completed"); the person may change it. Only a suggestion on the page:
+    /// nothing is stored until the page is sent.
+    #[serde(default)]
+    pub default_today: bool,
     /// Item limits for `repeatable`, `multiple_choice` and `file`.
     #[serde(default)]
     pub min_items: Option<usize>,

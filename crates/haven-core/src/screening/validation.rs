@@ -60,9 +60,10 @@ pub(crate) fn validate(
         .questions()
         .map(|(_, _, q)| q)
         .filter(|q| {
-            q.required_when
-                .as_ref()
-                .is_some_and(|c| c.questions().iter().any(|k| keys.contains(k)))
+            let names_one = |c: &Condition| c.questions().iter().any(|k| keys.contains(k));
+            // Required when…, or required and asked only when… (a conditional question).
+            q.required_when.as_ref().is_some_and(names_one)
+                || (q.required && q.when.as_ref().is_some_and(names_one))
         })
         .collect();
     for q in &dependents {

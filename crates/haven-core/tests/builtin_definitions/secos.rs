@@ -546,7 +546,8 @@ fn secos_allocation_needs_a_reason_to_refuse_and_a_worker_to_allocate() {
         &facts,
     )
     .unwrap();
-    assert!(outcome.notify_referrer);
+    // The referrer hears once, at allocation (or closure), not at this decision as well.
+    assert!(!outcome.notify_referrer);
 
     let refused = secos_case(
         "allocation_decided",

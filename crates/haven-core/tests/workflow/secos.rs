@@ -293,7 +293,8 @@ fn a_reason_is_required_where_the_definition_says() {
     )
     .unwrap();
     assert_eq!(ok.reason, None);
-    assert!(ok.notify_referrer);
+    // The referrer is told at allocation (or closure), once: not at this decision too.
+    assert!(!ok.notify_referrer);
 }
 
 #[test]

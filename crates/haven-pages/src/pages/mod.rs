@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Europe::London;
 use haven_core::answers::FieldError;
-use haven_core::definition::{QuestionKind, ServiceDefinition, Stage, StageAccess, StopPage};
+use haven_core::definition::{
+    Question, QuestionKind, ServiceDefinition, Stage, StageAccess, StopPage,
+};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -20,6 +22,7 @@ use crate::context::{Layout, PageContext, tel_link};
 use crate::findings::QuestionFindings;
 use crate::form::Form;
 use crate::nav::{self, question_key_of_field};
+use crate::reveal::{Reveal, reveal_of};
 use crate::summary;
 use crate::values::answers_to_form;
 use crate::view::{Builder, FieldView, Size};
@@ -139,8 +142,19 @@ pub fn start_page(ctx: &PageContext, def: &ServiceDefinition) -> Result<String, 
             "anonymous": stage.is_some_and(|s| s.anonymous),
             "no_uploads": stage.and_then(|s| uploads_warning(def, s)),
             "resume_url": ctx.save_and_return.then(|| urls::resume(&def.id)),
+            "required_files": stage.map(required_files).unwrap_or_default(),
         }),
     )
+}
+
+/// The files a stage cannot be sent without (its `file` questions marked `required`), by
+/// label: the start page says so before anyone begins.
+fn required_files(stage: &Stage) -> Vec<String> {
+    stage
+        .questions()
+        .filter(|(_, q)| q.kind == QuestionKind::File && q.required)
+        .map(|(_, q)| q.label.clone())
+        .collect()
 }
 
 /// "I am…": the audience radios; the answer picks the wording of every later page.
@@ -218,12 +232,30 @@ pub fn question_page(
         return stop_page(ctx, request, stop);
     }
     let shown = nav::shown_questions(page, audience, answers, today);
+    // Questions shown under an option of another question (conditional reveal), whether
+    // their condition holds yet or not: the option's block is hidden until it is chosen.
+    let asked: Vec<&Question> = page
+        .questions
+        .iter()
+        .filter(|q| q.asked_of(audience))
+        .collect();
+    let reveals: Vec<(&Question, Reveal)> = asked
+        .iter()
+        .filter_map(|q| reveal_of(q, &shown).map(|r| (*q, r)))
+        .collect();
+    let top: Vec<&Question> = shown
+        .iter()
+        .copied()
+        .filter(|q| !reveals.iter().any(|(r, _)| r.key == q.key))
+        .collect();
     let from_answers;
     let pairs: &[(String, String)] = match state.submitted {
         Some(submitted) => submitted,
         None => {
-            from_answers =
-                with_confirmations(answers_to_form(shown.iter().copied(), answers), answers);
+            let filled = top.iter().copied().chain(reveals.iter().map(|(q, _)| *q));
+            let mut pairs = answers_to_form(filled, answers);
+            pairs.extend(today_defaults(&top, answers, today));
+            from_answers = with_confirmations(pairs, answers);
             &from_answers
         }
     };
@@ -237,10 +269,10 @@ pub fn question_page(
         findings: state.findings,
         attachment_names: state.attachment_names,
     };
-    let single = shown.len() == 1
+    let single = top.len() == 1
         && page.description.is_none()
         && !matches!(
-            shown[0].kind,
+            top[0].kind,
             QuestionKind::Repeatable | QuestionKind::IndicatorMatrix
         );
     let size = if single {
@@ -248,10 +280,16 @@ pub fn question_page(
     } else {
         Size::Question
     };
-    let fields: Vec<FieldView> = shown
-        .iter()
-        .map(|q| builder.field(q, &q.key, size))
-        .collect();
+    let mut fields: Vec<FieldView> = Vec::with_capacity(top.len());
+    for q in &top {
+        let mut view = builder.field(q, &q.key, size);
+        let under: Vec<&(&Question, Reveal)> =
+            reveals.iter().filter(|(_, r)| r.parent == q.key).collect();
+        if !under.is_empty() {
+            nest_reveals(&mut view, &under, &builder)?;
+        }
+        fields.push(view);
+    }
     let errors: Vec<ErrorLink> = state
         .errors
         .iter()
@@ -280,6 +318,42 @@ pub fn question_page(
             "anonymous": stage.anonymous,
         }),
     )
+}
+
+/// Puts each revealed question's control inside the conditional block of the options of
+/// `view` (a radios or checkboxes component) that reveal it. Inline radios become stacked:
+/// GOV.UK's conditional reveal is not used with inline radios.
+fn nest_reveals(
+    view: &mut FieldView,
+    under: &[&(&Question, Reveal)],
+    builder: &Builder<'_>,
+) -> Result<(), PageError> {
+    let Some(items) = view.params.get_mut("items").and_then(Value::as_array_mut) else {
+        return Ok(());
+    };
+    for item in items.iter_mut() {
+        let value = item
+            .get("value")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let mut html = String::new();
+        for (q, reveal) in under {
+            if reveal.values.contains(&value) {
+                let field = builder.field(q, &q.key, Size::Field);
+                html.push_str(&env::render("_revealed.html", json!({ "f": field }))?);
+            }
+        }
+        if !html.is_empty() {
+            item["conditional"] = json!({ "html": html });
+        }
+    }
+    if let Some(classes) = view.params.get_mut("classes")
+        && classes.as_str() == Some("govuk-radios--inline")
+    {
+        *classes = Value::Null;
+    }
+    Ok(())
 }
 
 /// A stop page: what to do now (call 999, as a `tel:` link), what to tell them, then the
@@ -311,6 +385,33 @@ fn stop_page(
             "action": urls::page(&def.id, &stage.key, &page.key),
         }),
     )
+}
+
+/// Today's date (Europe/London, from the server's clock) in the parts of each date question
+/// marked `default_today` that is not answered yet.
+fn today_defaults(
+    questions: &[&Question],
+    answers: &Value,
+    today: NaiveDate,
+) -> Vec<(String, String)> {
+    use chrono::Datelike;
+    questions
+        .iter()
+        .filter(|q| q.kind == QuestionKind::Date && q.default_today)
+        .filter(|q| haven_core::definition::condition::lookup(answers, &q.key).is_none())
+        .flat_map(|q| {
+            let parts = [
+                today.day().to_string(),
+                today.month().to_string(),
+                today.year().to_string(),
+            ];
+            naming::DATE_PARTS
+                .iter()
+                .zip(parts)
+                .map(|(part, value)| (naming::date_part(&q.key, part), value))
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// Adds the stored anonymity confirmations as ticked checkboxes.

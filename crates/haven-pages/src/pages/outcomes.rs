@@ -52,6 +52,7 @@ pub fn confirmation_page_after_stop(
                 "html": format!("Your reference number<br><strong>{}</strong>", escape_html(reference)),
             },
             "receipt_code": receipt_code,
+            "follow_up_url": ctx.follow_up_url,
             "next_steps": steps,
             "noun": noun,
             "call_now": stop.map(|s| json!({
@@ -226,7 +227,7 @@ pub fn invitation_page(
         json!({
             "layout": Layout::new(ctx, Some(def), stage_label),
             "title": stage_label,
-            "service_name": def.name,
+            "service_name": def.email_name(),
             "expires": expires,
             "action": action,
         }),

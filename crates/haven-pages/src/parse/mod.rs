@@ -103,11 +103,30 @@ pub fn parse_page_form(request: &PageRequest<'_>, form: &[(String, String)]) -> 
     let mut merged = answers.clone();
     nav::apply_patch(&mut merged, &Value::Object(patch.clone()));
     let after = shown_questions(page, audience, &merged, today);
-    let revealed: Vec<String> = after
+    // A question this submission made apply was perhaps on the page already, revealed under
+    // the option just chosen (JavaScript): what was typed into it is kept and checked. Left
+    // blank (or never seen, without JavaScript), the page comes back with it shown.
+    let mut revealed: Vec<String> = Vec::new();
+    for q in after
         .iter()
         .filter(|q| !before.iter().any(|b| b.key == q.key))
-        .map(|q| q.key.clone())
-        .collect();
+    {
+        let label = message_label(q.label_for(audience));
+        if !crate::reveal::revealable(q.kind) {
+            revealed.push(q.key.clone());
+            continue;
+        }
+        let mut typed_errors = Vec::new();
+        match parse_value(q, &q.key, &form, &label, &mut typed_errors) {
+            Some(Value::Null) => revealed.push(q.key.clone()),
+            Some(value) => {
+                patch.insert(q.key.clone(), value);
+            }
+            None if typed_errors.is_empty() => revealed.push(q.key.clone()),
+            None => errors.extend(typed_errors),
+        }
+    }
+    nav::apply_patch(&mut merged, &Value::Object(patch.clone()));
     for q in before
         .iter()
         .filter(|q| !after.iter().any(|a| a.key == q.key))

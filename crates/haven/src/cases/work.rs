@@ -236,7 +236,8 @@ impl Cases<'_> {
     }
 
     /// Sends a message the reporter reads on the follow-up page (without the author's
-    /// name). Field at fault: `body`.
+    /// name); the reporter is emailed that a message waits (no content) when they gave an
+    /// address. Field at fault: `body`.
     pub async fn message_reporter(
         &self,
         staff: &Staff,
@@ -244,8 +245,10 @@ impl Cases<'_> {
         body: &str,
         now: DateTime<Utc>,
     ) -> Result<(), CaseError> {
-        let (referral, _def) = self.find(staff, reference, Action::MessageReporter).await?;
+        let (referral, def) = self.find(staff, reference, Action::MessageReporter).await?;
         let body = required_text(body, "body", "the message")?;
+        // The reporter hears there is a message (never what it says) when they gave an address.
+        let alert = crate::notify::message_alert(self.notify(), &def, &referral).await?;
         self.storage
             .add_message(
                 &referral.id,
@@ -253,7 +256,7 @@ impl Cases<'_> {
                 &staff.actor(),
                 &body,
                 now,
-                None,
+                alert.as_ref(),
             )
             .await?;
         Ok(())

@@ -394,6 +394,7 @@ async fn seed(ctx: &Context, args: &SeedArgs) -> Result<(), CliError> {
                             actor: "public",
                             files: None,
                             uploads: &[],
+                            alert: None,
                         },
                         d.state.clone(),
                     )

@@ -59,6 +59,9 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
         ));
     }
     let settings = &ctx.settings;
+    if let Some(warning) = public_url_warning(settings) {
+        tracing::warn!(public_url = %settings.public_url, address = %settings.bind, "{warning}");
+    }
     let state = AppState::new(storage.clone(), registry, key, settings);
     let metrics = state.metrics.clone();
     // The Prometheus recorder needs periodic upkeep to bound histogram memory.
@@ -114,6 +117,17 @@ fn connection_limits(settings: &crate::config::Settings) -> ConnectionLimits {
     }
 }
 
+/// Why the links Haven writes (emails, the confirmation page) may point nowhere: the public
+/// address is still the loopback default while the server listens beyond loopback.
+fn public_url_warning(settings: &crate::config::Settings) -> Option<&'static str> {
+    let default = crate::config::Settings::default();
+    (settings.public_url == default.public_url && !settings.bind.ip().is_loopback()).then_some(
+        "HAVEN_PUBLIC_URL is not set: links in emails and on the confirmation page point to \
+         http://127.0.0.1:8080, which people cannot reach; set it to the https:// address \
+         people use",
+    )
+}
+
 /// Serves `/metrics` alone on settings `metrics_bind`, when set.
 async fn start_metrics_server(
     settings: &crate::config::Settings,
@@ -163,4 +177,25 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    #[test]
+    fn an_unset_public_address_is_warned_about_only_beyond_loopback() {
+        let mut settings = Settings::default();
+        assert_eq!(
+            public_url_warning(&settings),
+            None,
+            "loopback: a developer's server"
+        );
+        settings.bind = "0.0.0.0:8080".parse().unwrap();
+        let warning = public_url_warning(&settings).unwrap();
+        assert!(warning.contains("HAVEN_PUBLIC_URL"), "{warning}");
+        settings.public_url = "https://haven.example.org".to_owned();
+        assert_eq!(public_url_warning(&settings), None);
+    }
 }

@@ -116,6 +116,7 @@ pub async fn create(
         &state.key,
         Channel::Public,
         &submission,
+        &state.options.public_url,
         state.now(),
     )
     .await

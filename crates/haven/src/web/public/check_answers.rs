@@ -169,6 +169,7 @@ pub async fn send(
         &state.key,
         Channel::Public,
         &submission,
+        &state.options.public_url,
         now,
     )
     .await;

@@ -111,6 +111,11 @@ pub fn context(state: &AppState, session: &FormSession) -> PageContext {
     let mut ctx = PageContext::new(session.csrf_token(&state.key));
     ctx.asset_path = assets::asset_path();
     ctx.exit_url = super::exit::PATH.to_owned();
+    ctx.follow_up_url = format!(
+        "{}{}",
+        state.options.public_url.trim_end_matches('/'),
+        haven_pages::urls::FOLLOW_UP
+    );
     ctx
 }
 
