@@ -91,6 +91,19 @@ pub struct ServiceDefinition {
     /// Kinds of onward referral to other organisations, each with its document template.
     #[serde(default)]
     pub onward_referrals: Vec<OnwardReferralKind>,
+    /// Questions (of any stage) that may hold the young person's name, most preferred
+    /// first: the first answered, in the latest stage received first, heads the staff case
+    /// page's identity bar.
+    #[serde(default)]
+    pub young_person_name: Vec<String>,
+    /// Date questions (of any stage) that may hold the young person's date of birth, most
+    /// preferred first: the identity bar shows their age today from the first answered.
+    #[serde(default)]
+    pub young_person_date_of_birth: Vec<String>,
+    /// Number questions that may hold the young person's age when it was reported, used on
+    /// the identity bar when no date of birth is known ("about 14 when reported").
+    #[serde(default)]
+    pub young_person_age: Vec<String>,
 }
 
 /// A kind of person who uses the service; each may get its own wording.
