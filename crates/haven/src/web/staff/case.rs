@@ -474,7 +474,12 @@ async fn summary(
         item(label.to_owned(), format!("{base}/transitions/{to}"));
     }
     if may(state, &staff, referral, Action::Allocate) {
-        item("Allocate".to_owned(), format!("{base}/allocation"));
+        let words = if referral.assignee.is_some() {
+            "Change the worker"
+        } else {
+            "Choose a worker"
+        };
+        item(words.to_owned(), format!("{base}/allocation"));
     }
     if def.casework.is_some() && may(state, &staff, referral, Action::Casework) {
         item(
