@@ -167,14 +167,21 @@ pub async fn case_section(
 
 /// The casework events of the chronology, in words (`None` for other kinds).
 pub fn event_words(def: &ServiceDefinition, kind: &str, detail: Option<&Value>) -> Option<String> {
-    let text = |k: &str| detail.and_then(|d| d.get(k)).and_then(Value::as_str);
+    let raw = |k: &str| detail.and_then(|d| d.get(k)).and_then(Value::as_str);
+    // Dates as staff read them ("1 April 2099"), whatever the event stored.
+    let text = |k: &str| {
+        raw(k).map(|v| {
+            chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map_or_else(|_| v.to_owned(), |d| d.format("%-d %B %Y").to_string())
+        })
+    };
     let rules = def.casework.clone().unwrap_or_default();
     Some(match kind {
         "meeting_recorded" => format!(
             "Meeting recorded: {} on {} {}",
-            option_label(&rules.meeting_kinds, text("kind").unwrap_or("?")),
-            text("date").unwrap_or("?"),
-            text("time").unwrap_or("")
+            option_label(&rules.meeting_kinds, raw("kind").unwrap_or("?")),
+            text("date").as_deref().unwrap_or("?"),
+            raw("time").unwrap_or("")
         ),
         "lone_working_read" => {
             "Lone-working concerns read before recording a home visit".to_owned()
@@ -182,10 +189,10 @@ pub fn event_words(def: &ServiceDefinition, kind: &str, detail: Option<&Value>) 
         "plan_goal_added" => "Plan goal added".to_owned(),
         "plan_action_added" => format!(
             "Plan action added for {}, due {}",
-            text("owner").unwrap_or("?"),
-            text("due_on").unwrap_or("?")
+            raw("owner").unwrap_or("?"),
+            text("due_on").as_deref().unwrap_or("?")
         ),
-        "plan_action_changed" => match (text("owner"), text("due_on")) {
+        "plan_action_changed" => match (raw("owner"), text("due_on")) {
             (Some(owner), Some(due)) => format!("Plan action given to {owner}, now due {due}"),
             (Some(owner), None) => format!("Plan action given to {owner}"),
             (None, Some(due)) => format!("Plan action now due {due}"),
@@ -193,9 +200,12 @@ pub fn event_words(def: &ServiceDefinition, kind: &str, detail: Option<&Value>) 
         },
         "plan_action_done" => "Plan action marked done".to_owned(),
         "plan_action_reopened" => "Plan action marked not done".to_owned(),
-        "plan_reviewed" => format!("Plan reviewed on {}", text("reviewed_on").unwrap_or("?")),
+        "plan_reviewed" => format!(
+            "Plan reviewed on {}",
+            text("reviewed_on").as_deref().unwrap_or("?")
+        ),
         "closure_outcome" => {
-            let key = text("outcome").unwrap_or("?");
+            let key = raw("outcome").unwrap_or("?");
             let label = rules
                 .closure
                 .as_ref()
@@ -660,18 +670,16 @@ pub async fn update_action(
     let staff = session.staff();
     let (referral, _def) = load(&state, &staff, &reference, Action::Casework).await?;
     let plan = state.storage.plan(&referral.id).await?;
-    let current = plan
-        .actions
-        .iter()
-        .find(|a| a.id == id)
-        .ok_or(StaffError::NotFound)?;
-    let status = some(&form.status).filter(|s| match *s {
-        "done" => !current.done,
-        "open" => current.done,
+    // An unknown action is the operation's to refuse (after checking the input).
+    let current = plan.actions.iter().find(|a| a.id == id);
+    let status = some(&form.status).filter(|s| match (*s, current) {
+        ("done", Some(a)) => !a.done,
+        ("open", Some(a)) => a.done,
         _ => true,
     });
-    let owner = some(&form.owner).filter(|o| *o != current.owner);
-    let due_on = some(&form.due_on).filter(|d| *d != current.due_on.format("%Y-%m-%d").to_string());
+    let owner = some(&form.owner).filter(|o| current.is_none_or(|a| *o != a.owner));
+    let due_on = some(&form.due_on)
+        .filter(|d| current.is_none_or(|a| *d != a.due_on.format("%Y-%m-%d").to_string()));
     let result = state
         .cases()
         .update_plan_action(
