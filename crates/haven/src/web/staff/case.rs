@@ -695,7 +695,7 @@ async fn chronology(state: &AppState, case: &CaseFile) -> Result<Value, StaffErr
             })
         })
         .collect();
-    Ok(json!({ "items": items }))
+    Ok(json!({ "events": items }))
 }
 
 /// Renders one page of a case: `tab` is one of [`TABS`]' keys (the plan has its own page).

@@ -253,14 +253,33 @@ async fn answer<T>(
         }
         Err(CaseError::Invalid(fields)) => fields
             .into_iter()
-            .map(|f| (field_id(&f.field), f.message))
+            .map(|f| (field_id(&f.field), in_words(&f.message)))
             .collect::<Vec<_>>(),
         Err(CaseError::Conflict { code, message }) if code != "case_closed" => {
-            vec![(field_id("to"), message)]
+            vec![(field_id("to"), in_words(&message))]
         }
         Err(other) => return Err(other.into()),
     };
     form_page(state, session, reference, which, &problems, form).await
+}
+
+/// A refusal as the page says it: the workflow's messages are written for the API (they
+/// name decision keys and the guard that failed), the page names neither.
+fn in_words(message: &str) -> String {
+    let message = match message.find(" (guard `") {
+        Some(at) if message.ends_with("`)") => &message[..at],
+        _ => message,
+    };
+    if message.starts_with("choose a decision") {
+        return "Choose a decision".to_owned();
+    }
+    if message == "give a reason" {
+        return "Enter a reason".to_owned();
+    }
+    let mut chars = message.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }
 
 macro_rules! form_handler {
