@@ -161,14 +161,21 @@ async fn form_page(
         Which::Transition(to) => {
             let step = transitions(state, &staff, &case)
                 .into_iter()
-                .find(|t| t.get("to").and_then(Value::as_str) == Some(to))
-                .ok_or(StaffError::NotFound)?;
-            let label = step
-                .get("label")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            (label, json!({ "transition": step }))
+                .find(|t| t.get("to").and_then(Value::as_str) == Some(to));
+            match step {
+                Some(step) => {
+                    let label = step
+                        .get("label")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned();
+                    (label, json!({ "transition": step }))
+                }
+                // A step that is not (or no longer) one this person may take here: the
+                // refusal, without a form.
+                None if !errors.is_empty() => ("Change the status".to_owned(), json!({})),
+                None => return Err(StaffError::NotFound),
+            }
         }
         Which::Allocation => {
             let current = if entered.worker.is_empty() {

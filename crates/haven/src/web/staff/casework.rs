@@ -403,8 +403,12 @@ async fn plan_page(
             let action = actions
                 .iter()
                 .find(|a| a.get("id").and_then(Value::as_str) == Some(id))
-                .cloned()
-                .ok_or(StaffError::NotFound)?;
+                .cloned();
+            // No such action: 404, or the refusal of a post that named one.
+            if action.is_none() && errors.is_empty() {
+                return Err(StaffError::NotFound);
+            }
+            let action = action.unwrap_or(Value::Null);
             (
                 "plan_form.html",
                 "Change an action".to_owned(),

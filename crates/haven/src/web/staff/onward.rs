@@ -167,12 +167,16 @@ async fn form_page(
                 .iter()
                 .find(|k| k.get("key").and_then(Value::as_str) == Some(kind))
         })
-        .cloned()
-        .ok_or(StaffError::NotFound)?;
+        .cloned();
+    // A kind the service does not have: 404, or the refusal of a post that named one.
+    if chosen.is_none() && errors.is_empty() {
+        return Err(StaffError::NotFound);
+    }
+    let chosen = chosen.unwrap_or(Value::Null);
     let label = chosen
         .get("label")
         .and_then(Value::as_str)
-        .unwrap_or_default()
+        .unwrap_or("an onward referral")
         .to_owned();
     let mut context = frame(state, session, &case, None).await?;
     let fresh = entered.kind.is_empty();
