@@ -537,10 +537,7 @@ async fn a_closed_case_can_be_read_but_not_changed() {
             ] {
                 assert!(
                     !html.contains(&format!("{case}{link}"))
-                        && !html.contains(&format!(
-                            "{}",
-                            format!("{case}{link}").replace('/', "&#x2f;")
-                        )),
+                        && !html.contains(&format!("{case}{link}").replace('/', "&#x2f;")),
                     "no {link} on a closed case"
                 );
             }
