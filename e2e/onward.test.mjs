@@ -1,8 +1,13 @@
-// Browser test of onward referrals (issue 6 items 4 and 7): a SECOS referral submitted
-// through the API; a triage officer signs in (one-time password, new password, TOTP),
-// confirms the screening, records the VEMT and police intelligence onward referrals,
-// downloads both documents (PDF and Word), finishes the onward actions and allocates the
-// case. axe-core (WCAG 2.2 AA) runs on every page state.
+// Browser test of a triage officer's journey through a SECOS case (issue 6 items 4 and 7,
+// issue 13): a referral submitted through the API with its files; the officer signs in
+// (one-time password, new password, TOTP), opens the case from the queue on its summary
+// (identity bar, sub navigation), reads the referral and its attachments, confirms the band
+// and the screening, records the VEMT and police intelligence onward referrals, downloads
+// both documents (PDF and Word), completes the required actions, decides and allocates,
+// adds a plan goal, records a meeting, reads the chronology and closes the referral, after
+// which the case is read-only. Every form is a page of its own. axe-core (WCAG 2.2 AA)
+// runs on every page state, and each page again with JavaScript off at 320 px.
+// HAVEN_SCREENSHOTS=1 writes docs/walkthrough/staff/*.png.
 //
 // Self-contained like staff.test.mjs (its own server start, TOTP and axe helpers).
 // Run: cargo build && (cd e2e && node --test --test-concurrency=1 ./onward.test.mjs)
@@ -15,7 +20,8 @@ import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
 import { chromium } from 'playwright-core'
-import { totp } from './staff-session.mjs'
+import { checkPage, openPage, screenshot } from './lib.mjs'
+import { takeStep, totp } from './staff-session.mjs'
 import { uploadSampleFiles } from './uploads.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -76,7 +82,28 @@ async function download (page, selector) {
   return { name: file.suggestedFilename(), head: readFileSync(path).subarray(0, 5).toString('latin1') }
 }
 
-test('SECOS referral → VEMT and police intelligence documents → allocation', async () => {
+/**
+ * axe on the page as it is, then the same address again with JavaScript off at 320 px wide
+ * with the same session (lib.mjs's checkPage: axe, no sideways scroll, nothing from outside,
+ * under 150 KB). Staff pages load no script: both must pass.
+ */
+async function everyWay (page, state) {
+  await assertAccessible(page, state)
+  if (page.url().includes('#') && !page.url().split('#')[0]) return
+  const plain = await openPage(browser, { base }, { javaScriptEnabled: false, width: 320 })
+  await plain.context.addCookies(await page.context().cookies())
+  const response = await plain.page.goto(page.url())
+  // A page shown after a refused post (422) is that post's answer: only its GET is checked.
+  if (response.status() < 400) await checkPage(plain.page, { label: `${state}, JavaScript off, 320 px` })
+  await plain.close()
+}
+
+/** A staff screenshot for docs/walkthrough.md (HAVEN_SCREENSHOTS=1). */
+async function shot (page, step) {
+  return screenshot(page, 'staff', step)
+}
+
+test('a triage officer: queue → case → band → actions → onward documents → allocation → plan → meeting → closed', async () => {
   const answers = JSON.parse(readFileSync(join(root, 'services/samples/secos-referral.json'), 'utf8'))
   answers.young_person.name = "Zoë Ó'Brien"
   await uploadSampleFiles(base, answers)
@@ -107,41 +134,81 @@ test('SECOS referral → VEMT and police intelligence documents → allocation',
   await page.click("button:has-text('Confirm')")
   await assertAccessible(page, 'recovery codes')
 
-  await page.goto(`${base}/staff/cases/${reference}`)
-  await assertAccessible(page, 'case file')
-  assert.match(await page.textContent('#onward-referrals ~ p'), /No onward referrals recorded yet/)
+  // The queue, then the case: its summary first.
+  await page.goto(`${base}/staff/queue`)
+  await Promise.all([page.waitForNavigation(), page.click(`a:has-text('${reference}')`)])
+  const caseUrl = `${base}/staff/cases/${reference}`
+  assert.equal(page.url(), caseUrl)
+  await everyWay(page, 'case summary')
+  await shot(page, 'case-summary')
+  const identity = await page.locator('#identity').innerText()
+  assert.match(identity, /Zoë Ó'Brien/)
+  assert.match(identity, new RegExp(reference))
+  assert.match(identity, /Band: High \(suggested\)/)
+  assert.match(identity, /LONE WORKING/i)
+  assert.equal(await page.locator('main form').count(), 0, 'no form in a read view')
+  const menu = name => Promise.all([page.waitForNavigation(), page.locator('.moj-button-menu').getByRole('button', { name, exact: true }).click()])
+  const tab = name => Promise.all([page.waitForNavigation(), page.locator('.moj-sub-navigation').getByRole('link', { name, exact: true }).click()])
 
-  // Confirm the suggested band, then the screening step.
+  // Every section of the case is a page of its own.
+  await tab('Referral')
+  assert.ok(await page.isVisible('#third-party'), 'third-party information, marked')
+  await everyWay(page, 'referral')
+  await tab('Documents and attachments')
+  const files = await page.locator('#attachments').innerText()
+  assert.match(files, /assessment_document\.pdf[\s\S]*PDF document/)
+  const fileLinks = await page.locator('#attachments a').evaluateAll(links => links.map(a => a.getAttribute('href')))
+  assert.ok(fileLinks.every(href => new RegExp(`^/staff/cases/${reference}/attachments/[^/]+$`).test(href)), fileLinks.join(' '))
+  await everyWay(page, 'documents and attachments')
+  await shot(page, 'case-documents')
+  await tab('Onward referrals')
+  assert.match(await page.textContent('main'), /No onward referrals recorded yet/)
+  await everyWay(page, 'onward referrals, none yet')
+
+  // Confirm the suggested band (its own page; a reason is required), then the screening step.
+  await tab('Summary')
+  await menu('Confirm band')
+  await everyWay(page, 'band form')
+  await shot(page, 'confirm-band')
   await page.check('#band-high')
+  await page.click("button:has-text('Save band')")
+  assert.match(await page.textContent('.govuk-error-summary'), /reason/)
+  await everyWay(page, 'band refused without a reason')
   await page.fill('#band-reason', 'Current missing episodes and unexplained gifts: high.')
   await page.click("button:has-text('Save band')")
-  await assertAccessible(page, 'band confirmed')
-  await page.click("form:has(input[name=to][value=screening_confirmed]) button")
+  assert.equal(page.url(), caseUrl)
+  assert.equal((await page.textContent('#confirmed-band')).trim(), 'High')
+  assert.match(await page.locator('#identity').innerText(), /Band: High \(confirmed\)/)
+  await menu('Confirm screening')
+  await everyWay(page, 'confirm screening form')
+  await page.click("main button:has-text('Confirm screening')")
   assert.equal((await page.textContent('#case-status')).trim(), 'Screening confirmed')
-  await assertAccessible(page, 'screening confirmed')
+  await everyWay(page, 'screening confirmed')
 
   // The police intelligence form refuses a missing lawful basis, naming it.
-  const police = "form:has(input[name=kind][value=police_intelligence])"
-  await page.click(`${police} button`)
+  await tab('Onward referrals')
+  const record = async label => Promise.all([page.waitForNavigation(), page.locator('#onward-kinds').getByRole('button', { name: label }).click()])
+  await record('Record: CSE intelligence shared with the Police')
+  await everyWay(page, 'police intelligence form')
+  await page.click("main button:has-text('Record')")
   const summary = await page.textContent('.govuk-error-summary')
   assert.match(summary, /lawful basis/)
   assert.match(summary, /consent was sought/)
-  await assertAccessible(page, 'onward referral refused')
+  await everyWay(page, 'onward referral refused')
+  await page.check('#onward-lawful-basis')
+  await page.check('#onward-consent-sought-no')
+  await page.fill('#onward-consent-not-sought-reason', 'Seeking consent could alert the adult concerned.')
+  await page.fill('#onward-notes', 'Grey car seen near the shopping centre on Friday evenings.')
+  await page.click("main button:has-text('Record')")
+  assert.match(page.url(), /\/onward-referrals#onward-/)
+  await everyWay(page, 'police intelligence recorded')
 
-  await page.check('#onward-police_intelligence-lawful-basis')
-  await page.check('#onward-police_intelligence-consent-sought-no')
-  await page.fill('#onward-police_intelligence-consent-not-sought-reason', 'Seeking consent could alert the adult concerned.')
-  await page.fill('#onward-police_intelligence-notes', 'Grey car seen near the shopping centre on Friday evenings.')
-  await page.click(`${police} button`)
-  await assertAccessible(page, 'police intelligence recorded')
-
-  const vemt = "form:has(input[name=kind][value=vemt_referral])"
-  await page.check('#onward-vemt_referral-lawful-basis')
-  await page.check('#onward-vemt_referral-consent-sought')
-  await page.click(`${vemt} button`)
-  await assertAccessible(page, 'VEMT referral recorded')
-  assert.equal((await page.textContent('#action-status-vemt_referral')).trim(), 'Done')
-  assert.equal((await page.textContent('#action-status-police_intelligence')).trim(), 'Done')
+  await record('Record: Referral to the VEMT panel')
+  await page.check('#onward-lawful-basis')
+  await page.check('#onward-consent-sought')
+  await page.click("main button:has-text('Record')")
+  await everyWay(page, 'VEMT referral recorded')
+  await shot(page, 'onward-referrals')
 
   // Download both documents, each as PDF and Word.
   const cards = page.locator(".govuk-summary-card[id^='onward-']")
@@ -156,40 +223,92 @@ test('SECOS referral → VEMT and police intelligence documents → allocation',
   }
   // Each file handed over is listed on its card and can be taken again as it went out.
   await page.reload()
-  const handedOver = page.locator(".govuk-summary-card[id^='onward-'] >> nth=0").locator("table[id^='exports-']")
-  assert.equal(await handedOver.locator('tbody tr').count(), 2)
-  const again = await download(page, ".govuk-summary-card[id^='onward-'] >> nth=0 >> table[id^='exports-'] >> a >> nth=0")
+  const handedOver = page.locator(".govuk-summary-card[id^='onward-'] >> nth=0").locator("ul[id^='exports-']")
+  assert.equal(await handedOver.locator('li').count(), 2)
+  const again = await download(page, ".govuk-summary-card[id^='onward-'] >> nth=0 >> ul[id^='exports-'] >> a >> nth=0")
   assert.equal(again.head.slice(0, 5), '%PDF-', again.name)
-  await assertAccessible(page, 'files handed over')
+  await everyWay(page, 'files handed over')
 
-  // The other required actions: Children's Services waived (already open to them), the
-  // referrer manages the risks.
-  const childrens = page.locator("details:has(form[action$='/actions/childrens_services_referral'])")
-  await childrens.locator('summary').click()
-  await childrens.locator("input[value='waived']").check()
-  await childrens.locator('textarea').fill('Already open to Children\'s Services: the social worker is named on the referral.')
-  await childrens.locator('button').click()
-  const referrer = page.locator("details:has(form[action$='/actions/referrer_manages_risk'])")
-  await referrer.locator('summary').click()
-  await referrer.locator("input[value='done']").check()
-  await referrer.locator('button').click()
-  await assertAccessible(page, 'required actions complete')
+  // The required actions: the onward referrals marked them done; Children's Services is
+  // waived (already open to them), the referrer manages the risks. Each is a page.
+  await tab('Screening and actions')
+  assert.equal((await page.textContent('#action-status-vemt_referral')).trim(), 'Done')
+  assert.equal((await page.textContent('#action-status-police_intelligence')).trim(), 'Done')
+  await everyWay(page, 'screening and actions')
+  await shot(page, 'screening-and-actions')
+  await Promise.all([page.waitForNavigation(), page.click("a[href$='/actions/childrens_services_referral']")])
+  await everyWay(page, 'required action form')
+  await page.check('#action-status-waived')
+  await page.click("main button:has-text('Save')")
+  assert.match(await page.textContent('.govuk-error-summary'), /reason/i)
+  await everyWay(page, 'waiving refused without a reason')
+  await page.check('#action-status-waived')
+  await page.fill('#action-reason', 'Already open to Children\'s Services: the social worker is named on the referral.')
+  await page.click("main button:has-text('Save')")
+  assert.match(page.url(), /\/screening#required-actions$/)
+  await Promise.all([page.waitForNavigation(), page.click("a[href$='/actions/referrer_manages_risk']")])
+  await page.check('#action-status-done')
+  await page.click("main button:has-text('Save')")
+  assert.equal((await page.textContent('#action-status-referrer_manages_risk')).trim(), 'Done')
+  await everyWay(page, 'required actions complete')
 
-  // Onward actions done → allocation decided → allocated.
-  await page.click("form:has(input[name=to][value=onward_actions_done]) button")
+  // Onward actions done → allocation decided; the case allocated to this officer.
+  await takeStep(page, 'Onward actions done')
   assert.equal((await page.textContent('#case-status')).trim(), 'Onward actions done')
-  const decide = page.locator('form:has(input[name=to][value=allocation_decided])')
-  await decide.locator("input[value='individual_case_work']").check()
-  await decide.locator('button').click()
-  await assertAccessible(page, 'allocation decided')
+  await takeStep(page, 'Decide allocation', { decision: 'individual_case_work' })
+  assert.equal((await page.textContent('#case-status')).trim(), 'Allocation decided')
+  await menu('Choose a worker')
+  await everyWay(page, 'allocation form')
   await page.selectOption('#worker', email)
   await page.click("button:has-text('Save allocation')")
-  await page.click("form:has(input[name=to][value=allocated]) button")
-  assert.equal((await page.textContent('#case-status')).trim(), 'Allocated to a worker')
   assert.equal((await page.textContent('#case-assignee')).trim(), email)
-  await assertAccessible(page, 'allocated')
-  const chronology = await page.textContent('#chronology ~ table')
-  assert.match(chronology, /Onward referral document downloaded \(pdf, SHA-256 [0-9a-f]{16}\)/)
-  assert.match(chronology, /Kept copy of an onward referral document downloaded \(pdf, SHA-256 [0-9a-f]{16}\)/)
+  await everyWay(page, 'allocated')
+
+  // The plan: a goal (its own page), read on the plan page.
+  await tab('Support plan')
+  await everyWay(page, 'empty plan')
+  await Promise.all([page.waitForNavigation(), page.locator('.moj-button-menu').getByRole('button', { name: 'Add a goal' }).click()])
+  await everyWay(page, 'goal form')
+  await page.fill('#goal-text', 'Zoë feels safe going to and from school')
+  await page.click("button:has-text('Add goal')")
+  assert.match(await page.textContent('#goal-list'), /feels safe going to and from school/)
+  await everyWay(page, 'plan with a goal')
+  await shot(page, 'plan')
+
+  // A meeting: the lone-working concerns come first on its page.
+  await tab('Meetings')
+  await Promise.all([page.waitForNavigation(), page.click('#record-meeting')])
+  assert.ok(await page.isVisible('#lone-working'))
+  await everyWay(page, 'meeting form')
+  await page.check('#kind-one_to_one')
+  await page.fill('#date', '2027-01-12')
+  await page.fill('#time', '10:00')
+  await page.check('#place-school')
+  await page.fill('#attendees', 'Zoë and her SECOS worker')
+  await page.click("button:has-text('Record meeting')")
+  assert.match(page.url(), /\/meetings$/, await page.textContent('main'))
+  assert.match(await page.textContent('#meeting-table'), /One-to-one/i)
+  await everyWay(page, 'meetings')
+
+  // The chronology, newest first, as a timeline.
+  await tab('Chronology')
+  const events = await page.textContent('#chronology')
+  assert.match(events, /Onward referral document downloaded \(pdf, SHA-256 [0-9a-f]{16}\)/)
+  assert.match(events, /Kept copy of an onward referral document downloaded \(pdf, SHA-256 [0-9a-f]{16}\)/)
+  assert.match(events, /Band set to High/)
+  await everyWay(page, 'chronology')
+  await shot(page, 'chronology')
+
+  // Closing the referral: its own page, then the case is read-only.
+  await takeStep(page, 'Close referral', { decision: 'withdrawn', reason: 'The family moved out of the area; handed to their new local team.' })
+  assert.equal((await page.textContent('#case-status')).trim(), 'Closed')
+  assert.match(await page.textContent('#closed'), /This case is closed/)
+  assert.deepEqual(await page.locator('.moj-button-menu a').allInnerTexts(), ['Family copy'], 'no changes offered')
+  await everyWay(page, 'closed case')
+  await shot(page, 'closed-case')
+  const refused = await page.goto(`${caseUrl}/notes/new`)
+  assert.equal(refused.status(), 409)
+  assert.match(await page.textContent('main'), /This case is closed/)
+  await everyWay(page, 'a change to a closed case refused')
   await context.close()
 })

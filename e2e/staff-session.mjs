@@ -1,7 +1,7 @@
 // Shared helpers of the staff browser tests: one-time codes, the first sign-in of an account
 // made with `haven admin create-user`, axe-core on staff pages, and a workflow step.
 //
-//   import { totp, firstSignIn, staffAxe, takeStep } from './staff-session.mjs'
+//   import { totp, firstSignIn, staffAxe, takeStep, chronology } from './staff-session.mjs'
 import assert from 'node:assert/strict'
 import { createHmac } from 'node:crypto'
 import { AxeBuilder } from '@axe-core/playwright'
@@ -58,15 +58,35 @@ export async function firstSignIn (page, base, { email, oneTimePassword, passwor
   assert.match(page.url(), /\/staff\/queue$/)
 }
 
+/** The case page address (`…/staff/cases/REF`) of whichever page of a case `page` is on. */
+export function caseAddress (page) {
+  const match = page.url().match(/^(.*\/staff\/cases\/[A-Z0-9-]+)/)
+  assert.ok(match, `not on a case: ${page.url()}`)
+  return match[1]
+}
+
 /**
- * Takes the workflow step whose button says `label` on the case page, with a decision (its
- * value), reason, closure outcome and summary when given; waits for the page it lands on.
+ * Takes the workflow step whose button says `label`: from the case's summary, its button
+ * menu opens the step's own page, where the decision (its value), reason, closure outcome
+ * and summary are filled when given; waits for the page it lands on (the case again, or the
+ * step's page with its errors).
  */
 export async function takeStep (page, label, { decision, reason, outcome, narrative } = {}) {
+  const summary = caseAddress(page)
+  if (page.url() !== summary) await page.goto(summary)
+  const item = page.locator('.moj-button-menu').getByRole('button', { name: label, exact: true })
+  await Promise.all([page.waitForNavigation(), item.click()])
+  assert.match(page.url(), /\/transitions\/[a-z_]+$/)
   const form = page.locator('form', { has: page.locator(`button:has-text("${label}")`) })
   if (decision) await form.locator(`input[name=decision][value=${decision}]`).check()
   if (reason) await form.locator('textarea[name=reason]').fill(reason)
   if (outcome) await form.locator(`input[name=outcome][value=${outcome}]`).check()
   if (narrative) await form.locator('textarea[name=narrative]').fill(narrative)
   await Promise.all([page.waitForNavigation(), form.locator('button').click()])
+}
+
+/** The case's chronology (its own page), as text; leaves `page` there. */
+export async function chronology (page) {
+  await page.goto(`${caseAddress(page)}/chronology`)
+  return page.locator('#chronology').innerText()
 }

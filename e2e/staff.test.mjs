@@ -15,7 +15,7 @@ import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
-import { totp } from "./staff-session.mjs";
+import { takeStep, totp } from "./staff-session.mjs";
 import { uploadSampleFiles } from "./uploads.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -149,9 +149,12 @@ test("sign in with TOTP, triage a referral: override the band with a reason, tak
   await assertAccessible(page, "queue");
   await page.click(`a:has-text('${reference}')`);
   assert.match(page.url(), new RegExp(`/staff/cases/${reference}$`));
-  await assertAccessible(page, "case file");
+  await assertAccessible(page, "case summary");
+  await page.goto(`${base}/staff/cases/${reference}/referral`);
   assert.ok(await page.isVisible("#third-party"), "third-party information, marked");
-  // An override without a reason is refused, then accepted with one.
+  await assertAccessible(page, "the referral");
+  // An override without a reason is refused, then accepted with one (a page of its own).
+  await page.goto(`${base}/staff/cases/${reference}/band`);
   await page.check("#band-medium");
   await page.click("button:has-text('Save band')");
   assert.match(await page.textContent(".govuk-error-summary"), /reason/);
@@ -159,15 +162,15 @@ test("sign in with TOTP, triage a referral: override the band with a reason, tak
   await page.check("#band-medium");
   await page.fill("#band-reason", "Indicators are historic; the CPA judges medium.");
   await page.click("button:has-text('Save band')");
-  assert.equal((await page.textContent("#confirmed-band")).trim(), "medium");
-  assert.equal((await page.textContent("#suggested-band")).trim(), "high");
+  assert.equal((await page.textContent("#confirmed-band")).trim(), "Medium");
+  assert.equal((await page.textContent("#suggested-band")).trim(), "High");
   // A workflow step.
-  const step = page.locator("#next-steps ~ form").first();
-  await step.locator("textarea").fill("Screening checked.");
-  await step.locator("button").click();
+  await takeStep(page, "Confirm screening", { reason: "Screening checked." });
   assert.notEqual((await page.textContent("#case-status")).trim(), "Received");
+  await page.goto(`${base}/staff/cases/${reference}/messages/new`);
   await page.fill("#message-body", teamMessage);
   await page.click("button:has-text('Send message')");
+  assert.match(await page.textContent("main"), /We will be in touch this week/);
   await assertAccessible(page, "case after triage");
   await context.close();
 });
@@ -186,7 +189,7 @@ test("the follow-up page shows the status and the team's message, and takes more
   await page.click("button:has-text('Continue')");
   assert.ok(!page.url().includes(receipt_code), "the code is never in the address");
   assert.match(await page.textContent("#status"), /looking at your referral/i);
-  assert.match(await page.textContent("#messages"), /We will be in touch this week/);
+  assert.match(await page.textContent("main"), /We will be in touch this week/);
   const text = await page.textContent("main");
   assert.ok(!text.includes("grey car"), "no third-party information");
   assert.ok(!text.includes(email), "no staff names");

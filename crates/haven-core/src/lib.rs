@@ -23,3 +23,4 @@ pub mod reporter;
 pub mod role;
 pub mod screening;
 pub mod workflow;
+pub mod young_person;

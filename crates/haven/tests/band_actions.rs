@@ -237,16 +237,17 @@ async fn the_case_page_says_in_words_what_the_band_changed() {
                 )
                 .await;
             assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
-            let html = triage.get(app, &case).await.text();
+            let html = triage.get(app, &format!("{case}/chronology")).await.text();
+            let screening = triage.get(app, &format!("{case}/screening")).await.text();
             assert!(
-                html.contains("No longer required: Refer to the VEMT panel (band confirmed as low)"),
+                html.contains("No longer required: Refer to the VEMT panel (band confirmed as Low)"),
                 "{html}"
             );
             assert!(html.contains(
-                "No longer required: Refer to Children&#x27;s Services (band confirmed as low)"
+                "No longer required: Refer to Children&#x27;s Services (band confirmed as Low)"
             ));
             assert!(html.contains(LOWER));
-            assert!(html.contains("No longer required (band changed)"));
+            assert!(screening.contains("No longer required (band changed)"));
             assert!(!html.contains("vemt_referral marked"), "no keys in words");
 
             let csrf = triage.csrf(app, &case).await;
@@ -258,10 +259,10 @@ async fn the_case_page_says_in_words_what_the_band_changed() {
                 )
                 .await;
             assert_eq!(done.status, StatusCode::SEE_OTHER);
-            let html = triage.get(app, &case).await.text();
+            let html = triage.get(app, &format!("{case}/chronology")).await.text();
             assert!(
                 html.contains(
-                    "Required action added: Refer to Children&#x27;s Services (band confirmed as high)"
+                    "Required action added: Refer to Children&#x27;s Services (band confirmed as High)"
                 ),
                 "{html}"
             );

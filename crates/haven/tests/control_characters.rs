@@ -118,7 +118,12 @@ async fn staff_pages_isolate_answers_and_show_invisible_characters() {
             let reference = response.json()["reference"].as_str().unwrap().to_owned();
             let (id, _) = account(app, Role::Triage, Some("secos"), "a-password-for-tests").await;
             let mut staff = Browser::signed_in(app, &id).await;
-            let page = staff.get(app, &format!("/staff/cases/{reference}")).await;
+            let summary = staff.get(app, &format!("/staff/cases/{reference}")).await;
+            assert_eq!(summary.status, StatusCode::OK);
+            assert!(!summary.text().contains('\u{202E}'), "nor on the summary");
+            let page = staff
+                .get(app, &format!("/staff/cases/{reference}/referral"))
+                .await;
             assert_eq!(page.status, StatusCode::OK);
             let html = page.text();
             assert!(

@@ -612,7 +612,16 @@ async fn the_link_opens_the_detailed_form_once_and_it_attaches_to_the_same_case(
             let mut staff = StaffBrowser::signed_in(app, &user).await;
             let page = staff.get(app, &format!("/staff/cases/{reference}")).await;
             assert_eq!(page.status, StatusCode::OK, "{}", page.text());
-            let html = page.text();
+            // The summary, the referral's stages and the chronology.
+            let mut html = page.text();
+            for tab in ["referral", "chronology"] {
+                html.push_str(
+                    &staff
+                        .get(app, &format!("/staff/cases/{reference}/{tab}"))
+                        .await
+                        .text(),
+                );
+            }
             assert!(html.contains("id=\"stage-referral\""), "{html}");
             assert!(html.contains("Ethan Reid"));
             assert!(html.contains("Detailed referral received"));

@@ -12,7 +12,7 @@ use std::io::Read;
 use std::process::Command;
 
 use axum::http::StatusCode;
-use common::staff::{Browser, account};
+use common::staff::{Browser, account, location};
 use common::{TestApp, TestAppBuilder, sample};
 use haven::access::Role;
 use serde_json::{Value, json};
@@ -522,12 +522,23 @@ async fn the_case_page_records_an_onward_referral_and_offers_its_documents() {
             let mut browser = Browser::signed_in(app, &user_id).await;
             let case = format!("/staff/cases/{reference}");
             let csrf = browser.csrf(app, &case).await;
-            let page = browser.get(app, &case).await.text();
+            let onward = format!("{case}/onward-referrals");
+            let page = browser.get(app, &onward).await.text();
             assert!(page.contains("id=\"onward-referrals\""), "{page}");
             assert!(
                 page.contains("Record: CSE intelligence shared with the Police"),
                 "{page}"
             );
+            assert!(
+                page.contains(&format!("{onward}/new/police_intelligence")),
+                "{page}"
+            );
+            assert_eq!(page.matches("<form").count(), 1, "a read view");
+            let form = browser
+                .get(app, &format!("{onward}/new/police_intelligence"))
+                .await;
+            assert_eq!(form.status, StatusCode::OK);
+            assert!(form.text().contains(&format!("action=\"{onward}\"")));
             let post = format!("{case}/onward-referrals");
             // Missing lawful basis and consent: the page again, each field in the summary.
             let response = browser
@@ -546,14 +557,8 @@ async fn the_case_page_records_an_onward_referral_and_offers_its_documents() {
             assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
             let page = response.text();
             assert!(page.contains("govuk-error-summary"), "{page}");
-            assert!(
-                page.contains("href=\"#onward-police_intelligence-lawful-basis\""),
-                "{page}"
-            );
-            assert!(
-                page.contains("href=\"#onward-police_intelligence-consent-sought\""),
-                "{page}"
-            );
+            assert!(page.contains("href=\"#onward-lawful-basis\""), "{page}");
+            assert!(page.contains("href=\"#onward-consent-sought\""), "{page}");
             // Without the CSRF token: refused.
             let response = browser
                 .post(app, &post, &[("kind", "police_intelligence")])
@@ -584,7 +589,8 @@ async fn the_case_page_records_an_onward_referral_and_offers_its_documents() {
                 "{}",
                 response.text()
             );
-            let page = browser.get(app, &case).await.text();
+            assert!(location(&response).starts_with(&format!("{onward}#onward-")));
+            let page = browser.get(app, &onward).await.text();
             assert!(
                 page.contains("Cleveland Police &lt;intelligence unit&gt;"),
                 "escaped: {page}"
@@ -611,9 +617,10 @@ async fn the_case_page_records_an_onward_referral_and_offers_its_documents() {
                 "{text}"
             );
             assert!(!text.contains(REFERRER), "{text}");
+            let screening = browser.get(app, &format!("{case}/screening")).await.text();
             assert!(
-                page.contains("id=\"action-status-police_intelligence\">Done"),
-                "{page}"
+                screening.contains("id=\"action-status-police_intelligence\">Done"),
+                "{screening}"
             );
         })
         .await;

@@ -555,6 +555,7 @@ async fn screening_is_stored_as_the_rules_that_made_it_and_read_back_exactly() {
                 actor: "public",
                 files: None,
                 uploads: &[],
+                alert: None,
             };
             app.storage.create_referral(&new).await.unwrap();
             let stored_odd = app

@@ -103,8 +103,14 @@ async fn a_young_persons_own_report_says_so_and_keeps_their_contact_wish() {
             let (user_id, _) =
                 account(app, Role::Triage, Some("ceop"), "a-password-for-tests").await;
             let mut browser = Browser::signed_in(app, &user_id).await;
-            let page = browser
+            let summary = browser
                 .get(app, &format!("/staff/cases/{reference}"))
+                .await
+                .text();
+            assert!(summary.contains(SELF_REPORT), "{summary}");
+            assert!(summary.contains(CONTACT_WISH), "{summary}");
+            let page = browser
+                .get(app, &format!("/staff/cases/{reference}/referral"))
                 .await
                 .text();
             assert!(page.contains(SELF_REPORT), "{page}");

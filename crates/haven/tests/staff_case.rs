@@ -50,14 +50,16 @@ async fn third_party_information_is_shown_only_to_roles_allowed_it_and_never_to_
             let page = triage.get(app, &case).await;
             assert_eq!(page.status, StatusCode::OK);
             assert_eq!(page.header("cache-control"), Some("no-store"));
-            let html = page.text();
+            // The answers are on the case's Referral page.
+            let html = triage.get(app, &format!("{case}/referral")).await.text();
             assert!(html.contains(THIRD_PARTY));
             assert!(html.contains(
                 "Third-party information: not to be shared with the young person or family"
             ));
             // Answers are shown by section with the definition's labels.
             assert!(html.contains("Chloe Marsh"));
-            assert!(html.contains("Referral received"));
+            let chronology = triage.get(app, &format!("{case}/chronology")).await.text();
+            assert!(chronology.contains("Referral received"));
             let family = triage.get(app, &format!("{case}/family")).await;
             assert_eq!(family.status, StatusCode::OK);
             assert!(
@@ -66,7 +68,7 @@ async fn third_party_information_is_shown_only_to_roles_allowed_it_and_never_to_
             );
             assert!(!family.text().contains("afraid of being identified"));
             let (mut auditor, _) = signed_in(app, Role::Auditor, None).await;
-            let html = auditor.get(app, &case).await.text();
+            let html = auditor.get(app, &format!("{case}/referral")).await.text();
             assert!(!html.contains(THIRD_PARTY));
             assert!(html.contains("third-party information that your role cannot see"));
             let (_, token) = app.staff(Role::Auditor, None).await;
@@ -148,12 +150,12 @@ async fn triage_overrides_the_band_with_a_reason_and_moves_the_case() {
                 )
                 .await;
             assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.text());
-            let html = triage.get(app, &case).await.text();
+            let html = triage.get(app, &format!("{case}/chronology")).await.text();
             assert!(
                 html.contains(BAND_REASON),
                 "the chronology keeps the reason"
             );
-            assert!(html.contains("Band set to medium"));
+            assert!(html.contains("Band set to Medium"), "the band in words");
             let stored = app
                 .storage
                 .find_referral(&reference)
@@ -164,7 +166,10 @@ async fn triage_overrides_the_band_with_a_reason_and_moves_the_case() {
             // A caseworker sees no band form and no step it may not take.
             let (mut caseworker, _) = signed_in(app, Role::Caseworker, Some("secos")).await;
             let html = caseworker.get(app, &case).await.text();
-            assert!(!html.contains("Save band"));
+            assert!(!html.contains("Confirm band"));
+            assert!(!html.contains(&format!("{case}/band")));
+            let form = caseworker.get(app, &format!("{case}/band")).await;
+            assert_eq!(form.status, StatusCode::FORBIDDEN);
         })
         .await;
 }
@@ -286,7 +291,8 @@ async fn the_follow_up_page_and_api_show_status_and_messages_and_nothing_staff_o
             assert_eq!(queue_marks(app, &token).await[0], (reference.clone(), true));
             let html = triage.get(app, &case).await.text();
             assert!(html.contains("He messaged again last night."));
-            assert!(html.contains("The reporter added information"));
+            let chronology = triage.get(app, &format!("{case}/chronology")).await.text();
+            assert!(chronology.contains("The reporter added information"));
             // Opened by the team: no longer marked.
             assert!(queue_marks(app, &token).await.iter().all(|(_, new)| !new));
             // A wrong code is refused and does not say why.
@@ -363,6 +369,223 @@ async fn the_queue_lists_the_teams_cases_filters_them_and_audits_each_search() {
             .map(|row| sqlx::Row::get(&row, 0))
             .unwrap();
             assert_eq!(searches, 3);
+        })
+        .await;
+}
+
+/// The `<form` elements of a page (the layout's sign-out is one).
+fn forms(html: &str) -> usize {
+    html.matches("<form").count()
+}
+
+#[tokio::test]
+async fn the_case_opens_on_its_summary_with_one_page_per_section_and_one_action_per_form_page() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let (reference, _) = secos(app).await;
+            let case = format!("/staff/cases/{reference}");
+            let (mut triage, _) = signed_in(app, Role::Triage, Some("secos")).await;
+            let summary = triage.get(app, &case).await;
+            assert_eq!(summary.status, StatusCode::OK);
+            let html = summary.text();
+            // The identity bar: the young person, the case, its band in words, its flags.
+            assert!(html.contains("moj-identity-bar"));
+            assert!(html.contains(">Chloe Marsh</strong>"), "{html}");
+            assert!(html.contains("Age "), "their age today");
+            assert!(html.contains(&reference));
+            assert!(html.contains("SECOS"));
+            assert!(html.contains("Status: Referral received"));
+            assert!(
+                html.contains("Band: High (suggested)"),
+                "a label, not the key"
+            );
+            // Every section is a page of its own, in the sub navigation; none holds a form
+            // (the layout's sign-out is the only one).
+            for path in [
+                "",
+                "/referral",
+                "/screening",
+                "/plan",
+                "/meetings",
+                "/onward-referrals",
+                "/documents",
+                "/chronology",
+            ] {
+                assert!(
+                    html.contains(&format!(
+                        "href=\"{}\"",
+                        format!("{case}{path}").replace('/', "&#x2f;")
+                    )) || html.contains(&format!("href=\"{case}{path}\"")),
+                    "sub navigation to {path}"
+                );
+                let page = triage.get(app, &format!("{case}{path}")).await;
+                assert_eq!(page.status, StatusCode::OK, "{path}");
+                let text = page.text();
+                assert_eq!(forms(&text), 1, "{path} is a read view");
+                assert!(text.contains("moj-sub-navigation"), "{path}");
+                assert!(text.contains("aria-current=\"page\""), "{path}");
+            }
+            // The case's actions, each a page with its one form.
+            for (link, action) in [
+                ("/band", "/band"),
+                ("/transitions/screening_confirmed", "/transitions"),
+                ("/transitions/closed", "/transitions"),
+                ("/allocation", "/allocation"),
+                ("/notes/new", "/notes"),
+                ("/messages/new", "/messages"),
+            ] {
+                assert!(
+                    html.contains(&format!("{case}{link}\""))
+                        || html.contains(&format!(
+                            "{}{}\"",
+                            case.replace('/', "&#x2f;"),
+                            link.replace('/', "&#x2f;")
+                        )),
+                    "the button menu links to {link}"
+                );
+                let page = triage.get(app, &format!("{case}{link}")).await;
+                assert_eq!(page.status, StatusCode::OK, "{link}");
+                let text = page.text();
+                assert_eq!(forms(&text), 2, "{link}: one form besides signing out");
+                assert!(
+                    text.contains(&format!("action=\"{case}{action}\""))
+                        || text.contains(&format!(
+                            "action=\"{}\"",
+                            format!("{case}{action}").replace('/', "&#x2f;")
+                        )),
+                    "{link} posts to {action}"
+                );
+                assert!(text.contains("govuk-back-link"), "{link}");
+            }
+            // A refused input shows its form again, not the case.
+            let csrf = triage.csrf(app, &case).await;
+            let refused = triage
+                .post(
+                    app,
+                    &format!("{case}/notes"),
+                    &[("body", " "), ("csrf", &csrf)],
+                )
+                .await;
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+            let text = refused.text();
+            assert!(text.contains("href=\"#note-body\""));
+            assert!(text.contains("Add a note"));
+            // Done: back to the case.
+            let done = triage
+                .post(
+                    app,
+                    &format!("{case}/notes"),
+                    &[("body", NOTE), ("csrf", &csrf)],
+                )
+                .await;
+            assert_eq!(done.status, StatusCode::SEE_OTHER);
+            assert_eq!(location(&done), format!("{case}#notes"));
+            assert!(triage.get(app, &case).await.text().contains(NOTE));
+            // Unknown steps and actions are not pages.
+            let missing = triage
+                .get(app, &format!("{case}/transitions/nowhere"))
+                .await;
+            assert_eq!(missing.status, StatusCode::NOT_FOUND);
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn a_closed_case_can_be_read_but_not_changed() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let (reference, _) = secos(app).await;
+            let case = format!("/staff/cases/{reference}");
+            let (mut triage, _) = signed_in(app, Role::Triage, Some("secos")).await;
+            let csrf = triage.csrf(app, &case).await;
+            let closed = triage
+                .post(
+                    app,
+                    &format!("{case}/transitions"),
+                    &[
+                        ("to", "closed"),
+                        ("decision", "duplicate"),
+                        ("reason", "A duplicate of another referral"),
+                        ("csrf", &csrf),
+                    ],
+                )
+                .await;
+            assert_eq!(
+                closed.status,
+                StatusCode::SEE_OTHER,
+                "{}",
+                closed
+                    .text()
+                    .split("govuk-error-summary__list")
+                    .nth(1)
+                    .unwrap_or_default()
+            );
+            let html = triage.get(app, &case).await.text();
+            assert!(html.contains("This case is closed"));
+            assert!(
+                html.contains(">Closed</strong>"),
+                "the identity bar's badge"
+            );
+            for link in [
+                "/band",
+                "/notes/new",
+                "/messages/new",
+                "/allocation",
+                "/transitions/",
+            ] {
+                assert!(
+                    !html.contains(&format!("{case}{link}"))
+                        && !html.contains(&format!("{case}{link}").replace('/', "&#x2f;")),
+                    "no {link} on a closed case"
+                );
+            }
+            // Every change is refused, saying why; reading goes on.
+            for (path, form) in [
+                ("notes", vec![("body", NOTE)]),
+                ("band", vec![("band", "medium"), ("reason", BAND_REASON)]),
+                ("messages", vec![("body", MESSAGE)]),
+                ("allocation", vec![("worker", "")]),
+            ] {
+                let mut form = form.clone();
+                form.push(("csrf", &csrf));
+                let refused = triage.post(app, &format!("{case}/{path}"), &form).await;
+                assert_eq!(refused.status, StatusCode::CONFLICT, "{path}");
+                assert!(refused.text().contains("This case is closed"), "{path}");
+            }
+            assert_eq!(
+                triage.get(app, &format!("{case}/band")).await.status,
+                StatusCode::CONFLICT
+            );
+            assert_eq!(
+                triage.get(app, &format!("{case}/notes/new")).await.status,
+                StatusCode::CONFLICT
+            );
+            for path in ["/referral", "/chronology", "/family"] {
+                assert_eq!(
+                    triage.get(app, &format!("{case}{path}")).await.status,
+                    StatusCode::OK
+                );
+            }
+            let stored = app
+                .storage
+                .find_referral(&reference)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(app.storage.notes(&stored.id).await.unwrap().len(), 0);
+            // The API refuses the same way (one rule in `cases::`).
+            let (_, token) = app.staff(Role::Triage, Some("secos")).await;
+            let api = app
+                .post_with_token(
+                    &format!("/api/v1/referrals/{reference}/allocation"),
+                    &token,
+                    &json!({ "worker": null }),
+                )
+                .await;
+            assert_eq!(api.status, StatusCode::CONFLICT, "{}", api.text());
+            assert!(api.text().contains("case_closed"));
         })
         .await;
 }

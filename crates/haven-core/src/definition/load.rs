@@ -180,6 +180,38 @@ impl Checker<'_> {
                 );
             }
         }
+        let identity = [
+            ("young_person_name", &def.young_person_name, None),
+            (
+                "young_person_date_of_birth",
+                &def.young_person_date_of_birth,
+                Some(QuestionKind::Date),
+            ),
+            (
+                "young_person_age",
+                &def.young_person_age,
+                Some(QuestionKind::Number),
+            ),
+        ];
+        for (field, keys, kind) in identity {
+            for key in keys {
+                let found = def
+                    .questions()
+                    .any(|(_, _, q)| &q.key == key && kind.as_ref().is_none_or(|k| &q.kind == k));
+                if !found {
+                    let what = match kind {
+                        Some(QuestionKind::Date) => "date question",
+                        Some(_) => "number question",
+                        None => "question",
+                    };
+                    self.problem(
+                        id,
+                        Some(&format!("\"{key}\"")),
+                        format!("{field} names no {what} `{key}`"),
+                    );
+                }
+            }
+        }
         if let Some(casework) = &def.casework {
             self.check_casework(def, casework);
         }

@@ -100,6 +100,19 @@ pub struct ServiceDefinition {
     /// shows no answers at all.
     #[serde(default)]
     pub family_copy: Option<FamilyCopy>,
+    /// Questions (of any stage) that may hold the young person's name, most preferred
+    /// first: the first answered, in the latest stage received first, heads the staff case
+    /// page's identity bar.
+    #[serde(default)]
+    pub young_person_name: Vec<String>,
+    /// Date questions (of any stage) that may hold the young person's date of birth, most
+    /// preferred first: the identity bar shows their age today from the first answered.
+    #[serde(default)]
+    pub young_person_date_of_birth: Vec<String>,
+    /// Number questions that may hold the young person's age when it was reported, used on
+    /// the identity bar when no date of birth is known ("about 14 when reported").
+    #[serde(default)]
+    pub young_person_age: Vec<String>,
 }
 
 /// The family copy (`/staff/cases/{reference}/family`): printed or saved for the young person

@@ -43,6 +43,9 @@ impl Cases<'_> {
             .ok_or_else(|| {
                 CaseError::Internal("referral of a service that is not loaded".into())
             })?;
+        if super::changes_case(action) && super::is_closed(&def, &referral.status) {
+            return Err(super::closed_refusal());
+        }
         Ok((referral, def))
     }
 

@@ -53,11 +53,57 @@ impl<'a> Cases<'a> {
     }
 
     /// Whether `staff` may do `action` on this case (for showing or hiding controls).
+    /// A closed case allows only reading it and the workflow's own steps (a reopen, where the
+    /// definition has one): nothing else that changes it.
     pub fn may(&self, staff: &Staff, referral: &Referral, action: Action) -> bool {
         let scope = CaseScope {
             service: &referral.service,
             team: &referral.team,
         };
         self.policy.decide(staff, action, Some(scope)).allowed()
+            && !(changes_case(action)
+                && self
+                    .registry
+                    .get(&referral.service)
+                    .is_some_and(|def| is_closed(def, &referral.status)))
+    }
+}
+
+/// Whether `status` is a closed state of `def`: a terminal state, or the state the casework's
+/// closure records an outcome for.
+pub fn is_closed(def: &haven_core::definition::ServiceDefinition, status: &str) -> bool {
+    let terminal = def
+        .workflow
+        .as_ref()
+        .and_then(|w| w.states.iter().find(|s| s.key == status))
+        .is_some_and(|s| s.terminal);
+    let closure = def
+        .casework
+        .as_ref()
+        .and_then(|c| c.closure.as_ref())
+        .is_some_and(|c| c.state == status);
+    terminal || closure
+}
+
+/// Actions that change a case, refused once it is closed (a transition is the workflow's to
+/// allow: reopening, where the definition has such a step).
+pub fn changes_case(action: Action) -> bool {
+    matches!(
+        action,
+        Action::ConfirmBand
+            | Action::AddNote
+            | Action::Allocate
+            | Action::CompleteAction
+            | Action::MessageReporter
+            | Action::Casework
+            | Action::RecordOnwardReferral
+    )
+}
+
+/// The refusal of a change to a closed case.
+pub fn closed_refusal() -> CaseError {
+    CaseError::Conflict {
+        code: "case_closed".to_owned(),
+        message: "This case is closed, so it can be read but not changed. Reopen it first, if its workflow allows that.".to_owned(),
     }
 }

@@ -288,6 +288,11 @@ impl WebError {
                     retry_after_secs.div_ceil(60)
                 ),
             ),
+            // A change to a closed case (`cases::closed_refusal`).
+            WebError::Conflict { code, .. } if code == "case_closed" => (
+                "This case is closed",
+                "This case is closed, so it can be read but not changed. Reopen it first, if its workflow allows that.".to_owned(),
+            ),
             WebError::Conflict { .. } | WebError::Storage(Fault::Conflict) => (
                 "Someone else changed this at the same time",
                 "Nothing was saved. Go back, reload the page and try again.".to_owned(),

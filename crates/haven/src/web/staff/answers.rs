@@ -31,7 +31,7 @@ pub struct LaidOut {
 }
 
 /// The value at a dotted key (`young_person.name`).
-fn at<'a>(answers: &'a Value, key: &str) -> Option<&'a Value> {
+pub fn at<'a>(answers: &'a Value, key: &str) -> Option<&'a Value> {
     key.split('.')
         .try_fold(answers, |value, part| value.get(part))
         .filter(|v| !v.is_null())

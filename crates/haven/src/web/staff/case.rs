@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{DateTime, Utc};
-use haven_core::definition::ServiceDefinition;
-use serde_json::{Value, json};
+use chrono::{DateTime, NaiveDate, Utc};
+use haven_core::definition::{DataClass, ServiceDefinition};
+use serde_json::{Map, Value, json};
 
 use super::answers::lay_out;
 use super::error::StaffError;
@@ -22,8 +22,8 @@ use crate::cases::CaseFile;
 use crate::policy::Action;
 use crate::storage::audit::AuditEntry;
 use crate::storage::casework::Direction;
+use crate::storage::invites::StageRecord;
 use crate::storage::referrals::Referral;
-use crate::storage::users::StaffUser;
 use crate::web::AppState;
 use haven_core::disclosure::{only_allowed, without_third_party};
 
@@ -109,7 +109,10 @@ fn event_words(
             state_label(def, to.unwrap_or("?")),
             detail_str("decision").map_or_else(String::new, |d| format!(" (decision: {d})"))
         ),
-        "band_confirmed" => format!("Band set to {}", detail_str("band").unwrap_or("?")),
+        "band_confirmed" => format!(
+            "Band set to {}",
+            band_words(detail_str("band").unwrap_or("?"))
+        ),
         "invitation_created" | "invitation_opened" | "stage_received" => {
             let stage = detail_str("stage").unwrap_or("?");
             let label = def.stage(stage).map_or(stage, |s| s.label.as_str());
@@ -158,12 +161,12 @@ fn event_words(
         "action_added" => format!(
             "Required action added: {} (band confirmed as {})",
             action_label(def, detail_str("action").unwrap_or("?")),
-            detail_str("band").unwrap_or("?")
+            band_words(detail_str("band").unwrap_or("?"))
         ),
         "action_not_required" => format!(
             "No longer required: {} (band confirmed as {})",
             action_label(def, detail_str("action").unwrap_or("?")),
-            detail_str("band").unwrap_or("?")
+            band_words(detail_str("band").unwrap_or("?"))
         ),
         "onward_referral_recorded" => format!(
             "Onward referral recorded: {}",
@@ -193,7 +196,7 @@ fn event_words(
 }
 
 /// The outcomes to choose from on a transition into the service's closure state.
-fn closure_outcomes(def: &ServiceDefinition, to: &str) -> Vec<Value> {
+pub(super) fn closure_outcomes(def: &ServiceDefinition, to: &str) -> Vec<Value> {
     def.casework
         .as_ref()
         .and_then(|c| c.closure.as_ref())
@@ -207,43 +210,289 @@ fn closure_outcomes(def: &ServiceDefinition, to: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-/// Renders the case file for `session`'s member of staff, with `errors` from a refused
-/// action (`status` 422 then).
-pub async fn case_page(
+/// A band in words: definitions name their bands with one word each (`high`, `very_high`),
+/// shown as "High", "Very high".
+pub fn band_words(band: &str) -> String {
+    let words = band.replace('_', " ");
+    let mut chars = words.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
+/// A day as staff read it: `3 May 2026`.
+pub fn day(d: NaiveDate) -> String {
+    d.format("%-d %B %Y").to_string()
+}
+
+/// The pages of a case, in the sub navigation's order: `(key, words, path after the case)`.
+const TABS: [(&str, &str, &str); 8] = [
+    ("summary", "Summary", ""),
+    ("referral", "Referral", "/referral"),
+    ("screening", "Screening and actions", "/screening"),
+    ("plan", "Plan", "/plan"),
+    ("meetings", "Meetings", "/meetings"),
+    ("onward", "Onward referrals", "/onward-referrals"),
+    ("documents", "Documents and attachments", "/documents"),
+    ("chronology", "Chronology", "/chronology"),
+];
+
+/// The identity bar's facts: the young person (name, age today), the case's reference,
+/// service, status, band, due date or when it was met, and its flags.
+fn identity(
+    case: &CaseFile,
+    stages: &[StageRecord],
+    may_third_party: bool,
+    lone_working: bool,
+) -> Value {
+    let (referral, def) = (&case.referral, &case.def);
+    let mut answers: Vec<&Value> = stages.iter().rev().map(|s| &s.answers).collect();
+    answers.push(&referral.answers);
+    let person = haven_core::young_person::young_person(def, &answers, case.today, may_third_party);
+    let (name, age) = (person.name.clone(), person.age_words());
+    // When the first SLA was met: the first step into a state that meets one.
+    let met = case
+        .chronology
+        .iter()
+        .filter(|e| e.kind == "transition")
+        .find(|e| {
+            e.to_status.as_deref().is_some_and(|to| {
+                def.slas
+                    .iter()
+                    .any(|sla| sla.met_by.iter().any(|m| m == to))
+            })
+        })
+        .map(|e| e.at);
+    let due = match (met, referral.due_by) {
+        (Some(at), _) => Some(format!(
+            "Met on {}",
+            day(at.with_timezone(&chrono_tz::Europe::London).date_naive())
+        )),
+        (None, Some(d)) if d < case.today && !crate::cases::is_closed(def, &referral.status) => {
+            Some(format!("Overdue: due {}", day(d)))
+        }
+        (None, Some(d)) => Some(format!("Due {}", day(d))),
+        (None, None) => None,
+    };
+    let band = match (&referral.confirmed_band, &referral.suggested_band) {
+        (Some(b), _) => Some(format!("Band: {} (confirmed)", band_words(b))),
+        (None, Some(b)) => Some(format!("Band: {} (suggested)", band_words(b))),
+        (None, None) => None,
+    };
+    json!({
+        "name": name.unwrap_or_else(|| "Name not known".to_owned()),
+        "age": age,
+        "reference": referral.reference,
+        "service": def.name,
+        "status": state_label(def, &referral.status),
+        "band": band,
+        "due": due,
+        "urgent": referral.urgent,
+        "lone_working": lone_working,
+        "closed": crate::cases::is_closed(def, &referral.status),
+    })
+}
+
+/// What every page of a case shows around its content: the layout's chrome, the identity
+/// bar, the sub navigation (`active` names the page; `None` on a form page) and whether the
+/// case is closed.
+pub async fn frame(
     state: &AppState,
     session: &CurrentSession,
-    referral: &Referral,
-    def: &ServiceDefinition,
-    errors: &[(&str, String)],
-    status: StatusCode,
-) -> Result<Response, StaffError> {
+    case: &CaseFile,
+    active: Option<&str>,
+) -> Result<Map<String, Value>, StaffError> {
     let staff = session.staff();
-    let now = state.now();
-    let case = state
-        .cases()
-        .file_of(referral.clone(), def.clone(), now)
-        .await?;
-    let chronology = &case.chronology;
-    let notes = state.storage.notes(&referral.id).await?;
-    let messages = state.storage.messages(&referral.id).await?;
-    let users: Vec<StaffUser> = state.storage.all_staff().await?;
-    let people: HashMap<String, String> = users
+    let (referral, def) = (&case.referral, &case.def);
+    let may_third_party = may(state, &staff, referral, Action::ViewThirdParty);
+    let stages = state.storage.referral_stages(&referral.id).await?;
+    let concerns = state.cases().concerns_for(&staff, referral, def).await?;
+    let base = format!("/staff/cases/{}", referral.reference);
+    let plan_label = def
+        .casework
+        .as_ref()
+        .and_then(|c| c.plan_label.clone())
+        .unwrap_or_else(|| "Plan".to_owned());
+    let tabs: Vec<Value> = TABS
         .iter()
-        .map(|u| (u.id.clone(), u.email.clone()))
+        .filter(|(key, _, _)| match *key {
+            "plan" | "meetings" => def.casework.is_some(),
+            "onward" => !def.onward_referrals.is_empty() || !case.onward.is_empty(),
+            _ => true,
+        })
+        .map(|(key, text, path)| {
+            json!({
+                "text": if *key == "plan" { plan_label.as_str() } else { text },
+                "href": format!("{base}{path}"),
+                "active": active == Some(key),
+            })
+        })
         .collect();
-    let required_actions: Vec<Value> = case
-        .required_actions()
+    let mut map = super::render::chrome(state, session);
+    map.insert(
+        "identity".to_owned(),
+        identity(case, &stages, may_third_party, !concerns.is_empty()),
+    );
+    map.insert("tabs".to_owned(), json!(tabs));
+    map.insert("base".to_owned(), json!(base));
+    map.insert("reference".to_owned(), json!(referral.reference));
+    map.insert(
+        "closed".to_owned(),
+        json!(crate::cases::is_closed(def, &referral.status)),
+    );
+    map.insert("lone_working".to_owned(), json!(concerns));
+    map.insert("plan_label".to_owned(), json!(plan_label));
+    Ok(map)
+}
+
+/// The workflow's next steps this member of staff may take (a reopen of a closed case
+/// included, where the definition has one).
+pub(super) fn transitions(state: &AppState, staff: &Staff, case: &CaseFile) -> Vec<Value> {
+    let (referral, def) = (&case.referral, &case.def);
+    if !may(state, staff, referral, Action::Transition) {
+        return Vec::new();
+    }
+    haven_core::workflow::available_transitions(def, &referral.status, staff.role.as_str())
+        .into_iter()
+        .map(|t| {
+            json!({
+                "to": t.to, "label": t.label, "reason_required": t.reason_required,
+                "outcomes": closure_outcomes(def, &t.to),
+                "shared_for": t.decisions.iter().filter(|d| t.shares_reason(Some(&d.key))).map(|d| d.label.clone()).collect::<Vec<_>>(),
+                "sends_link": t.invite_stage.is_some(),
+                // Decisions after which the case sends the referrer a link by itself.
+                "link_for": t.decisions.iter()
+                    .filter(|d| haven_core::workflow::made_after_decision(def, &t.to, &d.key)
+                        .is_some_and(|after| after.invite_stage.is_some()))
+                    .map(|d| d.label.clone()).collect::<Vec<_>>(),
+                "decisions": t.decisions.iter().map(|d| json!({"key": d.key, "label": d.label})).collect::<Vec<_>>(),
+            })
+        })
+        .collect()
+}
+
+/// Staff emails by id, for "who" columns.
+pub(super) async fn people(state: &AppState) -> Result<HashMap<String, String>, StaffError> {
+    Ok(state
+        .storage
+        .all_staff()
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.email))
+        .collect())
+}
+
+/// The required actions with who marked them, in words.
+fn required_actions(case: &CaseFile, people: &HashMap<String, String>) -> Vec<Value> {
+    case.required_actions()
         .iter()
         .map(|a| {
             json!({
                 "key": a.key, "label": a.label, "reason": a.reason, "status": a.status,
-                "by": a.by.as_deref().map(|b| who(b, &people)), "at": a.at,
+                "by": a.by.as_deref().map(|b| who(b, people)),
             })
         })
-        .collect();
+        .collect()
+}
+
+/// The case summary (`GET /staff/cases/{reference}`): the identity bar, the case's actions
+/// as a button menu, the key facts, the required actions in brief, notes and messages.
+async fn summary(
+    state: &AppState,
+    session: &CurrentSession,
+    case: &CaseFile,
+) -> Result<Value, StaffError> {
+    let staff = session.staff();
+    let (referral, def) = (&case.referral, &case.def);
+    let people = people(state).await?;
+    let notes = state.storage.notes(&referral.id).await?;
+    let messages = state.storage.messages(&referral.id).await?;
+    let may_third_party = may(state, &staff, referral, Action::ViewThirdParty);
+    let reported_by = haven_core::reporter::reported_by(
+        def,
+        &referral.audience,
+        &if may_third_party {
+            referral.answers.clone()
+        } else {
+            without_third_party(def, &referral.stage, &referral.answers)
+        },
+    );
+    let base = format!("/staff/cases/{}", referral.reference);
+    let bands = def.screening.as_ref().is_some_and(|s| !s.bands.is_empty());
+    let mut menu: Vec<Value> = Vec::new();
+    let mut item = |text: String, href: String| menu.push(json!({ "text": text, "href": href }));
+    if bands && referral.screening.is_some() && may(state, &staff, referral, Action::ConfirmBand) {
+        item("Confirm band".to_owned(), format!("{base}/band"));
+    }
+    for t in transitions(state, &staff, case) {
+        let to = t.get("to").and_then(Value::as_str).unwrap_or_default();
+        let label = t.get("label").and_then(Value::as_str).unwrap_or_default();
+        item(label.to_owned(), format!("{base}/transitions/{to}"));
+    }
+    if may(state, &staff, referral, Action::Allocate) {
+        let words = if referral.assignee.is_some() {
+            "Change the worker"
+        } else {
+            "Choose a worker"
+        };
+        item(words.to_owned(), format!("{base}/allocation"));
+    }
+    if def.casework.is_some() && may(state, &staff, referral, Action::Casework) {
+        item(
+            "Record a meeting".to_owned(),
+            format!("{base}/meetings/new"),
+        );
+    }
+    if may(state, &staff, referral, Action::AddNote) {
+        item("Add a note".to_owned(), format!("{base}/notes/new"));
+    }
+    if may(state, &staff, referral, Action::MessageReporter) {
+        item(
+            "Message the reporter".to_owned(),
+            format!("{base}/messages/new"),
+        );
+    }
+    if may(state, &staff, referral, Action::PrintForFamily) {
+        item("Family copy".to_owned(), format!("{base}/family"));
+    }
+    let actions = required_actions(case, &people);
+    let open = actions
+        .iter()
+        .filter(|a| a.get("status").and_then(Value::as_str) == Some("open"))
+        .count();
+    let (_, casework) = super::casework::case_section(state, &staff, referral, def).await?;
+    Ok(json!({
+        "menu": menu,
+        "case": {
+            "status": state_label(def, &referral.status),
+            "received": when(referral.received_at),
+            "assignee": referral.assignee,
+            "suggested_band": referral.suggested_band.as_deref().map(band_words),
+            "confirmed_band": referral.confirmed_band.as_deref().map(band_words),
+            "screened": referral.screening.is_some(),
+        },
+        "required_actions": actions,
+        "open_actions": open,
+        "reported_by": reported_by,
+        "casework": casework,
+        "notes": notes.iter().map(|n| json!({ "who": who(&n.author, &people), "at": when(n.created_at), "body": n.body })).collect::<Vec<_>>(),
+        "messages": messages.iter().map(|m| json!({
+            "from_reporter": m.direction == Direction::FromReporter,
+            "who": who(&m.author, &people), "at": when(m.created_at), "body": m.body,
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+/// The referral's answers, each stage in turn (`/referral`).
+async fn referral_answers(
+    state: &AppState,
+    session: &CurrentSession,
+    case: &CaseFile,
+) -> Result<Value, StaffError> {
+    let staff = session.staff();
+    let (referral, def) = (&case.referral, &case.def);
     let may_third_party = may(state, &staff, referral, Action::ViewThirdParty);
     let laid = lay_out(def, &referral.stage, &referral.answers);
-    // Contact wishes from what this role may see (never a third party's words).
     let reported_by = haven_core::reporter::reported_by(
         def,
         &referral.audience,
@@ -270,134 +519,271 @@ pub async fn case_page(
             })
         })
         .collect();
-    let transitions: Vec<Value> = if may(state, &staff, referral, Action::Transition) {
-        haven_core::workflow::available_transitions(def, &referral.status, staff.role.as_str())
-            .into_iter()
-            .map(|t| {
-                json!({
-                    "to": t.to, "label": t.label, "reason_required": t.reason_required,
-                    "outcomes": closure_outcomes(def, &t.to),
-                    "shared_for": t.decisions.iter().filter(|d| t.shares_reason(Some(&d.key))).map(|d| d.label.clone()).collect::<Vec<_>>(),
-                    "sends_link": t.invite_stage.is_some(),
-                    // Decisions after which the case sends the referrer a link by itself.
-                    "link_for": t.decisions.iter()
-                        .filter(|d| haven_core::workflow::made_after_decision(def, &t.to, &d.key)
-                            .is_some_and(|after| after.invite_stage.is_some()))
-                        .map(|d| d.label.clone()).collect::<Vec<_>>(),
-                    "decisions": t.decisions.iter().map(|d| json!({"key": d.key, "label": d.label})).collect::<Vec<_>>(),
-                })
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let members: Vec<Value> = users
-        .iter()
-        .filter(|u| u.works_cases_of(&referral.team))
-        .map(|u| json!({ "email": u.email, "selected": referral.assignee.as_deref() == Some(u.email.as_str()) }))
-        .collect();
-    let bands = def
-        .screening
-        .as_ref()
-        .map(|s| s.bands.clone())
-        .unwrap_or_default();
-    let screening = referral.screening.as_ref();
-    let errors: Vec<Value> = errors
-        .iter()
-        .map(|(field, text)| json!({ "field": field, "text": text }))
-        .collect();
-    let (lone_working, casework) =
-        super::casework::case_section(state, &staff, referral, def).await?;
-    let context = json!({
-        "title": format!("Case {}", referral.reference),
-        "lone_working": lone_working,
-        "casework": casework,
-        "csrf": session.csrf,
-        "signed_in": true,
-        "email": staff.email,
-        "errors": errors,
-        "case": {
-            "reference": referral.reference,
-            "service": def.name,
-            "status": state_label(def, &referral.status),
-            "received": when(referral.received_at),
-            "due_by": referral.due_by.map(|d| d.format("%-d %B %Y").to_string()),
-            "urgent": referral.urgent,
-            "assignee": referral.assignee,
-        },
-        "screening": screening.map(|s| json!({
-            "eligible": s.get("eligible"),
-            "in_scope": s.get("in_scope"),
-            "suggested_band": referral.suggested_band,
-            "confirmed_band": referral.confirmed_band,
-            "reasons": s.get("reasons"),
-        })),
-        "required_actions": required_actions,
-        "action_mode": case.allocation_mode(),
-        "bands": bands,
-        "may": {
-            "confirm_band": may(state, &staff, referral, Action::ConfirmBand) && !bands.is_empty(),
-            "add_note": may(state, &staff, referral, Action::AddNote),
-            "complete_action": may(state, &staff, referral, Action::CompleteAction),
-            "allocate": may(state, &staff, referral, Action::Allocate),
-            "message_reporter": may(state, &staff, referral, Action::MessageReporter),
-            "print_for_family": may(state, &staff, referral, Action::PrintForFamily),
-            "view_third_party": may_third_party,
-        },
-        "transitions": transitions,
+    Ok(json!({
         "reported_by": reported_by,
         "sections": laid.sections,
+        "received": when(referral.received_at),
         "first_stage": def.stage(&referral.stage).map_or(referral.stage.as_str(), |s| s.label.as_str()),
         "later_stages": later_stages,
         "third_party": if may_third_party { json!(laid.third_party) } else { json!([]) },
         "third_party_hidden": !may_third_party && !laid.third_party.is_empty(),
-        "notes": notes.iter().map(|n| json!({ "who": who(&n.author, &people), "at": when(n.created_at), "body": n.body })).collect::<Vec<_>>(),
-        "messages": messages.iter().map(|m| json!({
-            "from_reporter": m.direction == Direction::FromReporter,
-            "who": who(&m.author, &people), "at": when(m.created_at), "body": m.body,
-        })).collect::<Vec<_>>(),
-        "members": members,
-        "chronology": chronology.iter().map(|e| json!({
-            "at": when(e.at),
-            "who": who(&e.actor, &people),
-            "what": event_words(def, &e.kind, e.from_status.as_deref(), e.to_status.as_deref(), e.detail.as_ref()),
-            "reason": e.reason,
-        })).collect::<Vec<_>>(),
-    });
-    let mut context = context;
-    let onward = super::onward::section(
-        state,
-        &case,
-        may(state, &staff, referral, Action::RecordOnwardReferral),
-        may(state, &staff, referral, Action::ExportDocument),
-        case.today,
-    )
-    .await?;
-    if let Some(map) = context.as_object_mut() {
-        map.insert("onward".to_owned(), onward);
-    }
-    Ok(page(status, "case.html", context))
+    }))
 }
 
-/// `GET /staff/cases/{reference}`.
-pub async fn show(
-    State(state): State<AppState>,
-    SignedIn(session): SignedIn,
-    Path(reference): Path<String>,
-) -> Result<Response, StaffError> {
+/// Screening and the required actions (`/screening`).
+async fn screening(
+    state: &AppState,
+    session: &CurrentSession,
+    case: &CaseFile,
+) -> Result<Value, StaffError> {
     let staff = session.staff();
-    let (referral, def) = load(&state, &staff, &reference, Action::ViewCase).await?;
+    let referral = &case.referral;
+    let people = people(state).await?;
+    let screening = referral.screening.as_ref();
+    let bands = case
+        .def
+        .screening
+        .as_ref()
+        .is_some_and(|s| !s.bands.is_empty());
+    Ok(json!({
+        "screening": screening.map(|s| json!({
+            "eligible": s.get("eligible"),
+            "suggested_band": referral.suggested_band.as_deref().map(band_words),
+            "confirmed_band": referral.confirmed_band.as_deref().map(band_words),
+            "reasons": s.get("reasons"),
+        })),
+        "required_actions": required_actions(case, &people),
+        "may": {
+            "confirm_band": bands && may(state, &staff, referral, Action::ConfirmBand),
+            "complete_action": may(state, &staff, referral, Action::CompleteAction),
+        },
+    }))
+}
+
+/// Every attachment of every stage (`/documents`): file name, type, size and the question
+/// it answers; files of a third-party question only for a role that may see them.
+async fn documents(
+    state: &AppState,
+    session: &CurrentSession,
+    case: &CaseFile,
+) -> Result<Value, StaffError> {
+    let staff = session.staff();
+    let (referral, def) = (&case.referral, &case.def);
+    let may_third_party = may(state, &staff, referral, Action::ViewThirdParty);
+    let mut hidden = 0_usize;
+    let mut files = Vec::new();
+    for file in state.storage.referral_attachments(&referral.id).await? {
+        let question = def.questions().find(|(_, _, q)| q.key == file.question);
+        if question.is_some_and(|(_, _, q)| q.data_class == DataClass::ThirdParty)
+            && !may_third_party
+        {
+            hidden += 1;
+            continue;
+        }
+        files.push(json!({
+            "href": format!("/staff/cases/{}/attachments/{}", referral.reference, file.id),
+            "name": file.filename,
+            "kind": media_words(&file.media_type),
+            "size": size_words(file.size_bytes),
+            "question": question.map_or_else(|| "A question no longer asked".to_owned(), |(_, _, q)| q.label.clone()),
+            "stage": question.map(|(s, _, _)| s.label.clone()),
+            "third_party": question.is_some_and(|(_, _, q)| q.data_class == DataClass::ThirdParty),
+        }));
+    }
+    Ok(json!({ "files": files, "hidden": hidden }))
+}
+
+/// A file's type as people say it.
+pub fn media_words(media_type: &str) -> String {
+    match media_type {
+        "application/pdf" => "PDF document".to_owned(),
+        "image/jpeg" => "JPEG image".to_owned(),
+        "image/png" => "PNG image".to_owned(),
+        "image/gif" => "GIF image".to_owned(),
+        "image/webp" => "WebP image".to_owned(),
+        "image/heic" => "HEIC image".to_owned(),
+        "text/plain" => "Text file".to_owned(),
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => {
+            "Word document".to_owned()
+        }
+        "application/msword" => "Word document (old format)".to_owned(),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => {
+            "Excel spreadsheet".to_owned()
+        }
+        "application/vnd.oasis.opendocument.text" => "OpenDocument text".to_owned(),
+        other => match other.split_once('/') {
+            Some(("image", _)) => "Image".to_owned(),
+            Some(("video", _)) => "Video".to_owned(),
+            Some(("audio", _)) => "Audio".to_owned(),
+            _ => "File".to_owned(),
+        },
+    }
+}
+
+/// A size as people say it: "850 bytes", "12 KB", "3.4 MB".
+pub fn size_words(bytes: i64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let b = bytes.max(0) as f64;
+    if bytes < 1024 {
+        format!("{bytes} bytes")
+    } else if b < 1024.0 * 1024.0 {
+        format!("{:.0} KB", b / 1024.0)
+    } else {
+        format!("{:.1} MB", b / (1024.0 * 1024.0))
+    }
+}
+
+/// The chronology as an MOJ timeline, newest first (`/chronology`).
+async fn chronology(state: &AppState, case: &CaseFile) -> Result<Value, StaffError> {
+    let people = people(state).await?;
+    let def = &case.def;
+    let items: Vec<Value> = case
+        .chronology
+        .iter()
+        .rev()
+        .map(|e| {
+            json!({
+                "label": event_words(def, &e.kind, e.from_status.as_deref(), e.to_status.as_deref(), e.detail.as_ref()),
+                "byline": who(&e.actor, &people),
+                "datetime": e.at.to_rfc3339(),
+                "date": when(e.at),
+                "text": e.reason,
+            })
+        })
+        .collect();
+    Ok(json!({ "events": items }))
+}
+
+/// Renders one page of a case: `tab` is one of [`TABS`]' keys (the plan has its own page).
+pub async fn tab_page(
+    state: &AppState,
+    session: &CurrentSession,
+    case: &CaseFile,
+    tab: &str,
+) -> Result<Response, StaffError> {
+    let mut context = frame(state, session, case, Some(tab)).await?;
+    let staff = session.staff();
+    let (content, template, title) = match tab {
+        "referral" => (
+            referral_answers(state, session, case).await?,
+            "case_referral.html",
+            "Referral",
+        ),
+        "screening" => (
+            screening(state, session, case).await?,
+            "case_screening.html",
+            "Screening and actions",
+        ),
+        "meetings" => {
+            let (_, casework) =
+                super::casework::case_section(state, &staff, &case.referral, &case.def).await?;
+            (
+                json!({ "casework": casework }),
+                "case_meetings.html",
+                "Meetings",
+            )
+        }
+        "onward" => {
+            let onward = super::onward::section(
+                state,
+                case,
+                may(state, &staff, &case.referral, Action::RecordOnwardReferral),
+                may(state, &staff, &case.referral, Action::ExportDocument),
+                case.today,
+            )
+            .await?;
+            (
+                json!({ "onward": onward }),
+                "case_onward.html",
+                "Onward referrals",
+            )
+        }
+        "documents" => (
+            documents(state, session, case).await?,
+            "case_documents.html",
+            "Documents and attachments",
+        ),
+        "chronology" => (
+            chronology(state, case).await?,
+            "case_chronology.html",
+            "Chronology",
+        ),
+        _ => (summary(state, session, case).await?, "case.html", "Summary"),
+    };
+    if let Value::Object(content) = content {
+        context.extend(content);
+    }
+    context.insert(
+        "title".to_owned(),
+        json!(format!("{title} – case {}", case.referral.reference)),
+    );
+    context.insert("heading".to_owned(), json!(title));
+    Ok(page(StatusCode::OK, template, Value::Object(context)))
+}
+
+/// Opens a case for one of its pages: the policy check, then a view in the audit log (and
+/// the referrer's new information marked seen, `Storage::record_case_view`).
+async fn view(
+    state: &AppState,
+    session: &CurrentSession,
+    reference: &str,
+) -> Result<CaseFile, StaffError> {
+    let staff = session.staff();
+    let case = load_file(state, &staff, reference, Action::ViewCase).await?;
     state
         .storage
         .record_case_view(
             state.now(),
             &staff.actor(),
-            &referral.id,
+            &case.referral.id,
             staff.role.works_cases(),
         )
         .await?;
-    case_page(&state, &session, &referral, &def, &[], StatusCode::OK).await
+    Ok(case)
 }
+
+macro_rules! tab_handler {
+    ($(#[$doc:meta])* $name:ident, $tab:literal) => {
+        $(#[$doc])*
+        pub async fn $name(
+            State(state): State<AppState>,
+            SignedIn(session): SignedIn,
+            Path(reference): Path<String>,
+        ) -> Result<Response, StaffError> {
+            let case = view(&state, &session, &reference).await?;
+            tab_page(&state, &session, &case, $tab).await
+        }
+    };
+}
+
+tab_handler!(
+    /// `GET /staff/cases/{reference}`: the summary.
+    show, "summary"
+);
+tab_handler!(
+    /// `GET /staff/cases/{reference}/referral`: every stage's answers.
+    referral, "referral"
+);
+tab_handler!(
+    /// `GET /staff/cases/{reference}/screening`: screening and required actions.
+    screening_page, "screening"
+);
+tab_handler!(
+    /// `GET /staff/cases/{reference}/meetings`: the meetings recorded.
+    meetings, "meetings"
+);
+tab_handler!(
+    /// `GET /staff/cases/{reference}/onward-referrals`: onward referrals and their documents.
+    onward_referrals, "onward"
+);
+tab_handler!(
+    /// `GET /staff/cases/{reference}/documents`: every attachment of every stage.
+    documents_page, "documents"
+);
+tab_handler!(
+    /// `GET /staff/cases/{reference}/chronology`: everything that happened, as a timeline.
+    chronology_page, "chronology"
+);
 
 /// `GET /staff/cases/{reference}/family`: what may be shared with the young person or
 /// family — only the answers the definition's `[family_copy]` allows (never third-party
@@ -427,19 +813,19 @@ pub async fn family_copy(
         .as_ref()
         .and_then(|w| w.states.iter().find(|s| s.key == referral.status))
         .map(|s| s.public_label.clone());
-    Ok(page(
-        StatusCode::OK,
-        "family.html",
+    let mut context = super::render::chrome(&state, &session);
+    context.extend(
         json!({
             "title": format!("Family copy of {}", referral.reference),
-            "csrf": session.csrf,
-            "signed_in": true,
-            "email": staff.email,
             "reference": referral.reference,
             "service": def.name,
             "status": public_status,
             "sections": laid.sections,
             "reported_by": haven_core::reporter::reported_by(&def, &referral.audience, &answers),
-        }),
-    ))
+        })
+        .as_object()
+        .cloned()
+        .unwrap_or_default(),
+    );
+    Ok(page(StatusCode::OK, "family.html", Value::Object(context)))
 }

@@ -1,27 +1,33 @@
-//! The case file's forms: band confirmation or override, workflow steps, notes, allocation
-//! and messages to the reporter. Each checks the CSRF token, then the policy (through
-//! [`super::case::load`]), then its input; a refused input re-renders the case with the
-//! error (422); success redirects back to the case (303).
+//! The case's forms, one action per page: band confirmation or override
+//! (`/staff/cases/{reference}/band`), a workflow step (`/transitions/{to}`, posted to
+//! `/transitions`), allocation (`/allocation`), a note (`/notes/new`, posted to `/notes`), a
+//! message to the reporter (`/messages/new`, posted to `/messages`) and a required action
+//! (`/actions/{key}`). Each GET shows the form under the case's identity bar; each POST checks
+//! the CSRF token, then the policy and the case (a closed case refuses changes: 409), then its
+//! input; a refused input shows the form again with the errors (422); success goes back to
+//! the case (303).
 
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use haven_core::workflow::TransitionRequest;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
-use super::case::{case_page, load};
+use super::case::{band_words, frame, load_file, transitions};
 use super::error::StaffError;
+use super::render::page;
 use super::session::{CurrentSession, SignedIn};
 use crate::cases::CaseError;
 use crate::policy::Action;
-use crate::storage::referrals::Referral;
+use crate::storage::audit::AuditEntry;
 use crate::web::AppState;
 
 /// Every case form's fields (each form sends the ones it has).
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Serialize, Default)]
 pub struct CaseForm {
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     csrf: String,
     #[serde(default)]
     band: String,
@@ -44,63 +50,312 @@ pub struct CaseForm {
     narrative: String,
 }
 
-fn back_to(reference: &str, anchor: &str) -> Response {
-    Redirect::to(&format!("/staff/cases/{reference}#{anchor}")).into_response()
+/// Which form a page shows.
+#[derive(Clone, Copy)]
+enum Which<'a> {
+    Band,
+    Transition(&'a str),
+    Allocation,
+    Note,
+    Message,
+    RequiredAction(&'a str),
 }
 
-/// The answer to a case form: back to the case's `anchor` when the operation was done; the
-/// case again with the form's errors (422) when the input was refused, each field named by
-/// the form's id (`field_id` maps the operation's field names); any other refusal as the
-/// error page.
-async fn answer<T>(
+impl Which<'_> {
+    fn action(self) -> Action {
+        match self {
+            Which::Band => Action::ConfirmBand,
+            Which::Transition(_) => Action::Transition,
+            Which::Allocation => Action::Allocate,
+            Which::Note => Action::AddNote,
+            Which::Message => Action::MessageReporter,
+            Which::RequiredAction(_) => Action::CompleteAction,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Which::Band => "band",
+            Which::Transition(_) => "transition",
+            Which::Allocation => "allocation",
+            Which::Note => "note",
+            Which::Message => "message",
+            Which::RequiredAction(_) => "action",
+        }
+    }
+
+    /// Where the case is shown after the form was done.
+    fn done(self, reference: &str) -> String {
+        let base = format!("/staff/cases/{reference}");
+        match self {
+            Which::Note => format!("{base}#notes"),
+            Which::Message => format!("{base}#messages"),
+            Which::RequiredAction(_) => format!("{base}/screening#required-actions"),
+            _ => base,
+        }
+    }
+}
+
+/// Shows form `which` for the case (`errors` by field id, 422 then, with what was
+/// `entered`). The policy and a closed case are checked as for the POST.
+async fn form_page(
     state: &AppState,
     session: &CurrentSession,
     reference: &str,
-    result: Result<T, CaseError>,
-    anchor: &str,
-    field_id: impl Fn(&str) -> String,
+    which: Which<'_>,
+    errors: &[(String, String)],
+    entered: &CaseForm,
 ) -> Result<Response, StaffError> {
-    let problems = match result {
-        Ok(_) => return Ok(back_to(&reference.trim().to_ascii_uppercase(), anchor)),
-        Err(CaseError::Invalid(fields)) => fields
-            .into_iter()
-            .map(|f| (field_id(&f.field), f.message))
-            .collect::<Vec<_>>(),
-        Err(CaseError::Conflict { message, .. }) => vec![(field_id("to"), message)],
-        Err(other) => return Err(other.into()),
-    };
     let staff = session.staff();
-    // The page shows the case again: that is a view like any other.
-    let (referral, def) = load(state, &staff, reference, Action::ViewCase).await?;
-    refuse(state, session, &referral, &def, &problems).await
-}
-
-async fn refuse(
-    state: &AppState,
-    session: &CurrentSession,
-    referral: &Referral,
-    def: &haven_core::definition::ServiceDefinition,
-    problems: &[(String, String)],
-) -> Result<Response, StaffError> {
-    let entry = crate::storage::audit::AuditEntry::new(
+    let case = load_file(state, &staff, reference, which.action()).await?;
+    let (referral, def) = (&case.referral, &case.def);
+    // The form shows the case's identity: a view like any other.
+    let entry = AuditEntry::new(
         state.now(),
-        session.staff().actor(),
+        staff.actor(),
         "referral.viewed",
         "referral",
         &referral.id,
     );
     state.storage.append_audit(&entry).await?;
-    let problems: Vec<(&str, String)> = problems
-        .iter()
-        .map(|(f, m)| (f.as_str(), m.clone()))
-        .collect();
-    case_page(
-        state,
-        session,
-        referral,
-        def,
-        &problems,
-        StatusCode::UNPROCESSABLE_ENTITY,
+    let mut context = frame(state, session, &case, None).await?;
+    let (title, extra) = match which {
+        Which::Band => {
+            let bands = def
+                .screening
+                .as_ref()
+                .map(|s| s.bands.clone())
+                .unwrap_or_default();
+            if bands.is_empty() || referral.screening.is_none() {
+                return Err(StaffError::NotFound);
+            }
+            let chosen = if entered.band.is_empty() {
+                referral
+                    .confirmed_band
+                    .clone()
+                    .or_else(|| referral.suggested_band.clone())
+                    .unwrap_or_default()
+            } else {
+                entered.band.clone()
+            };
+            let options: Vec<Value> = bands
+                .iter()
+                .map(|b| {
+                    json!({
+                        "key": b, "label": band_words(b),
+                        "suggested": referral.suggested_band.as_deref() == Some(b.as_str()),
+                        "checked": &chosen == b,
+                    })
+                })
+                .collect();
+            let reasons = referral
+                .screening
+                .as_ref()
+                .and_then(|s| s.get("reasons"))
+                .cloned();
+            (
+                "Confirm or change the band".to_owned(),
+                json!({ "bands": options, "reasons": reasons }),
+            )
+        }
+        Which::Transition(to) => {
+            let step = transitions(state, &staff, &case)
+                .into_iter()
+                .find(|t| t.get("to").and_then(Value::as_str) == Some(to));
+            match step {
+                Some(step) => {
+                    let label = step
+                        .get("label")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned();
+                    (label, json!({ "transition": step }))
+                }
+                // A step that is not (or no longer) one this person may take here: the
+                // refusal, without a form.
+                None if !errors.is_empty() => ("Change the status".to_owned(), json!({})),
+                None => return Err(StaffError::NotFound),
+            }
+        }
+        Which::Allocation => {
+            let current = if entered.worker.is_empty() {
+                referral.assignee.clone().unwrap_or_default()
+            } else {
+                entered.worker.clone()
+            };
+            let members: Vec<Value> = state
+                .storage
+                .all_staff()
+                .await?
+                .iter()
+                .filter(|u| u.works_cases_of(&referral.team))
+                .map(|u| json!({ "email": u.email, "selected": current == u.email }))
+                .collect();
+            (
+                "Allocate the case".to_owned(),
+                json!({ "members": members }),
+            )
+        }
+        Which::Note => ("Add a note".to_owned(), json!({})),
+        Which::Message => ("Message the reporter".to_owned(), json!({})),
+        Which::RequiredAction(key) => {
+            let action = case
+                .required_actions()
+                .into_iter()
+                .find(|a| a.key == key)
+                .ok_or(StaffError::NotFound)?;
+            (
+                format!("Update: {}", action.label),
+                json!({ "action": {
+                    "key": action.key, "label": action.label, "reason": action.reason,
+                    "status": if entered.status.is_empty() { action.status } else { entered.status.clone() },
+                }}),
+            )
+        }
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    context.insert(
+        "title".to_owned(),
+        json!(format!("{title} – case {}", referral.reference)),
+    );
+    context.insert("heading".to_owned(), json!(title));
+    context.insert("form".to_owned(), json!(which.name()));
+    context.insert("entered".to_owned(), json!(entered));
+    context.insert(
+        "errors".to_owned(),
+        json!(
+            errors
+                .iter()
+                .map(|(field, text)| json!({ "field": field, "text": text }))
+                .collect::<Vec<_>>()
+        ),
+    );
+    if let Value::Object(extra) = extra {
+        context.extend(extra);
+    }
+    Ok(page(status, "case_form.html", Value::Object(context)))
+}
+
+/// The answer to a case form: back to the case when the operation was done; the form again
+/// with its errors (422) when the input was refused, each field named by the form's id
+/// (`field_id` maps the operation's field names); any other refusal (a closed case, the
+/// policy) as the error page.
+async fn answer<T>(
+    state: &AppState,
+    session: &CurrentSession,
+    reference: &str,
+    which: Which<'_>,
+    form: &CaseForm,
+    result: Result<T, CaseError>,
+    field_id: impl Fn(&str) -> String,
+) -> Result<Response, StaffError> {
+    let problems = match result {
+        Ok(_) => {
+            let reference = reference.trim().to_ascii_uppercase();
+            return Ok(Redirect::to(&which.done(&reference)).into_response());
+        }
+        Err(CaseError::Invalid(fields)) => fields
+            .into_iter()
+            .map(|f| (field_id(&f.field), in_words(&f.message)))
+            .collect::<Vec<_>>(),
+        Err(CaseError::Conflict { code, message }) if code != "case_closed" => {
+            vec![(field_id("to"), in_words(&message))]
+        }
+        Err(other) => return Err(other.into()),
+    };
+    form_page(state, session, reference, which, &problems, form).await
+}
+
+/// A refusal as the page says it: the workflow's messages are written for the API (they
+/// name decision keys and the guard that failed), the page names neither.
+fn in_words(message: &str) -> String {
+    let message = match message.find(" (guard `") {
+        Some(at) if message.ends_with("`)") => &message[..at],
+        _ => message,
+    };
+    if message.starts_with("choose a decision") {
+        return "Choose a decision".to_owned();
+    }
+    if message == "give a reason" {
+        return "Enter a reason".to_owned();
+    }
+    let mut chars = message.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
+macro_rules! form_handler {
+    ($(#[$doc:meta])* $name:ident, $which:expr) => {
+        $(#[$doc])*
+        pub async fn $name(
+            State(state): State<AppState>,
+            SignedIn(session): SignedIn,
+            Path(reference): Path<String>,
+        ) -> Result<Response, StaffError> {
+            form_page(&state, &session, &reference, $which, &[], &CaseForm::default()).await
+        }
+    };
+}
+
+form_handler!(
+    /// `GET /staff/cases/{reference}/band`.
+    band_form,
+    Which::Band
+);
+form_handler!(
+    /// `GET /staff/cases/{reference}/allocation`.
+    allocation_form,
+    Which::Allocation
+);
+form_handler!(
+    /// `GET /staff/cases/{reference}/notes/new`.
+    note_form,
+    Which::Note
+);
+form_handler!(
+    /// `GET /staff/cases/{reference}/messages/new`.
+    message_form,
+    Which::Message
+);
+
+/// `GET /staff/cases/{reference}/transitions/{to}`: one of the workflow's next steps.
+pub async fn transition_form(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    Path((reference, to)): Path<(String, String)>,
+) -> Result<Response, StaffError> {
+    let entered = CaseForm::default();
+    form_page(
+        &state,
+        &session,
+        &reference,
+        Which::Transition(&to),
+        &[],
+        &entered,
+    )
+    .await
+}
+
+/// `GET /staff/cases/{reference}/actions/{key}`: mark a required action done, waived or
+/// to do again.
+pub async fn required_action_form(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    Path((reference, key)): Path<(String, String)>,
+) -> Result<Response, StaffError> {
+    let entered = CaseForm::default();
+    form_page(
+        &state,
+        &session,
+        &reference,
+        Which::RequiredAction(&key),
+        &[],
+        &entered,
     )
     .await
 }
@@ -124,13 +379,21 @@ pub async fn band(
             state.now(),
         )
         .await;
-    answer(&state, &session, &reference, result, "screening", |f| {
-        match f {
-            "reason" => "band-reason",
-            _ => "band",
-        }
-        .to_owned()
-    })
+    answer(
+        &state,
+        &session,
+        &reference,
+        Which::Band,
+        &form,
+        result,
+        |f| {
+            match f {
+                "reason" => "band-reason",
+                _ => "band",
+            }
+            .to_owned()
+        },
+    )
     .await
 }
 
@@ -153,9 +416,16 @@ pub async fn transition(
         .cases()
         .transition(&session.staff(), &reference, request, state.now())
         .await;
-    answer(&state, &session, &reference, result, "next-steps", |f| {
-        format!("transition-{}", f.trim_start_matches("fields."))
-    })
+    let to = form.to.clone();
+    answer(
+        &state,
+        &session,
+        &reference,
+        Which::Transition(&to),
+        &form,
+        result,
+        |f| format!("transition-{}", f.trim_start_matches("fields.")),
+    )
     .await
 }
 
@@ -182,9 +452,15 @@ pub async fn note(
         .cases()
         .add_note(&session.staff(), &reference, &form.body, state.now())
         .await;
-    answer(&state, &session, &reference, result, "notes", |_| {
-        "note-body".to_owned()
-    })
+    answer(
+        &state,
+        &session,
+        &reference,
+        Which::Note,
+        &form,
+        result,
+        |_| "note-body".to_owned(),
+    )
     .await
 }
 
@@ -201,9 +477,15 @@ pub async fn allocate(
         .cases()
         .allocate(&session.staff(), &reference, worker, state.now())
         .await;
-    answer(&state, &session, &reference, result, "allocation", |_| {
-        "worker".to_owned()
-    })
+    answer(
+        &state,
+        &session,
+        &reference,
+        Which::Allocation,
+        &form,
+        result,
+        |_| "worker".to_owned(),
+    )
     .await
 }
 
@@ -220,9 +502,15 @@ pub async fn message(
         .cases()
         .message_reporter(&session.staff(), &reference, &form.body, state.now())
         .await;
-    answer(&state, &session, &reference, result, "messages", |_| {
-        "message-body".to_owned()
-    })
+    answer(
+        &state,
+        &session,
+        &reference,
+        Which::Message,
+        &form,
+        result,
+        |_| "message-body".to_owned(),
+    )
     .await
 }
 
@@ -246,14 +534,17 @@ pub async fn required_action(
             state.now(),
         )
         .await;
-    let field = format!("action-{key}");
     answer(
         &state,
         &session,
         &reference,
+        Which::RequiredAction(&key),
+        &form,
         result,
-        "required-actions",
-        |_| field.clone(),
+        |f| match f {
+            "reason" => "action-reason".to_owned(),
+            _ => "action-status".to_owned(),
+        },
     )
     .await
 }

@@ -1,8 +1,10 @@
 //! Casework pages: recording a meeting (`/staff/cases/{reference}/meetings/new`, with the
 //! referral's lone-working concerns shown first), the plan (`/staff/cases/{reference}/plan`:
-//! goals, actions with owners and due dates, reviews), and the case page's casework section.
-//! Forms check the CSRF token, then the policy (`casework`), then their input; a refused
-//! input shows the page again with an error summary naming each field (422).
+//! goals, actions with owners and due dates, reviews, read only) and its forms, one per page
+//! (`/plan/goals/new`, `/plan/actions/new`, `/plan/actions/{id}`, `/plan/reviews/new`), and
+//! what the case's summary and meetings pages show of the casework. Forms check the CSRF
+//! token, then the policy (`casework`; a closed case refuses changes), then their input; a
+//! refused input shows the form again with an error summary naming each field (422).
 
 use std::collections::HashMap;
 
@@ -16,7 +18,7 @@ use haven_core::definition::ServiceDefinition;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::case::{load, may, when, who};
+use super::case::{frame, load, may, when, who};
 use super::error::StaffError;
 use super::render::page;
 use super::session::{CurrentSession, SignedIn};
@@ -165,14 +167,21 @@ pub async fn case_section(
 
 /// The casework events of the chronology, in words (`None` for other kinds).
 pub fn event_words(def: &ServiceDefinition, kind: &str, detail: Option<&Value>) -> Option<String> {
-    let text = |k: &str| detail.and_then(|d| d.get(k)).and_then(Value::as_str);
+    let raw = |k: &str| detail.and_then(|d| d.get(k)).and_then(Value::as_str);
+    // Dates as staff read them ("1 April 2099"), whatever the event stored.
+    let text = |k: &str| {
+        raw(k).map(|v| {
+            chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map_or_else(|_| v.to_owned(), |d| d.format("%-d %B %Y").to_string())
+        })
+    };
     let rules = def.casework.clone().unwrap_or_default();
     Some(match kind {
         "meeting_recorded" => format!(
             "Meeting recorded: {} on {} {}",
-            option_label(&rules.meeting_kinds, text("kind").unwrap_or("?")),
-            text("date").unwrap_or("?"),
-            text("time").unwrap_or("")
+            option_label(&rules.meeting_kinds, raw("kind").unwrap_or("?")),
+            text("date").as_deref().unwrap_or("?"),
+            raw("time").unwrap_or("")
         ),
         "lone_working_read" => {
             "Lone-working concerns read before recording a home visit".to_owned()
@@ -180,10 +189,10 @@ pub fn event_words(def: &ServiceDefinition, kind: &str, detail: Option<&Value>) 
         "plan_goal_added" => "Plan goal added".to_owned(),
         "plan_action_added" => format!(
             "Plan action added for {}, due {}",
-            text("owner").unwrap_or("?"),
-            text("due_on").unwrap_or("?")
+            raw("owner").unwrap_or("?"),
+            text("due_on").as_deref().unwrap_or("?")
         ),
-        "plan_action_changed" => match (text("owner"), text("due_on")) {
+        "plan_action_changed" => match (raw("owner"), text("due_on")) {
             (Some(owner), Some(due)) => format!("Plan action given to {owner}, now due {due}"),
             (Some(owner), None) => format!("Plan action given to {owner}"),
             (None, Some(due)) => format!("Plan action now due {due}"),
@@ -191,9 +200,12 @@ pub fn event_words(def: &ServiceDefinition, kind: &str, detail: Option<&Value>) 
         },
         "plan_action_done" => "Plan action marked done".to_owned(),
         "plan_action_reopened" => "Plan action marked not done".to_owned(),
-        "plan_reviewed" => format!("Plan reviewed on {}", text("reviewed_on").unwrap_or("?")),
+        "plan_reviewed" => format!(
+            "Plan reviewed on {}",
+            text("reviewed_on").as_deref().unwrap_or("?")
+        ),
         "closure_outcome" => {
-            let key = text("outcome").unwrap_or("?");
+            let key = raw("outcome").unwrap_or("?");
             let label = rules
                 .closure
                 .as_ref()
@@ -213,31 +225,34 @@ async fn meeting_page(
     form: &CaseworkForm,
     errors: &[(String, String)],
 ) -> Result<Response, StaffError> {
-    let staff = session.staff();
     let rules = def.casework.clone().unwrap_or_default();
-    let lone_working = state.cases().concerns_for(&staff, referral, def).await?;
+    let lone_working = state
+        .cases()
+        .concerns_for(&session.staff(), referral, def)
+        .await?;
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    Ok(page(
-        status,
-        "meeting.html",
-        json!({
-            "title": format!("Record a meeting – case {}", referral.reference),
-            "csrf": session.csrf,
-            "signed_in": true,
-            "email": staff.email,
-            "errors": errors_json(errors),
-            "reference": referral.reference,
-            "lone_working": lone_working,
-            "kinds": rules.meeting_kinds.iter().map(|k| json!({"key": k.key, "label": k.label})).collect::<Vec<_>>(),
-            "places": rules.meeting_places.iter().map(|p| json!({"key": p.key, "label": p.label, "home_visit": p.home_visit})).collect::<Vec<_>>(),
-            "informal_label": rules.informal_meetings,
-            "form": form,
-        }),
-    ))
+    let case = state
+        .cases()
+        .file_of(referral.clone(), def.clone(), state.now())
+        .await?;
+    let mut context = frame(state, session, &case, None).await?;
+    let content = json!({
+        "title": format!("Record a meeting – case {}", referral.reference),
+        "errors": errors_json(errors),
+        "lone_working": lone_working,
+        "kinds": rules.meeting_kinds.iter().map(|k| json!({"key": k.key, "label": k.label})).collect::<Vec<_>>(),
+        "places": rules.meeting_places.iter().map(|p| json!({"key": p.key, "label": p.label, "home_visit": p.home_visit})).collect::<Vec<_>>(),
+        "informal_label": rules.informal_meetings,
+        "form": form,
+    });
+    if let Value::Object(content) = content {
+        context.extend(content);
+    }
+    Ok(page(status, "meeting.html", Value::Object(context)))
 }
 
 /// `GET /staff/cases/{reference}/meetings/new`.
@@ -294,7 +309,7 @@ pub async fn record_meeting(
     let problems = match result {
         Ok(_) => {
             let reference = reference.trim().to_ascii_uppercase();
-            return Ok(Redirect::to(&format!("/staff/cases/{reference}#meetings")).into_response());
+            return Ok(Redirect::to(&format!("/staff/cases/{reference}/meetings")).into_response());
         }
         Err(CaseError::Invalid(fields)) => fields
             .into_iter()
@@ -307,12 +322,24 @@ pub async fn record_meeting(
     meeting_page(&state, &session, &referral, &def, &form, &problems).await
 }
 
+/// Which plan form a page shows: a goal, an action, a change to action `id`, a review.
+#[derive(Clone, Copy)]
+enum PlanForm<'a> {
+    Goal,
+    Action,
+    Change(&'a str),
+    Review,
+}
+
+/// The plan with the case's frame: the plan page itself (`form` None) or one of its forms
+/// (`errors` by field id, 422 then, with what was `entered`).
 async fn plan_page(
     state: &AppState,
     session: &CurrentSession,
     referral: &Referral,
     def: &ServiceDefinition,
-    form: &Value,
+    form: Option<PlanForm<'_>>,
+    entered: &Value,
     errors: &[(String, String)],
 ) -> Result<Response, StaffError> {
     let staff = session.staff();
@@ -345,39 +372,84 @@ async fn plan_page(
         chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
             .map_or_else(|_| d.to_owned(), |d| d.format("%-d %B %Y").to_string())
     };
-    Ok(page(
-        status,
-        "plan.html",
-        json!({
-            "title": format!("{} – case {}", plan_label(def), referral.reference),
-            "csrf": session.csrf,
-            "signed_in": true,
-            "email": staff.email,
-            "errors": errors_json(errors),
-            "reference": referral.reference,
-            "plan_label": plan_label(def),
-            "may_edit": may(state, &staff, referral, Action::Casework),
-            "review_days": def.casework.as_ref().and_then(|c| c.plan_review_days),
-            "workers": team_workers(state, &referral.team).await?,
-            "goals": view.goals.iter().map(|g| json!({"id": g.id, "text": g.text, "short": short(&g.text)})).collect::<Vec<_>>(),
-            "actions": view.actions.iter().map(|a| json!({
-                "id": a.id, "text": a.text, "owner": a.owner, "due": day(&a.due_on), "due_on": a.due_on,
-                "done": a.done, "overdue": a.overdue,
-                "goal": a.goal_id.as_ref().and_then(|g| goal_text.get(g)).map(|t| short(t)),
-            })).collect::<Vec<_>>(),
-            "reviews": view.reviews.iter().map(|r| json!({
-                "on": day(&r.reviewed_on), "next": r.next_review_on.as_deref().map(day),
-                "summary": r.summary, "who": who(&r.created_by, &people),
-            })).collect::<Vec<_>>(),
-            "next_review": view.next_review_on.as_deref().map(day),
-            "closure": view.closure.as_ref().map(|c| json!({
-                "outcome_label": c.outcome_label, "narrative": c.narrative,
-                "who": closed_by.as_ref().map(|(w, _)| w.clone()),
-                "at": closed_by.as_ref().map(|(_, t)| t.clone()),
-            })),
-            "form": form,
-        }),
-    ))
+    let base = format!("/staff/cases/{}", referral.reference);
+    let actions: Vec<Value> = view.actions.iter().map(|a| json!({
+        "id": a.id, "text": a.text, "owner": a.owner, "due": day(&a.due_on), "due_on": a.due_on,
+        "done": a.done, "overdue": a.overdue,
+        "href": format!("{base}/plan/actions/{}", a.id),
+        "goal": a.goal_id.as_ref().and_then(|g| goal_text.get(g)).map(|t| short(t)),
+    })).collect();
+    let (template, heading, which, action) = match form {
+        None => ("plan.html", plan_label(def), "", Value::Null),
+        Some(PlanForm::Goal) => (
+            "plan_form.html",
+            "Add a goal".to_owned(),
+            "goal",
+            Value::Null,
+        ),
+        Some(PlanForm::Action) => (
+            "plan_form.html",
+            "Add an action".to_owned(),
+            "action",
+            Value::Null,
+        ),
+        Some(PlanForm::Review) => (
+            "plan_form.html",
+            "Record a review".to_owned(),
+            "review",
+            Value::Null,
+        ),
+        Some(PlanForm::Change(id)) => {
+            let action = actions
+                .iter()
+                .find(|a| a.get("id").and_then(Value::as_str) == Some(id))
+                .cloned();
+            // No such action: 404, or the refusal of a post that named one.
+            if action.is_none() && errors.is_empty() {
+                return Err(StaffError::NotFound);
+            }
+            let action = action.unwrap_or(Value::Null);
+            (
+                "plan_form.html",
+                "Change an action".to_owned(),
+                "change",
+                action,
+            )
+        }
+    };
+    let case = state
+        .cases()
+        .file_of(referral.clone(), def.clone(), state.now())
+        .await?;
+    let mut context = frame(state, session, &case, form.is_none().then_some("plan")).await?;
+    let content = json!({
+        "title": format!("{heading} – case {}", referral.reference),
+        "heading": heading,
+        "which": which,
+        "action": action,
+        "errors": errors_json(errors),
+        "plan_label": plan_label(def),
+        "may_edit": may(state, &staff, referral, Action::Casework),
+        "review_days": def.casework.as_ref().and_then(|c| c.plan_review_days),
+        "workers": team_workers(state, &referral.team).await?,
+        "goals": view.goals.iter().map(|g| json!({"id": g.id, "text": g.text, "short": short(&g.text)})).collect::<Vec<_>>(),
+        "actions": actions,
+        "reviews": view.reviews.iter().map(|r| json!({
+            "on": day(&r.reviewed_on), "next": r.next_review_on.as_deref().map(day),
+            "summary": r.summary, "who": who(&r.created_by, &people),
+        })).collect::<Vec<_>>(),
+        "next_review": view.next_review_on.as_deref().map(day),
+        "closure": view.closure.as_ref().map(|c| json!({
+            "outcome_label": c.outcome_label, "narrative": c.narrative,
+            "who": closed_by.as_ref().map(|(w, _)| w.clone()),
+            "at": closed_by.as_ref().map(|(_, t)| t.clone()),
+        })),
+        "entered": entered,
+    });
+    if let Value::Object(content) = content {
+        context.extend(content);
+    }
+    Ok(page(status, template, Value::Object(context)))
 }
 
 /// `GET /staff/cases/{reference}/plan`.
@@ -392,7 +464,95 @@ pub async fn show_plan(
         return Err(StaffError::NotFound);
     }
     audit(&state, &staff, "referral.plan_viewed", &referral).await?;
-    plan_page(&state, &session, &referral, &def, &json!({}), &[]).await
+    plan_page(&state, &session, &referral, &def, None, &json!({}), &[]).await
+}
+
+/// Shows a plan form (GET, or again after a refused POST): the policy and a closed case are
+/// checked as for the POST.
+async fn plan_form(
+    state: &AppState,
+    session: &CurrentSession,
+    reference: &str,
+    form: PlanForm<'_>,
+    entered: &Value,
+    errors: &[(String, String)],
+) -> Result<Response, StaffError> {
+    let staff = session.staff();
+    let (referral, def) = load(state, &staff, reference, Action::Casework).await?;
+    if def.casework.is_none() {
+        return Err(StaffError::NotFound);
+    }
+    audit(state, &staff, "referral.plan_viewed", &referral).await?;
+    plan_page(state, session, &referral, &def, Some(form), entered, errors).await
+}
+
+/// `GET /staff/cases/{reference}/plan/goals/new`.
+pub async fn new_goal(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    Path(reference): Path<String>,
+) -> Result<Response, StaffError> {
+    plan_form(
+        &state,
+        &session,
+        &reference,
+        PlanForm::Goal,
+        &json!({}),
+        &[],
+    )
+    .await
+}
+
+/// `GET /staff/cases/{reference}/plan/actions/new`.
+pub async fn new_action(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    Path(reference): Path<String>,
+) -> Result<Response, StaffError> {
+    plan_form(
+        &state,
+        &session,
+        &reference,
+        PlanForm::Action,
+        &json!({}),
+        &[],
+    )
+    .await
+}
+
+/// `GET /staff/cases/{reference}/plan/actions/{id}`: mark it done or not done, or give it a
+/// new owner or due date.
+pub async fn change_action(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    Path((reference, id)): Path<(String, String)>,
+) -> Result<Response, StaffError> {
+    plan_form(
+        &state,
+        &session,
+        &reference,
+        PlanForm::Change(&id),
+        &json!({}),
+        &[],
+    )
+    .await
+}
+
+/// `GET /staff/cases/{reference}/plan/reviews/new`.
+pub async fn new_review(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    Path(reference): Path<String>,
+) -> Result<Response, StaffError> {
+    plan_form(
+        &state,
+        &session,
+        &reference,
+        PlanForm::Review,
+        &json!({}),
+        &[],
+    )
+    .await
 }
 
 fn back_to_plan(reference: &str, anchor: &str) -> Response {
@@ -403,14 +563,16 @@ fn back_to_plan(reference: &str, anchor: &str) -> Response {
     .into_response()
 }
 
-/// The answer to a plan form: back to the plan's `anchor` when done; the plan again with the
-/// form's errors (422) when refused, each field renamed from the operation's name to the
-/// form's id (`names`: `(operation field, form id)`), with what was `entered`.
+/// The answer to a plan form: back to the plan's `anchor` when done; the form again with
+/// its errors (422) when refused, each field renamed from the operation's name to the form's
+/// id (`names`: `(operation field, form id)`), with what was `entered`.
+#[allow(clippy::too_many_arguments)]
 async fn plan_answer<T>(
     state: &AppState,
     session: &CurrentSession,
     reference: &str,
     result: Result<T, CaseError>,
+    form: PlanForm<'_>,
     anchor: &str,
     names: &[(&str, &str)],
     entered: &Value,
@@ -429,10 +591,7 @@ async fn plan_answer<T>(
             .collect::<Vec<_>>(),
         Err(other) => return Err(other.into()),
     };
-    let staff = session.staff();
-    let (referral, def) = load(state, &staff, reference, Action::ViewCase).await?;
-    audit(state, &staff, "referral.plan_viewed", &referral).await?;
-    plan_page(state, session, &referral, &def, entered, &problems).await
+    plan_form(state, session, reference, form, entered, &problems).await
 }
 
 /// `POST /staff/cases/{reference}/plan/goals`.
@@ -450,7 +609,14 @@ pub async fn add_goal(
     let entered = json!({ "goal_text": form.text });
     let names = [("text", "goal-text")];
     plan_answer(
-        &state, &session, &reference, result, "goals", &names, &entered,
+        &state,
+        &session,
+        &reference,
+        result,
+        PlanForm::Goal,
+        "goals",
+        &names,
+        &entered,
     )
     .await
 }
@@ -484,13 +650,20 @@ pub async fn add_action(
         ("goal_id", "action-goal"),
     ];
     plan_answer(
-        &state, &session, &reference, result, "actions", &names, &entered,
+        &state,
+        &session,
+        &reference,
+        result,
+        PlanForm::Action,
+        "actions",
+        &names,
+        &entered,
     )
     .await
 }
 
 /// `POST /staff/cases/{reference}/plan/actions/{id}`: done, or not done again; or a new
-/// owner or due date.
+/// owner or due date. Only what differs from the action as it is is sent on.
 pub async fn update_action(
     State(state): State<AppState>,
     SignedIn(session): SignedIn,
@@ -498,35 +671,48 @@ pub async fn update_action(
     Form(form): Form<CaseworkForm>,
 ) -> Result<Response, StaffError> {
     session.check_csrf(&form.csrf)?;
+    let staff = session.staff();
+    let (referral, _def) = load(&state, &staff, &reference, Action::Casework).await?;
+    let plan = state.storage.plan(&referral.id).await?;
+    // An unknown action is the operation's to refuse (after checking the input).
+    let current = plan.actions.iter().find(|a| a.id == id);
+    let status = some(&form.status).filter(|s| match (*s, current) {
+        ("done", Some(a)) => !a.done,
+        ("open", Some(a)) => a.done,
+        _ => true,
+    });
+    let owner = some(&form.owner).filter(|o| current.is_none_or(|a| *o != a.owner));
+    let due_on = some(&form.due_on)
+        .filter(|d| current.is_none_or(|a| *d != a.due_on.format("%Y-%m-%d").to_string()));
     let result = state
         .cases()
         .update_plan_action(
-            &session.staff(),
+            &staff,
             &reference,
             &id,
             &PlanActionEdit {
-                status: some(&form.status),
-                owner: some(&form.owner),
-                due_on: some(&form.due_on),
+                status,
+                owner,
+                due_on,
             },
             state.now(),
         )
         .await;
-    let owner = format!("change-owner-{id}");
-    let due = format!("change-due-{id}");
     let names = [
-        ("status", "actions"),
-        ("owner", owner.as_str()),
-        ("due_on", due.as_str()),
+        ("status", "change-status"),
+        ("owner", "change-owner"),
+        ("due_on", "change-due"),
     ];
+    let entered = json!({ "status": form.status, "owner": form.owner, "due_on": form.due_on });
     plan_answer(
         &state,
         &session,
         &reference,
         result,
+        PlanForm::Change(&id),
         "actions",
         &names,
-        &json!({}),
+        &entered,
     )
     .await
 }
@@ -558,7 +744,14 @@ pub async fn add_review(
         ("next_review_on", "review-next"),
     ];
     plan_answer(
-        &state, &session, &reference, result, "reviews", &names, &entered,
+        &state,
+        &session,
+        &reference,
+        result,
+        PlanForm::Review,
+        "reviews",
+        &names,
+        &entered,
     )
     .await
 }

@@ -144,29 +144,59 @@ pub fn router() -> Router<AppState> {
             // every staff page under the 150 KB budget.
             get(stylesheet).layer(CompressionLayer::new()),
         )
+        // A case: its pages (sub navigation), then one form per page (GET shows it, POST
+        // does it).
         .route("/staff/cases/{reference}", get(case::show))
+        .route("/staff/cases/{reference}/referral", get(case::referral))
+        .route(
+            "/staff/cases/{reference}/screening",
+            get(case::screening_page),
+        )
+        .route(
+            "/staff/cases/{reference}/documents",
+            get(case::documents_page),
+        )
+        .route(
+            "/staff/cases/{reference}/chronology",
+            get(case::chronology_page),
+        )
         .route("/staff/cases/{reference}/family", get(case::family_copy))
         .route(
             "/staff/cases/{reference}/attachments/{attachment_id}",
             get(attachments::download),
         )
-        .route("/staff/cases/{reference}/band", post(case_actions::band))
+        .route(
+            "/staff/cases/{reference}/band",
+            get(case_actions::band_form).post(case_actions::band),
+        )
         .route(
             "/staff/cases/{reference}/transitions",
             post(case_actions::transition),
         )
+        .route(
+            "/staff/cases/{reference}/transitions/{to}",
+            get(case_actions::transition_form),
+        )
         .route("/staff/cases/{reference}/notes", post(case_actions::note))
         .route(
+            "/staff/cases/{reference}/notes/new",
+            get(case_actions::note_form),
+        )
+        .route(
             "/staff/cases/{reference}/allocation",
-            post(case_actions::allocate),
+            get(case_actions::allocation_form).post(case_actions::allocate),
         )
         .route(
             "/staff/cases/{reference}/messages",
             post(case_actions::message),
         )
         .route(
+            "/staff/cases/{reference}/messages/new",
+            get(case_actions::message_form),
+        )
+        .route(
             "/staff/cases/{reference}/actions/{key}",
-            post(case_actions::required_action),
+            get(case_actions::required_action_form).post(case_actions::required_action),
         )
         .route(
             "/staff/cases/{reference}/meetings/new",
@@ -174,7 +204,7 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/staff/cases/{reference}/meetings",
-            post(casework::record_meeting),
+            get(case::meetings).post(casework::record_meeting),
         )
         .route("/staff/cases/{reference}/plan", get(casework::show_plan))
         .route(
@@ -182,20 +212,36 @@ pub fn router() -> Router<AppState> {
             post(casework::add_goal),
         )
         .route(
+            "/staff/cases/{reference}/plan/goals/new",
+            get(casework::new_goal),
+        )
+        .route(
             "/staff/cases/{reference}/plan/actions",
             post(casework::add_action),
         )
         .route(
+            "/staff/cases/{reference}/plan/actions/new",
+            get(casework::new_action),
+        )
+        .route(
             "/staff/cases/{reference}/plan/actions/{id}",
-            post(casework::update_action),
+            get(casework::change_action).post(casework::update_action),
         )
         .route(
             "/staff/cases/{reference}/plan/reviews",
             post(casework::add_review),
         )
         .route(
+            "/staff/cases/{reference}/plan/reviews/new",
+            get(casework::new_review),
+        )
+        .route(
             "/staff/cases/{reference}/onward-referrals",
-            post(onward::create),
+            get(case::onward_referrals).post(onward::create),
+        )
+        .route(
+            "/staff/cases/{reference}/onward-referrals/new/{kind}",
+            get(onward::new_form),
         )
         .route(
             "/staff/cases/{reference}/onward-referrals/{id}/documents/{format}",

@@ -1,5 +1,7 @@
-//! The case file's onward referrals: the form that records one
-//! (`POST /staff/cases/{reference}/onward-referrals`) and the document downloads
+//! The case file's onward referrals: the form that records one of a kind
+//! (`GET /staff/cases/{reference}/onward-referrals/new/{kind}`, posted to
+//! `POST /staff/cases/{reference}/onward-referrals`; the list is the case's "Onward
+//! referrals" page, `case.rs`) and the document downloads
 //! (`GET /staff/cases/{reference}/onward-referrals/{id}/documents/{pdf|docx}`, an export:
 //! audited, attachment, never cached). Validation, recording and documents are
 //! `cases::onward`, the same operations the API calls.
@@ -8,24 +10,25 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::case::{case_page, load};
+use super::case::{frame, load_file};
 use super::error::StaffError;
-use super::session::SignedIn;
+use super::render::page;
+use super::session::{CurrentSession, SignedIn};
 use crate::cases::onward::{OnwardRequest, people};
 use crate::cases::{CaseError, CaseFile};
 use crate::documents::Format;
 use crate::policy::Action;
-use crate::storage::referrals::Referral;
+use crate::storage::audit::AuditEntry;
 use crate::web::AppState;
 use crate::web::download::download;
 
 /// The onward referral form's fields.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Serialize, Default)]
 pub struct OnwardForm {
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     csrf: String,
     #[serde(default)]
     kind: String,
@@ -93,9 +96,9 @@ pub async fn create(
         .record_onward(&staff, &reference, &request, state.now())
         .await
     {
-        Ok((case, _id)) => {
+        Ok((case, id)) => {
             return Ok(Redirect::to(&format!(
-                "/staff/cases/{}#onward-referrals",
+                "/staff/cases/{}/onward-referrals#onward-{id}",
                 case.referral.reference
             ))
             .into_response());
@@ -103,49 +106,116 @@ pub async fn create(
         Err(CaseError::Invalid(fields)) => fields,
         Err(other) => return Err(other.into()),
     };
-    let (referral, def) = load(&state, &staff, &reference, Action::ViewCase).await?;
-    let kind = def.onward_kind(form.kind.trim()).map(|k| k.key.clone());
     let errors: Vec<(String, String)> = fields
         .into_iter()
         .map(|f| {
-            let id = match &kind {
-                Some(k) => format!("onward-{k}-{}", f.field.replace('_', "-")),
-                None => "onward".to_owned(),
+            let id = match f.field.as_str() {
+                "kind" => "onward".to_owned(),
+                field => format!("onward-{}", field.replace('_', "-")),
             };
             (id, f.message)
         })
         .collect();
-    refuse(&state, &session, &referral, &def, &errors).await
+    let kind = form.kind.trim().to_owned();
+    form_page(&state, &session, &reference, &kind, &errors, &form).await
 }
 
-async fn refuse(
-    state: &AppState,
-    session: &super::session::CurrentSession,
-    referral: &Referral,
-    def: &haven_core::definition::ServiceDefinition,
-    errors: &[(String, String)],
+/// `GET /staff/cases/{reference}/onward-referrals/new/{kind}`: the form recording one
+/// onward referral of `kind`.
+pub async fn new_form(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    Path((reference, kind)): Path<(String, String)>,
 ) -> Result<Response, StaffError> {
-    let entry = crate::storage::audit::AuditEntry::new(
-        state.now(),
-        session.staff().actor(),
-        "referral.viewed",
-        "referral",
-        &referral.id,
-    );
-    state.storage.append_audit(&entry).await?;
-    let borrowed: Vec<(&str, String)> = errors
-        .iter()
-        .map(|(f, m)| (f.as_str(), m.clone()))
-        .collect();
-    case_page(
-        state,
-        session,
-        referral,
-        def,
-        &borrowed,
-        StatusCode::UNPROCESSABLE_ENTITY,
+    form_page(
+        &state,
+        &session,
+        &reference,
+        &kind,
+        &[],
+        &OnwardForm::default(),
     )
     .await
+}
+
+/// The form for an onward referral of `kind` under the case's identity bar, with `errors`
+/// (422) and what was `entered`; 404 for a kind the service does not have.
+async fn form_page(
+    state: &AppState,
+    session: &CurrentSession,
+    reference: &str,
+    kind: &str,
+    errors: &[(String, String)],
+    entered: &OnwardForm,
+) -> Result<Response, StaffError> {
+    let staff = session.staff();
+    let case = load_file(state, &staff, reference, Action::RecordOnwardReferral).await?;
+    let entry = AuditEntry::new(
+        state.now(),
+        staff.actor(),
+        "referral.viewed",
+        "referral",
+        &case.referral.id,
+    );
+    state.storage.append_audit(&entry).await?;
+    let section = section(state, &case, true, false, case.today).await?;
+    let chosen = section
+        .get("kinds")
+        .and_then(Value::as_array)
+        .and_then(|kinds| {
+            kinds
+                .iter()
+                .find(|k| k.get("key").and_then(Value::as_str) == Some(kind))
+        })
+        .cloned();
+    // A kind the service does not have: 404, or the refusal of a post that named one.
+    if chosen.is_none() && errors.is_empty() {
+        return Err(StaffError::NotFound);
+    }
+    let chosen = chosen.unwrap_or(Value::Null);
+    let label = chosen
+        .get("label")
+        .and_then(Value::as_str)
+        .unwrap_or("an onward referral")
+        .to_owned();
+    let mut context = frame(state, session, &case, None).await?;
+    let fresh = entered.kind.is_empty();
+    let today = section.get("today").cloned().unwrap_or(Value::Null);
+    context.insert(
+        "title".to_owned(),
+        json!(format!(
+            "Record: {label} – case {}",
+            case.referral.reference
+        )),
+    );
+    context.insert("heading".to_owned(), json!(format!("Record: {label}")));
+    context.insert("k".to_owned(), chosen);
+    context.insert(
+        "entered".to_owned(),
+        if fresh {
+            json!({
+                "recipient": null, "sent_day": today.get("day"), "sent_month": today.get("month"),
+                "sent_year": today.get("year"), "mark_action_done": "yes",
+            })
+        } else {
+            json!(entered)
+        },
+    );
+    context.insert(
+        "errors".to_owned(),
+        json!(
+            errors
+                .iter()
+                .map(|(field, text)| json!({ "field": field, "text": text }))
+                .collect::<Vec<_>>()
+        ),
+    );
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok(page(status, "onward_form.html", Value::Object(context)))
 }
 
 /// `GET /staff/cases/{reference}/onward-referrals/{id}/documents/{format}`.

@@ -15,11 +15,12 @@ use super::case::when;
 use super::error::StaffError;
 use super::render::page;
 use super::session::SignedIn;
-use crate::cases::queue::{closed_states, waited_words, young_person};
+use crate::cases::queue::{closed_states, waited_words};
 use crate::policy::Action;
 use crate::storage::audit::AuditEntry;
 use crate::storage::queue::QueueFilter;
 use crate::web::AppState;
+use haven_core::young_person::young_person;
 
 /// Rows per page.
 pub const PAGE_SIZE: u32 = 50;
@@ -168,14 +169,21 @@ pub async fn show(
             let terminal = def
                 .and_then(|d| d.workflow.as_ref())
                 .and_then(|w| w.states.iter().find(|s| s.key == r.status));
+            // Only the questions the definition names; never a third-party one on the queue.
             let person = r
                 .answers
                 .as_ref()
-                .map(|a| young_person(a, today));
+                .zip(def)
+                .map(|(a, d)| young_person(d, &[a], today, false));
             json!({
                 "reference": r.reference,
-                "name": person.as_ref().map(|p| p.name.clone()),
-                "age": person.as_ref().map(|p| p.age.clone()),
+                "name": person.as_ref().map(|p| p.name.clone().unwrap_or_else(|| "Not given".to_owned())),
+                "age": person.as_ref().map(|p| {
+                    p.age_today
+                        .map(|years| years.to_string())
+                        .or_else(|| p.age_reported.clone())
+                        .unwrap_or_else(|| "Not given".to_owned())
+                }),
                 "unreadable": r.answers_unreadable,
                 "waited": r.urgent.then(|| waited_words(r.received_at, now)),
                 "service": def.map_or(r.service.as_str(), |d| d.name.as_str()),

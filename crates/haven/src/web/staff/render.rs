@@ -55,12 +55,48 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/staff/case.html"),
     ),
     (
-        "lone_working.html",
-        include_str!("../../../templates/staff/lone_working.html"),
+        "case_layout.html",
+        include_str!("../../../templates/staff/case_layout.html"),
     ),
     (
-        "casework.html",
-        include_str!("../../../templates/staff/casework.html"),
+        "case_referral.html",
+        include_str!("../../../templates/staff/case_referral.html"),
+    ),
+    (
+        "case_screening.html",
+        include_str!("../../../templates/staff/case_screening.html"),
+    ),
+    (
+        "case_meetings.html",
+        include_str!("../../../templates/staff/case_meetings.html"),
+    ),
+    (
+        "case_onward.html",
+        include_str!("../../../templates/staff/case_onward.html"),
+    ),
+    (
+        "case_documents.html",
+        include_str!("../../../templates/staff/case_documents.html"),
+    ),
+    (
+        "case_chronology.html",
+        include_str!("../../../templates/staff/case_chronology.html"),
+    ),
+    (
+        "case_form.html",
+        include_str!("../../../templates/staff/case_form.html"),
+    ),
+    (
+        "plan_form.html",
+        include_str!("../../../templates/staff/plan_form.html"),
+    ),
+    (
+        "onward_form.html",
+        include_str!("../../../templates/staff/onward_form.html"),
+    ),
+    (
+        "lone_working.html",
+        include_str!("../../../templates/staff/lone_working.html"),
     ),
     (
         "meeting.html",
@@ -126,6 +162,27 @@ static ENVIRONMENT: LazyLock<Result<Environment<'static>, String>> = LazyLock::n
     }
     Ok(env)
 });
+
+/// What the layout needs on every signed-in page: the CSRF token (signing out is a form),
+/// who is signed in, and whether the navigation shows the administration pages (only to a
+/// role the policy lets manage staff).
+pub fn chrome(
+    state: &crate::web::AppState,
+    session: &super::session::CurrentSession,
+) -> serde_json::Map<String, serde_json::Value> {
+    let staff = session.staff();
+    let may_manage = state
+        .staff
+        .policy
+        .decide(&staff, crate::policy::Action::ManageUsers, None)
+        .allowed();
+    let mut map = serde_json::Map::new();
+    map.insert("csrf".to_owned(), session.csrf.clone().into());
+    map.insert("signed_in".to_owned(), true.into());
+    map.insert("email".to_owned(), staff.email.clone().into());
+    map.insert("may_manage".to_owned(), may_manage.into());
+    map
+}
 
 /// Renders `template` with `context` to HTML (an error names the template; never input).
 pub fn render<S: Serialize>(template: &str, context: S) -> Result<String, String> {

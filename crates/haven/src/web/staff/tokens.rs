@@ -29,17 +29,25 @@ pub async fn show(
                 "id": t.id, "name": t.name, "email": t.email,
                 "scope": format!("{} ({})", t.scope_role.as_deref().unwrap_or("account's role"),
                     t.scope_team.as_deref().unwrap_or("all teams")),
-                "created_at": t.created_at.get(..16).unwrap_or(&t.created_at).replace('T', " "),
-                "last_used_at": t.last_used_at.as_ref().map(|s| s.get(..16).unwrap_or(s).replace('T', " ")),
+                "created_at": in_words(&t.created_at),
+                "last_used_at": t.last_used_at.as_deref().map(in_words),
                 "revoked": t.revoked_at.is_some(),
             })
         })
         .collect();
-    Ok(page(
-        StatusCode::OK,
-        "tokens.html",
-        json!({ "title": "API tokens", "csrf": session.csrf, "signed_in": true, "email": staff.email, "tokens": rows }),
-    ))
+    // The layout's chrome (with the administration links) and the page's own values.
+    let mut context = super::render::chrome(&state, &session);
+    context.insert("title".to_owned(), json!("API tokens"));
+    context.insert("tokens".to_owned(), json!(rows));
+    Ok(page(StatusCode::OK, "tokens.html", context))
+}
+
+/// A stored time (RFC 3339) as staff read it ("1 December 2026, 14:05", UK time).
+fn in_words(at: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(at).map_or_else(
+        |_| at.to_owned(),
+        |t| super::case::when(t.with_timezone(&chrono::Utc)),
+    )
 }
 
 /// `POST /staff/admin/tokens/{id}/revoke`.
