@@ -13,7 +13,7 @@
 //! - dates in any common UK style ([`crate::dates`]) → `YYYY-MM-DD`;
 //! - yes/no: "Yes", "Y", "No", "N", a ticked box next to one, or "Yes / No" with the other
 //!   struck through or deleted; text after the yes or no goes to the question that the
-//!   definition asks only for that answer (`required_when`, "please give details");
+//!   definition asks only for that answer (`required_when` or `when`, "please give details");
 //! - choices: by option label, initial ("F", "M") or "none"/"neither";
 //! - tick rows: an option's label with a tick (X, ✓, ✔, ☒, Yes) in a following cell;
 //!   for an indicator grid (the screening tool), the column is the one whose header cell
@@ -907,7 +907,7 @@ impl<'d> Reader<'d> {
     }
 
     /// The question the definition asks only after `key` is answered (a "please give
-    /// details" question): the one whose `required_when` names `key`, best matching
+    /// details" question): the one whose `required_when` or `when` names `key`, best matching
     /// `option_label` when given.
     fn follow_up(&self, key: &str, option_label: Option<&str>) -> Option<&'d Question> {
         let candidates: Vec<&'d Question> = self
@@ -916,9 +916,10 @@ impl<'d> Reader<'d> {
             .copied()
             .filter(|q| {
                 matches!(q.kind, QuestionKind::Text | QuestionKind::LongText)
-                    && q.required_when
-                        .as_ref()
-                        .is_some_and(|c| c.question.as_deref() == Some(key))
+                    && [&q.required_when, &q.when].into_iter().any(|c| {
+                        c.as_ref()
+                            .is_some_and(|c| c.question.as_deref() == Some(key))
+                    })
             })
             .collect();
         match option_label {

@@ -128,6 +128,11 @@ const ROUTES: [(&str, &str); 29] = [
         "GET",
         "/api/v1/referrals/{reference}/onward-referrals/{id}/exports/{export_id}",
     ),
+    ("GET", "/api/v1/referrals/{reference}/attachments"),
+    (
+        "GET",
+        "/api/v1/referrals/{reference}/attachments/{attachment_id}",
+    ),
     ("GET", "/api/v1/follow-up"),
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/healthz"),

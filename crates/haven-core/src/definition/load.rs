@@ -1155,8 +1155,8 @@ label = "Age"
                 "third_party_questions = [\"screening.intel\", \"young_person.name\"]",
             )
             .replace(
-                "  \"family_strengths\", \"work_requested\",\n]",
-                "  \"family_strengths\", \"work_requested\", \"nope\", \"lone_working.details\",\n]",
+                "  \"family_strengths\",\n]",
+                "  \"family_strengths\", \"nope\", \"lone_working.details\",\n]",
             );
         let problems = parse_definition("secos.toml", &source)
             .unwrap_err()
