@@ -91,6 +91,11 @@ pub struct ServiceDefinition {
     /// Kinds of onward referral to other organisations, each with its document template.
     #[serde(default)]
     pub onward_referrals: Vec<OnwardReferralKind>,
+    /// Email addresses whose incoming messages are referrals for this service (the secure
+    /// address printed on the paper form). A message delivered to one of them becomes an
+    /// email intake item of this service (`haven mail ingest`); no two services may share one.
+    #[serde(default)]
+    pub intake_addresses: Vec<String>,
 }
 
 /// A kind of person who uses the service; each may get its own wording.
