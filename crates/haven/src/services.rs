@@ -187,6 +187,33 @@ pub enum RegistryError {
         first: String,
         second: String,
     },
+    #[error("{second}: intake address `{address}` is also an intake address of {first}")]
+    SharedIntakeAddress {
+        address: String,
+        first: String,
+        second: String,
+    },
+}
+
+/// No two services share an intake address: a message must go to exactly one service.
+fn check_intake_addresses(
+    services: &BTreeMap<String, Arc<LoadedService>>,
+) -> Result<(), RegistryError> {
+    let mut owner: BTreeMap<String, &str> = BTreeMap::new();
+    for service in services.values() {
+        for address in &service.definition.intake_addresses {
+            if let Some(first) = owner.insert(address.trim().to_lowercase(), &service.file) {
+                if first != service.file {
+                    return Err(RegistryError::SharedIntakeAddress {
+                        address: address.clone(),
+                        first: first.to_owned(),
+                        second: service.file.clone(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A loaded definition and the file it came from.
@@ -259,6 +286,7 @@ impl Registry {
         if !broken.is_empty() {
             return Err(RegistryError::Definitions(broken));
         }
+        check_intake_addresses(&services)?;
         Ok(Self {
             services: Arc::new(services),
         })
@@ -289,9 +317,22 @@ impl Registry {
                 });
             }
         }
+        check_intake_addresses(&services)?;
         Ok(Self {
             services: Arc::new(services),
         })
+    }
+
+    /// Every service's intake addresses, as `(address, service id)` pairs
+    /// (for `haven_email::routing::service_for`).
+    pub fn intake_addresses(&self) -> Vec<(String, String)> {
+        self.definitions()
+            .flat_map(|d| {
+                d.intake_addresses
+                    .iter()
+                    .map(|a| (a.clone(), d.id.clone()))
+            })
+            .collect()
     }
 
     /// The service with this id.
