@@ -186,7 +186,13 @@ impl Storage {
         }
         let entry = AuditEntry {
             reason: Some(new.outcome.as_str().to_owned()),
-            ..AuditEntry::new(new.received_at, new.actor, "email_intake.received", TABLE, &id)
+            ..AuditEntry::new(
+                new.received_at,
+                new.actor,
+                "email_intake.received",
+                TABLE,
+                &id,
+            )
         };
         append_in(&mut tx, &self.audit, &entry).await?;
         tx.commit().await?;

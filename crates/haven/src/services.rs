@@ -327,11 +327,7 @@ impl Registry {
     /// (for `haven_email::routing::service_for`).
     pub fn intake_addresses(&self) -> Vec<(String, String)> {
         self.definitions()
-            .flat_map(|d| {
-                d.intake_addresses
-                    .iter()
-                    .map(|a| (a.clone(), d.id.clone()))
-            })
+            .flat_map(|d| d.intake_addresses.iter().map(|a| (a.clone(), d.id.clone())))
             .collect()
     }
 
