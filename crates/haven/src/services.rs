@@ -419,4 +419,30 @@ mod tests {
         );
         assert_eq!(registry.iter().count(), 3);
     }
+
+    #[test]
+    fn two_services_cannot_share_an_intake_address() {
+        let registry = Registry::load(None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            registry.intake_addresses(),
+            [(
+                "secos.project@secos.cjsm.net".to_owned(),
+                "secos".to_owned()
+            )]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let ceop = include_str!("../../../services/ceop.toml").replacen(
+            "\nid = \"ceop\"\n",
+            "\nid = \"ceop\"\nintake_addresses = [\"SECOS.Project@secos.cjsm.net\"]\n",
+            1,
+        );
+        assert!(ceop.contains("intake_addresses"), "the fixture was edited");
+        std::fs::write(dir.path().join("ceop.toml"), ceop).unwrap();
+        let err = Registry::load(Some(dir.path())).unwrap_err().to_string();
+        assert!(err.contains("is also an intake address of"), "{err}");
+        assert!(
+            err.contains("ceop.toml") && err.contains("secos.toml"),
+            "{err}"
+        );
+    }
 }
