@@ -213,14 +213,28 @@ impl Storage {
             return Ok(Some(IntakeStored::Duplicate(row.try_get(0)?)));
         }
         if let Some(hash) = new.message_id_hash {
-            let reused = query(
-                "SELECT id FROM email_intake WHERE COALESCE(service, '') = $1 \
-                 AND message_id_hash = $2",
-            )
-            .bind(new.service.unwrap_or_default().to_owned())
-            .bind(hash.to_owned())
-            .fetch_optional(&mut **tx)
-            .await?;
+            // Two statements, not COALESCE, so the unique index answers both.
+            let reused = match new.service {
+                Some(service) => {
+                    query(
+                        "SELECT id FROM email_intake WHERE service = $1 \
+                         AND message_id_hash = $2",
+                    )
+                    .bind(service.to_owned())
+                    .bind(hash.to_owned())
+                    .fetch_optional(&mut **tx)
+                    .await?
+                }
+                None => {
+                    query(
+                        "SELECT id FROM email_intake WHERE service IS NULL \
+                         AND message_id_hash = $1",
+                    )
+                    .bind(hash.to_owned())
+                    .fetch_optional(&mut **tx)
+                    .await?
+                }
+            };
             if reused.is_some() {
                 return Ok(Some(IntakeStored::MessageIdReused));
             }
