@@ -23,6 +23,7 @@ pub mod audit;
 pub mod casework;
 pub mod config;
 pub mod drafts;
+pub mod email_intake;
 pub mod fault;
 mod group_commit;
 mod health;

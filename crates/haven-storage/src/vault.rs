@@ -130,6 +130,11 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     SealedColumn::text_id("onward_referrals", "recipient").of_case("referral_id"),
     SealedColumn::text_id("onward_referrals", "consent_reason").of_case("referral_id"),
     SealedColumn::text_id("onward_referrals", "notes").of_case("referral_id"),
+    // Email intake (issue 15): the raw message as received, the item read from it, and why
+    // it was quarantined. No case yet, so each under a key of its own.
+    SealedColumn::text_id("email_intake", "original"),
+    SealedColumn::text_id("email_intake", "item"),
+    SealedColumn::text_id("email_intake", "reason"),
 ];
 
 /// Most passes over one column in one rotation.

@@ -20,6 +20,7 @@ pub mod cli;
 pub mod config;
 pub mod documents;
 pub mod intake;
+pub mod intake_email;
 pub mod mail;
 pub mod notify;
 pub mod policy;

@@ -187,6 +187,33 @@ pub enum RegistryError {
         first: String,
         second: String,
     },
+    #[error("{second}: intake address `{address}` is also an intake address of {first}")]
+    SharedIntakeAddress {
+        address: String,
+        first: String,
+        second: String,
+    },
+}
+
+/// No two services share an intake address: a message must go to exactly one service.
+fn check_intake_addresses(
+    services: &BTreeMap<String, Arc<LoadedService>>,
+) -> Result<(), RegistryError> {
+    let mut owner: BTreeMap<String, &str> = BTreeMap::new();
+    for service in services.values() {
+        for address in &service.definition.intake_addresses {
+            if let Some(first) = owner.insert(address.trim().to_lowercase(), &service.file) {
+                if first != service.file {
+                    return Err(RegistryError::SharedIntakeAddress {
+                        address: address.clone(),
+                        first: first.to_owned(),
+                        second: service.file.clone(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A loaded definition and the file it came from.
@@ -259,6 +286,7 @@ impl Registry {
         if !broken.is_empty() {
             return Err(RegistryError::Definitions(broken));
         }
+        check_intake_addresses(&services)?;
         Ok(Self {
             services: Arc::new(services),
         })
@@ -289,9 +317,18 @@ impl Registry {
                 });
             }
         }
+        check_intake_addresses(&services)?;
         Ok(Self {
             services: Arc::new(services),
         })
+    }
+
+    /// Every service's intake addresses, as `(address, service id)` pairs
+    /// (for `haven_email::routing::service_for`).
+    pub fn intake_addresses(&self) -> Vec<(String, String)> {
+        self.definitions()
+            .flat_map(|d| d.intake_addresses.iter().map(|a| (a.clone(), d.id.clone())))
+            .collect()
     }
 
     /// The service with this id.
@@ -381,5 +418,31 @@ mod tests {
             Some("Replaced")
         );
         assert_eq!(registry.iter().count(), 3);
+    }
+
+    #[test]
+    fn two_services_cannot_share_an_intake_address() {
+        let registry = Registry::load(None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            registry.intake_addresses(),
+            [(
+                "secos.project@secos.cjsm.net".to_owned(),
+                "secos".to_owned()
+            )]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let ceop = include_str!("../../../services/ceop.toml").replacen(
+            "\nid = \"ceop\"\n",
+            "\nid = \"ceop\"\nintake_addresses = [\"SECOS.Project@secos.cjsm.net\"]\n",
+            1,
+        );
+        assert!(ceop.contains("intake_addresses"), "the fixture was edited");
+        std::fs::write(dir.path().join("ceop.toml"), ceop).unwrap();
+        let err = Registry::load(Some(dir.path())).unwrap_err().to_string();
+        assert!(err.contains("is also an intake address of"), "{err}");
+        assert!(
+            err.contains("ceop.toml") && err.contains("secos.toml"),
+            "{err}"
+        );
     }
 }

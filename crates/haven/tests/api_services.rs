@@ -97,7 +97,7 @@ async fn unknown_service_is_404_in_the_error_shape() {
 }
 
 /// Every route of this stage, as the contract lists them.
-const ROUTES: [(&str, &str); 29] = [
+const ROUTES: [(&str, &str); 31] = [
     ("GET", "/api/v1/services"),
     ("GET", "/api/v1/services/{id}"),
     ("POST", "/api/v1/submissions"),

@@ -212,6 +212,25 @@ impl Checker<'_> {
                 }
             }
         }
+        for address in &def.intake_addresses {
+            if !crate::answers::is_email_address(address) {
+                self.problem(
+                    id,
+                    Some(&format!("\"{address}\"")),
+                    format!("intake_addresses: `{address}` is not an email address"),
+                );
+            }
+        }
+        let mut seen_intake = HashSet::new();
+        for address in &def.intake_addresses {
+            if !seen_intake.insert(address.trim().to_lowercase()) {
+                self.problem(
+                    id,
+                    Some(&format!("\"{address}\"")),
+                    format!("intake_addresses: `{address}` is listed twice"),
+                );
+            }
+        }
         if let Some(casework) = &def.casework {
             self.check_casework(def, casework);
         }
@@ -1112,6 +1131,26 @@ label = "Age"
             ),
             "{err}"
         );
+    }
+
+    #[test]
+    fn intake_addresses_must_be_email_addresses() {
+        let source = include_str!("../../../../services/secos.toml").replace(
+            "intake_addresses = [\"secos.project@secos.cjsm.net\"]",
+            "intake_addresses = [\"secos.project\", \"a@b.example\", \"a@b.example\"]",
+        );
+        let problems = parse_definition("secos.toml", &source)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            problems.contains("intake_addresses: `secos.project` is not an email address"),
+            "{problems}"
+        );
+        assert!(
+            problems.contains("intake_addresses: `a@b.example` is listed twice"),
+            "{problems}"
+        );
+        assert!(!problems.contains("`a@b.example` is not"), "{problems}");
     }
 
     #[test]

@@ -113,6 +113,11 @@ pub struct ServiceDefinition {
     /// the identity bar when no date of birth is known ("about 14 when reported").
     #[serde(default)]
     pub young_person_age: Vec<String>,
+    /// Email addresses whose incoming messages are referrals for this service (the secure
+    /// address printed on the paper form). A message delivered to one of them becomes an
+    /// email intake item of this service (`haven mail ingest`); no two services may share one.
+    #[serde(default)]
+    pub intake_addresses: Vec<String>,
 }
 
 /// The family copy (`/staff/cases/{reference}/family`): printed or saved for the young person

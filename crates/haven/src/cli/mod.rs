@@ -11,6 +11,7 @@ mod dev;
 mod keys;
 mod lock;
 mod log_writer;
+mod mail;
 mod migrate;
 mod outbox;
 mod serve;
@@ -88,6 +89,9 @@ enum Command {
     /// The emails in the default outbox (sealed files): list, show.
     #[command(subcommand)]
     Outbox(outbox::OutboxCommand),
+    /// Email intake: take in referrals that arrived by email.
+    #[command(subcommand)]
+    Mail(mail::MailCommand),
     /// Benchmark tools (seeding, staff sessions); hidden.
     #[command(subcommand, hide = true)]
     Dev(dev::DevCommand),
@@ -277,6 +281,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Keys(cmd) => keys::run(&ctx, cmd).await,
         Command::Audit(cmd) => audit::run(&ctx, cmd).await,
         Command::Outbox(cmd) => outbox::run(&ctx, cmd),
+        Command::Mail(cmd) => mail::run(&ctx, cmd).await,
         Command::Dev(cmd) => dev::run(&ctx, cmd).await,
     }
 }
