@@ -98,7 +98,7 @@ test("an admin changes a role and deactivates an account, with reasons, JavaScri
   await page.selectOption("#team", "secos");
   await page.fill("#role-reason", "Now leads the SECOS team");
   await page.click("button:has-text('Change role and team')");
-  assert.equal((await page.textContent("#account-role")).trim(), "manager");
+  assert.equal((await page.textContent("#account-role")).trim(), "Manager");
   assert.match(await page.textContent("main"), /Now leads the SECOS team/);
   await assertAccessible(page, "role changed");
 

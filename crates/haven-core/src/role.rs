@@ -42,6 +42,17 @@ impl Role {
             Role::Auditor => "auditor",
         }
     }
+
+    /// The role as staff say it, for pages, emails and documents.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Triage => "Triage officer",
+            Role::Caseworker => "Caseworker",
+            Role::Manager => "Manager",
+            Role::Admin => "Administrator",
+            Role::Auditor => "Auditor",
+        }
+    }
 }
 
 impl fmt::Display for Role {

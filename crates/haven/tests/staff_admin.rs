@@ -49,7 +49,7 @@ async fn admins_list_accounts_with_role_team_status_and_second_factor() {
         assert_eq!(page.status, StatusCode::OK, "{}", page.text());
         assert_eq!(page.header("cache-control"), Some("no-store"));
         let html = page.text();
-        assert!(html.contains(&email) && html.contains("caseworker") && html.contains("demo-team"));
+        assert!(html.contains(&email) && html.contains("Caseworker") && html.contains("demo-team"));
         assert!(
             html.contains("All teams") && html.contains("Not set up") && html.contains("Active")
         );

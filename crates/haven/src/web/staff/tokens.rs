@@ -13,6 +13,7 @@ use super::session::SignedIn;
 use super::sign_in::CsrfOnly;
 use crate::policy::Action;
 use crate::web::AppState;
+use haven_core::role::Role;
 
 /// `GET /staff/admin/tokens`.
 pub async fn show(
@@ -27,7 +28,10 @@ pub async fn show(
         .map(|t| {
             json!({
                 "id": t.id, "name": t.name, "email": t.email,
-                "scope": format!("{} ({})", t.scope_role.as_deref().unwrap_or("account's role"),
+                "scope": format!("{} ({})",
+                    t.scope_role.as_deref().map_or("The account's role", |r| {
+                        r.parse::<Role>().map_or(r, |role| role.label())
+                    }),
                     t.scope_team.as_deref().unwrap_or("all teams")),
                 "created_at": in_words(&t.created_at),
                 "last_used_at": t.last_used_at.as_deref().map(in_words),

@@ -58,7 +58,7 @@ fn account_json(a: &AccountSummary) -> Value {
         "email": a.user.email,
         "display_name": a.user.display_name,
         "phone": a.user.phone,
-        "role": a.user.role.as_str(),
+        "role": a.user.role.label(),
         "team": team_label(a.user.team.as_deref()),
         "active": !a.user.disabled,
         "second_factor": a.second_factor,
@@ -196,7 +196,7 @@ pub(super) async fn account_page(
             "account": account_json(account),
             "is_self": account.user.id == staff.user_id,
             "roles": Role::ALL.iter().map(|r| json!({
-                "value": r.as_str(), "all_teams": state.staff.policy.all_teams(*r), "selected": r.as_str() == role,
+                "value": r.as_str(), "label": r.label(), "all_teams": state.staff.policy.all_teams(*r), "selected": r.as_str() == role,
             })).collect::<Vec<_>>(),
             "teams": teams(state).into_iter().map(|t| json!({ "value": t, "selected": t == team })).collect::<Vec<_>>(),
             "no_team_selected": team.is_empty(),
