@@ -21,6 +21,7 @@ use sqlx::{Any, Row, Transaction, query};
 use tracing::instrument;
 
 use super::audit::{AuditEntry, append_in};
+use super::mailbox_uids::{MailboxUid, take_in};
 use super::{Storage, StorageError, parse_timestamp, timestamp};
 use crate::crypto::new_id;
 
@@ -117,6 +118,24 @@ impl Storage {
         &self,
         new: &NewEmailIntake<'_>,
     ) -> Result<IntakeStored, StorageError> {
+        match self.store_email_intake_marked(new, None).await? {
+            Some(stored) => Ok(stored),
+            // Only a mailbox message can have been taken already.
+            None => Err(StorageError::Conflict),
+        }
+    }
+
+    /// [`Self::store_email_intake`] for a message of a mailbox: its UID is recorded in the
+    /// same transaction as the item (or the duplicate's audit entry), so it is recorded only
+    /// once the message is stored. `None` when the UID was already taken (by another
+    /// server, or before a restart): nothing is stored. For [`IntakeStored::MessageIdReused`]
+    /// nothing is recorded either: the caller stores the message again, quarantined.
+    #[instrument(skip_all, err)]
+    pub async fn store_email_intake_marked(
+        &self,
+        new: &NewEmailIntake<'_>,
+        mark: Option<&MailboxUid<'_>>,
+    ) -> Result<Option<IntakeStored>, StorageError> {
         let id = new_id();
         let original = self.seal(TABLE, "original", &id, new.original)?;
         let item = match new.item {
@@ -127,7 +146,14 @@ impl Storage {
             Some(text) => Some(self.seal_text(TABLE, "reason", &id, text)?),
             None => None,
         };
+        let taken_at = timestamp(new.received_at);
         let mut tx = self.begin_write().await?;
+        // The UID first: a second server waits here for the first's transaction.
+        if let Some(mark) = mark
+            && !take_in(&mut tx, mark, &taken_at).await?
+        {
+            return Ok(None);
+        }
         if let Some(found) = self.intake_already_held(&mut tx, new).await? {
             if let IntakeStored::Duplicate(existing) = &found {
                 let entry = AuditEntry {
@@ -143,9 +169,9 @@ impl Storage {
                 append_in(&mut tx, &self.audit, &entry).await?;
                 tx.commit().await?;
             }
-            return Ok(found);
+            return Ok(Some(found));
         }
-        let at = timestamp(new.received_at);
+        let at = taken_at.clone();
         let inserted = query(
             "INSERT INTO email_intake (id, service, team, received_at, outcome, reason, \
              message_id_hash, content_hash, urgent, sender_verified, original, item, status, \
@@ -175,10 +201,17 @@ impl Storage {
                 drop(tx);
                 if matches!(err, StorageError::Conflict) {
                     let mut tx = self.begin_write().await?;
+                    if let Some(mark) = mark
+                        && !take_in(&mut tx, mark, &taken_at).await?
+                    {
+                        return Ok(None);
+                    }
                     let found = self.intake_already_held(&mut tx, new).await?;
-                    tx.commit().await?;
                     if let Some(found) = found {
-                        return Ok(found);
+                        if matches!(found, IntakeStored::Duplicate(_)) {
+                            tx.commit().await?;
+                        }
+                        return Ok(Some(found));
                     }
                 }
                 return Err(err);
@@ -196,7 +229,7 @@ impl Storage {
         };
         append_in(&mut tx, &self.audit, &entry).await?;
         tx.commit().await?;
-        Ok(IntakeStored::Stored(id))
+        Ok(Some(IntakeStored::Stored(id)))
     }
 
     /// A duplicate of `new`'s content, or its Message-ID held by other content.

@@ -29,6 +29,7 @@ mod group_commit;
 mod health;
 pub mod invites;
 pub mod jobs;
+pub mod mailbox_uids;
 pub mod meetings;
 pub mod onward;
 pub mod outcomes;

@@ -115,6 +115,48 @@ pub struct Settings {
     pub upload_bytes_per_window: u64,
     /// Length of the upload window in seconds. Env: `HAVEN_UPLOAD_WINDOW_SECS`.
     pub upload_window_secs: u64,
+    /// IMAP server of the intake mailbox (email intake, issue 15). When set, `haven serve`
+    /// takes its messages in the background and `haven mail poll` once. The password is
+    /// read from `HAVEN_IMAP_PASSWORD` or `imap_password_file`, never from this file.
+    /// Env: `HAVEN_IMAP_HOST`.
+    pub imap_host: Option<String>,
+    /// IMAP port [default: 993 for `tls`, 143 for `none`]. Env: `HAVEN_IMAP_PORT`.
+    pub imap_port: Option<u16>,
+    /// `tls` (implicit TLS, certificates checked) or `none` (plain: only for a server on
+    /// the loopback address). Env: `HAVEN_IMAP_TLS`.
+    pub imap_tls: ImapTls,
+    /// IMAP user name. Env: `HAVEN_IMAP_USERNAME`.
+    pub imap_username: Option<String>,
+    /// A file whose first line is the IMAP password (instead of `HAVEN_IMAP_PASSWORD`).
+    /// Env: `HAVEN_IMAP_PASSWORD_FILE`.
+    pub imap_password_file: Option<PathBuf>,
+    /// The folder taken from. Env: `HAVEN_IMAP_FOLDER`.
+    pub imap_folder: String,
+    /// A folder each message is moved to once stored; when absent it is flagged `\Seen`
+    /// and left. Env: `HAVEN_IMAP_MOVE_TO`.
+    pub imap_move_to: Option<String>,
+    /// Extra trusted certificate authorities (PEM) for the IMAP server, e.g. a private CA.
+    /// Env: `HAVEN_IMAP_CA_FILE`.
+    pub imap_ca_file: Option<PathBuf>,
+    /// Seconds between polls when the server does not offer IDLE (or `imap_idle` is off),
+    /// and the longest an IDLE waits before looking again. Env: `HAVEN_IMAP_POLL_SECS`.
+    pub imap_poll_secs: u64,
+    /// Wait with IDLE where the server offers it (new mail is taken at once).
+    /// Env: `HAVEN_IMAP_IDLE`.
+    pub imap_idle: bool,
+    /// A Maildir folder (`new/`, `cur/`, `tmp/`) whose messages are taken in: each is moved
+    /// from `new/` to `cur/` with the `S` flag once stored. Env: `HAVEN_MAILDIR`.
+    pub maildir: Option<PathBuf>,
+    /// Seconds between looks at the Maildir. Env: `HAVEN_MAILDIR_POLL_SECS`.
+    pub maildir_poll_secs: u64,
+}
+
+/// How the IMAP connection is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImapTls {
+    Tls,
+    None,
 }
 
 /// How the SMTP connection is protected.
@@ -166,6 +208,18 @@ impl Default for Settings {
             uploads_per_window: 30,
             upload_bytes_per_window: 200 * 1024 * 1024,
             upload_window_secs: 3600,
+            imap_host: None,
+            imap_port: None,
+            imap_tls: ImapTls::Tls,
+            imap_username: None,
+            imap_password_file: None,
+            imap_folder: "INBOX".to_owned(),
+            imap_move_to: None,
+            imap_ca_file: None,
+            imap_poll_secs: 60,
+            imap_idle: true,
+            maildir: None,
+            maildir_poll_secs: 30,
         }
     }
 }
@@ -209,6 +263,18 @@ impl fmt::Debug for Settings {
             .field("uploads_per_window", &self.uploads_per_window)
             .field("upload_bytes_per_window", &self.upload_bytes_per_window)
             .field("upload_window_secs", &self.upload_window_secs)
+            .field("imap_host", &self.imap_host)
+            .field("imap_port", &self.imap_port)
+            .field("imap_tls", &self.imap_tls)
+            .field("imap_username", &self.imap_username)
+            .field("imap_password_file", &self.imap_password_file)
+            .field("imap_folder", &self.imap_folder)
+            .field("imap_move_to", &self.imap_move_to)
+            .field("imap_ca_file", &self.imap_ca_file)
+            .field("imap_poll_secs", &self.imap_poll_secs)
+            .field("imap_idle", &self.imap_idle)
+            .field("maildir", &self.maildir)
+            .field("maildir_poll_secs", &self.maildir_poll_secs)
             .finish()
     }
 }
@@ -248,7 +314,7 @@ impl Settings {
                 // Not settings of this struct: read where they are used.
                 if matches!(
                     key.as_str(),
-                    "config" | "log" | "secret_key" | "master_key" | "smtp_password"
+                    "config" | "log" | "secret_key" | "master_key" | "smtp_password" | "imap_password"
                 ) {
                     continue;
                 }
@@ -371,6 +437,33 @@ impl Settings {
                 self.upload_bytes_per_window = parse(value, "a number of bytes")?
             }
             "upload_window_secs" => self.upload_window_secs = parse(value, "a number of seconds")?,
+            "imap_host" => self.imap_host = Some(value.trim().to_owned()).filter(|v| !v.is_empty()),
+            "imap_port" => self.imap_port = Some(parse(value, "a port number")?),
+            "imap_tls" => {
+                self.imap_tls = match value.trim() {
+                    "tls" => ImapTls::Tls,
+                    "none" => ImapTls::None,
+                    _ => return Err("must be `tls` or `none`".to_owned()),
+                }
+            }
+            "imap_username" => {
+                self.imap_username = Some(value.trim().to_owned()).filter(|v| !v.is_empty())
+            }
+            "imap_password_file" => {
+                self.imap_password_file =
+                    Some(PathBuf::from(value)).filter(|v| !v.as_os_str().is_empty())
+            }
+            "imap_folder" => self.imap_folder = value.trim().to_owned(),
+            "imap_move_to" => {
+                self.imap_move_to = Some(value.trim().to_owned()).filter(|v| !v.is_empty())
+            }
+            "imap_ca_file" => {
+                self.imap_ca_file = Some(PathBuf::from(value)).filter(|v| !v.as_os_str().is_empty())
+            }
+            "imap_poll_secs" => self.imap_poll_secs = parse(value, "a number of seconds")?,
+            "imap_idle" => self.imap_idle = parse(value, "true or false")?,
+            "maildir" => self.maildir = Some(PathBuf::from(value)).filter(|v| !v.as_os_str().is_empty()),
+            "maildir_poll_secs" => self.maildir_poll_secs = parse(value, "a number of seconds")?,
             // Unknown HAVEN_* variables are ignored: other tools may share the prefix.
             _ => {}
         }
@@ -430,6 +523,12 @@ impl Settings {
         if self.upload_window_secs == 0 {
             return fail("upload_window_secs", "must be at least 1 second");
         }
+        if let Some(reason) = self.imap_problem() {
+            return fail(reason.0, reason.1);
+        }
+        if self.maildir_poll_secs == 0 {
+            return fail("maildir_poll_secs", "must be at least 1 second");
+        }
         if let Some(url) = &self.database_url
             && database_kind(url).is_none()
         {
@@ -439,6 +538,41 @@ impl Settings {
             );
         }
         Ok(())
+    }
+
+    /// What is wrong with the IMAP settings, naming the setting.
+    fn imap_problem(&self) -> Option<(&'static str, &'static str)> {
+        let host = self.imap_host.as_deref()?;
+        if self.imap_username.is_none() {
+            return Some(("imap_username", "must be set when imap_host is"));
+        }
+        if self.imap_folder.trim().is_empty() {
+            return Some(("imap_folder", "must name a folder, like INBOX"));
+        }
+        if self.imap_poll_secs == 0 {
+            return Some(("imap_poll_secs", "must be at least 1 second"));
+        }
+        let loopback = host == "localhost"
+            || host
+                .trim_matches(|c| c == '[' || c == ']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if self.imap_tls == ImapTls::None && !loopback {
+            return Some((
+                "imap_tls",
+                "may be `none` only for a server on the loopback address (127.0.0.1, ::1 or \
+                 localhost): the password and the messages would cross the network in the clear",
+            ));
+        }
+        None
+    }
+
+    /// The IMAP port in use: the configured one, or the usual one for `imap_tls`.
+    pub fn imap_port(&self) -> u16 {
+        self.imap_port.unwrap_or(match self.imap_tls {
+            ImapTls::Tls => 993,
+            ImapTls::None => 143,
+        })
     }
 
     /// The database URL in use: the configured one, or SQLite under the data directory.
@@ -593,6 +727,30 @@ upload_bytes_per_window = 209715200
 
 # Length of that window in seconds.                        (HAVEN_UPLOAD_WINDOW_SECS)
 upload_window_secs = 3600
+
+# Email intake from an IMAP mailbox: `haven serve` takes new messages in the background
+# (IDLE where offered, else every imap_poll_secs); `haven mail poll` once. The password is
+# read from HAVEN_IMAP_PASSWORD or the first line of imap_password_file, never from here.
+#            (HAVEN_IMAP_HOST, HAVEN_IMAP_PORT, HAVEN_IMAP_TLS, HAVEN_IMAP_USERNAME,
+#             HAVEN_IMAP_PASSWORD_FILE, HAVEN_IMAP_FOLDER, HAVEN_IMAP_MOVE_TO,
+#             HAVEN_IMAP_CA_FILE, HAVEN_IMAP_POLL_SECS, HAVEN_IMAP_IDLE)
+# imap_host = "mail.example.org"
+# imap_port = 993
+# "tls" (implicit TLS, port 993) or "none" (plain, a server on the loopback address only).
+imap_tls = "tls"
+# imap_username = "referrals@example.org"
+# imap_password_file = "/run/secrets/imap-password"
+imap_folder = "INBOX"
+# Move each stored message to this folder; unset: flag it \Seen and leave it.
+# imap_move_to = "Taken"
+# imap_ca_file = "/etc/haven/imap-ca.pem"
+imap_poll_secs = 60
+imap_idle = true
+
+# Email intake from a Maildir: new/ → cur/ with the S flag once stored.
+#                                          (HAVEN_MAILDIR, HAVEN_MAILDIR_POLL_SECS)
+# maildir = "/var/mail/referrals"
+maildir_poll_secs = 30
 "#;
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Email intake (issue 15): one raw message → parsed (`haven_email::message::parse`) →
 //! routed to the service whose intake address received it (`haven_email::routing`) → stored
 //! sealed, exactly once (`storage::email_intake`). Written once here; `haven mail ingest`
-//! (and later the mailbox pollers) only call [`ingest_message`].
+//! and the mailbox pollers (`mail_sources`) only call [`ingest_message`] (or
+//! [`ingest_message_marked`] with an IMAP UID).
 //!
 //! Nothing reaches the queue from here: an item waits in its team's inbox until a person
 //! converts or rejects it. The plain Message-ID is never stored or printed: only its keyed
@@ -19,6 +20,7 @@ use zeroize::Zeroizing;
 use crate::crypto::SecretKey;
 use crate::services::Registry;
 use crate::storage::email_intake::{IntakeOutcome, IntakeStored, NewEmailIntake};
+use crate::storage::mailbox_uids::MailboxUid;
 use crate::storage::{Storage, StorageError};
 
 /// Why a message addressed to no service is set aside.
@@ -69,6 +71,24 @@ pub async fn ingest_message(
     now: DateTime<Utc>,
     actor: &str,
 ) -> Result<Ingested, StorageError> {
+    ingest_message_marked(storage, registry, secret, raw, now, actor, None)
+        .await?
+        // Only a mailbox message can have been taken already.
+        .ok_or(StorageError::Conflict)
+}
+
+/// [`ingest_message`] for a message of a mailbox (`mail_sources::imap`): its UID is
+/// recorded in the same transaction as what it became. `None` when that UID was already
+/// taken (by another server, or before a restart): nothing is stored.
+pub async fn ingest_message_marked(
+    storage: &Storage,
+    registry: &Registry,
+    secret: &SecretKey,
+    raw: &[u8],
+    now: DateTime<Utc>,
+    actor: &str,
+    mark: Option<&MailboxUid<'_>>,
+) -> Result<Option<Ingested>, StorageError> {
     let key = intake_hash_key(secret);
     let parsed = message::parse(raw, key.as_slice(), &Limits::default());
     let addresses = registry.intake_addresses();
@@ -131,7 +151,10 @@ pub async fn ingest_message(
             item: item.as_ref(),
             actor,
         };
-        let result = match storage.store_email_intake(&new).await? {
+        let Some(stored) = storage.store_email_intake_marked(&new, mark).await? else {
+            return Ok(None);
+        };
+        let result = match stored {
             IntakeStored::Stored(id) => Ingested {
                 message_id: message_id_hash.clone(),
                 outcome: match outcome {
@@ -167,7 +190,7 @@ pub async fn ingest_message(
                 }
             }
         };
-        return Ok(result);
+        return Ok(Some(result));
     }
 }
 

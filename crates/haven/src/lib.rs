@@ -21,6 +21,7 @@ pub mod config;
 pub mod documents;
 pub mod intake;
 pub mod intake_email;
+pub mod mail_sources;
 pub mod mail;
 pub mod notify;
 pub mod policy;

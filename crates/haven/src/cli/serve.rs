@@ -86,6 +86,23 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
         Duration::from_secs(2),
         state.staff.clock.clone(),
     ));
+    // Email intake from the configured mailboxes, until shutdown.
+    let mail_sources = crate::mail_sources::sources(
+        settings,
+        std::env::var("HAVEN_IMAP_PASSWORD").ok(),
+    )
+    .map_err(|e| CliError::BadInput(e.to_string()))?;
+    let (stop_intake, intake_shutdown) = tokio::sync::watch::channel(false);
+    let intake = crate::mail_sources::Intake {
+        storage: storage.clone(),
+        registry: state.registry.clone(),
+        secret: ctx.secret_key()?,
+        clock: state.staff.clock.clone(),
+    };
+    for source in &mail_sources {
+        tracing::info!(source = %source.key(), "email intake from a mailbox");
+    }
+    let intake_tasks = crate::mail_sources::spawn(&intake, mail_sources, &intake_shutdown);
     let metrics_server = start_metrics_server(settings, &state).await?;
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(settings.bind)
@@ -104,6 +121,14 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
     }
     upkeep.abort();
     mail_worker.abort();
+    // Pollers stop between polls; one cut off mid-message loses nothing (stored first,
+    // marked done after: the next start finds it again and knows it).
+    let _ = stop_intake.send(true);
+    for task in intake_tasks {
+        if tokio::time::timeout(Duration::from_secs(10), task).await.is_err() {
+            tracing::warn!("an email intake task did not stop in time");
+        }
+    }
     storage.close().await;
     tracing::info!("stopped");
     Ok(())
