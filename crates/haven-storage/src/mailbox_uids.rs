@@ -42,11 +42,12 @@ impl Storage {
         mailbox: &str,
         uidvalidity: u32,
     ) -> Result<Option<u32>, StorageError> {
-        let row = query("SELECT MAX(uid) FROM mailbox_uids WHERE mailbox = $1 AND uidvalidity = $2")
-            .bind(mailbox.to_owned())
-            .bind(i64::from(uidvalidity))
-            .fetch_one(&self.pool)
-            .await?;
+        let row =
+            query("SELECT MAX(uid) FROM mailbox_uids WHERE mailbox = $1 AND uidvalidity = $2")
+                .bind(mailbox.to_owned())
+                .bind(i64::from(uidvalidity))
+                .fetch_one(&self.pool)
+                .await?;
         let highest: Option<i64> = row.try_get(0)?;
         highest
             .map(|uid| {

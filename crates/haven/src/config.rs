@@ -314,7 +314,12 @@ impl Settings {
                 // Not settings of this struct: read where they are used.
                 if matches!(
                     key.as_str(),
-                    "config" | "log" | "secret_key" | "master_key" | "smtp_password" | "imap_password"
+                    "config"
+                        | "log"
+                        | "secret_key"
+                        | "master_key"
+                        | "smtp_password"
+                        | "imap_password"
                 ) {
                     continue;
                 }
@@ -462,7 +467,9 @@ impl Settings {
             }
             "imap_poll_secs" => self.imap_poll_secs = parse(value, "a number of seconds")?,
             "imap_idle" => self.imap_idle = parse(value, "true or false")?,
-            "maildir" => self.maildir = Some(PathBuf::from(value)).filter(|v| !v.as_os_str().is_empty()),
+            "maildir" => {
+                self.maildir = Some(PathBuf::from(value)).filter(|v| !v.as_os_str().is_empty())
+            }
             "maildir_poll_secs" => self.maildir_poll_secs = parse(value, "a number of seconds")?,
             // Unknown HAVEN_* variables are ignored: other tools may share the prefix.
             _ => {}

@@ -87,11 +87,9 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
         state.staff.clock.clone(),
     ));
     // Email intake from the configured mailboxes, until shutdown.
-    let mail_sources = crate::mail_sources::sources(
-        settings,
-        std::env::var("HAVEN_IMAP_PASSWORD").ok(),
-    )
-    .map_err(|e| CliError::BadInput(e.to_string()))?;
+    let mail_sources =
+        crate::mail_sources::sources(settings, std::env::var("HAVEN_IMAP_PASSWORD").ok())
+            .map_err(|e| CliError::BadInput(e.to_string()))?;
     let (stop_intake, intake_shutdown) = tokio::sync::watch::channel(false);
     let intake = crate::mail_sources::Intake {
         storage: storage.clone(),
@@ -125,7 +123,10 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
     // marked done after: the next start finds it again and knows it).
     let _ = stop_intake.send(true);
     for task in intake_tasks {
-        if tokio::time::timeout(Duration::from_secs(10), task).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .is_err()
+        {
             tracing::warn!("an email intake task did not stop in time");
         }
     }

@@ -105,7 +105,10 @@ impl ImapSource {
             .imap_username
             .clone()
             .ok_or_else(|| PollError::Settings("imap_username: must be set".to_owned()))?;
-        let password = match (password.filter(|p| !p.is_empty()), &settings.imap_password_file) {
+        let password = match (
+            password.filter(|p| !p.is_empty()),
+            &settings.imap_password_file,
+        ) {
             (Some(p), _) => Zeroizing::new(p),
             (None, Some(file)) => {
                 let text = Zeroizing::new(std::fs::read_to_string(file).map_err(|e| {
@@ -397,9 +400,8 @@ async fn timed<T, E: std::fmt::Display>(
 
 /// The certificates of a PEM file.
 fn read_roots(path: &PathBuf) -> Result<Vec<CertificateDer<'static>>, PollError> {
-    let bad = |reason: String| {
-        PollError::Settings(format!("imap_ca_file: {}: {reason}", path.display()))
-    };
+    let bad =
+        |reason: String| PollError::Settings(format!("imap_ca_file: {}: {reason}", path.display()));
     let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
     let certs = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<Vec<_>, _>>()

@@ -107,7 +107,10 @@ fn list(dir: &Path) -> Result<Vec<PathBuf>, PollError> {
 
 /// Whether a file name carries the `S` flag (`…:2,FLAGS`).
 fn seen(path: &Path) -> bool {
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     name.rsplit_once(":2,")
         .is_some_and(|(_, flags)| flags.contains('S'))
 }
