@@ -11,8 +11,13 @@ cd "$(dirname "$0")/.."
 MESSAGES=${1:-10000}
 
 [ -x /usr/bin/time ] || { echo "installing time (Debian package)"; apt-get install -y -qq time >/dev/null; }
-cargo build --release -q -p haven
-haven=$PWD/target/release/haven
+# HAVEN_BIN: another build to measure (e.g. target/debug/haven); by default a release build.
+if [ -n "${HAVEN_BIN:-}" ]; then
+  haven=$(realpath "$HAVEN_BIN")
+else
+  cargo build --release -q -p haven
+  haven=$PWD/target/release/haven
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
