@@ -59,7 +59,7 @@ for n in range(count):
 PY
 
 export HAVEN_DATA_DIR="$work/data" HAVEN_LOG=warn
-"$haven" migrate >/dev/null
+"$haven" migrate >/dev/null 2>&1
 start=$(date +%s.%N)
 /usr/bin/time -v -o "$work/time.txt" "$haven" mail poll --maildir "$work/maildir" > "$work/report.json"
 end=$(date +%s.%N)
