@@ -19,7 +19,7 @@
 //! at once), else sleeps `imap_poll_secs`.
 
 use std::io;
-use std::path::PathBuf;
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -399,7 +399,7 @@ async fn timed<T, E: std::fmt::Display>(
 }
 
 /// The certificates of a PEM file.
-fn read_roots(path: &PathBuf) -> Result<Vec<CertificateDer<'static>>, PollError> {
+fn read_roots(path: &Path) -> Result<Vec<CertificateDer<'static>>, PollError> {
     let bad =
         |reason: String| PollError::Settings(format!("imap_ca_file: {}: {reason}", path.display()));
     let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;

@@ -106,7 +106,7 @@ impl PollError {
 /// A configured source.
 #[derive(Debug, Clone)]
 pub enum Source {
-    Imap(imap::ImapSource),
+    Imap(Box<imap::ImapSource>),
     Maildir(maildir::MaildirSource),
 }
 
@@ -136,7 +136,7 @@ pub fn sources(
 ) -> Result<Vec<Source>, PollError> {
     let mut sources = Vec::new();
     if let Some(source) = imap::ImapSource::from_settings(settings, imap_password)? {
-        sources.push(Source::Imap(source));
+        sources.push(Source::Imap(Box::new(source)));
     }
     if let Some(dir) = &settings.maildir {
         sources.push(Source::Maildir(maildir::MaildirSource::new(
@@ -161,7 +161,7 @@ pub fn spawn(
             let shutdown = shutdown.clone();
             tokio::spawn(async move {
                 match source {
-                    Source::Imap(s) => s.run(intake, shutdown).await,
+                    Source::Imap(s) => (*s).run(intake, shutdown).await,
                     Source::Maildir(s) => s.run(intake, shutdown).await,
                 }
             })
