@@ -187,7 +187,10 @@ impl Storage {
         rows.iter()
             .map(|row| {
                 let key: Option<String> = row.try_get(1)?;
-                Ok((row.try_get(0)?, key.as_deref() == Some(self.people_key.id())))
+                Ok((
+                    row.try_get(0)?,
+                    key.as_deref() == Some(self.people_key.id()),
+                ))
             })
             .collect()
     }

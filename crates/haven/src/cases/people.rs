@@ -103,7 +103,9 @@ pub async fn reindex_case(
     referral: &Referral,
     now: DateTime<Utc>,
 ) -> Result<(), CaseError> {
-    let identity = identity_of(storage, def, referral).await?.unwrap_or_default();
+    let identity = identity_of(storage, def, referral)
+        .await?
+        .unwrap_or_default();
     storage.index_person(&referral.id, &identity, now).await?;
     Ok(())
 }
@@ -299,7 +301,10 @@ pub async fn search(
         ));
     }
     if q.chars().count() > 200 {
-        return Err(CaseError::invalid("q", "Search must be 200 characters or fewer"));
+        return Err(CaseError::invalid(
+            "q",
+            "Search must be 200 characters or fewer",
+        ));
     }
     let storage = cases.storage;
     let may_see = |service: &str, team: &str| {
@@ -398,8 +403,7 @@ pub fn search_score(wanted: &Identity, person: &Identity) -> Option<(f64, Vec<St
                 } else {
                     Field::GivenName
                 };
-                let level = if haven_core::people::normalise::canonical_given(name) == canonical
-                {
+                let level = if haven_core::people::normalise::canonical_given(name) == canonical {
                     3
                 } else {
                     name_level(word, name)
