@@ -221,8 +221,10 @@ pub async fn links(
     Ok(out)
 }
 
-/// Confirms (`confirm`) or rejects a possible link between two cases: both must be cases
-/// the member of staff may open and link (otherwise 404, as for a missing case).
+/// Confirms (`confirm`) or rejects a possible link between two cases. The member of staff
+/// must be allowed to open and link this case (404 / 403 otherwise); another case they may
+/// not open or link is refused exactly like a missing one (a field error on `other`), so
+/// references of other teams cannot be probed.
 pub async fn decide_link(
     cases: &Cases<'_>,
     staff: &Staff,
@@ -231,33 +233,27 @@ pub async fn decide_link(
     confirm: bool,
     now: DateTime<Utc>,
 ) -> Result<(), CaseError> {
-    let other = cases
-        .storage
-        .find_referral(other_reference.trim())
-        .await?
-        .ok_or(CaseError::NotFound)?;
-    for case in [referral, &other] {
+    let allowed = |case: &Referral, action: Action| {
         let scope = CaseScope {
             service: &case.service,
             team: &case.team,
         };
-        if !cases
-            .policy
-            .decide(staff, Action::ViewCase, Some(scope))
-            .allowed()
-        {
-            return Err(CaseError::NotFound);
-        }
-        if !cases
-            .policy
-            .decide(staff, Action::LinkPeople, Some(scope))
-            .allowed()
-        {
-            return Err(CaseError::Forbidden(
-                "Your role may not confirm or reject links between cases".to_owned(),
-            ));
-        }
+        cases.policy.decide(staff, action, Some(scope)).allowed()
+    };
+    if !allowed(referral, Action::ViewCase) {
+        return Err(CaseError::NotFound);
     }
+    if !allowed(referral, Action::LinkPeople) {
+        return Err(CaseError::Forbidden(
+            "Your role may not confirm or reject links between cases".to_owned(),
+        ));
+    }
+    let other = cases
+        .storage
+        .find_referral(other_reference.trim())
+        .await?
+        .filter(|o| allowed(o, Action::ViewCase) && allowed(o, Action::LinkPeople))
+        .ok_or_else(|| CaseError::invalid("other", "No case you may link has that reference"))?;
     if other.id == referral.id {
         return Err(CaseError::invalid("other", "Choose a different case"));
     }
@@ -293,6 +289,15 @@ pub async fn search(
     q: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<SearchHit>, CaseError> {
+    if !cases
+        .policy
+        .decide(staff, Action::ViewQueue, None)
+        .allowed()
+    {
+        return Err(CaseError::Forbidden(
+            "Your role may not search cases".to_owned(),
+        ));
+    }
     let q = q.trim();
     if q.is_empty() {
         return Err(CaseError::invalid(
