@@ -108,7 +108,7 @@ async fn a_second_referral_for_the_same_child_shows_a_possible_link_and_decision
             // Reject: remembered, so the link is no longer suggested.
             let csrf = triage.csrf(app, &format!("/staff/cases/{second}")).await;
             let done = triage
-                .post(app, &format!("/staff/cases/{second}/links"), &[("csrf", &csrf), ("other", &first), ("decision", "reject")])
+                .post(app, &format!("/staff/cases/{second}/links"), &[("csrf", csrf.as_str()), ("other", first.as_str()), ("decision", "reject")])
                 .await;
             assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
             assert!(location(&done).starts_with(&format!("/staff/cases/{second}")));
@@ -117,7 +117,7 @@ async fn a_second_referral_for_the_same_child_shows_a_possible_link_and_decision
             // Confirm: shown as confirmed.
             let csrf = triage.csrf(app, &format!("/staff/cases/{second}")).await;
             let done = triage
-                .post(app, &format!("/staff/cases/{second}/links"), &[("csrf", &csrf), ("other", &first), ("decision", "confirm")])
+                .post(app, &format!("/staff/cases/{second}/links"), &[("csrf", csrf.as_str()), ("other", first.as_str()), ("decision", "confirm")])
                 .await;
             assert_eq!(done.status, StatusCode::SEE_OTHER);
             let html = triage.get(app, &format!("/staff/cases/{first}")).await.text();
@@ -147,7 +147,7 @@ async fn a_second_referral_for_the_same_child_shows_a_possible_link_and_decision
             assert!(!html.contains("name=\"decision\""));
             let csrf = auditor.csrf(app, &format!("/staff/cases/{second}")).await;
             let refused = auditor
-                .post(app, &format!("/staff/cases/{second}/links"), &[("csrf", &csrf), ("other", &first), ("decision", "reject")])
+                .post(app, &format!("/staff/cases/{second}/links"), &[("csrf", csrf.as_str()), ("other", first.as_str()), ("decision", "reject")])
                 .await;
             assert_eq!(refused.status, StatusCode::FORBIDDEN);
         })
@@ -174,10 +174,10 @@ async fn another_team_learns_only_that_the_child_is_known_elsewhere() {
             // Linking across teams is refused exactly as for a case that does not exist.
             let csrf = ceop_staff.csrf(app, &format!("/staff/cases/{ceop}")).await;
             let refused = ceop_staff
-                .post(app, &format!("/staff/cases/{ceop}/links"), &[("csrf", &csrf), ("other", &secos), ("decision", "confirm")])
+                .post(app, &format!("/staff/cases/{ceop}/links"), &[("csrf", csrf.as_str()), ("other", secos.as_str()), ("decision", "confirm")])
                 .await;
             let missing = ceop_staff
-                .post(app, &format!("/staff/cases/{ceop}/links"), &[("csrf", &csrf), ("other", "CEOP-NONE-NONE"), ("decision", "confirm")])
+                .post(app, &format!("/staff/cases/{ceop}/links"), &[("csrf", csrf.as_str()), ("other", "CEOP-NONE-NONE"), ("decision", "confirm")])
                 .await;
             assert_ne!(refused.status, StatusCode::SEE_OTHER);
             assert_eq!(refused.status, missing.status);
