@@ -202,7 +202,7 @@ async fn search_tolerates_misspellings_and_reads_dates_and_postcodes() {
                 "khloe marsch",
                 "Marsh 14/3/2011",
                 "chloe ts9 9zy",
-                "07700900456",
+                "07700900011",
             ] {
                 let html = triage
                     .get(
