@@ -9,6 +9,7 @@
 //! - [`role`]: the staff roles.
 //! - [`answer_words`]: the one "answer in words" formatter (pages, staff, documents).
 //! - [`disclosure`]: answers without third-party information, for whoever may not see it.
+//! - [`people`]: normalising who a referral is about, blocking keys, Fellegi–Sunter scoring.
 //! - [`reporter`]: who made a report (a young person about themselves?) and their contact wishes.
 #![forbid(unsafe_code)]
 
@@ -19,6 +20,7 @@ pub mod calendar;
 pub mod casework;
 pub mod definition;
 pub mod disclosure;
+pub mod people;
 pub mod reporter;
 pub mod role;
 pub mod screening;

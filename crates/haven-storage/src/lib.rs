@@ -33,6 +33,7 @@ pub mod mailbox_uids;
 pub mod meetings;
 pub mod onward;
 pub mod outcomes;
+pub mod people;
 pub mod permissions;
 pub mod plans;
 pub mod queue;
@@ -154,6 +155,8 @@ pub struct Storage {
     page_limit: Arc<AtomicU32>,
     /// The definitions compact screenings are rebuilt with ([`screening`]), parsed once.
     screening_rules: Arc<screening::RulesCache>,
+    /// The person index's blind-token key (derived from the server secret key; never stored).
+    people_key: people::PersonIndexKey,
 }
 
 impl Storage {
@@ -201,6 +204,7 @@ impl Storage {
             health: Arc::default(),
             page_limit,
             screening_rules: Arc::default(),
+            people_key: people::PersonIndexKey::derive(secret),
         })
     }
 

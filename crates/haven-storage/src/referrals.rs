@@ -49,6 +49,9 @@ pub struct NewReferral<'a> {
     /// An email to queue with the referral, in the same transaction (the duty address's
     /// notice of an urgent referral): a mail job payload, sealed like every job's.
     pub alert: Option<&'a Value>,
+    /// The young person as the definition's `[people]` section reads them: indexed (blind
+    /// tokens, sealed identity) in the same transaction. `None` for a service without one.
+    pub person: Option<&'a haven_core::people::Identity>,
 }
 
 // Hand-written so answers and the receipt hash never reach a log line.
@@ -131,7 +134,12 @@ impl Storage {
                 self.rebuilds_exactly(rules, new.answers, new.received_at, shown)
             })
         });
+        let person = match new.person {
+            Some(identity) => self.person_row(&case, &new.id, identity)?,
+            None => None,
+        };
         let row = ReferralRow {
+            person,
             answers: self.seal_json_in_case(&case, "referrals", "answers", &new.id, new.answers)?,
             screening: new
                 .screening
@@ -282,6 +290,8 @@ pub(crate) struct ReferralRow {
     pub uploads: Vec<String>,
     /// An email job queued with the referral (payload already sealed under its id).
     pub alert: Option<SealedJob>,
+    /// The person index entry (tokens and sealed identity), when there is one.
+    pub person: Option<super::people::PersonRow>,
 }
 
 /// A mail job sealed ahead of its transaction.
@@ -466,6 +476,9 @@ async fn insert_referral(
         .bind(&now)
         .execute(&mut **tx)
         .await?;
+    }
+    if let Some(person) = &row.person {
+        super::people::insert_person(tx, &row.id, person, row.received_at).await?;
     }
     let entry = AuditEntry::new(
         row.received_at,

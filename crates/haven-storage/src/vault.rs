@@ -135,6 +135,9 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     SealedColumn::text_id("email_intake", "original"),
     SealedColumn::text_id("email_intake", "item"),
     SealedColumn::text_id("email_intake", "reason"),
+    // The person index (issue 16): a referral's young person, normalised (names, date of
+    // birth, postcode, contact details), opened only to score a possible link.
+    SealedColumn::text_key("person_records", "identity", "referral_id").of_case("referral_id"),
 ];
 
 /// Most passes over one column in one rotation.

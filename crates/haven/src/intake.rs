@@ -225,6 +225,8 @@ pub async fn submit(
         .as_ref()
         .map_or(DEFAULT_STATUS, |w| w.initial.as_str());
     let urgent = result.as_ref().is_some_and(|r| r.urgent);
+    // The young person for the person index (blind tokens), written with the referral.
+    let person = def.identity(&submission.answers);
     for _ in 0..REFERENCE_ATTEMPTS {
         let id = crypto::new_id();
         let reference = crypto::new_reference(&def.reference_prefix);
@@ -259,6 +261,7 @@ pub async fn submit(
                 .map(|f| (f.draft_id.as_str(), f.keep.as_slice())),
             uploads: &uploads,
             alert: alert.as_ref(),
+            person: person.as_ref(),
         };
         match storage.create_referral(&new).await {
             Ok(()) => {
@@ -471,6 +474,11 @@ pub async fn submit_invited(
             crate::storage::invites::ReceiveError::Storage(e) => e.into(),
         })?;
     tracing::info!(service = %def.id, stage = %stage.key, reference = %referral.reference, "stage attached");
+    // A later stage may name the young person (Cyber Choices' detailed referral): index
+    // them again. The stage is stored whatever happens here; `haven people reindex` repairs.
+    if let Err(e) = crate::cases::people::reindex_case(storage, def, &referral, now).await {
+        tracing::warn!(reference = %referral.reference, error = %e, "person index not updated");
+    }
     Ok(Attached {
         reference: referral.reference,
         moved: outcome.filter(|_| moved).map(|o| (o.from, o.to)),

@@ -31,11 +31,16 @@ pub enum Action {
     Casework,
     RecordOnwardReferral,
     ExportDocument,
+    /// Confirm or reject a possible link between two referrals of the same young person.
+    LinkPeople,
+    /// See that a young person is known to another team's service (which, and its contact;
+    /// never content).
+    SeeKnownElsewhere,
 }
 
 impl Action {
     /// Every action, for the matrix test and the policy checks.
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 16] = [
         Action::ViewQueue,
         Action::ViewCase,
         Action::ViewThirdParty,
@@ -50,6 +55,8 @@ impl Action {
         Action::Casework,
         Action::RecordOnwardReferral,
         Action::ExportDocument,
+        Action::LinkPeople,
+        Action::SeeKnownElsewhere,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,6 +75,8 @@ impl Action {
             Action::Casework => "casework",
             Action::RecordOnwardReferral => "record_onward_referral",
             Action::ExportDocument => "export_document",
+            Action::LinkPeople => "link_people",
+            Action::SeeKnownElsewhere => "see_known_elsewhere",
         }
     }
 }

@@ -556,6 +556,7 @@ async fn screening_is_stored_as_the_rules_that_made_it_and_read_back_exactly() {
                 files: None,
                 uploads: &[],
                 alert: None,
+                person: None,
             };
             app.storage.create_referral(&new).await.unwrap();
             let stored_odd = app

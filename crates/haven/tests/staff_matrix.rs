@@ -28,6 +28,8 @@ fn allowed(role: Role, action: &str) -> bool {
         "casework",
         "record_onward_referral",
         "export_document",
+        "link_people",
+        "see_known_elsewhere",
     ];
     // `any_staff`: every signed-in role (the stateless screening check).
     if action == "any_staff" {
@@ -70,6 +72,22 @@ struct Route {
 }
 
 const ROUTES: &[Route] = &[
+    Route {
+        via: Via::Page,
+        method: "GET",
+        path: "/staff/search?q=chloe",
+        action: "view_queue",
+        on_case: false,
+        body: "",
+    },
+    Route {
+        via: Via::Page,
+        method: "POST",
+        path: "/staff/cases/{ref}/links",
+        action: "link_people",
+        on_case: true,
+        body: "other={ref}&decision=reject",
+    },
     Route {
         via: Via::Page,
         method: "GET",

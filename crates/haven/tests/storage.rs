@@ -39,6 +39,7 @@ fn referral<'a>(
         files: None,
         uploads: &[],
         alert: None,
+        person: None,
     }
 }
 

@@ -100,6 +100,18 @@ async fn a_childs_name_appears_nowhere_in_the_database() {
                 .unwrap();
             assert_eq!(row.get::<String, _>(0), "screening_confirmed");
             assert_eq!(row.get::<String, _>(1), "secos");
+            // The person index (issue 16) is written, so the scans below cover its tables:
+            // blind tokens and the sealed identity, never the name, date or postcode.
+            let indexed: i64 = sqlx::query(
+                "SELECT COUNT(*) FROM person_tokens t JOIN referrals r ON r.id = t.referral_id
+                 WHERE r.reference = $1",
+            )
+            .bind(&reference)
+            .fetch_one(app.storage.pool())
+            .await
+            .unwrap()
+            .get(0);
+            assert!(indexed > 0, "the person index holds the referral's tokens");
 
             let engine = format!("{:?}", app.engine);
             if app.engine == Engine::Sqlite {
@@ -141,6 +153,8 @@ async fn a_childs_name_appears_nowhere_in_the_database() {
                 "Quillfeather",
                 "Northfield Academy",
                 "07700 900 456",
+                "07700900456",
+                "TS99ZY",
             ] {
                 assert_absent(&after, secret, &engine);
             }

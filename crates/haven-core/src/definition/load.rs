@@ -212,6 +212,29 @@ impl Checker<'_> {
                 }
             }
         }
+        if let Some(people) = &def.people {
+            use crate::people::IdentifierKind;
+            for (key, kind) in &people.identifiers {
+                let question = def.questions().find(|(_, _, q)| &q.key == key);
+                match question {
+                    None => self.problem(
+                        id,
+                        Some(&format!("\"{key}\"")),
+                        format!("[people] identifiers names no question `{key}`"),
+                    ),
+                    Some((_, _, q))
+                        if *kind == IdentifierKind::DateOfBirth && q.kind != QuestionKind::Date =>
+                    {
+                        self.problem(
+                            id,
+                            Some(&format!("\"{key}\"")),
+                            format!("[people] identifiers: `{key}` is a date of birth but not a date question"),
+                        );
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
         for address in &def.intake_addresses {
             if !crate::answers::is_email_address(address) {
                 self.problem(

@@ -118,6 +118,46 @@ pub struct ServiceDefinition {
     /// email intake item of this service (`haven mail ingest`); no two services may share one.
     #[serde(default)]
     pub intake_addresses: Vec<String>,
+    /// Which answers identify the young person, for the person index (possible links
+    /// between referrals, the staff search). Without it the service's referrals are not
+    /// indexed.
+    #[serde(default)]
+    pub people: Option<PeopleIndex>,
+}
+
+/// A definition's `[people]` section: which questions identify the young person and as
+/// what. Their answers are normalised and stored only as keyed blind tokens (and sealed).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PeopleIndex {
+    /// Question key (of any stage) → what its answer identifies (`full_name`,
+    /// `given_name`, `family_name`, `preferred_name`, `date_of_birth`, `postcode`,
+    /// `address`, `school`, `phone`, `email`, `online_handle`).
+    pub identifiers: BTreeMap<String, crate::people::IdentifierKind>,
+    /// How staff of another service can reach this team about a young person known to both
+    /// (a phone number or mailbox), shown to them instead of any case content. Defaults to
+    /// `duty_email`.
+    #[serde(default)]
+    pub contact: Option<String>,
+}
+
+impl ServiceDefinition {
+    /// The young person of a referral as the definition's `[people]` section reads them from
+    /// its answers (`None` when the service has no `[people]` section).
+    pub fn identity(&self, answers: &serde_json::Value) -> Option<crate::people::Identity> {
+        let index = self.people.as_ref()?;
+        let mut identity = crate::people::Identity::default();
+        for (key, kind) in &index.identifiers {
+            let mut value = Some(answers);
+            for part in key.split('.') {
+                value = value.and_then(|v| v.get(part));
+            }
+            if let Some(value) = value {
+                identity.add_answer(*kind, value);
+            }
+        }
+        Some(identity)
+    }
 }
 
 /// The family copy (`/staff/cases/{reference}/family`): printed or saved for the young person

@@ -15,6 +15,7 @@ pub mod error;
 pub mod file;
 pub mod meetings;
 pub mod onward;
+pub mod people;
 pub mod plans;
 pub mod queue;
 pub mod work;

@@ -395,6 +395,7 @@ async fn seed(ctx: &Context, args: &SeedArgs) -> Result<(), CliError> {
                             files: None,
                             uploads: &[],
                             alert: None,
+                            person: None,
                         },
                         d.state.clone(),
                     )

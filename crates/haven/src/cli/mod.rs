@@ -14,6 +14,7 @@ mod log_writer;
 mod mail;
 mod migrate;
 mod outbox;
+mod people;
 mod serve;
 mod services;
 
@@ -92,6 +93,9 @@ enum Command {
     /// Email intake: take in referrals that arrived by email.
     #[command(subcommand)]
     Mail(mail::MailCommand),
+    /// The person index (linked people, search): rebuild it.
+    #[command(subcommand, alias = "match")]
+    People(people::PeopleCommand),
     /// Benchmark tools (seeding, staff sessions); hidden.
     #[command(subcommand, hide = true)]
     Dev(dev::DevCommand),
@@ -282,6 +286,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Audit(cmd) => audit::run(&ctx, cmd).await,
         Command::Outbox(cmd) => outbox::run(&ctx, cmd),
         Command::Mail(cmd) => mail::run(&ctx, cmd).await,
+        Command::People(cmd) => people::run(&ctx, cmd).await,
         Command::Dev(cmd) => dev::run(&ctx, cmd).await,
     }
 }

@@ -461,7 +461,9 @@ async fn summary(
         .filter(|a| a.get("status").and_then(Value::as_str) == Some("open"))
         .count();
     let (_, casework) = super::casework::case_section(state, &staff, referral, def).await?;
+    let linked = super::people::panel(state, session, referral).await?;
     Ok(json!({
+        "people": linked,
         "menu": menu,
         "case": {
             "status": state_label(def, &referral.status),

@@ -21,6 +21,7 @@ pub mod casework;
 pub mod error;
 mod invisible;
 pub mod onward;
+pub mod people;
 pub mod queue;
 pub mod render;
 pub mod second_factor;
@@ -147,6 +148,8 @@ pub fn router() -> Router<AppState> {
         // A case: its pages (sub navigation), then one form per page (GET shows it, POST
         // does it).
         .route("/staff/cases/{reference}", get(case::show))
+        .route("/staff/cases/{reference}/links", post(people::decide))
+        .route("/staff/search", get(people::search_page))
         .route("/staff/cases/{reference}/referral", get(case::referral))
         .route(
             "/staff/cases/{reference}/screening",

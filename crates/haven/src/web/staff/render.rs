@@ -55,6 +55,14 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/staff/case.html"),
     ),
     (
+        "people_panel.html",
+        include_str!("../../../templates/staff/people_panel.html"),
+    ),
+    (
+        "search.html",
+        include_str!("../../../templates/staff/search.html"),
+    ),
+    (
         "case_layout.html",
         include_str!("../../../templates/staff/case_layout.html"),
     ),

@@ -1,0 +1,401 @@
+//! The person index (`person_records`, `person_tokens`, `person_links`): keyed blind tokens
+//! of each referral's normalised young person, their sealed identity, and staff decisions
+//! on possible links.
+//!
+//! Nothing here is plaintext: a token is HMAC-SHA256 (16 bytes, hex) of a blocking or
+//! search key (`haven_core::people`) under a key derived from the server secret key for this
+//! purpose only; the identity is sealed under the case key and opened only to score a
+//! candidate, in memory.
+
+use chrono::{DateTime, Utc};
+use haven_core::people::Identity;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use sqlx::{Any, AssertSqlSafe, Row, Transaction, query};
+use tracing::instrument;
+use zeroize::Zeroizing;
+
+use super::audit::{AuditEntry, append_in};
+use super::referrals::placeholders;
+use super::{Storage, StorageError, timestamp};
+use crate::crypto::SecretKey;
+use crate::crypto::sealed::CaseKey;
+
+const INDEX_KEY_LABEL: &[u8] = b"haven person index v1";
+
+/// The blind-index key, derived from the server secret key. A new server secret gives a new
+/// key (and key id): `haven people reindex` rebuilds the records made under another.
+#[derive(Clone)]
+pub struct PersonIndexKey {
+    key: Zeroizing<[u8; 32]>,
+    id: String,
+}
+
+impl std::fmt::Debug for PersonIndexKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PersonIndexKey")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PersonIndexKey {
+    pub fn derive(secret: &SecretKey) -> Self {
+        let key = Zeroizing::new(secret.derive(INDEX_KEY_LABEL));
+        let id = hex::encode(&mac(&key, b"haven person index key id")[..8]);
+        Self { key, id }
+    }
+
+    /// The key's fingerprint, stored with each record.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The token of one plaintext key (`gf:JTN:ANL`).
+    pub fn token(&self, plain: &str) -> String {
+        hex::encode(&mac(&self.key, plain.as_bytes())[..16])
+    }
+}
+
+fn mac(key: &[u8; 32], data: &[u8]) -> [u8; 32] {
+    match <Hmac<Sha256> as Mac>::new_from_slice(key) {
+        Ok(mut m) => {
+            m.update(data);
+            m.finalize().into_bytes().into()
+        }
+        // `new_from_slice` accepts any key length for HMAC; never reached.
+        Err(_) => [0; 32],
+    }
+}
+
+/// A referral's index entry, made before its transaction (tokens computed, identity sealed).
+pub(crate) struct PersonRow {
+    pub key_id: String,
+    pub identity: Vec<u8>,
+    pub tokens: Vec<String>,
+}
+
+/// A referral that shares tokens with another: a candidate to score.
+#[derive(Debug, Clone)]
+pub struct PersonCandidate {
+    pub referral_id: String,
+    pub reference: String,
+    pub service: String,
+    pub team: String,
+    pub status: String,
+    pub received_at: DateTime<Utc>,
+    /// How many of the asked tokens it has.
+    pub shared: i64,
+}
+
+/// A staff decision on a pair of referrals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonLink {
+    /// The other referral of the pair.
+    pub other: String,
+    pub confirmed: bool,
+    pub decided_by: String,
+    pub decided_at: DateTime<Utc>,
+}
+
+impl Storage {
+    /// The blind-index key.
+    pub fn person_index_key(&self) -> &PersonIndexKey {
+        &self.people_key
+    }
+
+    /// The tokens of plaintext keys under the current key.
+    pub fn person_tokens(&self, plain: &[String]) -> Vec<String> {
+        let mut tokens: Vec<String> = plain.iter().map(|p| self.people_key.token(p)).collect();
+        tokens.sort();
+        tokens.dedup();
+        tokens
+    }
+
+    /// The index entry of a referral's identity (tokens of its blocking and search keys,
+    /// the identity sealed under the case key), or `None` when it has nothing to index.
+    pub(crate) fn person_row(
+        &self,
+        case: &CaseKey,
+        referral_id: &str,
+        identity: &Identity,
+    ) -> Result<Option<PersonRow>, StorageError> {
+        if identity.is_empty() {
+            return Ok(None);
+        }
+        let mut plain = identity.blocking_keys();
+        plain.extend(identity.search_keys());
+        let json = serde_json::to_value(identity).map_err(|e| StorageError::Corrupt {
+            column: "identity",
+            reason: e.to_string(),
+        })?;
+        let sealed =
+            self.seal_json_in_case(case, "person_records", "identity", referral_id, &json)?;
+        Ok(Some(PersonRow {
+            key_id: self.people_key.id().to_owned(),
+            identity: sealed,
+            tokens: self.person_tokens(&plain),
+        }))
+    }
+
+    /// Indexes (again) one referral's young person: its old tokens go, the new ones and its
+    /// sealed identity are written, in one transaction. An empty identity only removes.
+    #[instrument(skip_all)]
+    pub async fn index_person(
+        &self,
+        referral_id: &str,
+        identity: &Identity,
+        now: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let case = self.case_key(referral_id).await?;
+        let row = match &case {
+            Some(case) => self.person_row(case, referral_id, identity)?,
+            None => None,
+        };
+        let mut tx = self.begin_write().await?;
+        query("DELETE FROM person_tokens WHERE referral_id = $1")
+            .bind(referral_id)
+            .execute(&mut *tx)
+            .await?;
+        query("DELETE FROM person_records WHERE referral_id = $1")
+            .bind(referral_id)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(row) = &row {
+            insert_person(&mut tx, referral_id, row, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ids of referrals after `after` (id order), `limit` at a time, with whether each is
+    /// indexed under the current key: the reindex command's pages.
+    pub async fn person_reindex_page(
+        &self,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<(String, bool)>, StorageError> {
+        let rows = query(
+            "SELECT r.id, p.key_id FROM referrals r
+             LEFT JOIN person_records p ON p.referral_id = r.id
+             WHERE r.id > $1 ORDER BY r.id LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let key: Option<String> = row.try_get(1)?;
+                Ok((
+                    row.try_get(0)?,
+                    key.as_deref() == Some(self.people_key.id()),
+                ))
+            })
+            .collect()
+    }
+
+    /// Referrals holding any of `tokens` (other than `exclude`), most shared tokens first, at
+    /// most `limit`.
+    #[instrument(skip_all)]
+    pub async fn person_candidates(
+        &self,
+        tokens: &[String],
+        exclude: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<PersonCandidate>, StorageError> {
+        if tokens.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tokens = &tokens[..tokens.len().min(200)];
+        let sql = format!(
+            "SELECT r.id, r.reference, r.service, r.team, r.status, r.received_at, m.n
+             FROM (SELECT referral_id, COUNT(*) AS n FROM person_tokens
+                   WHERE token IN {} GROUP BY referral_id) m
+             JOIN referrals r ON r.id = m.referral_id
+             WHERE r.id <> ${}
+             ORDER BY m.n DESC, r.received_at DESC
+             LIMIT ${}",
+            placeholders(0, tokens.len()),
+            tokens.len() + 1,
+            tokens.len() + 2
+        );
+        let mut q = query(AssertSqlSafe(sql));
+        for token in tokens {
+            q = q.bind(token);
+        }
+        let rows = q
+            .bind(exclude.unwrap_or(""))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(PersonCandidate {
+                    referral_id: row.try_get(0)?,
+                    reference: row.try_get(1)?,
+                    service: row.try_get(2)?,
+                    team: row.try_get(3)?,
+                    status: row.try_get(4)?,
+                    received_at: super::parse_timestamp(
+                        "received_at",
+                        &row.try_get::<String, _>(5)?,
+                    )?,
+                    shared: row.try_get(6)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The sealed identities of these referrals, opened in memory (a referral with none, or
+    /// whose case key was destroyed, is left out).
+    #[instrument(skip_all)]
+    pub async fn person_identities(
+        &self,
+        referral_ids: &[String],
+    ) -> Result<Vec<(String, Identity)>, StorageError> {
+        if referral_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT p.referral_id, p.identity, k.key_id, k.wrapped
+             FROM person_records p JOIN case_keys k ON k.referral_id = p.referral_id
+             WHERE p.referral_id IN {}",
+            placeholders(0, referral_ids.len())
+        );
+        let mut q = query(AssertSqlSafe(sql));
+        for id in referral_ids {
+            q = q.bind(id);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: String = row.try_get(0)?;
+            let (Some(key_id), Some(wrapped)) = (
+                row.try_get::<Option<String>, _>(2)?,
+                row.try_get::<Option<Vec<u8>>, _>(3)?,
+            ) else {
+                continue;
+            };
+            let case = self.unwrap_case_key(&id, &key_id, &wrapped)?;
+            let json = self.open_json_in_case(
+                Some(&case),
+                "person_records",
+                "identity",
+                &id,
+                &row.try_get::<Vec<u8>, _>(1)?,
+            )?;
+            let identity: Identity =
+                serde_json::from_value(json).map_err(|e| StorageError::Corrupt {
+                    column: "identity",
+                    reason: e.to_string(),
+                })?;
+            out.push((id, identity));
+        }
+        Ok(out)
+    }
+
+    /// Records a staff decision on a possible link (replacing any earlier one), with an
+    /// audit entry on each referral (`person_link.confirmed` / `person_link.rejected`).
+    #[instrument(skip_all)]
+    pub async fn decide_person_link(
+        &self,
+        one: &str,
+        other: &str,
+        confirmed: bool,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let (a, b) = if one < other {
+            (one, other)
+        } else {
+            (other, one)
+        };
+        let decision = if confirmed { "confirmed" } else { "rejected" };
+        let mut tx = self.begin_write().await?;
+        query("DELETE FROM person_links WHERE referral_a = $1 AND referral_b = $2")
+            .bind(a)
+            .bind(b)
+            .execute(&mut *tx)
+            .await?;
+        query(
+            "INSERT INTO person_links (referral_a, referral_b, decision, decided_by, decided_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(a)
+        .bind(b)
+        .bind(decision)
+        .bind(actor)
+        .bind(timestamp(at))
+        .execute(&mut *tx)
+        .await
+        .map_err(StorageError::from_write)?;
+        let action = format!("person_link.{decision}");
+        for id in [one, other] {
+            let entry = AuditEntry::new(at, actor, &action, "referral", id);
+            append_in(&mut tx, &self.audit, &entry).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Staff decisions on links of this referral.
+    pub async fn person_links(&self, referral_id: &str) -> Result<Vec<PersonLink>, StorageError> {
+        let rows = query(
+            "SELECT referral_a, referral_b, decision, decided_by, decided_at FROM person_links
+             WHERE referral_a = $1 OR referral_b = $1",
+        )
+        .bind(referral_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let a: String = row.try_get(0)?;
+                let b: String = row.try_get(1)?;
+                Ok(PersonLink {
+                    other: if a == referral_id { b } else { a },
+                    confirmed: row.try_get::<String, _>(2)? == "confirmed",
+                    decided_by: row.try_get(3)?,
+                    decided_at: super::parse_timestamp(
+                        "decided_at",
+                        &row.try_get::<String, _>(4)?,
+                    )?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Writes a referral's index entry in the caller's transaction.
+pub(crate) async fn insert_person(
+    tx: &mut Transaction<'static, Any>,
+    referral_id: &str,
+    row: &PersonRow,
+    now: DateTime<Utc>,
+) -> Result<(), StorageError> {
+    query(
+        "INSERT INTO person_records (referral_id, key_id, identity, indexed_at)
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(referral_id)
+    .bind(&row.key_id)
+    .bind(&row.identity)
+    .bind(timestamp(now))
+    .execute(&mut **tx)
+    .await
+    .map_err(StorageError::from_write)?;
+    // One statement per 400 tokens (both engines' parameter limits are far above).
+    for chunk in row.tokens.chunks(400) {
+        let values: Vec<String> = (0..chunk.len()).map(|i| placeholders(i * 2, 2)).collect();
+        let sql = format!(
+            "INSERT INTO person_tokens (token, referral_id) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = query(AssertSqlSafe(sql));
+        for token in chunk {
+            q = q.bind(token).bind(referral_id);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,453 @@
+//! Linked people: possible links between referrals of the same young person, staff decisions
+//! on them, "known to another service", and the staff search.
+//!
+//! The index holds only blind tokens and sealed identities (`storage::people`). Candidates
+//! come from shared tokens (blocking); their identities are opened in memory to be scored
+//! (`haven_core::people`) and dropped. Another team's case is never described: only its
+//! service's name and contact, and only to roles with `see_known_elsewhere`.
+
+use chrono::{DateTime, Utc};
+use haven_core::definition::ServiceDefinition;
+use haven_core::people::{Explanation, Identity, Params, compare, explain, query_identity};
+
+use super::{CaseError, Cases};
+use crate::access::Staff;
+use crate::policy::{Action, CaseScope};
+use crate::storage::Storage;
+use crate::storage::audit::AuditEntry;
+use crate::storage::referrals::Referral;
+
+/// Possible links at or above this probability are shown.
+pub const SHOW_AT: f64 = 0.5;
+/// Another service's case at or above this probability makes the young person "known
+/// elsewhere".
+pub const KNOWN_AT: f64 = 0.9;
+/// Most candidates one referral is scored against.
+const CANDIDATES: i64 = 50;
+
+/// A possible link to a case the member of staff may open.
+#[derive(Debug, Clone)]
+pub struct PossibleLink {
+    pub reference: String,
+    pub service_name: String,
+    pub status: String,
+    pub received_at: DateTime<Utc>,
+    pub explanation: Explanation,
+    /// A staff decision: `Some(true)` confirmed (the same young person).
+    pub confirmed: Option<bool>,
+}
+
+/// A young person known to a service of another team: that service and its contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownElsewhere {
+    pub service_name: String,
+    pub contact: Option<String>,
+    /// The other service's case is still open (the "known elsewhere" alert).
+    pub open: bool,
+}
+
+/// What the case summary shows.
+#[derive(Debug, Clone, Default)]
+pub struct Links {
+    pub possible: Vec<PossibleLink>,
+    pub elsewhere: Vec<KnownElsewhere>,
+}
+
+/// The young person of a case as its definition reads them, from every stage received
+/// (the first answer of each kind wins, the first stage first).
+pub async fn identity_of(
+    storage: &Storage,
+    def: &ServiceDefinition,
+    referral: &Referral,
+) -> Result<Option<Identity>, CaseError> {
+    let Some(mut identity) = def.identity(&referral.answers) else {
+        return Ok(None);
+    };
+    for stage in storage.referral_stages(&referral.id).await? {
+        if let Some(more) = def.identity(&stage.answers) {
+            merge(&mut identity, more);
+        }
+    }
+    Ok(Some(identity))
+}
+
+fn merge(into: &mut Identity, more: Identity) {
+    for g in more.given {
+        if !into.given.contains(&g) {
+            into.given.push(g);
+        }
+    }
+    into.family = into.family.take().or(more.family);
+    into.date_of_birth = into.date_of_birth.or(more.date_of_birth);
+    into.postcode = into.postcode.take().or(more.postcode);
+    into.address = into.address.take().or(more.address);
+    into.school = into.school.take().or(more.school);
+    for (list, extra) in [
+        (&mut into.phones, more.phones),
+        (&mut into.emails, more.emails),
+        (&mut into.handles, more.handles),
+    ] {
+        for v in extra {
+            if !list.contains(&v) {
+                list.push(v);
+            }
+        }
+    }
+}
+
+/// Indexes (again) one case's young person from its answers (after a later stage, or by
+/// `haven people reindex`). A service without `[people]` removes any entry.
+pub async fn reindex_case(
+    storage: &Storage,
+    def: &ServiceDefinition,
+    referral: &Referral,
+    now: DateTime<Utc>,
+) -> Result<(), CaseError> {
+    let identity = identity_of(storage, def, referral)
+        .await?
+        .unwrap_or_default();
+    storage.index_person(&referral.id, &identity, now).await?;
+    Ok(())
+}
+
+/// Possible links of a case and where else the young person is known. The caller has
+/// checked the member of staff may open `referral`. Audited (`person_index.compared`): the
+/// identities of other cases were opened to score them.
+pub async fn links(
+    cases: &Cases<'_>,
+    staff: &Staff,
+    referral: &Referral,
+    now: DateTime<Utc>,
+) -> Result<Links, CaseError> {
+    let storage = cases.storage;
+    let mut found = storage
+        .person_identities(std::slice::from_ref(&referral.id))
+        .await?;
+    let Some((_, identity)) = found.pop() else {
+        return Ok(Links::default());
+    };
+    let tokens = storage.person_tokens(&identity.blocking_keys());
+    let candidates = storage
+        .person_candidates(&tokens, Some(&referral.id), CANDIDATES)
+        .await?;
+    let decisions = storage.person_links(&referral.id).await?;
+    let ids: Vec<String> = candidates.iter().map(|c| c.referral_id.clone()).collect();
+    let identities = storage.person_identities(&ids).await?;
+    let params = Params::default();
+    let mut out = Links::default();
+    for candidate in &candidates {
+        let Some((_, other)) = identities
+            .iter()
+            .find(|(id, _)| *id == candidate.referral_id)
+        else {
+            continue;
+        };
+        let explanation = explain(&params, &compare(&identity, other));
+        let decision = decisions
+            .iter()
+            .find(|d| d.other == candidate.referral_id)
+            .map(|d| d.confirmed);
+        let Some(def) = cases.registry.get(&candidate.service) else {
+            continue;
+        };
+        let scope = CaseScope {
+            service: &candidate.service,
+            team: &candidate.team,
+        };
+        let may_open = cases
+            .policy
+            .decide(staff, Action::ViewCase, Some(scope))
+            .allowed();
+        if candidate.team == referral.team && may_open {
+            if explanation.probability >= SHOW_AT && decision != Some(false)
+                || decision == Some(true)
+            {
+                out.possible.push(PossibleLink {
+                    reference: candidate.reference.clone(),
+                    service_name: def.name.clone(),
+                    status: candidate.status.clone(),
+                    received_at: candidate.received_at,
+                    explanation,
+                    confirmed: decision,
+                });
+            }
+        } else if candidate.team != referral.team
+            && explanation.probability >= KNOWN_AT
+            && cases
+                .policy
+                .decide(
+                    staff,
+                    Action::SeeKnownElsewhere,
+                    Some(CaseScope {
+                        service: &referral.service,
+                        team: &referral.team,
+                    }),
+                )
+                .allowed()
+        {
+            let known = KnownElsewhere {
+                service_name: def.name.clone(),
+                contact: def
+                    .people
+                    .as_ref()
+                    .and_then(|p| p.contact.clone())
+                    .or_else(|| def.duty_email.clone()),
+                open: !super::is_closed(def, &candidate.status),
+            };
+            match out
+                .elsewhere
+                .iter_mut()
+                .find(|k| k.service_name == known.service_name)
+            {
+                Some(k) => k.open |= known.open,
+                None => out.elsewhere.push(known),
+            }
+        }
+    }
+    out.possible.sort_by(|a, b| {
+        b.explanation
+            .probability
+            .total_cmp(&a.explanation.probability)
+    });
+    storage
+        .append_audit(&AuditEntry::new(
+            now,
+            staff.actor(),
+            "person_index.compared",
+            "referral",
+            &referral.id,
+        ))
+        .await?;
+    Ok(out)
+}
+
+/// Confirms (`confirm`) or rejects a possible link between two cases. The member of staff
+/// must be allowed to open and link this case (404 / 403 otherwise); another case they may
+/// not open or link is refused exactly like a missing one (a field error on `other`), so
+/// references of other teams cannot be probed.
+pub async fn decide_link(
+    cases: &Cases<'_>,
+    staff: &Staff,
+    referral: &Referral,
+    other_reference: &str,
+    confirm: bool,
+    now: DateTime<Utc>,
+) -> Result<(), CaseError> {
+    let allowed = |case: &Referral, action: Action| {
+        let scope = CaseScope {
+            service: &case.service,
+            team: &case.team,
+        };
+        cases.policy.decide(staff, action, Some(scope)).allowed()
+    };
+    if !allowed(referral, Action::ViewCase) {
+        return Err(CaseError::NotFound);
+    }
+    if !allowed(referral, Action::LinkPeople) {
+        return Err(CaseError::Forbidden(
+            "Your role may not confirm or reject links between cases".to_owned(),
+        ));
+    }
+    let other = cases
+        .storage
+        .find_referral(other_reference.trim())
+        .await?
+        .filter(|o| allowed(o, Action::ViewCase) && allowed(o, Action::LinkPeople))
+        .ok_or_else(|| CaseError::invalid("other", "No case you may link has that reference"))?;
+    if other.id == referral.id {
+        return Err(CaseError::invalid("other", "Choose a different case"));
+    }
+    cases
+        .storage
+        .decide_person_link(&referral.id, &other.id, confirm, &staff.actor(), now)
+        .await?;
+    Ok(())
+}
+
+/// One search result: a case the member of staff may open.
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    pub reference: String,
+    pub service_name: String,
+    pub status: String,
+    pub received_at: DateTime<Utc>,
+    /// How well it matched, 0 to 1.
+    pub score: f64,
+    /// Which fields matched, in words ("Last name: spelt almost the same").
+    pub matched: Vec<String>,
+}
+
+/// Most search results.
+pub const SEARCH_LIMIT: usize = 25;
+
+/// Searches the cases the member of staff may see by name, date of birth, postcode, phone,
+/// email, handle or reference, tolerating misspellings (phonetic tokens, Jaro–Winkler).
+/// Audited (`person_index.searched`, without the words searched for).
+pub async fn search(
+    cases: &Cases<'_>,
+    staff: &Staff,
+    q: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<SearchHit>, CaseError> {
+    if !cases
+        .policy
+        .decide(staff, Action::ViewQueue, None)
+        .allowed()
+    {
+        return Err(CaseError::Forbidden(
+            "Your role may not search cases".to_owned(),
+        ));
+    }
+    let q = q.trim();
+    if q.is_empty() {
+        return Err(CaseError::invalid(
+            "q",
+            "Enter a name, date of birth, postcode, reference, phone, email or handle",
+        ));
+    }
+    if q.chars().count() > 200 {
+        return Err(CaseError::invalid(
+            "q",
+            "Search must be 200 characters or fewer",
+        ));
+    }
+    let storage = cases.storage;
+    let may_see = |service: &str, team: &str| {
+        cases
+            .policy
+            .decide(staff, Action::ViewCase, Some(CaseScope { service, team }))
+            .allowed()
+    };
+    let mut hits = Vec::new();
+    // A reference, exactly.
+    if !q.contains(' ')
+        && q.contains('-')
+        && let Some(r) = storage.find_referral(&q.to_uppercase()).await?
+        && may_see(&r.service, &r.team)
+    {
+        hits.push(SearchHit {
+            service_name: service_name(cases, &r.service),
+            reference: r.reference,
+            status: r.status,
+            received_at: r.received_at,
+            score: 1.0,
+            matched: vec!["Reference: the same".to_owned()],
+        });
+    }
+    let wanted = query_identity(q);
+    let tokens = storage.person_tokens(&wanted.search_keys());
+    let candidates = storage.person_candidates(&tokens, None, 500).await?;
+    let visible: Vec<_> = candidates
+        .into_iter()
+        .filter(|c| may_see(&c.service, &c.team))
+        .filter(|c| hits.iter().all(|h| h.reference != c.reference))
+        .take(100)
+        .collect();
+    let ids: Vec<String> = visible.iter().map(|c| c.referral_id.clone()).collect();
+    let identities = storage.person_identities(&ids).await?;
+    for c in &visible {
+        let Some((_, identity)) = identities.iter().find(|(id, _)| *id == c.referral_id) else {
+            continue;
+        };
+        if let Some((score, matched)) = search_score(&wanted, identity) {
+            hits.push(SearchHit {
+                reference: c.reference.clone(),
+                service_name: service_name(cases, &c.service),
+                status: c.status.clone(),
+                received_at: c.received_at,
+                score,
+                matched,
+            });
+        }
+    }
+    hits.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(b.received_at.cmp(&a.received_at))
+    });
+    hits.truncate(SEARCH_LIMIT);
+    storage
+        .append_audit(&AuditEntry::new(
+            now,
+            staff.actor(),
+            "person_index.searched",
+            "search",
+            &hits.len().to_string(),
+        ))
+        .await?;
+    Ok(hits)
+}
+
+fn service_name(cases: &Cases<'_>, service: &str) -> String {
+    cases
+        .registry
+        .get(service)
+        .map_or_else(|| service.to_owned(), |d| d.name.clone())
+}
+
+/// How well an identity answers a search: each name word typed is matched against every
+/// name of the person (given or family), the other fields compared as for a link. `None`
+/// when something typed plainly disagrees or nothing agrees.
+pub fn search_score(wanted: &Identity, person: &Identity) -> Option<(f64, Vec<String>)> {
+    use haven_core::people::Field;
+    use haven_core::people::compare::name_level;
+    let params = Params::default();
+    let mut names: Vec<&str> = person.given.iter().map(String::as_str).collect();
+    names.extend(person.family.as_deref());
+    let mut total = 0.0;
+    let mut parts = 0usize;
+    let mut matched = Vec::new();
+    for word in &wanted.given {
+        parts += 1;
+        let canonical = haven_core::people::normalise::canonical_given(word);
+        let (level, field) = names
+            .iter()
+            .map(|name| {
+                let field = if Some(*name) == person.family.as_deref() {
+                    Field::FamilyName
+                } else {
+                    Field::GivenName
+                };
+                let level = if haven_core::people::normalise::canonical_given(name) == canonical {
+                    3
+                } else {
+                    name_level(word, name)
+                };
+                (level, field)
+            })
+            .max_by_key(|(l, _)| *l)?;
+        if level == 0 {
+            return None;
+        }
+        total += params.weight(field, level);
+        matched.push(format!("{}: {}", field.label(), field.level_label(level)));
+    }
+    let others = Identity {
+        given: Vec::new(),
+        family: None,
+        ..wanted.clone()
+    };
+    let person_others = Identity {
+        given: Vec::new(),
+        family: None,
+        ..person.clone()
+    };
+    let c = compare(&others, &person_others);
+    for field in Field::ALL {
+        if let Some(level) = c.level(field) {
+            parts += 1;
+            // A date or postcode typed must be near (transposed or one part off at most).
+            if level == 0 {
+                return None;
+            }
+            total += params.weight(field, level);
+            matched.push(format!("{}: {}", field.label(), field.level_label(level)));
+        }
+    }
+    if parts == 0 || matched.is_empty() {
+        return None;
+    }
+    // A logistic of the mean weight: 1 when everything typed agrees exactly.
+    let mean = total / parts as f64;
+    Some((1.0 / (1.0 + (-(mean - 1.0)).exp2()), matched))
+}

@@ -1,0 +1,230 @@
+//! Linked people (issue 16): the person index is written with each referral as blind tokens
+//! (no plaintext), a second referral for the same child (misspelt name, day and month
+//! swapped) shows a possible link with its explanation, confirm and reject are remembered and
+//! audited, another team's staff learn only that the child is known to another service, and
+//! the search tolerates misspellings and lists only cases the user may see.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::staff::{Browser, account, location};
+use common::{TestApp, TestAppBuilder, sample};
+use haven::access::Role;
+use serde_json::{Value, json};
+use sqlx::Row;
+
+/// A SECOS referral about a child with this name and date of birth; its reference.
+async fn secos_about(app: &TestApp, name: &str, dob: &str) -> String {
+    let mut answers = sample("secos-referral");
+    answers["young_person"]["name"] = json!(name);
+    answers["young_person"]["date_of_birth"] = json!(dob);
+    // Each child a phone of their own (the sample's is shared).
+    answers["young_person"]["contact_details"] =
+        json!(format!("Mobile 07700 900{:03}", name.len()));
+    submit(app, json!({"service": "secos", "stage": "referral", "audience": "professional", "answers": answers})).await
+}
+
+async fn submit(app: &TestApp, body: Value) -> String {
+    let response = app.post_json("/api/v1/submissions", &body).await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+    response.json()["reference"].as_str().unwrap().to_owned()
+}
+
+async fn signed_in(app: &TestApp, role: Role, team: Option<&str>) -> Browser {
+    let (id, _) = account(app, role, team, "a-password-for-tests").await;
+    Browser::signed_in(app, &id).await
+}
+
+async fn id_of(app: &TestApp, reference: &str) -> String {
+    app.storage
+        .find_referral(reference)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn the_index_holds_only_blind_tokens_and_sealed_identities() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let reference = secos_about(app, "Zephyrine Quillfeather", "2011-03-04").await;
+            let id = id_of(app, &reference).await;
+            let tokens: Vec<String> =
+                sqlx::query("SELECT token FROM person_tokens WHERE referral_id = $1")
+                    .bind(&id)
+                    .fetch_all(app.storage.pool())
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+            assert!(tokens.len() >= 8, "{tokens:?}");
+            for t in &tokens {
+                assert_eq!(t.len(), 32);
+                assert!(t.chars().all(|c| c.is_ascii_hexdigit()), "{t}");
+            }
+            let record =
+                sqlx::query("SELECT key_id, identity FROM person_records WHERE referral_id = $1")
+                    .bind(&id)
+                    .fetch_one(app.storage.pool())
+                    .await
+                    .unwrap();
+            assert_eq!(
+                record.get::<String, _>(0),
+                app.storage.person_index_key().id()
+            );
+            let sealed: Vec<u8> = record.get(1);
+            assert!(sealed.starts_with(b"hv2"), "sealed");
+            let text = String::from_utf8_lossy(&sealed).to_uppercase();
+            for plain in ["ZEPHYRINE", "QUILLFEATHER", "2011", "TS99ZY"] {
+                assert!(!text.contains(plain), "{plain} in the sealed identity");
+            }
+            // The identity opens in memory.
+            let opened = app.storage.person_identities(&[id.clone()]).await.unwrap();
+            assert_eq!(opened[0].1.family.as_deref(), Some("QUILLFEATHER"));
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn a_second_referral_for_the_same_child_shows_a_possible_link_and_decisions_are_audited() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let first = secos_about(app, "Jayden O'Neil", "2011-03-07").await;
+            let other_child = secos_about(app, "Amira Khan", "2010-11-21").await;
+            // Misspelt, and the day and month swapped.
+            let second = secos_about(app, "Jaiden Oneill", "2011-07-03").await;
+            let mut triage = signed_in(app, Role::Triage, Some("secos")).await;
+            let html = triage.get(app, &format!("/staff/cases/{second}")).await.text();
+            assert!(html.contains("id=\"possible-links\""), "{html}");
+            assert!(html.contains(&format!("id=\"link-{first}\"")), "{html}");
+            assert!(!html.contains(&format!("id=\"link-{other_child}\"")), "{html}");
+            assert!(html.contains("Date of birth: day and month swapped"), "{html}");
+            assert!(html.contains("Last name: spelt almost the same"), "{html}");
+
+            // Reject: remembered, so the link is no longer suggested.
+            let csrf = triage.csrf(app, &format!("/staff/cases/{second}")).await;
+            let done = triage
+                .post(app, &format!("/staff/cases/{second}/links"), &[("csrf", csrf.as_str()), ("other", first.as_str()), ("decision", "reject")])
+                .await;
+            assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text());
+            assert!(location(&done).starts_with(&format!("/staff/cases/{second}")));
+            let html = triage.get(app, &format!("/staff/cases/{second}")).await.text();
+            assert!(!html.contains(&format!("id=\"link-{first}\"")), "{html}");
+            // Confirm: shown as confirmed.
+            let csrf = triage.csrf(app, &format!("/staff/cases/{second}")).await;
+            let done = triage
+                .post(app, &format!("/staff/cases/{second}/links"), &[("csrf", csrf.as_str()), ("other", first.as_str()), ("decision", "confirm")])
+                .await;
+            assert_eq!(done.status, StatusCode::SEE_OTHER);
+            let html = triage.get(app, &format!("/staff/cases/{first}")).await.text();
+            assert!(html.contains(&format!("id=\"link-{second}\"")), "{html}");
+            assert!(html.contains("Confirmed"), "{html}");
+
+            let (a, b) = (id_of(app, &first).await, id_of(app, &second).await);
+            let actions: Vec<String> = sqlx::query(
+                "SELECT action FROM audit_log WHERE record_id = $1 AND action LIKE 'person_link.%' ORDER BY seq",
+            )
+            .bind(&a)
+            .fetch_all(app.storage.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+            assert_eq!(actions, ["person_link.rejected", "person_link.confirmed"]);
+            let links = app.storage.person_links(&b).await.unwrap();
+            assert_eq!(links.len(), 1);
+            assert!(links[0].confirmed);
+
+            // An auditor (no link_people) sees the panel but no buttons; a POST is refused.
+            let mut auditor = signed_in(app, Role::Auditor, None).await;
+            let html = auditor.get(app, &format!("/staff/cases/{second}")).await.text();
+            assert!(html.contains("id=\"possible-links\""));
+            assert!(!html.contains("name=\"decision\""));
+            let csrf = auditor.csrf(app, &format!("/staff/cases/{second}")).await;
+            let refused = auditor
+                .post(app, &format!("/staff/cases/{second}/links"), &[("csrf", csrf.as_str()), ("other", first.as_str()), ("decision", "reject")])
+                .await;
+            assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn another_team_learns_only_that_the_child_is_known_elsewhere() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let secos = secos_about(app, "Maya Clarke", "2012-02-09").await;
+            let mut answers = sample("ceop-report-parent");
+            answers["child"]["date_of_birth"] = json!("2012-02-09");
+            answers["child"]["location"] = json!("14 Sample Street, Middlesbrough TS9 9ZY");
+            let ceop = submit(app, json!({"service": "ceop", "stage": "report", "audience": "parent_carer", "answers": answers})).await;
+            let mut ceop_staff = signed_in(app, Role::Triage, Some("ceop")).await;
+            let html = ceop_staff.get(app, &format!("/staff/cases/{ceop}")).await.text();
+            assert!(html.contains("id=\"known-elsewhere\""), "{html}");
+            assert!(html.contains("id=\"known-elsewhere-alert\""), "{html}");
+            assert!(html.contains("01642 819743"), "SECOS's contact: {html}");
+            assert!(!html.contains(&secos), "no reference of another team's case");
+            assert!(!html.contains(&format!("id=\"link-{secos}\"")));
+            // Linking across teams is refused exactly as for a case that does not exist.
+            let csrf = ceop_staff.csrf(app, &format!("/staff/cases/{ceop}")).await;
+            let refused = ceop_staff
+                .post(app, &format!("/staff/cases/{ceop}/links"), &[("csrf", csrf.as_str()), ("other", secos.as_str()), ("decision", "confirm")])
+                .await;
+            let missing = ceop_staff
+                .post(app, &format!("/staff/cases/{ceop}/links"), &[("csrf", csrf.as_str()), ("other", "CEOP-NONE-NONE"), ("decision", "confirm")])
+                .await;
+            assert_ne!(refused.status, StatusCode::SEE_OTHER);
+            assert_eq!(refused.status, missing.status);
+            assert!(app.storage.person_links(&id_of(app, &ceop).await).await.unwrap().is_empty());
+            // The search lists only the user's team's cases.
+            let html = ceop_staff.get(app, "/staff/search?q=maya+clark").await.text();
+            assert!(html.contains(&ceop), "{html}");
+            assert!(!html.contains(&secos), "{html}");
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn search_tolerates_misspellings_and_reads_dates_and_postcodes() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let chloe = secos_about(app, "Chloe Marsh", "2011-03-14").await;
+            let amira = secos_about(app, "Amira Khan", "2010-11-21").await;
+            let mut triage = signed_in(app, Role::Triage, Some("secos")).await;
+            for q in [
+                "khloe marsch",
+                "Marsh 14/3/2011",
+                "chloe ts9 9zy",
+                "07700900011",
+            ] {
+                let html = triage
+                    .get(
+                        app,
+                        &format!("/staff/search?q={}", common::staff::encode(q)),
+                    )
+                    .await
+                    .text();
+                assert!(html.contains(&chloe), "{q}: {html}");
+                assert!(!html.contains(&amira), "{q}: {html}");
+            }
+            let html = triage
+                .get(app, &format!("/staff/search?q={}", amira.to_lowercase()))
+                .await
+                .text();
+            assert!(html.contains(&amira));
+            let empty = triage.get(app, "/staff/search?q=+").await;
+            assert_eq!(empty.status, StatusCode::OK);
+            let long = "a".repeat(300);
+            let refused = triage.get(app, &format!("/staff/search?q={long}")).await;
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(refused.text().contains("govuk-error-summary"));
+        })
+        .await;
+}
