@@ -19,7 +19,7 @@ pub(super) struct ServeArgs {
 }
 
 /// How often the audit sequencer looks for pending entries when the last round was not full.
-const AUDIT_SEQUENCER_PERIOD: Duration = Duration::from_millis(100);
+const AUDIT_SEQUENCER_PERIOD: Duration = Duration::from_millis(200);
 
 pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
     // Definitions first: a broken one must stop start-up before anything else happens.
