@@ -11,6 +11,7 @@
 #
 #   benches/pg_writers.sh [DURATION=20s] [CONCURRENCY=32]
 #   HAVEN_BENCH_PG=postgres://postgres@127.0.0.1/postgres   admin connection (CREATE DATABASE)
+#   HAVEN_BENCH_PROFILE=release                              `debug` only to try the script out
 #
 # The body and service definition are load.sh's (benches/load.sh). A scratch database
 # haven_bench_<pid> is created and dropped. Only loopback addresses are used.
@@ -27,7 +28,9 @@ SECONDS_RUN=$(python3 -c "import sys,re; d=sys.argv[1]; m=re.fullmatch(r'(\d+)(s
 
 command -v hey >/dev/null || { echo "installing hey (Debian package)"; apt-get install -y -qq hey >/dev/null; }
 command -v pgbench >/dev/null || { echo "pgbench is needed (Debian: postgresql-client)"; exit 1; }
-cargo build --release -q -p haven
+PROFILE=${HAVEN_BENCH_PROFILE:-release}
+if [ "$PROFILE" = release ]; then cargo build --release -q -p haven; else cargo build -q -p haven; fi
+HAVEN=target/$PROFILE/haven
 
 work=$(mktemp -d)
 pids=()
@@ -59,7 +62,7 @@ HAVEN_MASTER_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 export HAVEN_SUBMISSIONS_PER_WINDOW=1000000000 HAVEN_LOG=warn HAVEN_DATABASE_URL="$DB_URL"
 
 serve() { # port
-  target/release/haven serve --bind "127.0.0.1:$1" --data-dir "$work/data-$1" \
+  $HAVEN serve --bind "127.0.0.1:$1" --data-dir "$work/data-$1" \
     --services-dir "$work/services" >"$work/haven-$1.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 200); do
@@ -70,7 +73,7 @@ serve() { # port
 }
 
 # The migrations run once, before anything is measured.
-target/release/haven migrate --data-dir "$work/data-migrate" >/dev/null 2>&1 || true
+$HAVEN migrate --data-dir "$work/data-migrate" >/dev/null 2>&1 || true
 
 report() { # name seconds files...
   python3 - "$@" <<'PY'
@@ -110,7 +113,7 @@ load() { # name port... : CONCURRENCY split between the ports, DURATION each, at
   cp "${files[0]}.rate" "$work/$name.rate"
 }
 
-echo "Writers on PostgreSQL $(psql -Atq "$ADMIN_URL" -c 'SHOW server_version'): fsync=$(psql -Atq "$ADMIN_URL" -c 'SHOW fsync'), synchronous_commit=$(psql -Atq "$ADMIN_URL" -c 'SHOW synchronous_commit'); $CONCURRENCY concurrent, $DURATION each, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "Haven build: $PROFILE. Writers on PostgreSQL $(psql -Atq "$ADMIN_URL" -c 'SHOW server_version'): fsync=$(psql -Atq "$ADMIN_URL" -c 'SHOW fsync'), synchronous_commit=$(psql -Atq "$ADMIN_URL" -c 'SHOW synchronous_commit'); $CONCURRENCY concurrent, $DURATION each, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # 1. pgbench: the same body, one row per transaction.
 psql -q "$DB_URL" -c "CREATE TABLE bench_rows (id BIGSERIAL PRIMARY KEY, body TEXT NOT NULL)" >/dev/null
@@ -143,4 +146,4 @@ pg, one, two = rate("pgbench"), rate("haven-1"), rate("haven-2")
 print(f"one Haven / pgbench: {100*one[0]/pg[0]:.0f}% (target >= 50%), p99 {one[1]:.1f} ms (target < 50 ms)")
 print(f"two Havens / one:    {two[0]/one[0]:.2f}x (target >= 1)")
 PY
-target/release/haven audit verify --data-dir "$work/data-verify" | cut -c1-60
+$HAVEN audit verify --data-dir "$work/data-verify" | cut -c1-60
