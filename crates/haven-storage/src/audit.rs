@@ -410,7 +410,7 @@ async fn append_linked(
     chain: &AuditChain,
     entries: &[AuditEntry],
 ) -> Result<(), StorageError> {
-    let (mut seq, mut prev_hash) = chain_head(&mut **tx).await?;
+    let (mut seq, mut prev_hash) = chain_head(tx).await?;
     let mut linked = Vec::with_capacity(entries.len());
     for entry in entries {
         seq += 1;

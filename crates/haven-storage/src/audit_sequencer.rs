@@ -79,7 +79,7 @@ impl Storage {
         }
         // Read after taking the lock: in READ COMMITTED each statement sees what the
         // previous holder committed.
-        let (mut seq, mut prev_hash) = chain_head(&mut *tx).await?;
+        let (mut seq, mut prev_hash) = chain_head(&mut tx).await?;
         let rows = sqlx::query(
             "SELECT id, at, actor, action, record_type, record_id, reason, key_id, entry_mac
              FROM audit_log WHERE seq IS NULL AND id > $1 ORDER BY id LIMIT $2",
