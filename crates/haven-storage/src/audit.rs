@@ -18,6 +18,15 @@
 //! catches that is a checkpoint kept outside the database ([`Storage::audit_tail`], written
 //! by `haven audit verify` to the data directory and printed for the operator to record):
 //! a log shorter than it, or a changed entry up to it, fails verification.
+//!
+//! On PostgreSQL (issue 18) writers do not extend the chain themselves, which would make
+//! every writer on every server wait for the one before it: [`append_in`] inserts the entry
+//! UNSEQUENCED (no seq, prev_hash or hash) with `entry_mac`, a keyed MAC of its content, in
+//! the writer's own transaction, and the sequencer ([`super::audit_sequencer`], one at a
+//! time across all servers) later gives pending entries their seq and links them, in
+//! batches, continuing the same chain. Verification sequences what is pending first, then
+//! checks the chain and the MAC of anything still pending. On SQLite writers are serial
+//! anyway and append to the chain directly.
 
 use chrono::{DateTime, Utc};
 use sqlx::{Any, Row, Transaction};
@@ -63,8 +72,14 @@ impl AuditKey {
         &self.id
     }
 
+    /// The MAC of an unsequenced entry's content: HMAC-SHA256(key, "entry\0" ‖ content),
+    /// in hex (the prefix keeps it apart from links, which start with a hex hash).
+    pub(crate) fn entry_mac(&self, content: &str) -> String {
+        hex::encode(hmac(&self.key, &[b"entry\0", content.as_bytes()]))
+    }
+
     /// The link of an entry: HMAC-SHA256(key, prev_hash ‖ canonical), in hex.
-    fn link(&self, prev_hash: &str, canonical: &str) -> String {
+    pub(crate) fn link(&self, prev_hash: &str, canonical: &str) -> String {
         hex::encode(hmac(
             &self.key,
             &[prev_hash.as_bytes(), canonical.as_bytes()],
@@ -160,6 +175,66 @@ pub enum ChainCheck {
     Intact { entries: u64 },
     /// The first entry whose hash or link is wrong, and what is wrong with it.
     Broken { seq: i64, problem: ChainProblem },
+    /// An entry not yet sequenced (PostgreSQL) whose MAC does not cover its content: `id`
+    /// is its place in the order entries were written.
+    BrokenPending { id: i64, problem: ChainProblem },
+}
+
+/// A pending (unsequenced) entry as read back.
+pub(crate) struct PendingRow {
+    pub(crate) id: i64,
+    pub(crate) at: String,
+    pub(crate) actor: String,
+    pub(crate) action: String,
+    pub(crate) record_type: String,
+    pub(crate) record_id: Option<String>,
+    pub(crate) reason: Option<String>,
+    key_id: Option<String>,
+    entry_mac: Option<String>,
+}
+
+impl PendingRow {
+    /// From `id, at, actor, action, record_type, record_id, reason, key_id, entry_mac`.
+    pub(crate) fn read(row: &sqlx::any::AnyRow) -> Result<Self, StorageError> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            at: row.try_get(1)?,
+            actor: row.try_get(2)?,
+            action: row.try_get(3)?,
+            record_type: row.try_get(4)?,
+            record_id: row.try_get(5)?,
+            reason: row.try_get(6)?,
+            key_id: row.try_get(7)?,
+            entry_mac: row.try_get(8)?,
+        })
+    }
+
+    pub(crate) fn text(&self) -> AuditEntryText<'_> {
+        AuditEntryText {
+            actor: &self.actor,
+            action: &self.action,
+            record_type: &self.record_type,
+            record_id: self.record_id.as_deref(),
+            reason: self.reason.as_deref(),
+        }
+    }
+
+    /// What is wrong with it under `key`, if anything.
+    pub(crate) fn problem(&self, key: &AuditKey) -> Option<ChainProblem> {
+        let mac = key.entry_mac(&content(&self.at, &self.text()));
+        if self.entry_mac.as_deref() == Some(mac.as_str()) {
+            return None;
+        }
+        Some(match &self.key_id {
+            Some(found) if found != key.id() && self.entry_mac.is_some() => {
+                ChainProblem::WrongKey {
+                    found: found.clone(),
+                    ours: key.id().to_owned(),
+                }
+            }
+            _ => ChainProblem::BadMac,
+        })
+    }
 }
 
 /// Why an entry breaks the chain.
@@ -185,6 +260,12 @@ pub enum ChainProblem {
          without the server key (or written before the audit chain was keyed)"
     )]
     Unkeyed,
+    /// A pending entry's MAC does not cover its content (or it has none).
+    #[error(
+        "its MAC does not match its content under the audit key: the entry was edited or \
+         forged before it was sequenced"
+    )]
+    BadMac,
     /// It was made under another audit key than the one verifying.
     #[error(
         "it was written under audit key {found}, but this key is {ours}: the server secret key \
@@ -196,7 +277,13 @@ pub enum ChainProblem {
 /// Entries read per query while verifying, so a long log is never held in memory at once.
 const VERIFY_PAGE: i64 = 1000;
 
-fn canonical(seq: i64, at: &str, e: &AuditEntryText<'_>) -> String {
+/// What an unsequenced entry's `entry_mac` covers: `[at, actor, action, record_type,
+/// record_id, reason]` as JSON.
+pub(crate) fn content(at: &str, e: &AuditEntryText<'_>) -> String {
+    serde_json::json!([at, e.actor, e.action, e.record_type, e.record_id, e.reason]).to_string()
+}
+
+pub(crate) fn canonical(seq: i64, at: &str, e: &AuditEntryText<'_>) -> String {
     serde_json::json!([
         seq,
         at,
@@ -209,12 +296,39 @@ fn canonical(seq: i64, at: &str, e: &AuditEntryText<'_>) -> String {
     .to_string()
 }
 
-struct AuditEntryText<'a> {
-    actor: &'a str,
-    action: &'a str,
-    record_type: &'a str,
-    record_id: Option<&'a str>,
-    reason: Option<&'a str>,
+pub(crate) struct AuditEntryText<'a> {
+    pub(crate) actor: &'a str,
+    pub(crate) action: &'a str,
+    pub(crate) record_type: &'a str,
+    pub(crate) record_id: Option<&'a str>,
+    pub(crate) reason: Option<&'a str>,
+}
+
+impl<'a> AuditEntryText<'a> {
+    fn of(entry: &'a AuditEntry) -> Self {
+        Self {
+            actor: &entry.actor,
+            action: &entry.action,
+            record_type: &entry.record_type,
+            record_id: entry.record_id.as_deref(),
+            reason: entry.reason.as_deref(),
+        }
+    }
+}
+
+/// The last sequenced entry's seq and hash, or (0, genesis) for an empty chain.
+pub(crate) async fn chain_head(
+    conn: &mut sqlx::AnyConnection,
+) -> Result<(i64, String), StorageError> {
+    let last = sqlx::query(
+        "SELECT seq, hash FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(match last {
+        Some(row) => (row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?),
+        None => (0, GENESIS_HASH.to_owned()),
+    })
 }
 
 /// The unkeyed hash of the chain before it was keyed (only to name such entries).
@@ -223,61 +337,20 @@ fn unkeyed_hash(prev_hash: &str, canonical: &str) -> String {
 }
 
 /// Appends an entry inside the caller's write transaction, so the entry commits (or not)
-/// with the change it records. One indexed read of the last entry, one insert.
+/// with the change it records. On PostgreSQL one insert of the unsequenced entry and its
+/// MAC, taking no lock (the sequencer links it later); on SQLite, whose write transactions
+/// are already serial, one indexed read of the last entry and one insert of the linked one.
 pub(crate) async fn append_in(
     tx: &mut Transaction<'static, Any>,
     chain: &AuditChain,
     entry: &AuditEntry,
 ) -> Result<(), StorageError> {
-    if chain.kind == DatabaseKind::Postgres {
-        // Serialises appenders across every server on this database until commit, so each
-        // entry links to the true last one. SQLite needs nothing: write transactions begin
-        // IMMEDIATE and so are already serial.
-        sqlx::query("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")
-            .execute(&mut **tx)
-            .await?;
-    }
-    let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-        .fetch_optional(&mut **tx)
-        .await?;
-    let (prev_seq, prev_hash) = match last {
-        Some(row) => (row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?),
-        None => (0, GENESIS_HASH.to_owned()),
-    };
-    let seq = prev_seq + 1;
-    let at = timestamp(entry.at);
-    let text = AuditEntryText {
-        actor: &entry.actor,
-        action: &entry.action,
-        record_type: &entry.record_type,
-        record_id: entry.record_id.as_deref(),
-        reason: entry.reason.as_deref(),
-    };
-    let hash = chain.key.link(&prev_hash, &canonical(seq, &at, &text));
-    sqlx::query(
-        "INSERT INTO audit_log (seq, at, actor, action, record_type, record_id, reason, prev_hash, hash, key_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(seq)
-    .bind(at)
-    .bind(&entry.actor)
-    .bind(&entry.action)
-    .bind(&entry.record_type)
-    .bind(entry.record_id.as_deref())
-    .bind(entry.reason.as_deref())
-    .bind(prev_hash)
-    .bind(hash)
-    .bind(chain.key.id())
-    .execute(&mut **tx)
-    .await
-    .map_err(StorageError::from_write)?;
-    Ok(())
+    append_many_in(tx, chain, std::slice::from_ref(entry)).await
 }
 
 /// Appends many entries inside the caller's write transaction, in order, as [`append_in`]
-/// would one by one: one read of the last entry, the links computed here, and multi-row
-/// inserts. For bulk writers (`haven dev seed`), where a statement pair per entry would be
-/// most of the cost.
+/// would one by one, in multi-row inserts (for bulk writers such as `haven dev seed`, where
+/// a statement per entry would be most of the cost).
 pub(crate) async fn append_many_in(
     tx: &mut Transaction<'static, Any>,
     chain: &AuditChain,
@@ -286,31 +359,65 @@ pub(crate) async fn append_many_in(
     if entries.is_empty() {
         return Ok(());
     }
-    if chain.kind == DatabaseKind::Postgres {
-        // As in `append_in`: serialise appenders until commit.
-        sqlx::query("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")
-            .execute(&mut **tx)
-            .await?;
+    match chain.kind {
+        DatabaseKind::Postgres => append_unsequenced(tx, chain, entries).await,
+        DatabaseKind::Sqlite => append_linked(tx, chain, entries).await,
     }
-    let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-        .fetch_optional(&mut **tx)
-        .await?;
-    let (mut seq, mut prev_hash) = match last {
-        Some(row) => (row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?),
-        None => (0, GENESIS_HASH.to_owned()),
-    };
+}
+
+/// PostgreSQL: the entries without seq or link, each with its MAC.
+async fn append_unsequenced(
+    tx: &mut Transaction<'static, Any>,
+    chain: &AuditChain,
+    entries: &[AuditEntry],
+) -> Result<(), StorageError> {
+    const COLUMNS: usize = 8;
+    for chunk in entries.chunks(1000) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| super::referrals::placeholders(i * COLUMNS, COLUMNS))
+            .collect();
+        let sql = format!(
+            "INSERT INTO audit_log (at, actor, action, record_type, record_id, reason, key_id, entry_mac) VALUES {}",
+            values.join(", ")
+        );
+        let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for entry in chunk {
+            let at = timestamp(entry.at);
+            let mac = chain
+                .key
+                .entry_mac(&content(&at, &AuditEntryText::of(entry)));
+            insert = insert
+                .bind(at)
+                .bind(entry.actor.as_str())
+                .bind(entry.action.as_str())
+                .bind(entry.record_type.as_str())
+                .bind(entry.record_id.as_deref())
+                .bind(entry.reason.as_deref())
+                .bind(chain.key.id())
+                .bind(mac);
+        }
+        insert
+            .execute(&mut **tx)
+            .await
+            .map_err(StorageError::from_write)?;
+    }
+    Ok(())
+}
+
+/// SQLite: the entries linked onto the chain at once (the transaction holds the write lock).
+async fn append_linked(
+    tx: &mut Transaction<'static, Any>,
+    chain: &AuditChain,
+    entries: &[AuditEntry],
+) -> Result<(), StorageError> {
+    let (mut seq, mut prev_hash) = chain_head(tx).await?;
     let mut linked = Vec::with_capacity(entries.len());
     for entry in entries {
         seq += 1;
         let at = timestamp(entry.at);
-        let text = AuditEntryText {
-            actor: &entry.actor,
-            action: &entry.action,
-            record_type: &entry.record_type,
-            record_id: entry.record_id.as_deref(),
-            reason: entry.reason.as_deref(),
-        };
-        let hash = chain.key.link(&prev_hash, &canonical(seq, &at, &text));
+        let hash = chain
+            .key
+            .link(&prev_hash, &canonical(seq, &at, &AuditEntryText::of(entry)));
         linked.push((
             seq,
             at,
@@ -361,9 +468,54 @@ impl Storage {
     }
 
     /// Recomputes the whole chain from the first entry, a page at a time, under this
-    /// storage's audit key.
+    /// storage's audit key. On PostgreSQL it first sequences every pending entry (waiting
+    /// for a sequencer at work on another server), and after the chain checks the MAC of
+    /// every entry still pending (one whose MAC is wrong is never sequenced).
     #[instrument(skip_all)]
     pub async fn verify_audit_chain(&self) -> Result<ChainCheck, StorageError> {
+        if self.kind == DatabaseKind::Postgres {
+            self.sequence_audit().await?;
+        }
+        let chain = self.verify_sequenced().await?;
+        if !matches!(chain, ChainCheck::Intact { .. }) || self.kind != DatabaseKind::Postgres {
+            return Ok(chain);
+        }
+        match self.verify_pending().await? {
+            Some(broken) => Ok(broken),
+            None => Ok(chain),
+        }
+    }
+
+    /// Checks the MAC of every entry not yet sequenced, oldest first.
+    async fn verify_pending(&self) -> Result<Option<ChainCheck>, StorageError> {
+        let mut after = 0_i64;
+        loop {
+            let rows = sqlx::query(
+                "SELECT id, at, actor, action, record_type, record_id, reason, key_id, entry_mac
+                 FROM audit_log WHERE seq IS NULL AND id > $1 ORDER BY id LIMIT $2",
+            )
+            .bind(after)
+            .bind(VERIFY_PAGE)
+            .fetch_all(&self.pool)
+            .await?;
+            if rows.is_empty() {
+                return Ok(None);
+            }
+            for row in &rows {
+                let pending = PendingRow::read(row)?;
+                after = pending.id;
+                if let Some(problem) = pending.problem(&self.audit.key) {
+                    return Ok(Some(ChainCheck::BrokenPending {
+                        id: pending.id,
+                        problem,
+                    }));
+                }
+            }
+        }
+    }
+
+    /// The sequenced chain, from seq 1.
+    async fn verify_sequenced(&self) -> Result<ChainCheck, StorageError> {
         let mut expected_seq = 1_i64;
         let mut expected_prev = GENESIS_HASH.to_owned();
         let mut last_seq = 0_i64;
@@ -437,9 +589,11 @@ impl Storage {
     /// database as a checkpoint.
     #[instrument(skip_all)]
     pub async fn audit_tail(&self) -> Result<Option<(i64, String)>, StorageError> {
-        let row = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT seq, hash FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
             .transpose()
     }
@@ -454,7 +608,8 @@ impl Storage {
         Ok(row.map(|row| row.try_get(0)).transpose()?)
     }
 
-    /// The actions recorded about one record, oldest first (for tests and the case page).
+    /// The actions recorded about one record, oldest first (for tests and the case page);
+    /// entries not yet sequenced come last, in the order they were written.
     #[instrument(skip_all)]
     pub async fn audit_actions_for(
         &self,
@@ -462,7 +617,7 @@ impl Storage {
         record_id: &str,
     ) -> Result<Vec<(String, String)>, StorageError> {
         let rows = sqlx::query(
-            "SELECT actor, action FROM audit_log WHERE record_type = $1 AND record_id = $2 ORDER BY seq",
+            "SELECT actor, action FROM audit_log WHERE record_type = $1 AND record_id = $2 ORDER BY seq, id",
         )
         .bind(record_type)
         .bind(record_id)

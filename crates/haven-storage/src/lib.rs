@@ -20,6 +20,7 @@ pub mod accounts;
 pub mod actions;
 pub mod attachments;
 pub mod audit;
+pub mod audit_sequencer;
 pub mod casework;
 pub mod config;
 pub mod drafts;

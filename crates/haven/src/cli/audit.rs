@@ -9,6 +9,11 @@
 //! verified, in the data directory by default) catches that for every entry up to it, and
 //! the printed summary lets the operator keep the same checkpoint somewhere an attacker of
 //! the server cannot reach (a ticket, a write-once store).
+//!
+//! On PostgreSQL, writers leave their entries unsequenced and a sequencer links them
+//! (storage `audit_sequencer`); verifying first sequences everything pending (waiting for a
+//! server's sequencer if one is at work), so the check and the checkpoint cover every entry
+//! committed before it started, and reports a pending entry whose MAC is wrong.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -60,6 +65,11 @@ async fn verify(storage: &crate::storage::Storage, path: &Path) -> Result<(), Cl
         ChainCheck::Broken { seq, problem } => {
             return Err(CliError::Failed(anyhow::anyhow!(
                 "audit log broken at seq {seq}: {problem}"
+            )));
+        }
+        ChainCheck::BrokenPending { id, problem } => {
+            return Err(CliError::Failed(anyhow::anyhow!(
+                "audit log broken at pending entry {id} (written but not yet sequenced): {problem}"
             )));
         }
     };

@@ -18,6 +18,9 @@ pub(super) struct ServeArgs {
     pub bind: Option<SocketAddr>,
 }
 
+/// How often the audit sequencer looks for pending entries when the last round was not full.
+const AUDIT_SEQUENCER_PERIOD: Duration = Duration::from_millis(200);
+
 pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
     // Definitions first: a broken one must stop start-up before anything else happens.
     let registry = ctx.registry()?;
@@ -101,6 +104,9 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
         tracing::info!(source = %source.key(), "email intake from a mailbox");
     }
     let intake_tasks = crate::mail_sources::spawn(&intake, mail_sources, &intake_shutdown);
+    // PostgreSQL: link the audit entries writers leave unsequenced (issue 18). Safe with
+    // several servers: one sequences at a time, the others skip the round.
+    let sequencer = storage.spawn_audit_sequencer(AUDIT_SEQUENCER_PERIOD);
     let metrics_server = start_metrics_server(settings, &state).await?;
     let app = router(state);
     let listener = tokio::net::TcpListener::bind(settings.bind)
@@ -128,6 +134,13 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
             .is_err()
         {
             tracing::warn!("an email intake task did not stop in time");
+        }
+    }
+    if let Some(task) = sequencer {
+        task.abort();
+        // What this server's last requests wrote, linked before it goes.
+        if let Err(e) = storage.sequence_audit().await {
+            tracing::warn!(error = %e, "could not sequence the last audit entries");
         }
     }
     storage.close().await;
