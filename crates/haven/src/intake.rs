@@ -12,6 +12,7 @@ use haven_core::answers::{self, FieldError, TargetError};
 use haven_core::calendar;
 use haven_core::definition::{ServiceDefinition, Stage, StageAccess};
 use haven_core::screening::{self, SignpostOut};
+use haven_core::young_person::PersonSummary;
 use serde_json::Value;
 
 use crate::crypto::{self, SecretKey};
@@ -225,6 +226,8 @@ pub async fn submit(
         .as_ref()
         .map_or(DEFAULT_STATUS, |w| w.initial.as_str());
     let urgent = result.as_ref().is_some_and(|r| r.urgent);
+    // What the queue opens to name the young person (sealed with the case's key).
+    let person = PersonSummary::of_referral(def, &submission.answers).to_json();
     for _ in 0..REFERENCE_ATTEMPTS {
         let id = crypto::new_id();
         let reference = crypto::new_reference(&def.reference_prefix);
@@ -249,6 +252,7 @@ pub async fn submit(
             rules_version: result.as_ref().and_then(|r| r.rules_version.as_deref()),
             due_by,
             answers: &submission.answers,
+            person: Some(&person),
             screening: screening_json.as_ref(),
             screening_rules,
             receipt_hash: key.receipt_hash(&receipt_code),
@@ -449,6 +453,12 @@ pub async fn submit_invited(
     let meets = outcome
         .as_ref()
         .is_some_and(|o| haven_core::workflow::meets_sla(def, &o.to));
+    // The queue's summary of the young person, the newest stage first (as the case page).
+    let earlier = storage.referral_stages(&referral.id).await?;
+    let mut documents: Vec<&Value> = vec![&submission.answers];
+    documents.extend(earlier.iter().rev().map(|s| &s.answers));
+    documents.push(&referral.answers);
+    let person = PersonSummary::of(def, &documents, false).to_json();
     let moved = storage
         .receive_stage(&crate::storage::invites::NewStage {
             invitation_id,
@@ -464,6 +474,7 @@ pub async fn submit_invited(
             transition: outcome
                 .as_ref()
                 .map(|o| (o.from.as_str(), o.to.as_str(), meets)),
+            person: Some(&person),
         })
         .await
         .map_err(|e| match e {
