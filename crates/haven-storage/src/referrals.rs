@@ -279,8 +279,13 @@ impl Storage {
                         _ => None,
                     };
                     let answers: Vec<u8> = row.try_get(2)?;
-                    let answers =
-                        self.open_json_in_case(case.as_ref(), "referrals", "answers", &id, &answers)?;
+                    let answers = self.open_json_in_case(
+                        case.as_ref(),
+                        "referrals",
+                        "answers",
+                        &id,
+                        &answers,
+                    )?;
                     let Some(person) = summarise(&service, &answers) else {
                         return Ok(None);
                     };
@@ -290,7 +295,9 @@ impl Storage {
                         Some(case) => self
                             .seal_json_in_case(case, "referrals", "person", &id, &person)
                             .map(Some),
-                        None => self.seal_json("referrals", "person", &id, &person).map(Some),
+                        None => self
+                            .seal_json("referrals", "person", &id, &person)
+                            .map(Some),
                     }
                 })();
                 match made {
@@ -305,12 +312,13 @@ impl Storage {
             }
             let mut tx = self.begin_write().await?;
             for (id, value) in sealed {
-                filled += query("UPDATE referrals SET person = $1 WHERE id = $2 AND person IS NULL")
-                    .bind(value)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
+                filled +=
+                    query("UPDATE referrals SET person = $1 WHERE id = $2 AND person IS NULL")
+                        .bind(value)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
             }
             tx.commit().await?;
         }

@@ -93,7 +93,8 @@ async fn a_closed_case_reopens_where_the_workflow_allows_and_is_editable_again()
     TestAppBuilder::default()
         .service("reopenable.toml", REOPENABLE)
         .each_engine(async |app| {
-            let reference = submit(app, "reopenable", "report", json!({"summary": "Worried"})).await;
+            let reference =
+                submit(app, "reopenable", "report", json!({"summary": "Worried"})).await;
             let case = format!("/staff/cases/{reference}");
             let mut triage = signed_in(app, "reopen-team").await;
             let csrf = triage.csrf(app, &case).await;
@@ -101,7 +102,11 @@ async fn a_closed_case_reopens_where_the_workflow_allows_and_is_editable_again()
                 .post(
                     app,
                     &format!("{case}/transitions"),
-                    &[("to", "closed"), ("reason", "Nothing more to do"), ("csrf", &csrf)],
+                    &[
+                        ("to", "closed"),
+                        ("reason", "Nothing more to do"),
+                        ("csrf", &csrf),
+                    ],
                 )
                 .await;
             assert_eq!(closed.status, StatusCode::SEE_OTHER, "{}", closed.text());
@@ -112,7 +117,11 @@ async fn a_closed_case_reopens_where_the_workflow_allows_and_is_editable_again()
             assert!(html.contains("unless it is reopened"));
             assert!(html.contains("Reopen case"));
             let refused = triage
-                .post(app, &format!("{case}/notes"), &[("body", NOTE), ("csrf", &csrf)])
+                .post(
+                    app,
+                    &format!("{case}/notes"),
+                    &[("body", NOTE), ("csrf", &csrf)],
+                )
                 .await;
             assert_eq!(refused.status, StatusCode::CONFLICT);
             let form = triage.get(app, &format!("{case}/transitions/open")).await;
@@ -132,10 +141,19 @@ async fn a_closed_case_reopens_where_the_workflow_allows_and_is_editable_again()
                 .post(
                     app,
                     &format!("{case}/transitions"),
-                    &[("to", "open"), ("reason", "New concerns from school"), ("csrf", &csrf)],
+                    &[
+                        ("to", "open"),
+                        ("reason", "New concerns from school"),
+                        ("csrf", &csrf),
+                    ],
                 )
                 .await;
-            assert_eq!(reopened.status, StatusCode::SEE_OTHER, "{}", reopened.text());
+            assert_eq!(
+                reopened.status,
+                StatusCode::SEE_OTHER,
+                "{}",
+                reopened.text()
+            );
             let html = triage.get(app, &case).await.text();
             assert!(!html.contains("This case is closed"));
             assert!(!html.contains("Reopen case"));
@@ -143,7 +161,11 @@ async fn a_closed_case_reopens_where_the_workflow_allows_and_is_editable_again()
 
             // Editable again.
             let note = triage
-                .post(app, &format!("{case}/notes"), &[("body", NOTE), ("csrf", &csrf)])
+                .post(
+                    app,
+                    &format!("{case}/notes"),
+                    &[("body", NOTE), ("csrf", &csrf)],
+                )
                 .await;
             assert_eq!(note.status, StatusCode::SEE_OTHER, "{}", note.text());
             assert!(triage.get(app, &case).await.text().contains(NOTE));
@@ -155,25 +177,45 @@ async fn a_closed_case_reopens_where_the_workflow_allows_and_is_editable_again()
             let (_, token) = app.staff(Role::Triage, Some("reopen-team")).await;
             let api = format!("/api/v1/referrals/{reference}");
             let r = app
-                .post_with_token(&format!("{api}/transitions"), &token, &json!({"to": "closed", "reason": "Done"}))
+                .post_with_token(
+                    &format!("{api}/transitions"),
+                    &token,
+                    &json!({"to": "closed", "reason": "Done"}),
+                )
                 .await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text());
             let r = app
-                .post_with_token(&format!("{api}/allocation"), &token, &json!({"worker": null}))
+                .post_with_token(
+                    &format!("{api}/allocation"),
+                    &token,
+                    &json!({"worker": null}),
+                )
                 .await;
             assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
             assert!(r.text().contains("case_closed"));
             let r = app
-                .post_with_token(&format!("{api}/transitions"), &token, &json!({"to": "open", "reason": "Back again"}))
+                .post_with_token(
+                    &format!("{api}/transitions"),
+                    &token,
+                    &json!({"to": "open", "reason": "Back again"}),
+                )
                 .await;
             assert_eq!(r.status, StatusCode::OK, "{}", r.text());
             assert_eq!(r.json()["status"], "open");
             let r = app
-                .post_with_token(&format!("{api}/allocation"), &token, &json!({"worker": null}))
+                .post_with_token(
+                    &format!("{api}/allocation"),
+                    &token,
+                    &json!({"worker": null}),
+                )
                 .await;
             assert_ne!(r.status, StatusCode::CONFLICT, "{}", r.text());
             let r = app
-                .post_with_token(&format!("{api}/transitions"), &token, &json!({"to": "closed", "reason": "Done again"}))
+                .post_with_token(
+                    &format!("{api}/transitions"),
+                    &token,
+                    &json!({"to": "closed", "reason": "Done again"}),
+                )
                 .await;
             assert_eq!(r.status, StatusCode::OK, "closing twice: {}", r.text());
         })
@@ -193,7 +235,11 @@ async fn a_workflow_without_reopen_shows_no_reopen_and_refuses_one() {
                 .post(
                     app,
                     &format!("{case}/transitions"),
-                    &[("to", "closed"), ("reason", "Nothing more to do"), ("csrf", &csrf)],
+                    &[
+                        ("to", "closed"),
+                        ("reason", "Nothing more to do"),
+                        ("csrf", &csrf),
+                    ],
                 )
                 .await;
             assert_eq!(closed.status, StatusCode::SEE_OTHER, "{}", closed.text());
@@ -213,7 +259,10 @@ async fn a_workflow_without_reopen_shows_no_reopen_and_refuses_one() {
             assert_ne!(refused.status, StatusCode::SEE_OTHER);
             assert!(refused.status.is_client_error(), "{}", refused.status);
             assert_eq!(
-                triage.get(app, &format!("{case}/transitions/new")).await.status,
+                triage
+                    .get(app, &format!("{case}/transitions/new"))
+                    .await
+                    .status,
                 StatusCode::NOT_FOUND
             );
             let (_, token) = app.staff(Role::Triage, Some("demo-team")).await;
@@ -225,7 +274,12 @@ async fn a_workflow_without_reopen_shows_no_reopen_and_refuses_one() {
                 )
                 .await;
             assert!(r.status.is_client_error(), "{} {}", r.status, r.text());
-            let stored = app.storage.find_referral(&reference).await.unwrap().unwrap();
+            let stored = app
+                .storage
+                .find_referral(&reference)
+                .await
+                .unwrap()
+                .unwrap();
             assert_eq!(stored.status, "closed");
         })
         .await;

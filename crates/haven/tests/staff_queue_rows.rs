@@ -227,16 +227,24 @@ async fn the_queue_opens_a_small_sealed_summary_and_older_rows_are_filled_in() {
             let fresh = secos(app, "Summary Child").await;
             let older = secos(app, "Older Child").await;
             // Stored at intake, sealed (never the name in plaintext), small beside the answers.
-            let sealed = stored_person(app, &fresh).await.expect("a summary at intake");
-            assert!(!String::from_utf8_lossy(&sealed).contains("Summary Child"));
-            let answers: Vec<u8> = sqlx::query("SELECT answers FROM referrals WHERE reference = $1")
-                .bind(&fresh)
-                .fetch_one(app.storage.pool())
+            let sealed = stored_person(app, &fresh)
                 .await
-                .unwrap()
-                .try_get(0)
-                .unwrap();
-            assert!(sealed.len() * 4 < answers.len(), "{} vs {}", sealed.len(), answers.len());
+                .expect("a summary at intake");
+            assert!(!String::from_utf8_lossy(&sealed).contains("Summary Child"));
+            let answers: Vec<u8> =
+                sqlx::query("SELECT answers FROM referrals WHERE reference = $1")
+                    .bind(&fresh)
+                    .fetch_one(app.storage.pool())
+                    .await
+                    .unwrap()
+                    .try_get(0)
+                    .unwrap();
+            assert!(
+                sealed.len() * 4 < answers.len(),
+                "{} vs {}",
+                sealed.len(),
+                answers.len()
+            );
             // A referral stored before summaries existed: listed from its answers meanwhile.
             sqlx::query("UPDATE referrals SET person = NULL WHERE reference = $1")
                 .bind(&older)
