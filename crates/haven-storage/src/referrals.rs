@@ -268,38 +268,7 @@ impl Storage {
             for row in &rows {
                 let id: String = row.try_get(0)?;
                 let service: String = row.try_get(1)?;
-                let made = (|| -> Result<Option<Vec<u8>>, StorageError> {
-                    let case = match (
-                        row.try_get::<Option<String>, _>(3)?,
-                        row.try_get::<Option<Vec<u8>>, _>(4)?,
-                    ) {
-                        (Some(key_id), Some(wrapped)) => {
-                            Some(self.unwrap_case_key(&id, &key_id, &wrapped)?)
-                        }
-                        _ => None,
-                    };
-                    let answers: Vec<u8> = row.try_get(2)?;
-                    let answers = self.open_json_in_case(
-                        case.as_ref(),
-                        "referrals",
-                        "answers",
-                        &id,
-                        &answers,
-                    )?;
-                    let Some(person) = summarise(&service, &answers) else {
-                        return Ok(None);
-                    };
-                    // A case from before case keys: under a key of its own, which
-                    // `haven keys upgrade` moves to the case key with the case's other values.
-                    match &case {
-                        Some(case) => self
-                            .seal_json_in_case(case, "referrals", "person", &id, &person)
-                            .map(Some),
-                        None => self
-                            .seal_json("referrals", "person", &id, &person)
-                            .map(Some),
-                    }
-                })();
+                let made = self.person_summary_of(row, &id, &service, &summarise);
                 match made {
                     Ok(Some(value)) => sealed.push((id, value)),
                     Ok(None) => {}
@@ -323,6 +292,38 @@ impl Storage {
             tx.commit().await?;
         }
         Ok((filled, failed))
+    }
+
+    /// One row of [`Storage::backfill_person_summaries`]: its summary, sealed (`None` when
+    /// `summarise` makes none).
+    fn person_summary_of(
+        &self,
+        row: &AnyRow,
+        id: &str,
+        service: &str,
+        summarise: &impl Fn(&str, &Value) -> Option<Value>,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        let case = match (
+            row.try_get::<Option<String>, _>(3)?,
+            row.try_get::<Option<Vec<u8>>, _>(4)?,
+        ) {
+            (Some(key_id), Some(wrapped)) => Some(self.unwrap_case_key(id, &key_id, &wrapped)?),
+            _ => None,
+        };
+        let answers: Vec<u8> = row.try_get(2)?;
+        let answers =
+            self.open_json_in_case(case.as_ref(), "referrals", "answers", id, &answers)?;
+        let Some(person) = summarise(service, &answers) else {
+            return Ok(None);
+        };
+        // A case from before case keys: under a key of its own, which `haven keys upgrade`
+        // moves to the case key with the case's other values.
+        match &case {
+            Some(case) => self
+                .seal_json_in_case(case, "referrals", "person", id, &person)
+                .map(Some),
+            None => self.seal_json("referrals", "person", id, &person).map(Some),
+        }
     }
 
     /// The chronology of a referral, oldest first.
