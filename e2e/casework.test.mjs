@@ -15,7 +15,7 @@ import { execFileSync } from 'node:child_process'
 import { checkPage, launchBrowser, openPage, startHaven } from './lib.mjs'
 import { sample } from './forms.mjs'
 import { continuePages, errorSummary, invitationPath, sendAndConfirm, toCheckAnswers } from './journey.mjs'
-import { chronology, firstSignIn, staffAxe, takeStep } from './staff-session.mjs'
+import { chronology, firstSignIn, menuItem, staffAxe, takeStep } from './staff-session.mjs'
 
 const triager = { email: 'triage@cyber-choices.example', password: 'Thames-Valley-Triage-2026' }
 const caseworker = { email: 'officer@cyber-choices.example', password: 'Plain-Clothes-Officer-2026' }
@@ -58,7 +58,7 @@ test('Cyber Choices: enquiry → suitable → detailed form → initial meeting 
   assert.equal(await status(triagePage), 'Enquiry received')
   await staffAxe(triagePage, 'case summary, enquiry')
   // The step is a page of its own, which says what it sends.
-  await Promise.all([triagePage.waitForNavigation(), triagePage.locator('.moj-button-menu').getByRole('button', { name: 'Record suitability decision' }).click()])
+  await Promise.all([triagePage.waitForNavigation(), (await menuItem(triagePage, 'Record suitability decision', { exact: false })).click()])
   assert.match(await triagePage.locator('main form').innerText(), /Suitable for a referral: this also emails the referrer a single-use link/)
   await staffAxe(triagePage, 'suitability decision form')
   await takeStep(triagePage, 'Record suitability decision', { decision: 'suitable' })
@@ -94,7 +94,7 @@ test('Cyber Choices: enquiry → suitable → detailed form → initial meeting 
   await staffAxe(triagePage, 'referral page, detailed referral received')
   await takeStep(triagePage, 'Record reassessment', { decision: 'accepted', reason: 'Suitable for an intervention.' })
   assert.equal(await status(triagePage), 'Reassessed', await errorSummary(triagePage))
-  await Promise.all([triagePage.waitForNavigation(), triagePage.locator('.moj-button-menu').getByRole('button', { name: 'Choose a worker' }).click()])
+  await Promise.all([triagePage.waitForNavigation(), (await menuItem(triagePage, 'Choose a worker', { exact: false })).click()])
   await staffAxe(triagePage, 'allocation form')
   await triagePage.selectOption('#worker', caseworker.email)
   await Promise.all([triagePage.waitForNavigation(), triagePage.click("button:has-text('Save allocation')")])
@@ -157,7 +157,7 @@ test('Cyber Choices: enquiry → suitable → detailed form → initial meeting 
   await workPage.locator('.moj-sub-navigation').getByRole('link', { name: 'Intervention plan' }).click()
   assert.match(workPage.url(), /\/plan$/)
   await staffAxe(workPage, 'empty plan')
-  const planMenu = name => Promise.all([workPage.waitForNavigation(), workPage.locator('.moj-button-menu').getByRole('button', { name }).click()])
+  const planMenu = async name => Promise.all([workPage.waitForNavigation(), (await menuItem(workPage, name, { exact: false })).click()])
   await planMenu('Add a goal')
   await staffAxe(workPage, 'goal form')
   await workPage.click("button:has-text('Add goal')")

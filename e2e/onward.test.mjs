@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
 import { chromium } from 'playwright-core'
 import { checkPage, openPage, screenshot } from './lib.mjs'
-import { takeStep, totp } from './staff-session.mjs'
+import { menuItem, takeStep, totp } from './staff-session.mjs'
 import { uploadSampleFiles } from './uploads.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -147,7 +147,7 @@ test('a triage officer: queue → case → band → actions → onward documents
   assert.match(identity, /Band: High \(suggested\)/)
   assert.match(identity, /LONE WORKING/i)
   assert.equal(await page.locator('main form').count(), 0, 'no form in a read view')
-  const menu = name => Promise.all([page.waitForNavigation(), page.locator('.moj-button-menu').getByRole('button', { name, exact: true }).click()])
+  const menu = async name => Promise.all([page.waitForNavigation(), (await menuItem(page, name)).click()])
   const tab = name => Promise.all([page.waitForNavigation(), page.locator('.moj-sub-navigation').getByRole('link', { name, exact: true }).click()])
 
   // Every section of the case is a page of its own.
@@ -267,7 +267,7 @@ test('a triage officer: queue → case → band → actions → onward documents
   // The plan: a goal (its own page), read on the plan page.
   await tab('Support plan')
   await everyWay(page, 'empty plan')
-  await Promise.all([page.waitForNavigation(), page.locator('.moj-button-menu').getByRole('button', { name: 'Add a goal' }).click()])
+  await Promise.all([page.waitForNavigation(), (await menuItem(page, 'Add a goal', { exact: false })).click()])
   await everyWay(page, 'goal form')
   await page.fill('#goal-text', 'Zoë feels safe going to and from school')
   await page.click("button:has-text('Add goal')")
@@ -293,8 +293,8 @@ test('a triage officer: queue → case → band → actions → onward documents
   // The chronology, newest first, as a timeline.
   await tab('Chronology')
   const events = await page.textContent('#chronology')
-  assert.match(events, /Onward referral document downloaded \(pdf, SHA-256 [0-9a-f]{16}\)/)
-  assert.match(events, /Kept copy of an onward referral document downloaded \(pdf, SHA-256 [0-9a-f]{16}\)/)
+  assert.match(events, /Onward referral document downloaded \(PDF, SHA-256 [0-9a-f]{16}\)/)
+  assert.match(events, /Kept copy of an onward referral document downloaded \(PDF, SHA-256 [0-9a-f]{16}\)/)
   assert.match(events, /Band set to High/)
   await everyWay(page, 'chronology')
   await shot(page, 'chronology')

@@ -74,8 +74,7 @@ export function caseAddress (page) {
 export async function takeStep (page, label, { decision, reason, outcome, narrative } = {}) {
   const summary = caseAddress(page)
   if (page.url() !== summary) await page.goto(summary)
-  const item = page.locator('.moj-button-menu').getByRole('button', { name: label, exact: true })
-  await Promise.all([page.waitForNavigation(), item.click()])
+  await Promise.all([page.waitForNavigation(), (await menuItem(page, label)).click()])
   assert.match(page.url(), /\/transitions\/[a-z_]+$/)
   const form = page.locator('form', { has: page.locator(`button:has-text("${label}")`) })
   if (decision) await form.locator(`input[name=decision][value=${decision}]`).check()
@@ -83,6 +82,16 @@ export async function takeStep (page, label, { decision, reason, outcome, narrat
   if (outcome) await form.locator(`input[name=outcome][value=${outcome}]`).check()
   if (narrative) await form.locator('textarea[name=narrative]').fill(narrative)
   await Promise.all([page.waitForNavigation(), form.locator('button').click()])
+}
+
+/**
+ * An item of the page's MOJ button menu: with JavaScript the items sit in a menu behind its
+ * "Actions" toggle (opened here first); without it they are plain buttons.
+ */
+export async function menuItem (page, name, { exact = true } = {}) {
+  const toggle = page.locator('.moj-button-menu > button[aria-expanded]')
+  if (await toggle.count() && await toggle.getAttribute('aria-expanded') !== 'true') await toggle.click()
+  return page.locator('.moj-button-menu').getByRole('button', { name, exact })
 }
 
 /** The case's chronology (its own page), as text; leaves `page` there. */

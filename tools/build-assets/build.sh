@@ -36,6 +36,11 @@ npx esbuild src/govuk-frontend-entry.mjs --bundle --format=esm --minify --target
   --legal-comments=none \
   --banner:js="/* govuk-frontend $version (MIT, (C) Crown Copyright): the components Haven uses. See govuk-frontend-LICENSE.txt */" \
   --outfile="$out/govuk-frontend.min.js" --log-level=warning
+# The staff pages' script: MOJ's ButtonMenu and FilterToggleButton with the govuk-frontend
+# code they build on (src/staff.js), bundled and minified as one ES module.
+npx esbuild src/staff.js --bundle --format=esm --minify --target=es2020 --legal-comments=none \
+  --banner:js="/* Haven staff pages: @ministryofjustice/frontend $moj_version (MIT) ButtonMenu and FilterToggleButton on govuk-frontend $version (MIT, (C) Crown Copyright). */" \
+  --outfile="$out/staff.min.js" --log-level=warning
 # Haven's progressive enhancement and icon (hand written, copied as is).
 cp src/haven.js "$out/haven.js"
 cp src/favicon.svg "$out/images/favicon.svg"

@@ -4,6 +4,7 @@
 //! no question key is written in code.
 
 use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::answer_words::{STAFF, answer_in_words};
@@ -63,6 +64,74 @@ fn first_answer(
     None
 }
 
+/// What the queue needs to name a case's young person, kept apart from the answers (sealed
+/// with the case's key in `referrals.person`) so that listing a page of cases opens this
+/// small value and not every row's whole answers: the name in words, the date of birth, and
+/// the age as reported when no date of birth was given. Never from a third-party question.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonSummary {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_of_birth: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_reported: Option<String>,
+}
+
+impl PersonSummary {
+    /// The summary of `documents` (most authoritative first), as [`young_person`] reads them.
+    pub fn of(def: &ServiceDefinition, documents: &[&Value], may_third_party: bool) -> Self {
+        let name = first_answer(def, &def.young_person_name, documents, may_third_party)
+            .map(|(words, _)| words.chars().take(80).collect());
+        let date_of_birth = first_answer(
+            def,
+            &def.young_person_date_of_birth,
+            documents,
+            may_third_party,
+        )
+        .and_then(|(_, v)| {
+            v.as_str()
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        });
+        let age_reported =
+            first_answer(def, &def.young_person_age, documents, may_third_party).map(|(w, _)| w);
+        Self {
+            name,
+            date_of_birth,
+            age_reported,
+        }
+    }
+
+    /// The young person on `today` (Europe/London).
+    pub fn on(&self, today: NaiveDate) -> YoungPerson {
+        let age_today = self.date_of_birth.and_then(|dob| age_on(dob, today));
+        YoungPerson {
+            name: self.name.clone(),
+            age_today,
+            age_reported: if age_today.is_some() {
+                None
+            } else {
+                self.age_reported.clone()
+            },
+        }
+    }
+
+    /// The summary of a referral's answers as the queue stores it (no third-party question).
+    pub fn of_referral(def: &ServiceDefinition, answers: &Value) -> Self {
+        Self::of(def, &[answers], false)
+    }
+
+    /// The stored form (a small JSON object).
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+
+    /// The stored form read back; `None` when it is not a summary.
+    pub fn from_json(value: &Value) -> Option<Self> {
+        serde_json::from_value(value.clone()).ok()
+    }
+}
+
 /// The young person of a case on `today` (Europe/London), from its answer documents, most
 /// authoritative first (the latest stage received, then the referral).
 pub fn young_person(
@@ -71,27 +140,5 @@ pub fn young_person(
     today: NaiveDate,
     may_third_party: bool,
 ) -> YoungPerson {
-    let name = first_answer(def, &def.young_person_name, documents, may_third_party)
-        .map(|(words, _)| words.chars().take(80).collect());
-    let age_today = first_answer(
-        def,
-        &def.young_person_date_of_birth,
-        documents,
-        may_third_party,
-    )
-    .and_then(|(_, v)| {
-        v.as_str()
-            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-    })
-    .and_then(|dob| age_on(dob, today));
-    let age_reported = if age_today.is_some() {
-        None
-    } else {
-        first_answer(def, &def.young_person_age, documents, may_third_party).map(|(w, _)| w)
-    };
-    YoungPerson {
-        name,
-        age_today,
-        age_reported,
-    }
+    PersonSummary::of(def, documents, may_third_party).on(today)
 }

@@ -116,6 +116,9 @@ pub struct NewStage<'a> {
     pub at: DateTime<Utc>,
     /// `(from, to, meets_sla)`: made only when the case is still in `from`.
     pub transition: Option<(&'a str, &'a str, bool)>,
+    /// The case's young person summary anew, with this stage's answers first (the queue's
+    /// `referrals.person`, sealed under the case key); `None` leaves it as it is.
+    pub person: Option<&'a Value>,
 }
 
 /// Why a stage was not stored.
@@ -402,6 +405,10 @@ impl Storage {
         let case = self.case_key_for_write(new.referral_id).await?;
         let answers =
             self.seal_json_in_case(&case, "referral_stages", "answers", &id, new.answers)?;
+        let person = new
+            .person
+            .map(|p| self.seal_json_in_case(&case, "referrals", "person", new.referral_id, p))
+            .transpose()?;
         let mut tx = self.begin_write().await.map_err(ReceiveError::from)?;
         let used = query(
             "UPDATE invitations SET used_at = $1, updated_at = $1
@@ -455,6 +462,14 @@ impl Storage {
         };
         self.insert_event(&mut tx, &event).await?;
         super::casework::mark_new_information(&mut tx, new.referral_id, new.at).await?;
+        if let Some(person) = person {
+            query("UPDATE referrals SET person = $1 WHERE id = $2")
+                .bind(person)
+                .bind(new.referral_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(StorageError::from)?;
+        }
         let entry = AuditEntry::new(
             new.at,
             "public",

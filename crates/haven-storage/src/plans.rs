@@ -505,9 +505,15 @@ impl Storage {
             self.seal_text_in_case(&case, "case_closures", "narrative", &id, &closure.narrative)?;
         let at = timestamp(change.at);
         query(
+            // A case reopened (a workflow's `reopen` transition) and closed again keeps its
+            // latest closure here; the chronology keeps each.
             "INSERT INTO case_closures (id, referral_id, outcome, narrative, closed_by, closed_at,
                 created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $6, $6)",
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $6)
+             ON CONFLICT (referral_id) DO UPDATE SET id = excluded.id,
+                outcome = excluded.outcome, narrative = excluded.narrative,
+                closed_by = excluded.closed_by, closed_at = excluded.closed_at,
+                updated_at = excluded.updated_at",
         )
         .bind(&id)
         .bind(change.referral_id)

@@ -1,5 +1,6 @@
 //! The work queue: referrals a member of staff may see, filtered, urgent first, then by due
-//! date. Reads metadata columns only (never answers), so it stays fast and needs no keys.
+//! date. Reads metadata columns, and for the staff page each listed row's small sealed young
+//! person summary (`referrals.person`), never the whole answers of a row that has one.
 
 use chrono::NaiveDate;
 use sqlx::{AssertSqlSafe, Row, query};
@@ -32,10 +33,12 @@ pub struct QueueFilter {
     pub hide: Vec<String>,
     /// Today in Europe/London, for `overdue` and `due_today`.
     pub today: Option<NaiveDate>,
-    /// Open each listed row's sealed answers ([`QueueItem::answers`]) in the same statement
-    /// (the page's rows only, with their case keys: one read, no query per row). For the
-    /// staff queue's name and age; the caller checked the person may see every row listed.
-    pub open_answers: bool,
+    /// Open each listed row's sealed young person summary ([`QueueItem::person`]) read in
+    /// the same statement (the page's rows only, with their case keys: one read, no query
+    /// per row); a row stored before summaries existed, not yet filled in, gives its answers
+    /// instead ([`QueueItem::answers`]). For the staff queue's name and age; the caller
+    /// checked the person may see every row listed.
+    pub open_person: bool,
     /// Exactly this reference (the staff queue's search box; the unique index finds it).
     pub reference: Option<String>,
     pub limit: u32,
@@ -61,10 +64,19 @@ pub struct QueueItem {
     pub plan_overdue: i64,
     /// The referrer added information that no one who works cases has opened yet.
     pub new_information: bool,
-    /// The sealed answers, opened, when [`QueueFilter::open_answers`] asked for them.
+    /// The young person summary, opened, when [`QueueFilter::open_person`] asked for it.
+    pub person: Option<serde_json::Value>,
+    /// The whole answers, opened, when [`QueueFilter::open_person`] asked and the row has no
+    /// summary yet (stored before them, and not yet filled in at start-up).
     pub answers: Option<serde_json::Value>,
-    /// [`QueueFilter::open_answers`] asked, but this row's answers could not be opened.
+    /// [`QueueFilter::open_person`] asked, but this row's summary could not be opened.
     pub answers_unreadable: bool,
+}
+
+/// What was opened of a queue row for its young person.
+enum Opened {
+    Person(serde_json::Value),
+    Answers(serde_json::Value),
 }
 
 /// A page of the queue and how many match in all.
@@ -282,10 +294,11 @@ impl Storage {
             }
             None => "CAST(0 AS BIGINT)".to_owned(),
         };
-        // The sealed answers and the case key, read for the page's rows only (correlated on
-        // the primary key of `case_keys`, after the LIMIT has chosen them).
-        let sealed = if filter.open_answers {
-            ", id, answers, \
+        // The sealed summary (the answers only where there is none) and the case key, read
+        // for the page's rows only (correlated on the primary key of `case_keys`, after the
+        // LIMIT has chosen them).
+        let sealed = if filter.open_person {
+            ", id, person, CASE WHEN person IS NULL THEN answers END AS answers, \
              (SELECT key_id FROM case_keys WHERE referral_id = referrals.id) AS case_key_id, \
              (SELECT wrapped FROM case_keys WHERE referral_id = referrals.id) AS case_wrapped"
         } else {
@@ -310,20 +323,26 @@ impl Storage {
             let received: String = row.try_get("received_at")?;
             let due: Option<String> = row.try_get("due_by")?;
             let met: Option<String> = row.try_get("sla_met_at")?;
-            // A case whose answers cannot be opened (its key destroyed on erasure, a damaged
-            // value) is listed without them: one such row never takes the queue down.
-            let (answers, answers_unreadable) = if filter.open_answers {
-                match self.queue_row_answers(&row) {
-                    Ok(answers) => (Some(answers), false),
+            // A case whose summary cannot be opened (its key destroyed on erasure, a damaged
+            // value) is listed without it: one such row never takes the queue down.
+            let (opened, answers_unreadable) = if filter.open_person {
+                match self.queue_row_person(&row) {
+                    Ok(opened) => (Some(opened), false),
                     Err(e) => {
-                        tracing::warn!(error = %e, "a queue row's answers could not be opened");
+                        tracing::warn!(error = %e, "a queue row's young person could not be opened");
                         (None, true)
                     }
                 }
             } else {
                 (None, false)
             };
+            let (person, answers) = match opened {
+                Some(Opened::Person(p)) => (Some(p), None),
+                Some(Opened::Answers(a)) => (None, Some(a)),
+                None => (None, None),
+            };
             items.push(QueueItem {
+                person,
                 answers,
                 answers_unreadable,
                 reference: row.try_get("reference")?,
@@ -347,11 +366,9 @@ impl Storage {
         Ok(QueuePage { items, total })
     }
 
-    /// The opened answers of a queue row read with [`QueueFilter::open_answers`].
-    fn queue_row_answers(
-        &self,
-        row: &sqlx::any::AnyRow,
-    ) -> Result<serde_json::Value, StorageError> {
+    /// The opened summary of a queue row read with [`QueueFilter::open_person`], or its
+    /// answers when it has none yet.
+    fn queue_row_person(&self, row: &sqlx::any::AnyRow) -> Result<Opened, StorageError> {
         let id: String = row.try_get("id")?;
         let case = match (
             row.try_get::<Option<String>, _>("case_key_id")?,
@@ -360,6 +377,11 @@ impl Storage {
             (Some(key_id), Some(wrapped)) => Some(self.unwrap_case_key(&id, &key_id, &wrapped)?),
             _ => None,
         };
+        if let Some(person) = row.try_get::<Option<Vec<u8>>, _>("person")? {
+            return self
+                .open_json_in_case(case.as_ref(), "referrals", "person", &id, &person)
+                .map(Opened::Person);
+        }
         self.open_json_in_case(
             case.as_ref(),
             "referrals",
@@ -367,6 +389,7 @@ impl Storage {
             &id,
             &row.try_get::<Vec<u8>, _>("answers")?,
         )
+        .map(Opened::Answers)
     }
 
     /// How many referrals match `filter` in all (`c` are its conditions on `referrals`).

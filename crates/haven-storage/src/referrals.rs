@@ -30,6 +30,10 @@ pub struct NewReferral<'a> {
     pub rules_version: Option<&'a str>,
     pub due_by: Option<NaiveDate>,
     pub answers: &'a Value,
+    /// The young person summary (`haven_core::young_person::PersonSummary`, as JSON) the
+    /// queue opens instead of the answers; sealed under the case key like them. `None`
+    /// leaves it to be filled in at start-up (`Storage::backfill_person_summaries`).
+    pub person: Option<&'a Value>,
     pub screening: Option<&'a Value>,
     /// The `screening_rules` row of the definition that computed `screening`
     /// ([`Storage::screening_rules_id`]): when reading the referral rebuilds `screening`
@@ -51,7 +55,7 @@ pub struct NewReferral<'a> {
     pub alert: Option<&'a Value>,
     /// The young person as the definition's `[people]` section reads them: indexed (blind
     /// tokens, sealed identity) in the same transaction. `None` for a service without one.
-    pub person: Option<&'a haven_core::people::Identity>,
+    pub identity: Option<&'a haven_core::people::Identity>,
 }
 
 // Hand-written so answers and the receipt hash never reach a log line.
@@ -134,13 +138,17 @@ impl Storage {
                 self.rebuilds_exactly(rules, new.answers, new.received_at, shown)
             })
         });
-        let person = match new.person {
+        let person_index = match new.identity {
             Some(identity) => self.person_row(&case, &new.id, identity)?,
             None => None,
         };
         let row = ReferralRow {
-            person,
+            person_index,
             answers: self.seal_json_in_case(&case, "referrals", "answers", &new.id, new.answers)?,
+            person: new
+                .person
+                .map(|p| self.seal_json_in_case(&case, "referrals", "person", &new.id, p))
+                .transpose()?,
             screening: new
                 .screening
                 .filter(|_| screening_rules_id.is_none())
@@ -233,6 +241,99 @@ impl Storage {
         .await
     }
 
+    /// Fills in the young person summary (`referrals.person`) of referrals stored without
+    /// one (before summaries existed), `batch` at a time in id order: each row's answers are
+    /// opened, `summarise(service, answers)` makes its summary (`None` for a service not
+    /// loaded here: left for a server that has it), sealed under the case's key and written
+    /// only if the row still has none. Rows are found through the partial index
+    /// `referrals_person_missing_idx`, so once nothing is missing this is one probe of an
+    /// empty index. A row whose answers cannot be opened (key destroyed on erasure) is
+    /// counted in `failed` and left. Returns (filled, failed).
+    #[instrument(skip_all)]
+    pub async fn backfill_person_summaries(
+        &self,
+        batch: u32,
+        summarise: impl Fn(&str, &Value) -> Option<Value>,
+    ) -> Result<(u64, u64), StorageError> {
+        let (mut filled, mut failed) = (0u64, 0u64);
+        let mut after = String::new();
+        loop {
+            let rows = query(
+                "SELECT id, service, answers,
+                    (SELECT key_id FROM case_keys WHERE referral_id = referrals.id),
+                    (SELECT wrapped FROM case_keys WHERE referral_id = referrals.id)
+                 FROM referrals WHERE person IS NULL AND id > $1 ORDER BY id LIMIT $2",
+            )
+            .bind(&after)
+            .bind(i64::from(batch.max(1)))
+            .fetch_all(&self.pool)
+            .await?;
+            let Some(last) = rows.last() else {
+                break;
+            };
+            after = last.try_get(0)?;
+            let mut sealed = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let id: String = row.try_get(0)?;
+                let service: String = row.try_get(1)?;
+                let made = self.person_summary_of(row, &id, &service, &summarise);
+                match made {
+                    Ok(Some(value)) => sealed.push((id, value)),
+                    Ok(None) => {}
+                    Err(StorageError::Sealed { .. }) => failed += 1,
+                    Err(e) => return Err(e),
+                }
+            }
+            if sealed.is_empty() {
+                continue;
+            }
+            let mut tx = self.begin_write().await?;
+            for (id, value) in sealed {
+                filled +=
+                    query("UPDATE referrals SET person = $1 WHERE id = $2 AND person IS NULL")
+                        .bind(value)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+            }
+            tx.commit().await?;
+        }
+        Ok((filled, failed))
+    }
+
+    /// One row of [`Storage::backfill_person_summaries`]: its summary, sealed (`None` when
+    /// `summarise` makes none).
+    fn person_summary_of(
+        &self,
+        row: &AnyRow,
+        id: &str,
+        service: &str,
+        summarise: &impl Fn(&str, &Value) -> Option<Value>,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        let case = match (
+            row.try_get::<Option<String>, _>(3)?,
+            row.try_get::<Option<Vec<u8>>, _>(4)?,
+        ) {
+            (Some(key_id), Some(wrapped)) => Some(self.unwrap_case_key(id, &key_id, &wrapped)?),
+            _ => None,
+        };
+        let answers: Vec<u8> = row.try_get(2)?;
+        let answers =
+            self.open_json_in_case(case.as_ref(), "referrals", "answers", id, &answers)?;
+        let Some(person) = summarise(service, &answers) else {
+            return Ok(None);
+        };
+        // A case from before case keys: under a key of its own, which `haven keys upgrade`
+        // moves to the case key with the case's other values.
+        match &case {
+            Some(case) => self
+                .seal_json_in_case(case, "referrals", "person", id, &person)
+                .map(Some),
+            None => self.seal_json("referrals", "person", id, &person).map(Some),
+        }
+    }
+
     /// The chronology of a referral, oldest first.
     #[instrument(skip_all)]
     pub async fn referral_events(
@@ -276,6 +377,8 @@ pub(crate) struct ReferralRow {
     pub due_by: Option<NaiveDate>,
     /// Sealed.
     pub answers: Vec<u8>,
+    /// Sealed; the young person summary.
+    pub person: Option<Vec<u8>>,
     /// Sealed; `None` when stored compactly (`screening_rules_id`) or absent.
     pub screening: Option<Vec<u8>>,
     /// The `screening_rules` row the screening is rebuilt with, when stored compactly.
@@ -291,7 +394,7 @@ pub(crate) struct ReferralRow {
     /// An email job queued with the referral (payload already sealed under its id).
     pub alert: Option<SealedJob>,
     /// The person index entry (tokens and sealed identity), when there is one.
-    pub person: Option<super::people::PersonRow>,
+    pub person_index: Option<super::people::PersonRow>,
 }
 
 /// A mail job sealed ahead of its transaction.
@@ -420,9 +523,9 @@ async fn insert_referral(
     query(
         "INSERT INTO referrals (id, reference, service, stage, audience, status, team, received_at,
             urgent, suggested_band, in_scope, eligible, rules_version, due_by, answers, screening,
-            receipt_hash, created_at, updated_at, screening_rules_id, band_rank)
+            receipt_hash, created_at, updated_at, screening_rules_id, person, band_rank)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-            $20, COALESCE((SELECT sb.band_rank FROM service_bands sb
+            $20, $21, COALESCE((SELECT sb.band_rank FROM service_bands sb
                       WHERE sb.service = $3 AND sb.band = $10), 0))",
     )
     .bind(&row.id)
@@ -445,6 +548,7 @@ async fn insert_referral(
     .bind(&now)
     .bind(&now)
     .bind(row.screening_rules_id)
+    .bind(row.person.as_deref())
     .execute(&mut **tx)
     .await
     .map_err(StorageError::from_write)?;
@@ -477,7 +581,7 @@ async fn insert_referral(
         .execute(&mut **tx)
         .await?;
     }
-    if let Some(person) = &row.person {
+    if let Some(person) = &row.person_index {
         super::people::insert_person(tx, &row.id, person, row.received_at).await?;
     }
     let entry = AuditEntry::new(

@@ -28,7 +28,7 @@ pub struct SeedState {
     pub plan_actions: Vec<(String, chrono::NaiveDate, bool)>,
 }
 
-/// Rows per multi-row INSERT: well under SQLite's 32,766 bound parameters at 25 columns.
+/// Rows per multi-row INSERT: well under SQLite's 32,766 bound parameters at 26 columns.
 const ROWS_PER_INSERT: usize = 500;
 
 /// A sealed plan action ready to insert.
@@ -144,7 +144,7 @@ impl Storage {
                 },
             });
         }
-        const REFERRAL_COLUMNS: usize = 25;
+        const REFERRAL_COLUMNS: usize = 26;
         for (chunk, states) in rows
             .chunks(ROWS_PER_INSERT)
             .zip(batch.chunks(ROWS_PER_INSERT))
@@ -156,7 +156,8 @@ impl Storage {
                 "INSERT INTO referrals (id, reference, service, stage, audience, status, team,
                     received_at, urgent, suggested_band, in_scope, eligible, rules_version, due_by,
                     answers, screening, receipt_hash, created_at, updated_at, band_rank,
-                    confirmed_band, assignee, sla_met_at, new_information_at, screening_rules_id)
+                    confirmed_band, assignee, sla_met_at, new_information_at, screening_rules_id,
+                    person)
                  VALUES {}",
                 values.join(", ")
             );
@@ -196,7 +197,8 @@ impl Storage {
                     .bind(state.assignee.as_deref())
                     .bind(state.sla_met_at.map(timestamp))
                     .bind(state.new_information_at.map(timestamp))
-                    .bind(row.screening_rules_id);
+                    .bind(row.screening_rules_id)
+                    .bind(row.person.as_deref());
             }
             insert
                 .execute(&mut *tx)

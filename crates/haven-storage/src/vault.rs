@@ -97,6 +97,8 @@ impl SealedColumn {
 pub const SEALED_COLUMNS: &[SealedColumn] = &[
     SealedColumn::text_id("referrals", "answers").of_case("id"),
     SealedColumn::text_id("referrals", "screening").of_case("id"),
+    // The young person's name and date of birth, for the queue (`young_person.rs`).
+    SealedColumn::text_id("referrals", "person").of_case("id"),
     SealedColumn::integer_id("referral_events", "reason").of_case("referral_id"),
     SealedColumn::integer_id("referral_events", "detail").of_case("referral_id"),
     // Job payloads name recipients (emails to referrers and reporters).

@@ -12,6 +12,7 @@ use haven_core::answers::{self, FieldError, TargetError};
 use haven_core::calendar;
 use haven_core::definition::{ServiceDefinition, Stage, StageAccess};
 use haven_core::screening::{self, SignpostOut};
+use haven_core::young_person::PersonSummary;
 use serde_json::Value;
 
 use crate::crypto::{self, SecretKey};
@@ -226,7 +227,9 @@ pub async fn submit(
         .map_or(DEFAULT_STATUS, |w| w.initial.as_str());
     let urgent = result.as_ref().is_some_and(|r| r.urgent);
     // The young person for the person index (blind tokens), written with the referral.
-    let person = def.identity(&submission.answers);
+    let identity = def.identity(&submission.answers);
+    // What the queue opens to name the young person (sealed with the case's key).
+    let person = PersonSummary::of_referral(def, &submission.answers).to_json();
     for _ in 0..REFERENCE_ATTEMPTS {
         let id = crypto::new_id();
         let reference = crypto::new_reference(&def.reference_prefix);
@@ -251,6 +254,7 @@ pub async fn submit(
             rules_version: result.as_ref().and_then(|r| r.rules_version.as_deref()),
             due_by,
             answers: &submission.answers,
+            person: Some(&person),
             screening: screening_json.as_ref(),
             screening_rules,
             receipt_hash: key.receipt_hash(&receipt_code),
@@ -261,7 +265,7 @@ pub async fn submit(
                 .map(|f| (f.draft_id.as_str(), f.keep.as_slice())),
             uploads: &uploads,
             alert: alert.as_ref(),
-            person: person.as_ref(),
+            identity: identity.as_ref(),
         };
         match storage.create_referral(&new).await {
             Ok(()) => {
@@ -452,6 +456,12 @@ pub async fn submit_invited(
     let meets = outcome
         .as_ref()
         .is_some_and(|o| haven_core::workflow::meets_sla(def, &o.to));
+    // The queue's summary of the young person, the newest stage first (as the case page).
+    let earlier = storage.referral_stages(&referral.id).await?;
+    let mut documents: Vec<&Value> = vec![&submission.answers];
+    documents.extend(earlier.iter().rev().map(|s| &s.answers));
+    documents.push(&referral.answers);
+    let person = PersonSummary::of(def, &documents, false).to_json();
     let moved = storage
         .receive_stage(&crate::storage::invites::NewStage {
             invitation_id,
@@ -467,6 +477,7 @@ pub async fn submit_invited(
             transition: outcome
                 .as_ref()
                 .map(|o| (o.from.as_str(), o.to.as_str(), meets)),
+            person: Some(&person),
         })
         .await
         .map_err(|e| match e {

@@ -549,6 +549,7 @@ async fn screening_is_stored_as_the_rules_that_made_it_and_read_back_exactly() {
                 rules_version: None,
                 due_by: None,
                 answers: &answers,
+                person: None,
                 screening: Some(&odd),
                 screening_rules: Some(rules_id),
                 receipt_hash: haven::crypto::new_id(),
@@ -556,7 +557,7 @@ async fn screening_is_stored_as_the_rules_that_made_it_and_read_back_exactly() {
                 files: None,
                 uploads: &[],
                 alert: None,
-                person: None,
+                identity: None,
             };
             app.storage.create_referral(&new).await.unwrap();
             let stored_odd = app

@@ -49,7 +49,13 @@ async fn admins_list_accounts_with_role_team_status_and_second_factor() {
         assert_eq!(page.status, StatusCode::OK, "{}", page.text());
         assert_eq!(page.header("cache-control"), Some("no-store"));
         let html = page.text();
-        assert!(html.contains(&email) && html.contains("Caseworker") && html.contains("demo-team"));
+        // Teams by the name their services give them, never the key.
+        assert!(
+            html.contains(&email)
+                && html.contains("Caseworker")
+                && html.contains("Demo service team")
+        );
+        assert!(!html.contains(">demo-team<"), "{html}");
         assert!(
             html.contains("All teams") && html.contains("Not set up") && html.contains("Active")
         );
@@ -181,11 +187,17 @@ async fn a_role_change_needs_a_reason_ends_sessions_and_is_audited() {
             stored.starts_with(b"hv2"),
             "the reason is sealed: {stored:?}"
         );
-        // The account page shows the change with its reason.
+        // The account page shows the change in words with its reason (no role or team key).
         let page = browser.get(app, &path).await.text();
         assert!(
-            page.contains(reason) && page.contains("manager demo-team"),
+            page.contains(reason)
+                && page.contains("Role and team set to Manager, Demo service team"),
             "{page}"
+        );
+        assert!(!page.contains("manager demo-team"), "{page}");
+        assert!(
+            page.contains(">Demo service team</option>"),
+            "the team list in words"
         );
         assert_eq!(
             app.storage.verify_audit_chain().await.unwrap(),

@@ -207,3 +207,71 @@ async fn a_case_whose_key_was_destroyed_is_listed_without_its_name_and_the_queue
         })
         .await;
 }
+
+/// The `person` column of `reference` (the sealed young person summary), if any.
+async fn stored_person(app: &TestApp, reference: &str) -> Option<Vec<u8>> {
+    sqlx::query("SELECT person FROM referrals WHERE reference = $1")
+        .bind(reference)
+        .fetch_one(app.storage.pool())
+        .await
+        .unwrap()
+        .try_get::<Option<Vec<u8>>, _>(0)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_queue_opens_a_small_sealed_summary_and_older_rows_are_filled_in() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app: &TestApp| {
+            let fresh = secos(app, "Summary Child").await;
+            let older = secos(app, "Older Child").await;
+            // Stored at intake, sealed (never the name in plaintext), small beside the answers.
+            let sealed = stored_person(app, &fresh)
+                .await
+                .expect("a summary at intake");
+            assert!(!String::from_utf8_lossy(&sealed).contains("Summary Child"));
+            let answers: Vec<u8> =
+                sqlx::query("SELECT answers FROM referrals WHERE reference = $1")
+                    .bind(&fresh)
+                    .fetch_one(app.storage.pool())
+                    .await
+                    .unwrap()
+                    .try_get(0)
+                    .unwrap();
+            assert!(
+                sealed.len() * 4 < answers.len(),
+                "{} vs {}",
+                sealed.len(),
+                answers.len()
+            );
+            // A referral stored before summaries existed: listed from its answers meanwhile.
+            sqlx::query("UPDATE referrals SET person = NULL WHERE reference = $1")
+                .bind(&older)
+                .execute(app.storage.pool())
+                .await
+                .unwrap();
+            let (mut triage, _) = signed_in(app, Role::Triage, Some("secos")).await;
+            let html = triage.get(app, "/staff/queue").await.text();
+            assert!(row_of(&html, &older).contains("Older Child"), "{html}");
+            assert!(row_of(&html, &fresh).contains("Summary Child"));
+            // The start-up pass fills it in, and only it; a second pass finds nothing to do.
+            let filled = haven::cases::queue::fill_person_summaries(&app.storage, &app.registry)
+                .await
+                .unwrap();
+            assert_eq!(filled, (1, 0));
+            assert!(stored_person(app, &older).await.is_some());
+            let again = haven::cases::queue::fill_person_summaries(&app.storage, &app.registry)
+                .await
+                .unwrap();
+            assert_eq!(again, (0, 0));
+            let html = triage.get(app, "/staff/queue").await.text();
+            let row = row_of(&html, &older);
+            assert!(row.contains("Older Child"), "{row}");
+            let today = haven_core::calendar::london_date(app.state.now());
+            let dob = chrono::NaiveDate::from_ymd_opt(2011, 3, 14).unwrap();
+            let age = haven_core::definition::condition::age_on(dob, today).unwrap();
+            assert!(row.contains(&format!("Age {age}<")), "{row}");
+        })
+        .await;
+}

@@ -32,6 +32,7 @@ fn referral<'a>(
         rules_version: Some("2025-1"),
         due_by: NaiveDate::from_ymd_opt(2025, 2, 7),
         answers,
+        person: None,
         screening,
         screening_rules: None,
         receipt_hash: haven::crypto::new_id(),
@@ -39,7 +40,7 @@ fn referral<'a>(
         files: None,
         uploads: &[],
         alert: None,
-        person: None,
+        identity: None,
     }
 }
 

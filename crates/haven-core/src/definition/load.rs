@@ -716,12 +716,38 @@ impl Checker<'_> {
                     );
                 }
             }
-            for from in &t.from {
-                if w.states.iter().any(|s| &s.key == from && s.terminal) {
+            let terminal = |key: &str| w.states.iter().any(|s| s.key == key && s.terminal);
+            if t.reopen {
+                if t.from.iter().any(|from| !terminal(from)) || terminal(&t.to) {
                     self.problem(
                         id,
                         Some(&t.label),
-                        format!("transition `{}` leaves terminal state `{from}`", t.label),
+                        format!(
+                            "transition `{}` has reopen = true: it must leave only terminal states, into one that is not terminal",
+                            t.label
+                        ),
+                    );
+                }
+                if t.on_stage_received.is_some() || t.on_decision.is_some() {
+                    self.problem(
+                        id,
+                        Some(&t.label),
+                        format!(
+                            "transition `{}` reopens a case: a person does that, never by itself",
+                            t.label
+                        ),
+                    );
+                }
+            }
+            for from in &t.from {
+                if !t.reopen && terminal(from) {
+                    self.problem(
+                        id,
+                        Some(&t.label),
+                        format!(
+                            "transition `{}` leaves terminal state `{from}` (only a transition with reopen = true may)",
+                            t.label
+                        ),
                     );
                 }
             }

@@ -41,6 +41,10 @@ pub struct ServiceDefinition {
     pub summary: String,
     /// The staff team whose cases these are.
     pub team: String,
+    /// The team's name as staff say it on the account pages ("SECOS team"). Without it, the
+    /// service's `email_name` (else `name`) followed by "team".
+    #[serde(default)]
+    pub team_name: Option<String>,
     /// Prefix of case references (`SEC` gives `SEC-7K3M-9QXD`).
     pub reference_prefix: String,
     /// Message shown before anything else on every public page (the 999 message).
@@ -415,6 +419,13 @@ impl ServiceDefinition {
     /// The name emails to people outside the team go out under (`email_name`, else `name`).
     pub fn email_name(&self) -> &str {
         self.email_name.as_deref().unwrap_or(&self.name)
+    }
+
+    /// The team's name in words ([`ServiceDefinition::team_name`]).
+    pub fn team_words(&self) -> String {
+        self.team_name
+            .clone()
+            .unwrap_or_else(|| format!("{} team", self.email_name()))
     }
 
     pub fn stage(&self, key: &str) -> Option<&Stage> {

@@ -29,7 +29,8 @@ pub struct State {
     pub label: String,
     /// What the reporter sees on the follow-up page, in plain words.
     pub public_label: String,
-    /// No transition leaves a terminal state.
+    /// A closed state: the case is read-only there, and no transition leaves it but one
+    /// marked `reopen`.
     #[serde(default)]
     pub terminal: bool,
 }
@@ -80,6 +81,11 @@ pub struct Transition {
     /// detailed form's link.
     #[serde(default)]
     pub on_decision: Option<String>,
+    /// Reopens a closed case: the only kind of transition allowed to leave a terminal state
+    /// (`from` names it), into a state that is not terminal. Without one, a closed case stays
+    /// closed.
+    #[serde(default)]
+    pub reopen: bool,
 }
 
 /// Days an invitation link works when `invite_valid_days` is not given.

@@ -1,7 +1,10 @@
 //! What the work queue needs to know about the loaded services: which states are closed, and
 //! each service's bands in the definition's order (synced to `service_bands` at start-up).
 
+use haven_core::young_person::PersonSummary;
+
 use crate::services::Registry;
+use crate::storage::{Storage, StorageError};
 
 /// `service:state` of every terminal state of every loaded service.
 pub fn closed_states(registry: &Registry) -> Vec<String> {
@@ -31,6 +34,24 @@ pub fn band_orders(registry: &Registry) -> Vec<(String, Vec<String>)> {
             (def.id.clone(), bands)
         })
         .collect()
+}
+
+/// Fills in the young person summary of referrals stored before summaries existed (what the
+/// queue opens for a row's name and age), from each one's answers and its service's
+/// definition. Run in the background by `haven serve` at start-up: cheap when nothing is
+/// missing (one probe of an empty index); meanwhile the queue reads such a row's answers.
+/// Returns (filled, could not be opened).
+pub async fn fill_person_summaries(
+    storage: &Storage,
+    registry: &Registry,
+) -> Result<(u64, u64), StorageError> {
+    storage
+        .backfill_person_summaries(500, |service, answers| {
+            registry
+                .get(service)
+                .map(|def| PersonSummary::of_referral(def, answers).to_json())
+        })
+        .await
 }
 
 /// How long a case has waited since it was received, in words: "waited 40 minutes",

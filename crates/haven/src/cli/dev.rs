@@ -231,6 +231,8 @@ struct Drawn {
     id: String,
     reference: String,
     answers: Value,
+    /// The young person summary the queue opens (as intake stores it).
+    person: Value,
     screening: Option<Value>,
     result: Option<screening::ScreeningResult>,
     received: DateTime<Utc>,
@@ -357,6 +359,8 @@ async fn seed(ctx: &Context, args: &SeedArgs) -> Result<(), CliError> {
                     .and_then(|sla| calendar::due_by(sla, received)),
                 receipt_hash: key.receipt_hash(&crypto::new_receipt_code()),
                 urgent: result.as_ref().is_some_and(|r| r.urgent) || rng.random_bool(0.02),
+                person: haven_core::young_person::PersonSummary::of_referral(def, &answers)
+                    .to_json(),
                 answers,
                 screening,
                 result,
@@ -388,6 +392,7 @@ async fn seed(ctx: &Context, args: &SeedArgs) -> Result<(), CliError> {
                             rules_version: r.and_then(|r| r.rules_version.as_deref()),
                             due_by: d.due_by,
                             answers: &d.answers,
+                            person: Some(&d.person),
                             screening: d.screening.as_ref(),
                             screening_rules: rules_ids[d.which],
                             receipt_hash: d.receipt_hash.clone(),
@@ -395,7 +400,7 @@ async fn seed(ctx: &Context, args: &SeedArgs) -> Result<(), CliError> {
                             files: None,
                             uploads: &[],
                             alert: None,
-                            person: None,
+                            identity: None,
                         },
                         d.state.clone(),
                     )

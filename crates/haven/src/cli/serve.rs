@@ -65,6 +65,22 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
     if let Some(warning) = public_url_warning(settings) {
         tracing::warn!(public_url = %settings.public_url, address = %settings.bind, "{warning}");
     }
+    // Young person summaries missing from referrals stored before them (the queue reads
+    // those rows' answers meanwhile): filled in beside serving, a batch at a time.
+    let summaries = {
+        let (storage, registry) = (storage.clone(), registry.clone());
+        tokio::spawn(async move {
+            match crate::cases::queue::fill_person_summaries(&storage, &registry).await {
+                Ok((0, 0)) => {}
+                Ok((filled, failed)) => tracing::info!(
+                    filled,
+                    failed,
+                    "young person summaries filled in for the queue"
+                ),
+                Err(e) => tracing::error!(error = %e, "filling in young person summaries"),
+            }
+        })
+    };
     let state = AppState::new(storage.clone(), registry, key, settings);
     let metrics = state.metrics.clone();
     // The Prometheus recorder needs periodic upkeep to bound histogram memory.
@@ -143,6 +159,7 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
             tracing::warn!(error = %e, "could not sequence the last audit entries");
         }
     }
+    summaries.abort();
     storage.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -204,6 +204,8 @@ pub async fn each_database() -> Vec<TestDb> {
 pub struct TestAppBuilder {
     settings: Settings,
     builtins: bool,
+    /// Definitions served beside the fixtures: `(file name, TOML)`.
+    extra: Vec<(String, String)>,
 }
 
 impl Default for TestAppBuilder {
@@ -216,6 +218,7 @@ impl Default for TestAppBuilder {
                 ..Settings::default()
             },
             builtins: false,
+            extra: Vec::new(),
         }
     }
 }
@@ -251,6 +254,13 @@ impl TestAppBuilder {
         self
     }
 
+    /// Serve this definition too, beside the test fixtures (a test's own service).
+    #[allow(dead_code)]
+    pub fn service(mut self, file: &str, toml: &str) -> Self {
+        self.extra.push((file.to_owned(), toml.to_owned()));
+        self
+    }
+
     /// Serve the built-in services (services/*.toml) instead of the test fixtures.
     pub fn builtins(mut self) -> Self {
         self.builtins = true;
@@ -282,8 +292,15 @@ impl TestAppBuilder {
         let storage = db.open_storage(5).await;
         let registry = if self.builtins {
             Registry::load(None).unwrap()
-        } else {
+        } else if self.extra.is_empty() {
             fixture_registry()
+        } else {
+            let mut sources: Vec<(&str, &str)> = vec![
+                ("demo.toml", include_str!("../fixtures/demo.toml")),
+                ("other.toml", include_str!("../fixtures/other.toml")),
+            ];
+            sources.extend(self.extra.iter().map(|(f, t)| (f.as_str(), t.as_str())));
+            Registry::from_sources(sources).unwrap()
         };
         let mut settings = self.settings.clone();
         settings.data_dir = db.dir.path().to_owned();

@@ -200,7 +200,7 @@ pub fn filter_from_params(
         },
         today: Some(today),
         reference: None,
-        open_answers: false,
+        open_person: false,
         limit: per_page,
         offset: (page - 1).saturating_mul(per_page),
     };

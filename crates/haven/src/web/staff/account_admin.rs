@@ -114,7 +114,7 @@ fn new_account_page(
             "roles": Role::ALL.iter().map(|r| json!({
                 "value": r.as_str(), "label": r.label(), "all_teams": state.staff.policy.all_teams(*r), "selected": r.as_str() == form.role,
             })).collect::<Vec<_>>(),
-            "teams": teams(state).into_iter().map(|t| json!({ "value": t, "selected": t == form.team })).collect::<Vec<_>>(),
+            "teams": teams(state).into_iter().map(|t| json!({ "value": t, "label": super::users::team_label(state, Some(&t)), "selected": t == form.team })).collect::<Vec<_>>(),
             "no_team_selected": form.team.is_empty(),
         }),
     )

@@ -93,12 +93,34 @@ fn action_label(def: &ServiceDefinition, key: &str) -> String {
         .map_or_else(|| key.replace('_', " "), |a| a.label.clone())
 }
 
+/// A decision of a transition into `to`, in the definition's words (its key as words only if
+/// the definition no longer has it).
+fn decision_label(def: &ServiceDefinition, to: Option<&str>, key: &str) -> String {
+    def.workflow
+        .iter()
+        .flat_map(|w| w.transitions.iter())
+        .filter(|t| to.is_none_or(|to| t.to == to))
+        .flat_map(|t| t.decisions.iter())
+        .find(|d| d.key == key)
+        .map_or_else(|| band_words(key), |d| d.label.clone())
+}
+
+/// A document format in words.
+fn format_words(format: &str) -> &str {
+    match format {
+        "docx" => "Word",
+        "pdf" => "PDF",
+        other => other,
+    }
+}
+
+/// What a chronology event says, in words; `people` names staff ([`people`]).
 fn event_words(
     def: &ServiceDefinition,
     kind: &str,
-    from: Option<&str>,
-    to: Option<&str>,
+    (from, to): (Option<&str>, Option<&str>),
     detail: Option<&Value>,
+    people: &HashMap<String, String>,
 ) -> String {
     let detail_str = |k: &str| detail.and_then(|d| d.get(k)).and_then(Value::as_str);
     match kind {
@@ -107,7 +129,10 @@ fn event_words(
             "Moved from {} to {}{}",
             state_label(def, from.unwrap_or("?")),
             state_label(def, to.unwrap_or("?")),
-            detail_str("decision").map_or_else(String::new, |d| format!(" (decision: {d})"))
+            detail_str("decision").map_or_else(String::new, |d| format!(
+                ". Decision: {}",
+                decision_label(def, to, d)
+            ))
         ),
         "band_confirmed" => format!(
             "Band set to {}",
@@ -145,7 +170,7 @@ fn event_words(
         "message_to_reporter" => "Message sent to the reporter".to_owned(),
         "reporter_added_information" => "The reporter added information".to_owned(),
         "allocation" => match detail_str("worker") {
-            Some(worker) => format!("Allocated to {worker}"),
+            Some(worker) => format!("Allocated to {}", name_of(worker, people)),
             None => "Allocation removed".to_owned(),
         },
         "action_done" | "action_waived" | "action_open" => format!(
@@ -176,21 +201,21 @@ fn event_words(
         ),
         "document_copy_downloaded" => format!(
             "Kept copy of an onward referral document downloaded ({}, SHA-256 {})",
-            detail_str("format").unwrap_or("?"),
+            format_words(detail_str("format").unwrap_or("?")),
             detail_str("sha256").map_or("?", |d| d.get(..16).unwrap_or(d))
         ),
         "document_exported" => match detail_str("sha256") {
             Some(digest) => format!(
                 "Onward referral document downloaded ({}, SHA-256 {})",
-                detail_str("format").unwrap_or("?"),
+                format_words(detail_str("format").unwrap_or("?")),
                 digest.get(..16).unwrap_or(digest)
             ),
             None => format!(
                 "Onward referral document downloaded ({})",
-                detail_str("format").unwrap_or("?")
+                format_words(detail_str("format").unwrap_or("?"))
             ),
         },
-        other => super::casework::event_words(def, other, detail)
+        other => super::casework::event_words(def, other, detail, people)
             .unwrap_or_else(|| other.replace('_', " ")),
     }
 }
@@ -371,15 +396,29 @@ pub(super) fn transitions(state: &AppState, staff: &Staff, case: &CaseFile) -> V
         .collect()
 }
 
-/// Staff emails by id, for "who" columns.
+/// Staff names (the display name, else the email) by account id and by email, for "who"
+/// columns ([`who`]) and for allocations and plan owners, which are stored as emails
+/// ([`name_of`]). Ids never contain `@`, so the two never meet.
 pub(super) async fn people(state: &AppState) -> Result<HashMap<String, String>, StaffError> {
     Ok(state
         .storage
         .all_staff()
         .await?
         .into_iter()
-        .map(|u| (u.id, u.email))
+        .flat_map(|u| {
+            let name = u.name().to_owned();
+            [(u.id, name.clone()), (u.email, name)]
+        })
         .collect())
+}
+
+/// The name of the member of staff with this email (the email itself for an account
+/// without a display name, or one no longer there).
+pub(super) fn name_of(email: &str, people: &HashMap<String, String>) -> String {
+    people
+        .get(email)
+        .cloned()
+        .unwrap_or_else(|| email.to_owned())
 }
 
 /// The required actions with who marked them, in words.
@@ -424,7 +463,11 @@ async fn summary(
     if bands && referral.screening.is_some() && may(state, &staff, referral, Action::ConfirmBand) {
         item("Confirm band".to_owned(), format!("{base}/band"));
     }
-    for t in transitions(state, &staff, case) {
+    let steps = transitions(state, &staff, case);
+    // On a closed case the workflow's steps are its reopen transitions (the only ones that
+    // may leave a closed state).
+    let reopens = crate::cases::is_closed(def, &referral.status) && !steps.is_empty();
+    for t in steps {
         let to = t.get("to").and_then(Value::as_str).unwrap_or_default();
         let label = t.get("label").and_then(Value::as_str).unwrap_or_default();
         item(label.to_owned(), format!("{base}/transitions/{to}"));
@@ -465,10 +508,11 @@ async fn summary(
     Ok(json!({
         "people": linked,
         "menu": menu,
+        "reopens": reopens,
         "case": {
             "status": state_label(def, &referral.status),
             "received": when(referral.received_at),
-            "assignee": referral.assignee,
+            "assignee": referral.assignee.as_deref().map(|a| name_of(a, &people)),
             "suggested_band": referral.suggested_band.as_deref().map(band_words),
             "confirmed_band": referral.confirmed_band.as_deref().map(band_words),
             "screened": referral.screening.is_some(),
@@ -645,7 +689,7 @@ async fn chronology(state: &AppState, case: &CaseFile) -> Result<Value, StaffErr
         .rev()
         .map(|e| {
             json!({
-                "label": event_words(def, &e.kind, e.from_status.as_deref(), e.to_status.as_deref(), e.detail.as_ref()),
+                "label": event_words(def, &e.kind, (e.from_status.as_deref(), e.to_status.as_deref()), e.detail.as_ref(), &people),
                 "byline": who(&e.actor, &people),
                 "datetime": e.at.to_rfc3339(),
                 "date": when(e.at),

@@ -189,7 +189,7 @@ async fn form_page(
                 .await?
                 .iter()
                 .filter(|u| u.works_cases_of(&referral.team))
-                .map(|u| json!({ "email": u.email, "selected": current == u.email }))
+                .map(|u| json!({ "email": u.email, "name": u.name(), "selected": current == u.email }))
                 .collect();
             (
                 "Allocate the case".to_owned(),

@@ -96,24 +96,19 @@ fn option_label(list: &[haven_core::definition::casework::MeetingOption], key: &
 }
 
 async fn people(state: &AppState) -> Result<HashMap<String, String>, StaffError> {
-    Ok(state
-        .storage
-        .all_staff()
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.email))
-        .collect())
+    super::case::people(state).await
 }
 
-/// The emails of the active workers of `team` (who may own plan actions).
-async fn team_workers(state: &AppState, team: &str) -> Result<Vec<String>, StaffError> {
+/// The active workers of `team` (who may own plan actions): `{email, name}` each, the email
+/// being what the form sends.
+async fn team_workers(state: &AppState, team: &str) -> Result<Vec<Value>, StaffError> {
     Ok(state
         .storage
         .all_staff()
         .await?
         .into_iter()
         .filter(|u| u.works_cases_of(team))
-        .map(|u| u.email)
+        .map(|u| json!({ "email": u.email, "name": u.name() }))
         .collect())
 }
 
@@ -165,8 +160,20 @@ pub async fn case_section(
     Ok((lone_working, casework))
 }
 
-/// The casework events of the chronology, in words (`None` for other kinds).
-pub fn event_words(def: &ServiceDefinition, kind: &str, detail: Option<&Value>) -> Option<String> {
+/// The casework events of the chronology, in words (`None` for other kinds); `people` names
+/// plan action owners (stored as emails).
+pub fn event_words(
+    def: &ServiceDefinition,
+    kind: &str,
+    detail: Option<&Value>,
+    people: &HashMap<String, String>,
+) -> Option<String> {
+    let owner = || {
+        detail
+            .and_then(|d| d.get("owner"))
+            .and_then(Value::as_str)
+            .map(|o| super::case::name_of(o, people))
+    };
     let raw = |k: &str| detail.and_then(|d| d.get(k)).and_then(Value::as_str);
     // Dates as staff read them ("1 April 2099"), whatever the event stored.
     let text = |k: &str| {
@@ -189,10 +196,10 @@ pub fn event_words(def: &ServiceDefinition, kind: &str, detail: Option<&Value>) 
         "plan_goal_added" => "Plan goal added".to_owned(),
         "plan_action_added" => format!(
             "Plan action added for {}, due {}",
-            raw("owner").unwrap_or("?"),
+            owner().as_deref().unwrap_or("?"),
             text("due_on").as_deref().unwrap_or("?")
         ),
-        "plan_action_changed" => match (raw("owner"), text("due_on")) {
+        "plan_action_changed" => match (owner(), text("due_on")) {
             (Some(owner), Some(due)) => format!("Plan action given to {owner}, now due {due}"),
             (Some(owner), None) => format!("Plan action given to {owner}"),
             (None, Some(due)) => format!("Plan action now due {due}"),
@@ -374,7 +381,8 @@ async fn plan_page(
     };
     let base = format!("/staff/cases/{}", referral.reference);
     let actions: Vec<Value> = view.actions.iter().map(|a| json!({
-        "id": a.id, "text": a.text, "owner": a.owner, "due": day(&a.due_on), "due_on": a.due_on,
+        "id": a.id, "text": a.text, "owner": a.owner, "owner_name": super::case::name_of(&a.owner, &people),
+        "due": day(&a.due_on), "due_on": a.due_on,
         "done": a.done, "overdue": a.overdue,
         "href": format!("{base}/plan/actions/{}", a.id),
         "goal": a.goal_id.as_ref().and_then(|g| goal_text.get(g)).map(|t| short(t)),

@@ -117,6 +117,15 @@ async fn stylesheet() -> impl axum::response::IntoResponse {
     )
 }
 
+/// The staff pages' script (`assets/staff.min.js`, `tools/build-assets/src/staff.js`): MOJ's
+/// button menu and filter toggle, bundled with the govuk-frontend code they build on.
+async fn script() -> impl axum::response::IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        include_str!("../../../../../assets/staff.min.js"),
+    )
+}
+
 /// Every staff page route, and the public follow-up page.
 pub fn router() -> Router<AppState> {
     let staff = Router::new()
@@ -144,6 +153,10 @@ pub fn router() -> Router<AppState> {
             // Gzipped like the public assets: 120 KB of CSS is about 14 KB sent, which keeps
             // every staff page under the 150 KB budget.
             get(stylesheet).layer(CompressionLayer::new()),
+        )
+        .route(
+            "/staff/assets/staff.min.js",
+            get(script).layer(CompressionLayer::new()),
         )
         // A case: its pages (sub navigation), then one form per page (GET shows it, POST
         // does it).

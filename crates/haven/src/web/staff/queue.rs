@@ -1,7 +1,7 @@
 //! `GET /staff/queue`: a team's cases, filtered (service, status, band, urgent, overdue,
 //! assignee) and sorted as the API sorts (`storage::queue`: urgent, new information, band,
 //! due date), or found by its exact reference. Each row names the young person and their age
-//! (the page's rows' answers opened in one read) and, for urgent cases, how long they have
+//! (the page's rows' small sealed young person summaries opened in one read) and, for urgent cases, how long they have
 //! waited. Every page view is ONE audit entry naming the filters and the references shown.
 
 use axum::extract::{Query, State};
@@ -11,7 +11,7 @@ use haven_core::calendar;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::case::when;
+use super::case::{band_words, when};
 use super::error::StaffError;
 use super::render::page;
 use super::session::SignedIn;
@@ -20,7 +20,7 @@ use crate::policy::Action;
 use crate::storage::audit::AuditEntry;
 use crate::storage::queue::QueueFilter;
 use crate::web::AppState;
-use haven_core::young_person::young_person;
+use haven_core::young_person::PersonSummary;
 
 /// Rows per page.
 pub const PAGE_SIZE: u32 = 50;
@@ -84,22 +84,25 @@ pub async fn show(
         Some(staff.team.iter().cloned().collect())
     };
     // Workers of the teams this person sees, to filter by (allocation stores emails).
-    let workers: Vec<String> = state
-        .storage
-        .all_staff()
-        .await?
-        .into_iter()
+    let everyone = state.storage.all_staff().await?;
+    let workers: Vec<(String, String)> = everyone
+        .iter()
         .filter(|u| {
             !u.disabled
                 && u.team
                     .as_deref()
                     .is_some_and(|t| state.staff.policy.on_team(&staff, t))
         })
-        .map(|u| u.email)
+        .map(|u| (u.email.clone(), u.name().to_owned()))
+        .collect();
+    // Allocations are stored as emails: each row names its worker.
+    let names: std::collections::HashMap<&str, &str> = everyone
+        .iter()
+        .map(|u| (u.email.as_str(), u.name()))
         .collect();
     let assignee = match query.assignee.as_str() {
         "me" => Some(staff.email.clone()),
-        other if workers.iter().any(|w| w == other) => Some(other.to_owned()),
+        other if workers.iter().any(|(w, _)| w == other) => Some(other.to_owned()),
         _ => None,
     };
     let filter = QueueFilter {
@@ -116,8 +119,8 @@ pub async fn show(
         hide: closed_states(&state.registry),
         today: Some(calendar::london_date(now)),
         // Every row listed is one this person may see (their teams, `view_queue`): its
-        // answers are opened for the name and age, with the page's rows only.
-        open_answers: true,
+        // young person summary is opened for the name and age, with the page's rows only.
+        open_person: true,
         reference: reference_of(&query.reference),
         limit: PAGE_SIZE,
         offset: (page_number - 1).saturating_mul(PAGE_SIZE),
@@ -169,12 +172,13 @@ pub async fn show(
             let terminal = def
                 .and_then(|d| d.workflow.as_ref())
                 .and_then(|w| w.states.iter().find(|s| s.key == r.status));
-            // Only the questions the definition names; never a third-party one on the queue.
-            let person = r
-                .answers
-                .as_ref()
-                .zip(def)
-                .map(|(a, d)| young_person(d, &[a], today, false));
+            // The summary stored at intake (never from a third-party question); a row from
+            // before summaries, not yet filled in, from its answers the same way.
+            let person = match (&r.person, &r.answers, def) {
+                (Some(p), _, _) => PersonSummary::from_json(p).map(|p| p.on(today)),
+                (None, Some(a), Some(d)) => Some(PersonSummary::of_referral(d, a).on(today)),
+                _ => None,
+            };
             json!({
                 "reference": r.reference,
                 "name": person.as_ref().map(|p| p.name.clone().unwrap_or_else(|| "Not given".to_owned())),
@@ -189,12 +193,12 @@ pub async fn show(
                 "service": def.map_or(r.service.as_str(), |d| d.name.as_str()),
                 "status": terminal.map_or(r.status.as_str(), |s| s.label.as_str()),
                 "urgent": r.urgent,
-                "band": r.confirmed_band.clone().or(r.suggested_band.clone()),
+                "band": r.confirmed_band.as_deref().or(r.suggested_band.as_deref()).map(band_words),
                 "band_confirmed": r.confirmed_band.is_some(),
                 "due_by": r.due_by.map(|d| d.format("%-d %b %Y").to_string()),
                 "overdue": !r.sla_met && r.due_by.is_some_and(|d| d < today) && !terminal.is_some_and(|s| s.terminal),
                 "received": when(r.received_at),
-                "assignee": r.assignee,
+                "assignee": r.assignee.as_deref().map(|a| names.get(a).copied().unwrap_or(a)),
                 "plan_overdue": r.plan_overdue,
                 "new_information": r.new_information,
             })
@@ -226,8 +230,8 @@ pub async fn show(
             "filters": query_json(&query),
             "services": services.iter().map(|d| json!({"id": d.id, "name": d.name})).collect::<Vec<_>>(),
             "statuses": statuses.iter().map(|(k, l)| json!({"key": k, "label": l})).collect::<Vec<_>>(),
-            "bands": bands,
-            "workers": workers,
+            "bands": bands.iter().map(|b| json!({"key": b, "label": band_words(b)})).collect::<Vec<_>>(),
+            "workers": workers.iter().map(|(email, name)| json!({"email": email, "name": name})).collect::<Vec<_>>(),
             "previous": (page_number > 1).then(|| format!("/staff/queue?{base}&page={}", page_number - 1)),
             "next": more.then(|| format!("/staff/queue?{base}&page={}", page_number + 1)),
         }),

@@ -48,18 +48,62 @@ pub(super) fn allow(state: &AppState, staff: &Staff) -> Result<(), StaffError> {
     StaffError::from_decision(state.staff.policy.decide(staff, Action::ManageUsers, None))
 }
 
-fn team_label(team: Option<&str>) -> String {
-    team.map_or_else(|| "All teams".to_owned(), str::to_owned)
+/// A team in words: the name its services' definitions give it (`team_name`), "All teams"
+/// for none, or the key itself for a team no loaded service has.
+pub(super) fn team_label(state: &AppState, team: Option<&str>) -> String {
+    match team {
+        None => "All teams".to_owned(),
+        Some(team) => state
+            .registry
+            .definitions()
+            .find(|d| d.team == team)
+            .map_or_else(|| team.to_owned(), |d| d.team_words()),
+    }
 }
 
-fn account_json(a: &AccountSummary) -> Value {
+/// A permission change as the account page's history says it. Changes are stored as short
+/// codes (`manager secos`, `deactivated`, "Account created as triage (secos)"): roles and
+/// teams in them are put in words here.
+pub(super) fn change_words(state: &AppState, what: &str) -> String {
+    let role_words = |key: &str| key.parse::<Role>().ok().map(Role::label);
+    let team_words = |key: &str| {
+        if key == "all teams" {
+            "all teams".to_owned()
+        } else {
+            team_label(state, Some(key))
+        }
+    };
+    match what {
+        "deactivated" => return "Account deactivated".to_owned(),
+        "reactivated" => return "Account reactivated".to_owned(),
+        _ => {}
+    }
+    if let Some(rest) = what.strip_prefix("Account created as ") {
+        if let Some((role, team)) = rest.split_once(" (") {
+            let team = team.trim_end_matches(')');
+            if let Some(role) = role_words(role) {
+                return format!("Account created: {role}, {}", team_words(team));
+            }
+        }
+        return what.to_owned();
+    }
+    match what.split_once(' ') {
+        Some((role, team)) => match role_words(role) {
+            Some(role) => format!("Role and team set to {role}, {}", team_words(team)),
+            None => what.to_owned(),
+        },
+        None => what.to_owned(),
+    }
+}
+
+fn account_json(state: &AppState, a: &AccountSummary) -> Value {
     json!({
         "id": a.user.id,
         "email": a.user.email,
         "display_name": a.user.display_name,
         "phone": a.user.phone,
         "role": a.user.role.label(),
-        "team": team_label(a.user.team.as_deref()),
+        "team": team_label(state, a.user.team.as_deref()),
         "active": !a.user.disabled,
         "second_factor": a.second_factor,
     })
@@ -77,7 +121,7 @@ pub async fn list(
         .account_summaries()
         .await?
         .iter()
-        .map(account_json)
+        .map(|a| account_json(&state, a))
         .collect();
     Ok(page(
         StatusCode::OK,
@@ -133,7 +177,7 @@ pub(super) async fn account_page(
         .all_staff()
         .await?
         .into_iter()
-        .map(|u| (u.id, u.email))
+        .map(|u| (u.id.clone(), u.name().to_owned()))
         .collect();
     let history: Vec<Value> = state
         .storage
@@ -146,7 +190,7 @@ pub(super) async fn account_page(
                 .strip_prefix("user:")
                 .and_then(|id| people.get(id).cloned())
                 .unwrap_or_else(|| c.actor.clone());
-            json!({ "at": when(c.at), "who": who, "what": c.what, "reason": c.reason })
+            json!({ "at": when(c.at), "who": who, "what": change_words(state, &c.what), "reason": c.reason })
         })
         .collect();
     let (role_form, active_form) = match entered {
@@ -193,12 +237,12 @@ pub(super) async fn account_page(
             "display_name": display_name, "phone": phone,
             "reset_what": reset_what, "reset_reason": reset_reason,
             "errors": errors,
-            "account": account_json(account),
+            "account": account_json(state, account),
             "is_self": account.user.id == staff.user_id,
             "roles": Role::ALL.iter().map(|r| json!({
                 "value": r.as_str(), "label": r.label(), "all_teams": state.staff.policy.all_teams(*r), "selected": r.as_str() == role,
             })).collect::<Vec<_>>(),
-            "teams": teams(state).into_iter().map(|t| json!({ "value": t, "selected": t == team })).collect::<Vec<_>>(),
+            "teams": teams(state).into_iter().map(|t| json!({ "value": t, "label": team_label(state, Some(&t)), "selected": t == team })).collect::<Vec<_>>(),
             "no_team_selected": team.is_empty(),
             "role_reason": role_form.map(|f| f.reason.as_str()),
             "active_reason": active_form.map(|f| f.reason.as_str()),
