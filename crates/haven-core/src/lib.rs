@@ -20,6 +20,7 @@ pub mod casework;
 pub mod definition;
 pub mod disclosure;
 pub mod reporter;
+pub mod retention;
 pub mod role;
 pub mod screening;
 pub mod workflow;

@@ -118,6 +118,11 @@ pub struct ServiceDefinition {
     /// email intake item of this service (`haven mail ingest`); no two services may share one.
     #[serde(default)]
     pub intake_addresses: Vec<String>,
+    /// How long closed cases are kept (`[retention]`): rules by closing state, decision or
+    /// outcome, each a term after closure or until the young person's birthday at an age.
+    /// Without it no case is ever destroyed.
+    #[serde(default)]
+    pub retention: Option<crate::retention::Retention>,
 }
 
 /// The family copy (`/staff/cases/{reference}/family`): printed or saved for the young person
