@@ -36,6 +36,7 @@ pub mod permissions;
 pub mod plans;
 pub mod queue;
 pub mod referrals;
+pub mod retention;
 mod screening;
 pub mod seed;
 pub mod sessions;

@@ -31,11 +31,14 @@ pub enum Action {
     Casework,
     RecordOnwardReferral,
     ExportDocument,
+    /// Place or lift a legal hold (it stops the case's destruction under the retention
+    /// schedule).
+    LegalHold,
 }
 
 impl Action {
     /// Every action, for the matrix test and the policy checks.
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 15] = [
         Action::ViewQueue,
         Action::ViewCase,
         Action::ViewThirdParty,
@@ -50,6 +53,7 @@ impl Action {
         Action::Casework,
         Action::RecordOnwardReferral,
         Action::ExportDocument,
+        Action::LegalHold,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,6 +72,7 @@ impl Action {
             Action::Casework => "casework",
             Action::RecordOnwardReferral => "record_onward_referral",
             Action::ExportDocument => "export_document",
+            Action::LegalHold => "legal_hold",
         }
     }
 }

@@ -270,3 +270,31 @@ pub fn problems(
     }
     out
 }
+
+/// The young person's date of birth and reported age from a case's answer documents (most
+/// authoritative first), from the definition's `young_person_date_of_birth` and
+/// `young_person_age` questions: what `until_age` reads.
+pub fn birth_facts(
+    def: &crate::definition::ServiceDefinition,
+    documents: &[&serde_json::Value],
+) -> (Option<NaiveDate>, Option<u32>) {
+    use crate::definition::condition::lookup;
+    let first = |keys: &[String]| {
+        documents
+            .iter()
+            .flat_map(|doc| keys.iter().filter_map(move |k| lookup(doc, k)))
+            .find(|v| !v.is_null())
+            .cloned()
+    };
+    let dob = first(&def.young_person_date_of_birth).and_then(|v| {
+        v.as_str()
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+    });
+    let age = first(&def.young_person_age).and_then(|v| {
+        v.as_u64()
+            .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f.floor() as u64))
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            .and_then(|n| u32::try_from(n).ok())
+    });
+    (dob, age)
+}

@@ -17,6 +17,7 @@ pub mod meetings;
 pub mod onward;
 pub mod plans;
 pub mod queue;
+pub mod retention;
 pub mod work;
 
 use crate::access::Staff;

@@ -14,6 +14,7 @@ mod log_writer;
 mod mail;
 mod migrate;
 mod outbox;
+mod retention;
 mod serve;
 mod services;
 
@@ -92,6 +93,9 @@ enum Command {
     /// Email intake: take in referrals that arrived by email.
     #[command(subcommand)]
     Mail(mail::MailCommand),
+    /// Retention: what is due for destruction (plan), destroying it (run), legal holds.
+    #[command(subcommand)]
+    Retention(retention::RetentionCommand),
     /// Benchmark tools (seeding, staff sessions); hidden.
     #[command(subcommand, hide = true)]
     Dev(dev::DevCommand),
@@ -282,6 +286,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Audit(cmd) => audit::run(&ctx, cmd).await,
         Command::Outbox(cmd) => outbox::run(&ctx, cmd),
         Command::Mail(cmd) => mail::run(&ctx, cmd).await,
+        Command::Retention(cmd) => retention::run(&ctx, cmd).await,
         Command::Dev(cmd) => dev::run(&ctx, cmd).await,
     }
 }

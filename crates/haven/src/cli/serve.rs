@@ -79,6 +79,13 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
     )
     .map_err(|e| CliError::BadInput(format!("smtp_host: {e}")))?;
     tracing::info!(mailer = ?mailer, "email");
+    let retention_job = tokio::spawn(super::retention::daily(
+        storage.clone(),
+        state.registry.clone(),
+        (*state.key).clone(),
+        mailer.as_outbox().cloned(),
+        state.staff.clock.clone(),
+    ));
     let mail_worker = tokio::spawn(crate::mail::run_worker(
         storage.clone(),
         mailer,
@@ -104,6 +111,7 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
     }
     upkeep.abort();
     mail_worker.abort();
+    retention_job.abort();
     storage.close().await;
     tracing::info!("stopped");
     Ok(())
