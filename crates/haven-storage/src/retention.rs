@@ -218,8 +218,8 @@ impl Storage {
 
     /// Deletes every row of the case `referral_id` (see [`CASE_TABLES`]), the jobs `job_ids`
     /// and the referral itself, in one transaction, refusing a held case (`Ok(false)`), and
-    /// appends `entry` (which must hold no content). On SQLite the deleted pages are zeroed
-    /// (`secure_delete`). Destroy the case's key first.
+    /// appends `entry` (which must hold no content). On SQLite the deleted content is zeroed
+    /// (`secure_delete`, set on every connection). Destroy the case's key first.
     #[instrument(skip_all)]
     pub async fn destroy_case_rows(
         &self,
@@ -227,10 +227,8 @@ impl Storage {
         job_ids: &[String],
         entry: &AuditEntry,
     ) -> Result<bool, StorageError> {
+        // SQLite zeroes what is deleted (`secure_delete`, set on every connection).
         let mut tx = self.begin_write().await?;
-        if self.kind == DatabaseKind::Sqlite {
-            query("PRAGMA secure_delete = ON").execute(&mut *tx).await?;
-        }
         let held: i64 = query("SELECT COUNT(*) FROM legal_holds WHERE referral_id = $1")
             .bind(referral_id)
             .fetch_one(&mut *tx)

@@ -135,6 +135,8 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     SealedColumn::text_id("email_intake", "original"),
     SealedColumn::text_id("email_intake", "item"),
     SealedColumn::text_id("email_intake", "reason"),
+    // Why a case is under a legal hold (issue 17): one row per case, keyed by its id.
+    SealedColumn::text_key("legal_holds", "reason", "referral_id").of_case("referral_id"),
 ];
 
 /// Most passes over one column in one rotation.
