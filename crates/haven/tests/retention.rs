@@ -287,3 +287,71 @@ async fn legal_holds_from_the_command_line_are_audited_and_lifted() {
         })
         .await;
 }
+
+#[tokio::test]
+async fn a_manager_places_and_lifts_a_hold_on_the_case_page_and_a_caseworker_may_not() {
+    use common::staff::{Browser, location};
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let triage = token(app, Role::Triage, "secos").await;
+            let (reference, id) = closed_case(app, &triage, "Perpetua Ashcombe").await;
+            let (manager, _) =
+                account(app, Role::Manager, Some("secos"), "a-password-for-tests").await;
+            let mut browser = Browser::signed_in(app, &manager).await;
+            let summary = browser.get(app, &format!("/staff/cases/{reference}")).await;
+            assert!(
+                summary
+                    .text()
+                    .contains("&#x2f;legal-hold\" role=\"button\""),
+                "the case's menu links to the hold page"
+            );
+            let path = format!("/staff/cases/{reference}/legal-hold");
+            let csrf = browser.csrf(app, &path).await;
+            let refused = browser
+                .post(app, &path, &[("csrf", &csrf), ("reason", " ")])
+                .await;
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(
+                refused.text().contains("govuk-error-summary")
+                    || refused.text().contains("govuk-error-message")
+            );
+            let placed = browser
+                .post(
+                    app,
+                    &path,
+                    &[
+                        ("csrf", &csrf),
+                        ("reason", "Police investigation <b>open</b>"),
+                    ],
+                )
+                .await;
+            assert_eq!(placed.status, StatusCode::SEE_OTHER, "{}", placed.text());
+            assert_eq!(location(&placed), path);
+            let page = browser.get(app, &path).await;
+            assert_eq!(page.status, StatusCode::OK);
+            assert!(page.text().contains("This case is on legal hold"));
+            assert!(page.text().contains("&lt;b&gt;open"), "escaped");
+            assert!(app.storage.legal_hold(&id).await.unwrap().is_some());
+            let plan = retention::plan(&app.storage, &app.registry, |_| {})
+                .await
+                .unwrap();
+            assert!(matches!(
+                plan.iter().find(|e| e.reference == reference).unwrap().due,
+                Due::Held { .. }
+            ));
+            let lifted = browser
+                .post(app, &format!("{path}/lift"), &[("csrf", &csrf)])
+                .await;
+            assert_eq!(lifted.status, StatusCode::SEE_OTHER);
+            assert!(app.storage.legal_hold(&id).await.unwrap().is_none());
+
+            let (worker, _) =
+                account(app, Role::Caseworker, Some("secos"), "a-password-for-tests").await;
+            let mut browser = Browser::signed_in(app, &worker).await;
+            assert_eq!(browser.get(app, &path).await.status, StatusCode::FORBIDDEN);
+            let summary = browser.get(app, &format!("/staff/cases/{reference}")).await;
+            assert!(!summary.text().contains("legal-hold"));
+        })
+        .await;
+}
