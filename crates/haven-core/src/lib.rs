@@ -22,6 +22,7 @@ pub mod definition;
 pub mod disclosure;
 pub mod people;
 pub mod reporter;
+pub mod retention;
 pub mod role;
 pub mod screening;
 pub mod workflow;

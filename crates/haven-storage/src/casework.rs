@@ -226,7 +226,7 @@ impl Storage {
 }
 
 /// A chronology event with no free text (the text itself is the sealed note or message).
-fn event<'a>(
+pub(crate) fn event<'a>(
     referral_id: &'a str,
     at: DateTime<Utc>,
     actor: &'a str,

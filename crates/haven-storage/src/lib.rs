@@ -39,6 +39,7 @@ pub mod permissions;
 pub mod plans;
 pub mod queue;
 pub mod referrals;
+pub mod retention;
 mod screening;
 pub mod seed;
 pub mod sessions;
@@ -357,6 +358,10 @@ fn pool_options(
             conn.execute("PRAGMA synchronous = FULL").await?;
             conn.execute("PRAGMA foreign_keys = ON").await?;
             conn.execute("PRAGMA busy_timeout = 5000").await?;
+            // Deleted and overwritten content is zeroed, not left in free space (issue 17):
+            // once the retention job destroys a case, no older copy of its row (an index
+            // entry's reference, an earlier version of an updated row) stays in the file.
+            conn.execute("PRAGMA secure_delete = ON").await?;
             if page_limit > 0 {
                 let pragma = format!("PRAGMA max_page_count = {page_limit}");
                 sqlx::query(sqlx::AssertSqlSafe(pragma))

@@ -140,6 +140,8 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     // The person index (issue 16): a referral's young person, normalised (names, date of
     // birth, postcode, contact details), opened only to score a possible link.
     SealedColumn::text_key("person_records", "identity", "referral_id").of_case("referral_id"),
+    // Why a case is under a legal hold (issue 17): one row per case, keyed by its id.
+    SealedColumn::text_key("legal_holds", "reason", "referral_id").of_case("referral_id"),
 ];
 
 /// Most passes over one column in one rotation.

@@ -330,6 +330,14 @@ impl Mailer {
         }
     }
 
+    /// The outbox, when emails go there (the retention job removes a destroyed case's).
+    pub fn as_outbox(&self) -> Option<&Outbox> {
+        match self {
+            Mailer::Outbox(outbox) => Some(outbox),
+            _ => None,
+        }
+    }
+
     /// Deletes outbox files past their retention (nothing for SMTP); returns how many.
     pub async fn prune_outbox(&self) -> Result<usize, MailError> {
         let Mailer::Outbox(outbox) = self else {

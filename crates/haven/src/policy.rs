@@ -36,11 +36,14 @@ pub enum Action {
     /// See that a young person is known to another team's service (which, and its contact;
     /// never content).
     SeeKnownElsewhere,
+    /// Place or lift a legal hold (it stops the case's destruction under the retention
+    /// schedule).
+    LegalHold,
 }
 
 impl Action {
     /// Every action, for the matrix test and the policy checks.
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 17] = [
         Action::ViewQueue,
         Action::ViewCase,
         Action::ViewThirdParty,
@@ -57,6 +60,7 @@ impl Action {
         Action::ExportDocument,
         Action::LinkPeople,
         Action::SeeKnownElsewhere,
+        Action::LegalHold,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -77,6 +81,7 @@ impl Action {
             Action::ExportDocument => "export_document",
             Action::LinkPeople => "link_people",
             Action::SeeKnownElsewhere => "see_known_elsewhere",
+            Action::LegalHold => "legal_hold",
         }
     }
 }

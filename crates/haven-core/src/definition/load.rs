@@ -257,6 +257,9 @@ impl Checker<'_> {
         if let Some(casework) = &def.casework {
             self.check_casework(def, casework);
         }
+        if let Some(retention) = &def.retention {
+            self.check_retention(def, retention);
+        }
         self.check_onward(def, &all_questions);
         self.unique(id, def.slas.iter().map(|s| s.key.as_str()), "SLA");
         for sla in &def.slas {
@@ -894,6 +897,28 @@ impl Checker<'_> {
                 closure.outcomes.iter().map(|o| o.key.as_str()),
                 "closure outcome",
             );
+        }
+    }
+
+    /// Retention rules name real closed states, decisions and outcomes, and each says how long.
+    fn check_retention(&mut self, def: &ServiceDefinition, r: &crate::retention::Retention) {
+        let workflow = def.workflow.iter();
+        let states: Vec<&str> = workflow
+            .clone()
+            .flat_map(|w| w.states.iter().map(|s| s.key.as_str()))
+            .collect();
+        let decisions: Vec<&str> = workflow
+            .flat_map(|w| w.transitions.iter())
+            .flat_map(|t| t.decisions.iter().map(|d| d.key.as_str()))
+            .collect();
+        let outcomes: Vec<&str> = def
+            .casework
+            .iter()
+            .flat_map(|c| c.closure.iter())
+            .flat_map(|c| c.outcomes.iter().map(|o| o.key.as_str()))
+            .collect();
+        for (needle, reason) in crate::retention::problems(r, &states, &decisions, &outcomes) {
+            self.problem(&def.id, Some(&needle), reason);
         }
     }
 

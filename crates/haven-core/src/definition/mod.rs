@@ -162,6 +162,11 @@ impl ServiceDefinition {
         }
         Some(identity)
     }
+    /// How long closed cases are kept (`[retention]`): rules by closing state, decision or
+    /// outcome, each a term after closure or until the young person's birthday at an age.
+    /// Without it no case is ever destroyed.
+    #[serde(default)]
+    pub retention: Option<crate::retention::Retention>,
 }
 
 /// The family copy (`/staff/cases/{reference}/family`): printed or saved for the young person

@@ -18,6 +18,7 @@ pub mod onward;
 pub mod people;
 pub mod plans;
 pub mod queue;
+pub mod retention;
 pub mod work;
 
 use crate::access::Staff;

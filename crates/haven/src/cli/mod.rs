@@ -15,6 +15,7 @@ mod mail;
 mod migrate;
 mod outbox;
 mod people;
+mod retention;
 mod serve;
 mod services;
 
@@ -96,6 +97,9 @@ enum Command {
     /// The person index (linked people, search): rebuild it.
     #[command(subcommand, alias = "match")]
     People(people::PeopleCommand),
+    /// Retention: what is due for destruction (plan), destroying it (run), legal holds.
+    #[command(subcommand)]
+    Retention(retention::RetentionCommand),
     /// Benchmark tools (seeding, staff sessions); hidden.
     #[command(subcommand, hide = true)]
     Dev(dev::DevCommand),
@@ -287,6 +291,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Outbox(cmd) => outbox::run(&ctx, cmd),
         Command::Mail(cmd) => mail::run(&ctx, cmd).await,
         Command::People(cmd) => people::run(&ctx, cmd).await,
+        Command::Retention(cmd) => retention::run(&ctx, cmd).await,
         Command::Dev(cmd) => dev::run(&ctx, cmd).await,
     }
 }

@@ -98,6 +98,13 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
     )
     .map_err(|e| CliError::BadInput(format!("smtp_host: {e}")))?;
     tracing::info!(mailer = ?mailer, "email");
+    let retention_job = tokio::spawn(super::retention::daily(
+        storage.clone(),
+        state.registry.clone(),
+        (*state.key).clone(),
+        mailer.as_outbox().cloned(),
+        state.staff.clock.clone(),
+    ));
     let mail_worker = tokio::spawn(crate::mail::run_worker(
         storage.clone(),
         mailer,
@@ -160,6 +167,7 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
         }
     }
     summaries.abort();
+    retention_job.abort();
     storage.close().await;
     tracing::info!("stopped");
     Ok(())

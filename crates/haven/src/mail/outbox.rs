@@ -213,6 +213,17 @@ impl Outbox {
         self.dir.join(format!("{id}{SUFFIX}"))
     }
 
+    /// Deletes the message `id` (the retention job, for a destroyed case); missing is fine.
+    /// Blocking.
+    pub fn remove(&self, id: &str) -> Result<(), OutboxError> {
+        let path = self.path(checked_id(id)?);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(OutboxError::Io { path, source }),
+        }
+    }
+
     /// Opens the message `id` (its id, or its file name).
     pub fn read(&self, id: &str) -> Result<OutboxMessage, OutboxError> {
         let id = checked_id(id)?;

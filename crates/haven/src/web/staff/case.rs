@@ -167,6 +167,8 @@ fn event_words(
             }
         }
         "note_added" => "Note added".to_owned(),
+        "legal_hold_placed" => "Legal hold placed (or its reason changed)".to_owned(),
+        "legal_hold_lifted" => "Legal hold lifted".to_owned(),
         "message_to_reporter" => "Message sent to the reporter".to_owned(),
         "reporter_added_information" => "The reporter added information".to_owned(),
         "allocation" => match detail_str("worker") {
@@ -497,6 +499,9 @@ async fn summary(
     }
     if may(state, &staff, referral, Action::PrintForFamily) {
         item("Family copy".to_owned(), format!("{base}/family"));
+    }
+    if may(state, &staff, referral, Action::LegalHold) {
+        item("Legal hold".to_owned(), format!("{base}/legal-hold"));
     }
     let actions = required_actions(case, &people);
     let open = actions

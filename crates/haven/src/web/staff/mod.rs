@@ -20,6 +20,7 @@ pub mod case_actions;
 pub mod casework;
 pub mod error;
 mod invisible;
+pub mod legal_hold;
 pub mod onward;
 pub mod people;
 pub mod queue;
@@ -194,6 +195,14 @@ pub fn router() -> Router<AppState> {
             get(case_actions::transition_form),
         )
         .route("/staff/cases/{reference}/notes", post(case_actions::note))
+        .route(
+            "/staff/cases/{reference}/legal-hold",
+            get(legal_hold::form).post(legal_hold::place),
+        )
+        .route(
+            "/staff/cases/{reference}/legal-hold/lift",
+            post(legal_hold::lift),
+        )
         .route(
             "/staff/cases/{reference}/notes/new",
             get(case_actions::note_form),

@@ -95,6 +95,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/staff/case_form.html"),
     ),
     (
+        "legal_hold.html",
+        include_str!("../../../templates/staff/legal_hold.html"),
+    ),
+    (
         "plan_form.html",
         include_str!("../../../templates/staff/plan_form.html"),
     ),
