@@ -21,6 +21,7 @@ pub mod actions;
 pub mod attachments;
 pub mod audit;
 pub mod casework;
+pub mod clock;
 pub mod config;
 pub mod drafts;
 pub mod email_intake;
@@ -153,6 +154,9 @@ pub struct Storage {
     page_limit: Arc<AtomicU32>,
     /// The definitions compact screenings are rebuilt with ([`screening`]), parsed once.
     screening_rules: Arc<screening::RulesCache>,
+    /// The service's one clock: every timestamp storage writes comes from it, and the web
+    /// layer reads the same one (clones share the offset tests move forward).
+    clock: clock::Clock,
 }
 
 impl Storage {
@@ -200,7 +204,18 @@ impl Storage {
             health: Arc::default(),
             page_limit,
             screening_rules: Arc::default(),
+            clock: clock::Clock::default(),
         })
+    }
+
+    /// The service's one clock (shared: moving a clone moves this one).
+    pub fn clock(&self) -> &clock::Clock {
+        &self.clock
+    }
+
+    /// The time now, from [`Storage::clock`].
+    pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     /// Applies the migrations of this engine.
