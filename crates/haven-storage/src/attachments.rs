@@ -111,7 +111,7 @@ impl Storage {
     /// and end with [`Storage::finish_file`] or [`Storage::discard_attachment`].
     #[instrument(skip_all)]
     pub async fn begin_file(&self, new: &NewFile<'_>) -> Result<FileWriter, StorageError> {
-        let now = timestamp(Utc::now());
+        let now = timestamp(self.now());
         // A draft's or an unclaimed upload's: under a key of its own until a case claims it
         // (then moved under the case's key, `Storage::move_files_into_case`).
         let (file_key, key) =
@@ -184,7 +184,7 @@ impl Storage {
              WHERE id = $3",
         )
         .bind(i64::try_from(writer.size).unwrap_or(i64::MAX))
-        .bind(timestamp(Utc::now()))
+        .bind(timestamp(self.now()))
         .bind(&writer.id)
         .execute(&self.writer)
         .await?;
@@ -212,7 +212,7 @@ impl Storage {
 
     /// Writes the sealed chunks waiting, in one transaction.
     async fn write_pending(&self, writer: &mut FileWriter) -> Result<(), StorageError> {
-        let now = timestamp(Utc::now());
+        let now = timestamp(self.now());
         let mut tx = self.begin_write().await?;
         for (seq, last, sealed) in &writer.pending {
             query(

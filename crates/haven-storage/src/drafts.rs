@@ -196,7 +196,7 @@ impl Storage {
         )
         .bind(resume_hash)
         .bind(&until)
-        .bind(timestamp(Utc::now()))
+        .bind(timestamp(self.now()))
         .bind(draft_id)
         .execute(&self.writer)
         .await
@@ -310,7 +310,7 @@ impl Storage {
     /// Attaches a checked file to a draft.
     #[instrument(skip_all)]
     pub async fn add_attachment(&self, new: &NewAttachment<'_>) -> Result<(), StorageError> {
-        let now = timestamp(Utc::now());
+        let now = timestamp(self.now());
         let size = i64::try_from(new.content.len()).unwrap_or(i64::MAX);
         query(
             "INSERT INTO public_attachments (id, draft_id, question, filename, media_type, size_bytes, content, created_at, updated_at)

@@ -12,7 +12,6 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use chrono::Utc;
 use sqlx::{Executor, query, query_scalar};
 
 use super::fault::Fault;
@@ -77,7 +76,7 @@ impl Storage {
              ON CONFLICT (id) DO UPDATE SET filler = excluded.filler, at = excluded.at",
         )
         .bind("0".repeat(PROBE_BYTES))
-        .bind(timestamp(Utc::now()))
+        .bind(timestamp(self.now()))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

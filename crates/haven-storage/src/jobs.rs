@@ -88,7 +88,7 @@ impl Storage {
         job: &NewJob<'_>,
     ) -> Result<String, StorageError> {
         let id = new_id();
-        let now = timestamp(Utc::now());
+        let now = timestamp(self.now());
         query(
             "INSERT INTO jobs (id, queue, kind, payload, run_at, attempts, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, 0, $6, $6)",

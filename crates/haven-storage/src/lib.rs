@@ -22,6 +22,7 @@ pub mod attachments;
 pub mod audit;
 pub mod audit_sequencer;
 pub mod casework;
+pub mod clock;
 pub mod config;
 pub mod drafts;
 pub mod email_intake;
@@ -159,6 +160,9 @@ pub struct Storage {
     screening_rules: Arc<screening::RulesCache>,
     /// The person index's blind-token key (derived from the server secret key; never stored).
     people_key: people::PersonIndexKey,
+    /// The service's one clock: every timestamp storage writes comes from it, and the web
+    /// layer reads the same one (clones share the offset tests move forward).
+    clock: clock::Clock,
 }
 
 impl Storage {
@@ -207,7 +211,18 @@ impl Storage {
             page_limit,
             screening_rules: Arc::default(),
             people_key: people::PersonIndexKey::derive(secret),
+            clock: clock::Clock::default(),
         })
+    }
+
+    /// The service's one clock (shared: moving a clone moves this one).
+    pub fn clock(&self) -> &clock::Clock {
+        &self.clock
+    }
+
+    /// The time now, from [`Storage::clock`].
+    pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     /// Applies the migrations of this engine.

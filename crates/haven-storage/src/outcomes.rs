@@ -1,7 +1,7 @@
 //! Anonymous statistics of reports that were not accepted (`outcome_counts`): a day, the
 //! service, the audience and the concern keys — never free text or identifiers.
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use sqlx::{Row, query};
 use tracing::instrument;
 
@@ -21,7 +21,7 @@ impl Storage {
         let mut keys: Vec<&str> = concerns.to_vec();
         keys.sort_unstable();
         keys.dedup();
-        let now = timestamp(Utc::now());
+        let now = timestamp(self.now());
         query(
             "INSERT INTO outcome_counts (day, service, audience, concerns, count, created_at, updated_at)
              VALUES ($1, $2, $3, $4, 1, $5, $6)

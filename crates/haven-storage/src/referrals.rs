@@ -518,8 +518,9 @@ async fn insert_referral(
     audit: &AuditChain,
     row: &ReferralRow,
 ) -> Result<(), StorageError> {
-    let now = timestamp(Utc::now());
     let received_at = timestamp(row.received_at);
+    // Created when received: the intake time is the caller's clock reading.
+    let now = received_at.clone();
     query(
         "INSERT INTO referrals (id, reference, service, stage, audience, status, team, received_at,
             urgent, suggested_band, in_scope, eligible, rules_version, due_by, answers, screening,

@@ -139,7 +139,7 @@ impl Storage {
         .bind(&rules.version)
         .bind(&digest)
         .bind(&json)
-        .bind(timestamp(Utc::now()))
+        .bind(timestamp(self.now()))
         .execute(&mut *tx)
         .await
         .map_err(StorageError::from_write)?;

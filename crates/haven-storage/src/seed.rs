@@ -123,7 +123,7 @@ impl Storage {
         {
             ranks.insert((r.try_get(0)?, r.try_get(1)?), r.try_get(2)?);
         }
-        let now = timestamp(Utc::now());
+        let now = timestamp(self.now());
         let mut facts = Vec::with_capacity(rows.len());
         for (row, (_, state)) in rows.iter().zip(batch) {
             let band = state

@@ -1,6 +1,5 @@
 //! API tokens (`api_tokens`): stored as SHA-256 hashes, revocable.
 
-use chrono::Utc;
 use sqlx::{Row, query};
 use tracing::instrument;
 
@@ -36,7 +35,7 @@ impl Storage {
     /// role and team as they are now; it stops working if either changes.
     #[instrument(skip_all)]
     pub async fn create_token(&self, new: &NewApiToken<'_>) -> Result<(), StorageError> {
-        let now = Utc::now();
+        let now = self.now();
         let mut tx = self.begin_write().await?;
         query(
             "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at, updated_at,
@@ -93,7 +92,7 @@ impl Storage {
         let user = user_from_row(&row)?;
         let token_id: String = row.try_get(6)?;
         query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-            .bind(timestamp(Utc::now()))
+            .bind(timestamp(self.now()))
             .bind(token_id)
             .execute(&self.pool)
             .await?;
@@ -130,7 +129,7 @@ impl Storage {
     /// Revokes a token by its id and audits it; returns whether a live token was revoked.
     #[instrument(skip_all)]
     pub async fn revoke_token_by_id(&self, id: &str, actor: &str) -> Result<bool, StorageError> {
-        let now = Utc::now();
+        let now = self.now();
         let mut tx = self.begin_write().await?;
         let done = query(
             "UPDATE api_tokens SET revoked_at = $1, updated_at = $2 WHERE id = $3 AND revoked_at IS NULL",

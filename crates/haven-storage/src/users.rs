@@ -89,7 +89,7 @@ impl Storage {
     /// [`StorageError::Conflict`].
     #[instrument(skip_all)]
     pub async fn create_user(&self, new: &NewStaffUser<'_>) -> Result<StaffUser, StorageError> {
-        let now = Utc::now();
+        let now = self.now();
         let email = normalise_email(new.email);
         let mut tx = self.begin_write().await?;
         query(

@@ -14,7 +14,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::Utc;
 use serde_json::Value;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction, query};
 use tracing::instrument;
@@ -552,7 +551,7 @@ impl Storage {
         .bind(referral_id)
         .bind(&row.key_id)
         .bind(&row.wrapped)
-        .bind(timestamp(Utc::now()))
+        .bind(timestamp(self.now()))
         .execute(&self.writer)
         .await?;
         match self.case_key(referral_id).await? {
@@ -593,7 +592,7 @@ impl Storage {
             };
         }
         let (case, row) = self.new_case_key(referral_id)?;
-        insert_case_key(tx, referral_id, &row, &timestamp(Utc::now())).await?;
+        insert_case_key(tx, referral_id, &row, &timestamp(self.now())).await?;
         Ok(case)
     }
 
@@ -605,7 +604,7 @@ impl Storage {
     /// whether a key was destroyed.
     #[instrument(skip_all)]
     pub async fn destroy_case_key(&self, reference: &str) -> Result<bool, StorageError> {
-        let now = timestamp(Utc::now());
+        let now = timestamp(self.now());
         let mut tx = self.begin_write().await?;
         let referral_id: Option<String> = query("SELECT id FROM referrals WHERE reference = $1")
             .bind(reference)
@@ -628,7 +627,7 @@ impl Storage {
         .execute(&mut *tx)
         .await?;
         let entry = AuditEntry::new(
-            Utc::now(),
+            self.now(),
             "system",
             "case_key.destroyed",
             "referral",

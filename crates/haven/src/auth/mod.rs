@@ -3,11 +3,10 @@
 //!
 //! Pure where it can be: storage and HTTP live in `storage::sessions` and `web::staff`.
 
-pub mod clock;
 pub mod password;
 pub mod session_id;
 pub mod throttle;
 pub mod totp;
 
-pub use clock::Clock;
+pub use crate::storage::clock::Clock;
 pub use throttle::Throttle;

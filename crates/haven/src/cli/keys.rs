@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
 use clap::Subcommand;
 
 use super::{CliError, Context};
@@ -84,7 +83,13 @@ async fn rotate(
     if !rewrap_only {
         let id = storage.keys().rotate()?;
         eprintln!("New current master key {id}; the previous keys are retired.");
-        let entry = AuditEntry::new(Utc::now(), "cli", "keys.rotated", "master_key", &id);
+        let entry = AuditEntry::new(
+            storage.clock().now(),
+            "cli",
+            "keys.rotated",
+            "master_key",
+            &id,
+        );
         storage.append_audit(&entry).await?;
         // Servers look at the key file's modification time every DEFAULT_CHECK_INTERVAL;
         // after this wait none is still sealing under a retired key.
@@ -149,7 +154,13 @@ async fn upgrade(storage: &Storage, batch: u32) -> Result<(), CliError> {
          changed by a server meanwhile and kept as it wrote them).",
         report.upgraded, report.sealed_plaintext, report.raced
     );
-    let entry = AuditEntry::new(Utc::now(), "cli", "keys.upgraded", "sealed_values", "all");
+    let entry = AuditEntry::new(
+        storage.clock().now(),
+        "cli",
+        "keys.upgraded",
+        "sealed_values",
+        "all",
+    );
     storage.append_audit(&entry).await?;
     if !report.failed.is_empty() {
         for failure in &report.failed {
@@ -184,7 +195,13 @@ async fn prune(ctx: &Context, storage: &Storage) -> Result<(), CliError> {
     let (removed, kept) = storage.prune_keys().await?;
     for id in &removed {
         eprintln!("Removed retired key {id} (no value uses it).");
-        let entry = AuditEntry::new(Utc::now(), "cli", "keys.pruned", "master_key", id);
+        let entry = AuditEntry::new(
+            storage.clock().now(),
+            "cli",
+            "keys.pruned",
+            "master_key",
+            id,
+        );
         storage.append_audit(&entry).await?;
     }
     for usage in &kept {

@@ -7,7 +7,6 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use chrono::Utc;
 use clap::Subcommand;
 
 use super::{CliError, Context};
@@ -104,9 +103,15 @@ async fn ingest(ctx: &Context, paths: &[PathBuf]) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     for file in files {
         let raw = intake_email::read_message(&file).map_err(source_error)?;
-        let ingested =
-            intake_email::ingest_message(&storage, &registry, &secret, &raw, Utc::now(), "cli")
-                .await?;
+        let ingested = intake_email::ingest_message(
+            &storage,
+            &registry,
+            &secret,
+            &raw,
+            storage.clock().now(),
+            "cli",
+        )
+        .await?;
         let line = serde_json::to_string(&ingested)
             .map_err(|e| CliError::Failed(anyhow::anyhow!("could not write a result: {e}")))?;
         writeln!(out, "{line}")

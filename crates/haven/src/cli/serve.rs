@@ -41,7 +41,7 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
     storage
         .sync_band_ranks(
             &crate::cases::queue::band_orders(&registry),
-            chrono::Utc::now(),
+            storage.clock().now(),
         )
         .await?;
     storage.optimize_queue_plans().await?;

@@ -90,6 +90,7 @@ pub struct WebOptions {
 impl AppState {
     /// State for a server with these settings.
     pub fn new(storage: Storage, registry: Registry, key: SecretKey, settings: &Settings) -> Self {
+        let clock = storage.clock().clone();
         Self {
             storage,
             registry,
@@ -119,7 +120,7 @@ impl AppState {
                     .as_deref()
                     .map(|t| crate::crypto::sha256_hex(t.as_bytes())),
             },
-            staff: Arc::new(staff::StaffRuntime::new()),
+            staff: Arc::new(staff::StaffRuntime::with_clock(clock)),
             uploads: Arc::new(UploadLimits {
                 files: RateLimiter::new(settings.uploads_per_window, settings.upload_window()),
                 bytes: RateLimiter::budget(
@@ -147,8 +148,8 @@ impl AppState {
         }
     }
 
-    /// The time now, from the application's one clock (`staff.clock`, which tests move
-    /// forward). Handlers pass it down; nothing under `web/` reads the wall clock itself.
+    /// The time now, from the application's one clock (`staff.clock`, the storage's clock,
+    /// which tests move forward). Handlers pass it down; nothing under `web/` reads the wall clock itself.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.staff.clock.now()
     }

@@ -88,6 +88,11 @@ pub struct StaffRuntime {
 
 impl StaffRuntime {
     pub fn new() -> Self {
+        Self::with_clock(Clock::default())
+    }
+
+    /// The staff side reading `clock` (the storage's, so both stamp the same time).
+    pub fn with_clock(clock: Clock) -> Self {
         let window = TimeDelta::minutes(FAILURE_WINDOW_MINUTES);
         Self {
             // The built-in policy is checked by a unit test; an empty policy (deny all) is
@@ -96,7 +101,7 @@ impl StaffRuntime {
                 tracing::error!(error = %e, "the access policy did not load; denying everything");
                 Policy::deny_all()
             }),
-            clock: Clock::default(),
+            clock,
             receipt_throttle: Throttle::new(RECEIPT_FAILURES, window),
         }
     }

@@ -1,4 +1,4 @@
-//! The one clock of the service: sessions, throttles, TOTP codes, the case pages and the
+//! The one clock of the service: storage's timestamps, sessions, throttles, TOTP codes, the case pages and the
 //! email worker read it. Real time plus an offset that tests move forward, so expiry is
 //! tested without sleeping. Clones share the offset, so the worker the server starts moves
 //! with the server's clock.
