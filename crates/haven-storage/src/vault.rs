@@ -135,6 +135,9 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     SealedColumn::text_id("email_intake", "original"),
     SealedColumn::text_id("email_intake", "item"),
     SealedColumn::text_id("email_intake", "reason"),
+    // The staff inbox: the answers a person completed, and why an item was rejected.
+    SealedColumn::text_id("email_intake", "answers"),
+    SealedColumn::text_id("email_intake", "decision_reason"),
 ];
 
 /// Most passes over one column in one rotation.

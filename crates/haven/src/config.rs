@@ -115,6 +115,12 @@ pub struct Settings {
     pub upload_bytes_per_window: u64,
     /// Length of the upload window in seconds. Env: `HAVEN_UPLOAD_WINDOW_SECS`.
     pub upload_window_secs: u64,
+    /// The authserv-id of the receiving mail server (`mx.example.org`): only its
+    /// `Authentication-Results` header is believed when deciding whether an emailed
+    /// referral's sender is verified (anyone can add such headers with other ids). When
+    /// absent, no sender is verified and none gets an acknowledgement.
+    /// Env: `HAVEN_MAIL_AUTHSERV_ID`.
+    pub mail_authserv_id: Option<String>,
 }
 
 /// How the SMTP connection is protected.
@@ -166,6 +172,7 @@ impl Default for Settings {
             uploads_per_window: 30,
             upload_bytes_per_window: 200 * 1024 * 1024,
             upload_window_secs: 3600,
+            mail_authserv_id: None,
         }
     }
 }
@@ -209,6 +216,7 @@ impl fmt::Debug for Settings {
             .field("uploads_per_window", &self.uploads_per_window)
             .field("upload_bytes_per_window", &self.upload_bytes_per_window)
             .field("upload_window_secs", &self.upload_window_secs)
+            .field("mail_authserv_id", &self.mail_authserv_id)
             .finish()
     }
 }
@@ -371,6 +379,9 @@ impl Settings {
                 self.upload_bytes_per_window = parse(value, "a number of bytes")?
             }
             "upload_window_secs" => self.upload_window_secs = parse(value, "a number of seconds")?,
+            "mail_authserv_id" => {
+                self.mail_authserv_id = Some(value.trim().to_owned()).filter(|v| !v.is_empty())
+            }
             // Unknown HAVEN_* variables are ignored: other tools may share the prefix.
             _ => {}
         }
@@ -593,6 +604,11 @@ upload_bytes_per_window = 209715200
 
 # Length of that window in seconds.                        (HAVEN_UPLOAD_WINDOW_SECS)
 upload_window_secs = 3600
+
+# The receiving mail server's authserv-id: only its Authentication-Results header decides
+# whether an emailed referral's sender is verified (and acknowledged). Unset: nobody is.
+#                                                          (HAVEN_MAIL_AUTHSERV_ID)
+# mail_authserv_id = "mx.example.org"
 "#;
 
 #[cfg(test)]

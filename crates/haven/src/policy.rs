@@ -31,11 +31,17 @@ pub enum Action {
     Casework,
     RecordOnwardReferral,
     ExportDocument,
+    /// The team's email inbox: list emailed referrals, open one (audited), download its
+    /// attachments.
+    ViewInbox,
+    /// Complete an emailed referral's answers and convert it into a referral, or reject it
+    /// or mark it as not a referral.
+    ConvertEmail,
 }
 
 impl Action {
     /// Every action, for the matrix test and the policy checks.
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 16] = [
         Action::ViewQueue,
         Action::ViewCase,
         Action::ViewThirdParty,
@@ -50,6 +56,8 @@ impl Action {
         Action::Casework,
         Action::RecordOnwardReferral,
         Action::ExportDocument,
+        Action::ViewInbox,
+        Action::ConvertEmail,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,6 +76,8 @@ impl Action {
             Action::Casework => "casework",
             Action::RecordOnwardReferral => "record_onward_referral",
             Action::ExportDocument => "export_document",
+            Action::ViewInbox => "view_inbox",
+            Action::ConvertEmail => "convert_email",
         }
     }
 }

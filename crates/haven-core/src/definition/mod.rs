@@ -118,6 +118,13 @@ pub struct ServiceDefinition {
     /// email intake item of this service (`haven mail ingest`); no two services may share one.
     #[serde(default)]
     pub intake_addresses: Vec<String>,
+    /// Sender domains whose emailed referrals are acknowledged (`secos.cjsm.net`): a message
+    /// from one of them that the receiving server's `Authentication-Results` shows passing
+    /// DMARC (or SPF and DKIM) gets an automatic acknowledgement carrying only the case
+    /// reference once converted. Everyone else is marked "sender not verified" and gets no
+    /// automatic reply.
+    #[serde(default)]
+    pub trusted_sender_domains: Vec<String>,
 }
 
 /// The family copy (`/staff/cases/{reference}/family`): printed or saved for the young person

@@ -39,12 +39,20 @@ async fn ingest(ctx: &Context, paths: &[PathBuf]) -> Result<(), CliError> {
     let registry = ctx.registry()?;
     let secret = ctx.secret_key()?;
     let storage = ctx.storage().await?;
+    let intake = intake_email::IntakeSettings::from_settings(&ctx.settings);
     let mut out = std::io::stdout().lock();
     for file in files {
         let raw = intake_email::read_message(&file).map_err(source_error)?;
-        let ingested =
-            intake_email::ingest_message(&storage, &registry, &secret, &raw, Utc::now(), "cli")
-                .await?;
+        let ingested = intake_email::ingest_message_with(
+            &storage,
+            &registry,
+            &secret,
+            &raw,
+            Utc::now(),
+            "cli",
+            &intake,
+        )
+        .await?;
         let line = serde_json::to_string(&ingested)
             .map_err(|e| CliError::Failed(anyhow::anyhow!("could not write a result: {e}")))?;
         writeln!(out, "{line}")
