@@ -55,6 +55,24 @@ fn message(from: &str, subject: &str, auth: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The same with a PDF attached (the SECOS risk assessment tool).
+fn message_with_pdf(from: &str, subject: &str, auth: &str, body: &str) -> Vec<u8> {
+    let id = haven::crypto::new_id();
+    let pdf = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        common::SAMPLE_PDF,
+    );
+    format!(
+        "Authentication-Results: {auth}\r\nFrom: Jo Bloggs <{from}>\r\nTo: secos.project@secos.cjsm.net\r\n\
+         Subject: {subject}\r\nDate: Sun, 6 Dec 2026 10:00:00 +0000\r\nMessage-ID: <{id}@school.example>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n\
+         --b\r\nContent-Type: application/pdf; name=\"risk tool.pdf\"\r\n\
+         Content-Disposition: attachment; filename=\"risk tool.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{pdf}\r\n--b--\r\n"
+    )
+    .into_bytes()
+}
+
 const PASSED: &str = "mx.haven.test; spf=pass smtp.mailfrom=school.example; dkim=pass header.d=school.example; dmarc=pass header.from=school.example";
 const FAILED: &str = "mx.haven.test; spf=fail smtp.mailfrom=school.example; dkim=none; dmarc=fail header.from=school.example";
 
@@ -112,7 +130,7 @@ fn secos_answers() -> Value {
         .pointer_mut("/assessments")
         .and_then(Value::as_object_mut)
     {
-        a.remove("risk_assessment_tool");
+        a.insert("risk_assessment_tool".into(), "email:0".into());
         a.remove("assessment_document");
         a.insert("not_attached_reason".into(), "Under way.".into());
     }
@@ -165,7 +183,7 @@ async fn inbox_lists_the_teams_items_urgent_first_and_opening_is_audited() {
             assert!(html.contains("Sender not verified"));
             assert!(html.contains("6 December 2026"), "received in words");
             assert!(
-                html.contains("href=\"/staff/inbox\""),
+                html.contains("href=\"&#x2f;staff&#x2f;inbox\""),
                 "linked in the navigation"
             );
 
@@ -209,13 +227,13 @@ async fn converting_makes_a_screened_case_and_acknowledges_only_verified_senders
             let verified = take_in(
                 app,
                 &registry,
-                &message("jo@school.example", "Referral", PASSED, "Form attached."),
+                &message_with_pdf("jo@school.example", "Referral", PASSED, "Form attached."),
             )
             .await;
             let unverified = take_in(
                 app,
                 &registry,
-                &message(
+                &message_with_pdf(
                     "jo@school.example",
                     "Referral two",
                     FAILED,
@@ -281,7 +299,20 @@ async fn converting_makes_a_screened_case_and_acknowledges_only_verified_senders
                 .unwrap()
                 .unwrap();
             assert!(referral.screening.is_some(), "screened");
-            assert!(referral.due_by.is_some(), "due date");
+            // SECOS sets no SLA: no due date, as for its web referrals.
+            assert_eq!(referral.due_by, None);
+            // The chosen attachment became the case's file for the question.
+            let case_page = browser
+                .get(
+                    app,
+                    &format!("/staff/cases/{}/documents", converted.reference),
+                )
+                .await;
+            assert!(
+                case_page.text().contains("risk tool.pdf"),
+                "{}",
+                case_page.text()
+            );
             let events = app.storage.referral_events(&referral.id).await.unwrap();
             assert!(events.iter().any(|e| e.kind == "received_by_email"));
             let chronology = browser

@@ -153,7 +153,7 @@ fn item_context(
                 .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
                 .map(|d| when(d.with_timezone(&chrono::Utc))),
             "received": when(opened.item.received_at),
-            "text": text_at(item, "/text").unwrap_or(""),
+            "lines": text_at(item, "/text").unwrap_or("").lines().collect::<Vec<_>>(),
             "urgent": opened.item.urgent,
             "verified": opened.item.sender_verified,
             "status": status_words(&opened.item.status, opened.item.rejected_as.as_deref(), quarantined),
@@ -481,15 +481,24 @@ pub async fn complete(
     haven_pages::apply_patch(&mut answers, &file_patch(stage, &form));
     // What was typed correctly is kept, even when something else needs correcting.
     inbox::save_answers(&cases, &staff, &id, &answers, now).await?;
-    if again || !errors.is_empty() || wanted != "convert" {
-        let status = if errors.is_empty() {
-            StatusCode::OK
-        } else {
-            StatusCode::UNPROCESSABLE_ENTITY
-        };
-        if !again && errors.is_empty() {
-            return Ok(Redirect::to(&format!("/staff/inbox/{id}")).into_response());
-        }
+    if again {
+        // "Add another" or "Remove": the form again, nothing checked yet.
+        return render_complete(
+            &state,
+            &session,
+            &opened,
+            &answers,
+            Some(&form),
+            &[],
+            today,
+            StatusCode::OK,
+        );
+    }
+    if wanted != "convert" {
+        // Saved as far as it goes: what is missing is checked on converting.
+        return Ok(Redirect::to(&format!("/staff/inbox/{id}")).into_response());
+    }
+    if !errors.is_empty() {
         return render_complete(
             &state,
             &session,
@@ -498,7 +507,7 @@ pub async fn complete(
             Some(&form),
             &errors,
             today,
-            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
     match inbox::convert(&cases, &staff, &id, &answers, now).await {
