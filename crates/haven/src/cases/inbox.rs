@@ -99,6 +99,26 @@ pub async fn open(
     Ok(read(cases, item, def, now))
 }
 
+/// Opens the item `id` to complete and decide it (`convert_email`), audited as
+/// `email_intake.opened`.
+pub async fn open_to_decide(
+    cases: &Cases<'_>,
+    staff: &Staff,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<Opened, CaseError> {
+    let (item, def) = load(cases, staff, id, Action::ConvertEmail).await?;
+    let entry = AuditEntry::new(
+        now,
+        staff.actor(),
+        "email_intake.opened",
+        "email_intake",
+        id,
+    );
+    cases.storage.append_audit(&entry).await?;
+    Ok(read(cases, item, def, now))
+}
+
 /// The attachment `index` of item `id`: its safe name, sniffed type and bytes, audited as
 /// `email_intake.exported` (reason `attachment:<index>`).
 pub async fn attachment(
@@ -356,10 +376,14 @@ pub async fn reject(
     cases: &Cases<'_>,
     staff: &Staff,
     id: &str,
-    how: Rejection,
+    how: Option<Rejection>,
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<(), CaseError> {
+    let (item, _) = load(cases, staff, id, Action::ConvertEmail).await?;
+    let Some(how) = how else {
+        return Err(CaseError::invalid("how", "Select what this email is"));
+    };
     let reason = reason.trim();
     if reason.is_empty() {
         return Err(CaseError::invalid("reason", "Enter why"));
@@ -370,7 +394,6 @@ pub async fn reject(
             "The reason must be 2,000 characters or fewer",
         ));
     }
-    let (item, _) = load(cases, staff, id, Action::ConvertEmail).await?;
     if item.status != "new" {
         return Err(already_decided());
     }

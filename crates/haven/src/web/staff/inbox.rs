@@ -370,7 +370,7 @@ pub async fn complete_form(
     SignedIn(session): SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, StaffError> {
-    let opened = inbox::open(&state.cases(), &session.staff(), &id, state.now()).await?;
+    let opened = inbox::open_to_decide(&state.cases(), &session.staff(), &id, state.now()).await?;
     if opened.item.status != "new" {
         return Ok(Redirect::to(&format!("/staff/inbox/{id}")).into_response());
     }
@@ -437,7 +437,7 @@ pub async fn complete(
     let staff = session.staff();
     let now = state.now();
     let cases = state.cases();
-    let opened = inbox::open(&cases, &staff, &id, now).await?;
+    let opened = inbox::open_to_decide(&cases, &staff, &id, now).await?;
     let Some((stage_key, audience)) = opened.stage.clone() else {
         return Err(StaffError::NotFound);
     };
@@ -558,7 +558,7 @@ pub async fn reject_form(
     SignedIn(session): SignedIn,
     Path(id): Path<String>,
 ) -> Result<Response, StaffError> {
-    let opened = inbox::open(&state.cases(), &session.staff(), &id, state.now()).await?;
+    let opened = inbox::open_to_decide(&state.cases(), &session.staff(), &id, state.now()).await?;
     let mut context = item_context(&state, &session, &opened);
     context.insert("title".to_owned(), "Reject the email".into());
     context.insert("entered".to_owned(), json!({ "how": "", "reason": "" }));
@@ -581,10 +581,7 @@ pub async fn reject(
         "not_a_referral" => Some(Rejection::NotAReferral),
         _ => None,
     };
-    let result = match how {
-        Some(how) => inbox::reject(&cases, &staff, &id, how, &form.reason, now).await,
-        None => Err(CaseError::invalid("how", "Select what this email is")),
-    };
+    let result = inbox::reject(&cases, &staff, &id, how, &form.reason, now).await;
     match result {
         Ok(()) => Ok(Redirect::to("/staff/inbox").into_response()),
         Err(CaseError::Invalid(fields)) => {
