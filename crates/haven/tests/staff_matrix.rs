@@ -712,13 +712,11 @@ async fn every_staff_route_allows_and_denies_exactly_as_the_policy_says() {
                 .unwrap();
             let attachment = app.storage.referral_attachments(&referral.id).await.unwrap()[0].id.clone();
             // An emailed referral to SECOS with an attachment, waiting in its team's inbox.
-            let email = format!(
-                "From: jo@school.example\r\nTo: secos.project@secos.cjsm.net\r\nSubject: Referral\r\n\
+            let email = "From: jo@school.example\r\nTo: secos.project@secos.cjsm.net\r\nSubject: Referral\r\n\
                  Message-ID: <matrix@school.example>\r\nMIME-Version: 1.0\r\n\
                  Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n\
                  --b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"a.pdf\"\r\n\r\n\
-                 %PDF-1.4\r\n%%EOF\r\n--b--\r\n"
-            );
+                 %PDF-1.4\r\n%%EOF\r\n--b--\r\n";
             let item = haven::intake_email::ingest_message(&app.storage, &app.registry, &app.key, email.as_bytes(), chrono::Utc::now(), "cli")
                 .await
                 .unwrap()
