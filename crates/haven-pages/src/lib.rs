@@ -40,8 +40,8 @@ pub use nav::apply_patch;
 pub use pages::{
     PageState, audience_page, back_url, check_answers_page, confirmation_page,
     confirmation_page_after_stop, error_page, index_page, invitation_page, link_spent_page,
-    london_today, next_url, parse_audience_form, parse_resume_form, question_page, resume_page,
-    saved_page, signpost_page, stage_entry, start_page,
+    london_today, next_url, page_fields, parse_audience_form, parse_resume_form, question_page,
+    resume_page, saved_page, signpost_page, stage_entry, start_page,
 };
 pub use parse::{FormAction, PageInput, parse_page_form};
 pub use values::answers_to_form;

@@ -22,6 +22,8 @@ use tracing::instrument;
 
 use super::audit::{AuditEntry, append_in};
 use super::mailbox_uids::{MailboxUid, take_in};
+use super::jobs::mail_job;
+use super::referrals::{NewReferral, insert_referrals};
 use super::{Storage, StorageError, parse_timestamp, timestamp};
 use crate::crypto::new_id;
 
@@ -78,6 +80,9 @@ pub struct NewEmailIntake<'a> {
     pub item: Option<&'a Value>,
     /// Who took it in, for the audit log (`cli`, `system`).
     pub actor: &'a str,
+    /// An email to queue with the item, in the same transaction (the duty address's alert
+    /// of an urgent message): a mail job payload. Never queued for a duplicate.
+    pub alert: Option<&'a Value>,
 }
 
 /// What [`Storage::store_email_intake`] did.
@@ -108,6 +113,58 @@ pub struct EmailIntakeItem {
     pub item: Option<Value>,
     /// `new`, `converted` or `rejected`.
     pub status: String,
+    /// The answers as a person last saved them on the inbox's form (sealed).
+    pub answers: Option<Value>,
+    /// The case it became.
+    pub referral_id: Option<String>,
+    /// How it was turned down: `rejected` or `not_a_referral`.
+    pub rejected_as: Option<String>,
+    /// Why it was turned down (sealed).
+    pub decision_reason: Option<String>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+/// One row of a team's inbox: what the list shows (the parsed item opened for the sender
+/// and subject).
+#[derive(Debug, Clone)]
+pub struct InboxRow {
+    pub id: String,
+    pub service: Option<String>,
+    pub team: Option<String>,
+    pub received_at: DateTime<Utc>,
+    pub outcome: IntakeOutcome,
+    pub urgent: bool,
+    pub sender_verified: bool,
+    pub status: String,
+    pub rejected_as: Option<String>,
+    pub item: Option<Value>,
+}
+
+/// How a person turned an item down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// A referral the team will not take from this message.
+    Rejected,
+    /// Not a referral at all (a question, a reply, spam).
+    NotAReferral,
+}
+
+impl Rejection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rejection::Rejected => "rejected",
+            Rejection::NotAReferral => "not_a_referral",
+        }
+    }
+}
+
+/// What a decision on an item found: done, or the item was no longer new (someone else
+/// decided first) or is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decided {
+    Done,
+    NotNew,
 }
 
 impl Storage {
@@ -228,6 +285,10 @@ impl Storage {
             )
         };
         append_in(&mut tx, &self.audit, &entry).await?;
+        if let Some(payload) = new.alert {
+            self.insert_job(&mut tx, &mail_job(payload, new.received_at))
+                .await?;
+        }
         tx.commit().await?;
         Ok(Some(IntakeStored::Stored(id)))
     }
@@ -283,7 +344,8 @@ impl Storage {
     ) -> Result<Option<EmailIntakeItem>, StorageError> {
         let row = query(
             "SELECT id, service, team, received_at, outcome, reason, message_id_hash, \
-             content_hash, urgent, sender_verified, original, item, status \
+             content_hash, urgent, sender_verified, original, item, status, answers, \
+             referral_id, rejected_as, decision_reason, decided_by, decided_at \
              FROM email_intake WHERE id = $1",
         )
         .bind(id.to_owned())
@@ -307,7 +369,27 @@ impl Storage {
         };
         let received_at: String = row.try_get("received_at")?;
         let outcome: String = row.try_get("outcome")?;
+        let answers: Option<Vec<u8>> = row.try_get("answers")?;
+        let answers = match answers {
+            Some(sealed) => Some(self.open_json(TABLE, "answers", &id, &sealed)?),
+            None => None,
+        };
+        let decision_reason: Option<Vec<u8>> = row.try_get("decision_reason")?;
+        let decision_reason = match decision_reason {
+            Some(sealed) => Some(self.open_text(TABLE, "decision_reason", &id, &sealed)?),
+            None => None,
+        };
+        let decided_at: Option<String> = row.try_get("decided_at")?;
+        let decided_at = decided_at
+            .map(|t| parse_timestamp("decided_at", &t))
+            .transpose()?;
         Ok(Some(EmailIntakeItem {
+            answers,
+            referral_id: row.try_get("referral_id")?,
+            rejected_as: row.try_get("rejected_as")?,
+            decision_reason,
+            decided_by: row.try_get("decided_by")?,
+            decided_at,
             service: row.try_get("service")?,
             team: row.try_get("team")?,
             received_at: parse_timestamp("received_at", &received_at)?,
@@ -333,5 +415,181 @@ impl Storage {
         rows.iter()
             .map(|r| r.try_get::<String, _>(0).map_err(StorageError::from))
             .collect()
+    }
+}
+
+impl Storage {
+    /// The inbox of `teams` (`None`: every team's): items addressed to a service, the new
+    /// urgent ones first, then newest first; at most `limit`. Each row's parsed item is
+    /// opened (sender and subject); callers list only rows the person may see.
+    #[instrument(skip_all, err)]
+    pub async fn email_inbox(
+        &self,
+        teams: Option<&[String]>,
+        limit: u32,
+    ) -> Result<Vec<InboxRow>, StorageError> {
+        let rows = query(
+            "SELECT id, service, team, received_at, outcome, urgent, sender_verified, status, \
+             rejected_as, item FROM email_intake WHERE team IS NOT NULL \
+             ORDER BY CASE WHEN status = 'new' AND urgent = 1 THEN 0 ELSE 1 END, \
+             received_at DESC, id DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::new();
+        for row in rows {
+            let team: Option<String> = row.try_get("team")?;
+            if let Some(teams) = teams
+                && !team.as_ref().is_some_and(|t| teams.contains(t))
+            {
+                continue;
+            }
+            if out.len() >= limit as usize {
+                break;
+            }
+            let id: String = row.try_get("id")?;
+            let item: Option<Vec<u8>> = row.try_get("item")?;
+            let item = match item {
+                Some(sealed) => Some(self.open_json(TABLE, "item", &id, &sealed)?),
+                None => None,
+            };
+            let received_at: String = row.try_get("received_at")?;
+            let outcome: String = row.try_get("outcome")?;
+            out.push(InboxRow {
+                service: row.try_get("service")?,
+                team,
+                received_at: parse_timestamp("received_at", &received_at)?,
+                outcome: IntakeOutcome::parse(&outcome)?,
+                urgent: row.try_get::<i64, _>("urgent")? != 0,
+                sender_verified: row.try_get::<i64, _>("sender_verified")? != 0,
+                status: row.try_get("status")?,
+                rejected_as: row.try_get("rejected_as")?,
+                item,
+                id,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Saves the answers a person completed for a new item (sealed); `false` when the item
+    /// is no longer new.
+    #[instrument(skip_all, err)]
+    pub async fn save_email_answers(
+        &self,
+        id: &str,
+        answers: &Value,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Decided, StorageError> {
+        let sealed = self.seal_json(TABLE, "answers", id, answers)?;
+        let mut tx = self.begin_write().await?;
+        let done = query(
+            "UPDATE email_intake SET answers = $1, updated_at = $2 \
+             WHERE id = $3 AND status = 'new' AND outcome = 'draft'",
+        )
+        .bind(sealed)
+        .bind(timestamp(at))
+        .bind(id.to_owned())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(Decided::NotNew);
+        }
+        let entry = AuditEntry::new(at, actor, "email_intake.answers_saved", TABLE, id);
+        append_in(&mut tx, &self.audit, &entry).await?;
+        tx.commit().await?;
+        Ok(Decided::Done)
+    }
+
+    /// Turns a new item down (`rejected` or not a referral) with a reason (sealed), audited
+    /// `email_intake.rejected` (reason: how). Only a new item can be turned down.
+    #[instrument(skip_all, err)]
+    pub async fn reject_email_intake(
+        &self,
+        id: &str,
+        how: Rejection,
+        reason: &str,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Decided, StorageError> {
+        let sealed = self.seal_text(TABLE, "decision_reason", id, reason)?;
+        let mut tx = self.begin_write().await?;
+        let at_text = timestamp(at);
+        let done = query(
+            "UPDATE email_intake SET status = 'rejected', rejected_as = $1, \
+             decision_reason = $2, decided_by = $3, decided_at = $4, updated_at = $4 \
+             WHERE id = $5 AND status = 'new'",
+        )
+        .bind(how.as_str())
+        .bind(sealed)
+        .bind(actor.to_owned())
+        .bind(at_text)
+        .bind(id.to_owned())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(Decided::NotNew);
+        }
+        let entry = AuditEntry {
+            reason: Some(how.as_str().to_owned()),
+            ..AuditEntry::new(at, actor, "email_intake.rejected", TABLE, id)
+        };
+        append_in(&mut tx, &self.audit, &entry).await?;
+        tx.commit().await?;
+        Ok(Decided::Done)
+    }
+
+    /// Converts a new item into the referral `new`, in one transaction: the referral as any
+    /// new one (its `received` event, audit entry, counts and urgent alert), then a
+    /// `received_by_email` chronology event, the item marked converted naming the case, an
+    /// acknowledgement email when given (`ack`, a mail job payload), and the audit entry
+    /// `email_intake.converted`. [`Decided::NotNew`] (nothing written) when the item was no
+    /// longer new; [`StorageError::Conflict`] when the reference was taken (draw another).
+    #[instrument(skip_all, err)]
+    pub async fn convert_email_intake(
+        &self,
+        id: &str,
+        new: &NewReferral<'_>,
+        ack: Option<&Value>,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Decided, StorageError> {
+        let (row, _) = self.sealed_row(new)?;
+        let mut tx = self.begin_write().await?;
+        let at_text = timestamp(at);
+        let done = query(
+            "UPDATE email_intake SET status = 'converted', referral_id = $1, decided_by = $2, \
+             decided_at = $3, updated_at = $3 \
+             WHERE id = $4 AND status = 'new' AND outcome = 'draft'",
+        )
+        .bind(new.id.clone())
+        .bind(actor.to_owned())
+        .bind(at_text.clone())
+        .bind(id.to_owned())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(Decided::NotNew);
+        }
+        insert_referrals(&mut tx, &self.audit, &[&row]).await?;
+        query(
+            "INSERT INTO referral_events (referral_id, at, actor, kind, from_status, to_status) \
+             VALUES ($1, $2, $3, 'received_by_email', NULL, NULL)",
+        )
+        .bind(new.id.clone())
+        .bind(timestamp(new.received_at))
+        .bind(actor.to_owned())
+        .execute(&mut *tx)
+        .await?;
+        if let Some(payload) = ack {
+            self.insert_job(&mut tx, &mail_job(payload, at)).await?;
+        }
+        let entry = AuditEntry {
+            reason: Some(format!("referral:{}", new.id)),
+            ..AuditEntry::new(at, actor, "email_intake.converted", TABLE, id)
+        };
+        append_in(&mut tx, &self.audit, &entry).await?;
+        tx.commit().await?;
+        Ok(Decided::Done)
     }
 }

@@ -141,6 +141,9 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     SealedColumn::text_key("person_records", "identity", "referral_id").of_case("referral_id"),
     // Why a case is under a legal hold (issue 17): one row per case, keyed by its id.
     SealedColumn::text_key("legal_holds", "reason", "referral_id").of_case("referral_id"),
+    // The staff inbox: the answers a person completed, and why an item was rejected.
+    SealedColumn::text_id("email_intake", "answers"),
+    SealedColumn::text_id("email_intake", "decision_reason"),
 ];
 
 /// Most passes over one column in one rotation.

@@ -149,6 +149,12 @@ pub struct Settings {
     pub maildir: Option<PathBuf>,
     /// Seconds between looks at the Maildir. Env: `HAVEN_MAILDIR_POLL_SECS`.
     pub maildir_poll_secs: u64,
+    /// The authserv-id of the receiving mail server (`mx.example.org`): only its
+    /// `Authentication-Results` header is believed when deciding whether an emailed
+    /// referral's sender is verified (anyone can add such headers with other ids). When
+    /// absent, no sender is verified and none gets an acknowledgement.
+    /// Env: `HAVEN_MAIL_AUTHSERV_ID`.
+    pub mail_authserv_id: Option<String>,
 }
 
 /// How the IMAP connection is protected.
@@ -220,6 +226,7 @@ impl Default for Settings {
             imap_idle: true,
             maildir: None,
             maildir_poll_secs: 30,
+            mail_authserv_id: None,
         }
     }
 }
@@ -275,6 +282,7 @@ impl fmt::Debug for Settings {
             .field("imap_idle", &self.imap_idle)
             .field("maildir", &self.maildir)
             .field("maildir_poll_secs", &self.maildir_poll_secs)
+            .field("mail_authserv_id", &self.mail_authserv_id)
             .finish()
     }
 }
@@ -471,6 +479,9 @@ impl Settings {
                 self.maildir = Some(PathBuf::from(value)).filter(|v| !v.as_os_str().is_empty())
             }
             "maildir_poll_secs" => self.maildir_poll_secs = parse(value, "a number of seconds")?,
+            "mail_authserv_id" => {
+                self.mail_authserv_id = Some(value.trim().to_owned()).filter(|v| !v.is_empty())
+            }
             // Unknown HAVEN_* variables are ignored: other tools may share the prefix.
             _ => {}
         }
@@ -758,6 +769,10 @@ imap_idle = true
 #                                          (HAVEN_MAILDIR, HAVEN_MAILDIR_POLL_SECS)
 # maildir = "/var/mail/referrals"
 maildir_poll_secs = 30
+# The receiving mail server's authserv-id: only its Authentication-Results header decides
+# whether an emailed referral's sender is verified (and acknowledged). Unset: nobody is.
+#                                                          (HAVEN_MAIL_AUTHSERV_ID)
+# mail_authserv_id = "mx.example.org"
 "#;
 
 #[cfg(test)]

@@ -63,6 +63,9 @@ impl std::fmt::Debug for Submission {
 pub enum Channel {
     /// The public API or public forms: only `access = "public"` stages.
     Public,
+    /// An emailed referral a member of staff converts (`cases::inbox`): the same stages as
+    /// the public forms (the paper form is the public referral form).
+    Email,
 }
 
 /// A stored submission: what the reporter is told.
@@ -169,6 +172,64 @@ pub async fn submit(
     public_url: &str,
     now: DateTime<Utc>,
 ) -> Result<Outcome, IntakeError> {
+    match submit_via(
+        storage, registry, key, channel, submission, public_url, now, None,
+    )
+    .await?
+    {
+        Stored::Outcome(outcome) => Ok(outcome),
+        // Only a conversion can find its email item already decided.
+        Stored::AlreadyDecided => Err(IntakeError::Storage(StorageError::Conflict)),
+    }
+}
+
+/// An email intake item being converted into a referral by a member of staff
+/// (`cases::inbox`): the referral is stored with the item marked converted, in one
+/// transaction, and its chronology says it came by email.
+#[derive(Clone, Copy)]
+pub struct FromEmail<'a> {
+    /// The `email_intake` item.
+    pub item_id: &'a str,
+    /// Who converts it (`user:<id>`): the chronology's and the audit log's actor.
+    pub actor: &'a str,
+    /// When they convert it (the referral itself counts as received when the email was).
+    pub at: DateTime<Utc>,
+    /// The acknowledgement to the sender (a mail job payload), when they are trusted and
+    /// verified; built by the caller once the reference is known.
+    pub acknowledge: Option<&'a (dyn Fn(&str) -> Value + Sync)>,
+}
+
+impl std::fmt::Debug for FromEmail<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FromEmail")
+            .field("item_id", &self.item_id)
+            .field("actor", &self.actor)
+            .field("acknowledge", &self.acknowledge.is_some())
+            .finish()
+    }
+}
+
+/// What [`submit_via`] did.
+#[derive(Debug, Clone)]
+pub enum Stored {
+    Outcome(Outcome),
+    /// The email item was converted or rejected by someone else first: nothing stored.
+    AlreadyDecided,
+}
+
+/// [`submit`], or with `email` a conversion of an email intake item: the one code path of
+/// validation, screening, due date, required actions and storage for both.
+#[allow(clippy::too_many_arguments)]
+pub async fn submit_via(
+    storage: &Storage,
+    registry: &Registry,
+    key: &SecretKey,
+    channel: Channel,
+    submission: &Submission,
+    public_url: &str,
+    now: DateTime<Utc>,
+    email: Option<FromEmail<'_>>,
+) -> Result<Stored, IntakeError> {
     let def = registry
         .get(&submission.service)
         .ok_or_else(|| IntakeError::UnknownService(submission.service.clone()))?;
@@ -194,15 +255,18 @@ pub async fn submit(
     if let Some(result) = result.as_ref().filter(|r| !r.accepted) {
         // Only option keys (never free text) reach the statistics.
         let concerns: Vec<&str> = result.reasons.iter().map(|r| r.key.as_str()).collect();
-        storage
-            .count_not_accepted(today, &def.id, &submission.audience, &concerns)
-            .await?;
-        metrics::counter!("haven_submissions_not_accepted_total", "service" => def.id.clone())
-            .increment(1);
-        return Ok(Outcome::NotAccepted(NotAccepted {
+        // A person converting an email sees the refusal and decides; only real refusals count.
+        if email.is_none() {
+            storage
+                .count_not_accepted(today, &def.id, &submission.audience, &concerns)
+                .await?;
+            metrics::counter!("haven_submissions_not_accepted_total", "service" => def.id.clone())
+                .increment(1);
+        }
+        return Ok(Stored::Outcome(Outcome::NotAccepted(NotAccepted {
             signposts: result.signposts.clone(),
             reason: screening::out_of_scope_words(def, &submission.answers, today).join("\n\n"),
-        }));
+        })));
     }
     let screening_json = result
         .as_ref()
@@ -258,7 +322,7 @@ pub async fn submit(
             screening: screening_json.as_ref(),
             screening_rules,
             receipt_hash: key.receipt_hash(&receipt_code),
-            actor: "public",
+            actor: email.map_or("public", |e| e.actor),
             files: submission
                 .files
                 .as_ref()
@@ -267,18 +331,34 @@ pub async fn submit(
             alert: alert.as_ref(),
             identity: identity.as_ref(),
         };
-        match storage.create_referral(&new).await {
+        let stored = match email {
+            None => storage.create_referral(&new).await,
+            Some(email) => {
+                let ack = email.acknowledge.map(|make| make(&reference));
+                match storage
+                    .convert_email_intake(email.item_id, &new, ack.as_ref(), email.actor, email.at)
+                    .await
+                {
+                    Ok(crate::storage::email_intake::Decided::Done) => Ok(()),
+                    Ok(crate::storage::email_intake::Decided::NotNew) => {
+                        return Ok(Stored::AlreadyDecided);
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        match stored {
             Ok(()) => {
                 metrics::counter!("haven_submissions_total", "service" => def.id.clone())
                     .increment(1);
                 tracing::info!(service = %def.id, stage = %stage.key, reference = %reference, "submission stored");
-                return Ok(Outcome::Accepted(Accepted {
+                return Ok(Stored::Outcome(Outcome::Accepted(Accepted {
                     reference,
                     receipt_code,
                     next_steps: def.next_steps.clone(),
                     urgent,
                     emergency_message: def.emergency_message.clone().filter(|_| urgent),
-                }));
+                })));
             }
             Err(StorageError::Conflict) => continue,
             // Two submissions raced for one uploaded file: the later one names the question,
@@ -545,7 +625,7 @@ fn check_channel(
     channel: Channel,
 ) -> Result<(), IntakeError> {
     match (channel, def.stage(stage_key).map(|s| s.access)) {
-        (Channel::Public, Some(StageAccess::Invited | StageAccess::Staff)) => {
+        (Channel::Public | Channel::Email, Some(StageAccess::Invited | StageAccess::Staff)) => {
             Err(IntakeError::NotOpen(stage_key.to_owned()))
         }
         _ => Ok(()),

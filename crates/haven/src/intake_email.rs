@@ -1,8 +1,8 @@
 //! Email intake (issue 15): one raw message → parsed (`haven_email::message::parse`) →
 //! routed to the service whose intake address received it (`haven_email::routing`) → stored
 //! sealed, exactly once (`storage::email_intake`). Written once here; `haven mail ingest`
-//! and the mailbox pollers (`mail_sources`) only call [`ingest_message`] (or
-//! [`ingest_message_marked`] with an IMAP UID).
+//! and the mailbox pollers (`mail_sources`) only call [`ingest_message`] /
+//! [`ingest_message_with`] (or [`ingest_message_marked`] with an IMAP UID).
 //!
 //! Nothing reaches the queue from here: an item waits in its team's inbox until a person
 //! converts or rejects it. The plain Message-ID is never stored or printed: only its keyed
@@ -19,8 +19,8 @@ use zeroize::Zeroizing;
 
 use crate::crypto::SecretKey;
 use crate::services::Registry;
-use crate::storage::email_intake::{IntakeOutcome, IntakeStored, NewEmailIntake};
 use crate::storage::mailbox_uids::MailboxUid;
+use crate::storage::email_intake::{IntakeOutcome, IntakeStored, NewEmailIntake};
 use crate::storage::{Storage, StorageError};
 
 /// Why a message addressed to no service is set aside.
@@ -63,6 +63,9 @@ pub enum IngestOutcome {
 /// Parses, routes and stores one raw message taken in at `now` by `actor` (`cli`,
 /// `system`). Never fails on the message itself (a bad one is quarantined with a reason);
 /// only storage can fail.
+///
+/// No sender counts as verified here and no alert links anywhere: callers with settings use
+/// [`ingest_message_with`].
 pub async fn ingest_message(
     storage: &Storage,
     registry: &Registry,
@@ -71,15 +74,77 @@ pub async fn ingest_message(
     now: DateTime<Utc>,
     actor: &str,
 ) -> Result<Ingested, StorageError> {
-    ingest_message_marked(storage, registry, secret, raw, now, actor, None)
+    ingest_message_with(
+        storage,
+        registry,
+        secret,
+        raw,
+        now,
+        actor,
+        &IntakeSettings::default(),
+    )
+    .await
+}
+
+/// What intake takes from the settings.
+#[derive(Debug, Clone, Default)]
+pub struct IntakeSettings {
+    /// The receiving server's authserv-id (`mail_authserv_id`): only its
+    /// `Authentication-Results` header is believed. `None`: no sender is verified.
+    pub authserv_id: Option<String>,
+    /// Where staff reach Haven (`public_url`), for the link in the duty address's alert.
+    pub public_url: String,
+}
+
+impl IntakeSettings {
+    pub fn from_settings(settings: &crate::config::Settings) -> Self {
+        Self {
+            authserv_id: settings.mail_authserv_id.clone(),
+            public_url: settings.public_url.clone(),
+        }
+    }
+}
+
+/// Whether the item's sender is verified for `def`: its domain on the definition's
+/// `trusted_sender_domains` and the receiving server's results passing for it.
+pub fn sender_verified(
+    item: &message::EmailItem,
+    def: &haven_core::definition::ServiceDefinition,
+    settings: &IntakeSettings,
+) -> bool {
+    let Some(authserv_id) = settings.authserv_id.as_deref() else {
+        return false;
+    };
+    let trusted: Vec<&str> = def
+        .trusted_sender_domains
+        .iter()
+        .map(String::as_str)
+        .collect();
+    item.sender_verified(&trusted, authserv_id)
+}
+
+/// [`ingest_message`] with the settings: the sender's verification, and the duty address's
+/// alert of an urgent message (queued with the item, never for a duplicate; the link is the
+/// team's inbox, no content).
+pub async fn ingest_message_with(
+    storage: &Storage,
+    registry: &Registry,
+    secret: &SecretKey,
+    raw: &[u8],
+    now: DateTime<Utc>,
+    actor: &str,
+    settings: &IntakeSettings,
+) -> Result<Ingested, StorageError> {
+    ingest_message_marked(storage, registry, secret, raw, now, actor, None, settings)
         .await?
         // Only a mailbox message can have been taken already.
         .ok_or(StorageError::Conflict)
 }
 
-/// [`ingest_message`] for a message of a mailbox (`mail_sources::imap`): its UID is
+/// [`ingest_message_with`] for a message of a mailbox (`mail_sources::imap`): its UID is
 /// recorded in the same transaction as what it became. `None` when that UID was already
 /// taken (by another server, or before a restart): nothing is stored.
+#[allow(clippy::too_many_arguments)] // one intake call: what, when, who, where from, how
 pub async fn ingest_message_marked(
     storage: &Storage,
     registry: &Registry,
@@ -88,6 +153,7 @@ pub async fn ingest_message_marked(
     now: DateTime<Utc>,
     actor: &str,
     mark: Option<&MailboxUid<'_>>,
+    settings: &IntakeSettings,
 ) -> Result<Option<Ingested>, StorageError> {
     let key = intake_hash_key(secret);
     let parsed = message::parse(raw, key.as_slice(), &Limits::default());
@@ -129,9 +195,16 @@ pub async fn ingest_message_marked(
                 None,
             ),
         };
-    let team = service
-        .and_then(|s| registry.get(s))
-        .map(|d| d.team.clone());
+    let def = service.and_then(|s| registry.get(s));
+    let team = def.map(|d| d.team.clone());
+    let verified = match (&parsed, def) {
+        (Parsed::Item(item), Some(def)) => sender_verified(item, def, settings),
+        _ => false,
+    };
+    let alert = def
+        .filter(|_| urgent && outcome == IntakeOutcome::Draft)
+        .and_then(|d| crate::notify::urgent_email_alert(&settings.public_url, d))
+        .map(|notice| serde_json::json!(notice));
     let mut stored_hash = message_id_hash.clone();
     let item = item_json;
     loop {
@@ -144,12 +217,11 @@ pub async fn ingest_message_marked(
             message_id_hash: stored_hash.as_deref(),
             content_hash: &content_hash,
             urgent,
-            // Sender verification (trusted domains, the receiving server's authserv-id)
-            // comes with the mailbox settings; until then no sender counts as verified.
-            sender_verified: false,
+            sender_verified: verified,
             original: raw,
             item: item.as_ref(),
             actor,
+            alert: alert.as_ref().filter(|_| outcome == IntakeOutcome::Draft),
         };
         let Some(stored) = storage.store_email_intake_marked(&new, mark).await? else {
             return Ok(None);

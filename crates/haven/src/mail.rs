@@ -212,6 +212,42 @@ impl Notice {
         }
     }
 
+    /// An emailed referral that says it is urgent, for the service's duty address: only the
+    /// service, the word urgent and the team's inbox (`link`, behind sign-in).
+    pub fn urgent_email(to: &str, service_name: &str, link: &str) -> Self {
+        let body = format!(
+            "Hello,\n\nAn email that says it is URGENT has just arrived in the team's inbox: \
+             a child may be in immediate danger. Please look at it now.\n\n\
+             Sign in to see it:\n{link}\n\n\
+             This email does not repeat anything from the message.\n\n{service_name}\n"
+        );
+        Self {
+            to: to.to_owned(),
+            subject: format!("{service_name}: URGENT email referral"),
+            body,
+            message_id: format!("<{}@haven>", crate::crypto::new_id()),
+            about: None,
+        }
+    }
+
+    /// The acknowledgement of an emailed referral, to a verified sender only: the reference
+    /// it was given, nothing from the message.
+    pub fn acknowledgement(to: &str, service_name: &str, reference: &str) -> Self {
+        let body = format!(
+            "Hello,\n\nThank you: we have received the referral you emailed to us. Its \
+             reference is {reference}. Please quote it if you contact us about it.\n\n\
+             For your safety this email does not repeat anything from the referral.\n\n\
+             {service_name}\n"
+        );
+        Self {
+            to: to.to_owned(),
+            subject: format!("{service_name}: referral received (reference {reference})"),
+            body,
+            message_id: format!("<{}@haven>", crate::crypto::new_id()),
+            about: None,
+        }
+    }
+
     /// The same notice naming the case's reference (subject and first line), so someone with
     /// several referrals knows which one has news. A reference is not case content: the
     /// referrer was given it on the confirmation page.

@@ -185,6 +185,29 @@ pub fn urgent_alert(
     )
 }
 
+/// The team's email inbox, in full: `{public_url}/staff/inbox`.
+pub fn staff_inbox_url(public_url: &str) -> String {
+    format!("{}/staff/inbox", public_url.trim_end_matches('/'))
+}
+
+/// The email telling the service's duty address (`duty_email`) that an emailed referral
+/// which says it is urgent has just come in: only the service, the word urgent and the
+/// team's inbox (behind sign-in). Nothing when the definition names no duty address.
+pub fn urgent_email_alert(public_url: &str, def: &ServiceDefinition) -> Option<Notice> {
+    let to = def.duty_email.as_deref()?;
+    Some(Notice::urgent_email(
+        to,
+        def.email_name(),
+        &staff_inbox_url(public_url),
+    ))
+}
+
+/// The acknowledgement to a verified sender once their emailed referral became the case
+/// `reference`: the reference only, no content.
+pub fn email_acknowledgement(to: &str, def: &ServiceDefinition, reference: &str) -> Value {
+    json!(Notice::acknowledgement(to, def.email_name(), reference))
+}
+
 /// The email telling the reporter that staff sent them a message, to read on the follow-up
 /// page (never the message itself): to the address the definition's `referrer_email` names,
 /// nothing when they gave none.

@@ -39,11 +39,17 @@ pub enum Action {
     /// Place or lift a legal hold (it stops the case's destruction under the retention
     /// schedule).
     LegalHold,
+    /// The team's email inbox: list emailed referrals, open one (audited), download its
+    /// attachments.
+    ViewInbox,
+    /// Complete an emailed referral's answers and convert it into a referral, or reject it
+    /// or mark it as not a referral.
+    ConvertEmail,
 }
 
 impl Action {
     /// Every action, for the matrix test and the policy checks.
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 19] = [
         Action::ViewQueue,
         Action::ViewCase,
         Action::ViewThirdParty,
@@ -61,6 +67,8 @@ impl Action {
         Action::LinkPeople,
         Action::SeeKnownElsewhere,
         Action::LegalHold,
+        Action::ViewInbox,
+        Action::ConvertEmail,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -82,6 +90,8 @@ impl Action {
             Action::LinkPeople => "link_people",
             Action::SeeKnownElsewhere => "see_known_elsewhere",
             Action::LegalHold => "legal_hold",
+            Action::ViewInbox => "view_inbox",
+            Action::ConvertEmail => "convert_email",
         }
     }
 }

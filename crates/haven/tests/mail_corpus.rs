@@ -287,6 +287,7 @@ async fn the_maildir_poller_takes_each_message_once_and_marks_it_seen() {
                 registry: app.registry.clone(),
                 secret: app.key.clone(),
                 clock: Clock::default(),
+                settings: Default::default(),
             };
             let source = MaildirSource::new(maildir.path().to_owned(), Duration::from_secs(30));
             let report = source.poll_once(&intake).await.unwrap();

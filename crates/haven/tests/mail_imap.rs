@@ -267,6 +267,7 @@ fn intake(app: &common::TestApp) -> Intake {
         registry: app.registry.clone(),
         secret: app.key.clone(),
         clock: Clock::default(),
+        settings: Default::default(),
     }
 }
 

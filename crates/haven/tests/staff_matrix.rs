@@ -37,9 +37,10 @@ fn allowed(role: Role, action: &str) -> bool {
     }
     match role {
         Role::Triage | Role::Manager => {
-            case_work.contains(&action) || ["confirm_band", "allocate"].contains(&action)
+            case_work.contains(&action)
+                || ["confirm_band", "allocate", "view_inbox", "convert_email"].contains(&action)
         }
-        Role::Caseworker => case_work.contains(&action),
+        Role::Caseworker => case_work.contains(&action) || action == "view_inbox",
         Role::Admin => [
             "view_queue",
             "view_case",
@@ -369,6 +370,54 @@ const ROUTES: &[Route] = &[
         body: "reason=",
     },
     Route {
+        via: Via::Page,
+        method: "GET",
+        path: "/staff/inbox",
+        action: "view_inbox",
+        on_case: false,
+        body: "",
+    },
+    Route {
+        via: Via::Page,
+        method: "GET",
+        path: "/staff/inbox/{item}",
+        action: "view_inbox",
+        on_case: true,
+        body: "",
+    },
+    Route {
+        via: Via::Page,
+        method: "GET",
+        path: "/staff/inbox/{item}/attachments/0",
+        action: "view_inbox",
+        on_case: true,
+        body: "",
+    },
+    Route {
+        via: Via::Page,
+        method: "GET",
+        path: "/staff/inbox/{item}/complete",
+        action: "convert_email",
+        on_case: true,
+        body: "",
+    },
+    Route {
+        via: Via::Page,
+        method: "GET",
+        path: "/staff/inbox/{item}/reject",
+        action: "convert_email",
+        on_case: true,
+        body: "",
+    },
+    Route {
+        via: Via::Page,
+        method: "POST",
+        path: "/staff/inbox/{item}/reject",
+        action: "convert_email",
+        on_case: true,
+        body: "how=bogus",
+    },
+    Route {
         via: Via::Api,
         method: "GET",
         path: "/api/v1/referrals",
@@ -680,6 +729,17 @@ async fn every_staff_route_allows_and_denies_exactly_as_the_policy_says() {
                 .await
                 .unwrap();
             let attachment = app.storage.referral_attachments(&referral.id).await.unwrap()[0].id.clone();
+            // An emailed referral to SECOS with an attachment, waiting in its team's inbox.
+            let email = "From: jo@school.example\r\nTo: secos.project@secos.cjsm.net\r\nSubject: Referral\r\n\
+                 Message-ID: <matrix@school.example>\r\nMIME-Version: 1.0\r\n\
+                 Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n\
+                 --b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"a.pdf\"\r\n\r\n\
+                 %PDF-1.4\r\n%%EOF\r\n--b--\r\n";
+            let item = haven::intake_email::ingest_message(&app.storage, &app.registry, &app.key, email.as_bytes(), chrono::Utc::now(), "cli")
+                .await
+                .unwrap()
+                .item_id
+                .unwrap();
             let mut checked = 0;
             for role in Role::ALL {
                 for member in [true, false] {
@@ -700,7 +760,7 @@ async fn every_staff_route_allows_and_denies_exactly_as_the_policy_says() {
                     let mut browser = Browser::signed_in(app, &user_id).await;
                     let csrf = browser.csrf(app, "/staff/queue").await;
                     for route in ROUTES {
-                        let path = route.path.replace("{ref}", &reference).replace("{token}", &revocable_id).replace("{user}", &user_id).replace("{id}", "no-such-item").replace("{onward}", &onward).replace("{export}", &export).replace("{attachment}", &attachment);
+                        let path = route.path.replace("{ref}", &reference).replace("{token}", &revocable_id).replace("{user}", &user_id).replace("{id}", "no-such-item").replace("{onward}", &onward).replace("{export}", &export).replace("{attachment}", &attachment).replace("{item}", &item);
                         let status = match route.via {
                             Via::Page if route.method == "GET" => browser.get(app, &path).await.status,
                             Via::Page => {

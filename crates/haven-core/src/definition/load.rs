@@ -172,11 +172,14 @@ impl Checker<'_> {
                     format!("duty_email `{duty}` is not an email address"),
                 );
             }
-            if def.screening.as_ref().is_none_or(|s| s.urgent.is_none()) {
+            // Urgent emailed referrals (`intake_addresses`) alert it too.
+            if def.screening.as_ref().is_none_or(|s| s.urgent.is_none())
+                && def.intake_addresses.is_empty()
+            {
                 self.problem(
                     id,
                     Some("duty_email"),
-                    "duty_email is set but [screening.urgent] is not: no referral would ever be urgent",
+                    "duty_email is set but neither [screening.urgent] nor intake_addresses is: nothing would ever be urgent",
                 );
             }
         }

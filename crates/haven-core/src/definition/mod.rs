@@ -127,6 +127,18 @@ pub struct ServiceDefinition {
     /// indexed.
     #[serde(default)]
     pub people: Option<PeopleIndex>,
+    /// How long closed cases are kept (`[retention]`): rules by closing state, decision or
+    /// outcome, each a term after closure or until the young person's birthday at an age.
+    /// Without it no case is ever destroyed.
+    #[serde(default)]
+    pub retention: Option<crate::retention::Retention>,
+    /// Sender domains whose emailed referrals are acknowledged (`secos.cjsm.net`): a message
+    /// from one of them that the receiving server's `Authentication-Results` shows passing
+    /// DMARC (or SPF and DKIM) gets an automatic acknowledgement carrying only the case
+    /// reference once converted. Everyone else is marked "sender not verified" and gets no
+    /// automatic reply.
+    #[serde(default)]
+    pub trusted_sender_domains: Vec<String>,
 }
 
 /// A definition's `[people]` section: which questions identify the young person and as
@@ -162,11 +174,6 @@ impl ServiceDefinition {
         }
         Some(identity)
     }
-    /// How long closed cases are kept (`[retention]`): rules by closing state, decision or
-    /// outcome, each a term after closure or until the young person's birthday at an age.
-    /// Without it no case is ever destroyed.
-    #[serde(default)]
-    pub retention: Option<crate::retention::Retention>,
 }
 
 /// The family copy (`/staff/cases/{reference}/family`): printed or saved for the young person

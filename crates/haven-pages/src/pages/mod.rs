@@ -232,6 +232,47 @@ pub fn question_page(
         return stop_page(ctx, request, stop);
     }
     let shown = nav::shown_questions(page, audience, answers, today);
+    let (fields, errors, single) = build_fields(ctx, request, state, &shown, true)?;
+    let title = page.title_for(audience);
+    let has_free_text = shown
+        .iter()
+        .any(|q| matches!(q.kind, QuestionKind::Text | QuestionKind::LongText));
+    env::render(
+        "question.html",
+        json!({
+            "layout": Layout::new(ctx, Some(def), title).with_errors(!errors.is_empty()).with_back(Some(back_url(request))),
+            "title": title,
+            "heading": !single,
+            "description": page.description.as_deref().map(paragraphs),
+            "fields": fields,
+            "errors": errors,
+            "action": urls::page(&def.id, &stage.key, &page.key),
+            "multipart": shown.iter().any(|q| q.kind == QuestionKind::File),
+            "has_repeatable": shown.iter().any(|q| q.kind == QuestionKind::Repeatable),
+            "no_uploads": if has_free_text { uploads_warning(def, stage) } else { None },
+            "anonymous": stage.anonymous,
+        }),
+    )
+}
+
+/// The fields of a question page (conditions evaluated server-side), the error links, and
+/// whether the page is a single question (its label is the page heading).
+fn build_fields(
+    ctx: &PageContext,
+    request: &PageRequest<'_>,
+    state: &PageState<'_>,
+    shown: &[&Question],
+    headings: bool,
+) -> Result<(Vec<FieldView>, Vec<ErrorLink>, bool), PageError> {
+    let PageRequest {
+        stage,
+        page,
+        audience,
+        answers,
+        today,
+        ..
+    } = *request;
+    let shown: Vec<&Question> = shown.to_vec();
     // Questions shown under an option of another question (conditional reveal), whether
     // their condition holds yet or not: the option's block is hidden until it is chosen.
     let asked: Vec<&Question> = page
@@ -269,7 +310,8 @@ pub fn question_page(
         findings: state.findings,
         attachment_names: state.attachment_names,
     };
-    let single = top.len() == 1
+    let single = headings
+        && top.len() == 1
         && page.description.is_none()
         && !matches!(
             top[0].kind,
@@ -298,26 +340,22 @@ pub fn question_page(
             href: format!("#{}", error_anchor(request, &e.field, &form)),
         })
         .collect();
-    let title = page.title_for(audience);
-    let has_free_text = shown
-        .iter()
-        .any(|q| matches!(q.kind, QuestionKind::Text | QuestionKind::LongText));
-    env::render(
-        "question.html",
-        json!({
-            "layout": Layout::new(ctx, Some(def), title).with_errors(!errors.is_empty()).with_back(Some(back_url(request))),
-            "title": title,
-            "heading": !single,
-            "description": page.description.as_deref().map(paragraphs),
-            "fields": fields,
-            "errors": errors,
-            "action": urls::page(&def.id, &stage.key, &page.key),
-            "multipart": shown.iter().any(|q| q.kind == QuestionKind::File),
-            "has_repeatable": shown.iter().any(|q| q.kind == QuestionKind::Repeatable),
-            "no_uploads": if has_free_text { uploads_warning(def, stage) } else { None },
-            "anonymous": stage.anonymous,
-        }),
-    )
+    Ok((fields, errors, single))
+}
+
+/// Only the fields of one question page, with its errors inline (no page around them):
+/// for a form elsewhere that asks the same questions, such as the staff inbox's completion
+/// of an emailed referral. Each question is sized as a question (never a page heading).
+pub fn page_fields(request: &PageRequest<'_>, state: &PageState<'_>) -> Result<String, PageError> {
+    let ctx = PageContext::new("");
+    let shown = nav::shown_questions(
+        request.page,
+        request.audience,
+        request.answers,
+        request.today,
+    );
+    let (fields, _, _) = build_fields(&ctx, request, state, &shown, false)?;
+    env::render("page_fields.html", json!({ "fields": fields }))
 }
 
 /// Puts each revealed question's control inside the conditional block of the options of

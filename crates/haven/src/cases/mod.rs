@@ -13,6 +13,7 @@ pub mod band;
 pub mod checks;
 pub mod error;
 pub mod file;
+pub mod inbox;
 pub mod meetings;
 pub mod onward;
 pub mod people;

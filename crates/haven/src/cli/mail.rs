@@ -58,11 +58,13 @@ async fn poll(ctx: &Context, maildir: Option<PathBuf>) -> Result<(), CliError> {
              maildir, or give --maildir DIR",
         ));
     }
+    let storage = ctx.storage().await?;
     let intake = Intake {
         registry: ctx.registry()?,
         secret: ctx.secret_key()?,
-        storage: ctx.storage().await?,
-        clock: crate::auth::Clock::default(),
+        clock: storage.clock().clone(),
+        storage,
+        settings: crate::intake_email::IntakeSettings::from_settings(&ctx.settings),
     };
     let mut out = std::io::stdout().lock();
     let mut failed = None;
@@ -100,16 +102,18 @@ async fn ingest(ctx: &Context, paths: &[PathBuf]) -> Result<(), CliError> {
     let registry = ctx.registry()?;
     let secret = ctx.secret_key()?;
     let storage = ctx.storage().await?;
+    let intake = intake_email::IntakeSettings::from_settings(&ctx.settings);
     let mut out = std::io::stdout().lock();
     for file in files {
         let raw = intake_email::read_message(&file).map_err(source_error)?;
-        let ingested = intake_email::ingest_message(
+        let ingested = intake_email::ingest_message_with(
             &storage,
             &registry,
             &secret,
             &raw,
             storage.clock().now(),
             "cli",
+            &intake,
         )
         .await?;
         let line = serde_json::to_string(&ingested)

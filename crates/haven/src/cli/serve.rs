@@ -122,6 +122,7 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
         registry: state.registry.clone(),
         secret: ctx.secret_key()?,
         clock: state.staff.clock.clone(),
+        settings: crate::intake_email::IntakeSettings::from_settings(settings),
     };
     for source in &mail_sources {
         tracing::info!(source = %source.key(), "email intake from a mailbox");

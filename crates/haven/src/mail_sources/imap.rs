@@ -269,6 +269,7 @@ impl ImapSource {
                 intake.clock.now(),
                 "system",
                 Some(&mark),
+                &intake.settings,
             )
             .await?;
             match ingested {

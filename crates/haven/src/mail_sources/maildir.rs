@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::{Intake, PollError, PollReport, log_poll, wait_or_stop};
-use crate::intake_email::{self, SourceError, ingest_message};
+use crate::intake_email::{self, SourceError, ingest_message_with};
 
 /// A Maildir to take messages from.
 #[derive(Debug, Clone)]
@@ -46,13 +46,14 @@ impl MaildirSource {
                 }
                 Err(e) => return Err(io_error(&file, e)),
             };
-            let ingested = ingest_message(
+            let ingested = ingest_message_with(
                 &intake.storage,
                 &intake.registry,
                 &intake.secret,
                 &raw,
                 intake.clock.now(),
                 "system",
+                &intake.settings,
             )
             .await?;
             report.count(&ingested);

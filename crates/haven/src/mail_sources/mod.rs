@@ -34,6 +34,8 @@ pub struct Intake {
     pub registry: Registry,
     pub secret: SecretKey,
     pub clock: Clock,
+    /// Sender verification and the duty alert's link (`mail_authserv_id`, `public_url`).
+    pub settings: crate::intake_email::IntakeSettings,
 }
 
 /// What one poll of a source did: one JSON line of `haven mail poll`.

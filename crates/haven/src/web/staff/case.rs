@@ -125,6 +125,9 @@ fn event_words(
     let detail_str = |k: &str| detail.and_then(|d| d.get(k)).and_then(Value::as_str);
     match kind {
         "received" => "Referral received".to_owned(),
+        "received_by_email" => {
+            "It came by email: the referral was emailed to the team and converted from the team's email inbox".to_owned()
+        }
         "transition" => format!(
             "Moved from {} to {}{}",
             state_label(def, from.unwrap_or("?")),

@@ -19,6 +19,7 @@ pub mod case;
 pub mod case_actions;
 pub mod casework;
 pub mod error;
+pub mod inbox;
 mod invisible;
 pub mod legal_hold;
 pub mod onward;
@@ -154,6 +155,21 @@ pub fn router() -> Router<AppState> {
             get(sign_in::show_change_password).post(sign_in::change_password),
         )
         .route("/staff/queue", get(queue::show))
+        // The team's email inbox (issue 15).
+        .route("/staff/inbox", get(inbox::list))
+        .route("/staff/inbox/{id}", get(inbox::show))
+        .route(
+            "/staff/inbox/{id}/attachments/{index}",
+            get(inbox::attachment),
+        )
+        .route(
+            "/staff/inbox/{id}/complete",
+            get(inbox::complete_form).post(inbox::complete),
+        )
+        .route(
+            "/staff/inbox/{id}/reject",
+            get(inbox::reject_form).post(inbox::reject),
+        )
         .route(
             "/staff/assets/staff.min.css",
             // Gzipped like the public assets: 120 KB of CSS is about 14 KB sent, which keeps

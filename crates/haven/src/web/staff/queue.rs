@@ -226,6 +226,7 @@ pub async fn show(
             "signed_in": true,
             "email": staff.email,
             "may_manage": state.staff.policy.decide(&staff, Action::ManageUsers, None).allowed(),
+            "may_inbox": super::render::may_inbox(&state, &staff),
             "rows": items,
             "filters": query_json(&query),
             "services": services.iter().map(|d| json!({"id": d.id, "name": d.name})).collect::<Vec<_>>(),

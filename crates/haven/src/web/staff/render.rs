@@ -151,6 +151,22 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/staff/user.html"),
     ),
     (
+        "inbox.html",
+        include_str!("../../../templates/staff/inbox.html"),
+    ),
+    (
+        "inbox_item.html",
+        include_str!("../../../templates/staff/inbox_item.html"),
+    ),
+    (
+        "inbox_complete.html",
+        include_str!("../../../templates/staff/inbox_complete.html"),
+    ),
+    (
+        "inbox_reject.html",
+        include_str!("../../../templates/staff/inbox_reject.html"),
+    ),
+    (
         "follow_up_start.html",
         include_str!("../../../templates/staff/follow_up_start.html"),
     ),
@@ -193,7 +209,17 @@ pub fn chrome(
     map.insert("signed_in".to_owned(), true.into());
     map.insert("email".to_owned(), staff.email.clone().into());
     map.insert("may_manage".to_owned(), may_manage.into());
+    map.insert("may_inbox".to_owned(), may_inbox(state, &staff).into());
     map
+}
+
+/// Whether the navigation links the email inbox: roles the policy lets see it.
+pub fn may_inbox(state: &crate::web::AppState, staff: &crate::access::Staff) -> bool {
+    state
+        .staff
+        .policy
+        .decide(staff, crate::policy::Action::ViewInbox, None)
+        .allowed()
 }
 
 /// Renders `template` with `context` to HTML (an error names the template; never input).
