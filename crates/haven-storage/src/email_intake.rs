@@ -21,8 +21,8 @@ use sqlx::{Any, Row, Transaction, query};
 use tracing::instrument;
 
 use super::audit::{AuditEntry, append_in};
-use super::mailbox_uids::{MailboxUid, take_in};
 use super::jobs::mail_job;
+use super::mailbox_uids::{MailboxUid, take_in};
 use super::referrals::{NewReferral, insert_referrals};
 use super::{Storage, StorageError, parse_timestamp, timestamp};
 use crate::crypto::new_id;

@@ -19,8 +19,8 @@ use zeroize::Zeroizing;
 
 use crate::crypto::SecretKey;
 use crate::services::Registry;
-use crate::storage::mailbox_uids::MailboxUid;
 use crate::storage::email_intake::{IntakeOutcome, IntakeStored, NewEmailIntake};
+use crate::storage::mailbox_uids::MailboxUid;
 use crate::storage::{Storage, StorageError};
 
 /// Why a message addressed to no service is set aside.

@@ -226,7 +226,7 @@ pub(crate) async fn daily(
     registry: crate::services::Registry,
     secret: crate::crypto::SecretKey,
     outbox: Option<crate::mail::outbox::Outbox>,
-    clock: crate::auth::clock::Clock,
+    clock: crate::auth::Clock,
 ) {
     tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(24 * 3600));
