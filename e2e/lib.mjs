@@ -160,7 +160,7 @@ export async function checkPage (page, { label = page.url() } = {}) {
  * JavaScript is analysed as a copy: its HTML exactly as it is now, without its scripts, in a
  * JavaScript-enabled context at the same address (assets come from the server as usual).
  */
-async function axeWithoutJavaScript (page) {
+export async function axeWithoutJavaScript (page) {
   const html = (await page.content()).replace(/<script\b[^>]*>[\s\S]*?<\/script>/gi, '')
   const context = await page.context().browser().newContext({ viewport: page.viewportSize() })
   try {

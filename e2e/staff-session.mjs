@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { createHmac } from 'node:crypto'
 import { AxeBuilder } from '@axe-core/playwright'
-import { WCAG_TAGS } from './lib.mjs'
+import { WCAG_TAGS, axeWithoutJavaScript } from './lib.mjs'
 
 /** RFC 6238 code (HMAC-SHA1, 6 digits, 30 s) for a base32 secret at `at` (ms). */
 export function totp (secretBase32, at = Date.now()) {
@@ -26,7 +26,10 @@ export function totp (secretBase32, at = Date.now()) {
  */
 export async function staffAxe (page, label) {
   await page.waitForLoadState('load')
-  const result = await new AxeBuilder({ page }).withTags(WCAG_TAGS).analyze()
+  // axe needs JavaScript: a page of a context without it is checked through lib.mjs's copy.
+  const result = page.havenJavaScript === false
+    ? await axeWithoutJavaScript(page)
+    : await new AxeBuilder({ page }).withTags(WCAG_TAGS).analyze()
   const problems = result.violations.map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', ')})`)
   assert.deepEqual(problems, [], `axe violations on ${label}`)
 }
@@ -89,6 +92,9 @@ export async function takeStep (page, label, { decision, reason, outcome, narrat
  * "Actions" toggle (opened here first); without it they are plain buttons.
  */
 export async function menuItem (page, name, { exact = true } = {}) {
+  // The menu is made by the staff bundle (a module script): wait until it has run, or the
+  // items could be folded away after we looked for the toggle.
+  await page.waitForLoadState('load')
   const toggle = page.locator('.moj-button-menu > button[aria-expanded]')
   if (await toggle.count() && await toggle.getAttribute('aria-expanded') !== 'true') await toggle.click()
   return page.locator('.moj-button-menu').getByRole('button', { name, exact })

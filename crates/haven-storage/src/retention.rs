@@ -46,8 +46,11 @@ impl std::fmt::Debug for LegalHold {
 
 /// The tables holding a case's rows, children before parents (PostgreSQL checks the
 /// foreign keys): each deleted `WHERE referral_id = $1`. `public_attachment_chunks` and the
-/// case's jobs are deleted first, by their own keys; `referrals` last.
-pub const CASE_TABLES: [&str; 17] = [
+/// case's jobs are deleted first, by their own keys; `referrals` last. `email_intake`: the
+/// email a case was converted from (its original is sealed under a key of its own, so the
+/// row itself must go). The person index tables go with `referrals` (`ON DELETE CASCADE`).
+pub const CASE_TABLES: [&str; 18] = [
+    "email_intake",
     "onward_exports",
     "onward_referrals",
     "referral_stages",

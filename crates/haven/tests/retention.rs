@@ -180,7 +180,7 @@ async fn a_due_case_is_destroyed_without_trace_and_a_held_one_is_kept() {
             let report = retention::run(&app.storage, &app.key, &plan, later, now, None)
                 .await
                 .unwrap();
-            assert_eq!(report.destroyed, [gone_ref.clone()]);
+            assert_eq!(report.destroyed, std::slice::from_ref(&gone_ref));
             assert_eq!(report.skipped, 0, "the held case is never due, so never tried");
             assert!(app.storage.find_referral(&gone_ref).await.unwrap().is_none());
             assert!(app.storage.find_referral(&held_ref).await.unwrap().is_some());

@@ -499,6 +499,8 @@ async fn haven_keys_rotate_list_and_prune_from_the_command_line() {
                 stderr.contains(&format!("Removed retired key {old}")),
                 "{stderr}"
             );
+            // On PostgreSQL entries are linked (given their `seq`) by the sequencer.
+            app.storage.sequence_audit().await.unwrap();
             let audited: Vec<(String, String)> = sqlx::query(
                 "SELECT action, record_id FROM audit_log WHERE record_type = 'master_key' ORDER BY seq",
             )
