@@ -82,7 +82,11 @@ async fn the_index_holds_only_blind_tokens_and_sealed_identities() {
                 assert!(!text.contains(plain), "{plain} in the sealed identity");
             }
             // The identity opens in memory.
-            let opened = app.storage.person_identities(&[id.clone()]).await.unwrap();
+            let opened = app
+                .storage
+                .person_identities(std::slice::from_ref(&id))
+                .await
+                .unwrap();
             assert_eq!(opened[0].1.family.as_deref(), Some("QUILLFEATHER"));
         })
         .await;
