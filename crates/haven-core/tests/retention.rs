@@ -114,3 +114,22 @@ fn a_rule_naming_an_unknown_decision_or_no_term_is_refused() {
         "{text}"
     );
 }
+
+#[test]
+fn an_email_that_never_became_a_case_is_kept_its_months_after_the_decision_or_arrival() {
+    use haven_core::retention::{InboxItemFacts, InboxRetention};
+    let rule = InboxRetention {
+        label: "Emails turned down or quarantined: 6 months".to_owned(),
+        months: 6,
+    };
+    assert_eq!(rule.due_on(InboxItemFacts::Undecided), None);
+    assert_eq!(
+        rule.due_on(InboxItemFacts::DecidedOn(day(2026, 3, 2))),
+        Some(day(2026, 9, 2))
+    );
+    // The end of a longer month becomes the end of the shorter one.
+    assert_eq!(
+        rule.due_on(InboxItemFacts::QuarantinedOn(day(2026, 8, 31))),
+        Some(day(2027, 2, 28))
+    );
+}

@@ -346,7 +346,7 @@ impl Storage {
             "SELECT id, service, team, received_at, outcome, reason, message_id_hash, \
              content_hash, urgent, sender_verified, original, item, status, answers, \
              referral_id, rejected_as, decision_reason, decided_by, decided_at \
-             FROM email_intake WHERE id = $1",
+             FROM email_intake WHERE id = $1 AND destroyed_at IS NULL",
         )
         .bind(id.to_owned())
         .fetch_optional(&self.pool)
@@ -431,6 +431,7 @@ impl Storage {
         let rows = query(
             "SELECT id, service, team, received_at, outcome, urgent, sender_verified, status, \
              rejected_as, item FROM email_intake WHERE team IS NOT NULL \
+             AND destroyed_at IS NULL \
              ORDER BY CASE WHEN status = 'new' AND urgent = 1 THEN 0 ELSE 1 END, \
              received_at DESC, id DESC",
         )
@@ -591,5 +592,88 @@ impl Storage {
         append_in(&mut tx, &self.audit, &entry).await?;
         tx.commit().await?;
         Ok(Decided::Done)
+    }
+}
+
+/// An email that never became a case and still holds its content: what the inbox's
+/// retention rule (`haven_core::retention::InboxRetention`) reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxRetentionCandidate {
+    pub id: String,
+    /// The service it was addressed to (`None`: it matched none).
+    pub service: Option<String>,
+    /// Quarantined when it arrived (and never decided on).
+    pub quarantined: bool,
+    pub received_at: DateTime<Utc>,
+    /// When it was turned down or marked as not a referral; `None` while undecided.
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+impl Storage {
+    /// Every email not yet destroyed that was turned down, or quarantined and never decided
+    /// on, oldest first. Emails waiting for a decision and converted ones are not listed:
+    /// the first are kept until a person decides, the second go with their case.
+    #[instrument(skip_all, err)]
+    pub async fn inbox_retention_candidates(
+        &self,
+    ) -> Result<Vec<InboxRetentionCandidate>, StorageError> {
+        let rows = query(
+            "SELECT id, service, outcome, status, received_at, decided_at FROM email_intake \
+             WHERE destroyed_at IS NULL \
+             AND (status = 'rejected' OR (status = 'new' AND outcome = 'quarantined')) \
+             ORDER BY received_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let received_at: String = row.try_get("received_at")?;
+                let decided_at: Option<String> = row.try_get("decided_at")?;
+                let status: String = row.try_get("status")?;
+                let outcome: String = row.try_get("outcome")?;
+                Ok(InboxRetentionCandidate {
+                    id: row.try_get("id")?,
+                    service: row.try_get("service")?,
+                    quarantined: status == "new" && outcome == "quarantined",
+                    received_at: parse_timestamp("received_at", &received_at)?,
+                    decided_at: decided_at
+                        .map(|t| parse_timestamp("decided_at", &t))
+                        .transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    /// Destroys an email's content (the sealed original, what was read from it, the
+    /// answers, the reasons) and records `entry` in the same transaction. The row stays,
+    /// holding only its keyed hashes, so the same message delivered again is still a
+    /// duplicate. `false` (nothing written) when it was already destroyed or has since
+    /// become a case.
+    #[instrument(skip_all, err)]
+    pub async fn destroy_email_intake(
+        &self,
+        id: &str,
+        entry: &AuditEntry,
+    ) -> Result<bool, StorageError> {
+        let at = timestamp(entry.at);
+        let mut tx = self.begin_write().await?;
+        // `original` is NOT NULL: an empty value holds nothing (the key rotation skips it).
+        let done = query(
+            "UPDATE email_intake SET original = $1, item = NULL, reason = NULL, \
+             answers = NULL, decision_reason = NULL, destroyed_at = $2, updated_at = $3 \
+             WHERE id = $4 AND destroyed_at IS NULL AND status <> 'converted'",
+        )
+        .bind(Vec::<u8>::new())
+        .bind(at.clone())
+        .bind(at)
+        .bind(id.to_owned())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        append_in(&mut tx, &self.audit, entry).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }

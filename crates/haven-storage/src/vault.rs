@@ -769,6 +769,11 @@ impl Storage {
                         continue;
                     }
                     let old: Vec<u8> = row.try_get(1)?;
+                    // An empty value is content the retention schedule destroyed (an
+                    // email's original): nothing to seal again.
+                    if old.is_empty() {
+                        continue;
+                    }
                     let case_id: Option<String> = row.try_get(2)?;
                     match self
                         .changed(

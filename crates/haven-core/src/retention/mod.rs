@@ -29,6 +29,49 @@ pub struct Retention {
     /// Written here so the schedule is complete; `count_only` is the one value.
     #[serde(default)]
     pub out_of_scope: OutOfScope,
+    /// Emails in the team's inbox that never became a case (turned down, not a referral,
+    /// or quarantined). An email converted into a referral goes with its case instead, and
+    /// one nobody has decided on yet is never destroyed: a person must look at it first.
+    #[serde(default)]
+    pub inbox: Option<InboxRetention>,
+}
+
+/// `[retention.inbox]`: how long emails that never became a case are kept.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct InboxRetention {
+    /// The rule in words, for staff and the plan ("Emails turned down or quarantined:
+    /// 6 months").
+    pub label: String,
+    /// Months after the decision (turned down, or not a referral) before the email's
+    /// content is destroyed; for a quarantined email, months after it arrived.
+    pub months: u32,
+}
+
+/// What the inbox rule reads about one email that never became a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboxItemFacts {
+    /// Still waiting for a person's decision: kept.
+    Undecided,
+    /// Turned down, or marked as not a referral, on this UK day.
+    DecidedOn(NaiveDate),
+    /// Quarantined (unreadable, unsafe or unroutable) when it arrived on this UK day.
+    QuarantinedOn(NaiveDate),
+}
+
+/// The rule key an inbox destruction is recorded under.
+pub const INBOX_RULE: &str = "inbox";
+
+impl InboxRetention {
+    /// When an email's content is due for destruction (`None`: kept, no decision yet).
+    pub fn due_on(&self, facts: InboxItemFacts) -> Option<NaiveDate> {
+        match facts {
+            InboxItemFacts::Undecided => None,
+            InboxItemFacts::DecidedOn(day) | InboxItemFacts::QuarantinedOn(day) => {
+                day.checked_add_months(Months::new(self.months))
+            }
+        }
+    }
 }
 
 /// What is kept of a report refused as out of scope.
@@ -226,6 +269,13 @@ pub fn problems(
 ) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut keys = std::collections::BTreeSet::new();
+    if retention.inbox.as_ref().is_some_and(|i| i.months == 0) {
+        out.push((
+            "[retention.inbox]".to_owned(),
+            "retention.inbox.months must be at least 1: staff need time to notice a mistake"
+                .to_owned(),
+        ));
+    }
     let period_problem = |p: &RetentionPeriod| {
         (p.years_after_closure.is_none() && p.until_age.is_none())
             .then(|| "needs `years_after_closure` or `until_age` (or both)".to_owned())

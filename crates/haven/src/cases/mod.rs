@@ -14,6 +14,7 @@ pub mod checks;
 pub mod error;
 pub mod file;
 pub mod inbox;
+pub mod inbox_retention;
 pub mod meetings;
 pub mod onward;
 pub mod people;

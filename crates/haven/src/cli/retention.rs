@@ -10,6 +10,7 @@ use haven_core::retention::Due;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{CliError, Context};
+use crate::cases::inbox_retention::{self, InboxPlanEntry};
 use crate::cases::retention::{self, PlanEntry};
 use crate::intake::uk_today;
 use crate::storage::Storage;
@@ -122,13 +123,62 @@ async fn plan(
             println!("{}", words(entry, today));
         }
     }
+    let inbox = inbox_retention::plan(storage, registry)
+        .await
+        .map_err(case_error)?;
+    let inbox_due = inbox.iter().filter(|e| e.is_due(today)).count();
+    for entry in &inbox {
+        if let Some(day) = due_by
+            && !entry.is_due(day)
+        {
+            continue;
+        }
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "email": entry.id,
+                    "service": entry.service,
+                    "rule": entry.rule.as_ref().map(|_| haven_core::retention::INBOX_RULE),
+                    "state": match entry.due_on {
+                        None => "kept",
+                        Some(_) if entry.is_due(today) => "due",
+                        Some(_) => "scheduled",
+                    },
+                    "due_on": entry.due_on.map(|d| d.to_string()),
+                })
+            );
+        } else {
+            println!("{}", inbox_words(entry, today));
+        }
+    }
     if !json {
         eprintln!(
             "{} closed cases; {due_now} due for destruction today (haven retention run).",
             plan.len()
         );
+        eprintln!(
+            "{} emails turned down or quarantined; {inbox_due} due for destruction today.",
+            inbox.len()
+        );
     }
     Ok(())
+}
+
+fn inbox_words(entry: &InboxPlanEntry, today: NaiveDate) -> String {
+    let what = match (&entry.rule, entry.due_on) {
+        (None, _) => "kept: no inbox rule in any definition".to_owned(),
+        (Some(rule), None) => format!("kept until a decision is made ({rule})"),
+        (Some(rule), Some(on)) if on <= today => {
+            format!("DUE since {} ({rule})", day_in_words(on))
+        }
+        (Some(rule), Some(on)) => format!("due {} ({rule})", day_in_words(on)),
+    };
+    format!(
+        "email received {}  {}  {what}",
+        day_in_words(entry.received_on),
+        entry.service.as_deref().unwrap_or("no service"),
+    )
 }
 
 fn entry_day(due: &Due) -> Option<NaiveDate> {
@@ -175,6 +225,13 @@ async fn run_now(
         report.skipped,
         report.outbox_files
     );
+    let inbox = inbox_retention::plan(storage, registry)
+        .await
+        .map_err(case_error)?;
+    let emails = inbox_retention::run(storage, &inbox, uk_today(now), now)
+        .await
+        .map_err(case_error)?;
+    eprintln!("{emails} emails that never became a case destroyed.");
     Ok(())
 }
 
@@ -235,7 +292,7 @@ pub(crate) async fn daily(
         let now = clock.now();
         let pass = async {
             let plan = retention::plan(&storage, &registry, |_| {}).await?;
-            retention::run(
+            let report = retention::run(
                 &storage,
                 &secret,
                 &plan,
@@ -243,7 +300,13 @@ pub(crate) async fn daily(
                 now,
                 outbox.as_ref(),
             )
-            .await
+            .await?;
+            let inbox = inbox_retention::plan(&storage, &registry).await?;
+            let emails = inbox_retention::run(&storage, &inbox, uk_today(now), now).await?;
+            if emails > 0 {
+                tracing::info!(emails, "retention: destroyed the emails due");
+            }
+            Ok::<_, crate::cases::CaseError>(report)
         };
         match pass.await {
             Ok(report) if report.destroyed.is_empty() => {}
