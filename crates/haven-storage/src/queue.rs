@@ -41,6 +41,9 @@ pub struct QueueFilter {
     pub open_person: bool,
     /// Exactly this reference (the staff queue's search box; the unique index finds it).
     pub reference: Option<String>,
+    /// Only these references (the results of a search by name, date of birth, …; a few
+    /// dozen at most, each found by the unique index). An empty list lists nothing.
+    pub references: Option<Vec<String>>,
     pub limit: u32,
     pub offset: u32,
 }
@@ -165,6 +168,20 @@ fn conditions(filter: &QueueFilter, target: Target) -> Option<Conditions> {
         }
         let p = c.placeholder(reference.as_str());
         c.push(format!("reference = {p}"));
+    }
+    if let Some(references) = &filter.references {
+        if target == Target::Counts {
+            return None;
+        }
+        if references.is_empty() {
+            c.push("1 = 0".to_owned());
+        } else {
+            let list: Vec<String> = references
+                .iter()
+                .map(|r| c.placeholder(r.as_str()))
+                .collect();
+            c.push(format!("reference IN ({})", list.join(", ")));
+        }
     }
     if let Some(service) = &filter.service {
         let p = c.placeholder(service.as_str());
@@ -394,23 +411,25 @@ impl Storage {
 
     /// How many referrals match `filter` in all (`c` are its conditions on `referrals`).
     async fn queue_total(&self, filter: &QueueFilter, c: &Conditions) -> Result<i64, StorageError> {
-        let (sql, values) = if filter.time_dependent() || filter.reference.is_some() {
-            (
-                format!("SELECT COUNT(*) AS n FROM referrals{}", c.clause()),
-                c.values.clone(),
-            )
-        } else {
-            let Some(counts) = conditions(filter, Target::Counts) else {
-                return Ok(0);
+        let (sql, values) =
+            if filter.time_dependent() || filter.reference.is_some() || filter.references.is_some()
+            {
+                (
+                    format!("SELECT COUNT(*) AS n FROM referrals{}", c.clause()),
+                    c.values.clone(),
+                )
+            } else {
+                let Some(counts) = conditions(filter, Target::Counts) else {
+                    return Ok(0);
+                };
+                (
+                    format!(
+                        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM referral_counts{}",
+                        counts.clause()
+                    ),
+                    counts.values,
+                )
             };
-            (
-                format!(
-                    "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM referral_counts{}",
-                    counts.clause()
-                ),
-                counts.values,
-            )
-        };
         let mut count = query(AssertSqlSafe(sql));
         for value in values {
             count = count.bind(value);

@@ -276,3 +276,59 @@ async fn the_queue_shows_a_team_its_own_work_urgent_first_and_filters() {
         })
         .await;
 }
+
+#[tokio::test]
+async fn the_queue_searches_by_name_with_a_misspelling_and_only_the_callers_cases() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let mut answers = sample("secos-referral");
+            answers["young_person"]["name"] = json!("Marguerite Abernethy");
+            let found = submit(app, "secos", "referral", answers).await;
+            let mut other = sample("secos-referral");
+            other["young_person"]["name"] = json!("Tobias Wrenfield");
+            let not_found = submit(app, "secos", "referral", other).await;
+            let triage = staff(app, "triage@secos.test", Role::Triage, Some("secos")).await;
+
+            // A misspelt name finds the case, and only it.
+            let response = app
+                .get_with_token("/api/v1/referrals?q=Margerite%20Abernethey", &triage)
+                .await;
+            assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+            let refs: Vec<String> = response.json()["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["reference"].as_str().unwrap().to_owned())
+                .collect();
+            assert_eq!(refs, vec![found.clone()]);
+            assert_eq!(response.json()["total"], json!(1));
+            assert!(!refs.contains(&not_found));
+
+            // The other filters still apply.
+            let response = app
+                .get_with_token(
+                    "/api/v1/referrals?q=Marguerite%20Abernethy&status=closed",
+                    &triage,
+                )
+                .await;
+            assert_eq!(response.json()["items"], json!([]));
+
+            // Another team's worker finds nothing of SECOS's.
+            let ceop = staff(app, "triage@ceop.test", Role::Triage, Some("ceop")).await;
+            let response = app
+                .get_with_token("/api/v1/referrals?q=Marguerite%20Abernethy", &ceop)
+                .await;
+            assert_eq!(response.status, StatusCode::OK);
+            assert_eq!(response.json()["items"], json!([]));
+
+            // Too long a search is a clear error naming the field.
+            let long = "a".repeat(201);
+            let response = app
+                .get_with_token(&format!("/api/v1/referrals?q={long}"), &triage)
+                .await;
+            assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(response.text().contains("\"q\""), "{}", response.text());
+        })
+        .await;
+}

@@ -30,6 +30,10 @@ const MAX_PER_PAGE: u32 = 200;
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // Documents the parameters; they are parsed by hand to name bad ones.
 pub struct QueueParams {
+    /// Search: a name, date of birth, postcode, reference, phone, email or online handle,
+    /// tolerating misspellings. Narrows the queue to the best matches among the cases the
+    /// caller may open (at most 25), in the queue's order; the other filters still apply.
+    q: Option<String>,
     /// Workflow state; without it, closed cases are left out.
     status: Option<String>,
     /// Service id.
@@ -138,7 +142,8 @@ pub fn filter_from_params(
     params: &HashMap<String, String>,
     today: chrono::NaiveDate,
 ) -> Result<(QueueFilter, u32, u32), ApiError> {
-    const KNOWN: [&str; 12] = [
+    const KNOWN: [&str; 13] = [
+        "q",
         "status",
         "service",
         "band",
@@ -200,6 +205,7 @@ pub fn filter_from_params(
         },
         today: Some(today),
         reference: None,
+        references: None,
         open_person: false,
         limit: per_page,
         offset: (page - 1).saturating_mul(per_page),
@@ -251,8 +257,12 @@ pub async fn list(
     let all_teams = policy.all_teams(staff.role);
     let now = state.now();
     let today = calendar::london_date(now);
-    let (filter, page, per_page) =
+    let (mut filter, page, per_page) =
         filter_from_params(&state.registry, &staff, all_teams, &params, today)?;
+    if let Some(q) = text(&params, "q") {
+        let hits = crate::cases::people::search(&state.cases(), &staff, &q, now).await?;
+        filter.references = Some(hits.into_iter().map(|h| h.reference).collect());
+    }
     let found = state.storage.queue(&filter).await?;
     let entry = AuditEntry {
         record_id: None,

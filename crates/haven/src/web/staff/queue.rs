@@ -122,6 +122,7 @@ pub async fn show(
         // young person summary is opened for the name and age, with the page's rows only.
         open_person: true,
         reference: reference_of(&query.reference),
+        references: None,
         limit: PAGE_SIZE,
         offset: (page_number - 1).saturating_mul(PAGE_SIZE),
     };
