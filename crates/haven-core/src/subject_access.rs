@@ -18,15 +18,27 @@ pub const MAX_TEXT: usize = 2000;
 pub const RELATIONSHIPS: [(&str, &str); 3] = [
     ("young_person", "The young person"),
     ("parent_or_carer", "A parent or carer"),
-    ("representative", "Someone acting for them (for example a solicitor or advocate)"),
+    (
+        "representative",
+        "Someone acting for them (for example a solicitor or advocate)",
+    ),
 ];
 
 /// How the requester's identity was checked: `(key, words)`.
 pub const IDENTITY_CHECKS: [(&str, &str); 4] = [
     ("photo_id", "Photo identification seen"),
-    ("known_to_service", "Known to the service (verified in person or by a known contact)"),
-    ("documents", "Documents checked (for example a birth certificate or a court order)"),
-    ("authority", "Written authority from the young person checked"),
+    (
+        "known_to_service",
+        "Known to the service (verified in person or by a known contact)",
+    ),
+    (
+        "documents",
+        "Documents checked (for example a birth certificate or a court order)",
+    ),
+    (
+        "authority",
+        "Written authority from the young person checked",
+    ),
 ];
 
 /// The words for a relationship key (the key itself if unknown).
@@ -134,7 +146,10 @@ pub struct RequestInput<'a> {
 
 /// Checks a new request (fields `requester_name`, `relationship`, `identity_check`,
 /// `identity_detail`, `received`): the day received is a real date, not after `today`.
-pub fn check_request(input: &RequestInput<'_>, today: NaiveDate) -> Result<NewRequest, Vec<Problem>> {
+pub fn check_request(
+    input: &RequestInput<'_>,
+    today: NaiveDate,
+) -> Result<NewRequest, Vec<Problem>> {
     let mut problems = Vec::new();
     let name = text(
         &mut problems,
@@ -211,9 +226,9 @@ fn received_day(
     }
     let number = |p: &str| p.parse::<u32>().ok();
     let day = match (number(parts[0]), number(parts[1]), number(parts[2])) {
-        (Some(d), Some(m), Some(y)) if (2000..=2100).contains(&y) => {
-            i32::try_from(y).ok().and_then(|y| NaiveDate::from_ymd_opt(y, m, d))
-        }
+        (Some(d), Some(m), Some(y)) if (2000..=2100).contains(&y) => i32::try_from(y)
+            .ok()
+            .and_then(|y| NaiveDate::from_ymd_opt(y, m, d)),
         _ => None,
     };
     match day {
@@ -307,7 +322,10 @@ mod tests {
         assert_eq!(check_extension(1, "2", "More").unwrap_err()[0].0, "months");
         assert_eq!(check_extension(2, "1", "More").unwrap_err()[0].0, "months");
         assert_eq!(check_extension(0, "3", "More").unwrap_err()[0].0, "months");
-        assert_eq!(check_extension(1, "1", "More").unwrap(), (1, "More".to_owned()));
+        assert_eq!(
+            check_extension(1, "1", "More").unwrap(),
+            (1, "More".to_owned())
+        );
     }
 
     #[test]
@@ -325,7 +343,13 @@ mod tests {
         let fields: Vec<&str> = problems.iter().map(|(f, _)| f.as_str()).collect();
         assert_eq!(
             fields,
-            ["requester_name", "relationship", "identity_check", "identity_detail", "received"]
+            [
+                "requester_name",
+                "relationship",
+                "identity_check",
+                "identity_detail",
+                "received"
+            ]
         );
         let input = RequestInput {
             requester_name: "Sam",

@@ -84,7 +84,13 @@ pub struct NewSubjectAccess<'a> {
     pub actor: &'a str,
 }
 
-fn audit(at: DateTime<Utc>, actor: &str, action: &str, id: &str, reason: Option<String>) -> AuditEntry {
+fn audit(
+    at: DateTime<Utc>,
+    actor: &str,
+    action: &str,
+    id: &str,
+    reason: Option<String>,
+) -> AuditEntry {
     let mut entry = AuditEntry::new(at, actor, action, "subject_access", id);
     entry.reason = reason;
     entry
@@ -150,7 +156,10 @@ impl Storage {
 
     /// The request `id`, its sealed values opened (`None` if there is none).
     #[instrument(skip_all)]
-    pub async fn subject_access(&self, id: &str) -> Result<Option<SubjectAccessRequest>, StorageError> {
+    pub async fn subject_access(
+        &self,
+        id: &str,
+    ) -> Result<Option<SubjectAccessRequest>, StorageError> {
         let Some(row) = query(
             "SELECT id, referral_id, service, team, relationship, identity_check, requester,
                     received_on, due_on, extended_months, extension_reason, status,
@@ -169,17 +178,24 @@ impl Storage {
         let case = case.as_ref();
         let requester =
             self.open_json_in_case(case, TABLE, "requester", id, &row.try_get::<Vec<u8>, _>(6)?)?;
-        let text = |column: &'static str, stored: Option<Vec<u8>>| -> Result<Option<String>, StorageError> {
+        let text = |column: &'static str,
+                    stored: Option<Vec<u8>>|
+         -> Result<Option<String>, StorageError> {
             stored
                 .map(|s| self.open_text_in_case(case, TABLE, column, id, &s))
                 .transpose()
         };
-        let json = |column: &'static str, stored: Option<Vec<u8>>| -> Result<Option<Value>, StorageError> {
+        let json = |column: &'static str,
+                    stored: Option<Vec<u8>>|
+         -> Result<Option<Value>, StorageError> {
             stored
                 .map(|s| self.open_json_in_case(case, TABLE, column, id, &s))
                 .transpose()
         };
-        let cases: Value = super::parse_json("subject_access_requests.cases", &row.try_get::<String, _>(13)?)?;
+        let cases: Value = super::parse_json(
+            "subject_access_requests.cases",
+            &row.try_get::<String, _>(13)?,
+        )?;
         let field = |key: &str| {
             requester
                 .get(key)
@@ -204,12 +220,20 @@ impl Storage {
             refusal_reason: text("refusal_reason", row.try_get(12)?)?,
             cases: cases
                 .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
                 .unwrap_or_default(),
             decisions: json("decisions", row.try_get(14)?)?.unwrap_or_else(|| json!({})),
             release_record: json("release_record", row.try_get(15)?)?,
             created_by: row.try_get(16)?,
-            created_at: parse_timestamp("subject_access_requests.created_at", &row.try_get::<String, _>(17)?)?,
+            created_at: parse_timestamp(
+                "subject_access_requests.created_at",
+                &row.try_get::<String, _>(17)?,
+            )?,
             released_by: row.try_get(18)?,
             released_at: row
                 .try_get::<Option<String>, _>(19)?
@@ -220,7 +244,10 @@ impl Storage {
 
     /// The open requests of `team`, soonest due first (index `subject_access_team_idx`).
     #[instrument(skip_all)]
-    pub async fn open_subject_access(&self, team: &str) -> Result<Vec<SubjectAccessSummary>, StorageError> {
+    pub async fn open_subject_access(
+        &self,
+        team: &str,
+    ) -> Result<Vec<SubjectAccessSummary>, StorageError> {
         let rows = query(
             "SELECT s.id, r.reference, s.relationship, s.received_on, s.due_on,
                     s.extended_months, s.cases
@@ -252,7 +279,10 @@ impl Storage {
 
     /// `(id, reference)` of each referral id given that still exists, in one query.
     #[instrument(skip_all)]
-    pub async fn references_of(&self, ids: &[String]) -> Result<Vec<(String, String)>, StorageError> {
+    pub async fn references_of(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<(String, String)>, StorageError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -286,7 +316,8 @@ impl Storage {
     ) -> Result<bool, StorageError> {
         let mut tx = self.begin_write().await?;
         let case = self.case_key_in(&mut tx, &request.referral_id).await?;
-        let sealed = self.seal_text_in_case(&case, TABLE, "extension_reason", &request.id, reason)?;
+        let sealed =
+            self.seal_text_in_case(&case, TABLE, "extension_reason", &request.id, reason)?;
         let changed = query(
             "UPDATE subject_access_requests SET extended_months = $1, due_on = $2,
                  extension_reason = $3, updated_at = $4
@@ -303,7 +334,8 @@ impl Storage {
         .rows_affected()
             > 0;
         if changed {
-            let event = super::casework::event(&request.referral_id, at, actor, "subject_access_extended");
+            let event =
+                super::casework::event(&request.referral_id, at, actor, "subject_access_extended");
             self.insert_event(&mut tx, &event).await?;
             let entry = audit(
                 at,
@@ -384,7 +416,8 @@ impl Storage {
         .rows_affected()
             > 0;
         if changed {
-            let event = super::casework::event(&request.referral_id, at, actor, "subject_access_refused");
+            let event =
+                super::casework::event(&request.referral_id, at, actor, "subject_access_refused");
             self.insert_event(&mut tx, &event).await?;
             let entry = audit(at, actor, "subject_access.refused", &request.id, None);
             append_in(&mut tx, &self.audit, &entry).await?;
@@ -426,7 +459,8 @@ impl Storage {
             > 0;
         if changed {
             for referral_id in &request.cases {
-                let event = super::casework::event(referral_id, at, actor, "subject_access_released");
+                let event =
+                    super::casework::event(referral_id, at, actor, "subject_access_released");
                 self.insert_event(&mut tx, &event).await?;
                 let entry = AuditEntry::export(at, actor, referral_id, "subject_access");
                 append_in(&mut tx, &self.audit, &entry).await?;

@@ -87,7 +87,11 @@ fn pdf_text(bytes: &[u8]) -> String {
         .arg("-")
         .output()
         .expect("pdftotext is installed");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // pdftotext breaks long lines: compare with single spaces.
     String::from_utf8_lossy(&out.stdout)
         .split_whitespace()
@@ -245,29 +249,66 @@ async fn third_party_information_is_released_and_exemptions_withheld_only_with_a
         .each_engine(async |app| {
             let reference = secos_about(app, CHILD, "2011-03-04").await;
             let id = id_of(app, &reference).await;
-            app.storage.add_note(&id, "test", NOTE, Utc::now()).await.unwrap();
+            app.storage
+                .add_note(&id, "test", NOTE, Utc::now())
+                .await
+                .unwrap();
             let mut manager = browser(app, Role::Manager, Some("secos")).await;
             let page_path = open_request(app, &mut manager, &reference).await;
             let third = format!("{page_path}/items/{reference}~a~referral~third_party.information");
             let note = format!("{page_path}/items/{reference}~n~0");
             let csrf = manager.csrf(app, &third).await;
             let no_reason = manager
-                .post(app, &third, &[("csrf", &csrf), ("decision", "disclose"), ("reason", "")])
+                .post(
+                    app,
+                    &third,
+                    &[("csrf", &csrf), ("decision", "disclose"), ("reason", "")],
+                )
                 .await;
             assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
             let disclosed = manager
-                .post(app, &third, &[("csrf", &csrf), ("decision", "disclose"), ("reason", "The parent agreed in writing")])
+                .post(
+                    app,
+                    &third,
+                    &[
+                        ("csrf", &csrf),
+                        ("decision", "disclose"),
+                        ("reason", "The parent agreed in writing"),
+                    ],
+                )
                 .await;
-            assert_eq!(disclosed.status, StatusCode::SEE_OTHER, "{}", disclosed.text());
+            assert_eq!(
+                disclosed.status,
+                StatusCode::SEE_OTHER,
+                "{}",
+                disclosed.text()
+            );
             // Only third-party information is "released"; anything may be withheld.
             let refused = manager
-                .post(app, &note, &[("csrf", &csrf), ("decision", "disclose"), ("reason", "x")])
+                .post(
+                    app,
+                    &note,
+                    &[("csrf", &csrf), ("decision", "disclose"), ("reason", "x")],
+                )
                 .await;
             assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
             let withheld = manager
-                .post(app, &note, &[("csrf", &csrf), ("decision", "withhold"), ("reason", "crime prevention (DPA 2018 Sch 2 para 2)")])
+                .post(
+                    app,
+                    &note,
+                    &[
+                        ("csrf", &csrf),
+                        ("decision", "withhold"),
+                        ("reason", "crime prevention (DPA 2018 Sch 2 para 2)"),
+                    ],
+                )
                 .await;
-            assert_eq!(withheld.status, StatusCode::SEE_OTHER, "{}", withheld.text());
+            assert_eq!(
+                withheld.status,
+                StatusCode::SEE_OTHER,
+                "{}",
+                withheld.text()
+            );
             let released = manager
                 .post(app, &format!("{page_path}/release"), &[("csrf", &csrf)])
                 .await;
@@ -284,7 +325,10 @@ async fn third_party_information_is_released_and_exemptions_withheld_only_with_a
                 .iter()
                 .find(|w| w["exemption"] == json!(true))
                 .unwrap();
-            assert_eq!(exemption["reason"], "crime prevention (DPA 2018 Sch 2 para 2)");
+            assert_eq!(
+                exemption["reason"],
+                "crime prevention (DPA 2018 Sch 2 para 2)"
+            );
             assert_eq!(exemption["kind"], "note");
         })
         .await;
@@ -358,32 +402,61 @@ async fn another_teams_manager_gets_404_and_roles_without_the_action_403() {
             let list = manager.get(app, "/staff/subject-access").await;
             assert_eq!(list.status, StatusCode::OK);
             assert!(list.text().contains(&page_path), "listed for the team");
-            assert!(list.text().contains("Subject access</a>") || list.text().contains(">Subject access<"));
+            assert!(
+                list.text().contains("Subject access</a>")
+                    || list.text().contains(">Subject access<")
+            );
 
             let mut other = browser(app, Role::Manager, Some("ceop")).await;
-            let form = other.get(app, &format!("/staff/cases/{reference}/subject-access")).await;
+            let form = other
+                .get(app, &format!("/staff/cases/{reference}/subject-access"))
+                .await;
             assert_eq!(form.status, StatusCode::NOT_FOUND);
-            assert_eq!(other.get(app, &page_path).await.status, StatusCode::NOT_FOUND);
+            assert_eq!(
+                other.get(app, &page_path).await.status,
+                StatusCode::NOT_FOUND
+            );
             let csrf = other.csrf(app, "/staff/subject-access").await;
             let post = other
                 .post(app, &format!("{page_path}/release"), &[("csrf", &csrf)])
                 .await;
             assert_eq!(post.status, StatusCode::NOT_FOUND);
-            assert!(!other.get(app, "/staff/subject-access").await.text().contains(&page_path));
+            assert!(
+                !other
+                    .get(app, "/staff/subject-access")
+                    .await
+                    .text()
+                    .contains(&page_path)
+            );
 
             for role in [Role::Caseworker, Role::Triage] {
                 let mut worker = browser(app, role, Some("secos")).await;
                 assert_eq!(
-                    worker.get(app, &format!("/staff/cases/{reference}/subject-access")).await.status,
+                    worker
+                        .get(app, &format!("/staff/cases/{reference}/subject-access"))
+                        .await
+                        .status,
                     StatusCode::FORBIDDEN
                 );
-                assert_eq!(worker.get(app, &page_path).await.status, StatusCode::FORBIDDEN);
-                assert_eq!(worker.get(app, "/staff/subject-access").await.status, StatusCode::FORBIDDEN);
-                let summary = worker.get(app, &format!("/staff/cases/{reference}")).await.text();
+                assert_eq!(
+                    worker.get(app, &page_path).await.status,
+                    StatusCode::FORBIDDEN
+                );
+                assert_eq!(
+                    worker.get(app, "/staff/subject-access").await.status,
+                    StatusCode::FORBIDDEN
+                );
+                let summary = worker
+                    .get(app, &format!("/staff/cases/{reference}"))
+                    .await
+                    .text();
                 assert!(!summary.contains("subject-access"));
             }
             let mut admin = browser(app, Role::Admin, None).await;
-            assert_eq!(admin.get(app, &page_path).await.status, StatusCode::FORBIDDEN);
+            assert_eq!(
+                admin.get(app, &page_path).await.status,
+                StatusCode::FORBIDDEN
+            );
         })
         .await;
 }

@@ -25,7 +25,9 @@ use crate::documents::fill::{Block, CaseDocument};
 use crate::policy::{Action, CaseScope, Decision};
 use crate::storage::audit::AuditEntry;
 use crate::storage::referrals::Referral;
-use crate::storage::subject_access::{NewSubjectAccess, SubjectAccessRequest, SubjectAccessSummary};
+use crate::storage::subject_access::{
+    NewSubjectAccess, SubjectAccessRequest, SubjectAccessSummary,
+};
 
 /// Why third-party information is withheld unless staff decide otherwise.
 pub const THIRD_PARTY_REASON: &str =
@@ -188,8 +190,11 @@ fn apply(items: &mut [ExportItem], decisions: &Value) {
 
 impl Cases<'_> {
     fn subject_access_decision(&self, staff: &Staff, service: &str, team: &str) -> Decision {
-        self.policy
-            .decide(staff, Action::SubjectAccess, Some(CaseScope { service, team }))
+        self.policy.decide(
+            staff,
+            Action::SubjectAccess,
+            Some(CaseScope { service, team }),
+        )
     }
 
     fn may_cover(&self, staff: &Staff, referral: &Referral) -> bool {
@@ -239,8 +244,8 @@ impl Cases<'_> {
         now: DateTime<Utc>,
     ) -> Result<String, CaseError> {
         let covered = self.subject_access_scope(staff, reference).await?;
-        let checked = rules::check_request(input, london_date(now))
-            .map_err(CaseError::invalid_fields)?;
+        let checked =
+            rules::check_request(input, london_date(now)).map_err(CaseError::invalid_fields)?;
         let Some((origin, _)) = covered.first() else {
             return Err(CaseError::NotFound);
         };
@@ -330,7 +335,13 @@ impl Cases<'_> {
                 continue;
             };
             let mut items = Vec::new();
-            answer_items(def, reference, &referral.stage, &referral.answers, &mut items);
+            answer_items(
+                def,
+                reference,
+                &referral.stage,
+                &referral.answers,
+                &mut items,
+            );
             for stage in self.storage.referral_stages(&referral.id).await? {
                 answer_items(def, reference, &stage.stage, &stage.answers, &mut items);
             }
@@ -346,10 +357,20 @@ impl Cases<'_> {
                     decision: None,
                 });
             }
-            for (i, message) in self.storage.messages(&referral.id).await?.iter().enumerate() {
+            for (i, message) in self
+                .storage
+                .messages(&referral.id)
+                .await?
+                .iter()
+                .enumerate()
+            {
                 let from = match message.direction {
-                    crate::storage::casework::Direction::ToReporter => "Message to the person who reported",
-                    crate::storage::casework::Direction::FromReporter => "Message from the person who reported",
+                    crate::storage::casework::Direction::ToReporter => {
+                        "Message to the person who reported"
+                    }
+                    crate::storage::casework::Direction::FromReporter => {
+                        "Message from the person who reported"
+                    }
                 };
                 items.push(ExportItem {
                     id: format!("{reference}~m~{i}"),
@@ -369,7 +390,10 @@ impl Cases<'_> {
                     kind: ItemKind::Document,
                     section: "Documents".to_owned(),
                     label: file.question_label.clone(),
-                    text: format!("{} ({}, {})", file.filename, file.type_words, file.size_words),
+                    text: format!(
+                        "{} ({}, {})",
+                        file.filename, file.type_words, file.size_words
+                    ),
                     third_party: file.third_party,
                     withheld: None,
                     decision: None,
@@ -733,12 +757,22 @@ pub fn export_json(view: &RequestView, now: DateTime<Utc>) -> Value {
 
 /// The PDF's content, from the release record ([`export_json`]).
 pub fn export_document(record: &Value) -> CaseDocument {
-    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let text = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
     let date = |v: &Value, k: &str| {
         let t = text(v, k);
         NaiveDate::parse_from_str(&t, "%Y-%m-%d").map_or(t, day_in_words)
     };
-    let list = |v: &Value, k: &str| v.get(k).and_then(Value::as_array).cloned().unwrap_or_default();
+    let list = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
     let request = record.get("request").cloned().unwrap_or(Value::Null);
     let mut blocks = vec![Block::Paragraph(
         "This is the information we hold about you, in answer to your subject access request. \
@@ -789,7 +823,12 @@ pub fn export_document(record: &Value) -> CaseDocument {
     }
     for w in withheld {
         blocks.push(Block::Row {
-            label: format!("{} ({}, case {})", text(&w, "item"), text(&w, "where"), text(&w, "case")),
+            label: format!(
+                "{} ({}, case {})",
+                text(&w, "item"),
+                text(&w, "where"),
+                text(&w, "case")
+            ),
             value: text(&w, "reason"),
         });
     }

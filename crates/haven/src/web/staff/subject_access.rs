@@ -10,8 +10,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use haven_core::subject_access::{
-    IDENTITY_CHECKS, MAX_EXTENSION_MONTHS, RELATIONSHIPS, RequestInput, days_left,
-    days_left_words, identity_check_words, relationship_words,
+    IDENTITY_CHECKS, MAX_EXTENSION_MONTHS, RELATIONSHIPS, RequestInput, days_left, days_left_words,
+    identity_check_words, relationship_words,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -98,10 +98,11 @@ fn base(state: &AppState, session: &CurrentSession, title: &str, form: &str) -> 
 }
 
 fn options(list: &[(&str, &str)]) -> Value {
-    json!(list
-        .iter()
-        .map(|(k, w)| json!({ "key": k, "label": w }))
-        .collect::<Vec<_>>())
+    json!(
+        list.iter()
+            .map(|(k, w)| json!({ "key": k, "label": w }))
+            .collect::<Vec<_>>()
+    )
 }
 
 /// The due date with the days left (an MOJ badge's words and colour).
@@ -149,7 +150,10 @@ async fn show_new(
     errors: Vec<Value>,
 ) -> Result<Response, StaffError> {
     let staff = session.staff();
-    let covered = state.cases().subject_access_scope(&staff, reference).await?;
+    let covered = state
+        .cases()
+        .subject_access_scope(&staff, reference)
+        .await?;
     let cases: Vec<Value> = covered
         .iter()
         .map(|(r, service)| json!({ "reference": r.reference, "service": service, "received": when(r.received_at) }))
@@ -174,7 +178,14 @@ pub async fn new_form(
     SignedIn(session): SignedIn,
     Path(reference): Path<String>,
 ) -> Result<Response, StaffError> {
-    show_new(&state, &session, &reference, &SarForm::default(), Vec::new()).await
+    show_new(
+        &state,
+        &session,
+        &reference,
+        &SarForm::default(),
+        Vec::new(),
+    )
+    .await
 }
 
 /// `POST /staff/cases/{reference}/subject-access`: opens the request.
@@ -341,7 +352,15 @@ pub async fn action_form(
     if !["extend", "release", "refuse"].contains(&action.as_str()) {
         return Err(CaseError::NotFound.into());
     }
-    show_action(&state, &session, &id, &action, &SarForm::default(), Vec::new()).await
+    show_action(
+        &state,
+        &session,
+        &id,
+        &action,
+        &SarForm::default(),
+        Vec::new(),
+    )
+    .await
 }
 
 /// `POST /staff/subject-access/{id}/{extend|release|refuse}`.
@@ -360,7 +379,11 @@ pub async fn action(
                 .await
         }
         "release" => cases.release_subject_access(&staff, &id, now).await,
-        "refuse" => cases.refuse_subject_access(&staff, &id, &form.reason, now).await,
+        "refuse" => {
+            cases
+                .refuse_subject_access(&staff, &id, &form.reason, now)
+                .await
+        }
         _ => Err(CaseError::NotFound),
     };
     match result {
@@ -399,7 +422,15 @@ pub async fn item_form(
     SignedIn(session): SignedIn,
     Path((id, item)): Path<(String, String)>,
 ) -> Result<Response, StaffError> {
-    show_item(&state, &session, &id, &item, &SarForm::default(), Vec::new()).await
+    show_item(
+        &state,
+        &session,
+        &id,
+        &item,
+        &SarForm::default(),
+        Vec::new(),
+    )
+    .await
 }
 
 /// `POST /staff/subject-access/{id}/items/{item}`.
@@ -422,7 +453,9 @@ pub async fn decide_item(
         )
         .await
     {
-        Ok(()) => Ok(Redirect::to(&format!("/staff/subject-access/{}#preview", id.trim())).into_response()),
+        Ok(()) => Ok(
+            Redirect::to(&format!("/staff/subject-access/{}#preview", id.trim())).into_response(),
+        ),
         Err(e) => {
             let errors = errors_of(e)?;
             show_item(&state, &session, &id, &item, &form, errors).await
@@ -443,7 +476,10 @@ pub async fn export(
         .await?;
     let mut response = (StatusCode::OK, file.bytes).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(file.content_type));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(file.content_type),
+    );
     headers.insert(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_str(&format!("attachment; filename=\"{}\"", file.file_name))
