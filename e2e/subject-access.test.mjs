@@ -16,6 +16,7 @@ import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { launchBrowser, openPage, screenshot } from './lib.mjs'
 import { firstSignIn, menuItem, staffAxe } from './staff-session.mjs'
+import { uploadSampleFiles } from './uploads.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
@@ -40,10 +41,17 @@ async function waitForServer (url) {
   throw new Error('haven serve did not become ready')
 }
 
+/** Clicks a download link; the file's suggested name and content. */
+async function download (page, selector) {
+  const [file] = await Promise.all([page.waitForEvent('download'), page.click(selector)])
+  return { name: file.suggestedFilename(), content: readFileSync(await file.path()) }
+}
+
 async function submitReferral () {
   const answers = JSON.parse(readFileSync(join(root, 'services/samples/secos-referral.json'), 'utf8'))
   answers.young_person.name = 'Ottoline Marchbanks'
   answers.third_party.information = 'Thaddeus Quibbleworth drives the grey car'
+  await uploadSampleFiles(base, answers)
   const r = await fetch(`${base}/api/v1/submissions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -145,13 +153,14 @@ test('a manager opens, extends and releases a subject access request, JavaScript
     assert.match(await page.textContent('#status'), /Released on/)
     await staffAxe(page, `released (${suffix})`)
     await screenshot(page, 'subject-access', `released-${suffix}`)
-    const pdf = await page.context().request.get(`${requestUrl}/export/pdf`)
-    assert.equal(pdf.status(), 200)
-    assert.match(pdf.headers()['content-disposition'], /^attachment/)
-    assert.equal((await pdf.body()).subarray(0, 5).toString('latin1'), '%PDF-')
-    const data = await page.context().request.get(`${requestUrl}/export/json`)
-    assert.equal(data.status(), 200)
-    assert.doesNotMatch(await data.text(), /Thaddeus/)
+    const pdf = await download(page, "#downloads a:has-text('Download the PDF')")
+    assert.match(pdf.name, /\.pdf$/)
+    assert.equal(pdf.content.subarray(0, 5).toString('latin1'), '%PDF-')
+    const data = await download(page, "#downloads a:has-text('Download the data (JSON)')")
+    assert.match(data.name, /\.json$/)
+    const text = data.content.toString('utf8')
+    assert.match(text, /Ottoline Marchbanks/)
+    assert.doesNotMatch(text, /Thaddeus/)
     await close()
   }
 })

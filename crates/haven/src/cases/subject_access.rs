@@ -4,8 +4,8 @@
 //! staff may handle. The statutory clock is `haven_core::subject_access` (one calendar month,
 //! extendable by up to two with a reason). The export lists every answer (each stage),
 //! note, message and attached file of the cases covered; third-party information (questions
-//! with `data_class = "third_party"`, SECOS's 3rd Party Sheet among them, and third-party
-//! files) is withheld by default, and staff record per item, with a reason, an exemption
+//! with `data_class = "third_party"`, SECOS's 3rd Party Sheet among them, the definition's
+//! `referrer_questions` (who reported), and third-party files) is withheld by default, and staff record per item, with a reason, an exemption
 //! (withhold it) or a disclosure of a third-party item. The release stores the export as
 //! handed over (sealed) and is audited; the PDF and JSON are made from that record.
 //!
@@ -162,7 +162,10 @@ fn answer_items(
             section: stage.label.clone(),
             label: q.label.clone(),
             text,
-            third_party: q.data_class == DataClass::ThirdParty,
+            // Who reported is third-party information too: a reporter named to the family
+            // could be put at risk.
+            third_party: q.data_class == DataClass::ThirdParty
+                || def.referrer_questions.iter().any(|k| *k == q.key),
             withheld: None,
             decision: None,
         });
