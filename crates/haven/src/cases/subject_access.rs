@@ -165,7 +165,7 @@ fn answer_items(
             // Who reported is third-party information too: a reporter named to the family
             // could be put at risk.
             third_party: q.data_class == DataClass::ThirdParty
-                || def.referrer_questions.iter().any(|k| *k == q.key),
+                || def.referrer_questions.contains(&q.key),
             withheld: None,
             decision: None,
         });
