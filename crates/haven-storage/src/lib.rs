@@ -44,6 +44,7 @@ pub mod retention;
 mod screening;
 pub mod seed;
 pub mod sessions;
+pub mod subject_access;
 pub mod throttle;
 pub mod tokens;
 pub mod triage;

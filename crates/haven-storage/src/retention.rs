@@ -49,8 +49,9 @@ impl std::fmt::Debug for LegalHold {
 /// case's jobs are deleted first, by their own keys; `referrals` last. `email_intake`: the
 /// email a case was converted from (its original is sealed under a key of its own, so the
 /// row itself must go). The person index tables go with `referrals` (`ON DELETE CASCADE`).
-pub const CASE_TABLES: [&str; 18] = [
+pub const CASE_TABLES: [&str; 19] = [
     "email_intake",
+    "subject_access_requests",
     "onward_exports",
     "onward_referrals",
     "referral_stages",

@@ -144,6 +144,13 @@ pub const SEALED_COLUMNS: &[SealedColumn] = &[
     // The staff inbox: the answers a person completed, and why an item was rejected.
     SealedColumn::text_id("email_intake", "answers"),
     SealedColumn::text_id("email_intake", "decision_reason"),
+    // Subject access requests (issue 17): who asked and how their identity was checked,
+    // why it was extended or refused, the decisions on each item and what was released.
+    SealedColumn::text_id("subject_access_requests", "requester").of_case("referral_id"),
+    SealedColumn::text_id("subject_access_requests", "extension_reason").of_case("referral_id"),
+    SealedColumn::text_id("subject_access_requests", "refusal_reason").of_case("referral_id"),
+    SealedColumn::text_id("subject_access_requests", "decisions").of_case("referral_id"),
+    SealedColumn::text_id("subject_access_requests", "release_record").of_case("referral_id"),
 ];
 
 /// Most passes over one column in one rotation.

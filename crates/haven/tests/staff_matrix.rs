@@ -39,6 +39,7 @@ fn allowed(role: Role, action: &str) -> bool {
         Role::Triage | Role::Manager => {
             case_work.contains(&action)
                 || ["confirm_band", "allocate", "view_inbox", "convert_email"].contains(&action)
+                || (role == Role::Manager && action == "subject_access")
         }
         Role::Caseworker => case_work.contains(&action) || action == "view_inbox",
         Role::Admin => [
@@ -390,6 +391,14 @@ const ROUTES: &[Route] = &[
         method: "GET",
         path: "/staff/inbox/{item}/attachments/0",
         action: "view_inbox",
+        on_case: true,
+        body: "",
+    },
+    Route {
+        via: Via::Page,
+        method: "GET",
+        path: "/staff/cases/{ref}/subject-access",
+        action: "subject_access",
         on_case: true,
         body: "",
     },

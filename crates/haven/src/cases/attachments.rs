@@ -136,7 +136,7 @@ fn question_of<'d>(
         .find_map(|stage| stage.question(key).map(|q| (stage, q)))
 }
 
-fn summary(
+pub(crate) fn summary(
     def: &ServiceDefinition,
     referral: &Referral,
     info: AttachmentInfo,

@@ -172,6 +172,10 @@ fn event_words(
         "note_added" => "Note added".to_owned(),
         "legal_hold_placed" => "Legal hold placed (or its reason changed)".to_owned(),
         "legal_hold_lifted" => "Legal hold lifted".to_owned(),
+        "subject_access_opened" => "Subject access request opened".to_owned(),
+        "subject_access_extended" => "Subject access request: time to respond extended".to_owned(),
+        "subject_access_refused" => "Subject access request refused".to_owned(),
+        "subject_access_released" => "Subject access request: information released".to_owned(),
         "message_to_reporter" => "Message sent to the reporter".to_owned(),
         "reporter_added_information" => "The reporter added information".to_owned(),
         "allocation" => match detail_str("worker") {
@@ -505,6 +509,12 @@ async fn summary(
     }
     if may(state, &staff, referral, Action::LegalHold) {
         item("Legal hold".to_owned(), format!("{base}/legal-hold"));
+    }
+    if may(state, &staff, referral, Action::SubjectAccess) {
+        item(
+            "Subject access request".to_owned(),
+            format!("{base}/subject-access"),
+        );
     }
     let actions = required_actions(case, &people);
     let open = actions

@@ -30,6 +30,7 @@ pub mod second_factor;
 pub mod session;
 pub mod set_up;
 pub mod sign_in;
+pub mod subject_access;
 pub mod tokens;
 pub mod users;
 
@@ -223,6 +224,25 @@ pub fn router() -> Router<AppState> {
         .route(
             "/staff/cases/{reference}/legal-hold/lift",
             post(legal_hold::lift),
+        )
+        // Subject access requests (issue 17).
+        .route(
+            "/staff/cases/{reference}/subject-access",
+            get(subject_access::new_form).post(subject_access::create),
+        )
+        .route("/staff/subject-access", get(subject_access::list))
+        .route("/staff/subject-access/{id}", get(subject_access::show))
+        .route(
+            "/staff/subject-access/{id}/items/{item}",
+            get(subject_access::item_form).post(subject_access::decide_item),
+        )
+        .route(
+            "/staff/subject-access/{id}/export/{format}",
+            get(subject_access::export),
+        )
+        .route(
+            "/staff/subject-access/{id}/{action}",
+            get(subject_access::action_form).post(subject_access::action),
         )
         .route(
             "/staff/cases/{reference}/notes/new",

@@ -99,6 +99,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/staff/legal_hold.html"),
     ),
     (
+        "subject_access.html",
+        include_str!("../../../templates/staff/subject_access.html"),
+    ),
+    (
         "plan_form.html",
         include_str!("../../../templates/staff/plan_form.html"),
     ),
@@ -210,6 +214,12 @@ pub fn chrome(
     map.insert("email".to_owned(), staff.email.clone().into());
     map.insert("may_manage".to_owned(), may_manage.into());
     map.insert("may_inbox".to_owned(), may_inbox(state, &staff).into());
+    let may_subject_access = state
+        .staff
+        .policy
+        .decide(&staff, crate::policy::Action::SubjectAccess, None)
+        .allowed();
+    map.insert("may_subject_access".to_owned(), may_subject_access.into());
     map
 }
 
