@@ -155,6 +155,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/staff/inbox.html"),
     ),
     (
+        "sharing.html",
+        include_str!("../../../templates/staff/sharing.html"),
+    ),
+    (
         "inbox_item.html",
         include_str!("../../../templates/staff/inbox_item.html"),
     ),
@@ -210,7 +214,18 @@ pub fn chrome(
     map.insert("email".to_owned(), staff.email.clone().into());
     map.insert("may_manage".to_owned(), may_manage.into());
     map.insert("may_inbox".to_owned(), may_inbox(state, &staff).into());
+    map.insert("may_sharing".to_owned(), may_sharing(state, &staff).into());
     map
+}
+
+/// Whether the navigation links the information-sharing register: roles the policy lets
+/// see it.
+pub fn may_sharing(state: &crate::web::AppState, staff: &crate::access::Staff) -> bool {
+    state
+        .staff
+        .policy
+        .decide(staff, crate::policy::Action::ViewSharingRegister, None)
+        .allowed()
 }
 
 /// Whether the navigation links the email inbox: roles the policy lets see it.
