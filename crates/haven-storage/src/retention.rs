@@ -93,17 +93,21 @@ impl Storage {
         let marks: Vec<String> = (1..=statuses.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT id, reference, service, status, received_at,
-                    (SELECT COUNT(*) FROM legal_holds h WHERE h.referral_id = referrals.id),
+                    (SELECT COUNT(*) FROM legal_holds h WHERE h.referral_id = referrals.id)
+                       AS holds,
                     (SELECT e.at FROM referral_events e WHERE e.referral_id = referrals.id
                        AND e.kind = 'transition' AND e.to_status = referrals.status
-                       ORDER BY e.at DESC, e.id DESC LIMIT 1),
+                       ORDER BY e.at DESC, e.id DESC LIMIT 1) AS closed_at,
                     (SELECT e.id FROM referral_events e WHERE e.referral_id = referrals.id
                        AND e.kind = 'transition' AND e.to_status = referrals.status
-                       ORDER BY e.at DESC, e.id DESC LIMIT 1),
-                    (SELECT c.outcome FROM case_closures c WHERE c.referral_id = referrals.id),
-                    (SELECT c.closed_at FROM case_closures c WHERE c.referral_id = referrals.id),
+                       ORDER BY e.at DESC, e.id DESC LIMIT 1) AS closing_event,
+                    (SELECT c.outcome FROM case_closures c WHERE c.referral_id = referrals.id)
+                       AS closure_outcome,
+                    (SELECT c.closed_at FROM case_closures c WHERE c.referral_id = referrals.id)
+                       AS closure_at,
                     (SELECT MAX(e.at) FROM referral_events e WHERE e.referral_id = referrals.id)
-             FROM referrals WHERE status IN ({}) ORDER BY received_at, id",
+                       AS last_event_at
+             FROM referrals WHERE status IN ({}) ORDER BY referrals.received_at, referrals.id",
             marks.join(", ")
         );
         let mut q = query(AssertSqlSafe(sql));
