@@ -158,11 +158,12 @@ impl Storage {
         referral_id: &str,
         event_id: i64,
     ) -> Result<Option<String>, StorageError> {
-        let Some(row) = query("SELECT detail FROM referral_events WHERE id = $1 AND referral_id = $2")
-            .bind(event_id)
-            .bind(referral_id)
-            .fetch_optional(&self.pool)
-            .await?
+        let Some(row) =
+            query("SELECT detail FROM referral_events WHERE id = $1 AND referral_id = $2")
+                .bind(event_id)
+                .bind(referral_id)
+                .fetch_optional(&self.pool)
+                .await?
         else {
             return Ok(None);
         };

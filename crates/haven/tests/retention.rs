@@ -371,10 +371,18 @@ async fn the_plan_opens_only_what_a_rule_needs() {
                 .execute(app.storage.pool())
                 .await
                 .unwrap();
-            let plan = retention::plan(&app.storage, &app.registry, |_| {}).await.unwrap();
+            let plan = retention::plan(&app.storage, &app.registry, |_| {})
+                .await
+                .unwrap();
             let entry = plan.iter().find(|e| e.reference == reference).unwrap();
             let due_on = add_years(uk_today(Utc::now()), 2).unwrap();
-            assert_eq!(entry.due, Due::On { rule: "not_accepted".into(), on: due_on });
+            assert_eq!(
+                entry.due,
+                Due::On {
+                    rule: "not_accepted".into(),
+                    on: due_on
+                }
+            );
         })
         .await;
 }
@@ -397,9 +405,10 @@ async fn two_servers_sharing_a_database_run_the_daily_pass_once() {
                 app.engine
             );
             // Later the same day neither runs it again; the next day one does.
-            let again = retention::daily_pass(&second.storage, &second.registry, &second.key, None, now)
-                .await
-                .unwrap();
+            let again =
+                retention::daily_pass(&second.storage, &second.registry, &second.key, None, now)
+                    .await
+                    .unwrap();
             assert!(again.is_none());
             let tomorrow = now + chrono::Duration::days(1);
             let next = retention::daily_pass(&app.storage, &app.registry, &app.key, None, tomorrow)

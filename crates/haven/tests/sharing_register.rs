@@ -108,7 +108,11 @@ async fn audit_reasons(app: &TestApp, action: &str) -> Vec<String> {
         .await
         .unwrap()
         .iter()
-        .map(|r| r.try_get::<Option<String>, _>(0).unwrap().unwrap_or_default())
+        .map(|r| {
+            r.try_get::<Option<String>, _>(0)
+                .unwrap()
+                .unwrap_or_default()
+        })
         .collect()
 }
 

@@ -98,10 +98,15 @@ pub fn date_from_parts(
     };
     match (number(d), number(m), number(y)) {
         (Some(d), Some(m), Some(year)) if y.len() == 4 => {
-            match i32::try_from(year).ok().and_then(|y| NaiveDate::from_ymd_opt(y, m, d)) {
+            match i32::try_from(year)
+                .ok()
+                .and_then(|y| NaiveDate::from_ymd_opt(y, m, d))
+            {
                 Some(date) if (2000..=2100).contains(&date.year()) => Some(date),
                 Some(_) => problem(format!("Enter {what} with a year between 2000 and 2100")),
-                None => problem(format!("Enter {what} as a real date, for example 27 3 2026")),
+                None => problem(format!(
+                    "Enter {what} as a real date, for example 27 3 2026"
+                )),
             }
         }
         (Some(_), Some(_), Some(_)) => problem(format!("The year of {what} must have 4 numbers")),
@@ -299,13 +304,22 @@ mod date_parts_tests {
     fn check(d: &str, m: &str, y: &str) -> (Option<NaiveDate>, Vec<String>) {
         let mut problems = Vec::new();
         let date = date_from_parts(&mut problems, "sent_from", "the date sent from", d, m, y);
-        (date, problems.into_iter().map(|(f, m)| format!("{f}: {m}")).collect())
+        (
+            date,
+            problems
+                .into_iter()
+                .map(|(f, m)| format!("{f}: {m}"))
+                .collect(),
+        )
     }
 
     #[test]
     fn dates_from_three_inputs_and_their_problems_by_field() {
         assert_eq!(check("", " ", ""), (None, vec![]));
-        assert_eq!(check("7", "3", "2026").0, NaiveDate::from_ymd_opt(2026, 3, 7));
+        assert_eq!(
+            check("7", "3", "2026").0,
+            NaiveDate::from_ymd_opt(2026, 3, 7)
+        );
         assert_eq!(
             check("31", "2", "2026").1,
             ["sent_from: Enter the date sent from as a real date, for example 27 3 2026"]

@@ -238,8 +238,14 @@ mod words_tests {
     #[test]
     fn recipient_kinds_in_words() {
         assert_eq!(recipient_kind_words("police"), "Police");
-        assert_eq!(recipient_kind_words("childrens_services"), "Children's services");
-        assert_eq!(recipient_kind_words("youth_offending_team"), "Youth offending team");
+        assert_eq!(
+            recipient_kind_words("childrens_services"),
+            "Children's services"
+        );
+        assert_eq!(
+            recipient_kind_words("youth_offending_team"),
+            "Youth offending team"
+        );
         assert_eq!(recipient_kind_words(""), "");
     }
 }

@@ -70,7 +70,11 @@ impl RegisterQuery {
 
     /// The page asked for (1 when blank or not a number).
     pub fn page_number(&self) -> u32 {
-        self.page.trim().parse::<u32>().unwrap_or(1).clamp(1, 100_000)
+        self.page
+            .trim()
+            .parse::<u32>()
+            .unwrap_or(1)
+            .clamp(1, 100_000)
     }
 
     /// The filter in an audit entry's reason: keys and days only, never content.
@@ -393,10 +397,7 @@ impl<'a> Cases<'a> {
     fn may_see_register(&self, staff: &Staff) -> Result<Vec<&'a ServiceDefinition>, CaseError> {
         let services = self.register_services(staff);
         if services.is_empty()
-            && self
-                .policy
-                .decide(staff, Action::ViewSharingRegister, None)
-                != Decision::Allow
+            && self.policy.decide(staff, Action::ViewSharingRegister, None) != Decision::Allow
         {
             return Err(CaseError::Forbidden(
                 "Your role may not see the information-sharing register".to_owned(),
@@ -547,7 +548,12 @@ impl<'a> Cases<'a> {
             .into_iter()
             .map(|u| (format!("user:{}", u.id), u.name().to_owned()))
             .collect();
-        let name = |actor: &str| names.get(actor).cloned().unwrap_or_else(|| actor.to_owned());
+        let name = |actor: &str| {
+            names
+                .get(actor)
+                .cloned()
+                .unwrap_or_else(|| actor.to_owned())
+        };
         Ok(rows
             .iter()
             .map(|r| {
@@ -567,9 +573,8 @@ impl<'a> Cases<'a> {
                     consent_reason: r.consent_reason.clone(),
                     sent_on: r.sent_on,
                     by: name(&r.actor),
-                    shared: def.map_or_else(String::new, |d| {
-                        shared_words(self.registry, d, &r.kind)
-                    }),
+                    shared: def
+                        .map_or_else(String::new, |d| shared_words(self.registry, d, &r.kind)),
                     files: r
                         .exports
                         .iter()

@@ -140,8 +140,9 @@ pub async fn csv(
         HeaderValue::from_static("text/csv; charset=utf-8"),
     );
     // The file name is made of a fixed word and a date: ASCII only.
-    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", made.file_name))
-        .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
+    let disposition =
+        HeaderValue::from_str(&format!("attachment; filename=\"{}\"", made.file_name))
+            .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
     headers.insert(header::CONTENT_DISPOSITION, disposition);
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(
