@@ -20,6 +20,7 @@ pub mod calendar;
 pub mod casework;
 pub mod definition;
 pub mod disclosure;
+pub mod export;
 pub mod people;
 pub mod reporter;
 pub mod retention;

@@ -133,3 +133,25 @@ fn an_email_that_never_became_a_case_is_kept_its_months_after_the_decision_or_ar
         Some(day(2027, 2, 28))
     );
 }
+
+#[test]
+fn only_what_decides_the_rule_is_asked_for() {
+    let def = load("secos");
+    let retention = def.retention.as_ref().expect("[retention]");
+    // SECOS's first rule names decisions: the closing decision is needed.
+    assert!(retention.needs_decision("closed", None));
+    // Withdrawn: two years after closure, no birthday needed.
+    assert!(!retention.needs_birth(&closed("withdrawn", day(2024, 1, 1))));
+    // After case work: until the 25th birthday, so the date of birth is needed.
+    assert!(retention.needs_birth(&closed("intervention_completed", day(2024, 1, 1))));
+    // An open case needs nothing.
+    let mut open = closed("withdrawn", day(2024, 1, 1));
+    open.closed = false;
+    open.closed_on = None;
+    assert!(!retention.needs_birth(&open));
+    // A schedule whose rules name no decisions never needs one.
+    let plain: haven_core::retention::Retention =
+        toml::from_str("default = { years_after_closure = 3 }").expect("a schedule");
+    assert!(!plain.needs_decision("closed", None));
+    assert!(!plain.needs_birth(&closed("withdrawn", day(2024, 1, 1))));
+}

@@ -145,6 +145,53 @@ impl Storage {
         .transpose()
     }
 
+    /// Claims the one run of a task that one server of several sharing the database must do
+    /// once (the daily retention pass: `key` = `retention:2026-12-06`), for `lease`. The task
+    /// is a job of `queue` whose id is `key`, made by whichever server comes first and claimed
+    /// with the same conditional UPDATE as any job: exactly one server gets `true`; the others
+    /// find the lease taken (or the job done, once [`Storage::complete_job`] marked it) and
+    /// skip. A server that dies holding it lets another take it when the lease runs out;
+    /// [`Storage::fail_job`] with a retry time gives it back at once.
+    #[instrument(skip_all)]
+    pub async fn claim_once(
+        &self,
+        queue: &str,
+        kind: &str,
+        key: &str,
+        now: DateTime<Utc>,
+        lease: chrono::Duration,
+    ) -> Result<bool, StorageError> {
+        let now_text = timestamp(now);
+        let payload = self.seal_json("jobs", "payload", key, &serde_json::json!({}))?;
+        let mut tx = self.begin_write().await?;
+        query(
+            "INSERT INTO jobs (id, queue, kind, payload, run_at, attempts, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, 0, $5, $5) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(key)
+        .bind(queue)
+        .bind(kind)
+        .bind(payload)
+        .bind(&now_text)
+        .execute(&mut *tx)
+        .await?;
+        let claimed = query(
+            "UPDATE jobs SET locked_until = $1, attempts = attempts + 1, updated_at = $2
+             WHERE id = $3 AND queue = $4 AND done_at IS NULL
+               AND (locked_until IS NULL OR locked_until < $2)",
+        )
+        .bind(timestamp(now + lease))
+        .bind(&now_text)
+        .bind(key)
+        .bind(queue)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
     /// Marks a claimed job done.
     #[instrument(skip_all)]
     pub async fn complete_job(&self, id: &str, now: DateTime<Utc>) -> Result<(), StorageError> {

@@ -44,6 +44,7 @@ pub mod retention;
 mod screening;
 pub mod seed;
 pub mod sessions;
+pub mod sharing;
 pub mod subject_access;
 pub mod throttle;
 pub mod tokens;

@@ -42,7 +42,7 @@ pub struct Export {
 /// A file handed over, with its bytes.
 pub type ExportCopy = (Export, Zeroizing<Vec<u8>>);
 
-fn export_from_row(row: &sqlx::any::AnyRow) -> Result<Export, StorageError> {
+pub(crate) fn export_from_row(row: &sqlx::any::AnyRow) -> Result<Export, StorageError> {
     Ok(Export {
         id: row.try_get(0)?,
         onward_referral_id: row.try_get(1)?,
@@ -126,8 +126,10 @@ impl Storage {
         query(
             "INSERT INTO onward_referrals (id, referral_id, kind, action_key, recipient,
                 lawful_basis, consent_sought, consent_reason, sent_on, actor, notes,
-                created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                created_at, updated_at, service, team)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+                (SELECT service FROM referrals WHERE id = $2),
+                (SELECT team FROM referrals WHERE id = $2))",
         )
         .bind(&id)
         .bind(new.referral_id)

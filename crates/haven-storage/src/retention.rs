@@ -24,6 +24,15 @@ pub struct RetentionCandidate {
     pub received_at: DateTime<Utc>,
     /// A legal hold is in place.
     pub held: bool,
+    /// The time of its last move into its status (the closing transition), if any.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// The id of that transition's chronology event (its sealed detail holds the decision;
+    /// opened only when the schedule needs it: [`Storage::closing_decision`]).
+    pub closing_event: Option<i64>,
+    /// The casework closure: its outcome and when it was recorded.
+    pub closure: Option<(String, DateTime<Utc>)>,
+    /// The time of its last chronology event (when nothing else says when it closed).
+    pub last_event_at: Option<DateTime<Utc>>,
 }
 
 /// A legal hold on a case.
@@ -86,7 +95,20 @@ impl Storage {
         let sql = format!(
             "SELECT id, reference, service, status, received_at,
                     (SELECT COUNT(*) FROM legal_holds h WHERE h.referral_id = referrals.id)
-             FROM referrals WHERE status IN ({}) ORDER BY received_at, id",
+                       AS holds,
+                    (SELECT e.at FROM referral_events e WHERE e.referral_id = referrals.id
+                       AND e.kind = 'transition' AND e.to_status = referrals.status
+                       ORDER BY e.at DESC, e.id DESC LIMIT 1) AS closed_at,
+                    (SELECT e.id FROM referral_events e WHERE e.referral_id = referrals.id
+                       AND e.kind = 'transition' AND e.to_status = referrals.status
+                       ORDER BY e.at DESC, e.id DESC LIMIT 1) AS closing_event,
+                    (SELECT c.outcome FROM case_closures c WHERE c.referral_id = referrals.id)
+                       AS closure_outcome,
+                    (SELECT c.closed_at FROM case_closures c WHERE c.referral_id = referrals.id)
+                       AS closure_at,
+                    (SELECT MAX(e.at) FROM referral_events e WHERE e.referral_id = referrals.id)
+                       AS last_event_at
+             FROM referrals WHERE status IN ({}) ORDER BY referrals.received_at, referrals.id",
             marks.join(", ")
         );
         let mut q = query(AssertSqlSafe(sql));
@@ -106,9 +128,61 @@ impl Storage {
                         &row.try_get::<String, _>(4)?,
                     )?,
                     held: row.try_get::<i64, _>(5)? > 0,
+                    closed_at: row
+                        .try_get::<Option<String>, _>(6)?
+                        .map(|t| parse_timestamp("referral_events.at", &t))
+                        .transpose()?,
+                    closing_event: row.try_get(7)?,
+                    closure: match (
+                        row.try_get::<Option<String>, _>(8)?,
+                        row.try_get::<Option<String>, _>(9)?,
+                    ) {
+                        (Some(outcome), Some(at)) => {
+                            Some((outcome, parse_timestamp("case_closures.closed_at", &at)?))
+                        }
+                        _ => None,
+                    },
+                    last_event_at: row
+                        .try_get::<Option<String>, _>(10)?
+                        .map(|t| parse_timestamp("referral_events.at", &t))
+                        .transpose()?,
                 })
             })
             .collect()
+    }
+
+    /// The decision recorded on a case's closing transition (chronology event `event_id`):
+    /// that one event's sealed detail opened, nothing else of the case.
+    #[instrument(skip_all)]
+    pub async fn closing_decision(
+        &self,
+        referral_id: &str,
+        event_id: i64,
+    ) -> Result<Option<String>, StorageError> {
+        let Some(row) =
+            query("SELECT detail FROM referral_events WHERE id = $1 AND referral_id = $2")
+                .bind(event_id)
+                .bind(referral_id)
+                .fetch_optional(&self.pool)
+                .await?
+        else {
+            return Ok(None);
+        };
+        let Some(stored) = row.try_get::<Option<Vec<u8>>, _>(0)? else {
+            return Ok(None);
+        };
+        let case = self.case_key(referral_id).await?;
+        let detail = self.open_json_in_case(
+            case.as_ref(),
+            "referral_events",
+            "detail",
+            &event_id.to_string(),
+            &stored,
+        )?;
+        Ok(detail
+            .get("decision")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned))
     }
 
     /// The legal hold on a case, if any.

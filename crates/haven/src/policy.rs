@@ -48,11 +48,14 @@ pub enum Action {
     /// Subject access requests: open one for a person (their case and its confirmed linked
     /// cases), run its statutory clock, decide what is withheld, and release their data.
     SubjectAccess,
+    /// The information-sharing register: every onward referral of the services the role
+    /// sees (`/staff/sharing`), and its CSV export.
+    ViewSharingRegister,
 }
 
 impl Action {
     /// Every action, for the matrix test and the policy checks.
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 21] = [
         Action::ViewQueue,
         Action::ViewCase,
         Action::ViewThirdParty,
@@ -73,6 +76,7 @@ impl Action {
         Action::ViewInbox,
         Action::ConvertEmail,
         Action::SubjectAccess,
+        Action::ViewSharingRegister,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -97,6 +101,7 @@ impl Action {
             Action::ViewInbox => "view_inbox",
             Action::ConvertEmail => "convert_email",
             Action::SubjectAccess => "subject_access",
+            Action::ViewSharingRegister => "view_sharing_register",
         }
     }
 }

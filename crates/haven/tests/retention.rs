@@ -355,3 +355,75 @@ async fn a_manager_places_and_lifts_a_hold_on_the_case_page_and_a_caseworker_may
         })
         .await;
 }
+
+#[tokio::test]
+async fn the_plan_opens_only_what_a_rule_needs() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let triage = token(app, Role::Triage, "secos").await;
+            let (reference, id) = closed_case(app, &triage, "Ottoline Marchbank").await;
+            // Its answers (and young person summary) cannot be opened any more: a withdrawn
+            // case is kept two years after closure, so the plan never needs them.
+            sqlx::query("UPDATE referrals SET answers = $1, person = $1 WHERE id = $2")
+                .bind(b"not a sealed value".to_vec())
+                .bind(&id)
+                .execute(app.storage.pool())
+                .await
+                .unwrap();
+            let plan = retention::plan(&app.storage, &app.registry, |_| {})
+                .await
+                .unwrap();
+            let entry = plan.iter().find(|e| e.reference == reference).unwrap();
+            let due_on = add_years(uk_today(Utc::now()), 2).unwrap();
+            assert_eq!(
+                entry.due,
+                Due::On {
+                    rule: "not_accepted".into(),
+                    on: due_on
+                }
+            );
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn two_servers_sharing_a_database_run_the_daily_pass_once() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let second = app.second_server().await;
+            let now = Utc::now();
+            let (a, b) = tokio::join!(
+                retention::daily_pass(&app.storage, &app.registry, &app.key, None, now),
+                retention::daily_pass(&second.storage, &second.registry, &second.key, None, now),
+            );
+            let (a, b) = (a.unwrap(), b.unwrap());
+            assert!(
+                a.is_some() != b.is_some(),
+                "{:?}: exactly one server runs the pass ({a:?}, {b:?})",
+                app.engine
+            );
+            // Later the same day neither runs it again; the next day one does.
+            let again =
+                retention::daily_pass(&second.storage, &second.registry, &second.key, None, now)
+                    .await
+                    .unwrap();
+            assert!(again.is_none());
+            let tomorrow = now + chrono::Duration::days(1);
+            let next = retention::daily_pass(&app.storage, &app.registry, &app.key, None, tomorrow)
+                .await
+                .unwrap();
+            assert!(next.is_some());
+            // The lease is no mail job: nothing waits in the queue.
+            let pending = count(
+                app,
+                "SELECT COUNT(*) FROM jobs WHERE queue = $1 AND done_at IS NULL".into(),
+                retention::DAILY_QUEUE,
+            )
+            .await;
+            assert_eq!(pending, 0);
+            second.storage.close().await;
+        })
+        .await;
+}

@@ -36,10 +36,21 @@ fn allowed(role: Role, action: &str) -> bool {
         return true;
     }
     match role {
-        Role::Triage | Role::Manager => {
+        Role::Triage => {
             case_work.contains(&action)
                 || ["confirm_band", "allocate", "view_inbox", "convert_email"].contains(&action)
                 || (role == Role::Manager && action == "subject_access")
+        }
+        Role::Manager => {
+            case_work.contains(&action)
+                || [
+                    "confirm_band",
+                    "allocate",
+                    "view_inbox",
+                    "convert_email",
+                    "view_sharing_register",
+                ]
+                .contains(&action)
         }
         Role::Caseworker => case_work.contains(&action) || action == "view_inbox",
         Role::Admin => [
@@ -50,7 +61,7 @@ fn allowed(role: Role, action: &str) -> bool {
             "manage_users",
         ]
         .contains(&action),
-        Role::Auditor => ["view_queue", "view_case"].contains(&action),
+        Role::Auditor => ["view_queue", "view_case", "view_sharing_register"].contains(&action),
     }
 }
 
@@ -375,6 +386,22 @@ const ROUTES: &[Route] = &[
         method: "GET",
         path: "/staff/inbox",
         action: "view_inbox",
+        on_case: false,
+        body: "",
+    },
+    Route {
+        via: Via::Page,
+        method: "GET",
+        path: "/staff/sharing",
+        action: "view_sharing_register",
+        on_case: false,
+        body: "",
+    },
+    Route {
+        via: Via::Page,
+        method: "GET",
+        path: "/staff/sharing.csv",
+        action: "view_sharing_register",
         on_case: false,
         body: "",
     },

@@ -59,6 +59,61 @@ pub fn date(
     }
 }
 
+/// A date from the three GOV.UK date inputs (day, month, year), for `field` (`what` names
+/// it in the message: "the date sent from"). All blank is `None` with no problem; a missing
+/// part, letters, or a day that does not exist is a problem naming the field, as the GOV.UK
+/// date input pattern words it.
+pub fn date_from_parts(
+    problems: &mut Vec<FieldProblem>,
+    field: &str,
+    what: &str,
+    day: &str,
+    month: &str,
+    year: &str,
+) -> Option<NaiveDate> {
+    let (d, m, y) = (day.trim(), month.trim(), year.trim());
+    if d.is_empty() && m.is_empty() && y.is_empty() {
+        return None;
+    }
+    let missing: Vec<&str> = [("a day", d), ("a month", m), ("a year", y)]
+        .iter()
+        .filter(|(_, v)| v.is_empty())
+        .map(|(name, _)| *name)
+        .collect();
+    let mut problem = |message: String| {
+        problems.push((field.to_owned(), message));
+        None
+    };
+    if !missing.is_empty() {
+        let text = match what.get(..1) {
+            Some(first) => first.to_uppercase() + what.get(1..).unwrap_or_default(),
+            None => String::new(),
+        };
+        return problem(format!("{text} must include {}", missing.join(" and ")));
+    }
+    let number = |v: &str| {
+        (v.len() <= 4 && v.chars().all(|c| c.is_ascii_digit()))
+            .then(|| v.parse::<u32>().ok())
+            .flatten()
+    };
+    match (number(d), number(m), number(y)) {
+        (Some(d), Some(m), Some(year)) if y.len() == 4 => {
+            match i32::try_from(year)
+                .ok()
+                .and_then(|y| NaiveDate::from_ymd_opt(y, m, d))
+            {
+                Some(date) if (2000..=2100).contains(&date.year()) => Some(date),
+                Some(_) => problem(format!("Enter {what} with a year between 2000 and 2100")),
+                None => problem(format!(
+                    "Enter {what} as a real date, for example 27 3 2026"
+                )),
+            }
+        }
+        (Some(_), Some(_), Some(_)) => problem(format!("The year of {what} must have 4 numbers")),
+        _ => problem(format!("Enter {what} in numbers, for example 27 3 2026")),
+    }
+}
+
 /// A checked plan review.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckedReview {
@@ -239,4 +294,51 @@ pub fn check_onward<'d>(
         sent_on,
         notes: notes.map(str::to_owned),
     })
+}
+
+#[cfg(test)]
+mod date_parts_tests {
+    use super::date_from_parts;
+    use chrono::NaiveDate;
+
+    fn check(d: &str, m: &str, y: &str) -> (Option<NaiveDate>, Vec<String>) {
+        let mut problems = Vec::new();
+        let date = date_from_parts(&mut problems, "sent_from", "the date sent from", d, m, y);
+        (
+            date,
+            problems
+                .into_iter()
+                .map(|(f, m)| format!("{f}: {m}"))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn dates_from_three_inputs_and_their_problems_by_field() {
+        assert_eq!(check("", " ", ""), (None, vec![]));
+        assert_eq!(
+            check("7", "3", "2026").0,
+            NaiveDate::from_ymd_opt(2026, 3, 7)
+        );
+        assert_eq!(
+            check("31", "2", "2026").1,
+            ["sent_from: Enter the date sent from as a real date, for example 27 3 2026"]
+        );
+        assert_eq!(
+            check("1", "", "").1,
+            ["sent_from: The date sent from must include a month and a year"]
+        );
+        assert_eq!(
+            check("x", "2", "2026").1,
+            ["sent_from: Enter the date sent from in numbers, for example 27 3 2026"]
+        );
+        assert_eq!(
+            check("1", "2", "26").1,
+            ["sent_from: The year of the date sent from must have 4 numbers"]
+        );
+        assert_eq!(
+            check("1", "2", "1999").1,
+            ["sent_from: Enter the date sent from with a year between 2000 and 2100"]
+        );
+    }
 }

@@ -104,6 +104,30 @@ impl OnwardReferralKind {
     pub fn lawful_basis(&self, key: &str) -> Option<&Choice> {
         self.lawful_bases.iter().find(|b| b.key == key)
     }
+
+    /// The kind of organisation it goes to, in words ("Police", "Children's services").
+    pub fn recipient_kind_words(&self) -> String {
+        recipient_kind_words(&self.recipient_kind)
+    }
+}
+
+/// A `recipient_kind` key in words: the known kinds by name, any other with its
+/// underscores as spaces and a capital first letter.
+pub fn recipient_kind_words(key: &str) -> String {
+    match key {
+        "police" => "Police".to_owned(),
+        "childrens_services" => "Children's services".to_owned(),
+        "multi_agency_panel" => "Multi-agency panel".to_owned(),
+        "health" => "Health".to_owned(),
+        "education" => "Education".to_owned(),
+        other => {
+            let spaced = other.replace('_', " ");
+            let mut chars = spaced.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_uppercase().chain(chars).collect()
+            })
+        }
+    }
 }
 
 /// Parses and checks a document template for `kind` of `def`: every `answer` names a
@@ -204,5 +228,24 @@ impl DocumentTemplate {
             out.extend(section.paragraphs.iter().map(String::as_str));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod words_tests {
+    use super::recipient_kind_words;
+
+    #[test]
+    fn recipient_kinds_in_words() {
+        assert_eq!(recipient_kind_words("police"), "Police");
+        assert_eq!(
+            recipient_kind_words("childrens_services"),
+            "Children's services"
+        );
+        assert_eq!(
+            recipient_kind_words("youth_offending_team"),
+            "Youth offending team"
+        );
+        assert_eq!(recipient_kind_words(""), "");
     }
 }

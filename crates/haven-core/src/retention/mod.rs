@@ -202,6 +202,26 @@ impl Retention {
             })
     }
 
+    /// Whether weighing a case closed in `status` (with the casework closure `outcome`) needs
+    /// the decision recorded on its closing transition: only when the first rule its state
+    /// and outcome match names decisions. Otherwise the decision cannot change the rule, and
+    /// the sealed chronology is not opened for it.
+    pub fn needs_decision(&self, status: &str, outcome: Option<&str>) -> bool {
+        let matches = |list: &[String], value: Option<&str>| {
+            list.is_empty() || value.is_some_and(|v| list.iter().any(|k| k == v))
+        };
+        self.rules
+            .iter()
+            .find(|r| matches(&r.states, Some(status)) && matches(&r.outcomes, outcome))
+            .is_some_and(|r| !r.decisions.is_empty())
+    }
+
+    /// Whether weighing the case needs the young person's date of birth or age (sealed in
+    /// the answers): only a closed case whose rule keeps it until a birthday.
+    pub fn needs_birth(&self, facts: &CaseRetentionFacts) -> bool {
+        facts.closed && facts.closed_on.is_some() && self.rule_for(facts).1.until_age.is_some()
+    }
+
     /// When the case is due for destruction.
     pub fn due(&self, facts: &CaseRetentionFacts) -> Due {
         let (true, Some(closed_on)) = (facts.closed, facts.closed_on) else {

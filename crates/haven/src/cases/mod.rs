@@ -21,6 +21,7 @@ pub mod people;
 pub mod plans;
 pub mod queue;
 pub mod retention;
+pub mod sharing;
 pub mod subject_access;
 pub mod work;
 

@@ -42,6 +42,9 @@ pub struct RunReport {
     pub skipped: usize,
     /// Emails removed from the outbox.
     pub outbox_files: usize,
+    /// Emails that never became a case, destroyed (`cases::inbox_retention`; the daily
+    /// pass only).
+    pub emails: usize,
 }
 
 /// Every closed state of the loaded definitions that have a retention schedule.
@@ -79,8 +82,11 @@ pub async fn candidates(
         .await?)
 }
 
-/// What a candidate's schedule says: its facts are read (the chronology, closure and
-/// answers, opened with the case's key) and weighed by the pure rule.
+/// What a candidate's schedule says. The clear facts (state, when it closed, the closure
+/// outcome, a hold) come with the candidate from one SQL read; a sealed value is opened only
+/// when the schedule needs it: the closing transition's decision when a rule the case could
+/// fall under names decisions, and the answers (date of birth, age) only when its rule keeps
+/// it until a birthday. So `haven retention plan` does not open every closed case.
 pub async fn weigh(
     storage: &Storage,
     registry: &Registry,
@@ -92,7 +98,7 @@ pub async fn weigh(
     let Some(retention) = &def.retention else {
         return Ok(None);
     };
-    let facts = facts(storage, def, candidate).await?;
+    let facts = facts(storage, def, retention, candidate).await?;
     Ok(Some(PlanEntry {
         referral_id: candidate.id.clone(),
         reference: candidate.reference.clone(),
@@ -105,40 +111,41 @@ pub async fn weigh(
 async fn facts(
     storage: &Storage,
     def: &ServiceDefinition,
+    retention: &haven_core::retention::Retention,
     candidate: &RetentionCandidate,
 ) -> Result<CaseRetentionFacts, CaseError> {
-    let chronology = storage.chronology(&candidate.id).await?;
-    let closing = chronology
-        .iter()
-        .rev()
-        .find(|e| e.kind == "transition" && e.to_status.as_deref() == Some(&candidate.status));
-    let closure = storage.closure(&candidate.id).await?;
-    let closed_at: Option<DateTime<Utc>> = closing
-        .map(|e| e.at)
-        .or(closure.as_ref().map(|c| c.closed_at))
-        .or_else(|| chronology.last().map(|e| e.at));
-    let decision = closing
-        .and_then(|e| e.detail.as_ref())
-        .and_then(|d| d.get("decision"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let referral = storage.find_referral(&candidate.reference).await?;
-    let stages = storage.referral_stages(&candidate.id).await?;
-    let mut documents: Vec<&Value> = stages.iter().rev().map(|s| &s.answers).collect();
-    if let Some(r) = &referral {
-        documents.push(&r.answers);
-    }
-    let (date_of_birth, age) = birth_facts(def, &documents);
-    Ok(CaseRetentionFacts {
+    let closed_at: Option<DateTime<Utc>> = candidate
+        .closed_at
+        .or(candidate.closure.as_ref().map(|c| c.1))
+        .or(candidate.last_event_at);
+    let outcome = candidate.closure.as_ref().map(|c| c.0.clone());
+    let mut facts = CaseRetentionFacts {
         status: candidate.status.clone(),
         closed: super::is_closed(def, &candidate.status),
         closed_on: closed_at.map(uk_today),
-        decision,
-        outcome: closure.map(|c| c.outcome),
-        date_of_birth,
-        age_reported: age.map(|a| (a, uk_today(candidate.received_at))),
+        decision: None,
+        outcome,
+        date_of_birth: None,
+        age_reported: None,
         held: candidate.held,
-    })
+    };
+    if let Some(event) = candidate.closing_event
+        && retention.needs_decision(&facts.status, facts.outcome.as_deref())
+    {
+        facts.decision = storage.closing_decision(&candidate.id, event).await?;
+    }
+    if retention.needs_birth(&facts) {
+        let referral = storage.find_referral(&candidate.reference).await?;
+        let stages = storage.referral_stages(&candidate.id).await?;
+        let mut documents: Vec<&Value> = stages.iter().rev().map(|s| &s.answers).collect();
+        if let Some(r) = &referral {
+            documents.push(&r.answers);
+        }
+        let (date_of_birth, age) = birth_facts(def, &documents);
+        facts.date_of_birth = date_of_birth;
+        facts.age_reported = age.map(|a| (a, uk_today(candidate.received_at)));
+    }
+    Ok(facts)
 }
 
 /// The whole plan: every closed case of a service with a schedule, soonest due first
@@ -231,6 +238,54 @@ pub async fn run(
     }
     storage.checkpoint_after_destruction().await?;
     Ok(report)
+}
+
+/// The job queue of the daily retention pass (no worker takes it: it is only the lease).
+pub const DAILY_QUEUE: &str = "retention";
+/// How long one server holds the day's pass before another may take it over (a server that
+/// died part-way); far longer than a pass takes.
+pub const DAILY_LEASE_HOURS: i64 = 12;
+
+/// The daily retention pass of `haven serve`: the plan, then a run of what is due today. Several
+/// servers may share the database: the day's pass is claimed first
+/// ([`Storage::claim_once`], the job queue's lease, key `retention:<UK day>`), so exactly one
+/// server runs it and the others skip (`Ok(None)`). Done, it is marked so; failed, it is given
+/// back at once for another try.
+pub async fn daily_pass(
+    storage: &Storage,
+    registry: &Registry,
+    secret: &SecretKey,
+    outbox: Option<&Outbox>,
+    now: DateTime<Utc>,
+) -> Result<Option<RunReport>, CaseError> {
+    let key = format!("retention:{}", uk_today(now));
+    let lease = chrono::Duration::hours(DAILY_LEASE_HOURS);
+    if !storage
+        .claim_once(DAILY_QUEUE, "retention.daily", &key, now, lease)
+        .await?
+    {
+        return Ok(None);
+    }
+    let pass = async {
+        let plan = plan(storage, registry, |_| {}).await?;
+        let mut report = run(storage, secret, &plan, uk_today(now), now, outbox).await?;
+        let inbox = super::inbox_retention::plan(storage, registry).await?;
+        report.emails = super::inbox_retention::run(storage, &inbox, uk_today(now), now).await?;
+        Ok::<_, CaseError>(report)
+    };
+    match pass.await {
+        Ok(report) => {
+            storage.complete_job(&key, storage.clock().now()).await?;
+            Ok(Some(report))
+        }
+        Err(e) => {
+            let at = storage.clock().now();
+            storage
+                .fail_job(&key, "the retention pass failed", Some(at), at)
+                .await?;
+            Err(e)
+        }
+    }
 }
 
 /// Deletes the outbox's emails naming any of `references`.

@@ -276,8 +276,8 @@ fn case_error(e: crate::cases::CaseError) -> CliError {
 }
 
 /// The daily retention job of `haven serve`: the first pass an hour after start, then every
-/// 24 hours, on the server's clock. Several servers may run it: a case already destroyed by
-/// one is skipped by the others.
+/// 24 hours, on the server's clock. Several servers may share the database: each day's pass is
+/// leased to one of them (`retention::daily_pass`), and the others skip it.
 pub(crate) async fn daily(
     storage: Storage,
     registry: crate::services::Registry,
@@ -290,30 +290,14 @@ pub(crate) async fn daily(
     loop {
         tick.tick().await;
         let now = clock.now();
-        let pass = async {
-            let plan = retention::plan(&storage, &registry, |_| {}).await?;
-            let report = retention::run(
-                &storage,
-                &secret,
-                &plan,
-                uk_today(now),
-                now,
-                outbox.as_ref(),
-            )
-            .await?;
-            let inbox = inbox_retention::plan(&storage, &registry).await?;
-            let emails = inbox_retention::run(&storage, &inbox, uk_today(now), now).await?;
-            if emails > 0 {
-                tracing::info!(emails, "retention: destroyed the emails due");
-            }
-            Ok::<_, crate::cases::CaseError>(report)
-        };
-        match pass.await {
-            Ok(report) if report.destroyed.is_empty() => {}
-            Ok(report) => tracing::info!(
+        match retention::daily_pass(&storage, &registry, &secret, outbox.as_ref(), now).await {
+            Ok(None) => tracing::info!("retention: another server runs today's pass"),
+            Ok(Some(report)) if report.destroyed.is_empty() && report.emails == 0 => {}
+            Ok(Some(report)) => tracing::info!(
                 destroyed = report.destroyed.len(),
                 skipped = report.skipped,
-                "retention: destroyed the cases due"
+                emails = report.emails,
+                "retention: destroyed what was due"
             ),
             Err(e) => tracing::error!(error = %e, "retention: the daily pass failed"),
         }

@@ -29,6 +29,7 @@ pub mod render;
 pub mod second_factor;
 pub mod session;
 pub mod set_up;
+pub mod sharing;
 pub mod sign_in;
 pub mod subject_access;
 pub mod tokens;
@@ -156,6 +157,9 @@ pub fn router() -> Router<AppState> {
             get(sign_in::show_change_password).post(sign_in::change_password),
         )
         .route("/staff/queue", get(queue::show))
+        // The information-sharing register (issue 17) and its CSV.
+        .route("/staff/sharing", get(sharing::show))
+        .route("/staff/sharing.csv", get(sharing::csv))
         // The team's email inbox (issue 15).
         .route("/staff/inbox", get(inbox::list))
         .route("/staff/inbox/{id}", get(inbox::show))

@@ -159,6 +159,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/staff/inbox.html"),
     ),
     (
+        "sharing.html",
+        include_str!("../../../templates/staff/sharing.html"),
+    ),
+    (
         "inbox_item.html",
         include_str!("../../../templates/staff/inbox_item.html"),
     ),
@@ -220,7 +224,18 @@ pub fn chrome(
         .decide(&staff, crate::policy::Action::SubjectAccess, None)
         .allowed();
     map.insert("may_subject_access".to_owned(), may_subject_access.into());
+    map.insert("may_sharing".to_owned(), may_sharing(state, &staff).into());
     map
+}
+
+/// Whether the navigation links the information-sharing register: roles the policy lets
+/// see it.
+pub fn may_sharing(state: &crate::web::AppState, staff: &crate::access::Staff) -> bool {
+    state
+        .staff
+        .policy
+        .decide(staff, crate::policy::Action::ViewSharingRegister, None)
+        .allowed()
 }
 
 /// Whether the navigation links the email inbox: roles the policy lets see it.

@@ -1,0 +1,3 @@
+//! Rules for data leaving Haven as files staff open elsewhere (registers, reports).
+
+pub mod csv;
