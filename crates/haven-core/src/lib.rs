@@ -25,5 +25,6 @@ pub mod reporter;
 pub mod retention;
 pub mod role;
 pub mod screening;
+pub mod statistics;
 pub mod workflow;
 pub mod young_person;

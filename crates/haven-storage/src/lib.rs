@@ -43,6 +43,7 @@ pub mod referrals;
 pub mod retention;
 mod screening;
 pub mod seed;
+pub mod stats;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;

@@ -45,11 +45,14 @@ pub enum Action {
     /// Complete an emailed referral's answers and convert it into a referral, or reject it
     /// or mark it as not a referral.
     ConvertEmail,
+    /// The service dashboards (management information: counts only, never a case) and
+    /// their CSV export.
+    ViewDashboard,
 }
 
 impl Action {
     /// Every action, for the matrix test and the policy checks.
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 20] = [
         Action::ViewQueue,
         Action::ViewCase,
         Action::ViewThirdParty,
@@ -69,6 +72,7 @@ impl Action {
         Action::LegalHold,
         Action::ViewInbox,
         Action::ConvertEmail,
+        Action::ViewDashboard,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +96,7 @@ impl Action {
             Action::LegalHold => "legal_hold",
             Action::ViewInbox => "view_inbox",
             Action::ConvertEmail => "convert_email",
+            Action::ViewDashboard => "view_dashboard",
         }
     }
 }

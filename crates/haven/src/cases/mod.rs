@@ -20,6 +20,7 @@ pub mod people;
 pub mod plans;
 pub mod queue;
 pub mod retention;
+pub mod stats;
 pub mod work;
 
 use crate::access::Staff;

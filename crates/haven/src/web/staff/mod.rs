@@ -19,6 +19,9 @@ pub mod case;
 pub mod case_actions;
 pub mod casework;
 pub mod error;
+pub mod charts;
+pub mod dashboard;
+pub mod dashboard_view;
 pub mod inbox;
 mod invisible;
 pub mod legal_hold;
@@ -156,6 +159,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/staff/queue", get(queue::show))
         // The team's email inbox (issue 15).
+        // The service dashboards (issue 17).
+        .route("/staff/dashboard", get(dashboard::show))
+        .route("/staff/dashboard.csv", get(dashboard::csv))
+        .route("/staff/dashboard/chart/{name}", get(dashboard::chart))
         .route("/staff/inbox", get(inbox::list))
         .route("/staff/inbox/{id}", get(inbox::show))
         .route(

@@ -167,6 +167,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/staff/inbox_reject.html"),
     ),
     (
+        "dashboard.html",
+        include_str!("../../../templates/staff/dashboard.html"),
+    ),
+    (
         "follow_up_start.html",
         include_str!("../../../templates/staff/follow_up_start.html"),
     ),
@@ -210,6 +214,12 @@ pub fn chrome(
     map.insert("email".to_owned(), staff.email.clone().into());
     map.insert("may_manage".to_owned(), may_manage.into());
     map.insert("may_inbox".to_owned(), may_inbox(state, &staff).into());
+    let may_dashboard = state
+        .staff
+        .policy
+        .decide(&staff, crate::policy::Action::ViewDashboard, None)
+        .allowed();
+    map.insert("may_dashboard".to_owned(), may_dashboard.into());
     map
 }
 
