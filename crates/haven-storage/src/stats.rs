@@ -91,11 +91,9 @@ impl Storage {
         match since {
             None => {
                 utc_days.extend(pairs(
-                    query(
-                        "SELECT DISTINCT service, SUBSTR(received_at, 1, 10) FROM referrals",
-                    )
-                    .fetch_all(&self.pool)
-                    .await?,
+                    query("SELECT DISTINCT service, SUBSTR(received_at, 1, 10) FROM referrals")
+                        .fetch_all(&self.pool)
+                        .await?,
                 )?);
                 london_days.extend(pairs(
                     query("SELECT DISTINCT service, day FROM outcome_counts")
@@ -116,18 +114,15 @@ impl Storage {
                      FROM referral_events e JOIN referrals r ON r.id = e.referral_id
                      WHERE e.kind = 'received_by_email' AND e.at >= $1",
                 ] {
-                    utc_days.extend(pairs(
-                        query(sql)
-                            .bind(&since)
-                            .fetch_all(&self.pool)
-                            .await?,
-                    )?);
+                    utc_days.extend(pairs(query(sql).bind(&since).fetch_all(&self.pool).await?)?);
                 }
                 london_days.extend(pairs(
-                    query("SELECT DISTINCT service, day FROM outcome_counts WHERE updated_at >= $1")
-                        .bind(&since)
-                        .fetch_all(&self.pool)
-                        .await?,
+                    query(
+                        "SELECT DISTINCT service, day FROM outcome_counts WHERE updated_at >= $1",
+                    )
+                    .bind(&since)
+                    .fetch_all(&self.pool)
+                    .await?,
                 )?);
             }
         }
@@ -247,7 +242,14 @@ impl Storage {
             let values: Vec<String> = (0..chunk.len())
                 .map(|i| {
                     let b = i * 5;
-                    format!("(${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5)
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5
+                    )
                 })
                 .collect();
             // Two servers folding the same day at once both write the same counts.

@@ -39,6 +39,7 @@ fn allowed(role: Role, action: &str) -> bool {
         Role::Triage | Role::Manager => {
             case_work.contains(&action)
                 || ["confirm_band", "allocate", "view_inbox", "convert_email"].contains(&action)
+                || (role == Role::Manager && action == "view_dashboard")
         }
         Role::Caseworker => case_work.contains(&action) || action == "view_inbox",
         Role::Admin => [
@@ -49,7 +50,7 @@ fn allowed(role: Role, action: &str) -> bool {
             "manage_users",
         ]
         .contains(&action),
-        Role::Auditor => ["view_queue", "view_case"].contains(&action),
+        Role::Auditor => ["view_queue", "view_case", "view_dashboard"].contains(&action),
     }
 }
 

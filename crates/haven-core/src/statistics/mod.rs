@@ -249,9 +249,7 @@ impl Range {
     /// The first day of the period holding `day`.
     pub fn period_start(&self, day: NaiveDate) -> NaiveDate {
         match self.period() {
-            Period::Week => {
-                day - Duration::days(i64::from(day.weekday().num_days_from_monday()))
-            }
+            Period::Week => day - Duration::days(i64::from(day.weekday().num_days_from_monday())),
             Period::Month => day.with_day(1).unwrap_or(day),
         }
     }
@@ -293,11 +291,8 @@ impl Totals {
     /// Sums `rows` (already limited to `range`).
     pub fn of(rows: &[StatRow], range: Range) -> Self {
         let mut by_dimension: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-        let mut periods: BTreeMap<NaiveDate, (i64, i64)> = range
-            .periods()
-            .into_iter()
-            .map(|p| (p, (0, 0)))
-            .collect();
+        let mut periods: BTreeMap<NaiveDate, (i64, i64)> =
+            range.periods().into_iter().map(|p| (p, (0, 0))).collect();
         for row in rows {
             *by_dimension
                 .entry(row.dimension.clone())
@@ -339,12 +334,7 @@ impl Totals {
         let mut buckets: Vec<(u32, i64)> = self
             .of_dimension(dimension::FIRST_CONTACT_DAYS)
             .into_iter()
-            .filter_map(|(k, n)| {
-                k.trim_end_matches('+')
-                    .parse::<u32>()
-                    .ok()
-                    .map(|d| (d, n))
-            })
+            .filter_map(|(k, n)| k.trim_end_matches('+').parse::<u32>().ok().map(|d| (d, n)))
             .collect();
         buckets.sort_unstable();
         let total: i64 = buckets.iter().map(|(_, n)| n).sum();

@@ -42,7 +42,10 @@ fn first_contact_is_in_time_on_the_due_day_late_after_it_and_not_yet_without_it(
 fn working_days_to_first_contact_skip_weekends_and_bank_holidays() {
     // Friday 1 May 2026 to Tuesday 5 May: the weekend and the May bank holiday (4 May) skipped.
     let f = facts((2026, 5, 1), Some((2026, 5, 5)));
-    assert_eq!(days_to_first_contact(&f, Division::EnglandAndWales), Some(1));
+    assert_eq!(
+        days_to_first_contact(&f, Division::EnglandAndWales),
+        Some(1)
+    );
     assert_eq!(days_bucket(3), "3");
     assert_eq!(days_bucket(25), "20+");
 }
@@ -76,7 +79,10 @@ fn a_day_folds_every_dimension_and_out_of_scope_concerns_each() {
     assert_eq!(get(dimension::FIRST_CONTACT, "not_yet"), Some(1));
     assert_eq!(get(dimension::OUT_OF_SCOPE, "all"), Some(3));
     assert_eq!(get(dimension::OUT_OF_SCOPE_CONCERN, "bullying"), Some(3));
-    assert_eq!(get(dimension::OUT_OF_SCOPE_CONCERN, "fake_account"), Some(3));
+    assert_eq!(
+        get(dimension::OUT_OF_SCOPE_CONCERN, "fake_account"),
+        Some(3)
+    );
 }
 
 #[test]

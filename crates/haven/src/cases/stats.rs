@@ -183,7 +183,10 @@ pub async fn dashboard(
         }),
     ))?;
     let range = check_range(range)?;
-    let rows = cases.storage.stats_rows(service, range.from, range.to).await?;
+    let rows = cases
+        .storage
+        .stats_rows(service, range.from, range.to)
+        .await?;
     Ok(Totals::of(&rows, range))
 }
 

@@ -88,11 +88,7 @@ fn draw(
         .label_style(text(12))
         .axis_desc_style(text(12))
         .draw()?;
-    let seg = |i: u32| -> i32 {
-        chart
-            .backend_coord(&(SegmentValue::Exact(i), 0i64))
-            .0
-    };
+    let seg = |i: u32| -> i32 { chart.backend_coord(&(SegmentValue::Exact(i), 0i64)).0 };
     let width = (seg(1) - seg(0)).max(1);
     let groups = i32::try_from(series.len()).unwrap_or(1).max(1);
     let gap = (width / 8).max(1);
@@ -131,12 +127,21 @@ mod tests {
 
     #[test]
     fn a_chart_is_svg_without_script_or_style_attributes() {
-        let labels = vec!["Parent or carer".to_owned(), "A professional working with children".to_owned()];
+        let labels = vec![
+            "Parent or carer".to_owned(),
+            "A professional working with children".to_owned(),
+        ];
         let svg = bars(
             &labels,
             &[
-                Series { name: "Suggested", values: vec![3, 12] },
-                Series { name: "Confirmed", values: vec![1, 7] },
+                Series {
+                    name: "Suggested",
+                    values: vec![3, 12],
+                },
+                Series {
+                    name: "Confirmed",
+                    values: vec![1, 7],
+                },
             ],
         )
         .unwrap();

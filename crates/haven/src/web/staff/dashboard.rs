@@ -72,9 +72,14 @@ fn date_input(
     }
     let parsed = (d.parse::<u32>(), m.parse::<u32>(), y.parse::<i32>());
     match parsed {
-        (Ok(d), Ok(m), Ok(y)) if (1900..=2200).contains(&y) => NaiveDate::from_ymd_opt(y, m, d)
-            .map(Some)
-            .ok_or_else(|| FieldError::new(format!("{name}-day"), format!("{words} must be a real date"))),
+        (Ok(d), Ok(m), Ok(y)) if (1900..=2200).contains(&y) => {
+            NaiveDate::from_ymd_opt(y, m, d).map(Some).ok_or_else(|| {
+                FieldError::new(
+                    format!("{name}-day"),
+                    format!("{words} must be a real date"),
+                )
+            })
+        }
         (_, _, Ok(y)) if !(1900..=2200).contains(&y) => Err(FieldError::new(
             format!("{name}-year"),
             format!("{words} must have a year with 4 numbers, like 2026"),
@@ -230,7 +235,11 @@ pub async fn show(
                     .into(),
             );
             context.insert("title".to_owned(), "Error: Dashboards".into());
-            return Ok(page(StatusCode::BAD_REQUEST, "dashboard.html", context));
+            return Ok(page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "dashboard.html",
+                context,
+            ));
         }
     };
     let totals = stats::dashboard(&cases, &staff, &service, range).await?;
@@ -359,7 +368,8 @@ pub async fn csv(
     SignedIn(session): SignedIn,
     Query(query): Query<DashboardQuery>,
 ) -> Result<Response, StaffError> {
-    let (shown, service_id, service_name, range) = sections_for(&state, &session, &query, true).await?;
+    let (shown, service_id, service_name, range) =
+        sections_for(&state, &session, &query, true).await?;
     let mut body = String::new();
     body.push_str(&csv_line(&["Service", service_name.as_str(), "", ""]));
     let dates = format!(

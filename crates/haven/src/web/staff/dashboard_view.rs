@@ -107,12 +107,16 @@ pub fn sections(
         key: "audience",
         title: "Referrals by who made them".to_owned(),
         measures: vec!["Referrals"],
-        rows: one(
-            def.audiences
-                .iter()
-                .map(|a| (audience_words(def, &a.key), totals.count(dim::AUDIENCE, &a.key)))
-                .collect(),
-        ),
+        rows: one(def
+            .audiences
+            .iter()
+            .map(|a| {
+                (
+                    audience_words(def, &a.key),
+                    totals.count(dim::AUDIENCE, &a.key),
+                )
+            })
+            .collect()),
     });
     out.push(Section {
         key: "channel",
@@ -205,20 +209,15 @@ pub fn sections(
         key: "outcome",
         title: "Outcomes of closed cases".to_owned(),
         measures: vec!["Cases"],
-        rows: one(
-            of(dim::OUTCOME)
-                .into_iter()
-                .map(|(k, n)| (outcome_words(def, &k), n))
-                .collect(),
-        ),
+        rows: one(of(dim::OUTCOME)
+            .into_iter()
+            .map(|(k, n)| (outcome_words(def, &k), n))
+            .collect()),
     });
     if let Some(sla) = def.slas.first() {
         out.push(Section {
             key: "first_contact",
-            title: format!(
-                "{} within {} working days",
-                sla.label, sla.working_days
-            ),
+            title: format!("{} within {} working days", sla.label, sla.working_days),
             measures: vec!["Referrals"],
             rows: one(vec![
                 (
@@ -244,7 +243,9 @@ pub fn sections(
                 let n = days.iter().find(|(k, _)| *k == d).map_or(0, |(_, n)| *n);
                 let label = match d {
                     1 => "1 working day".to_owned(),
-                    d if d >= haven_core::statistics::DAYS_CAP => format!("{d} or more working days"),
+                    d if d >= haven_core::statistics::DAYS_CAP => {
+                        format!("{d} or more working days")
+                    }
                     d => format!("{d} working days"),
                 };
                 (label, vec![n])
@@ -283,8 +284,7 @@ pub fn sections(
     });
     out.push(Section {
         key: "linked",
-        title: "Repeat referrals: linked to another referral of the same young person"
-            .to_owned(),
+        title: "Repeat referrals: linked to another referral of the same young person".to_owned(),
         measures: vec!["Referrals"],
         rows: one(vec![
             ("Linked".to_owned(), totals.count(dim::LINKED, "yes")),
@@ -295,23 +295,19 @@ pub fn sections(
         key: "out_of_scope",
         title: "Out-of-scope reports by concern".to_owned(),
         measures: vec!["Reports"],
-        rows: one(
-            of(dim::OUT_OF_SCOPE_CONCERN)
-                .into_iter()
-                .map(|(k, n)| (concern_words(def, &k), n))
-                .collect(),
-        ),
+        rows: one(of(dim::OUT_OF_SCOPE_CONCERN)
+            .into_iter()
+            .map(|(k, n)| (concern_words(def, &k), n))
+            .collect()),
     });
     out.push(Section {
         key: "out_of_scope_audience",
         title: "Out-of-scope reports by who made them".to_owned(),
         measures: vec!["Reports"],
-        rows: one(
-            of(dim::OUT_OF_SCOPE_AUDIENCE)
-                .into_iter()
-                .map(|(k, n)| (audience_words(def, &k), n))
-                .collect(),
-        ),
+        rows: one(of(dim::OUT_OF_SCOPE_AUDIENCE)
+            .into_iter()
+            .map(|(k, n)| (audience_words(def, &k), n))
+            .collect()),
     });
     out
 }
