@@ -18,7 +18,7 @@ use common::{TestApp, TestAppBuilder, sample};
 use haven::access::Role;
 use haven::cases::{is_closed, stats};
 use haven_core::calendar::london_date;
-use haven_core::statistics::{Range, StatRow, Totals, dimension as dim};
+use haven_core::statistics::{NO_BAND, Range, StatRow, Totals, UNCONFIRMED, dimension as dim};
 use serde_json::json;
 use sqlx::Row;
 
@@ -107,11 +107,11 @@ async fn truth(app: &TestApp, service: &str) -> BTreeMap<(String, String), i64> 
         );
         add(
             dim::BAND_SUGGESTED,
-            &r.get::<Option<String>, _>(3).unwrap_or("none".into()),
+            &r.get::<Option<String>, _>(3).unwrap_or(NO_BAND.into()),
         );
         add(
             dim::BAND_CONFIRMED,
-            &r.get::<Option<String>, _>(4).unwrap_or("none".into()),
+            &r.get::<Option<String>, _>(4).unwrap_or(UNCONFIRMED.into()),
         );
         if !is_closed(def, &status) {
             let who = r

@@ -25,9 +25,9 @@ pub mod dimension {
     pub const AUDIENCE: &str = "audience";
     /// How it came: `web` (the forms and the API) or `email` (converted from the inbox).
     pub const CHANNEL: &str = "channel";
-    /// The band screening suggested (`none` without one).
+    /// The band screening suggested ([`super::NO_BAND`] without one).
     pub const BAND_SUGGESTED: &str = "band_suggested";
-    /// The band staff confirmed (`none` while unconfirmed).
+    /// The band staff confirmed ([`super::UNCONFIRMED`] until then).
     pub const BAND_CONFIRMED: &str = "band_confirmed";
     /// Whether the confirmed band is the suggested one: `same`, `changed`, `unconfirmed`.
     pub const BAND_AGREEMENT: &str = "band_agreement";
@@ -53,6 +53,12 @@ pub mod dimension {
     /// Out-of-scope reports by audience.
     pub const OUT_OF_SCOPE_AUDIENCE: &str = "out_of_scope_audience";
 }
+
+/// The value of `band_suggested` without a band (parenthesised: never a band's key).
+pub const NO_BAND: &str = "(none)";
+
+/// The value of `band_confirmed` before staff confirm one.
+pub const UNCONFIRMED: &str = "(unconfirmed)";
 
 /// The most working days counted one by one; more is one `20+` bucket.
 pub const DAYS_CAP: u32 = 20;
@@ -148,12 +154,12 @@ pub fn fold_day(
             if r.by_email { "email" } else { "web" },
             1,
         );
-        let suggested = r.suggested_band.as_deref().unwrap_or("none");
+        let suggested = r.suggested_band.as_deref().unwrap_or(NO_BAND);
         add(&mut counts, BAND_SUGGESTED, suggested, 1);
         add(
             &mut counts,
             BAND_CONFIRMED,
-            r.confirmed_band.as_deref().unwrap_or("none"),
+            r.confirmed_band.as_deref().unwrap_or(UNCONFIRMED),
             1,
         );
         let agreement = match (&r.suggested_band, &r.confirmed_band) {

@@ -12,7 +12,7 @@ pub const HEIGHT: u32 = 360;
 const COLOURS: [RGBColor; 2] = [RGBColor(29, 112, 184), RGBColor(244, 119, 56)];
 
 /// Longest label drawn under a bar (the table beneath has every label in full).
-const LABEL_CHARS: usize = 16;
+const LABEL_CHARS: usize = 14;
 
 /// One series of bars: its name (the legend) and one value per label.
 pub struct Series<'a> {
@@ -62,14 +62,21 @@ fn draw(
         .max(1);
     // A few more than the largest so the tallest bar does not touch the top.
     let top = max + (max / 10).max(1);
-    // Label every bar when there is room, else every k-th (the table has them all).
-    let step = labels.len().div_ceil(12).max(1);
+    // Label every bar when there is room, else every k-th (the table has them all): about
+    // 8 pixels a character at the labels' size.
+    let longest = labels
+        .iter()
+        .map(|l| short(l).chars().count())
+        .max()
+        .unwrap_or(1);
+    let fits = (640 / (longest * 8 + 12)).max(1);
+    let step = labels.len().div_ceil(fits).max(1);
     let legend_room = if series.len() > 1 { 28 } else { 8 };
     let mut chart = ChartBuilder::on(&root)
         .margin(8)
         .margin_top(legend_room)
-        .x_label_area_size(40)
-        .y_label_area_size(52)
+        .x_label_area_size(44)
+        .y_label_area_size(60)
         .build_cartesian_2d((0u32..n).into_segmented(), 0i64..top)?;
     let formatter = |v: &SegmentValue<u32>| match v {
         SegmentValue::CenterOf(i) if (*i as usize).is_multiple_of(step) => labels
@@ -81,12 +88,12 @@ fn draw(
     chart
         .configure_mesh()
         .disable_x_mesh()
-        .x_labels(labels.len() + 1)
+        .x_labels(labels.len() * 2 + 2)
         .x_label_formatter(&formatter)
         .y_labels(6)
         .y_label_formatter(&|v: &i64| v.to_string())
-        .label_style(text(12))
-        .axis_desc_style(text(12))
+        .label_style(text(15))
+        .axis_desc_style(text(15))
         .draw()?;
     let seg = |i: u32| -> i32 { chart.backend_coord(&(SegmentValue::Exact(i), 0i64)).0 };
     let width = (seg(1) - seg(0)).max(1);
@@ -112,8 +119,8 @@ fn draw(
         for (s, one) in series.iter().enumerate() {
             let colour = COLOURS[s % COLOURS.len()];
             root.draw(&Rectangle::new([(x, 8), (x + 14, 22)], colour.filled()))?;
-            root.draw(&Text::new(one.name.to_owned(), (x + 20, 9), text(13)))?;
-            x += 40 + 8 * i32::try_from(one.name.len()).unwrap_or(10);
+            root.draw(&Text::new(one.name.to_owned(), (x + 20, 8), text(15)))?;
+            x += 48 + 9 * i32::try_from(one.name.len()).unwrap_or(10);
         }
     }
     drop(chart);

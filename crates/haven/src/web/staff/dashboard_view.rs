@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use haven_core::definition::ServiceDefinition;
-use haven_core::statistics::{Period, Range, Totals, dimension as dim};
+use haven_core::statistics::{NO_BAND, Period, Range, Totals, UNCONFIRMED, dimension as dim};
 
 use super::case::band_words;
 
@@ -152,10 +152,10 @@ pub fn sections(
             })
             .collect();
         rows.push((
-            "No band, or not yet confirmed".to_owned(),
+            "No band suggested, or not yet confirmed".to_owned(),
             vec![
-                totals.count(dim::BAND_SUGGESTED, "none"),
-                totals.count(dim::BAND_CONFIRMED, "none"),
+                totals.count(dim::BAND_SUGGESTED, NO_BAND),
+                totals.count(dim::BAND_CONFIRMED, UNCONFIRMED),
             ],
         ));
         out.push(Section {
@@ -263,10 +263,12 @@ pub fn sections(
         .filter(|(k, _)| k != "unallocated")
         .map(|(k, n)| {
             (
-                people
-                    .get(&k)
-                    .cloned()
-                    .unwrap_or_else(|| "A former member of staff".to_owned()),
+                match people.get(&k) {
+                    Some(name) => name.clone(),
+                    // Allocated by email to someone without an account here.
+                    None if k.contains('@') => k.clone(),
+                    None => "A former member of staff".to_owned(),
+                },
                 n,
             )
         })

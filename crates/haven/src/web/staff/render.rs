@@ -214,12 +214,10 @@ pub fn chrome(
     map.insert("email".to_owned(), staff.email.clone().into());
     map.insert("may_manage".to_owned(), may_manage.into());
     map.insert("may_inbox".to_owned(), may_inbox(state, &staff).into());
-    let may_dashboard = state
-        .staff
-        .policy
-        .decide(&staff, crate::policy::Action::ViewDashboard, None)
-        .allowed();
-    map.insert("may_dashboard".to_owned(), may_dashboard.into());
+    map.insert(
+        "may_dashboard".to_owned(),
+        may_dashboard(state, &staff).into(),
+    );
     map
 }
 
@@ -229,6 +227,15 @@ pub fn may_inbox(state: &crate::web::AppState, staff: &crate::access::Staff) -> 
         .staff
         .policy
         .decide(staff, crate::policy::Action::ViewInbox, None)
+        .allowed()
+}
+
+/// Whether the navigation links the dashboards: roles the policy lets see them.
+pub fn may_dashboard(state: &crate::web::AppState, staff: &crate::access::Staff) -> bool {
+    state
+        .staff
+        .policy
+        .decide(staff, crate::policy::Action::ViewDashboard, None)
         .allowed()
 }
 
