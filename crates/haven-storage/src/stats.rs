@@ -312,4 +312,64 @@ impl Storage {
             })
             .collect()
     }
+
+    /// A dashboard's one read: the range's counts summed per dimension and value, and the
+    /// daily received and out-of-scope counts (for the chart over time), both summed by the
+    /// database from `daily_stats` through its primary key.
+    #[instrument(skip_all)]
+    pub async fn stats_sums(
+        &self,
+        service: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<(Vec<StatRow>, Vec<StatRow>), StorageError> {
+        let (from, to) = (
+            from.format("%Y-%m-%d").to_string(),
+            to.format("%Y-%m-%d").to_string(),
+        );
+        let sums = query(
+            "SELECT dimension, value, CAST(SUM(count) AS BIGINT) FROM daily_stats
+             WHERE service = $1 AND day >= $2 AND day <= $3
+             GROUP BY dimension, value",
+        )
+        .bind(service)
+        .bind(&from)
+        .bind(&to)
+        .fetch_all(&self.pool)
+        .await?;
+        let daily = query(
+            "SELECT day, dimension, count FROM daily_stats
+             WHERE service = $1 AND day >= $2 AND day <= $3
+               AND dimension IN ('received', 'out_of_scope') AND value = 'all'",
+        )
+        .bind(service)
+        .bind(&from)
+        .bind(&to)
+        .fetch_all(&self.pool)
+        .await?;
+        let first = parse_date(&from)?;
+        let sums = sums
+            .iter()
+            .map(|row| {
+                Ok(StatRow {
+                    day: first,
+                    dimension: row.try_get(0)?,
+                    value: row.try_get(1)?,
+                    count: row.try_get(2)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StorageError>>()?;
+        let daily = daily
+            .iter()
+            .map(|row| {
+                Ok(StatRow {
+                    day: parse_date(&row.try_get::<String, _>(0)?)?,
+                    dimension: row.try_get(1)?,
+                    value: "all".to_owned(),
+                    count: row.try_get(2)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StorageError>>()?;
+        Ok((sums, daily))
+    }
 }

@@ -318,6 +318,22 @@ impl Totals {
         }
     }
 
+    /// From the database's sums: `sums` per dimension and value over the range (their
+    /// `day` unused), `daily` the received and out-of-scope rows of each day.
+    pub fn of_sums(sums: &[StatRow], daily: &[StatRow], range: Range) -> Self {
+        let mut totals = Totals::of(daily, range);
+        totals.by_dimension.clear();
+        for row in sums {
+            *totals
+                .by_dimension
+                .entry(row.dimension.clone())
+                .or_default()
+                .entry(row.value.clone())
+                .or_insert(0) += row.count;
+        }
+        totals
+    }
+
     /// The counts of one dimension (empty when none).
     pub fn of_dimension(&self, dimension: &str) -> Vec<(String, i64)> {
         self.by_dimension

@@ -183,11 +183,11 @@ pub async fn dashboard(
         }),
     ))?;
     let range = check_range(range)?;
-    let rows = cases
+    let (sums, daily) = cases
         .storage
-        .stats_rows(service, range.from, range.to)
+        .stats_sums(service, range.from, range.to)
         .await?;
-    Ok(Totals::of(&rows, range))
+    Ok(Totals::of_sums(&sums, &daily, range))
 }
 
 /// The totals for a CSV export (what leaves the team), audited without numbers.

@@ -12,7 +12,7 @@ pub const HEIGHT: u32 = 360;
 const COLOURS: [RGBColor; 2] = [RGBColor(29, 112, 184), RGBColor(244, 119, 56)];
 
 /// Longest label drawn under a bar (the table beneath has every label in full).
-const LABEL_CHARS: usize = 14;
+const LABEL_CHARS: usize = 16;
 
 /// One series of bars: its name (the legend) and one value per label.
 pub struct Series<'a> {
@@ -54,6 +54,8 @@ fn draw(
         return Ok(());
     }
     let n = u32::try_from(labels.len()).unwrap_or(u32::MAX);
+    // Segments run 0..=last: one per label (one bar needs a range of one).
+    let last = if n > 1 { n - 1 } else { n };
     let max = series
         .iter()
         .flat_map(|s| s.values.iter().copied())
@@ -77,7 +79,7 @@ fn draw(
         .margin_top(legend_room)
         .x_label_area_size(44)
         .y_label_area_size(60)
-        .build_cartesian_2d((0u32..n).into_segmented(), 0i64..top)?;
+        .build_cartesian_2d((0u32..last).into_segmented(), 0i64..top)?;
     let formatter = |v: &SegmentValue<u32>| match v {
         SegmentValue::CenterOf(i) if (*i as usize).is_multiple_of(step) => labels
             .get(*i as usize)

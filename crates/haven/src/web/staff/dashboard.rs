@@ -223,6 +223,9 @@ pub async fn show(
             "to_day": query.to_day, "to_month": query.to_month, "to_year": query.to_year,
         }),
     );
+    if let Some(def) = state.registry.get(&service) {
+        context.insert("service_name".to_owned(), def.name.clone().into());
+    }
     let range = match range_of(&query, today) {
         Ok(range) => range,
         Err(errors) => {
@@ -247,7 +250,6 @@ pub async fn show(
     let people = super::case::people(&state).await?;
     let query_string = same_query(&service, &range);
     let shown = sections(def, &totals, &range, &people);
-    context.insert("service_name".to_owned(), def.name.clone().into());
     context.insert("team".to_owned(), def.team_words().into());
     context.insert(
         "range_words".to_owned(),
