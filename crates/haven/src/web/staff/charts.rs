@@ -81,7 +81,7 @@ fn draw(
         .y_label_area_size(60)
         .build_cartesian_2d((0u32..last).into_segmented(), 0i64..top)?;
     let formatter = |v: &SegmentValue<u32>| match v {
-        SegmentValue::CenterOf(i) if (*i as usize).is_multiple_of(step) => labels
+        SegmentValue::CenterOf(i) if (*i as usize) % step == 0 => labels
             .get(*i as usize)
             .map(|l| short(l))
             .unwrap_or_default(),
