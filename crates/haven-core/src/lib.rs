@@ -26,6 +26,7 @@ pub mod reporter;
 pub mod retention;
 pub mod role;
 pub mod screening;
+pub mod statistics;
 pub mod subject_access;
 pub mod workflow;
 pub mod young_person;

@@ -45,6 +45,7 @@ mod screening;
 pub mod seed;
 pub mod sessions;
 pub mod sharing;
+pub mod stats;
 pub mod subject_access;
 pub mod throttle;
 pub mod tokens;

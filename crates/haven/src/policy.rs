@@ -51,11 +51,14 @@ pub enum Action {
     /// The information-sharing register: every onward referral of the services the role
     /// sees (`/staff/sharing`), and its CSV export.
     ViewSharingRegister,
+    /// The service dashboards (management information: counts only, never a case) and
+    /// their CSV export.
+    ViewDashboard,
 }
 
 impl Action {
     /// Every action, for the matrix test and the policy checks.
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 22] = [
         Action::ViewQueue,
         Action::ViewCase,
         Action::ViewThirdParty,
@@ -77,6 +80,7 @@ impl Action {
         Action::ConvertEmail,
         Action::SubjectAccess,
         Action::ViewSharingRegister,
+        Action::ViewDashboard,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -102,6 +106,7 @@ impl Action {
             Action::ConvertEmail => "convert_email",
             Action::SubjectAccess => "subject_access",
             Action::ViewSharingRegister => "view_sharing_register",
+            Action::ViewDashboard => "view_dashboard",
         }
     }
 }

@@ -39,7 +39,6 @@ fn allowed(role: Role, action: &str) -> bool {
         Role::Triage => {
             case_work.contains(&action)
                 || ["confirm_band", "allocate", "view_inbox", "convert_email"].contains(&action)
-                || (role == Role::Manager && action == "subject_access")
         }
         Role::Manager => {
             case_work.contains(&action)
@@ -49,6 +48,8 @@ fn allowed(role: Role, action: &str) -> bool {
                     "view_inbox",
                     "convert_email",
                     "view_sharing_register",
+                    "subject_access",
+                    "view_dashboard",
                 ]
                 .contains(&action)
         }
@@ -61,7 +62,13 @@ fn allowed(role: Role, action: &str) -> bool {
             "manage_users",
         ]
         .contains(&action),
-        Role::Auditor => ["view_queue", "view_case", "view_sharing_register"].contains(&action),
+        Role::Auditor => [
+            "view_queue",
+            "view_case",
+            "view_sharing_register",
+            "view_dashboard",
+        ]
+        .contains(&action),
     }
 }
 

@@ -9,14 +9,16 @@
 use std::borrow::Cow;
 
 /// The characters that make a spreadsheet treat a cell as a formula.
-pub const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+pub const FORMULA_STARTS: [char; 7] = ['=', '+', '-', '@', '\t', '\r', '\n'];
 
 /// `cell`, safe to open in a spreadsheet: prefixed with `'` when it starts with one of
-/// [`FORMULA_STARTS`]; otherwise unchanged (not copied).
+/// [`FORMULA_STARTS`], after any leading spaces (some programs skip them); otherwise
+/// unchanged (not copied).
 pub fn csv_safe(cell: &str) -> Cow<'_, str> {
-    match cell.chars().next() {
-        Some(first) if FORMULA_STARTS.contains(&first) => Cow::Owned(format!("'{cell}")),
-        _ => Cow::Borrowed(cell),
+    if cell.trim_start_matches(' ').starts_with(FORMULA_STARTS) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
     }
 }
 
@@ -35,6 +37,8 @@ mod tests {
         assert_eq!(csv_safe("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(csv_safe("\t=1"), "'\t=1");
         assert_eq!(csv_safe("\r=1"), "'\r=1");
+        assert_eq!(csv_safe("  =1"), "'  =1");
+        assert_eq!(csv_safe("\nx"), "'\nx");
         assert_eq!(csv_safe("Cleveland Police"), "Cleveland Police");
         assert_eq!(csv_safe("a=b"), "a=b");
         assert_eq!(csv_safe(""), "");

@@ -22,6 +22,7 @@ pub mod plans;
 pub mod queue;
 pub mod retention;
 pub mod sharing;
+pub mod stats;
 pub mod subject_access;
 pub mod work;
 

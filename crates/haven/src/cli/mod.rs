@@ -18,6 +18,7 @@ mod people;
 mod retention;
 mod serve;
 mod services;
+mod stats;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -100,6 +101,9 @@ enum Command {
     /// Retention: what is due for destruction (plan), destroying it (run), legal holds.
     #[command(subcommand)]
     Retention(retention::RetentionCommand),
+    /// Dashboards: fold new referrals into the daily counts, or rebuild them all.
+    #[command(subcommand)]
+    Stats(stats::StatsCommand),
     /// Benchmark tools (seeding, staff sessions); hidden.
     #[command(subcommand, hide = true)]
     Dev(dev::DevCommand),
@@ -292,6 +296,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Mail(cmd) => mail::run(&ctx, cmd).await,
         Command::People(cmd) => people::run(&ctx, cmd).await,
         Command::Retention(cmd) => retention::run(&ctx, cmd).await,
+        Command::Stats(cmd) => stats::run(&ctx, cmd).await,
         Command::Dev(cmd) => dev::run(&ctx, cmd).await,
     }
 }

@@ -105,6 +105,12 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
         mailer.as_outbox().cloned(),
         state.staff.clock.clone(),
     ));
+    // The dashboards' daily counts, folded every minute (issue 17).
+    let stats_folder = tokio::spawn(crate::cases::stats::run_folder(
+        storage.clone(),
+        state.registry.clone(),
+        state.staff.clock.clone(),
+    ));
     let mail_worker = tokio::spawn(crate::mail::run_worker(
         storage.clone(),
         mailer,
@@ -169,6 +175,7 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
     }
     summaries.abort();
     retention_job.abort();
+    stats_folder.abort();
     storage.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -18,6 +18,9 @@ pub mod attempts;
 pub mod case;
 pub mod case_actions;
 pub mod casework;
+pub mod charts;
+pub mod dashboard;
+pub mod dashboard_view;
 pub mod error;
 pub mod inbox;
 mod invisible;
@@ -161,6 +164,10 @@ pub fn router() -> Router<AppState> {
         .route("/staff/sharing", get(sharing::show))
         .route("/staff/sharing.csv", get(sharing::csv))
         // The team's email inbox (issue 15).
+        // The service dashboards (issue 17).
+        .route("/staff/dashboard", get(dashboard::show))
+        .route("/staff/dashboard.csv", get(dashboard::csv))
+        .route("/staff/dashboard/chart/{name}", get(dashboard::chart))
         .route("/staff/inbox", get(inbox::list))
         .route("/staff/inbox/{id}", get(inbox::show))
         .route(

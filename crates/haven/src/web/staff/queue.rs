@@ -229,6 +229,7 @@ pub async fn show(
             "may_manage": state.staff.policy.decide(&staff, Action::ManageUsers, None).allowed(),
             "may_inbox": super::render::may_inbox(&state, &staff),
             "may_sharing": super::render::may_sharing(&state, &staff),
+            "may_dashboard": super::render::may_dashboard(&state, &staff),
             "rows": items,
             "filters": query_json(&query),
             "services": services.iter().map(|d| json!({"id": d.id, "name": d.name})).collect::<Vec<_>>(),

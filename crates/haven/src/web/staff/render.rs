@@ -175,6 +175,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../templates/staff/inbox_reject.html"),
     ),
     (
+        "dashboard.html",
+        include_str!("../../../templates/staff/dashboard.html"),
+    ),
+    (
         "follow_up_start.html",
         include_str!("../../../templates/staff/follow_up_start.html"),
     ),
@@ -225,6 +229,10 @@ pub fn chrome(
         .allowed();
     map.insert("may_subject_access".to_owned(), may_subject_access.into());
     map.insert("may_sharing".to_owned(), may_sharing(state, &staff).into());
+    map.insert(
+        "may_dashboard".to_owned(),
+        may_dashboard(state, &staff).into(),
+    );
     map
 }
 
@@ -244,6 +252,15 @@ pub fn may_inbox(state: &crate::web::AppState, staff: &crate::access::Staff) -> 
         .staff
         .policy
         .decide(staff, crate::policy::Action::ViewInbox, None)
+        .allowed()
+}
+
+/// Whether the navigation links the dashboards: roles the policy lets see them.
+pub fn may_dashboard(state: &crate::web::AppState, staff: &crate::access::Staff) -> bool {
+    state
+        .staff
+        .policy
+        .decide(staff, crate::policy::Action::ViewDashboard, None)
         .allowed()
 }
 

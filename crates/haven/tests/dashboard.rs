@@ -1,0 +1,412 @@
+//! Dashboards (issue 17): the folder's daily counts equal the truth counted from the
+//! referrals themselves; folding again (and rebuilding) changes nothing; referrals and
+//! out-of-scope reports arriving after a fold are added by the next; a manager sees only
+//! their team's services (another's answers 404), an auditor every team's; the CSV export
+//! suppresses counts under 5, defuses spreadsheet formulas and is audited; a bad date is an
+//! error naming its field. Every test runs on SQLite and, with HAVEN_TEST_DATABASE_URL, on
+//! PostgreSQL.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use axum::http::StatusCode;
+use chrono::{Duration, NaiveDate};
+use common::run::haven;
+use common::staff::{Browser, account};
+use common::{TestApp, TestAppBuilder, sample};
+use haven::access::Role;
+use haven::cases::{is_closed, stats};
+use haven_core::calendar::london_date;
+use haven_core::statistics::{NO_BAND, Range, StatRow, Totals, UNCONFIRMED, dimension as dim};
+use serde_json::json;
+use sqlx::Row;
+
+/// Seeds `count` referrals in their final states (`haven dev seed`).
+fn seed(app: &TestApp, count: usize) {
+    let out = haven(
+        app,
+        &[
+            "dev",
+            "seed",
+            "--count",
+            &count.to_string(),
+            "--batch",
+            "64",
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every stored aggregate row, in order.
+async fn all_rows(app: &TestApp) -> Vec<(String, String, String, String, i64)> {
+    sqlx::query(
+        "SELECT service, day, dimension, value, count FROM daily_stats
+         ORDER BY service, day, dimension, value",
+    )
+    .fetch_all(app.storage.pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| {
+        (
+            r.get::<String, _>(0),
+            r.get::<String, _>(1),
+            r.get::<String, _>(2),
+            r.get::<String, _>(3),
+            r.get::<i64, _>(4),
+        )
+    })
+    .collect()
+}
+
+/// Every day there is.
+fn everything() -> Range {
+    Range {
+        from: NaiveDate::from_ymd_opt(2000, 1, 1).unwrap(),
+        to: NaiveDate::from_ymd_opt(2100, 1, 1).unwrap(),
+    }
+}
+
+async fn totals(app: &TestApp, service: &str) -> Totals {
+    let range = everything();
+    let rows: Vec<StatRow> = app
+        .storage
+        .stats_rows(service, range.from, range.to)
+        .await
+        .unwrap();
+    Totals::of(&rows, range)
+}
+
+/// The truth, counted from the referrals: `(dimension, value) -> count` for one service.
+async fn truth(app: &TestApp, service: &str) -> BTreeMap<(String, String), i64> {
+    let def = app.registry.get(service).unwrap();
+    let rows = sqlx::query(
+        "SELECT audience, status, urgent, suggested_band, confirmed_band, assignee
+         FROM referrals WHERE service = $1",
+    )
+    .bind(service)
+    .fetch_all(app.storage.pool())
+    .await
+    .unwrap();
+    let mut out = BTreeMap::new();
+    let mut add = |d: &str, v: &str| *out.entry((d.to_owned(), v.to_owned())).or_insert(0) += 1;
+    for r in &rows {
+        let status: String = r.get(1);
+        add(dim::RECEIVED, "all");
+        add(dim::AUDIENCE, &r.get::<String, _>(0));
+        add(dim::STATE, &status);
+        add(
+            dim::URGENT,
+            if r.get::<i64, _>(2) != 0 { "yes" } else { "no" },
+        );
+        add(
+            dim::BAND_SUGGESTED,
+            &r.get::<Option<String>, _>(3).unwrap_or(NO_BAND.into()),
+        );
+        add(
+            dim::BAND_CONFIRMED,
+            &r.get::<Option<String>, _>(4).unwrap_or(UNCONFIRMED.into()),
+        );
+        if !is_closed(def, &status) {
+            let who = r
+                .get::<Option<String>, _>(5)
+                .filter(|a| !a.is_empty())
+                .unwrap_or("unallocated".into());
+            add(dim::OPEN_BY_WORKER, &who);
+        }
+    }
+    out
+}
+
+fn assert_matches_truth(service: &str, got: &Totals, want: &BTreeMap<(String, String), i64>) {
+    assert!(!want.is_empty(), "{service}: nothing seeded");
+    for ((d, v), n) in want {
+        assert_eq!(got.count(d, v), *n, "{service}: {d}={v}");
+    }
+    // Nothing counted that the truth does not have, for the dimensions it covers.
+    for d in [dim::AUDIENCE, dim::STATE, dim::URGENT, dim::OPEN_BY_WORKER] {
+        let sum: i64 = got.of_dimension(d).iter().map(|(_, n)| n).sum();
+        let want_sum: i64 = want
+            .iter()
+            .filter(|((k, _), _)| k == d)
+            .map(|(_, n)| n)
+            .sum();
+        assert_eq!(sum, want_sum, "{service}: {d}");
+    }
+}
+
+#[tokio::test]
+async fn folding_counts_the_truth_once_and_adds_what_came_after() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            seed(app, 240);
+            let today = london_date(app.state.staff.clock.now());
+            for _ in 0..3 {
+                app.storage
+                    .count_not_accepted(today, "ceop", "young_person", &["bullying"])
+                    .await
+                    .unwrap();
+            }
+            let now = app.state.staff.clock.now();
+            let folded = stats::fold(&app.storage, &app.registry, now).await.unwrap();
+            assert!(folded.days > 0);
+            for service in ["secos", "ceop", "cyber-choices"] {
+                let got = totals(app, service).await;
+                assert_matches_truth(service, &got, &truth(app, service).await);
+            }
+            let ceop = totals(app, "ceop").await;
+            assert_eq!(ceop.count(dim::OUT_OF_SCOPE, "all"), 3);
+            assert_eq!(ceop.count(dim::OUT_OF_SCOPE_CONCERN, "bullying"), 3);
+            // Cyber Choices has the 5 working days SLA: every referral is in one bucket.
+            let cc = totals(app, "cyber-choices").await;
+            let contact: i64 = cc
+                .of_dimension(dim::FIRST_CONTACT)
+                .iter()
+                .map(|(_, n)| n)
+                .sum();
+            assert_eq!(contact, cc.count(dim::RECEIVED, "all"));
+
+            // Idempotent: folding again, and rebuilding from scratch, give the same rows.
+            let before = all_rows(app).await;
+            stats::fold(&app.storage, &app.registry, now + Duration::seconds(1))
+                .await
+                .unwrap();
+            assert_eq!(all_rows(app).await, before);
+            let out = haven(app, &["stats", "rebuild"], None);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(all_rows(app).await, before);
+
+            // Arrivals after a fold are added by the next one.
+            let secos_before = totals(app, "secos").await.count(dim::RECEIVED, "all");
+            let response = app
+                .post_json(
+                    "/api/v1/submissions",
+                    &json!({"service": "secos", "stage": "referral", "audience": "professional",
+                            "answers": sample("secos-referral")}),
+                )
+                .await;
+            assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+            app.storage
+                .count_not_accepted(today, "ceop", "parent_carer", &["fake_account"])
+                .await
+                .unwrap();
+            let out = haven(app, &["stats", "fold"], None);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let secos = totals(app, "secos").await;
+            assert_eq!(secos.count(dim::RECEIVED, "all"), secos_before + 1);
+            assert_matches_truth("secos", &secos, &truth(app, "secos").await);
+            let ceop = totals(app, "ceop").await;
+            assert_eq!(ceop.count(dim::OUT_OF_SCOPE, "all"), 4);
+            assert_eq!(ceop.count(dim::OUT_OF_SCOPE_AUDIENCE, "parent_carer"), 1);
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn managers_see_their_teams_dashboards_and_auditors_every_teams() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            seed(app, 60);
+            stats::fold(&app.storage, &app.registry, app.state.staff.clock.now())
+                .await
+                .unwrap();
+            let (manager, _) =
+                account(app, Role::Manager, Some("secos"), "a-password-for-tests").await;
+            let mut browser = Browser::signed_in(app, &manager).await;
+            let page = browser.get(app, "/staff/dashboard").await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+            let html = page.text();
+            assert!(html.contains("SECOS: child sexual exploitation referral"));
+            assert!(
+                !html.contains("CEOP"),
+                "a SECOS manager sees no CEOP numbers"
+            );
+            // (minijinja escapes `/` in attributes as `&#x2f;`.)
+            assert!(
+                html.contains("href=\"&#x2f;staff&#x2f;dashboard\" aria-current=\"page\""),
+                "the navigation links it: {html}"
+            );
+            assert!(
+                html.contains(
+                    "<img src=\"&#x2f;staff&#x2f;dashboard&#x2f;chart&#x2f;audience.svg?"
+                )
+            );
+            assert!(html.contains("id=\"table-audience\""));
+            let other = browser.get(app, "/staff/dashboard?service=ceop").await;
+            assert_eq!(other.status, StatusCode::NOT_FOUND);
+            let chart = browser
+                .get(app, "/staff/dashboard/chart/audience.svg?service=secos")
+                .await;
+            assert_eq!(chart.status, StatusCode::OK);
+            assert_eq!(chart.header("content-type"), Some("image/svg+xml"));
+            assert!(chart.text().starts_with("<svg"));
+            let chart = browser
+                .get(app, "/staff/dashboard/chart/audience.svg?service=ceop")
+                .await;
+            assert_eq!(chart.status, StatusCode::NOT_FOUND);
+            let csv = browser.get(app, "/staff/dashboard.csv?service=ceop").await;
+            assert_eq!(csv.status, StatusCode::NOT_FOUND);
+
+            let (auditor, _) = account(app, Role::Auditor, None, "a-password-for-tests").await;
+            let mut browser = Browser::signed_in(app, &auditor).await;
+            let page = browser.get(app, "/staff/dashboard?service=ceop").await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+            let html = page.text();
+            assert!(html.contains("<select class=\"govuk-select\" id=\"service\""));
+            assert!(html.contains("CEOP: report online child sexual abuse"));
+            assert!(html.contains("SECOS: child sexual exploitation referral"));
+
+            let (caseworker, _) =
+                account(app, Role::Caseworker, Some("secos"), "a-password-for-tests").await;
+            let mut browser = Browser::signed_in(app, &caseworker).await;
+            let page = browser.get(app, "/staff/dashboard").await;
+            assert_eq!(page.status, StatusCode::FORBIDDEN);
+            let queue = browser.get(app, "/staff/queue").await.text();
+            assert!(!queue.contains("&#x2f;staff&#x2f;dashboard"));
+            assert!(!queue.contains("Dashboards"));
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn the_csv_suppresses_small_counts_defuses_formulas_and_is_audited() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            seed(app, 80);
+            let (manager, _) = account(app, Role::Manager, Some("secos"), "a-password-for-tests").await;
+            // A worker whose name a spreadsheet would run, with two open cases.
+            let (worker, _) = account(app, Role::Caseworker, Some("secos"), "a-password-for-tests").await;
+            sqlx::query("UPDATE staff_users SET display_name = $1 WHERE id = $2")
+                .bind("=HYPERLINK(\"http://example.org\",\"x\")")
+                .bind(&worker)
+                .execute(app.storage.pool())
+                .await
+                .unwrap();
+            let open: Vec<String> = sqlx::query(
+                "SELECT id FROM referrals WHERE service = 'secos' ORDER BY id",
+            )
+            .fetch_all(app.storage.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .take(2)
+            .collect();
+            assert_eq!(open.len(), 2, "SECOS referrals seeded");
+            for id in &open {
+                sqlx::query("UPDATE referrals SET assignee = $1, status = 'received' WHERE id = $2")
+                    .bind(&worker)
+                    .bind(id)
+                    .execute(app.storage.pool())
+                    .await
+                    .unwrap();
+            }
+            stats::rebuild(&app.storage, &app.registry, app.state.staff.clock.now())
+                .await
+                .unwrap();
+            let mut browser = Browser::signed_in(app, &manager).await;
+            // On screen, the true number.
+            // Seeded over three years: the range holds them all.
+            let from = london_date(app.state.staff.clock.now()) - Duration::days(1200);
+            let range = format!(
+                "from-day={}&from-month={}&from-year={}",
+                from.format("%-d"),
+                from.format("%-m"),
+                from.format("%Y")
+            );
+            let page = browser.get(app, &format!("/staff/dashboard?{range}")).await.text();
+            assert!(page.contains("=HYPERLINK"), "the page escapes, it does not hide");
+            let csv = browser
+                .get(app, &format!("/staff/dashboard.csv?service=secos&{range}"))
+                .await;
+            assert_eq!(csv.status, StatusCode::OK, "{}", csv.text());
+            assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+            assert!(
+                csv.header("content-disposition")
+                    .unwrap()
+                    .starts_with("attachment; filename=\"dashboard-secos-")
+            );
+            let text = csv.text();
+            let line = text
+                .lines()
+                .find(|l| l.contains("HYPERLINK"))
+                .expect("the worker's row");
+            assert!(
+                line.contains("\"'=HYPERLINK(\"\"http://example.org\"\",\"\"x\"\")\""),
+                "{line}"
+            );
+            assert!(line.ends_with("\"fewer than 5\""), "{line}");
+            for line in text.lines() {
+                for cell in line.split("\",\"") {
+                    let cell = cell.trim_start_matches('"');
+                    assert!(!cell.starts_with(['=', '+', '-', '@']), "{line}");
+                    if let Ok(n) = cell.trim_end_matches('"').parse::<i64>() {
+                        assert!(n == 0 || n >= 5, "a small count leaked: {line}");
+                    }
+                }
+            }
+            let audited = sqlx::query(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'dashboard.exported' AND record_id = 'secos'",
+            )
+            .fetch_one(app.storage.pool())
+            .await
+            .unwrap()
+            .get::<i64, _>(0);
+            assert_eq!(audited, 1);
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn a_bad_date_is_an_error_naming_its_field() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let (manager, _) = account(app, Role::Manager, Some("secos"), "a-password-for-tests").await;
+            let mut browser = Browser::signed_in(app, &manager).await;
+            let page = browser
+                .get(app, "/staff/dashboard?from-day=31&from-month=2&from-year=2026")
+                .await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+            let html = page.text();
+            assert!(html.contains("href=\"#from-day\""), "{html}");
+            assert!(html.contains("The start date must be a real date"));
+            assert!(html.contains("govuk-form-group--error"));
+            let page = browser
+                .get(app, "/staff/dashboard?to-day=1&to-month=&to-year=2026")
+                .await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(page.text().contains("href=\"#to-month\""));
+            assert!(page.text().contains("The end date must include a month"));
+            let page = browser
+                .get(
+                    app,
+                    "/staff/dashboard?from-day=2&from-month=3&from-year=2026&to-day=1&to-month=3&to-year=2026",
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(page.text().contains("href=\"#to-day\""));
+            let csv = browser
+                .get(app, "/staff/dashboard.csv?from-day=x&from-month=1&from-year=2026")
+                .await;
+            assert_eq!(csv.status, StatusCode::UNPROCESSABLE_ENTITY);
+        })
+        .await;
+}
