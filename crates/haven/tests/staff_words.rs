@@ -144,10 +144,9 @@ fn assert_words(text: &str, what: &str, keys: &std::collections::BTreeSet<String
     assert!(leaked.is_empty(), "{what}: keys {leaked:?} in\n{text}");
     let iso = regex::Regex::new(r"\d{4}-\d{2}-\d{2}").unwrap();
     assert!(!iso.is_match(text), "{what}: an ISO date in\n{text}");
-    assert!(
-        !text.to_lowercase().contains("guard"),
-        "{what}: a guard named in\n{text}"
-    );
+    // A workflow guard by name ("guard", "guards"; "guardian" is a word people use).
+    let guard = regex::Regex::new(r"(?i)\bguards?\b").unwrap();
+    assert!(!guard.is_match(text), "{what}: a guard named in\n{text}");
 }
 
 /// An email's words: its subject and body (what its reader sees).

@@ -170,7 +170,9 @@ pub async fn show(
             context.insert("title".to_owned(), json!("Cases cannot be sorted that way"));
             context.insert(
                 "message".to_owned(),
-                json!(format!("{message} ({field} in the page address).")),
+                json!(format!(
+                    "The “{field}” in the page address is not one the queue knows. {message}."
+                )),
             );
             return Ok(page(
                 StatusCode::BAD_REQUEST,
@@ -344,7 +346,7 @@ pub async fn show(
                     "ascending"
                 }
             } else {
-                usual
+                *usual
             };
             (
                 (*key).to_owned(),
