@@ -116,17 +116,26 @@ async fn a_closed_case_reopens_where_the_workflow_allows_and_is_editable_again()
             assert!(html.contains("This case is closed"), "{html}");
             // The banner says what the workflow allows this person: its reopen step.
             assert!(
-                html.contains("It can be read but not changed. To work on it again, use “Reopen case”."),
+                html.contains(
+                    "It can be read but not changed. To work on it again, use “Reopen case”."
+                ),
                 "{html}"
             );
             assert!(html.contains("Reopen case"));
             // A caseworker may not reopen it here: the banner names who may.
-            let (worker_id, _) =
-                account(app, Role::Caseworker, Some("reopen-team"), "a-password-for-tests").await;
+            let (worker_id, _) = account(
+                app,
+                Role::Caseworker,
+                Some("reopen-team"),
+                "a-password-for-tests",
+            )
+            .await;
             let mut worker = Browser::signed_in(app, &worker_id).await;
             let html = worker.get(app, &case).await.text();
             assert!(
-                html.contains("It can be read but not changed. A triage officer or manager can reopen it."),
+                html.contains(
+                    "It can be read but not changed. A triage officer or manager can reopen it."
+                ),
                 "{html}"
             );
             assert!(!html.contains("To work on it again"), "{html}");

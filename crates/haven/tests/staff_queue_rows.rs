@@ -278,7 +278,7 @@ async fn the_queue_opens_a_small_sealed_summary_and_older_rows_are_filled_in() {
 
 /// The `href` of the queue heading `text` (a sortable heading's link), if it is a link.
 fn heading_link(html: &str, text: &str) -> Option<String> {
-    let at = html.find(&format!(">{text}</a></th>"))?;
+    let at = html.find(&format!(">{text}</a>"))?;
     let start = html[..at].rfind("href=\"")? + 6;
     let end = start + html[start..].find('"')?;
     Some(
@@ -297,8 +297,15 @@ fn aria_sort(html: &str, text: &str) -> String {
         .unwrap_or_else(|| panic!("no heading {text}"));
     let start = html[..at].rfind("<th").unwrap();
     let cell = &html[start..at];
-    let from = cell.find("aria-sort=\"").map(|i| i + 11).unwrap_or(cell.len());
-    cell[from..].split('"').next().unwrap_or_default().to_owned()
+    let from = cell
+        .find("aria-sort=\"")
+        .map(|i| i + 11)
+        .unwrap_or(cell.len());
+    cell[from..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -313,7 +320,11 @@ async fn the_headings_sort_on_the_server_keeping_the_filters_and_bad_values_name
             let second = secos(app, "Second Child").await;
             app.state.staff.clock.advance(TimeDelta::hours(1));
             let third = secos(app, "Third Child").await;
-            for (reference, due) in [(&first, "2031-03-03"), (&second, "2031-02-02"), (&third, "2031-01-01")] {
+            for (reference, due) in [
+                (&first, "2031-03-03"),
+                (&second, "2031-02-02"),
+                (&third, "2031-01-01"),
+            ] {
                 sqlx::query("UPDATE referrals SET due_by = $1 WHERE reference = $2")
                     .bind(due)
                     .bind(reference)
@@ -338,13 +349,19 @@ async fn the_headings_sort_on_the_server_keeping_the_filters_and_bad_values_name
             assert_eq!(order(&html), [first.clone(), third.clone(), second.clone()]);
             assert_eq!(aria_sort(&html, "Band"), "descending");
             assert_eq!(aria_sort(&html, "Received"), "none");
-            assert!(html.contains("Urgent first, then new information"), "{html}");
+            assert!(
+                html.contains("Urgent first, then new information"),
+                "{html}"
+            );
             // Dates in words.
             assert!(html.contains("1 January 2031"), "{html}");
 
             // Received, oldest first, then the other way round from the same heading.
             let received = heading_link(&html, "Received").expect("Received is a link");
-            assert!(received.contains("sort=received&order=ascending"), "{received}");
+            assert!(
+                received.contains("sort=received&order=ascending"),
+                "{received}"
+            );
             let html = triage.get(app, &received).await.text();
             assert_eq!(order(&html), [first.clone(), second.clone(), third.clone()]);
             assert_eq!(aria_sort(&html, "Received"), "ascending");
@@ -363,16 +380,28 @@ async fn the_headings_sort_on_the_server_keeping_the_filters_and_bad_values_name
 
             // The filters stay in the headings' links, and the sort in the filter form.
             let html = triage
-                .get(app, "/staff/queue?service=secos&urgent=&sort=received&order=descending")
+                .get(
+                    app,
+                    "/staff/queue?service=secos&urgent=&sort=received&order=descending",
+                )
                 .await
                 .text();
             let due = heading_link(&html, "Due").unwrap();
-            assert!(due.contains("service=secos") && due.contains("sort=due&order=ascending"), "{due}");
+            assert!(
+                due.contains("service=secos") && due.contains("sort=due&order=ascending"),
+                "{due}"
+            );
             assert!(html.contains("name=\"sort\" value=\"received\""), "{html}");
-            assert!(html.contains("name=\"order\" value=\"descending\""), "{html}");
+            assert!(
+                html.contains("name=\"order\" value=\"descending\""),
+                "{html}"
+            );
             let entries = queue_entries(app, &actor).await;
             assert!(
-                entries.last().unwrap().contains("sort=received order=descending"),
+                entries
+                    .last()
+                    .unwrap()
+                    .contains("sort=received order=descending"),
                 "{entries:?}"
             );
 
@@ -384,7 +413,10 @@ async fn the_headings_sort_on_the_server_keeping_the_filters_and_bad_values_name
                 let refused = triage.get(app, path).await;
                 assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{path}");
                 let text = refused.text();
-                assert!(text.contains(&format!("The “{field}” in the page address")), "{text}");
+                assert!(
+                    text.contains(&format!("The “{field}” in the page address")),
+                    "{text}"
+                );
                 assert!(text.contains("Cases cannot be sorted that way"), "{text}");
             }
 

@@ -87,8 +87,7 @@ fn sorting(query: &QueueQuery) -> Result<Sorting, (&'static str, String)> {
         "" => "priority",
         other => other,
     };
-    let Some((key, sort, _, usual)) = SORTS.iter().find(|(key, ..)| *key == sort).copied()
-    else {
+    let Some((key, sort, _, usual)) = SORTS.iter().find(|(key, ..)| *key == sort).copied() else {
         return Err((
             "sort",
             "Cases can be sorted by band (“priority”), date received (“received”) or due date (“due”)".to_owned(),
@@ -329,10 +328,7 @@ pub async fn show(
         ("reference", filter.reference.as_deref().unwrap_or_default()),
     ])
     .unwrap_or_default();
-    let base = format!(
-        "{filters}&sort={}&order={}",
-        sorting.key, sorting.direction
-    );
+    let base = format!("{filters}&sort={}&order={}", sorting.key, sorting.direction);
     // Each sortable heading: the active one with its `aria-sort` and a link the other way
     // round; the others with a link in their usual order (back to the first page).
     let headings: serde_json::Map<String, serde_json::Value> = SORTS
