@@ -293,7 +293,7 @@ fn heading_link(html: &str, text: &str) -> Option<String> {
 fn aria_sort(html: &str, text: &str) -> String {
     let html = &html[html.find("<thead").expect("a table")..];
     let at = html
-        .find(&format!(">{text}</"))
+        .find(&format!(">{text}<"))
         .unwrap_or_else(|| panic!("no heading {text}"));
     let start = html[..at].rfind("<th").unwrap();
     let cell = &html[start..at];
