@@ -44,8 +44,66 @@ pub struct QueueFilter {
     /// Only these references (the results of a search by name, date of birth, …; a few
     /// dozen at most, each found by the unique index). An empty list lists nothing.
     pub references: Option<Vec<String>>,
+    /// The order of the page (the queue's priority order unless asked otherwise).
+    pub order: QueueOrder,
     pub limit: u32,
     pub offset: u32,
+}
+
+/// What a queue page is sorted by. Each is the key list of an index (see [`QueueOrder::sql`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum QueueSort {
+    /// Urgent first, then new information, then band (most severe first), then due date, then
+    /// received (`referrals_queue_idx`, `referrals_queue_team_idx` and the partial ones).
+    #[default]
+    Priority,
+    /// Oldest received first (`referrals_queue_received_idx`, one team's queue).
+    Received,
+    /// Earliest due date first, cases without one last (`referrals_queue_due_idx`, one
+    /// team's queue).
+    Due,
+}
+
+/// A queue page's order: what it is sorted by, and whether the other way round (the most
+/// routine first, the newest first, the latest due date first). Both ways are read from the
+/// same index, forwards or backwards.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueOrder {
+    pub sort: QueueSort,
+    pub reversed: bool,
+}
+
+impl QueueOrder {
+    /// The `ORDER BY` keys: every key reversed together, so an index still gives the order.
+    fn sql(self) -> String {
+        let keys: &[(&str, bool)] = match self.sort {
+            // (column, descending in the natural order)
+            QueueSort::Priority => &[
+                ("urgent", true),
+                ("queue_news", false),
+                ("band_rank", false),
+                ("queue_due", false),
+                ("received_at", false),
+                ("reference", false),
+            ],
+            QueueSort::Received => &[("received_at", false), ("reference", false)],
+            QueueSort::Due => &[
+                ("queue_due", false),
+                ("received_at", false),
+                ("reference", false),
+            ],
+        };
+        keys.iter()
+            .map(|(column, descending)| {
+                if *descending != self.reversed {
+                    format!("{column} DESC")
+                } else {
+                    (*column).to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// One line of the queue.
@@ -275,14 +333,11 @@ impl QueueFilter {
     }
 }
 
-/// The queue's order; `referrals_queue_*_idx` hold exactly these keys after their filter
-/// column, so a page is read from an index in order and never sorted.
-const ORDER: &str = "urgent DESC, queue_news, band_rank, queue_due, received_at, reference";
-
 impl Storage {
-    /// One page of the queue: urgent first, then cases with unread information from the
-    /// referrer, then by band (most severe first, as the case's definition orders its bands),
-    /// then the earliest due date (cases without one last), then the oldest.
+    /// One page of the queue, in `filter.order`: by default urgent first, then cases with
+    /// unread information from the referrer, then by band (most severe first, as the case's
+    /// definition orders its bands), then the earliest due date (cases without one last),
+    /// then the oldest; or by date received or due date ([`QueueSort`]), either way round.
     ///
     /// `total` is exact: from the maintained counts (`referral_counts`) for filters on stored
     /// facts, or by counting the (small) index range of a date-dependent filter.
@@ -326,9 +381,11 @@ impl Storage {
              confirmed_band, received_at, due_by, sla_met_at, assignee, {marker} AS plan_overdue, \
              new_information_at{sealed} \
              FROM referrals{clause} \
-             ORDER BY {ORDER} \
+             ORDER BY {} \
              LIMIT {} OFFSET {}",
-            filter.limit, filter.offset
+            filter.order.sql(),
+            filter.limit,
+            filter.offset
         );
         let mut list = query(AssertSqlSafe(list_sql));
         for value in values {

@@ -108,6 +108,15 @@ async fn a_second_referral_for_the_same_child_shows_a_possible_link_and_decision
             assert!(!html.contains(&format!("id=\"link-{other_child}\"")), "{html}");
             assert!(html.contains("Date of birth: day and month swapped"), "{html}");
             assert!(html.contains("Last name: spelt almost the same"), "{html}");
+            // Each comparison in words, the numbers only inside "How the likelihood was
+            // worked out".
+            let words = regex::Regex::new(
+                r"<li>Date of birth: day and month swapped \((strong agreement|agreement|weak agreement|says little either way|weak disagreement|disagrees|strongly disagrees)\)</li>",
+            )
+            .unwrap();
+            assert!(words.is_match(&html), "{html}");
+            assert!(!html.contains("weight +") && !html.contains("(for,"), "{html}");
+            assert!(html.contains("How the likelihood was worked out"), "{html}");
 
             // Reject: remembered, so the link is no longer suggested.
             let csrf = triage.csrf(app, &format!("/staff/cases/{second}")).await;

@@ -114,8 +114,31 @@ async fn a_closed_case_reopens_where_the_workflow_allows_and_is_editable_again()
             // Closed: read-only, with the workflow's reopen as the one action.
             let html = triage.get(app, &case).await.text();
             assert!(html.contains("This case is closed"), "{html}");
-            assert!(html.contains("unless it is reopened"));
+            // The banner says what the workflow allows this person: its reopen step.
+            assert!(
+                html.contains(
+                    "It can be read but not changed. To work on it again, use “Reopen case”."
+                ),
+                "{html}"
+            );
             assert!(html.contains("Reopen case"));
+            // A caseworker may not reopen it here: the banner names who may.
+            let (worker_id, _) = account(
+                app,
+                Role::Caseworker,
+                Some("reopen-team"),
+                "a-password-for-tests",
+            )
+            .await;
+            let mut worker = Browser::signed_in(app, &worker_id).await;
+            let html = worker.get(app, &case).await.text();
+            assert!(
+                html.contains(
+                    "It can be read but not changed. A triage officer or manager can reopen it."
+                ),
+                "{html}"
+            );
+            assert!(!html.contains("To work on it again"), "{html}");
             let refused = triage
                 .post(
                     app,
@@ -244,8 +267,11 @@ async fn a_workflow_without_reopen_shows_no_reopen_and_refuses_one() {
                 .await;
             assert_eq!(closed.status, StatusCode::SEE_OTHER, "{}", closed.text());
             let html = triage.get(app, &case).await.text();
-            assert!(html.contains("This case is closed. It can be read but not changed."));
-            assert!(!html.contains("reopened"));
+            assert!(html.contains(
+                "This case is closed. It can be read but not changed. It cannot be reopened."
+            ));
+            assert!(!html.contains("can reopen it"));
+            assert!(!html.contains("To work on it again"));
             assert!(!html.contains("Reopen"));
             assert!(!html.contains(&format!("{case}/transitions/")));
             // Asking anyway is refused, and the case stays closed.

@@ -275,3 +275,193 @@ async fn the_queue_opens_a_small_sealed_summary_and_older_rows_are_filled_in() {
         })
         .await;
 }
+
+/// The `href` of the queue heading `text` (a sortable heading's link), if it is a link.
+fn heading_link(html: &str, text: &str) -> Option<String> {
+    let at = html.find(&format!(">{text}</a>"))?;
+    let start = html[..at].rfind("href=\"")? + 6;
+    let end = start + html[start..].find('"')?;
+    Some(
+        html[start..end]
+            .replace("&#x2f;", "/")
+            .replace("&#x3d;", "=")
+            .replace("&amp;", "&"),
+    )
+}
+
+/// The `aria-sort` of the queue heading `text`.
+fn aria_sort(html: &str, text: &str) -> String {
+    let html = &html[html.find("<thead").expect("a table")..];
+    let at = html
+        .find(&format!(">{text}<"))
+        .unwrap_or_else(|| panic!("no heading {text}"));
+    let start = html[..at].rfind("<th").unwrap();
+    let cell = &html[start..at];
+    let from = cell
+        .find("aria-sort=\"")
+        .map(|i| i + 11)
+        .unwrap_or(cell.len());
+    cell[from..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_headings_sort_on_the_server_keeping_the_filters_and_bad_values_name_their_field() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app: &TestApp| {
+            // Received in this order, an hour apart; due in the opposite order; the newest
+            // urgent.
+            let first = secos(app, "First Child").await;
+            app.state.staff.clock.advance(TimeDelta::hours(1));
+            let second = secos(app, "Second Child").await;
+            app.state.staff.clock.advance(TimeDelta::hours(1));
+            let third = secos(app, "Third Child").await;
+            for (reference, due) in [
+                (&first, "2031-03-03"),
+                (&second, "2031-02-02"),
+                (&third, "2031-01-01"),
+            ] {
+                sqlx::query("UPDATE referrals SET due_by = $1 WHERE reference = $2")
+                    .bind(due)
+                    .bind(reference)
+                    .execute(app.storage.pool())
+                    .await
+                    .unwrap();
+            }
+            sqlx::query("UPDATE referrals SET urgent = 1 WHERE reference = $1")
+                .bind(&first)
+                .execute(app.storage.pool())
+                .await
+                .unwrap();
+            let (mut triage, actor) = signed_in(app, Role::Triage, Some("secos")).await;
+            let order = |html: &str| {
+                let mut refs = vec![first.clone(), second.clone(), third.clone()];
+                refs.sort_by_key(|r| html.find(&format!(">{r}</a>")).unwrap());
+                refs
+            };
+
+            // The usual order: urgent first, then by due date; "Band" is the sorted heading.
+            let html = triage.get(app, "/staff/queue").await.text();
+            assert_eq!(order(&html), [first.clone(), third.clone(), second.clone()]);
+            assert_eq!(aria_sort(&html, "Band"), "descending");
+            assert_eq!(aria_sort(&html, "Received"), "none");
+            assert!(
+                html.contains("Urgent first, then new information"),
+                "{html}"
+            );
+            // Dates in words.
+            assert!(html.contains("1 January 2031"), "{html}");
+
+            // Received, oldest first, then the other way round from the same heading.
+            let received = heading_link(&html, "Received").expect("Received is a link");
+            assert!(
+                received.contains("sort=received&order=ascending"),
+                "{received}"
+            );
+            let html = triage.get(app, &received).await.text();
+            assert_eq!(order(&html), [first.clone(), second.clone(), third.clone()]);
+            assert_eq!(aria_sort(&html, "Received"), "ascending");
+            assert_eq!(aria_sort(&html, "Band"), "none");
+            assert!(html.contains("Oldest first"), "{html}");
+            let newest = heading_link(&html, "Received").unwrap();
+            assert!(newest.contains("order=descending"), "{newest}");
+            let html = triage.get(app, &newest).await.text();
+            assert_eq!(order(&html), [third.clone(), second.clone(), first.clone()]);
+            assert_eq!(aria_sort(&html, "Received"), "descending");
+
+            // Due date, soonest first.
+            let html = triage.get(app, "/staff/queue?sort=due").await.text();
+            assert_eq!(order(&html), [third.clone(), second.clone(), first.clone()]);
+            assert_eq!(aria_sort(&html, "Due"), "ascending");
+
+            // The filters stay in the headings' links, and the sort in the filter form.
+            let html = triage
+                .get(
+                    app,
+                    "/staff/queue?service=secos&urgent=&sort=received&order=descending",
+                )
+                .await
+                .text();
+            let due = heading_link(&html, "Due").unwrap();
+            assert!(
+                due.contains("service=secos") && due.contains("sort=due&order=ascending"),
+                "{due}"
+            );
+            assert!(html.contains("name=\"sort\" value=\"received\""), "{html}");
+            assert!(
+                html.contains("name=\"order\" value=\"descending\""),
+                "{html}"
+            );
+            let entries = queue_entries(app, &actor).await;
+            assert!(
+                entries
+                    .last()
+                    .unwrap()
+                    .contains("sort=received order=descending"),
+                "{entries:?}"
+            );
+
+            // Unknown values: a clear page naming the field, never a 500.
+            for (path, field) in [
+                ("/staff/queue?sort=name", "sort"),
+                ("/staff/queue?sort=due&order=sideways", "order"),
+            ] {
+                let refused = triage.get(app, path).await;
+                assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{path}");
+                let text = refused.text();
+                assert!(
+                    text.contains(&format!("The “{field}” in the page address")),
+                    "{text}"
+                );
+                assert!(text.contains("Cases cannot be sorted that way"), "{text}");
+            }
+
+            // Every team's queue (an administrator's) has no index in those orders: it keeps
+            // the usual order and its headings are not links.
+            let (mut admin, _) = signed_in(app, Role::Admin, None).await;
+            let html = admin.get(app, "/staff/queue?sort=received").await.text();
+            assert!(heading_link(&html, "Received").is_none(), "{html}");
+            assert_eq!(aria_sort(&html, "Band"), "descending");
+            assert_eq!(order(&html), [first.clone(), third.clone(), second.clone()]);
+        })
+        .await;
+}
+
+/// On SQLite, one team's queue in each order is read from an index in that order, never
+/// sorted (no temporary B-tree), forwards and backwards.
+#[tokio::test]
+async fn each_sort_of_a_teams_queue_is_read_from_an_index() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app: &TestApp| {
+            if app.storage.kind() != haven::config::DatabaseKind::Sqlite {
+                return;
+            }
+            for order in [
+                "received_at, reference",
+                "received_at DESC, reference DESC",
+                "queue_due, received_at, reference",
+                "queue_due DESC, received_at DESC, reference DESC",
+            ] {
+                let sql = format!(
+                    "EXPLAIN QUERY PLAN SELECT reference FROM referrals \
+                     WHERE team = 'secos' AND service = 'secos' ORDER BY {order} LIMIT 50"
+                );
+                let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .fetch_all(app.storage.pool())
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.try_get::<String, _>("detail").unwrap())
+                    .collect();
+                let plan = plan.join("; ");
+                assert!(!plan.contains("TEMP B-TREE"), "{order}: {plan}");
+                assert!(plan.contains("referrals_queue_"), "{order}: {plan}");
+            }
+        })
+        .await;
+}

@@ -65,6 +65,34 @@ impl Reason {
             self.field.level_label(self.level)
         )
     }
+
+    /// How strongly this field speaks for or against the same young person, in words for
+    /// staff ("strong agreement", "disagrees"), from its weight (log2 of the likelihood
+    /// ratio: 3 bits is 8 times likelier, 1 bit twice as likely).
+    pub fn strength_words(&self) -> &'static str {
+        strength_words(self.weight)
+    }
+}
+
+/// A field's weight (log2(m/u)) in words: "strong agreement" (8 times likelier or more for
+/// the same person), "agreement" (twice or more), "weak agreement", "says little either
+/// way", "weak disagreement", "disagrees" (half as likely or less), "strongly disagrees".
+pub fn strength_words(weight: f64) -> &'static str {
+    if weight >= 3.0 {
+        "strong agreement"
+    } else if weight >= 1.0 {
+        "agreement"
+    } else if weight >= 0.25 {
+        "weak agreement"
+    } else if weight > -0.25 {
+        "says little either way"
+    } else if weight > -1.0 {
+        "weak disagreement"
+    } else if weight > -3.0 {
+        "disagrees"
+    } else {
+        "strongly disagrees"
+    }
 }
 
 /// A match probability and why: every field both records had, its level and weight.
@@ -182,6 +210,17 @@ mod tests {
         p.add(IdentifierKind::DateOfBirth, dob);
         p.add(IdentifierKind::Postcode, postcode);
         p
+    }
+
+    #[test]
+    fn weights_in_words() {
+        assert_eq!(strength_words(6.2), "strong agreement");
+        assert_eq!(strength_words(1.5), "agreement");
+        assert_eq!(strength_words(0.5), "weak agreement");
+        assert_eq!(strength_words(0.0), "says little either way");
+        assert_eq!(strength_words(-0.5), "weak disagreement");
+        assert_eq!(strength_words(-2.0), "disagrees");
+        assert_eq!(strength_words(-7.0), "strongly disagrees");
     }
 
     #[test]

@@ -119,8 +119,11 @@ pub fn fill(input: &FillInput<'_>) -> Result<CaseDocument, DocumentError> {
             "reference": referral.reference,
             "service": input.def.name,
             "received": day_in_words(haven_core::calendar::london_date(referral.received_at)),
-            "status": referral.status,
-            "band": band.unwrap_or_else(|| "not banded".to_owned()),
+            // In words: the state's label, the band without underscores ("very high").
+            "status": input.def.workflow.as_ref()
+                .and_then(|w| w.states.iter().find(|s| s.key == referral.status))
+                .map_or_else(|| referral.status.replace('_', " "), |s| s.label.clone()),
+            "band": band.map_or_else(|| "not banded".to_owned(), |b| b.replace('_', " ")),
             "suggested_band": referral.suggested_band,
             "confirmed_band": referral.confirmed_band,
             "worker": referral.assignee,

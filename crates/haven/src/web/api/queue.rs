@@ -16,7 +16,7 @@ use crate::cases::queue::closed_states;
 use crate::policy::Action;
 use crate::services::Registry;
 use crate::storage::audit::AuditEntry;
-use crate::storage::queue::{QueueFilter, QueueItem};
+use crate::storage::queue::{QueueFilter, QueueItem, QueueOrder};
 use crate::storage::timestamp;
 use crate::web::AppState;
 use crate::web::error::{ApiError, ErrorBody};
@@ -207,6 +207,7 @@ pub fn filter_from_params(
         reference: None,
         references: None,
         open_person: false,
+        order: QueueOrder::default(),
         limit: per_page,
         offset: (page - 1).saturating_mul(per_page),
     };

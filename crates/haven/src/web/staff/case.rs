@@ -390,7 +390,7 @@ pub(super) fn transitions(state: &AppState, staff: &Staff, case: &CaseFile) -> V
         .into_iter()
         .map(|t| {
             json!({
-                "to": t.to, "label": t.label, "reason_required": t.reason_required,
+                "to": t.to, "label": t.label, "reason_required": t.reason_required, "reopen": t.reopen,
                 "outcomes": closure_outcomes(def, &t.to),
                 "shared_for": t.decisions.iter().filter(|d| t.shares_reason(Some(&d.key))).map(|d| d.label.clone()).collect::<Vec<_>>(),
                 "sends_link": t.invite_stage.is_some(),
@@ -443,6 +443,52 @@ fn required_actions(case: &CaseFile, people: &HashMap<String, String>) -> Vec<Va
         .collect()
 }
 
+/// What the closed banner of the summary says a closed case still allows, exactly as the
+/// workflow has it: the reopen steps this person may take (`reopen`, their labels), else who
+/// may reopen it (`reopen_by`, roles in words), else that it cannot be reopened; and any
+/// other step the workflow still offers from the state (`others`). `None` when the case is
+/// not closed.
+fn closed_words(def: &ServiceDefinition, status: &str, steps: &[Value]) -> Option<Value> {
+    if !crate::cases::is_closed(def, status) {
+        return None;
+    }
+    let label = |t: &Value| {
+        t.get("label")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let is_reopen = |t: &Value| t.get("reopen").and_then(Value::as_bool) == Some(true);
+    let reopen: Vec<String> = steps.iter().filter(|t| is_reopen(t)).map(label).collect();
+    let others: Vec<String> = steps.iter().filter(|t| !is_reopen(t)).map(label).collect();
+    // Who the workflow lets reopen it, when this person may not: "A triage officer or
+    // manager".
+    let mut roles: Vec<String> = Vec::new();
+    let reopens_here = def
+        .workflow
+        .iter()
+        .flat_map(|w| w.transitions.iter())
+        .filter(|t| t.reopen && t.from.iter().any(|f| f == status));
+    for role in reopens_here.flat_map(|t| t.roles.iter()) {
+        if let Ok(role) = role.parse::<haven_core::role::Role>() {
+            let words = role.label().to_lowercase();
+            if !roles.contains(&words) {
+                roles.push(words);
+            }
+        }
+    }
+    let reopen_by = (reopen.is_empty() && !roles.is_empty()).then(|| {
+        let joined = roles.join(" or ");
+        let article = if joined.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "An"
+        } else {
+            "A"
+        };
+        format!("{article} {joined}")
+    });
+    Some(json!({ "reopen": reopen, "reopen_by": reopen_by, "others": others }))
+}
+
 /// The case summary (`GET /staff/cases/{reference}`): the identity bar, the case's actions
 /// as a button menu, the key facts, the required actions in brief, notes and messages.
 async fn summary(
@@ -473,9 +519,7 @@ async fn summary(
         item("Confirm band".to_owned(), format!("{base}/band"));
     }
     let steps = transitions(state, &staff, case);
-    // On a closed case the workflow's steps are its reopen transitions (the only ones that
-    // may leave a closed state).
-    let reopens = crate::cases::is_closed(def, &referral.status) && !steps.is_empty();
+    let closed = closed_words(def, &referral.status, &steps);
     for t in steps {
         let to = t.get("to").and_then(Value::as_str).unwrap_or_default();
         let label = t.get("label").and_then(Value::as_str).unwrap_or_default();
@@ -526,7 +570,7 @@ async fn summary(
     Ok(json!({
         "people": linked,
         "menu": menu,
-        "reopens": reopens,
+        "closed_words": closed,
         "case": {
             "status": state_label(def, &referral.status),
             "received": when(referral.received_at),

@@ -38,11 +38,12 @@ pub async fn panel(
                 "service": l.service_name,
                 "received": when(l.received_at),
                 "percent": format!("{:.0}%", (l.explanation.probability * 100.0).floor()),
+                "percent_exact": format!("{:.2}%", l.explanation.probability * 100.0),
                 "confirmed": l.confirmed == Some(true),
                 "reasons": l.explanation.reasons.iter().map(|r| json!({
                     "words": r.words(),
-                    "weight": format!("{:+.1}", r.weight),
-                    "for": r.weight > 0.0,
+                    "strength": r.strength_words(),
+                    "weight": format!("{:+.1}", r.weight).replace('-', "\u{2212}"),
                 })).collect::<Vec<_>>(),
             })
         })

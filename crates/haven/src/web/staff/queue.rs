@@ -1,24 +1,27 @@
 //! `GET /staff/queue`: a team's cases, filtered (service, status, band, urgent, overdue,
 //! assignee) and sorted as the API sorts (`storage::queue`: urgent, new information, band,
-//! due date), or found by its exact reference. Each row names the young person and their age
+//! due date) or, on one team's queue, by the MOJ sortable table's headings (`sort=received`
+//! or `due`, `order=ascending|descending`: server-side links that keep the filters, each
+//! order read from an index), or found by its exact reference. Each row names the young person and their age
 //! (the page's rows' small sealed young person summaries opened in one read) and, for urgent cases, how long they have
 //! waited. Every page view is ONE audit entry naming the filters and the references shown.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use haven_core::answer_words::day_in_words;
 use haven_core::calendar;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::case::{band_words, when};
+use super::case::band_words;
 use super::error::StaffError;
 use super::render::page;
 use super::session::SignedIn;
 use crate::cases::queue::{closed_states, waited_words};
 use crate::policy::Action;
 use crate::storage::audit::AuditEntry;
-use crate::storage::queue::QueueFilter;
+use crate::storage::queue::{QueueFilter, QueueOrder, QueueSort};
 use crate::web::AppState;
 use haven_core::young_person::PersonSummary;
 
@@ -47,8 +50,84 @@ pub struct QueueQuery {
     /// An exact reference (`SEC-ABCD-1234`), any case and spacing.
     #[serde(default)]
     pub reference: String,
+    /// What to sort by: `priority` (the default), `received` or `due` ([`Sorting`]).
+    #[serde(default)]
+    pub sort: String,
+    /// `ascending` or `descending`; empty for the sort's usual way round.
+    #[serde(default)]
+    pub order: String,
     #[serde(default)]
     pub page: Option<u32>,
+}
+
+/// The queue's sortable headings: the parameter value, the heading, and which way round
+/// the sort usually goes (as `aria-sort` says it). Only one team's queue offers any but the
+/// first: an index keyed by team serves each (migration `20250101000037_queue_sorts.sql`).
+const SORTS: [(&str, QueueSort, &str, &str); 3] = [
+    // Most urgent and most serious band first: "descending" priority.
+    ("priority", QueueSort::Priority, "Band", "descending"),
+    // Oldest first.
+    ("received", QueueSort::Received, "Received", "ascending"),
+    // Soonest due first.
+    ("due", QueueSort::Due, "Due", "ascending"),
+];
+
+/// The order asked for, parsed: its parameter value, the storage order and `aria-sort`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Sorting {
+    key: &'static str,
+    order: QueueOrder,
+    /// `ascending` or `descending`.
+    direction: &'static str,
+}
+
+/// `sort` and `order` of the query, checked: an unknown value is refused naming its field.
+fn sorting(query: &QueueQuery) -> Result<Sorting, (&'static str, String)> {
+    let sort = match query.sort.trim() {
+        "" => "priority",
+        other => other,
+    };
+    let Some((key, sort, _, usual)) = SORTS.iter().find(|(key, ..)| *key == sort).copied() else {
+        return Err((
+            "sort",
+            "Cases can be sorted by band (“priority”), date received (“received”) or due date (“due”)".to_owned(),
+        ));
+    };
+    let direction = match query.order.trim() {
+        "" => usual,
+        "ascending" => "ascending",
+        "descending" => "descending",
+        _ => {
+            return Err((
+                "order",
+                "The order can be “ascending” or “descending”".to_owned(),
+            ));
+        }
+    };
+    Ok(Sorting {
+        key,
+        order: QueueOrder {
+            sort,
+            reversed: direction != usual,
+        },
+        direction,
+    })
+}
+
+/// The caption saying how the rows are sorted.
+fn order_words(sorting: &Sorting) -> &'static str {
+    match (sorting.order.sort, sorting.order.reversed) {
+        (QueueSort::Priority, false) => {
+            "Urgent first, then new information from the referrer, then the most serious risk band, then by due date"
+        }
+        (QueueSort::Priority, true) => {
+            "Least serious first: the least serious risk band, then by latest due date, urgent cases last"
+        }
+        (QueueSort::Received, false) => "Oldest first, by the date received",
+        (QueueSort::Received, true) => "Newest first, by the date received",
+        (QueueSort::Due, false) => "Soonest due first; cases without a due date last",
+        (QueueSort::Due, true) => "Latest due date first; cases without a due date first",
+    }
 }
 
 /// A reference as typed, made exact: upper case, no spaces, only letters, digits and
@@ -77,11 +156,40 @@ pub async fn show(
     StaffError::from_decision(state.staff.policy.decide(&staff, Action::ViewQueue, None))?;
     let now = state.now();
     let page_number = query.page.unwrap_or(1).max(1);
-    let teams = if state.staff.policy.all_teams(staff.role) {
+    let teams: Option<Vec<String>> = if state.staff.policy.all_teams(staff.role) {
         None
     } else {
         // A role that works on one team sees only that team's queue (and none without one).
         Some(staff.team.iter().cloned().collect())
+    };
+    let sorting = match sorting(&query) {
+        Ok(sorting) => sorting,
+        Err((field, message)) => {
+            let mut context = super::render::chrome(&state, &session);
+            context.insert("title".to_owned(), json!("Cases cannot be sorted that way"));
+            context.insert(
+                "message".to_owned(),
+                json!(format!(
+                    "The “{field}” in the page address is not one the queue knows. {message}."
+                )),
+            );
+            return Ok(page(
+                StatusCode::BAD_REQUEST,
+                "error.html",
+                serde_json::Value::Object(context),
+            ));
+        }
+    };
+    // Only one team's queue has an index in each order; other queues keep the priority order.
+    let sortable = teams.as_ref().is_some_and(|t| t.len() == 1);
+    let sorting = if sortable {
+        sorting
+    } else {
+        Sorting {
+            key: "priority",
+            order: QueueOrder::default(),
+            direction: "descending",
+        }
     };
     // Workers of the teams this person sees, to filter by (allocation stores emails).
     let everyone = state.storage.all_staff().await?;
@@ -123,6 +231,7 @@ pub async fn show(
         open_person: true,
         reference: reference_of(&query.reference),
         references: None,
+        order: sorting.order,
         limit: PAGE_SIZE,
         offset: (page_number - 1).saturating_mul(PAGE_SIZE),
     };
@@ -134,7 +243,7 @@ pub async fn show(
     // One entry for the page, naming what was shown (references only, never content).
     let shown: Vec<&str> = rows.iter().map(|r| r.reference.as_str()).collect();
     search.reason = Some(format!(
-        "service={} status={} band={} urgent={} overdue={} assignee={} plan_overdue={} new_information={} reference={} page={page_number} shown={}",
+        "service={} status={} band={} urgent={} overdue={} assignee={} plan_overdue={} new_information={} reference={} sort={} order={} page={page_number} shown={}",
         query.service,
         query.status,
         query.band,
@@ -144,6 +253,8 @@ pub async fn show(
         query.plan_overdue,
         query.new_information,
         filter.reference.as_deref().unwrap_or_default(),
+        sorting.key,
+        sorting.direction,
         shown.join(",")
     ));
     state.storage.append_audit(&search).await?;
@@ -196,27 +307,54 @@ pub async fn show(
                 "urgent": r.urgent,
                 "band": r.confirmed_band.as_deref().or(r.suggested_band.as_deref()).map(band_words),
                 "band_confirmed": r.confirmed_band.is_some(),
-                "due_by": r.due_by.map(|d| d.format("%-d %b %Y").to_string()),
+                "due_by": r.due_by.map(day_in_words),
                 "overdue": !r.sla_met && r.due_by.is_some_and(|d| d < today) && !terminal.is_some_and(|s| s.terminal),
-                "received": when(r.received_at),
+                "received": day_in_words(calendar::london_date(r.received_at)),
                 "assignee": r.assignee.as_deref().map(|a| names.get(a).copied().unwrap_or(a)),
                 "plan_overdue": r.plan_overdue,
                 "new_information": r.new_information,
             })
         })
         .collect();
-    let base = format!(
-        "service={}&status={}&band={}&urgent={}&overdue={}&assignee={}&plan_overdue={}&new_information={}&reference={}",
-        query.service,
-        query.status,
-        query.band,
-        query.urgent,
-        query.overdue,
-        query.assignee,
-        query.plan_overdue,
-        query.new_information,
-        filter.reference.as_deref().unwrap_or_default()
-    );
+    // The filters, encoded (an email address may hold `+` or `&`), kept in every link.
+    let filters = serde_urlencoded::to_string([
+        ("service", query.service.as_str()),
+        ("status", query.status.as_str()),
+        ("band", query.band.as_str()),
+        ("urgent", query.urgent.as_str()),
+        ("overdue", query.overdue.as_str()),
+        ("assignee", query.assignee.as_str()),
+        ("plan_overdue", query.plan_overdue.as_str()),
+        ("new_information", query.new_information.as_str()),
+        ("reference", filter.reference.as_deref().unwrap_or_default()),
+    ])
+    .unwrap_or_default();
+    let base = format!("{filters}&sort={}&order={}", sorting.key, sorting.direction);
+    // Each sortable heading: the active one with its `aria-sort` and a link the other way
+    // round; the others with a link in their usual order (back to the first page).
+    let headings: serde_json::Map<String, serde_json::Value> = SORTS
+        .iter()
+        .map(|(key, _, text, usual)| {
+            let active = *key == sorting.key;
+            let next = if active {
+                if sorting.direction == "ascending" {
+                    "descending"
+                } else {
+                    "ascending"
+                }
+            } else {
+                *usual
+            };
+            (
+                (*key).to_owned(),
+                json!({
+                    "text": text,
+                    "sort": if active { sorting.direction } else { "none" },
+                    "href": sortable.then(|| format!("/staff/queue?{filters}&sort={key}&order={next}")),
+                }),
+            )
+        })
+        .collect();
     Ok(page(
         StatusCode::OK,
         "queue.html",
@@ -231,6 +369,10 @@ pub async fn show(
             "may_sharing": super::render::may_sharing(&state, &staff),
             "may_dashboard": super::render::may_dashboard(&state, &staff),
             "rows": items,
+            "headings": headings,
+            "order_words": order_words(&sorting),
+            "sort": (sorting.key != "priority" || sorting.direction != "descending")
+                .then(|| json!({"sort": sorting.key, "order": sorting.direction})),
             "filters": query_json(&query),
             "services": services.iter().map(|d| json!({"id": d.id, "name": d.name})).collect::<Vec<_>>(),
             "statuses": statuses.iter().map(|(k, l)| json!({"key": k, "label": l})).collect::<Vec<_>>(),
