@@ -465,3 +465,26 @@ async fn each_sort_of_a_teams_queue_is_read_from_an_index() {
         })
         .await;
 }
+
+#[tokio::test]
+async fn a_search_typed_into_the_queue_address_goes_to_the_search_page_which_finds_the_case() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app: &TestApp| {
+            let reference = secos(app, "Marguerite Abernethy").await;
+            let (mut triage, _) = signed_in(app, Role::Triage, Some("secos")).await;
+            let answer = triage
+                .get(app, "/staff/queue?q=Margerite%20Abernethey")
+                .await;
+            assert_eq!(answer.status, StatusCode::SEE_OTHER);
+            let to = common::staff::location(&answer);
+            assert_eq!(to, "/staff/search?q=Margerite+Abernethey");
+            let found = triage.get(app, &to).await;
+            assert_eq!(found.status, StatusCode::OK);
+            assert!(
+                found.text().contains(&reference),
+                "the misspelt name finds the case"
+            );
+        })
+        .await;
+}

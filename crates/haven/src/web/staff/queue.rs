@@ -8,7 +8,7 @@
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use haven_core::answer_words::day_in_words;
 use haven_core::calendar;
 use serde::Deserialize;
@@ -50,6 +50,10 @@ pub struct QueueQuery {
     /// An exact reference (`SEC-ABCD-1234`), any case and spacing.
     #[serde(default)]
     pub reference: String,
+    /// A search by name, date of birth, postcode, phone, email or handle: answered by the
+    /// search page (`/staff/search`), where the person index finds it.
+    #[serde(default)]
+    pub q: String,
     /// What to sort by: `priority` (the default), `received` or `due` ([`Sorting`]).
     #[serde(default)]
     pub sort: String,
@@ -154,6 +158,10 @@ pub async fn show(
 ) -> Result<Response, StaffError> {
     let staff = session.staff();
     StaffError::from_decision(state.staff.policy.decide(&staff, Action::ViewQueue, None))?;
+    if let Some(q) = some(&query.q) {
+        let search = serde_urlencoded::to_string([("q", q.as_str())]).unwrap_or_default();
+        return Ok(Redirect::to(&format!("/staff/search?{search}")).into_response());
+    }
     let now = state.now();
     let page_number = query.page.unwrap_or(1).max(1);
     let teams: Option<Vec<String>> = if state.staff.policy.all_teams(staff.role) {
