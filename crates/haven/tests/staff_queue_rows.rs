@@ -479,7 +479,7 @@ async fn a_search_typed_into_the_queue_address_goes_to_the_search_page_which_fin
             assert_eq!(answer.status, StatusCode::SEE_OTHER);
             let to = common::staff::location(&answer);
             assert_eq!(to, "/staff/search?q=Margerite+Abernethey");
-            let found = triage.get(app, &to).await;
+            let found = triage.get(app, to).await;
             assert_eq!(found.status, StatusCode::OK);
             assert!(
                 found.text().contains(&reference),
