@@ -8,13 +8,13 @@
 // HAVEN_BIN overrides the binary (default ../target/debug/haven, which scripts/test builds).
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, execFileSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { launchBrowser, openPage, screenshot } from './lib.mjs'
-import { firstSignIn, staffAxe } from './staff-session.mjs'
+import { firstSignIn, staffAxe, serveDataDir } from './staff-session.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
@@ -28,16 +28,6 @@ function haven (args) {
   return execFileSync(bin, ['--data-dir', dataDir, ...args], { encoding: 'utf8' })
 }
 
-async function waitForServer (url) {
-  for (let i = 0; i < 100; i++) {
-    try {
-      const r = await fetch(`${url}/readyz`)
-      if (r.ok) return
-    } catch { /* not yet listening */ }
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  throw new Error('haven serve did not become ready')
-}
 
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'haven-e2e-dashboard-'))
@@ -47,13 +37,7 @@ before(async () => {
   oneTimePasswords.auditor = haven(['admin', 'create-user', '--email', 'auditor@example.org', '--role', 'auditor']).trim()
   haven(['dev', 'seed', '--count', '600', '--days', '400', '--batch', '200'])
   haven(['stats', 'rebuild'])
-  const port = 20000 + Math.floor(Math.random() * 20000)
-  base = `http://127.0.0.1:${port}`
-  server = spawn(bin, ['serve', '--bind', `127.0.0.1:${port}`, '--data-dir', dataDir], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, HAVEN_LOG: 'warn' }
-  })
-  await waitForServer(base)
+  ;({ server, base } = await serveDataDir(dataDir, { bin }))
   browser = await launchBrowser()
 })
 

@@ -10,13 +10,13 @@
 // Run: (cd e2e && node --test --test-concurrency=1 ./sharing.test.mjs)
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, execFileSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { launchBrowser, openPage, screenshot } from './lib.mjs'
-import { firstSignIn, staffAxe } from './staff-session.mjs'
+import { firstSignIn, staffAxe, serveDataDir } from './staff-session.mjs'
 import { uploadSampleFiles } from './uploads.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -31,29 +31,13 @@ function haven (args) {
   return execFileSync(bin, ['--data-dir', dataDir, ...args], { encoding: 'utf8' })
 }
 
-async function waitForServer (url) {
-  for (let i = 0; i < 150; i++) {
-    try {
-      const r = await fetch(`${url}/readyz`)
-      if (r.ok) return
-    } catch { /* not yet listening */ }
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  throw new Error('haven serve did not become ready')
-}
 
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'haven-e2e-sharing-'))
   for (const suffix of ['js', 'nojs']) {
     oneTimePasswords[suffix] = haven(['admin', 'create-user', '--email', `manager-${suffix}@secos.example`, '--role', 'manager', '--team', 'secos']).trim()
   }
-  const port = 20000 + Math.floor(Math.random() * 20000)
-  base = `http://127.0.0.1:${port}`
-  server = spawn(bin, ['serve', '--bind', `127.0.0.1:${port}`, '--data-dir', dataDir], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, HAVEN_LOG: 'warn' }
-  })
-  await waitForServer(base)
+  ;({ server, base } = await serveDataDir(dataDir, { bin }))
   browser = await launchBrowser()
 })
 

@@ -1,11 +1,35 @@
 // Shared helpers of the staff browser tests: one-time codes, the first sign-in of an account
-// made with `haven admin create-user`, axe-core on staff pages, and a workflow step.
+// made with `haven admin create-user`, axe-core on staff pages, a workflow step, and serving a data
+// directory the test prepared with the CLI (`serveDataDir`).
 //
 //   import { totp, firstSignIn, staffAxe, takeStep, chronology } from './staff-session.mjs'
 import assert from 'node:assert/strict'
 import { createHmac } from 'node:crypto'
 import { AxeBuilder } from '@axe-core/playwright'
-import { WCAG_TAGS, axeWithoutJavaScript } from './lib.mjs'
+import { spawn } from 'node:child_process'
+import { join } from 'node:path'
+import { ROOT, WCAG_TAGS, axeWithoutJavaScript } from './lib.mjs'
+
+/**
+ * `haven serve` on a data directory the test prepared with the CLI (accounts, seeds, mail),
+ * on a random loopback port; resolves once /readyz answers. Returns { server, base }.
+ */
+export async function serveDataDir (dataDir, { bin = process.env.HAVEN_BIN ?? join(ROOT, 'target/debug/haven') } = {}) {
+  const port = 20000 + Math.floor(Math.random() * 20000)
+  const base = `http://127.0.0.1:${port}`
+  const server = spawn(bin, ['serve', '--bind', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, HAVEN_LOG: 'warn' }
+  })
+  for (let i = 0; i < 150; i++) {
+    try {
+      if ((await fetch(`${base}/readyz`)).ok) return { server, base }
+    } catch { /* not yet listening */ }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  server.kill('SIGTERM')
+  throw new Error('haven serve did not become ready')
+}
 
 /** RFC 6238 code (HMAC-SHA1, 6 digits, 30 s) for a base32 secret at `at` (ms). */
 export function totp (secretBase32, at = Date.now()) {
