@@ -3,8 +3,33 @@
 
 use haven_core::young_person::PersonSummary;
 
+use crate::access::Staff;
 use crate::services::Registry;
+use crate::storage::audit::AuditEntry;
+use crate::storage::queue::{QueueFilter, QueuePage};
 use crate::storage::{Storage, StorageError};
+
+/// One page of the work queue, for the API and the staff page alike. The caller has checked
+/// `view_queue` and limited `filter.teams` to what the member of staff sees. One audit entry
+/// per page (`queue.searched`), naming the filters (`filters`, in the caller's words) and the
+/// references shown, never their content.
+pub async fn read(
+    storage: &Storage,
+    staff: &Staff,
+    filter: &QueueFilter,
+    filters: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<QueuePage, StorageError> {
+    let found = storage.queue(filter).await?;
+    let shown: Vec<&str> = found.items.iter().map(|r| r.reference.as_str()).collect();
+    let entry = AuditEntry {
+        record_id: None,
+        reason: Some(format!("{filters} shown={}", shown.join(","))),
+        ..AuditEntry::new(now, staff.actor(), "queue.searched", "queue", "")
+    };
+    storage.append_audit(&entry).await?;
+    Ok(found)
+}
 
 /// `service:state` of every terminal state of every loaded service.
 pub fn closed_states(registry: &Registry) -> Vec<String> {

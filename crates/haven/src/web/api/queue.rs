@@ -15,7 +15,6 @@ use crate::access::Staff;
 use crate::cases::queue::closed_states;
 use crate::policy::Action;
 use crate::services::Registry;
-use crate::storage::audit::AuditEntry;
 use crate::storage::queue::{QueueFilter, QueueItem, QueueOrder};
 use crate::storage::timestamp;
 use crate::web::AppState;
@@ -264,12 +263,18 @@ pub async fn list(
         let hits = crate::cases::people::search(&state.cases(), &staff, &q, now).await?;
         filter.references = Some(hits.into_iter().map(|h| h.reference).collect());
     }
-    let found = state.storage.queue(&filter).await?;
-    let entry = AuditEntry {
-        record_id: None,
-        ..AuditEntry::new(now, staff.actor(), "queue.searched", "queue", "")
-    };
-    state.storage.append_audit(&entry).await?;
+    let mut filters: Vec<String> = params
+        .iter()
+        .filter(|(k, _)| k.as_str() != "q")
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    filters.sort();
+    if params.contains_key("q") {
+        // The words searched for may be a name: only that a search was made.
+        filters.push("q=(search)".to_owned());
+    }
+    let found =
+        crate::cases::queue::read(&state.storage, &staff, &filter, &filters.join(" "), now).await?;
     Ok(Json(QueueView {
         items: found
             .items

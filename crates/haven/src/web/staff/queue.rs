@@ -20,7 +20,6 @@ use super::render::page;
 use super::session::SignedIn;
 use crate::cases::queue::{closed_states, waited_words};
 use crate::policy::Action;
-use crate::storage::audit::AuditEntry;
 use crate::storage::queue::{QueueFilter, QueueOrder, QueueSort};
 use crate::web::AppState;
 use haven_core::young_person::PersonSummary;
@@ -243,15 +242,8 @@ pub async fn show(
         limit: PAGE_SIZE,
         offset: (page_number - 1).saturating_mul(PAGE_SIZE),
     };
-    let found = state.storage.queue(&filter).await?;
-    let more = i64::from(page_number) * i64::from(PAGE_SIZE) < found.total;
-    let rows = found.items;
-    let mut search = AuditEntry::new(now, staff.actor(), "queue.searched", "queue", "");
-    search.record_id = None;
-    // One entry for the page, naming what was shown (references only, never content).
-    let shown: Vec<&str> = rows.iter().map(|r| r.reference.as_str()).collect();
-    search.reason = Some(format!(
-        "service={} status={} band={} urgent={} overdue={} assignee={} plan_overdue={} new_information={} reference={} sort={} order={} page={page_number} shown={}",
+    let filters = format!(
+        "service={} status={} band={} urgent={} overdue={} assignee={} plan_overdue={} new_information={} reference={} sort={} order={} page={page_number}",
         query.service,
         query.status,
         query.band,
@@ -263,9 +255,10 @@ pub async fn show(
         filter.reference.as_deref().unwrap_or_default(),
         sorting.key,
         sorting.direction,
-        shown.join(",")
-    ));
-    state.storage.append_audit(&search).await?;
+    );
+    let found = crate::cases::queue::read(&state.storage, &staff, &filter, &filters, now).await?;
+    let more = i64::from(page_number) * i64::from(PAGE_SIZE) < found.total;
+    let rows = found.items;
     let services: Vec<_> = state
         .registry
         .definitions()
