@@ -1,7 +1,8 @@
 // Browser test of the service dashboards (issue 17): a SECOS manager and an auditor read the
 // counts of a seeded database (`haven dev seed`, folded by `haven stats rebuild`): the
 // summary, each chart (an SVG image that loads) with its table, the date range with an error
-// naming its field, another team's service for the auditor, the print view. Headless Debian
+// naming its field, another team's service for the auditor (referrals by concern, where
+// out-of-scope reporters were signposted), the print view. Headless Debian
 // Chromium driven by playwright-core, axe-core (WCAG 2.2 AA) on every page, JavaScript on and
 // off. With HAVEN_SCREENSHOTS=1 it saves screenshots under docs/walkthrough/dashboard/.
 //
@@ -9,7 +10,7 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -38,6 +39,17 @@ before(async () => {
   haven(['dev', 'seed', '--count', '600', '--days', '400', '--batch', '200'])
   haven(['stats', 'rebuild'])
   ;({ server, base } = await serveDataDir(dataDir, { bin }))
+  // Two out-of-scope reports (bullying: signposted to Childline and the NSPCC), then a fold.
+  const answers = JSON.parse(readFileSync(join(root, 'services/samples/ceop-report-bullying.json'), 'utf8'))
+  for (let i = 0; i < 2; i++) {
+    const response = await fetch(`${base}/api/v1/submissions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ service: 'ceop', stage: 'report', audience: 'young_person', answers })
+    })
+    assert.equal(response.status, 200, await response.text())
+  }
+  haven(['stats', 'fold'])
   browser = await launchBrowser()
 })
 
@@ -118,5 +130,11 @@ test('an auditor chooses any team\'s service', async () => {
   await chartsLoaded(page)
   await screenshot(page, 'dashboard', 'auditor-ceop')
   await screenshot(page, 'dashboard', 'auditor-out-of-scope', { scrollTo: '#section-out_of_scope' })
+  // Accepted referrals by concern (the seeded reports carry theirs) and where out-of-scope
+  // reporters were signposted.
+  assert.match(await page.textContent('#section-concern'), /Referrals by concern/)
+  assert.match(await page.textContent('#section-out_of_scope_signpost'), /Childline/)
+  await screenshot(page, 'dashboard', 'auditor-concern', { scrollTo: '#section-concern' })
+  await screenshot(page, 'dashboard', 'auditor-signposts', { scrollTo: '#section-out_of_scope_signpost' })
   await close()
 })

@@ -338,6 +338,34 @@ impl Storage {
         rows.iter().map(export_from_row).collect()
     }
 
+    /// The bytes of one file handed over for a case (`None` when it is not this case's),
+    /// with no audit entry: for a caller that audits the export it is part of (a subject
+    /// access release's bundle, `subject_access.downloaded`).
+    #[instrument(skip_all)]
+    pub async fn onward_export_content(
+        &self,
+        referral_id: &str,
+        export_id: &str,
+    ) -> Result<Option<Zeroizing<Vec<u8>>>, StorageError> {
+        let row = query("SELECT content FROM onward_exports WHERE id = $1 AND referral_id = $2")
+            .bind(export_id)
+            .bind(referral_id)
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let stored: Vec<u8> = row.try_get(0)?;
+        let case = self.case_key(referral_id).await?;
+        Ok(Some(self.open_in_case(
+            case.as_ref(),
+            "onward_exports",
+            "content",
+            export_id,
+            &stored,
+        )?))
+    }
+
     /// One file handed over, with its bytes, if it belongs to this case's onward referral.
     /// Reading it again is itself an export: the chronology and the audit log record it.
     #[instrument(skip_all)]

@@ -56,6 +56,9 @@ pub struct NewReferral<'a> {
     /// The young person as the definition's `[people]` section reads them: indexed (blind
     /// tokens, sealed identity) in the same transaction. `None` for a service without one.
     pub identity: Option<&'a haven_core::people::Identity>,
+    /// The concern's option keys for the dashboards, in the clear
+    /// (`haven_core::statistics::concern_keys`: a closed list, never free text).
+    pub concerns: Option<&'a str>,
 }
 
 // Hand-written so answers and the receipt hash never reach a log line.
@@ -144,6 +147,7 @@ impl Storage {
         };
         let row = ReferralRow {
             person_index,
+            concerns: new.concerns.map(str::to_owned),
             answers: self.seal_json_in_case(&case, "referrals", "answers", &new.id, new.answers)?,
             person: new
                 .person
@@ -395,6 +399,8 @@ pub(crate) struct ReferralRow {
     pub alert: Option<SealedJob>,
     /// The person index entry (tokens and sealed identity), when there is one.
     pub person_index: Option<super::people::PersonRow>,
+    /// Clear: the concern's option keys ([`NewReferral::concerns`]).
+    pub concerns: Option<String>,
 }
 
 /// A mail job sealed ahead of its transaction.
@@ -524,9 +530,9 @@ async fn insert_referral(
     query(
         "INSERT INTO referrals (id, reference, service, stage, audience, status, team, received_at,
             urgent, suggested_band, in_scope, eligible, rules_version, due_by, answers, screening,
-            receipt_hash, created_at, updated_at, screening_rules_id, person, band_rank)
+            receipt_hash, created_at, updated_at, screening_rules_id, person, concerns, band_rank)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-            $20, $21, COALESCE((SELECT sb.band_rank FROM service_bands sb
+            $20, $21, $22, COALESCE((SELECT sb.band_rank FROM service_bands sb
                       WHERE sb.service = $3 AND sb.band = $10), 0))",
     )
     .bind(&row.id)
@@ -550,6 +556,7 @@ async fn insert_referral(
     .bind(&now)
     .bind(row.screening_rules_id)
     .bind(row.person.as_deref())
+    .bind(row.concerns.as_deref())
     .execute(&mut **tx)
     .await
     .map_err(StorageError::from_write)?;

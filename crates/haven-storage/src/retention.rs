@@ -80,6 +80,38 @@ pub const CASE_TABLES: [&str; 19] = [
     "case_keys",
 ];
 
+/// Every table destruction deletes from on PostgreSQL (the case's tables, the referral, its
+/// files' chunks, its jobs, the person index, emails destroyed by the inbox schedule and
+/// expired drafts), vacuumed after a run ([`Storage::checkpoint_after_destruction`]).
+pub const VACUUMED_TABLES: [&str; 26] = [
+    "email_intake",
+    "subject_access_requests",
+    "onward_exports",
+    "onward_referrals",
+    "referral_stages",
+    "invitations",
+    "plan_actions",
+    "plan_reviews",
+    "plan_goals",
+    "case_meetings",
+    "case_closures",
+    "case_notes",
+    "reporter_messages",
+    "referral_required_actions",
+    "referral_actions",
+    "referral_events",
+    "public_attachments",
+    "legal_holds",
+    "case_keys",
+    "public_attachment_chunks",
+    "jobs",
+    "person_records",
+    "person_tokens",
+    "person_links",
+    "public_drafts",
+    "referrals",
+];
+
 impl Storage {
     /// Every case whose status is one of `statuses` (the closed states of the loaded
     /// definitions), oldest first, with whether it is held.
@@ -344,15 +376,35 @@ impl Storage {
         Ok(true)
     }
 
-    /// Moves SQLite's write-ahead log into the database file and empties it, so deleted
-    /// pages (zeroed by `secure_delete`) leave no older copy there; nothing on PostgreSQL.
+    /// After destruction, so no older copy of deleted content is left in the database's own
+    /// files. SQLite: moves the write-ahead log into the database file and empties it
+    /// (deleted pages are already zeroed by `secure_delete`). PostgreSQL: a deleted row stays
+    /// in its page as a dead tuple until VACUUM makes its space reusable, so every table
+    /// destruction touches ([`VACUUMED_TABLES`]) is vacuumed with its indexes, one statement at a time outside
+    /// any transaction (VACUUM refuses to run inside one). A table that cannot be vacuumed
+    /// (another VACUUM running, a role without the right) is logged, never a failed run: the
+    /// case key is already destroyed, so what remains there no longer opens. Returns the
+    /// tables vacuumed.
     #[instrument(skip_all)]
-    pub async fn checkpoint_after_destruction(&self) -> Result<(), StorageError> {
+    pub async fn checkpoint_after_destruction(&self) -> Result<Vec<&'static str>, StorageError> {
         if self.kind == DatabaseKind::Sqlite {
             query("PRAGMA wal_checkpoint(TRUNCATE)")
                 .execute(&self.pool)
                 .await?;
+            return Ok(Vec::new());
         }
-        Ok(())
+        let mut done = Vec::new();
+        for table in VACUUMED_TABLES {
+            // Names are constants, never input. The simple query protocol: no statement
+            // to prepare, no implicit transaction around it.
+            // INDEX_CLEANUP ON: the index entries too, even when few rows died (VACUUM
+            // otherwise may skip the indexes, leaving a destroyed reference in one).
+            let sql = format!("VACUUM (INDEX_CLEANUP ON) {table}");
+            match sqlx::raw_sql(AssertSqlSafe(sql)).execute(&self.pool).await {
+                Ok(_) => done.push(table),
+                Err(e) => tracing::warn!(table, error = %e, "VACUUM after destruction failed"),
+            }
+        }
+        Ok(done)
     }
 }

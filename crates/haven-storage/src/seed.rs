@@ -144,7 +144,7 @@ impl Storage {
                 },
             });
         }
-        const REFERRAL_COLUMNS: usize = 26;
+        const REFERRAL_COLUMNS: usize = 27;
         for (chunk, states) in rows
             .chunks(ROWS_PER_INSERT)
             .zip(batch.chunks(ROWS_PER_INSERT))
@@ -157,7 +157,7 @@ impl Storage {
                     received_at, urgent, suggested_band, in_scope, eligible, rules_version, due_by,
                     answers, screening, receipt_hash, created_at, updated_at, band_rank,
                     confirmed_band, assignee, sla_met_at, new_information_at, screening_rules_id,
-                    person)
+                    person, concerns)
                  VALUES {}",
                 values.join(", ")
             );
@@ -198,7 +198,8 @@ impl Storage {
                     .bind(state.sla_met_at.map(timestamp))
                     .bind(state.new_information_at.map(timestamp))
                     .bind(row.screening_rules_id)
-                    .bind(row.person.as_deref());
+                    .bind(row.person.as_deref())
+                    .bind(row.concerns.as_deref());
             }
             insert
                 .execute(&mut *tx)

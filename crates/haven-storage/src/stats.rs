@@ -1,7 +1,9 @@
 //! Management information (issue 17): the aggregate table `daily_stats` the dashboards read,
 //! and what the folder reads to fill it: the days touched since its high-water mark
 //! (`stats_cursors`, one row per folder, written only by the folder), one service's day of
-//! referrals (clear, coded columns only) and that day's anonymous out-of-scope counts.
+//! referrals (clear, coded columns only) and that day's anonymous out-of-scope counts (by
+//! concern and audience, `outcome_counts`, and by signpost, `signpost_counts`: both written
+//! in one transaction, so `outcome_counts.updated_at` marks the day dirty for both).
 //! A day is always recomputed whole and replaced, so folding twice changes nothing.
 
 use std::collections::BTreeSet;
@@ -163,7 +165,8 @@ impl Storage {
                             WHERE l.referral_a = r.id AND l.decision = 'confirmed')
                         OR EXISTS (SELECT 1 FROM person_links l
                             WHERE l.referral_b = r.id AND l.decision = 'confirmed')
-                        THEN 1 ELSE 0 END AS BIGINT)
+                        THEN 1 ELSE 0 END AS BIGINT),
+                    r.concerns
              FROM referrals r
              WHERE r.service = $1 AND r.received_at >= $2 AND r.received_at < $3",
         )
@@ -192,6 +195,7 @@ impl Storage {
                     outcome: row.try_get(9)?,
                     by_email: row.try_get::<i64, _>(10)? != 0,
                     linked: row.try_get::<i64, _>(11)? != 0,
+                    concerns: row.try_get(12)?,
                 })
             })
             .collect()
@@ -219,6 +223,24 @@ impl Storage {
                     count: row.try_get(2)?,
                 })
             })
+            .collect()
+    }
+
+    /// The anonymous counts of one service's day by the signpost given (`signpost_counts`).
+    #[instrument(skip_all)]
+    pub async fn stats_signposts(
+        &self,
+        service: &str,
+        day: NaiveDate,
+    ) -> Result<Vec<(String, i64)>, StorageError> {
+        let rows =
+            query("SELECT signpost, count FROM signpost_counts WHERE day = $1 AND service = $2")
+                .bind(day.format("%Y-%m-%d").to_string())
+                .bind(service)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
             .collect()
     }
 

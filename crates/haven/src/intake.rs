@@ -255,10 +255,11 @@ pub async fn submit_via(
     if let Some(result) = result.as_ref().filter(|r| !r.accepted) {
         // Only option keys (never free text) reach the statistics.
         let concerns: Vec<&str> = result.reasons.iter().map(|r| r.key.as_str()).collect();
+        let signposts: Vec<&str> = result.signposts.iter().map(|s| s.key.as_str()).collect();
         // A person converting an email sees the refusal and decides; only real refusals count.
         if email.is_none() {
             storage
-                .count_not_accepted(today, &def.id, &submission.audience, &concerns)
+                .count_not_accepted(today, &def.id, &submission.audience, &concerns, &signposts)
                 .await?;
             metrics::counter!("haven_submissions_not_accepted_total", "service" => def.id.clone())
                 .increment(1);
@@ -294,6 +295,8 @@ pub async fn submit_via(
     let identity = def.identity(&submission.answers);
     // What the queue opens to name the young person (sealed with the case's key).
     let person = PersonSummary::of_referral(def, &submission.answers).to_json();
+    // The concern for the dashboards: option keys of a closed list, kept in the clear.
+    let concerns = haven_core::statistics::concern_keys(def, &submission.answers);
     for _ in 0..REFERENCE_ATTEMPTS {
         let id = crypto::new_id();
         let reference = crypto::new_reference(&def.reference_prefix);
@@ -330,6 +333,7 @@ pub async fn submit_via(
             uploads: &uploads,
             alert: alert.as_ref(),
             identity: identity.as_ref(),
+            concerns: concerns.as_deref(),
         };
         let stored = match email {
             None => storage.create_referral(&new).await,
@@ -651,8 +655,13 @@ pub async fn refuse_early(
         .flat_map(|r| r.reasons.iter())
         .map(|r| r.key.as_str())
         .collect();
+    let signposts: Vec<&str> = result
+        .iter()
+        .flat_map(|r| r.signposts.iter())
+        .map(|s| s.key.as_str())
+        .collect();
     storage
-        .count_not_accepted(today, &def.id, audience, &concerns)
+        .count_not_accepted(today, &def.id, audience, &concerns, &signposts)
         .await?;
     metrics::counter!("haven_submissions_not_accepted_total", "service" => def.id.clone())
         .increment(1);

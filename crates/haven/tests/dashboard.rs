@@ -2,8 +2,11 @@
 //! referrals themselves; folding again (and rebuilding) changes nothing; referrals and
 //! out-of-scope reports arriving after a fold are added by the next; a manager sees only
 //! their team's services (another's answers 404), an auditor every team's; the CSV export
-//! suppresses counts under 5, defuses spreadsheet formulas and is audited; a bad date is an
-//! error naming its field. Every test runs on SQLite and, with HAVEN_TEST_DATABASE_URL, on
+//! suppresses counts under 5, defuses spreadsheet formulas and is audited; each page view is
+//! audited (who, the service, the range; no numbers); accepted referrals are counted by
+//! their concern (kept in the clear at intake from the definition's `concern_question`) and
+//! out-of-scope reports by where they were signposted; a bad date is an error naming its
+//! field. Every test runs on SQLite and, with HAVEN_TEST_DATABASE_URL, on
 //! PostgreSQL.
 
 mod common;
@@ -87,7 +90,7 @@ async fn totals(app: &TestApp, service: &str) -> Totals {
 async fn truth(app: &TestApp, service: &str) -> BTreeMap<(String, String), i64> {
     let def = app.registry.get(service).unwrap();
     let rows = sqlx::query(
-        "SELECT audience, status, urgent, suggested_band, confirmed_band, assignee
+        "SELECT audience, status, urgent, suggested_band, confirmed_band, assignee, concerns
          FROM referrals WHERE service = $1",
     )
     .bind(service)
@@ -113,6 +116,14 @@ async fn truth(app: &TestApp, service: &str) -> BTreeMap<(String, String), i64> 
             dim::BAND_CONFIRMED,
             &r.get::<Option<String>, _>(4).unwrap_or(UNCONFIRMED.into()),
         );
+        if let Some(concerns) = r.get::<Option<String>, _>(6) {
+            if concerns.is_empty() {
+                add(dim::CONCERN, haven_core::statistics::NO_CONCERN);
+            }
+            for key in concerns.split(',').filter(|k| !k.is_empty()) {
+                add(dim::CONCERN, key);
+            }
+        }
         if !is_closed(def, &status) {
             let who = r
                 .get::<Option<String>, _>(5)
@@ -130,7 +141,13 @@ fn assert_matches_truth(service: &str, got: &Totals, want: &BTreeMap<(String, St
         assert_eq!(got.count(d, v), *n, "{service}: {d}={v}");
     }
     // Nothing counted that the truth does not have, for the dimensions it covers.
-    for d in [dim::AUDIENCE, dim::STATE, dim::URGENT, dim::OPEN_BY_WORKER] {
+    for d in [
+        dim::AUDIENCE,
+        dim::STATE,
+        dim::URGENT,
+        dim::OPEN_BY_WORKER,
+        dim::CONCERN,
+    ] {
         let sum: i64 = got.of_dimension(d).iter().map(|(_, n)| n).sum();
         let want_sum: i64 = want
             .iter()
@@ -150,7 +167,13 @@ async fn folding_counts_the_truth_once_and_adds_what_came_after() {
             let today = london_date(app.state.staff.clock.now());
             for _ in 0..3 {
                 app.storage
-                    .count_not_accepted(today, "ceop", "young_person", &["bullying"])
+                    .count_not_accepted(
+                        today,
+                        "ceop",
+                        "young_person",
+                        &["bullying"],
+                        &["childline", "nspcc_helpline"],
+                    )
                     .await
                     .unwrap();
             }
@@ -160,6 +183,15 @@ async fn folding_counts_the_truth_once_and_adds_what_came_after() {
             for service in ["secos", "ceop", "cyber-choices"] {
                 let got = totals(app, service).await;
                 assert_matches_truth(service, &got, &truth(app, service).await);
+            }
+            // The seeded CEOP and Cyber Choices referrals carry their concern.
+            for service in ["ceop", "cyber-choices"] {
+                let got = totals(app, service).await;
+                let concerned: i64 = got.of_dimension(dim::CONCERN).iter().map(|(_, n)| n).sum();
+                assert!(
+                    concerned >= got.count(dim::RECEIVED, "all"),
+                    "{service}: {concerned}"
+                );
             }
             let ceop = totals(app, "ceop").await;
             assert_eq!(ceop.count(dim::OUT_OF_SCOPE, "all"), 3);
@@ -198,7 +230,13 @@ async fn folding_counts_the_truth_once_and_adds_what_came_after() {
                 .await;
             assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
             app.storage
-                .count_not_accepted(today, "ceop", "parent_carer", &["fake_account"])
+                .count_not_accepted(
+                    today,
+                    "ceop",
+                    "parent_carer",
+                    &["fake_account"],
+                    &["report_harmful_content"],
+                )
                 .await
                 .unwrap();
             let out = haven(app, &["stats", "fold"], None);
@@ -213,6 +251,11 @@ async fn folding_counts_the_truth_once_and_adds_what_came_after() {
             let ceop = totals(app, "ceop").await;
             assert_eq!(ceop.count(dim::OUT_OF_SCOPE, "all"), 4);
             assert_eq!(ceop.count(dim::OUT_OF_SCOPE_AUDIENCE, "parent_carer"), 1);
+            assert_eq!(ceop.count(dim::OUT_OF_SCOPE_SIGNPOST, "childline"), 3);
+            assert_eq!(
+                ceop.count(dim::OUT_OF_SCOPE_SIGNPOST, "report_harmful_content"),
+                1
+            );
         })
         .await;
 }
@@ -407,6 +450,105 @@ async fn a_bad_date_is_an_error_naming_its_field() {
                 .get(app, "/staff/dashboard.csv?from-day=x&from-month=1&from-year=2026")
                 .await;
             assert_eq!(csv.status, StatusCode::UNPROCESSABLE_ENTITY);
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn referrals_by_concern_and_signposts_are_counted_and_every_view_audited() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            // One accepted CEOP report with two concerns, one refused (bullying).
+            let accepted = app
+                .post_json(
+                    "/api/v1/submissions",
+                    &json!({"service": "ceop", "stage": "report", "audience": "parent_carer",
+                            "answers": sample("ceop-report-parent")}),
+                )
+                .await;
+            assert_eq!(accepted.status, StatusCode::CREATED, "{}", accepted.text());
+            let reference = accepted.json()["reference"].as_str().unwrap().to_owned();
+            let refused = app
+                .post_json(
+                    "/api/v1/submissions",
+                    &json!({"service": "ceop", "stage": "report", "audience": "young_person",
+                            "answers": sample("ceop-report-bullying")}),
+                )
+                .await;
+            assert_eq!(refused.status, StatusCode::OK, "{}", refused.text());
+            assert_eq!(refused.json()["accepted"], false);
+            // Only the option keys are kept in the clear: no free text, no name.
+            let kept: Option<String> =
+                sqlx::query("SELECT concerns FROM referrals WHERE reference = $1")
+                    .bind(&reference)
+                    .fetch_one(app.storage.pool())
+                    .await
+                    .unwrap()
+                    .get(0);
+            assert_eq!(kept.as_deref(), Some("image_threat_or_blackmail,nude_image_request"));
+
+            stats::fold(&app.storage, &app.registry, app.state.staff.clock.now())
+                .await
+                .unwrap();
+            let ceop = totals(app, "ceop").await;
+            assert_eq!(ceop.count(dim::CONCERN, "nude_image_request"), 1);
+            assert_eq!(ceop.count(dim::CONCERN, "image_threat_or_blackmail"), 1);
+            assert_eq!(ceop.count(dim::CONCERN, "sexual_chat"), 0);
+            assert_eq!(ceop.count(dim::OUT_OF_SCOPE_SIGNPOST, "childline"), 1);
+            assert_eq!(ceop.count(dim::OUT_OF_SCOPE_SIGNPOST, "nspcc_helpline"), 1);
+
+            let (auditor, _) = account(app, Role::Auditor, None, "a-password-for-tests").await;
+            let mut browser = Browser::signed_in(app, &auditor).await;
+            let page = browser.get(app, "/staff/dashboard?service=ceop").await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+            let html = page.text();
+            assert!(html.contains("Referrals by concern"), "{html}");
+            assert!(html.contains("Someone online asked for nude or sexual pictures or videos"));
+            assert!(html.contains("id=\"table-concern\""), "{html}");
+            assert!(html.contains("Where out-of-scope reporters were signposted"));
+            assert!(html.contains("Childline"));
+            assert!(html.contains("id=\"table-out_of_scope_signpost\""), "{html}");
+            let chart = browser
+                .get(app, "/staff/dashboard/chart/concern.svg?service=ceop")
+                .await;
+            assert_eq!(chart.status, StatusCode::OK);
+            assert!(chart.text().starts_with("<svg"));
+            let csv = browser.get(app, "/staff/dashboard.csv?service=ceop").await;
+            assert_eq!(csv.status, StatusCode::OK);
+            let text = csv.text();
+            let line = text
+                .lines()
+                .find(|l| l.contains("Someone online asked for nude"))
+                .expect("the concern's row");
+            assert!(line.ends_with("\"fewer than 5\""), "a count of 1 is suppressed: {line}");
+            assert!(text.lines().any(|l| l.contains("Childline")), "{text}");
+
+            // Each page view is audited: who, the service and the range; never a number.
+            let print = browser.get(app, "/staff/dashboard?service=ceop&print=1").await;
+            assert_eq!(print.status, StatusCode::OK);
+            let rows = sqlx::query(
+                "SELECT actor, record_id, reason FROM audit_log WHERE action = 'dashboard.viewed'
+                 ORDER BY seq",
+            )
+            .fetch_all(app.storage.pool())
+            .await
+            .unwrap();
+            assert_eq!(rows.len(), 2, "the page and its print view; not the chart");
+            for row in &rows {
+                assert_eq!(row.get::<String, _>(0), format!("user:{auditor}"));
+                assert_eq!(row.get::<String, _>(1), "ceop");
+                let reason: String = row.get(2);
+                assert!(reason.starts_with("from=") && reason.contains(" to="), "{reason}");
+            }
+            let exported: i64 = sqlx::query(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'dashboard.exported' AND record_id = 'ceop'",
+            )
+            .fetch_one(app.storage.pool())
+            .await
+            .unwrap()
+            .get(0);
+            assert_eq!(exported, 1);
         })
         .await;
 }

@@ -2,7 +2,13 @@
 //! makes it due; a run destroys what is due (the case's key first, then every row, job and
 //! trace of it: a scan of the SQLite files and of every PostgreSQL row finds neither its
 //! sentinel nor its reference) with an audit entry holding no content; a held case stays.
-//! Every test runs on SQLite and, with HAVEN_TEST_DATABASE_URL, on PostgreSQL.
+//! On PostgreSQL the run vacuums every table it touched: `pageinspect` (when the server has
+//! it) reads every heap tuple and b-tree index item of those tables, dead ones included, and
+//! finds no copy of the reference. (What this does not prove: VACUUM does not zero the bytes
+//! of freed space inside a page until they are reused; the case's content there is sealed
+//! under the destroyed key, but the clear columns, the reference among them, may linger in
+//! free space until overwritten.) Every test runs on SQLite and, with
+//! HAVEN_TEST_DATABASE_URL, on PostgreSQL.
 
 mod common;
 
@@ -117,6 +123,95 @@ async fn case_tables(app: &TestApp) -> Vec<String> {
         .collect()
 }
 
+/// The schema of the `pageinspect` extension (created in `public` when the server offers
+/// it), or `None` when the server does not have it.
+async fn pageinspect(app: &TestApp) -> Option<String> {
+    let find = || async {
+        sqlx::query(
+            "SELECT CAST(n.nspname AS TEXT) FROM pg_extension e
+             JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pageinspect'",
+        )
+        .fetch_optional(app.storage.pool())
+        .await
+        .unwrap()
+        .map(|r| r.get::<String, _>(0))
+    };
+    if let Some(schema) = find().await {
+        return Some(schema);
+    }
+    let offered: i64 =
+        sqlx::query("SELECT COUNT(*) FROM pg_available_extensions WHERE name = 'pageinspect'")
+            .fetch_one(app.storage.pool())
+            .await
+            .unwrap()
+            .get(0);
+    if offered == 0 {
+        return None;
+    }
+    let _ = sqlx::raw_sql("CREATE EXTENSION IF NOT EXISTS pageinspect SCHEMA public")
+        .execute(app.storage.pool())
+        .await;
+    find().await
+}
+
+/// How many heap tuples (live or dead) and b-tree index items of `table` hold `needle`.
+async fn tuples_holding(app: &TestApp, schema: &str, table: &str, needle: &[u8]) -> i64 {
+    let heap = format!(
+        "SELECT COUNT(*) FROM generate_series(0,
+                CAST(pg_relation_size(CAST($1 AS regclass)) / 8192 AS INTEGER) - 1) AS b,
+             LATERAL {schema}.heap_page_items({schema}.get_raw_page($1, b)) AS i
+         WHERE i.t_data IS NOT NULL AND position(CAST($2 AS BYTEA) IN i.t_data) > 0"
+    );
+    let mut n: i64 = sqlx::query(sqlx::AssertSqlSafe(heap))
+        .bind(table)
+        .bind(needle)
+        .fetch_one(app.storage.pool())
+        .await
+        .unwrap()
+        .get(0);
+    let indexes: Vec<String> = sqlx::query(
+        "SELECT CAST(c.relname AS TEXT) FROM pg_index x
+         JOIN pg_class c ON c.oid = x.indexrelid JOIN pg_am a ON a.oid = c.relam
+         WHERE x.indrelid = CAST($1 AS regclass) AND a.amname = 'btree'",
+    )
+    .bind(table)
+    .fetch_all(app.storage.pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect();
+    let hex: Vec<String> = needle.iter().map(|b| format!("{b:02x}")).collect();
+    for index in indexes {
+        // Block 0 is the b-tree's meta page.
+        let items = format!(
+            "SELECT COUNT(*) FROM generate_series(1,
+                    CAST(pg_relation_size(CAST($1 AS regclass)) / 8192 AS INTEGER) - 1) AS b,
+                 LATERAL {schema}.bt_page_items($1, b) AS i
+             WHERE position($2 IN i.data) > 0"
+        );
+        let found: i64 = sqlx::query(sqlx::AssertSqlSafe(items))
+            .bind(&index)
+            .bind(hex.join(" "))
+            .fetch_one(app.storage.pool())
+            .await
+            .unwrap()
+            .get(0);
+        n += found;
+    }
+    n
+}
+
+#[test]
+fn every_case_table_is_vacuumed() {
+    for table in haven::storage::retention::CASE_TABLES {
+        assert!(
+            haven::storage::retention::VACUUMED_TABLES.contains(&table),
+            "{table} is not vacuumed after destruction"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_due_case_is_destroyed_without_trace_and_a_held_one_is_kept() {
     TestAppBuilder::default()
@@ -175,6 +270,17 @@ async fn a_due_case_is_destroyed_without_trace_and_a_held_one_is_kept() {
             assert!(report.destroyed.is_empty());
             assert!(app.storage.find_referral(&gone_ref).await.unwrap().is_some());
 
+            // PostgreSQL: the reference is in the referral's tuple and index items now (the
+            // scan can see it), and after the run in none, dead or alive.
+            let inspect = match app.engine {
+                Engine::Postgres => pageinspect(app).await,
+                Engine::Sqlite => None,
+            };
+            if let Some(schema) = &inspect {
+                let n = tuples_holding(app, schema, "referrals", gone_ref.as_bytes()).await;
+                assert!(n >= 2, "the heap tuple and the reference index item: {n}");
+            }
+
             // Two years on.
             let later: NaiveDate = due_on;
             let report = retention::run(&app.storage, &app.key, &plan, later, now, None)
@@ -217,6 +323,31 @@ async fn a_due_case_is_destroyed_without_trace_and_a_held_one_is_kept() {
             let bytes = persisted(app).await;
             for secret in ["Zephyrine Quillfeather", "Zephyrine", "Quillfeather", gone_ref.as_str()] {
                 assert_absent(&bytes, secret, &format!("{:?} after destruction", app.engine));
+            }
+            if app.engine == Engine::Postgres {
+                assert!(
+                    report.vacuumed >= haven::storage::retention::VACUUMED_TABLES.len(),
+                    "every table touched was vacuumed: {}",
+                    report.vacuumed
+                );
+            }
+            if let Some(schema) = &inspect {
+                for table in haven::storage::retention::VACUUMED_TABLES {
+                    let mut n = tuples_holding(app, schema, table, gone_ref.as_bytes()).await;
+                    // Another session's snapshot older than the deletes (a test running
+                    // alongside) keeps VACUUM from removing them: vacuum again once it ends.
+                    for _ in 0..10 {
+                        if n == 0 {
+                            break;
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                        app.storage.checkpoint_after_destruction().await.unwrap();
+                        n = tuples_holding(app, schema, table, gone_ref.as_bytes()).await;
+                    }
+                    assert_eq!(n, 0, "{table}: a dead tuple or index item still holds the reference");
+                }
+            } else if app.engine == Engine::Postgres {
+                eprintln!("pageinspect is not offered: dead tuples not inspected");
             }
         })
         .await;

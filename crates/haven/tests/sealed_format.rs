@@ -558,6 +558,7 @@ async fn screening_is_stored_as_the_rules_that_made_it_and_read_back_exactly() {
                 uploads: &[],
                 alert: None,
                 identity: None,
+                concerns: None,
             };
             app.storage.create_referral(&new).await.unwrap();
             let stored_odd = app

@@ -41,6 +41,7 @@ fn referral<'a>(
         uploads: &[],
         alert: None,
         identity: None,
+        concerns: None,
     }
 }
 
@@ -192,11 +193,23 @@ async fn not_accepted_reports_are_counted_without_content() {
     each_engine(async |app| {
         let day = NaiveDate::from_ymd_opt(2025, 3, 1).unwrap();
         app.storage
-            .count_not_accepted(day, "ceop", "young_person", &["fake_account", "bullying"])
+            .count_not_accepted(
+                day,
+                "ceop",
+                "young_person",
+                &["fake_account", "bullying"],
+                &[],
+            )
             .await
             .unwrap();
         app.storage
-            .count_not_accepted(day, "ceop", "young_person", &["bullying", "fake_account"])
+            .count_not_accepted(
+                day,
+                "ceop",
+                "young_person",
+                &["bullying", "fake_account"],
+                &[],
+            )
             .await
             .unwrap();
         let count = app

@@ -460,3 +460,189 @@ async fn another_teams_manager_gets_404_and_roles_without_the_action_403() {
         })
         .await;
 }
+
+/// A SECOS referral about [`CHILD`] with two files: the risk tool (the young person's) and
+/// an assessment that answers a third-party question; (reference, tool bytes, third-party
+/// bytes).
+async fn secos_with_files(app: &TestApp) -> (String, Vec<u8>, Vec<u8>) {
+    let mut tool = common::SAMPLE_PDF.to_vec();
+    tool.extend_from_slice(b"% the young person's risk tool, Ottoline");
+    tool.extend((0..200_000u32).map(|i| (i % 251) as u8));
+    let mut other = common::SAMPLE_PDF.to_vec();
+    other.extend_from_slice(b"% about Thaddeus, a third party");
+    let tool_id = app
+        .upload(
+            "secos",
+            "assessments.risk_assessment_tool",
+            "Risk tool Zoë.pdf",
+            &tool,
+        )
+        .await;
+    let other_id = app
+        .upload(
+            "secos",
+            "assessments.assessment_document",
+            "Assessment.pdf",
+            &other,
+        )
+        .await;
+    let mut answers = sample("secos-referral");
+    answers["young_person"]["name"] = json!(CHILD);
+    answers["assessments"]["risk_assessment_tool"] = json!(tool_id);
+    answers["assessments"]["assessment_document"] = json!(other_id);
+    let response = app
+        .post_json(
+            "/api/v1/submissions",
+            &json!({"service": "secos", "stage": "referral", "audience": "professional", "answers": answers}),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+    let reference = response.json()["reference"].as_str().unwrap().to_owned();
+    // The second file answers a third-party question (as a service may define one).
+    sqlx::query("UPDATE public_attachments SET question = 'lone_working.details' WHERE id = $1")
+        .bind(&other_id)
+        .execute(app.storage.pool())
+        .await
+        .unwrap();
+    (reference, tool, other)
+}
+
+fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let mut entry = archive.by_index(i).unwrap();
+            let mut out = Vec::new();
+            entry.read_to_end(&mut out).unwrap();
+            (entry.name().to_owned(), out)
+        })
+        .collect()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+#[tokio::test]
+async fn the_release_bundle_holds_the_files_and_withholds_third_party_ones() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let (reference, tool, other) = secos_with_files(app).await;
+            let id = id_of(app, &reference).await;
+            // A document made for Children's Services (which receives third-party
+            // information and who reported): withheld by default, as it holds both.
+            let onward = app
+                .storage
+                .record_onward_referral(&haven::storage::onward::NewOnwardReferral {
+                    referral_id: &id,
+                    kind: "childrens_services_referral",
+                    action_key: None,
+                    recipient: "Children's Services front door",
+                    lawful_basis: "public_task_safeguarding",
+                    consent_sought: true,
+                    consent_reason: None,
+                    sent_on: Utc::now().date_naive(),
+                    notes: None,
+                    mark_action_done: false,
+                    actor: "test",
+                    at: Utc::now(),
+                })
+                .await
+                .unwrap();
+            let onward_bytes = b"%PDF-1.4 the onward document naming Thaddeus".to_vec();
+            app.storage
+                .record_document_export(
+                    &haven::storage::onward::NewExport {
+                        referral_id: &id,
+                        onward_referral_id: &onward,
+                        format: "pdf",
+                        content: &onward_bytes,
+                    },
+                    "test",
+                    Utc::now(),
+                )
+                .await
+                .unwrap();
+
+            let mut manager = browser(app, Role::Manager, Some("secos")).await;
+            let page_path = open_request(app, &mut manager, &reference).await;
+            let html = manager.get(app, &page_path).await.text();
+            assert!(html.contains("Risk tool Zo"), "the file is listed in the preview");
+            let csrf = manager.csrf(app, &page_path).await;
+            let released = manager
+                .post(app, &format!("{page_path}/release"), &[("csrf", &csrf)])
+                .await;
+            assert_eq!(released.status, StatusCode::SEE_OTHER, "{}", released.text());
+            let page = manager.get(app, &page_path).await.text();
+            assert!(page.contains("/export/zip"), "{page}");
+
+            let bundle = manager.get(app, &format!("{page_path}/export/zip")).await;
+            assert_eq!(bundle.status, StatusCode::OK);
+            assert_eq!(bundle.header("content-type"), Some("application/zip"));
+            let disposition = bundle.header("content-disposition").unwrap();
+            assert!(disposition.starts_with("attachment; filename=\"subject-access-"), "{disposition}");
+            assert!(disposition.ends_with(".zip\""), "{disposition}");
+            assert_eq!(bundle.header("x-content-type-options"), Some("nosniff"));
+            let entries = unzip(&bundle.body);
+            let names: Vec<&String> = entries.keys().collect();
+            assert!(entries.contains_key("README.txt"), "{names:?}");
+            let pdf = entries.iter().find(|(n, _)| n.ends_with(".pdf") && !n.starts_with("files/"));
+            assert!(pdf.is_some_and(|(_, b)| b.starts_with(b"%PDF")), "{names:?}");
+            let (_, json_bytes) = entries
+                .iter()
+                .find(|(n, _)| n.ends_with(".json"))
+                .expect("the JSON is in the bundle");
+            let record: Value = serde_json::from_slice(json_bytes).unwrap();
+
+            // The young person's file, byte for byte; nothing of the third party's.
+            let files: Vec<(&String, &Vec<u8>)> =
+                entries.iter().filter(|(n, _)| n.starts_with("files/")).collect();
+            assert_eq!(files.len(), 1, "{names:?}");
+            assert_eq!(files[0].1, &tool, "the file's own bytes");
+            assert!(files[0].0.starts_with(&format!("files/{reference}/01-Risk_tool_Zo")), "{names:?}");
+            for bytes in entries.values() {
+                assert!(bytes != &other && bytes != &onward_bytes, "nothing withheld is bundled");
+                assert!(!String::from_utf8_lossy(bytes).contains("Thaddeus"), "no third party");
+            }
+            for name in entries.keys() {
+                assert!(!name.contains(".."), "{name}");
+            }
+
+            // The JSON names each file: name, type, size, SHA-256 and where it is.
+            let documents = record["cases"][0]["documents"].as_array().unwrap();
+            assert_eq!(documents.len(), 1, "{documents:?}");
+            let d = &documents[0];
+            assert_eq!(d["file_name"], "Risk tool Zoë.pdf");
+            assert_eq!(d["media_type"], "application/pdf");
+            assert_eq!(d["size_bytes"], json!(tool.len()));
+            assert_eq!(d["sha256"], json!(sha256_hex(&tool)));
+            assert_eq!(&d["path"], &json!(files[0].0));
+            assert!(d.get("source").is_none(), "where Haven keeps it is not theirs");
+            let withheld = record["withheld"].as_array().unwrap();
+            let kinds: Vec<(&str, &str)> = withheld
+                .iter()
+                .map(|w| (w["kind"].as_str().unwrap(), w["where"].as_str().unwrap()))
+                .collect();
+            assert!(
+                kinds.iter().filter(|(k, _)| *k == "document").count() == 2,
+                "the third-party file and the onward document are withheld: {kinds:?}"
+            );
+            assert!(kinds.contains(&("document", "Onward referral documents")), "{kinds:?}");
+
+            // Audited without content: the format and how many files.
+            let reasons: Vec<String> = sqlx::query(
+                "SELECT reason FROM audit_log WHERE action = 'subject_access.downloaded' ORDER BY seq",
+            )
+            .fetch_all(app.storage.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<String, _>(0))
+            .collect();
+            assert_eq!(reasons, vec!["zip files:1".to_owned()]);
+        })
+        .await;
+}

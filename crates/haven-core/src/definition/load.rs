@@ -1093,6 +1093,35 @@ impl Checker<'_> {
                 }
             }
         }
+        if let Some(key) = def
+            .statistics
+            .as_ref()
+            .and_then(|s| s.concern_question.as_ref())
+        {
+            let problem = match def.question(key) {
+                None => Some(format!(
+                    "statistics.concern_question names unknown question `{key}`"
+                )),
+                Some(q)
+                    if !matches!(q.kind, QuestionKind::Choice | QuestionKind::MultipleChoice) =>
+                {
+                    Some(format!(
+                        "statistics.concern_question `{key}` must be a choice or multiple_choice question: only option keys are kept in the clear"
+                    ))
+                }
+                Some(q)
+                    if matches!(q.data_class, DataClass::ThirdParty | DataClass::Identifying) =>
+                {
+                    Some(format!(
+                        "statistics.concern_question `{key}` is third-party or identifying information, which is never kept in the clear"
+                    ))
+                }
+                Some(_) => None,
+            };
+            if let Some(problem) = problem {
+                self.problem(id, Some(&format!("\"{key}\"")), problem);
+            }
+        }
         if let Some(family) = &def.family_copy {
             for q in &family.questions {
                 match def.question(q) {
@@ -1285,6 +1314,53 @@ label = "Age"
         ] {
             assert!(problems.contains(expected), "{expected}: {problems}");
         }
+    }
+
+    #[test]
+    fn a_concern_question_is_a_choice_never_free_text_third_party_or_identifying() {
+        let ceop = include_str!("../../../../services/ceop.toml");
+        assert!(parse_definition("ceop.toml", ceop).is_ok());
+        for (question, expected) in [
+            (
+                "nope",
+                "statistics.concern_question names unknown question `nope`",
+            ),
+            (
+                "concerns_other",
+                "statistics.concern_question `concerns_other` must be a choice or multiple_choice question",
+            ),
+            (
+                "reporter.name",
+                "statistics.concern_question `reporter.name` must be a choice",
+            ),
+        ] {
+            let source = ceop.replace(
+                "concern_question = \"concerns\"",
+                &format!("concern_question = \"{question}\""),
+            );
+            let problems = parse_definition("ceop.toml", &source)
+                .unwrap_err()
+                .to_string();
+            assert!(problems.contains(expected), "{expected}: {problems}");
+        }
+        // A choice question of the wrong data class: SECOS's third-party sheet has none, so
+        // one is made so.
+        let source = include_str!("../../../../services/secos.toml").replace(
+            "[people]",
+            "[statistics]\nconcern_question = \"young_person.sex\"\n\n[people]",
+        );
+        let source = source.replacen(
+            "key = \"young_person.sex\"\n",
+            "key = \"young_person.sex\"\ndata_class = \"identifying\"\n",
+            1,
+        );
+        let problems = parse_definition("secos.toml", &source)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            problems.contains("`young_person.sex` is third-party or identifying information"),
+            "{problems}"
+        );
     }
 
     #[test]

@@ -139,6 +139,22 @@ pub struct ServiceDefinition {
     /// automatic reply.
     #[serde(default)]
     pub trusted_sender_domains: Vec<String>,
+    /// What the dashboards count beyond the referrals' clear columns (`[statistics]`).
+    #[serde(default)]
+    pub statistics: Option<Statistics>,
+}
+
+/// A definition's `[statistics]` section.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Statistics {
+    /// A `choice` or `multiple_choice` question of the first public stage whose option keys
+    /// are the referral's concern on the dashboards ("referrals by concern"). Only the keys
+    /// are kept, in the clear, on the referral's row (`referrals.concerns`), written at
+    /// intake: a closed list of categories from this file, never free text, never a name.
+    /// The loader refuses a question that is not a choice, is third-party or identifying.
+    #[serde(default)]
+    pub concern_question: Option<String>,
 }
 
 /// A definition's `[people]` section: which questions identify the young person and as

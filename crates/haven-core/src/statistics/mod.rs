@@ -6,8 +6,11 @@
 //! as `daily_stats` rows. A dashboard then sums those rows over a date range ([`Totals`]).
 //! Nothing here sees content: no answers, names or free text reach this module.
 //!
-//! The concern of an accepted referral is only inside its sealed answers, so it is not
-//! counted; the concerns of out-of-scope reports are (they are kept as anonymous counts).
+//! The concern of an accepted referral is counted from `referrals.concerns`: the option
+//! keys of the definition's `[statistics] concern_question`, written in the clear at intake
+//! ([`concern_keys`]) so the fold never opens sealed answers. The concerns of out-of-scope
+//! reports and where they were signposted are anonymous counts (`outcome_counts`,
+//! `signpost_counts`), linked to no referral.
 
 pub mod csv;
 
@@ -52,6 +55,43 @@ pub mod dimension {
     pub const OUT_OF_SCOPE_CONCERN: &str = "out_of_scope_concern";
     /// Out-of-scope reports by audience.
     pub const OUT_OF_SCOPE_AUDIENCE: &str = "out_of_scope_audience";
+    /// Out-of-scope reports by the signpost they were given (a report given two counts in
+    /// both).
+    pub const OUT_OF_SCOPE_SIGNPOST: &str = "out_of_scope_signpost";
+    /// Referrals by concern: an option key of the definition's `concern_question` (a
+    /// referral with two concerns counts in both; [`super::NO_CONCERN`] for none chosen).
+    pub const CONCERN: &str = "concern";
+}
+
+/// The value of `concern` for a referral that chose none (parenthesised: never a key).
+pub const NO_CONCERN: &str = "(none)";
+
+/// The concern of a referral as kept in the clear: the option keys of `question` (a
+/// `choice` or `multiple_choice` question) found in `answers`, only keys the question
+/// offers (never free text), sorted and comma-joined; empty when none is chosen. `None`
+/// without a concern question or when the question is not in the definition.
+pub fn concern_keys(
+    def: &crate::definition::ServiceDefinition,
+    answers: &serde_json::Value,
+) -> Option<String> {
+    let key = def.statistics.as_ref()?.concern_question.as_deref()?;
+    let question = def.question(key)?;
+    let value = key
+        .split('.')
+        .try_fold(answers, |v, part| v.get(part))
+        .unwrap_or(&serde_json::Value::Null);
+    let chosen: Vec<&str> = match value {
+        serde_json::Value::String(one) => vec![one.as_str()],
+        serde_json::Value::Array(many) => many.iter().filter_map(|v| v.as_str()).collect(),
+        _ => Vec::new(),
+    };
+    let mut keys: Vec<&str> = chosen
+        .into_iter()
+        .filter(|k| question.options.iter().any(|o| o.key == *k))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    Some(keys.join(","))
 }
 
 /// The value of `band_suggested` without a band (parenthesised: never a band's key).
@@ -85,6 +125,9 @@ pub struct ReferralFacts {
     pub assignee: Option<String>,
     /// A staff-confirmed link to another referral of the same young person.
     pub linked: bool,
+    /// The concern's option keys, comma-joined ([`concern_keys`]); `None` when not recorded
+    /// (a service without a concern question, or a referral stored before it was kept).
+    pub concerns: Option<String>,
 }
 
 /// One anonymous out-of-scope count (`outcome_counts`): audience, comma-joined concern keys.
@@ -137,9 +180,11 @@ fn add(counts: &mut DayCounts, dimension: &str, value: &str, n: i64) {
 
 /// Everything counted for one service's day: its referrals and its out-of-scope counts.
 /// `division` is the calendar of the service's first-contact SLA (working days).
+/// `signposts` are the day's out-of-scope counts by signpost key.
 pub fn fold_day(
     referrals: &[ReferralFacts],
     out_of_scope: &[OutOfScope],
+    signposts: &[(String, i64)],
     division: Division,
 ) -> DayCounts {
     use dimension::*;
@@ -188,6 +233,18 @@ pub fn fold_day(
             add(&mut counts, OPEN_BY_WORKER, worker, 1);
         }
         add(&mut counts, LINKED, yes_no(r.linked), 1);
+        if let Some(concerns) = &r.concerns {
+            let keys: Vec<&str> = concerns.split(',').filter(|k| !k.is_empty()).collect();
+            if keys.is_empty() {
+                add(&mut counts, CONCERN, NO_CONCERN, 1);
+            }
+            for key in keys {
+                add(&mut counts, CONCERN, key, 1);
+            }
+        }
+    }
+    for (signpost, n) in signposts.iter().filter(|(_, n)| *n > 0) {
+        add(&mut counts, OUT_OF_SCOPE_SIGNPOST, signpost, *n);
     }
     for o in out_of_scope.iter().filter(|o| o.count > 0) {
         add(&mut counts, OUT_OF_SCOPE, "all", o.count);

@@ -19,6 +19,7 @@ fn facts(received: (i32, u32, u32), met: Option<(i32, u32, u32)>) -> ReferralFac
         due_by: NaiveDate::from_ymd_opt(2026, 5, 11),
         assignee: None,
         linked: false,
+        concerns: None,
     }
 }
 
@@ -60,12 +61,18 @@ fn a_day_folds_every_dimension_and_out_of_scope_concerns_each() {
     b.outcome = Some("completed".into());
     b.by_email = true;
     b.urgent = true;
+    a.concerns = Some("meet_up_request,sexual_chat".into());
+    b.concerns = Some(String::new());
     let out = [OutOfScope {
         audience: "young_person".into(),
         concerns: "bullying,fake_account".into(),
         count: 3,
     }];
-    let counts = fold_day(&[a, b], &out, Division::EnglandAndWales);
+    let signposts = [
+        ("childline".to_owned(), 3),
+        ("nspcc_helpline".to_owned(), 3),
+    ];
+    let counts = fold_day(&[a, b], &out, &signposts, Division::EnglandAndWales);
     let get = |d: &str, v: &str| counts.get(&(d.to_owned(), v.to_owned())).copied();
     assert_eq!(get(dimension::RECEIVED, "all"), Some(2));
     assert_eq!(get(dimension::CHANNEL, "email"), Some(1));
@@ -82,6 +89,36 @@ fn a_day_folds_every_dimension_and_out_of_scope_concerns_each() {
     assert_eq!(
         get(dimension::OUT_OF_SCOPE_CONCERN, "fake_account"),
         Some(3)
+    );
+    // Each concern of an accepted referral counts; none chosen is its own value.
+    assert_eq!(get(dimension::CONCERN, "sexual_chat"), Some(1));
+    assert_eq!(get(dimension::CONCERN, "meet_up_request"), Some(1));
+    assert_eq!(get(dimension::CONCERN, NO_CONCERN), Some(1));
+    assert_eq!(get(dimension::OUT_OF_SCOPE_SIGNPOST, "childline"), Some(3));
+    assert_eq!(
+        get(dimension::OUT_OF_SCOPE_SIGNPOST, "nspcc_helpline"),
+        Some(3)
+    );
+}
+
+#[test]
+fn a_concern_is_only_the_question_s_own_option_keys() {
+    let def = crate::definition::load::parse_definition(
+        "ceop.toml",
+        include_str!("../../../../services/ceop.toml"),
+    )
+    .expect("ceop.toml loads");
+    let answers = serde_json::json!({
+        "concerns": ["sexual_chat", "Ottoline's own words", "meet_up_request", "sexual_chat"],
+        "concerns_other": "free text never kept",
+    });
+    assert_eq!(
+        concern_keys(&def, &answers).as_deref(),
+        Some("meet_up_request,sexual_chat")
+    );
+    assert_eq!(
+        concern_keys(&def, &serde_json::json!({})).as_deref(),
+        Some("")
     );
 }
 

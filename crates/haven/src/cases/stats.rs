@@ -9,8 +9,8 @@
 //! row. [`rebuild`] clears the table and folds every day again.
 //!
 //! Reading asks the policy for `view_dashboard` on the service (another team's service is
-//! "not found", as a case is); the CSV export is audited (`dashboard.exported`: the service
-//! and range, never a number).
+//! "not found", as a case is); each page view and CSV export is audited
+//! (`dashboard.viewed`, `dashboard.exported`: who, the service and range, never a number).
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use haven_core::calendar::Division;
@@ -66,7 +66,8 @@ pub async fn fold_one(
         }
     }
     let out_of_scope = storage.stats_out_of_scope(service, day).await?;
-    let counts = fold_day(&referrals, &out_of_scope, division_of(def));
+    let signposts = storage.stats_signposts(service, day).await?;
+    let counts = fold_day(&referrals, &out_of_scope, &signposts, division_of(def));
     storage.replace_stats_day(service, day, &counts).await?;
     Ok(())
 }
@@ -188,6 +189,23 @@ pub async fn dashboard(
         .stats_sums(service, range.from, range.to)
         .await?;
     Ok(Totals::of_sums(&sums, &daily, range))
+}
+
+/// The totals for a dashboard page (or its print view), audited `dashboard.viewed`: who,
+/// the service and the date range, never a number. The charts the page embeds read
+/// [`dashboard`] without another entry (they show the page's own numbers).
+pub async fn view(
+    cases: &Cases<'_>,
+    staff: &Staff,
+    service: &str,
+    range: Range,
+    now: DateTime<Utc>,
+) -> Result<Totals, CaseError> {
+    let totals = dashboard(cases, staff, service, range).await?;
+    let mut entry = AuditEntry::new(now, staff.actor(), "dashboard.viewed", "service", service);
+    entry.reason = Some(format!("from={} to={}", range.from, range.to));
+    cases.storage.append_audit(&entry).await?;
+    Ok(totals)
 }
 
 /// The totals for a CSV export (what leaves the team), audited without numbers.

@@ -9,6 +9,15 @@
 //! (withhold it) or a disclosure of a third-party item. The release stores the export as
 //! handed over (sealed) and is audited; the PDF and JSON are made from that record.
 //!
+//! Files: every attached file of every stage and every document handed over for an onward
+//! referral is an item of the export. Third-party files (answering a third-party question)
+//! and onward documents made for a recipient that receives third-party information or the
+//! referrer's identity are withheld by default, like the answers. At release each released
+//! file is read once: its name, type, size and SHA-256 go into the record; the bundle
+//! (`subject-access-<day>.zip`: the PDF, the JSON and the files) reads them again and
+//! checks each against its SHA-256 (a file no longer held, its case since destroyed, is
+//! named in the bundle's `README.txt` instead).
+//!
 //! Access: the policy action `subject_access` on the request's service and team (another
 //! team's request is 404, a role without the action 403).
 
@@ -71,6 +80,52 @@ pub struct ExportItem {
     pub withheld: Option<String>,
     /// A staff decision: `("withhold" | "disclose", reason)`.
     pub decision: Option<(String, String)>,
+    /// A file: where its bytes are, its name and type.
+    pub file: Option<FileRef>,
+}
+
+/// Where a file of the export is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileSource {
+    /// An attached file (`public_attachments`).
+    Attachment(String),
+    /// A document handed over for an onward referral (`onward_exports`).
+    OnwardExport(String),
+}
+
+impl FileSource {
+    /// As kept in the release record: `attachment:<id>`, `onward_export:<id>`.
+    pub fn key(&self) -> String {
+        match self {
+            FileSource::Attachment(id) => format!("attachment:{id}"),
+            FileSource::OnwardExport(id) => format!("onward_export:{id}"),
+        }
+    }
+
+    fn parse(key: &str) -> Option<Self> {
+        match key.split_once(':')? {
+            ("attachment", id) => Some(FileSource::Attachment(id.to_owned())),
+            ("onward_export", id) => Some(FileSource::OnwardExport(id.to_owned())),
+            _ => None,
+        }
+    }
+}
+
+/// A file item's source, its name (the sender's words) and its type.
+#[derive(Debug, Clone)]
+pub struct FileRef {
+    pub source: FileSource,
+    pub file_name: String,
+    pub media_type: String,
+}
+
+/// What the release learned of a released file by reading it.
+#[derive(Debug, Clone)]
+pub struct FileFacts {
+    pub sha256: String,
+    pub size_bytes: u64,
+    /// Its path inside the bundle: `files/<reference>/<nn>-<name>`.
+    pub path: String,
 }
 
 impl std::fmt::Debug for ExportItem {
@@ -113,7 +168,7 @@ impl RequestView {
     }
 }
 
-/// A released file: its name, type and bytes.
+/// A released request's download: its name, type and bytes.
 pub struct ExportFile {
     pub file_name: String,
     pub content_type: &'static str,
@@ -168,7 +223,90 @@ fn answer_items(
                 || def.referrer_questions.contains(&q.key),
             withheld: None,
             decision: None,
+            file: None,
         });
+    }
+}
+
+/// The documents handed over for a case's onward referrals as export items. One made for a
+/// recipient that receives third-party information or the referrer's identity holds them
+/// (a finished document cannot be redacted): third-party, withheld unless staff release it.
+fn onward_items(
+    def: &ServiceDefinition,
+    reference: &str,
+    onward: &[crate::storage::onward::OnwardReferral],
+    exports: Vec<crate::storage::onward::Export>,
+    out: &mut Vec<ExportItem>,
+) {
+    for (n, export) in exports.into_iter().enumerate() {
+        let kind = onward
+            .iter()
+            .find(|o| o.id == export.onward_referral_id)
+            .and_then(|o| def.onward_kind(&o.kind));
+        let third_party = kind.is_none_or(|k| {
+            k.third_party
+                || !k.third_party_questions.is_empty()
+                || (k.referrer_identity && !def.referrer_questions.is_empty())
+        });
+        let (media_type, type_words) = match export.format.as_str() {
+            "pdf" => ("application/pdf", "PDF document"),
+            "docx" => (
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                "Word document",
+            ),
+            _ => ("application/octet-stream", "file"),
+        };
+        let what = kind.map_or_else(|| "Onward referral".to_owned(), |k| k.label.clone());
+        let file_name = format!(
+            "{}-{}-{}.{}",
+            reference,
+            kind.map_or("onward", |k| k.key.as_str()),
+            n + 1,
+            export.format
+        );
+        out.push(ExportItem {
+            id: format!("{reference}~o~{}", export.id),
+            kind: ItemKind::Document,
+            section: "Onward referral documents".to_owned(),
+            label: format!(
+                "{what} document, {}",
+                day_in_words(london_date(export.created_at))
+            ),
+            text: format!("{file_name} ({type_words})"),
+            third_party,
+            withheld: None,
+            decision: None,
+            file: Some(FileRef {
+                source: FileSource::OnwardExport(export.id),
+                file_name,
+                media_type: media_type.to_owned(),
+            }),
+        });
+    }
+}
+
+/// A file name safe inside a ZIP and on any disk: ASCII letters, digits and `.-_`, no
+/// leading dots, at most 80 characters (`file` when nothing is left).
+fn bundle_name(name: &str) -> String {
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let clean: String = clean
+        .trim_matches(|c| c == '.' || c == '_')
+        .chars()
+        .take(80)
+        .collect();
+    if clean.is_empty() {
+        "file".to_owned()
+    } else {
+        clean
     }
 }
 
@@ -358,6 +496,7 @@ impl Cases<'_> {
                     third_party: false,
                     withheld: None,
                     decision: None,
+                    file: None,
                 });
             }
             for (i, message) in self
@@ -384,6 +523,7 @@ impl Cases<'_> {
                     third_party: false,
                     withheld: None,
                     decision: None,
+                    file: None,
                 });
             }
             for info in self.storage.referral_attachments(&referral.id).await? {
@@ -400,8 +540,20 @@ impl Cases<'_> {
                     third_party: file.third_party,
                     withheld: None,
                     decision: None,
+                    file: Some(FileRef {
+                        source: FileSource::Attachment(file.id.clone()),
+                        file_name: file.filename.clone(),
+                        media_type: file.media_type.clone(),
+                    }),
                 });
             }
+            onward_items(
+                def,
+                reference,
+                &self.storage.onward_referrals(&referral.id).await?,
+                self.storage.onward_exports(&referral.id).await?,
+                &mut items,
+            );
             apply(&mut items, &request.decisions);
             out.push(CaseExport {
                 referral_id: referral.id.clone(),
@@ -614,7 +766,8 @@ impl Cases<'_> {
     ) -> Result<(), CaseError> {
         let view = self.subject_access_view(staff, id, now).await?;
         Self::still_open(&view.request)?;
-        let record = export_json(&view, now);
+        let files = self.released_files(&view).await?;
+        let record = export_json(&view, &files, now);
         let exemptions = view
             .items()
             .filter(|i| i.decision.as_ref().is_some_and(|(d, _)| d == "withhold"))
@@ -638,8 +791,100 @@ impl Cases<'_> {
         Ok(())
     }
 
-    /// A released request's export as `json` or `pdf`, made from its release record;
-    /// audited `subject_access.downloaded`.
+    /// Reads every released file of the export once: its SHA-256, size and path in the
+    /// bundle, by item id. A file that cannot be found is an error (the release waits).
+    async fn released_files(
+        &self,
+        view: &RequestView,
+    ) -> Result<std::collections::BTreeMap<String, FileFacts>, CaseError> {
+        use sha2::{Digest, Sha256};
+        let mut out = std::collections::BTreeMap::new();
+        for case in &view.cases {
+            let mut n = 0;
+            for item in case.items.iter().filter(|i| i.withheld.is_none()) {
+                let Some(file) = &item.file else {
+                    continue;
+                };
+                let mut hasher = Sha256::new();
+                let mut size = 0u64;
+                match &file.source {
+                    FileSource::Attachment(id) => {
+                        self.storage
+                            .read_attachment(id, |piece| {
+                                hasher.update(piece);
+                                size += piece.len() as u64;
+                            })
+                            .await?;
+                    }
+                    FileSource::OnwardExport(id) => {
+                        let bytes = self
+                            .storage
+                            .onward_export_content(&case.referral_id, id)
+                            .await?
+                            .ok_or(CaseError::NotFound)?;
+                        hasher.update(&bytes[..]);
+                        size = bytes.len() as u64;
+                    }
+                }
+                n += 1;
+                out.insert(
+                    item.id.clone(),
+                    FileFacts {
+                        sha256: hex::encode(hasher.finalize()),
+                        size_bytes: size,
+                        path: format!(
+                            "files/{}/{n:02}-{}",
+                            bundle_name(&case.reference),
+                            bundle_name(&file.file_name)
+                        ),
+                    },
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// The bytes of one released file named in the release record, checked against its
+    /// SHA-256; `None` when it is no longer held (its case destroyed) or no longer the same.
+    async fn released_file_bytes(
+        &self,
+        cases: &[(String, String)],
+        case_reference: &str,
+        document: &Value,
+    ) -> Result<Option<Vec<u8>>, CaseError> {
+        use sha2::{Digest, Sha256};
+        let source = document
+            .get("source")
+            .and_then(Value::as_str)
+            .and_then(FileSource::parse);
+        let expected = document.get("sha256").and_then(Value::as_str);
+        let (Some(source), Some(expected)) = (source, expected) else {
+            return Ok(None);
+        };
+        let Some((referral_id, _)) = cases.iter().find(|(_, r)| r == case_reference) else {
+            return Ok(None);
+        };
+        let bytes = match source {
+            FileSource::Attachment(id) => {
+                let held = self.storage.referral_attachments(referral_id).await?;
+                if !held.iter().any(|a| a.id == id) {
+                    return Ok(None);
+                }
+                self.storage.attachment_content(&id).await?.to_vec()
+            }
+            FileSource::OnwardExport(id) => {
+                match self.storage.onward_export_content(referral_id, &id).await? {
+                    Some(bytes) => bytes.to_vec(),
+                    None => return Ok(None),
+                }
+            }
+        };
+        Ok((hex::encode(Sha256::digest(&bytes)) == expected).then_some(bytes))
+    }
+
+    /// A released request's export as `json`, `pdf` or `zip` (the PDF, the JSON and every
+    /// released file), made from its release record; audited `subject_access.downloaded`
+    /// (the format and, for the bundle, how many files: no content).
     pub async fn subject_access_file(
         &self,
         staff: &Staff,
@@ -652,24 +897,64 @@ impl Cases<'_> {
             return Err(CaseError::NotFound);
         };
         let stem = format!("subject-access-{}", request.received_on);
+        let mut file_count = 0usize;
         let file = match format {
             "json" => ExportFile {
                 file_name: format!("{stem}.json"),
                 content_type: "application/json",
-                bytes: serde_json::to_vec_pretty(&record)
+                bytes: serde_json::to_vec_pretty(&public_record(&record))
                     .map_err(|e| CaseError::Internal(e.to_string()))?,
             },
-            "pdf" => {
-                let document = export_document(&record);
+            "pdf" => ExportFile {
+                file_name: format!("{stem}.pdf"),
+                content_type: "application/pdf",
+                bytes: render_pdf(&record).await?,
+            },
+            "zip" => {
+                let cases = self.storage.references_of(&request.cases).await?;
+                let mut files = Vec::new();
+                let mut missing = Vec::new();
+                for case in record
+                    .get("cases")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let reference = case
+                        .get("reference")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    for document in case
+                        .get("documents")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                    {
+                        let Some(path) = document.get("path").and_then(Value::as_str) else {
+                            continue;
+                        };
+                        match self
+                            .released_file_bytes(&cases, reference, document)
+                            .await?
+                        {
+                            Some(bytes) => files.push((path.to_owned(), bytes)),
+                            None => missing.push(path.to_owned()),
+                        }
+                    }
+                }
+                let pdf = render_pdf(&record).await?;
+                let json = serde_json::to_vec_pretty(&public_record(&record))
+                    .map_err(|e| CaseError::Internal(e.to_string()))?;
+                file_count = files.len();
+                let stem_in = stem.clone();
                 let bytes = tokio::task::spawn_blocking(move || {
-                    crate::documents::pdf::render(&crate::documents::writable(&document))
+                    bundle(&stem_in, &pdf, &json, &files, &missing)
                 })
                 .await
-                .map_err(|e| CaseError::Internal(e.to_string()))?
-                .map_err(|e| CaseError::Internal(e.to_string()))?;
+                .map_err(|e| CaseError::Internal(e.to_string()))??;
                 ExportFile {
-                    file_name: format!("{stem}.pdf"),
-                    content_type: "application/pdf",
+                    file_name: format!("{stem}.zip"),
+                    content_type: "application/zip",
                     bytes,
                 }
             }
@@ -682,16 +967,93 @@ impl Cases<'_> {
             "subject_access",
             &request.id,
         );
-        entry.reason = Some(format.to_owned());
+        entry.reason = Some(if format == "zip" {
+            format!("zip files:{file_count}")
+        } else {
+            format.to_owned()
+        });
         self.storage.append_audit(&entry).await?;
         Ok(file)
     }
 }
 
+/// The PDF of a release record, made on a blocking thread.
+async fn render_pdf(record: &Value) -> Result<Vec<u8>, CaseError> {
+    let document = export_document(record);
+    tokio::task::spawn_blocking(move || {
+        crate::documents::pdf::render(&crate::documents::writable(&document))
+    })
+    .await
+    .map_err(|e| CaseError::Internal(e.to_string()))?
+    .map_err(|e| CaseError::Internal(e.to_string()))
+}
+
+/// The record as handed to the requester: where each file is kept inside Haven left out.
+pub fn public_record(record: &Value) -> Value {
+    let mut record = record.clone();
+    if let Some(cases) = record.get_mut("cases").and_then(Value::as_array_mut) {
+        for case in cases {
+            if let Some(documents) = case.get_mut("documents").and_then(Value::as_array_mut) {
+                for document in documents {
+                    if let Some(map) = document.as_object_mut() {
+                        map.remove("source");
+                    }
+                }
+            }
+        }
+    }
+    record
+}
+
+/// The release bundle: `README.txt`, the PDF, the JSON and the files at their paths.
+fn bundle(
+    stem: &str,
+    pdf: &[u8],
+    json: &[u8],
+    files: &[(String, Vec<u8>)],
+    missing: &[String],
+) -> Result<Vec<u8>, CaseError> {
+    use std::io::Write;
+    use zip::write::SimpleFileOptions;
+    let fail = |e: &dyn std::fmt::Display| CaseError::Internal(format!("bundle: {e}"));
+    let mut readme = format!(
+        "This is the information we hold about you, in answer to your subject access request.\r\n\r\n\
+         {stem}.pdf: the information, to read or print.\r\n\
+         {stem}.json: the same information as data, with each file's name, type, size and SHA-256.\r\n\
+         files/: the files we hold, one folder per case.\r\n\r\n\
+         Some information may have been withheld: the PDF's last section lists each item and why.\r\n"
+    );
+    if !missing.is_empty() {
+        readme.push_str("\r\nThese files were released but are no longer held, so they are not in this bundle:\r\n");
+        for path in missing {
+            readme.push_str(&format!("{path}\r\n"));
+        }
+    }
+    let deflated =
+        SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let mut add = |name: &str, bytes: &[u8]| -> Result<(), CaseError> {
+        zip.start_file(name, deflated).map_err(|e| fail(&e))?;
+        zip.write_all(bytes).map_err(|e| fail(&e))
+    };
+    add("README.txt", readme.as_bytes())?;
+    add(&format!("{stem}.pdf"), pdf)?;
+    add(&format!("{stem}.json"), json)?;
+    for (path, bytes) in files {
+        add(path, bytes)?;
+    }
+    Ok(zip.finish().map_err(|e| fail(&e))?.into_inner())
+}
+
 /// The machine-readable export: the request, each case's answers (by stage), notes,
-/// messages and documents without what is withheld, and every withheld item with its reason
+/// messages and documents without what is withheld (each file with its name, type, size,
+/// SHA-256 and path in the bundle, from `files`), and every withheld item with its reason
 /// (and every third-party item released, with why).
-pub fn export_json(view: &RequestView, now: DateTime<Utc>) -> Value {
+pub fn export_json(
+    view: &RequestView,
+    files: &std::collections::BTreeMap<String, FileFacts>,
+    now: DateTime<Utc>,
+) -> Value {
     let cases: Vec<Value> = view
         .cases
         .iter()
@@ -704,7 +1066,20 @@ pub fn export_json(view: &RequestView, now: DateTime<Utc>) -> Value {
                         ItemKind::Answer => {
                             json!({ "stage": i.section, "question": i.label, "answer": i.text })
                         }
-                        ItemKind::Document => json!({ "question": i.label, "file": i.text }),
+                        ItemKind::Document => {
+                            let mut d = json!({ "question": i.label, "file": i.text });
+                            if let (Some(file), Some(facts), Some(map)) =
+                                (&i.file, files.get(&i.id), d.as_object_mut())
+                            {
+                                map.insert("file_name".into(), json!(file.file_name));
+                                map.insert("media_type".into(), json!(file.media_type));
+                                map.insert("size_bytes".into(), json!(facts.size_bytes));
+                                map.insert("sha256".into(), json!(facts.sha256));
+                                map.insert("path".into(), json!(facts.path));
+                                map.insert("source".into(), json!(file.source.key()));
+                            }
+                            d
+                        }
                         _ => json!({ "heading": i.label, "text": i.text }),
                     })
                     .collect()
@@ -812,9 +1187,14 @@ pub fn export_document(record: &Value) -> CaseDocument {
         if !documents.is_empty() {
             blocks.push(Block::Heading("Documents we hold".to_owned()));
             for d in documents {
+                let path = text(&d, "path");
                 blocks.push(Block::Row {
                     label: text(&d, "question"),
-                    value: text(&d, "file"),
+                    value: if path.is_empty() {
+                        text(&d, "file")
+                    } else {
+                        format!("{} (in the bundle: {path})", text(&d, "file"))
+                    },
                 });
             }
         }

@@ -233,6 +233,8 @@ struct Drawn {
     answers: Value,
     /// The young person summary the queue opens (as intake stores it).
     person: Value,
+    /// The concern's option keys for the dashboards (as intake stores them).
+    concerns: Option<String>,
     screening: Option<Value>,
     result: Option<screening::ScreeningResult>,
     received: DateTime<Utc>,
@@ -361,6 +363,7 @@ async fn seed(ctx: &Context, args: &SeedArgs) -> Result<(), CliError> {
                 urgent: result.as_ref().is_some_and(|r| r.urgent) || rng.random_bool(0.02),
                 person: haven_core::young_person::PersonSummary::of_referral(def, &answers)
                     .to_json(),
+                concerns: haven_core::statistics::concern_keys(def, &answers),
                 answers,
                 screening,
                 result,
@@ -401,6 +404,7 @@ async fn seed(ctx: &Context, args: &SeedArgs) -> Result<(), CliError> {
                             uploads: &[],
                             alert: None,
                             identity: None,
+                            concerns: d.concerns.as_deref(),
                         },
                         d.state.clone(),
                     )

@@ -225,6 +225,12 @@ async fn run_now(
         report.skipped,
         report.outbox_files
     );
+    if report.vacuumed > 0 {
+        eprintln!(
+            "{} tables vacuumed (PostgreSQL: no dead copy of a destroyed row is left).",
+            report.vacuumed
+        );
+    }
     let inbox = inbox_retention::plan(storage, registry)
         .await
         .map_err(case_error)?;

@@ -245,7 +245,7 @@ pub async fn show(
             ));
         }
     };
-    let totals = stats::dashboard(&cases, &staff, &service, range).await?;
+    let totals = stats::view(&cases, &staff, &service, range, state.now()).await?;
     let def = state.registry.get(&service).ok_or(CaseError::NotFound)?;
     let people = super::case::people(&state).await?;
     let query_string = same_query(&service, &range);

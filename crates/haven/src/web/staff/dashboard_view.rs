@@ -118,6 +118,37 @@ pub fn sections(
             })
             .collect()),
     });
+    if let Some(question) = def
+        .statistics
+        .as_ref()
+        .and_then(|s| s.concern_question.as_deref())
+        .and_then(|key| def.question(key))
+    {
+        // Every option in the definition's order (a concern no one chose shows 0), then
+        // none chosen, then any key no longer offered.
+        let mut rows: Vec<(String, i64)> = question
+            .options
+            .iter()
+            .map(|o| (o.label.clone(), totals.count(dim::CONCERN, &o.key)))
+            .collect();
+        rows.push((
+            "None chosen".to_owned(),
+            totals.count(dim::CONCERN, haven_core::statistics::NO_CONCERN),
+        ));
+        for (key, n) in of(dim::CONCERN) {
+            if key != haven_core::statistics::NO_CONCERN
+                && !question.options.iter().any(|o| o.key == key)
+            {
+                rows.push((words(&key), n));
+            }
+        }
+        out.push(Section {
+            key: "concern",
+            title: "Referrals by concern (a referral with several counts in each)".to_owned(),
+            measures: vec!["Referrals"],
+            rows: one(rows),
+        });
+    }
     out.push(Section {
         key: "channel",
         title: "Referrals by how they came".to_owned(),
@@ -300,6 +331,25 @@ pub fn sections(
         rows: one(of(dim::OUT_OF_SCOPE_CONCERN)
             .into_iter()
             .map(|(k, n)| (concern_words(def, &k), n))
+            .collect()),
+    });
+    out.push(Section {
+        key: "out_of_scope_signpost",
+        title:
+            "Where out-of-scope reporters were signposted (a report given several counts in each)"
+                .to_owned(),
+        measures: vec!["Reports"],
+        rows: one(of(dim::OUT_OF_SCOPE_SIGNPOST)
+            .into_iter()
+            .map(|(k, n)| {
+                (
+                    def.signposts
+                        .iter()
+                        .find(|s| s.key == k)
+                        .map_or_else(|| words(&k), |s| s.label.clone()),
+                    n,
+                )
+            })
             .collect()),
     });
     out.push(Section {

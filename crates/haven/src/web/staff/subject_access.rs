@@ -463,8 +463,8 @@ pub async fn decide_item(
     }
 }
 
-/// `GET /staff/subject-access/{id}/export/{pdf|json}`: the released export, as an
-/// attachment (audited).
+/// `GET /staff/subject-access/{id}/export/{pdf|json|zip}`: the released export (the ZIP
+/// bundles the PDF, the JSON and every released file), as an attachment (audited).
 pub async fn export(
     State(state): State<AppState>,
     SignedIn(session): SignedIn,
