@@ -12,6 +12,7 @@
 #   benches/pg_writers.sh [DURATION=20s] [CONCURRENCY=32]
 #   HAVEN_BENCH_PG=postgres://postgres@127.0.0.1/postgres   admin connection (CREATE DATABASE)
 #   HAVEN_BENCH_PROFILE=release                              `debug` only to try the script out
+#   HAVEN_BENCH_BIN=/path/to/haven                           measure this binary (no build)
 #
 # The body and service definition are load.sh's (benches/load.sh). A scratch database
 # haven_bench_<pid> is created and dropped. Only loopback addresses are used.
@@ -29,8 +30,13 @@ SECONDS_RUN=$(python3 -c "import sys,re; d=sys.argv[1]; m=re.fullmatch(r'(\d+)(s
 command -v hey >/dev/null || { echo "installing hey (Debian package)"; apt-get install -y -qq hey >/dev/null; }
 command -v pgbench >/dev/null || { echo "pgbench is needed (Debian: postgresql-client)"; exit 1; }
 PROFILE=${HAVEN_BENCH_PROFILE:-release}
-if [ "$PROFILE" = release ]; then cargo build --release -q -p haven; else cargo build -q -p haven; fi
-HAVEN=target/$PROFILE/haven
+if [ -n "${HAVEN_BENCH_BIN:-}" ]; then
+  HAVEN=$(realpath "$HAVEN_BENCH_BIN")   # a binary built before, to compare two builds
+  PROFILE="given ($HAVEN_BENCH_BIN)"
+else
+  if [ "$PROFILE" = release ]; then cargo build --release -q -p haven; else cargo build -q -p haven; fi
+  HAVEN=target/$PROFILE/haven
+fi
 
 work=$(mktemp -d)
 pids=()

@@ -108,6 +108,19 @@ pub struct AuditChain {
     pub(crate) key: AuditKey,
 }
 
+impl AuditChain {
+    /// What an unsequenced entry (PostgreSQL) stores beside its text: its time as stored,
+    /// the audit key's id and the entry's MAC. For writers that put the entry in a statement
+    /// of their own making (`referrals::insert_referral_combined`); [`append_in`] uses it too.
+    pub(crate) fn unsequenced(&self, entry: &AuditEntry) -> (String, &str, String) {
+        let at = timestamp(entry.at);
+        let mac = self
+            .key
+            .entry_mac(&content(&at, &AuditEntryText::of(entry)));
+        (at, self.key.id(), mac)
+    }
+}
+
 /// `prev_hash` of the first entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -382,10 +395,7 @@ async fn append_unsequenced(
         );
         let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
         for entry in chunk {
-            let at = timestamp(entry.at);
-            let mac = chain
-                .key
-                .entry_mac(&content(&at, &AuditEntryText::of(entry)));
+            let (at, key_id, mac) = chain.unsequenced(entry);
             insert = insert
                 .bind(at)
                 .bind(entry.actor.as_str())
@@ -393,7 +403,7 @@ async fn append_unsequenced(
                 .bind(entry.record_type.as_str())
                 .bind(entry.record_id.as_deref())
                 .bind(entry.reason.as_deref())
-                .bind(chain.key.id())
+                .bind(key_id)
                 .bind(mac);
         }
         insert

@@ -12,8 +12,10 @@
 //! random TEXT ids.
 //!
 //! Engine-specific statements are few and marked: SQLite write transactions start with
-//! `BEGIN IMMEDIATE` (so a read-then-write never fails with a stale snapshot), and the audit
-//! log takes a table lock on PostgreSQL so concurrent servers append one chain.
+//! `BEGIN IMMEDIATE` (so a read-then-write never fails with a stale snapshot); on PostgreSQL
+//! audit entries are written unsequenced and linked by [`audit_sequencer`], and a new
+//! referral is one statement of data-modifying CTEs (`referrals::insert_referral_combined`,
+//! issue 18), where SQLite writes a statement per table inside its group commit.
 #![forbid(unsafe_code)]
 
 pub mod accounts;

@@ -276,3 +276,145 @@ async fn concurrent_submissions_each_get_their_own_answer_and_the_chain_holds() 
     })
     .await;
 }
+
+async fn scalar(app: &common::TestApp, sql: &'static str, id: &str) -> i64 {
+    use sqlx::Row;
+    sqlx::query(sql)
+        .bind(id)
+        .fetch_one(app.storage.pool())
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap()
+}
+
+/// On PostgreSQL a new referral is one statement (issue 18: data-modifying CTEs); on SQLite a
+/// statement per table. Either way every row a submission owns is written exactly once, and
+/// a taken reference writes none of them.
+#[tokio::test]
+async fn a_referral_with_a_person_and_an_alert_writes_each_of_its_rows_once_or_none() {
+    each_engine(async |app| {
+        let answers = json!({"young_person": {"name": "Amy Pond"}});
+        let identity = haven_core::people::Identity {
+            given: vec!["AMY".into()],
+            family: Some("POND".into()),
+            date_of_birth: NaiveDate::from_ymd_opt(2011, 4, 2),
+            postcode: Some("TS13AB".into()),
+            ..Default::default()
+        };
+        let person = json!({"name": "Amy Pond"});
+        let alert = json!({"to": "duty@example.org", "subject": "Urgent referral"});
+        let mut new = referral("DEM-CTEA-AAAA", &answers, None);
+        new.identity = Some(&identity);
+        new.person = Some(&person);
+        new.alert = Some(&alert);
+        let id = new.id.clone();
+        app.storage.create_referral(&new).await.unwrap();
+        // A second referral of the same combination, with neither: the count adds up.
+        let plain = referral("DEM-CTEA-BBBB", &answers, None);
+        app.storage.create_referral(&plain).await.unwrap();
+
+        let stored = app
+            .storage
+            .find_referral("DEM-CTEA-AAAA")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            stored.answers, answers,
+            "{:?}: opens with its case key",
+            app.engine
+        );
+        assert_eq!(stored.suggested_band.as_deref(), Some("high"));
+        let events = app.storage.referral_events(&id).await.unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].kind, "received");
+        assert_eq!(events[0].to_status.as_deref(), Some("new"));
+        let one_row = [
+            "SELECT COUNT(*) FROM case_keys WHERE referral_id = $1",
+            "SELECT COUNT(*) FROM person_records WHERE referral_id = $1",
+        ];
+        for sql in one_row {
+            assert_eq!(scalar(&app, sql, &id).await, 1, "{:?}: {sql}", app.engine);
+        }
+        let mut keys = identity.blocking_keys();
+        keys.extend(identity.search_keys());
+        let tokens = app.storage.person_tokens(&keys);
+        assert!(tokens.len() > 3);
+        assert_eq!(
+            scalar(
+                &app,
+                "SELECT COUNT(*) FROM person_tokens WHERE referral_id = $1",
+                &id
+            )
+            .await,
+            i64::try_from(tokens.len()).unwrap()
+        );
+        let found = app
+            .storage
+            .person_candidates(&tokens, None, 10)
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].reference, "DEM-CTEA-AAAA");
+        let identities = app.storage.person_identities(&[id.clone()]).await.unwrap();
+        assert_eq!(identities, vec![(id.clone(), identity.clone())]);
+        assert_eq!(app.storage.job_counts().await.unwrap().pending, 1);
+        assert_eq!(
+            scalar(
+                &app,
+                "SELECT CAST(SUM(n) AS BIGINT) FROM referral_counts WHERE service = $1",
+                "demo"
+            )
+            .await,
+            2
+        );
+        assert_eq!(
+            app.storage
+                .audit_actions_for("referral", &id)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(_, action)| action)
+                .collect::<Vec<_>>(),
+            vec!["submission.created".to_owned()]
+        );
+
+        // The same reference again, with a person and an alert: nothing of it is written.
+        let mut again = referral("DEM-CTEA-AAAA", &answers, None);
+        again.identity = Some(&identity);
+        again.alert = Some(&alert);
+        let again_id = again.id.clone();
+        let result = app.storage.create_referral(&again).await;
+        assert!(matches!(result, Err(StorageError::Conflict)), "{result:?}");
+        for sql in [
+            "SELECT COUNT(*) FROM case_keys WHERE referral_id = $1",
+            "SELECT COUNT(*) FROM person_records WHERE referral_id = $1",
+            "SELECT COUNT(*) FROM person_tokens WHERE referral_id = $1",
+            "SELECT COUNT(*) FROM referral_events WHERE referral_id = $1",
+            "SELECT COUNT(*) FROM audit_log WHERE record_id = $1",
+        ] {
+            assert_eq!(
+                scalar(&app, sql, &again_id).await,
+                0,
+                "{:?}: {sql}",
+                app.engine
+            );
+        }
+        assert_eq!(app.storage.job_counts().await.unwrap().pending, 1);
+        assert_eq!(
+            scalar(
+                &app,
+                "SELECT CAST(SUM(n) AS BIGINT) FROM referral_counts WHERE service = $1",
+                "demo"
+            )
+            .await,
+            2
+        );
+        assert_eq!(
+            app.storage.verify_audit_chain().await.unwrap(),
+            ChainCheck::Intact { entries: 2 }
+        );
+    })
+    .await;
+}
