@@ -456,7 +456,7 @@ fn combined_sql(job: bool, person: bool) -> &'static str {
     &SQL[usize::from(job) * 2 + usize::from(person)]
 }
 
-/// Parameters $1..$28 are always bound (see [`insert_referral_combined`]); a job adds four
+/// Parameters $1..$29 are always bound (see [`insert_referral_combined`]); a job adds four
 /// and a person entry three, numbered after them in that order.
 fn build_combined_sql(job: bool, person: bool) -> String {
     let mut sql = String::from(
@@ -475,7 +475,7 @@ fn build_combined_sql(job: bool, person: bool) -> String {
             ON CONFLICT (team, service, status, band, urgent, news, assignee, shard)
             DO UPDATE SET n = referral_counts.n + excluded.n)",
     );
-    let mut next = 29;
+    let mut next = 30;
     if job {
         sql.push_str(&format!(
             ",
@@ -507,9 +507,9 @@ fn build_combined_sql(job: bool, person: bool) -> String {
         "
          INSERT INTO referrals (id, reference, service, stage, audience, status, team, received_at,
             urgent, suggested_band, in_scope, eligible, rules_version, due_by, answers, screening,
-            receipt_hash, created_at, updated_at, screening_rules_id, person, band_rank)
+            receipt_hash, created_at, updated_at, screening_rules_id, person, concerns, band_rank)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $8, $8,
-            $18, $19, COALESCE((SELECT sb.band_rank FROM service_bands sb
+            $18, $19, $29, COALESCE((SELECT sb.band_rank FROM service_bands sb
                       WHERE sb.service = $3 AND sb.band = $10), 0))",
     );
     sql
@@ -566,7 +566,8 @@ pub(crate) async fn insert_referral_combined(
     .bind(entry.reason.as_deref())
     .bind(audit_key_id)
     .bind(entry_mac)
-    .bind(row.id.get(..1).unwrap_or(""));
+    .bind(row.id.get(..1).unwrap_or(""))
+    .bind(row.concerns.as_deref());
     if let Some(job) = &row.alert {
         insert = insert
             .bind(&job.id)
