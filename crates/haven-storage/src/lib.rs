@@ -165,6 +165,10 @@ pub struct Storage {
     screening_rules: Arc<screening::RulesCache>,
     /// The person index's blind-token key (derived from the server secret key; never stored).
     people_key: people::PersonIndexKey,
+    /// The matcher's fitted weights as last read (`match_params`), re-read after a minute
+    /// (so a refit by `haven match reindex` reaches every server) or at once after a refit
+    /// through this handle.
+    match_params: Arc<people::ParamsCache>,
     /// The service's one clock: every timestamp storage writes comes from it, and the web
     /// layer reads the same one (clones share the offset tests move forward).
     clock: clock::Clock,
@@ -216,6 +220,7 @@ impl Storage {
             page_limit,
             screening_rules: Arc::default(),
             people_key: people::PersonIndexKey::derive(secret),
+            match_params: Arc::default(),
             clock: clock::Clock::default(),
         })
     }

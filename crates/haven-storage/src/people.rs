@@ -7,8 +7,11 @@
 //! purpose only; the identity is sealed under the case key and opened only to score a
 //! candidate, in memory.
 
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, Utc};
-use haven_core::people::Identity;
+use haven_core::people::{Identity, Params};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction, query};
@@ -23,8 +26,26 @@ use crate::crypto::sealed::CaseKey;
 
 const INDEX_KEY_LABEL: &[u8] = b"haven person index v1";
 
+/// The row of `match_params` the person matcher's weights are stored in.
+const MATCHER: &str = "person";
+
+/// How long fitted weights read from the database are used before they are read again.
+const PARAMS_FRESH_FOR: Duration = Duration::from_secs(60);
+
+/// The fitted weights as last read, and when (see [`Storage::match_params`]).
+#[derive(Debug, Default)]
+pub struct ParamsCache(Mutex<Option<(Instant, Params)>>);
+
+/// Fitted weights as stored, with when and on how many candidate pairs they were fitted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredParams {
+    pub params: Params,
+    pub pairs: i64,
+    pub fitted_at: DateTime<Utc>,
+}
+
 /// The blind-index key, derived from the server secret key. A new server secret gives a new
-/// key (and key id): `haven people reindex` rebuilds the records made under another.
+/// key (and key id): `haven match reindex` rebuilds the records made under another.
 #[derive(Clone)]
 pub struct PersonIndexKey {
     key: Zeroizing<[u8; 32]>,
@@ -195,6 +216,14 @@ impl Storage {
             .collect()
     }
 
+    /// How many referrals there are (the reindex command's progress).
+    pub async fn referral_count(&self) -> Result<i64, StorageError> {
+        Ok(query("SELECT COUNT(*) FROM referrals")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
+    }
+
     /// Referrals holding any of `tokens` (other than `exclude`), most shared tokens first, at
     /// most `limit`.
     #[instrument(skip_all)]
@@ -337,6 +366,122 @@ impl Storage {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The weights the matcher scores with: the fitted ones stored by `haven match reindex`
+    /// (or `fit`), else `Params::default()`. Read from the database at most once a minute
+    /// per server (one small row); a refit through this handle is used at once.
+    pub async fn match_params(&self) -> Result<Params, StorageError> {
+        if let Ok(cache) = self.match_params.0.lock()
+            && let Some((read_at, params)) = cache.as_ref()
+            && read_at.elapsed() < PARAMS_FRESH_FOR
+        {
+            return Ok(params.clone());
+        }
+        let params = self
+            .stored_match_params()
+            .await?
+            .map(|s| s.params)
+            .unwrap_or_default();
+        if let Ok(mut cache) = self.match_params.0.lock() {
+            *cache = Some((Instant::now(), params.clone()));
+        }
+        Ok(params)
+    }
+
+    /// The stored fitted weights, if any (weights that do not fit today's comparison levels,
+    /// stored by an older version, count as none).
+    pub async fn stored_match_params(&self) -> Result<Option<StoredParams>, StorageError> {
+        let row = query("SELECT params, pairs, fitted_at FROM match_params WHERE matcher = $1")
+            .bind(MATCHER)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let params: Params = serde_json::from_str(&row.try_get::<String, _>(0)?).map_err(|e| {
+            StorageError::Corrupt {
+                column: "match_params.params",
+                reason: e.to_string(),
+            }
+        })?;
+        if !params.is_well_formed() {
+            tracing::warn!(
+                "stored matcher weights do not fit the comparison levels; using the defaults"
+            );
+            return Ok(None);
+        }
+        Ok(Some(StoredParams {
+            params,
+            pairs: row.try_get(1)?,
+            fitted_at: super::parse_timestamp("fitted_at", &row.try_get::<String, _>(2)?)?,
+        }))
+    }
+
+    /// Stores newly fitted weights (replacing any), audited `person_index.fitted` (the
+    /// number of pairs only), and uses them at once through this handle.
+    pub async fn save_match_params(
+        &self,
+        params: &Params,
+        pairs: usize,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        let json = serde_json::to_string(params).map_err(|e| StorageError::Corrupt {
+            column: "match_params.params",
+            reason: e.to_string(),
+        })?;
+        let pairs = i64::try_from(pairs).unwrap_or(i64::MAX);
+        let mut tx = self.begin_write().await?;
+        query("DELETE FROM match_params WHERE matcher = $1")
+            .bind(MATCHER)
+            .execute(&mut *tx)
+            .await?;
+        query(
+            "INSERT INTO match_params (matcher, params, pairs, fitted_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(MATCHER)
+        .bind(json)
+        .bind(pairs)
+        .bind(timestamp(at))
+        .execute(&mut *tx)
+        .await
+        .map_err(StorageError::from_write)?;
+        let entry = AuditEntry::new(
+            at,
+            actor,
+            "person_index.fitted",
+            "match_params",
+            &pairs.to_string(),
+        );
+        append_in(&mut tx, &self.audit, &entry).await?;
+        tx.commit().await?;
+        if let Ok(mut cache) = self.match_params.0.lock() {
+            *cache = Some((Instant::now(), params.clone()));
+        }
+        Ok(())
+    }
+
+    /// Indexed identities after `after` (referral id order), `limit` at a time, opened in
+    /// memory: the pages weights are fitted from. Two statements a page.
+    pub async fn person_identity_page(
+        &self,
+        after: &str,
+        limit: i64,
+    ) -> Result<(Vec<(String, Identity)>, Option<String>), StorageError> {
+        let ids: Vec<String> = query(
+            "SELECT referral_id FROM person_records WHERE referral_id > $1
+             ORDER BY referral_id LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?;
+        let last = ids.last().cloned();
+        Ok((self.person_identities(&ids).await?, last))
     }
 
     /// Staff decisions on links of this referral.

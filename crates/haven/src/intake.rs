@@ -570,7 +570,7 @@ pub async fn submit_invited(
         })?;
     tracing::info!(service = %def.id, stage = %stage.key, reference = %referral.reference, "stage attached");
     // A later stage may name the young person (Cyber Choices' detailed referral): index
-    // them again. The stage is stored whatever happens here; `haven people reindex` repairs.
+    // them again. The stage is stored whatever happens here; `haven match reindex` repairs.
     if let Err(e) = crate::cases::people::reindex_case(storage, def, &referral, now).await {
         tracing::warn!(reference = %referral.reference, error = %e, "person index not updated");
     }

@@ -241,3 +241,101 @@ async fn search_tolerates_misspellings_and_reads_dates_and_postcodes() {
         })
         .await;
 }
+
+/// Runs `haven ARGS…` against the test app's database and data directory; its stderr.
+fn haven_cli(app: &TestApp, args: &[&str]) -> String {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_haven"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("HAVEN_") {
+            cmd.env_remove(name);
+        }
+    }
+    let out = cmd
+        .env("HAVEN_DATA_DIR", app.db.dir.path())
+        .env("HAVEN_LOG", "warn")
+        .args(["--database-url", &app.db.url])
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{args:?}: {stderr}");
+    stderr
+}
+
+/// `haven match reindex` indexes a seeded store, fits the weights to its candidate pairs by
+/// EM and stores them (one row, audited); a case's possible links are then scored with the
+/// stored weights, not the defaults. `haven people reindex` is the same command.
+#[tokio::test]
+async fn reindex_fits_the_weights_and_links_use_them() {
+    use haven::cases::people::links;
+    use haven_core::people::{Params, compare, explain};
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let first = secos_about(app, "Jayden O'Neil", "2011-03-07").await;
+            let second = secos_about(app, "Jaiden Oneill", "2011-07-03").await;
+            assert!(app.storage.stored_match_params().await.unwrap().is_none());
+            // Seeded cases are stored without an index entry: reindex adds them.
+            haven_cli(app, &["dev", "seed", "--count", "300", "--batch", "150"]);
+            let stderr = haven_cli(app, &["match", "reindex"]);
+            assert!(stderr.contains("of 302 cases read"), "{stderr}");
+            assert!(stderr.contains("weights fitted to"), "{stderr}");
+            let stored = app
+                .storage
+                .stored_match_params()
+                .await
+                .unwrap()
+                .expect("a row of fitted weights");
+            assert!(stored.pairs >= 50, "{stored:?}");
+            assert!(stored.params.is_well_formed());
+            assert_ne!(stored.params, Params::default());
+            let fitted: i64 =
+                sqlx::query("SELECT COUNT(*) FROM audit_log WHERE action = 'person_index.fitted'")
+                    .fetch_one(app.storage.pool())
+                    .await
+                    .unwrap()
+                    .get(0);
+            assert_eq!(fitted, 1);
+            // The alias, and a second fit replacing the first row.
+            haven_cli(app, &["people", "fit"]);
+            let rows: i64 = sqlx::query("SELECT COUNT(*) FROM match_params")
+                .fetch_one(app.storage.pool())
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(rows, 1);
+
+            // Links score with the stored weights.
+            let (user, _) = account(app, Role::Triage, Some("secos"), "pw").await;
+            let staff = haven::access::Staff {
+                user_id: user,
+                email: "t@example.org".into(),
+                role: Role::Triage,
+                team: Some("secos".into()),
+            };
+            let referral = app.storage.find_referral(&second).await.unwrap().unwrap();
+            let state = &app.state;
+            let found = links(&state.cases(), &staff, &referral, chrono::Utc::now())
+                .await
+                .unwrap();
+            let link = found
+                .possible
+                .iter()
+                .find(|l| l.reference == first)
+                .expect("the first referral is a possible link");
+            let ids = [id_of(app, &first).await, id_of(app, &second).await];
+            let people = app.storage.person_identities(&ids).await.unwrap();
+            let of = |id: &str| &people.iter().find(|(i, _)| i == id).unwrap().1;
+            let (a, b) = (of(&ids[0]), of(&ids[1]));
+            let stored = app.storage.stored_match_params().await.unwrap().unwrap();
+            let expected = explain(&stored.params, &compare(b, a));
+            let default = explain(&Params::default(), &compare(b, a));
+            assert!(
+                (link.explanation.total - expected.total).abs() < 1e-9,
+                "{:?} {expected:?}",
+                link.explanation
+            );
+            assert!((expected.total - default.total).abs() > 1e-6);
+        })
+        .await;
+}

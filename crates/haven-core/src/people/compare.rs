@@ -128,18 +128,8 @@ pub fn compare(a: &Identity, b: &Identity) -> Comparison {
         both(a.postcode.as_deref(), b.postcode.as_deref(), |x, y| {
             postcode_level(x, y)
         });
-    levels[Field::Address as usize] = both(a.address.as_deref(), b.address.as_deref(), |x, y| {
-        let s = jaro_winkler(x, y);
-        if x == y {
-            3
-        } else if s >= 0.92 {
-            2
-        } else if s >= 0.8 {
-            1
-        } else {
-            0
-        }
-    });
+    levels[Field::Address as usize] =
+        both(a.address.as_deref(), b.address.as_deref(), address_level);
     levels[Field::School as usize] = both(a.school.as_deref(), b.school.as_deref(), |x, y| {
         u8::from(x == y || jaro_winkler(x, y) >= 0.92)
     });
@@ -187,6 +177,41 @@ pub fn name_level(x: &str, y: &str) -> u8 {
         return 1;
     }
     0
+}
+
+/// Addresses: the same; very similar (at least 80% of the words agree, a word agreeing when
+/// it is the same or, not being a number, spelt almost the same, Jaro–Winkler ≥ 0.88; or
+/// the whole Jaro–Winkler ≥ 0.92); partly similar (half the words, or ≥ 0.8); different.
+pub fn address_level(x: &str, y: &str) -> u8 {
+    if x == y {
+        return 3;
+    }
+    let (wx, wy): (Vec<&str>, Vec<&str>) = (x.split(' ').collect(), y.split(' ').collect());
+    let (short, long) = if wx.len() <= wy.len() {
+        (&wx, &wy)
+    } else {
+        (&wy, &wx)
+    };
+    let agreeing = short
+        .iter()
+        .filter(|w| {
+            long.iter().any(|v| {
+                v == *w
+                    || (!w.bytes().all(|b| b.is_ascii_digit())
+                        && !v.bytes().all(|b| b.is_ascii_digit())
+                        && jaro_winkler(w, v) >= 0.88)
+            })
+        })
+        .count();
+    let share = agreeing as f64 / long.len().max(1) as f64;
+    let s = jaro_winkler(x, y);
+    if share >= 0.8 || s >= 0.92 {
+        2
+    } else if share >= 0.5 || s >= 0.8 {
+        1
+    } else {
+        0
+    }
 }
 
 /// Postcodes: the same; the same sector; the same district (or, for non-UK codes, one

@@ -10,10 +10,13 @@
 //!   transposed dates, postcode sector and district).
 //! - [`score`]: Fellegi–Sunter weights, m/u probabilities estimated by EM, and a match
 //!   probability with its explanation.
+//! - [`linkage`]: many records at once: candidate pairs by shared tokens, fitting the
+//!   weights to them, one-to-one assignment, accuracy against truth, FEBRL records.
 //!
 //! Pure: no I/O and no clock.
 
 pub mod compare;
+pub mod linkage;
 pub mod normalise;
 pub mod score;
 
@@ -186,9 +189,15 @@ impl Identity {
         for g in &given_codes {
             for f in &family_codes {
                 keys.push(format!("gf:{g}:{f}"));
+                // The same names whichever is written first (given and family swapped).
+                let (a, b) = if g <= f { (g, f) } else { (f, g) };
+                keys.push(format!("nn:{a}:{b}"));
             }
         }
         if let Some(date) = &date {
+            // The date alone (either order of day and month): a block of a few hundred
+            // children a day in a large index, of which the most alike are kept.
+            keys.push(format!("do:{date}"));
             for f in &family_codes {
                 keys.push(format!("df:{date}:{f}"));
             }
@@ -202,6 +211,9 @@ impl Identity {
         if let (Some(pc), Some(dob)) = (&self.postcode, self.date_of_birth) {
             keys.push(format!("py:{pc}:{}", dob.year()));
         }
+        if let (Some(pc), Some(number)) = (&self.postcode, self.house_number()) {
+            keys.push(format!("pn:{pc}:{number}"));
+        }
         if let Some(pc) = &self.postcode {
             for f in &family_codes {
                 keys.push(format!("pf:{pc}:{f}"));
@@ -212,6 +224,14 @@ impl Identity {
         }
         self.contact_keys(&mut keys);
         dedup(keys)
+    }
+
+    /// The first number written in the address (a house number), if any.
+    pub fn house_number(&self) -> Option<&str> {
+        self.address
+            .as_deref()?
+            .split(' ')
+            .find(|w| w.bytes().all(|b| b.is_ascii_digit()))
     }
 
     /// Keys of single fields, for the staff search: each given name's and the family name's

@@ -105,6 +105,22 @@ pub struct Explanation {
 }
 
 impl Params {
+    /// Whether these parameters fit the comparison levels of today's fields (stored
+    /// parameters from an older level layout do not, and are not used).
+    pub fn is_well_formed(&self) -> bool {
+        let probabilities = |rows: &[Vec<f64>]| {
+            rows.len() == Field::ALL.len()
+                && Field::ALL.iter().zip(rows).all(|(f, row)| {
+                    row.len() == f.levels() && row.iter().all(|p| p.is_finite() && *p >= 0.0)
+                })
+        };
+        self.prior.is_finite()
+            && self.prior > 0.0
+            && self.prior < 1.0
+            && probabilities(&self.m)
+            && probabilities(&self.u)
+    }
+
     /// The weight of a field at a level.
     pub fn weight(&self, field: Field, level: u8) -> f64 {
         let f = field as usize;
@@ -161,7 +177,8 @@ pub fn estimate(pairs: &[Comparison], start: &Params, iterations: usize) -> Para
         // M: m and u as weighted level frequencies, the prior as the mean.
         let mut next = params.clone();
         let total: f64 = weights.iter().sum();
-        next.prior = (total / pairs.len() as f64).clamp(FLOOR, 0.5);
+        // Not capped at a half: tight blocking can give more matches than not.
+        next.prior = (total / pairs.len() as f64).clamp(FLOOR, 1.0 - FLOOR);
         for field in Field::ALL {
             let f = field as usize;
             let n = field.levels();
@@ -264,6 +281,10 @@ mod tests {
         assert!(fitted.probability(&other) < 0.01);
         // m of "date transposed" is learnt from the near pairs: 10 of 50.
         assert!((fitted.m[Field::DateOfBirth as usize][2] - 0.2).abs() < 0.02);
+        assert!(fitted.is_well_formed() && Params::default().is_well_formed());
+        let mut short = fitted.clone();
+        short.m.pop();
+        assert!(!short.is_well_formed());
     }
 
     proptest! {

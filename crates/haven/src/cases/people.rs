@@ -96,7 +96,7 @@ fn merge(into: &mut Identity, more: Identity) {
 }
 
 /// Indexes (again) one case's young person from its answers (after a later stage, or by
-/// `haven people reindex`). A service without `[people]` removes any entry.
+/// `haven match reindex`). A service without `[people]` removes any entry.
 pub async fn reindex_case(
     storage: &Storage,
     def: &ServiceDefinition,
@@ -108,6 +108,68 @@ pub async fn reindex_case(
         .unwrap_or_default();
     storage.index_person(&referral.id, &identity, now).await?;
     Ok(())
+}
+
+/// Most indexed people the weights are fitted to (the first by referral id, which is
+/// random, so a sample of a larger index). Their identities are opened in memory.
+pub const FIT_RECORDS: usize = 200_000;
+
+/// What fitting the weights did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fitted {
+    /// Indexed people read.
+    pub records: usize,
+    /// Candidate pairs among them (each person's candidates as for a link: the people
+    /// sharing most blocking tokens, at most 50).
+    pub pairs: usize,
+    /// The fitted weights, stored; `None`: too few pairs, the stored weights (or the
+    /// defaults) stay.
+    pub params: Option<Params>,
+}
+
+/// Fits the matcher's weights by EM to the candidate pairs of the person index and stores
+/// them (`match_params`, audited `person_index.fitted`), so links and search score with
+/// weights learnt from this service's data. Run by `haven match reindex` and `haven match
+/// fit`; `progress` hears the number of people read so far.
+pub async fn fit_params(
+    storage: &Storage,
+    actor: &str,
+    now: DateTime<Utc>,
+    mut progress: impl FnMut(usize),
+) -> Result<Fitted, CaseError> {
+    use haven_core::people::linkage::{CANDIDATES_PER_RECORD, candidate_pairs, fit};
+    let mut people: Vec<Identity> = Vec::new();
+    let mut after = String::new();
+    while people.len() < FIT_RECORDS {
+        let (page, last) = storage.person_identity_page(&after, 1000).await?;
+        let Some(last) = last else {
+            break;
+        };
+        after = last;
+        people.extend(page.into_iter().map(|(_, identity)| identity));
+        progress(people.len());
+    }
+    people.truncate(FIT_RECORDS);
+    let tokens: Vec<Vec<String>> = people
+        .iter()
+        .map(|p| storage.person_tokens(&p.blocking_keys()))
+        .collect();
+    let pairs = candidate_pairs(&tokens, None, CANDIDATES_PER_RECORD);
+    let comparisons: Vec<_> = pairs
+        .iter()
+        .map(|&(i, j)| compare(&people[i as usize], &people[j as usize]))
+        .collect();
+    let params = fit(&comparisons);
+    if let Some(params) = &params {
+        storage
+            .save_match_params(params, pairs.len(), actor, now)
+            .await?;
+    }
+    Ok(Fitted {
+        records: people.len(),
+        pairs: pairs.len(),
+        params,
+    })
 }
 
 /// Possible links of a case and where else the young person is known. The caller has
@@ -133,7 +195,7 @@ pub async fn links(
     let decisions = storage.person_links(&referral.id).await?;
     let ids: Vec<String> = candidates.iter().map(|c| c.referral_id.clone()).collect();
     let identities = storage.person_identities(&ids).await?;
-    let params = Params::default();
+    let params = storage.match_params().await?;
     let mut out = Links::default();
     for candidate in &candidates {
         let Some((_, other)) = identities
@@ -345,11 +407,12 @@ pub async fn search(
         .collect();
     let ids: Vec<String> = visible.iter().map(|c| c.referral_id.clone()).collect();
     let identities = storage.person_identities(&ids).await?;
+    let params = storage.match_params().await?;
     for c in &visible {
         let Some((_, identity)) = identities.iter().find(|(id, _)| *id == c.referral_id) else {
             continue;
         };
-        if let Some((score, matched)) = search_score(&wanted, identity) {
+        if let Some((score, matched)) = search_score(&params, &wanted, identity) {
             hits.push(SearchHit {
                 reference: c.reference.clone(),
                 service_name: service_name(cases, &c.service),
@@ -388,10 +451,13 @@ fn service_name(cases: &Cases<'_>, service: &str) -> String {
 /// How well an identity answers a search: each name word typed is matched against every
 /// name of the person (given or family), the other fields compared as for a link. `None`
 /// when something typed plainly disagrees or nothing agrees.
-pub fn search_score(wanted: &Identity, person: &Identity) -> Option<(f64, Vec<String>)> {
+pub fn search_score(
+    params: &Params,
+    wanted: &Identity,
+    person: &Identity,
+) -> Option<(f64, Vec<String>)> {
     use haven_core::people::Field;
     use haven_core::people::compare::name_level;
-    let params = Params::default();
     let mut names: Vec<&str> = person.given.iter().map(String::as_str).collect();
     names.extend(person.family.as_deref());
     let mut total = 0.0;

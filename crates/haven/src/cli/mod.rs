@@ -12,6 +12,7 @@ mod keys;
 mod lock;
 mod log_writer;
 mod mail;
+mod match_bench;
 mod migrate;
 mod outbox;
 mod people;
@@ -95,9 +96,10 @@ enum Command {
     /// Email intake: take in referrals that arrived by email.
     #[command(subcommand)]
     Mail(mail::MailCommand),
-    /// The person index (linked people, search): rebuild it.
-    #[command(subcommand, alias = "match")]
-    People(people::PeopleCommand),
+    /// Matching people (linked people, search): rebuild the index and fit its weights,
+    /// benchmark the engine. (`haven people …` is the same.)
+    #[command(subcommand, alias = "people")]
+    Match(people::MatchCommand),
     /// Retention: what is due for destruction (plan), destroying it (run), legal holds.
     #[command(subcommand)]
     Retention(retention::RetentionCommand),
@@ -294,7 +296,7 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Audit(cmd) => audit::run(&ctx, cmd).await,
         Command::Outbox(cmd) => outbox::run(&ctx, cmd),
         Command::Mail(cmd) => mail::run(&ctx, cmd).await,
-        Command::People(cmd) => people::run(&ctx, cmd).await,
+        Command::Match(cmd) => people::run(&ctx, cmd).await,
         Command::Retention(cmd) => retention::run(&ctx, cmd).await,
         Command::Stats(cmd) => stats::run(&ctx, cmd).await,
         Command::Dev(cmd) => dev::run(&ctx, cmd).await,
