@@ -260,6 +260,24 @@ async fn a_referral_matching_another_teams_open_case_raises_the_known_elsewhere_
                 .await
                 .text();
             assert!(!identity_bar(&page).contains(BADGE), "{page}");
+
+            // Destroying SECOS's case (retention) deletes the alerts both ways: its own and
+            // CEOP's naming it.
+            let secos_id = id_of(app, &secos).await;
+            let entry = haven::storage::audit::AuditEntry::new(
+                Utc::now(),
+                "system",
+                "case.destroyed",
+                "referral",
+                &secos_id,
+            );
+            assert!(
+                app.storage
+                    .destroy_case_rows(&secos_id, &[], &entry)
+                    .await
+                    .unwrap()
+            );
+            assert_eq!(alerts().await, 0);
         })
         .await;
 }
