@@ -93,19 +93,24 @@ test('a triage officer confirms a link, reads one chronology, and sees the known
       if (await badge.count()) break
       await new Promise(resolve => setTimeout(resolve, 200))
     }
-    assert.equal((await badge.innerText()).trim(), 'Known to another service')
+    assert.equal((await badge.textContent()).trim(), 'Known to another service')
     await staffAxe(page, `queue with the known elsewhere badge (${suffix})`)
     if (javaScriptEnabled) await screenshot(page, 'linked', 'queue-known-elsewhere', { scrollTo: '#queue' })
 
     // The case summary: the identity bar's badge, the alert, the possible link explained.
     await page.goto(`${base}/staff/cases/${second}`)
-    assert.match(await page.locator('#identity').innerText(), /Known to another service/)
+    assert.match(await page.locator('#identity').textContent(), /Known to another service/)
     assert.equal(await page.locator('#identity .moj-badge--red').count(), 0, 'not urgent')
     assert.ok(await page.locator('#known-elsewhere-alert').count(), 'the alert')
     assert.ok(await page.locator(`#link-${first}`).count(), 'the possible link')
     assert.ok(!(await page.content()).includes(ceop), 'never the other team\'s reference')
     await staffAxe(page, `case summary with a possible link and the alert (${suffix})`)
-    if (javaScriptEnabled) await screenshot(page, 'linked', 'case-summary-known-elsewhere')
+    if (javaScriptEnabled) {
+      // Tall enough to show the identity bar, the alert and the possible link together.
+      await page.setViewportSize({ width: 1280, height: 2000 })
+      await screenshot(page, 'linked', 'case-summary-known-elsewhere')
+      await page.setViewportSize({ width: 1280, height: 900 })
+    }
     await Promise.all([
       page.waitForNavigation(),
       page.locator(`#link-${first} button[value=confirm]`).click()
