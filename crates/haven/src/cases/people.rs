@@ -661,7 +661,7 @@ pub async fn linked_chronology(
         }
     }
     // Stable: each case's own order kept for events at the same time.
-    events.sort_by(|a, b| a.entry.at.cmp(&b.entry.at));
+    events.sort_by_key(|a| a.entry.at);
     Ok(LinkedChronology {
         events,
         linked: linked_references,
