@@ -511,6 +511,193 @@ impl Storage {
     }
 }
 
+/// A case linked to another by a confirmed staff decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedCase {
+    pub referral_id: String,
+    pub reference: String,
+    pub service: String,
+    pub team: String,
+    pub status: String,
+}
+
+/// A referral whose young person still has to be matched for the "known elsewhere" alert.
+#[derive(Debug, Clone)]
+pub struct Unmatched {
+    pub referral_id: String,
+    pub reference: String,
+    pub service: String,
+    pub team: String,
+    /// When its index record was written: the match is recorded only for that record.
+    pub indexed_at: String,
+}
+
+/// A "known elsewhere" alert of a case: the other team's case it matched, by its service and
+/// status (whether it is still open is the caller's to decide, from the definition).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownElsewhereRow {
+    /// The reference of the case the alert is for.
+    pub reference: String,
+    pub other_service: String,
+    pub other_team: String,
+    pub other_status: String,
+}
+
+impl Storage {
+    /// The cases confirmed (by a member of staff) as about the same young person as this
+    /// one, in one query.
+    #[instrument(skip_all)]
+    pub async fn confirmed_links(
+        &self,
+        referral_id: &str,
+    ) -> Result<Vec<LinkedCase>, StorageError> {
+        let rows = query(
+            "SELECT r.id, r.reference, r.service, r.team, r.status
+             FROM person_links l
+             JOIN referrals r ON r.id = CASE WHEN l.referral_a = $1 THEN l.referral_b
+                                             ELSE l.referral_a END
+             WHERE (l.referral_a = $1 OR l.referral_b = $1) AND l.decision = 'confirmed'
+             ORDER BY r.received_at, r.id",
+        )
+        .bind(referral_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(LinkedCase {
+                    referral_id: row.try_get(0)?,
+                    reference: row.try_get(1)?,
+                    service: row.try_get(2)?,
+                    team: row.try_get(3)?,
+                    status: row.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Index records not yet matched for the "known elsewhere" alert, oldest first, at most
+    /// `limit` (the partial index `person_records_unchecked_idx` holds only those).
+    #[instrument(skip_all)]
+    pub async fn unmatched_people(&self, limit: i64) -> Result<Vec<Unmatched>, StorageError> {
+        let rows = query(
+            "SELECT p.referral_id, r.reference, r.service, r.team, p.indexed_at
+             FROM person_records p JOIN referrals r ON r.id = p.referral_id
+             WHERE p.elsewhere_checked_at IS NULL
+             ORDER BY p.indexed_at, p.referral_id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Unmatched {
+                    referral_id: row.try_get(0)?,
+                    reference: row.try_get(1)?,
+                    service: row.try_get(2)?,
+                    team: row.try_get(3)?,
+                    indexed_at: row.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records, for each referral of a matcher's pass, the other teams' open cases its young
+    /// person matched (each case's id and service), both ways, and marks its index record
+    /// matched, all in one transaction (one write per pass, however many referrals), with
+    /// an audit entry `known_elsewhere.recorded` (actor `system`) for each referral that
+    /// matched any. A record indexed again meanwhile (`indexed_at` changed) stays unmatched,
+    /// to be matched again. Recording the same match twice changes nothing.
+    #[instrument(skip_all)]
+    pub async fn record_known_elsewhere(
+        &self,
+        matched: &[(Unmatched, Vec<(String, String)>)],
+        at: DateTime<Utc>,
+    ) -> Result<(), StorageError> {
+        if matched.is_empty() {
+            return Ok(());
+        }
+        let now = timestamp(at);
+        let mut tx = self.begin_write().await?;
+        for (referral, others) in matched {
+            for (other_id, other_service) in others {
+                for (one, other, service) in [
+                    (&referral.referral_id, other_id, other_service),
+                    (other_id, &referral.referral_id, &referral.service),
+                ] {
+                    query(
+                        "INSERT INTO known_elsewhere
+                             (referral_id, other_referral_id, other_service, created_at)
+                         VALUES ($1, $2, $3, $4)
+                         ON CONFLICT (referral_id, other_referral_id) DO NOTHING",
+                    )
+                    .bind(one)
+                    .bind(other)
+                    .bind(service)
+                    .bind(&now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            query(
+                "UPDATE person_records SET elsewhere_checked_at = $1
+                 WHERE referral_id = $2 AND indexed_at = $3",
+            )
+            .bind(&now)
+            .bind(&referral.referral_id)
+            .bind(&referral.indexed_at)
+            .execute(&mut *tx)
+            .await?;
+            if !others.is_empty() {
+                let entry = AuditEntry::new(
+                    at,
+                    "system",
+                    "known_elsewhere.recorded",
+                    "referral",
+                    &referral.referral_id,
+                );
+                append_in(&mut tx, &self.audit, &entry).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The "known elsewhere" alerts of the cases with these references (a queue page's, or
+    /// one case's), with each other case's service and status, in one query.
+    #[instrument(skip_all)]
+    pub async fn known_elsewhere_of(
+        &self,
+        references: &[String],
+    ) -> Result<Vec<KnownElsewhereRow>, StorageError> {
+        if references.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT r.reference, o.service, o.team, o.status
+             FROM referrals r
+             JOIN known_elsewhere k ON k.referral_id = r.id
+             JOIN referrals o ON o.id = k.other_referral_id
+             WHERE r.reference IN {}",
+            placeholders(0, references.len())
+        );
+        let mut q = query(AssertSqlSafe(sql));
+        for reference in references {
+            q = q.bind(reference);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(KnownElsewhereRow {
+                    reference: row.try_get(0)?,
+                    other_service: row.try_get(1)?,
+                    other_team: row.try_get(2)?,
+                    other_status: row.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+}
+
 /// Writes a referral's index entry in the caller's transaction.
 pub(crate) async fn insert_person(
     tx: &mut Transaction<'static, Any>,

@@ -57,8 +57,11 @@ impl std::fmt::Debug for LegalHold {
 /// foreign keys): each deleted `WHERE referral_id = $1`. `public_attachment_chunks` and the
 /// case's jobs are deleted first, by their own keys; `referrals` last. `email_intake`: the
 /// email a case was converted from (its original is sealed under a key of its own, so the
-/// row itself must go). The person index tables go with `referrals` (`ON DELETE CASCADE`).
-pub const CASE_TABLES: [&str; 19] = [
+/// row itself must go). The person index tables go with `referrals` (`ON DELETE CASCADE`);
+/// `known_elsewhere` is deleted both ways (this case's alerts, and other cases' alerts
+/// naming it) before them.
+pub const CASE_TABLES: [&str; 20] = [
+    "known_elsewhere",
     "email_intake",
     "subject_access_requests",
     "onward_exports",
@@ -360,6 +363,11 @@ impl Storage {
                 .execute(&mut *tx)
                 .await?;
         }
+        // Other cases' alerts naming this one (its own go with `CASE_TABLES`).
+        query("DELETE FROM known_elsewhere WHERE other_referral_id = $1")
+            .bind(referral_id)
+            .execute(&mut *tx)
+            .await?;
         for table in CASE_TABLES {
             let sql = format!("DELETE FROM {table} WHERE referral_id = $1");
             query(AssertSqlSafe(sql))

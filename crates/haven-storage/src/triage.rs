@@ -247,4 +247,66 @@ impl Storage {
             })
             .collect()
     }
+
+    /// The chronologies of several referrals in one query (events with their case keys,
+    /// joined, each key unwrapped once), oldest first across all of them: `(referral id,
+    /// entry)`. Opened as [`Storage::chronology`] opens one case's.
+    #[instrument(skip_all)]
+    pub async fn chronologies(
+        &self,
+        referral_ids: &[String],
+    ) -> Result<Vec<(String, ChronologyEntry)>, StorageError> {
+        if referral_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT e.referral_id, e.at, e.actor, e.kind, e.from_status, e.to_status, e.reason,
+                    e.detail, e.id, k.key_id, k.wrapped
+             FROM referral_events e LEFT JOIN case_keys k ON k.referral_id = e.referral_id
+             WHERE e.referral_id IN {} ORDER BY e.at, e.id",
+            super::referrals::placeholders(0, referral_ids.len())
+        );
+        let mut q = query(sqlx::AssertSqlSafe(sql));
+        for id in referral_ids {
+            q = q.bind(id);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        let mut keys: std::collections::HashMap<String, Option<crate::crypto::sealed::CaseKey>> =
+            std::collections::HashMap::new();
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let referral_id: String = row.try_get(0)?;
+            if !keys.contains_key(&referral_id) {
+                let key = match (
+                    row.try_get::<Option<String>, _>(9)?,
+                    row.try_get::<Option<Vec<u8>>, _>(10)?,
+                ) {
+                    (Some(key_id), Some(wrapped)) => {
+                        Some(self.unwrap_case_key(&referral_id, &key_id, &wrapped)?)
+                    }
+                    _ => None,
+                };
+                keys.insert(referral_id.clone(), key);
+            }
+            let case = keys.get(&referral_id).and_then(Option::as_ref);
+            let id = row.try_get::<i64, _>(8)?.to_string();
+            let entry = ChronologyEntry {
+                at: parse_timestamp("at", &row.try_get::<String, _>(1)?)?,
+                actor: row.try_get(2)?,
+                kind: row.try_get(3)?,
+                from_status: row.try_get(4)?,
+                to_status: row.try_get(5)?,
+                reason: row
+                    .try_get::<Option<Vec<u8>>, _>(6)?
+                    .map(|t| self.open_text_in_case(case, "referral_events", "reason", &id, &t))
+                    .transpose()?,
+                detail: row
+                    .try_get::<Option<Vec<u8>>, _>(7)?
+                    .map(|t| self.open_json_in_case(case, "referral_events", "detail", &id, &t))
+                    .transpose()?,
+            };
+            out.push((referral_id, entry));
+        }
+        Ok(out)
+    }
 }

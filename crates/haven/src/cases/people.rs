@@ -517,3 +517,219 @@ pub fn search_score(
     let mean = total / parts as f64;
     Some((1.0 / (1.0 + (-(mean - 1.0)).exp2()), matched))
 }
+
+/// How many index records one pass of the "known elsewhere" matcher takes.
+const MATCH_BATCH: i64 = 20;
+/// How often the matcher looks for new records when it found none.
+pub const MATCH_IDLE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// One pass of the "known elsewhere" matcher: each index record not yet matched (a new
+/// referral, a later stage, `haven people reindex`) is scored against the cases of other
+/// teams that share its tokens; every one at or above [`KNOWN_AT`] that is open records an
+/// alert on both cases (`known_elsewhere`, no content), audited `known_elsewhere.recorded`
+/// (actor `system`). Returns how many records were matched (0: nothing waiting). Runs in
+/// the background (`haven serve`, [`run_matcher`]): intake never waits for it.
+pub async fn match_pending(
+    storage: &Storage,
+    registry: &crate::services::Registry,
+    now: DateTime<Utc>,
+) -> Result<usize, CaseError> {
+    let pending = storage.unmatched_people(MATCH_BATCH).await?;
+    if pending.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<String> = pending.iter().map(|p| p.referral_id.clone()).collect();
+    let identities = storage.person_identities(&ids).await?;
+    let params = Params::default();
+    let mut matched = Vec::with_capacity(pending.len());
+    for p in pending {
+        let mut others: Vec<(String, String)> = Vec::new();
+        // A record whose case key was destroyed opens no identity: nothing to match.
+        if let Some((_, identity)) = identities.iter().find(|(id, _)| *id == p.referral_id) {
+            let tokens = storage.person_tokens(&identity.blocking_keys());
+            let candidates: Vec<_> = storage
+                .person_candidates(&tokens, Some(&p.referral_id), CANDIDATES)
+                .await?
+                .into_iter()
+                .filter(|c| c.team != p.team)
+                .filter(|c| {
+                    registry
+                        .get(&c.service)
+                        .is_some_and(|def| !super::is_closed(def, &c.status))
+                })
+                .collect();
+            let ids: Vec<String> = candidates.iter().map(|c| c.referral_id.clone()).collect();
+            let theirs = storage.person_identities(&ids).await?;
+            for c in &candidates {
+                let Some((_, other)) = theirs.iter().find(|(id, _)| *id == c.referral_id) else {
+                    continue;
+                };
+                if explain(&params, &compare(identity, other)).probability >= KNOWN_AT {
+                    others.push((c.referral_id.clone(), c.service.clone()));
+                }
+            }
+        }
+        matched.push((p, others));
+    }
+    // One write for the whole pass: under load the matcher adds one transaction per
+    // `MATCH_BATCH` referrals.
+    storage.record_known_elsewhere(&matched, now).await?;
+    Ok(matched.len())
+}
+
+/// The matcher of [`match_pending`], for ever: a pass, then another at once while records
+/// were waiting, else after [`MATCH_IDLE`]. Several servers may run it: a record matched
+/// twice records the same alerts.
+pub async fn run_matcher(
+    storage: Storage,
+    registry: crate::services::Registry,
+    clock: crate::auth::Clock,
+) {
+    loop {
+        match match_pending(&storage, &registry, clock.now()).await {
+            Ok(0) => tokio::time::sleep(MATCH_IDLE).await,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "matching young people for the known elsewhere alert");
+                tokio::time::sleep(MATCH_IDLE).await;
+            }
+        }
+    }
+}
+
+/// Of the cases with these `(reference, service, team)`, those with a "known elsewhere"
+/// alert `staff` may see: the young person matched an open case of another team (read now:
+/// closing that case clears the alert), and the role has `see_known_elsewhere` for the
+/// case's scope. One query for them all.
+pub async fn alerted(
+    cases: &Cases<'_>,
+    staff: &Staff,
+    rows: &[(&str, &str, &str)],
+) -> Result<std::collections::HashSet<String>, CaseError> {
+    let visible: Vec<String> = rows
+        .iter()
+        .filter(|(_, service, team)| {
+            cases
+                .policy
+                .decide(
+                    staff,
+                    Action::SeeKnownElsewhere,
+                    Some(CaseScope { service, team }),
+                )
+                .allowed()
+        })
+        .map(|(reference, _, _)| (*reference).to_owned())
+        .collect();
+    let found = cases.storage.known_elsewhere_of(&visible).await?;
+    Ok(found
+        .into_iter()
+        .filter(|k| {
+            cases
+                .registry
+                .get(&k.other_service)
+                .is_some_and(|def| !super::is_closed(def, &k.other_status))
+        })
+        .map(|k| k.reference)
+        .collect())
+}
+
+/// One event of a case's chronology joined with those of its linked cases.
+#[derive(Debug, Clone)]
+pub struct LinkedEvent {
+    /// The case the event belongs to.
+    pub reference: String,
+    pub service: String,
+    /// Whether it is the case being viewed.
+    pub own: bool,
+    pub entry: crate::storage::triage::ChronologyEntry,
+}
+
+/// A chronology across linked cases.
+#[derive(Debug, Clone)]
+pub struct LinkedChronology {
+    /// Oldest first.
+    pub events: Vec<LinkedEvent>,
+    /// The references of the linked cases shown (or that would be, with `include_linked`).
+    pub linked: Vec<String>,
+}
+
+/// The chronology of `referral` with those of every case confirmed as about the same young
+/// person that belongs to the same team and that `staff` may open, oldest first, each event
+/// labelled with its case. The caller has checked `staff` may open `referral`; its own
+/// events are `own` (already read with the case). The linked cases' events are read in one
+/// query and audited once (`referral.chronology_viewed`, the reason `linked:` and their
+/// references). Rejected links and other teams' cases never appear. Without
+/// `include_linked` ("this case only") only the linked cases' references are read.
+pub async fn linked_chronology(
+    cases: &Cases<'_>,
+    staff: &Staff,
+    referral: &Referral,
+    own: &[crate::storage::triage::ChronologyEntry],
+    include_linked: bool,
+    now: DateTime<Utc>,
+) -> Result<LinkedChronology, CaseError> {
+    let linked: Vec<_> = cases
+        .storage
+        .confirmed_links(&referral.id)
+        .await?
+        .into_iter()
+        .filter(|l| l.team == referral.team)
+        .filter(|l| {
+            cases
+                .policy
+                .decide(
+                    staff,
+                    Action::ViewCase,
+                    Some(CaseScope {
+                        service: &l.service,
+                        team: &l.team,
+                    }),
+                )
+                .allowed()
+        })
+        .collect();
+    let mut events: Vec<LinkedEvent> = own
+        .iter()
+        .map(|e| LinkedEvent {
+            reference: referral.reference.clone(),
+            service: referral.service.clone(),
+            own: true,
+            entry: e.clone(),
+        })
+        .collect();
+    let linked_references: Vec<String> = linked.iter().map(|l| l.reference.clone()).collect();
+    if linked.is_empty() || !include_linked {
+        return Ok(LinkedChronology {
+            events,
+            linked: linked_references,
+        });
+    }
+    let ids: Vec<String> = linked.iter().map(|l| l.referral_id.clone()).collect();
+    let mut entry = AuditEntry::new(
+        now,
+        staff.actor(),
+        "referral.chronology_viewed",
+        "referral",
+        &referral.id,
+    );
+    let references: Vec<&str> = linked.iter().map(|l| l.reference.as_str()).collect();
+    entry.reason = Some(format!("linked:{}", references.join(",")));
+    // Audited before the events are read and shown.
+    cases.storage.append_audit(&entry).await?;
+    for (id, e) in cases.storage.chronologies(&ids).await? {
+        if let Some(l) = linked.iter().find(|l| l.referral_id == id) {
+            events.push(LinkedEvent {
+                reference: l.reference.clone(),
+                service: l.service.clone(),
+                own: false,
+                entry: e,
+            });
+        }
+    }
+    // Stable: each case's own order kept for events at the same time.
+    events.sort_by_key(|a| a.entry.at);
+    Ok(LinkedChronology {
+        events,
+        linked: linked_references,
+    })
+}

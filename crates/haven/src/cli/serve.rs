@@ -111,6 +111,13 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
         state.registry.clone(),
         state.staff.clock.clone(),
     ));
+    // The "known elsewhere" alert: new index records matched against other teams' cases in
+    // the background, so intake never waits for it (issue 16).
+    let matcher = tokio::spawn(crate::cases::people::run_matcher(
+        storage.clone(),
+        state.registry.clone(),
+        state.staff.clock.clone(),
+    ));
     let mail_worker = tokio::spawn(crate::mail::run_worker(
         storage.clone(),
         mailer,
@@ -176,6 +183,7 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
     summaries.abort();
     retention_job.abort();
     stats_folder.abort();
+    matcher.abort();
     storage.close().await;
     tracing::info!("stopped");
     Ok(())

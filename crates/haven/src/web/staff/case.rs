@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -363,10 +363,25 @@ pub async fn frame(
         })
         .collect();
     let mut map = super::render::chrome(state, session);
-    map.insert(
-        "identity".to_owned(),
-        identity(case, &stages, may_third_party, !concerns.is_empty()),
-    );
+    let mut bar = identity(case, &stages, may_third_party, !concerns.is_empty());
+    // The "known elsewhere" alert (issue 16): only for roles with `see_known_elsewhere`.
+    let alerted = crate::cases::people::alerted(
+        &state.cases(),
+        &staff,
+        &[(
+            referral.reference.as_str(),
+            referral.service.as_str(),
+            referral.team.as_str(),
+        )],
+    )
+    .await?;
+    if let Value::Object(bar) = &mut bar {
+        bar.insert(
+            "known_elsewhere".to_owned(),
+            json!(alerted.contains(&referral.reference)),
+        );
+    }
+    map.insert("identity".to_owned(), bar);
     map.insert("tabs".to_owned(), json!(tabs));
     map.insert("base".to_owned(), json!(base));
     map.insert("reference".to_owned(), json!(referral.reference));
@@ -741,25 +756,54 @@ pub fn size_words(bytes: i64) -> String {
     }
 }
 
-/// The chronology as an MOJ timeline, newest first (`/chronology`).
-async fn chronology(state: &AppState, case: &CaseFile) -> Result<Value, StaffError> {
+/// The chronology as an MOJ timeline, newest first (`/chronology`): with the events of every
+/// case confirmed as about the same young person (same team, one the user may open), each
+/// labelled with its case, unless `only_this` ("this case only").
+async fn chronology(
+    state: &AppState,
+    session: &CurrentSession,
+    case: &CaseFile,
+    only_this: bool,
+) -> Result<Value, StaffError> {
     let people = people(state).await?;
-    let def = &case.def;
-    let items: Vec<Value> = case
-        .chronology
+    let staff = session.staff();
+    let found = crate::cases::people::linked_chronology(
+        &state.cases(),
+        &staff,
+        &case.referral,
+        &case.chronology,
+        !only_this,
+        state.now(),
+    )
+    .await?;
+    let combined = !only_this && !found.linked.is_empty();
+    let items: Vec<Value> = found
+        .events
         .iter()
         .rev()
-        .map(|e| {
+        .map(|l| {
+            let e = &l.entry;
+            let def = if l.own {
+                &case.def
+            } else {
+                state.registry.get(&l.service).unwrap_or(&case.def)
+            };
             json!({
                 "label": event_words(def, &e.kind, (e.from_status.as_deref(), e.to_status.as_deref()), e.detail.as_ref(), &people),
                 "byline": who(&e.actor, &people),
                 "datetime": e.at.to_rfc3339(),
                 "date": when(e.at),
                 "text": e.reason,
+                "case": combined.then(|| json!({ "reference": l.reference, "own": l.own })),
             })
         })
         .collect();
-    Ok(json!({ "events": items }))
+    Ok(json!({
+        "events": items,
+        "linked": found.linked,
+        "combined": combined,
+        "only_this": only_this,
+    }))
 }
 
 /// Renders one page of a case: `tab` is one of [`TABS`]' keys (the plan has its own page).
@@ -768,6 +812,17 @@ pub async fn tab_page(
     session: &CurrentSession,
     case: &CaseFile,
     tab: &str,
+) -> Result<Response, StaffError> {
+    tab_page_with(state, session, case, tab, false).await
+}
+
+/// [`tab_page`]; `only_this` narrows the chronology to this case's own events.
+async fn tab_page_with(
+    state: &AppState,
+    session: &CurrentSession,
+    case: &CaseFile,
+    tab: &str,
+    only_this: bool,
 ) -> Result<Response, StaffError> {
     let mut context = frame(state, session, case, Some(tab)).await?;
     let staff = session.staff();
@@ -812,7 +867,7 @@ pub async fn tab_page(
             "Documents and attachments",
         ),
         "chronology" => (
-            chronology(state, case).await?,
+            chronology(state, session, case, only_this).await?,
             "case_chronology.html",
             "Chronology",
         ),
@@ -888,10 +943,21 @@ tab_handler!(
     /// `GET /staff/cases/{reference}/documents`: every attachment of every stage.
     documents_page, "documents"
 );
-tab_handler!(
-    /// `GET /staff/cases/{reference}/chronology`: everything that happened, as a timeline.
-    chronology_page, "chronology"
-);
+/// `GET /staff/cases/{reference}/chronology`: everything that happened, as a timeline, with
+/// the events of the cases confirmed as the same young person (`?only=this`: this case's).
+pub async fn chronology_page(
+    State(state): State<AppState>,
+    SignedIn(session): SignedIn,
+    Path(reference): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, StaffError> {
+    // Read by hand: nothing else in the address changes the page, and nothing is refused.
+    let only_this = query
+        .as_deref()
+        .is_some_and(|q| q.split('&').any(|pair| pair == "only=this"));
+    let case = view(&state, &session, &reference).await?;
+    tab_page_with(&state, &session, &case, "chronology", only_this).await
+}
 
 /// `GET /staff/cases/{reference}/family`: what may be shared with the young person or
 /// family — only the answers the definition's `[family_copy]` allows (never third-party

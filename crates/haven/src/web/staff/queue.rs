@@ -278,6 +278,13 @@ pub async fn show(
     bands.sort();
     bands.dedup();
     let today = calendar::london_date(now);
+    // The "known elsewhere" alert of the page's rows (one query; only where the role has
+    // `see_known_elsewhere` for the row's service and team).
+    let keys: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .map(|r| (r.reference.as_str(), r.service.as_str(), r.team.as_str()))
+        .collect();
+    let alerted = crate::cases::people::alerted(&state.cases(), &staff, &keys).await?;
     let items: Vec<_> = rows
         .iter()
         .map(|r| {
@@ -314,6 +321,7 @@ pub async fn show(
                 "assignee": r.assignee.as_deref().map(|a| names.get(a).copied().unwrap_or(a)),
                 "plan_overdue": r.plan_overdue,
                 "new_information": r.new_information,
+                "known_elsewhere": alerted.contains(&r.reference),
             })
         })
         .collect();
