@@ -212,7 +212,7 @@ impl Storage {
             // (committed, synchronous_commit as configured, before this returns).
             None if self.kind == DatabaseKind::Postgres && !has_files => {
                 let mut conn = self.writer.acquire().await?;
-                insert_referral_combined(&mut *conn, &self.audit, &row).await?;
+                insert_referral_combined(&mut conn, &self.audit, &row).await?;
             }
             None => {
                 let mut tx = self.begin_write().await?;
@@ -431,7 +431,7 @@ pub(crate) async fn insert_referrals(
     if audit.kind == DatabaseKind::Postgres {
         // One statement per referral (its count included), then its files.
         for row in rows {
-            insert_referral_combined(&mut **tx, audit, row).await?;
+            insert_referral_combined(tx, audit, row).await?;
             insert_referral_files(tx, row, &timestamp(row.received_at)).await?;
         }
         return Ok(());

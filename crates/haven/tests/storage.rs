@@ -335,7 +335,7 @@ async fn a_referral_with_a_person_and_an_alert_writes_each_of_its_rows_once_or_n
             "SELECT COUNT(*) FROM person_records WHERE referral_id = $1",
         ];
         for sql in one_row {
-            assert_eq!(scalar(&app, sql, &id).await, 1, "{:?}: {sql}", app.engine);
+            assert_eq!(scalar(app, sql, &id).await, 1, "{:?}: {sql}", app.engine);
         }
         let mut keys = identity.blocking_keys();
         keys.extend(identity.search_keys());
@@ -343,7 +343,7 @@ async fn a_referral_with_a_person_and_an_alert_writes_each_of_its_rows_once_or_n
         assert!(tokens.len() > 3);
         assert_eq!(
             scalar(
-                &app,
+                app,
                 "SELECT COUNT(*) FROM person_tokens WHERE referral_id = $1",
                 &id
             )
@@ -357,12 +357,16 @@ async fn a_referral_with_a_person_and_an_alert_writes_each_of_its_rows_once_or_n
             .unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].reference, "DEM-CTEA-AAAA");
-        let identities = app.storage.person_identities(&[id.clone()]).await.unwrap();
+        let identities = app
+            .storage
+            .person_identities(std::slice::from_ref(&id))
+            .await
+            .unwrap();
         assert_eq!(identities, vec![(id.clone(), identity.clone())]);
         assert_eq!(app.storage.job_counts().await.unwrap().pending, 1);
         assert_eq!(
             scalar(
-                &app,
+                app,
                 "SELECT CAST(SUM(n) AS BIGINT) FROM referral_counts WHERE service = $1",
                 "demo"
             )
@@ -395,7 +399,7 @@ async fn a_referral_with_a_person_and_an_alert_writes_each_of_its_rows_once_or_n
             "SELECT COUNT(*) FROM audit_log WHERE record_id = $1",
         ] {
             assert_eq!(
-                scalar(&app, sql, &again_id).await,
+                scalar(app, sql, &again_id).await,
                 0,
                 "{:?}: {sql}",
                 app.engine
@@ -404,7 +408,7 @@ async fn a_referral_with_a_person_and_an_alert_writes_each_of_its_rows_once_or_n
         assert_eq!(app.storage.job_counts().await.unwrap().pending, 1);
         assert_eq!(
             scalar(
-                &app,
+                app,
                 "SELECT CAST(SUM(n) AS BIGINT) FROM referral_counts WHERE service = $1",
                 "demo"
             )

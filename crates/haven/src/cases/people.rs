@@ -540,7 +540,7 @@ pub async fn match_pending(
     }
     let ids: Vec<String> = pending.iter().map(|p| p.referral_id.clone()).collect();
     let identities = storage.person_identities(&ids).await?;
-    let params = Params::default();
+    let params = storage.match_params().await?;
     let mut matched = Vec::with_capacity(pending.len());
     for p in pending {
         let mut others: Vec<(String, String)> = Vec::new();
