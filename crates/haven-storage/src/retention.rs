@@ -86,7 +86,7 @@ pub const CASE_TABLES: [&str; 20] = [
 /// Every table destruction deletes from on PostgreSQL (the case's tables, the referral, its
 /// files' chunks, its jobs, the person index, emails destroyed by the inbox schedule and
 /// expired drafts), vacuumed after a run ([`Storage::checkpoint_after_destruction`]).
-pub const VACUUMED_TABLES: [&str; 26] = [
+pub const VACUUMED_TABLES: [&str; 27] = [
     "email_intake",
     "subject_access_requests",
     "onward_exports",
@@ -111,6 +111,7 @@ pub const VACUUMED_TABLES: [&str; 26] = [
     "person_records",
     "person_tokens",
     "person_links",
+    "known_elsewhere",
     "public_drafts",
     "referrals",
 ];
