@@ -83,38 +83,24 @@ pub const CASE_TABLES: [&str; 20] = [
     "case_keys",
 ];
 
-/// Every table destruction deletes from on PostgreSQL (the case's tables, the referral, its
-/// files' chunks, its jobs, the person index, emails destroyed by the inbox schedule and
-/// expired drafts), vacuumed after a run ([`Storage::checkpoint_after_destruction`]).
-pub const VACUUMED_TABLES: [&str; 27] = [
-    "email_intake",
-    "subject_access_requests",
-    "onward_exports",
-    "onward_referrals",
-    "referral_stages",
-    "invitations",
-    "plan_actions",
-    "plan_reviews",
-    "plan_goals",
-    "case_meetings",
-    "case_closures",
-    "case_notes",
-    "reporter_messages",
-    "referral_required_actions",
-    "referral_actions",
-    "referral_events",
-    "public_attachments",
-    "legal_holds",
-    "case_keys",
+/// The tables destruction deletes from besides [`CASE_TABLES`] (the referral, its files'
+/// chunks, its jobs, the person index, expired drafts; emails destroyed by the inbox schedule
+/// are in `email_intake`, already a case table).
+const ALSO_DELETED: [&str; 7] = [
     "public_attachment_chunks",
     "jobs",
     "person_records",
     "person_tokens",
     "person_links",
-    "known_elsewhere",
     "public_drafts",
     "referrals",
 ];
+
+/// Every table destruction deletes from on PostgreSQL, vacuumed after a run
+/// ([`Storage::checkpoint_after_destruction`]): the case tables, then the others.
+pub fn vacuumed_tables() -> impl Iterator<Item = &'static str> {
+    CASE_TABLES.into_iter().chain(ALSO_DELETED)
+}
 
 impl Storage {
     /// Every case whose status is one of `statuses` (the closed states of the loaded
@@ -389,7 +375,7 @@ impl Storage {
     /// files. SQLite: moves the write-ahead log into the database file and empties it
     /// (deleted pages are already zeroed by `secure_delete`). PostgreSQL: a deleted row stays
     /// in its page as a dead tuple until VACUUM makes its space reusable, so every table
-    /// destruction touches ([`VACUUMED_TABLES`]) is vacuumed with its indexes, one statement at a time outside
+    /// destruction touches ([`vacuumed_tables`]) is vacuumed with its indexes, one statement at a time outside
     /// any transaction (VACUUM refuses to run inside one). A table that cannot be vacuumed
     /// (another VACUUM running, a role without the right) is logged, never a failed run: the
     /// case key is already destroyed, so what remains there no longer opens. Returns the
@@ -403,7 +389,7 @@ impl Storage {
             return Ok(Vec::new());
         }
         let mut done = Vec::new();
-        for table in VACUUMED_TABLES {
+        for table in vacuumed_tables() {
             // Names are constants, never input. The simple query protocol: no statement
             // to prepare, no implicit transaction around it.
             // INDEX_CLEANUP ON: the index entries too, even when few rows died (VACUUM

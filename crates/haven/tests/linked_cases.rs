@@ -8,10 +8,10 @@ mod common;
 
 use axum::http::StatusCode;
 use chrono::Utc;
-use common::staff::{Browser, account};
+use common::staff::{Browser, signed_in};
 use common::{TestApp, TestAppBuilder, sample};
 use haven::access::Role;
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::Row;
 
 /// The badge, as the queue and the identity bar show it (the summary's panel has a heading
@@ -25,7 +25,7 @@ async fn secos_about(app: &TestApp, name: &str, dob: &str) -> String {
     answers["young_person"]["date_of_birth"] = json!(dob);
     answers["young_person"]["contact_details"] =
         json!(format!("Mobile 07700 900{:03}", name.len()));
-    submit(app, json!({"service": "secos", "stage": "referral", "audience": "professional", "answers": answers})).await
+    app.submit(&json!({"service": "secos", "stage": "referral", "audience": "professional", "answers": answers})).await
 }
 
 /// A CEOP report by a parent about the child of [`secos_about`]`("Maya Clarke", …)`.
@@ -33,27 +33,7 @@ async fn ceop_about_maya(app: &TestApp) -> String {
     let mut answers = sample("ceop-report-parent");
     answers["child"]["date_of_birth"] = json!("2012-02-09");
     answers["child"]["location"] = json!("14 Sample Street, Middlesbrough TS9 9ZY");
-    submit(app, json!({"service": "ceop", "stage": "report", "audience": "parent_carer", "answers": answers})).await
-}
-
-async fn submit(app: &TestApp, body: Value) -> String {
-    let response = app.post_json("/api/v1/submissions", &body).await;
-    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
-    response.json()["reference"].as_str().unwrap().to_owned()
-}
-
-async fn signed_in(app: &TestApp, role: Role, team: Option<&str>) -> Browser {
-    let (id, _) = account(app, role, team, "a-password-for-tests").await;
-    Browser::signed_in(app, &id).await
-}
-
-async fn id_of(app: &TestApp, reference: &str) -> String {
-    app.storage
-        .find_referral(reference)
-        .await
-        .unwrap()
-        .unwrap()
-        .id
+    app.submit(&json!({"service": "ceop", "stage": "report", "audience": "parent_carer", "answers": answers})).await
 }
 
 async fn decide(app: &TestApp, browser: &mut Browser, case: &str, other: &str, decision: &str) {
@@ -93,14 +73,14 @@ async fn a_confirmed_link_shows_the_linked_cases_events_in_one_chronology() {
             // it must still never appear.
             let mut answers = sample("ceop-report-parent");
             answers["child"]["date_of_birth"] = json!("2011-03-07");
-            let ceop = submit(app, json!({"service": "ceop", "stage": "report", "audience": "parent_carer", "answers": answers})).await;
-            let (first_id, second_id) = (id_of(app, &first).await, id_of(app, &second).await);
+            let ceop = app.submit(&json!({"service": "ceop", "stage": "report", "audience": "parent_carer", "answers": answers})).await;
+            let (first_id, second_id) = (app.id_of(&first).await, app.id_of(&second).await);
             app.storage
                 .add_note(&first_id, "test", "A note on the first case.", Utc::now())
                 .await
                 .unwrap();
             app.storage
-                .decide_person_link(&second_id, &id_of(app, &ceop).await, true, "test", Utc::now())
+                .decide_person_link(&second_id, &app.id_of(&ceop).await, true, "test", Utc::now())
                 .await
                 .unwrap();
 
@@ -263,7 +243,7 @@ async fn a_referral_matching_another_teams_open_case_raises_the_known_elsewhere_
 
             // Destroying SECOS's case (retention) deletes the alerts both ways: its own and
             // CEOP's naming it.
-            let secos_id = id_of(app, &secos).await;
+            let secos_id = app.id_of(&secos).await;
             let entry = haven::storage::audit::AuditEntry::new(
                 Utc::now(),
                 "system",
@@ -308,7 +288,7 @@ async fn a_match_with_a_closed_case_or_the_same_team_raises_no_alert() {
             haven::cases::people::match_pending(&app.storage, &app.registry, Utc::now())
                 .await
                 .unwrap();
-            let closed_id = id_of(app, &secos).await;
+            let closed_id = app.id_of(&secos).await;
             let with_closed: i64 = sqlx::query(
                 "SELECT COUNT(*) FROM known_elsewhere WHERE referral_id = $1 OR other_referral_id = $1",
             )
@@ -318,7 +298,7 @@ async fn a_match_with_a_closed_case_or_the_same_team_raises_no_alert() {
             .unwrap()
             .get(0);
             assert_eq!(with_closed, 0, "never recorded against a closed case");
-            let ceop_id = id_of(app, &ceop).await;
+            let ceop_id = app.id_of(&ceop).await;
             let ceops: i64 = sqlx::query("SELECT COUNT(*) FROM known_elsewhere WHERE referral_id = $1")
                 .bind(&ceop_id)
                 .fetch_one(app.storage.pool())

@@ -7,10 +7,10 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::staff::{Browser, account, location};
+use common::staff::{account, location, signed_in};
 use common::{TestApp, TestAppBuilder, sample};
 use haven::access::Role;
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::Row;
 
 /// A SECOS referral about a child with this name and date of birth; its reference.
@@ -21,27 +21,7 @@ async fn secos_about(app: &TestApp, name: &str, dob: &str) -> String {
     // Each child a phone of their own (the sample's is shared).
     answers["young_person"]["contact_details"] =
         json!(format!("Mobile 07700 900{:03}", name.len()));
-    submit(app, json!({"service": "secos", "stage": "referral", "audience": "professional", "answers": answers})).await
-}
-
-async fn submit(app: &TestApp, body: Value) -> String {
-    let response = app.post_json("/api/v1/submissions", &body).await;
-    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
-    response.json()["reference"].as_str().unwrap().to_owned()
-}
-
-async fn signed_in(app: &TestApp, role: Role, team: Option<&str>) -> Browser {
-    let (id, _) = account(app, role, team, "a-password-for-tests").await;
-    Browser::signed_in(app, &id).await
-}
-
-async fn id_of(app: &TestApp, reference: &str) -> String {
-    app.storage
-        .find_referral(reference)
-        .await
-        .unwrap()
-        .unwrap()
-        .id
+    app.submit(&json!({"service": "secos", "stage": "referral", "audience": "professional", "answers": answers})).await
 }
 
 #[tokio::test]
@@ -50,7 +30,7 @@ async fn the_index_holds_only_blind_tokens_and_sealed_identities() {
         .builtins()
         .each_engine(async |app| {
             let reference = secos_about(app, "Zephyrine Quillfeather", "2011-03-04").await;
-            let id = id_of(app, &reference).await;
+            let id = app.id_of(&reference).await;
             let tokens: Vec<String> =
                 sqlx::query("SELECT token FROM person_tokens WHERE referral_id = $1")
                     .bind(&id)
@@ -137,7 +117,7 @@ async fn a_second_referral_for_the_same_child_shows_a_possible_link_and_decision
             assert!(html.contains(&format!("id=\"link-{second}\"")), "{html}");
             assert!(html.contains("Confirmed"), "{html}");
 
-            let (a, b) = (id_of(app, &first).await, id_of(app, &second).await);
+            let (a, b) = (app.id_of(&first).await, app.id_of(&second).await);
             let actions: Vec<String> = sqlx::query(
                 "SELECT action FROM audit_log WHERE record_id = $1 AND action LIKE 'person_link.%' ORDER BY seq",
             )
@@ -176,7 +156,7 @@ async fn another_team_learns_only_that_the_child_is_known_elsewhere() {
             let mut answers = sample("ceop-report-parent");
             answers["child"]["date_of_birth"] = json!("2012-02-09");
             answers["child"]["location"] = json!("14 Sample Street, Middlesbrough TS9 9ZY");
-            let ceop = submit(app, json!({"service": "ceop", "stage": "report", "audience": "parent_carer", "answers": answers})).await;
+            let ceop = app.submit(&json!({"service": "ceop", "stage": "report", "audience": "parent_carer", "answers": answers})).await;
             let mut ceop_staff = signed_in(app, Role::Triage, Some("ceop")).await;
             let html = ceop_staff.get(app, &format!("/staff/cases/{ceop}")).await.text();
             assert!(html.contains("id=\"known-elsewhere\""), "{html}");
@@ -194,7 +174,7 @@ async fn another_team_learns_only_that_the_child_is_known_elsewhere() {
                 .await;
             assert_ne!(refused.status, StatusCode::SEE_OTHER);
             assert_eq!(refused.status, missing.status);
-            assert!(app.storage.person_links(&id_of(app, &ceop).await).await.unwrap().is_empty());
+            assert!(app.storage.person_links(&app.id_of(&ceop).await).await.unwrap().is_empty());
             // The search lists only the user's team's cases.
             let html = ceop_staff.get(app, "/staff/search?q=maya+clark").await.text();
             assert!(html.contains(&ceop), "{html}");
@@ -323,7 +303,7 @@ async fn reindex_fits_the_weights_and_links_use_them() {
                 .iter()
                 .find(|l| l.reference == first)
                 .expect("the first referral is a possible link");
-            let ids = [id_of(app, &first).await, id_of(app, &second).await];
+            let ids = [app.id_of(&first).await, app.id_of(&second).await];
             let people = app.storage.person_identities(&ids).await.unwrap();
             let of = |id: &str| &people.iter().find(|(i, _)| i == id).unwrap().1;
             let (a, b) = (of(&ids[0]), of(&ids[1]));

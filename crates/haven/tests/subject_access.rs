@@ -39,15 +39,6 @@ async fn secos_about(app: &TestApp, name: &str, dob: &str) -> String {
     response.json()["reference"].as_str().unwrap().to_owned()
 }
 
-async fn id_of(app: &TestApp, reference: &str) -> String {
-    app.storage
-        .find_referral(reference)
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-}
-
 async fn browser(app: &TestApp, role: Role, team: Option<&str>) -> Browser {
     let (id, _) = account(app, role, team, "a-password-for-tests").await;
     Browser::signed_in(app, &id).await
@@ -115,7 +106,7 @@ async fn a_manager_opens_extends_and_releases_with_third_party_information_withh
         .builtins()
         .each_engine(async |app| {
             let reference = secos_about(app, CHILD, "2011-03-04").await;
-            let id = id_of(app, &reference).await;
+            let id = app.id_of(&reference).await;
             let now = Utc::now();
             app.storage.add_note(&id, "test", NOTE, now).await.unwrap();
             app.storage
@@ -248,7 +239,7 @@ async fn third_party_information_is_released_and_exemptions_withheld_only_with_a
         .builtins()
         .each_engine(async |app| {
             let reference = secos_about(app, CHILD, "2011-03-04").await;
-            let id = id_of(app, &reference).await;
+            let id = app.id_of(&reference).await;
             app.storage
                 .add_note(&id, "test", NOTE, Utc::now())
                 .await
@@ -349,9 +340,9 @@ async fn linked_cases_are_covered_only_when_confirmed_and_the_teams_own() {
                     &json!({"service": "ceop", "stage": "report", "audience": "parent_carer", "answers": sample("ceop-report-parent")}),
                 )
                 .await;
-            let (first_id, now) = (id_of(app, &first).await, Utc::now());
+            let (first_id, now) = (app.id_of(&first).await, Utc::now());
             for (other, confirm) in [(&confirmed, true), (&rejected, false)] {
-                let other_id = id_of(app, other).await;
+                let other_id = app.id_of(other).await;
                 app.storage
                     .decide_person_link(&first_id, &other_id, confirm, "test", now)
                     .await
@@ -361,7 +352,7 @@ async fn linked_cases_are_covered_only_when_confirmed_and_the_teams_own() {
             assert_eq!(ceop.status, StatusCode::CREATED, "{}", ceop.text());
             let ceop_reference = ceop.json()["reference"].as_str().map(str::to_owned);
             if let Some(ceop_reference) = &ceop_reference {
-                let ceop_id = id_of(app, ceop_reference).await;
+                let ceop_id = app.id_of(ceop_reference).await;
                 app.storage
                     .decide_person_link(&first_id, &ceop_id, true, "test", now)
                     .await
@@ -531,7 +522,7 @@ async fn the_release_bundle_holds_the_files_and_withholds_third_party_ones() {
         .builtins()
         .each_engine(async |app| {
             let (reference, tool, other) = secos_with_files(app).await;
-            let id = id_of(app, &reference).await;
+            let id = app.id_of(&reference).await;
             // A document made for Children's Services (which receives third-party
             // information and who reported): withheld by default, as it holds both.
             let onward = app

@@ -444,6 +444,25 @@ impl TestResponse {
 }
 
 impl TestApp {
+    /// Submits through the API (`POST /api/v1/submissions`, expecting 201); the reference.
+    pub async fn submit(&self, body: &Value) -> String {
+        let response = self.post_json("/api/v1/submissions", body).await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+        response.json()["reference"].as_str().unwrap().to_owned()
+    }
+
+    /// The stored id of the case with this reference.
+    pub async fn id_of(&self, reference: &str) -> String {
+        self.storage
+            .find_referral(reference)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    }
+}
+
+impl TestApp {
     pub async fn request(&self, request: Request<Body>) -> TestResponse {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();

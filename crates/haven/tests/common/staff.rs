@@ -146,3 +146,9 @@ pub fn code_now(app: &TestApp, secret: &str) -> String {
 pub fn location(response: &TestResponse) -> &str {
     response.header("location").unwrap_or_default()
 }
+
+/// A browser signed in as a new account of this role and team.
+pub async fn signed_in(app: &TestApp, role: Role, team: Option<&str>) -> Browser {
+    let (id, _) = account(app, role, team, "a-password-for-tests").await;
+    Browser::signed_in(app, &id).await
+}
