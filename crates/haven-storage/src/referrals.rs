@@ -535,27 +535,14 @@ pub(crate) async fn insert_referral_combined(
         .person_index
         .as_ref()
         .map(|person| person.tokens.join(","));
-    let mut insert = query(AssertSqlSafe(combined_sql(
-        row.alert.is_some(),
-        row.person_index.is_some(),
-    )))
-    .bind(&row.id)
-    .bind(&row.reference)
-    .bind(&row.service)
-    .bind(&row.stage)
-    .bind(&row.audience)
-    .bind(&row.status)
-    .bind(&row.team)
-    .bind(&received_at)
-    .bind(flag(row.urgent))
-    .bind(row.suggested_band.as_deref())
-    .bind(row.in_scope.map(flag))
-    .bind(row.eligible.map(flag))
-    .bind(row.rules_version.as_deref())
-    .bind(row.due_by.map(|d| d.format("%Y-%m-%d").to_string()))
-    .bind(&row.answers)
-    .bind(row.screening.as_deref())
-    .bind(&row.receipt_hash)
+    let mut insert = bind_referral_columns(
+        query(AssertSqlSafe(combined_sql(
+            row.alert.is_some(),
+            row.person_index.is_some(),
+        ))),
+        row,
+        &received_at,
+    )
     .bind(row.screening_rules_id)
     .bind(row.person.as_deref())
     .bind(&row.case_key.key_id)
@@ -586,6 +573,33 @@ pub(crate) async fn insert_referral_combined(
         .await
         .map_err(StorageError::from_write)?;
     Ok(())
+}
+
+/// Binds `$1..$17` of a new referral's row, in the column order both inserts share (id,
+/// reference, service, stage, audience, status, team, received, urgent, suggested band, in
+/// scope, eligible, rules version, due, answers, screening, receipt hash).
+fn bind_referral_columns<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    row: &'q ReferralRow,
+    received_at: &'q str,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    q.bind(&row.id)
+        .bind(&row.reference)
+        .bind(&row.service)
+        .bind(&row.stage)
+        .bind(&row.audience)
+        .bind(&row.status)
+        .bind(&row.team)
+        .bind(received_at)
+        .bind(flag(row.urgent))
+        .bind(row.suggested_band.as_deref())
+        .bind(row.in_scope.map(flag))
+        .bind(row.eligible.map(flag))
+        .bind(row.rules_version.as_deref())
+        .bind(row.due_by.map(|d| d.format("%Y-%m-%d").to_string()))
+        .bind(&row.answers)
+        .bind(row.screening.as_deref())
+        .bind(&row.receipt_hash)
 }
 
 /// The audit entry of a new referral.
@@ -714,31 +728,18 @@ async fn insert_referral(
     let received_at = timestamp(row.received_at);
     // Created when received: the intake time is the caller's clock reading.
     let now = received_at.clone();
-    query(
+    bind_referral_columns(
+        query(
         "INSERT INTO referrals (id, reference, service, stage, audience, status, team, received_at,
-            urgent, suggested_band, in_scope, eligible, rules_version, due_by, answers, screening,
-            receipt_hash, created_at, updated_at, screening_rules_id, person, concerns, band_rank)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-            $20, $21, $22, COALESCE((SELECT sb.band_rank FROM service_bands sb
-                      WHERE sb.service = $3 AND sb.band = $10), 0))",
+                urgent, suggested_band, in_scope, eligible, rules_version, due_by, answers, screening,
+                receipt_hash, created_at, updated_at, screening_rules_id, person, concerns, band_rank)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+                $20, $21, $22, COALESCE((SELECT sb.band_rank FROM service_bands sb
+                          WHERE sb.service = $3 AND sb.band = $10), 0))",
+        ),
+        row,
+        &received_at,
     )
-    .bind(&row.id)
-    .bind(&row.reference)
-    .bind(&row.service)
-    .bind(&row.stage)
-    .bind(&row.audience)
-    .bind(&row.status)
-    .bind(&row.team)
-    .bind(&received_at)
-    .bind(flag(row.urgent))
-    .bind(row.suggested_band.as_deref())
-    .bind(row.in_scope.map(flag))
-    .bind(row.eligible.map(flag))
-    .bind(row.rules_version.as_deref())
-    .bind(row.due_by.map(|d| d.format("%Y-%m-%d").to_string()))
-    .bind(&row.answers)
-    .bind(row.screening.as_deref())
-    .bind(&row.receipt_hash)
     .bind(&now)
     .bind(&now)
     .bind(row.screening_rules_id)
