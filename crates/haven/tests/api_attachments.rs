@@ -2,7 +2,7 @@
 //! submission may name only files uploaded for that service and question, unused and within
 //! the hour; a made-up id is a 422 naming the question.
 
-mod common;
+use crate::common;
 
 use axum::http::{Method, StatusCode};
 use common::{SAMPLE_PDF, TestApp, TestAppBuilder, sample};

@@ -1,7 +1,7 @@
 //! The work queue (`GET /api/v1/referrals`), the required-actions checklist and allocation,
 //! driven through a SECOS referral's workflow as a triage officer would.
 
-mod common;
+use crate::common;
 
 use common::sample;
 

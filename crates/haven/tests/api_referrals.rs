@@ -1,6 +1,6 @@
 //! `GET /api/v1/referrals/{reference}`: staff with a token, of the referral's team.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{each_engine, valid_submission};

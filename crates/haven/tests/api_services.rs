@@ -1,6 +1,6 @@
 //! `GET /api/v1/services`, `GET /api/v1/services/{id}` and the OpenAPI document.
 
-mod common;
+use crate::common;
 
 use axum::http::{Method, StatusCode};
 use common::each_engine;

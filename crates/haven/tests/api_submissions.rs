@@ -1,6 +1,6 @@
 //! `POST /api/v1/submissions`.
 
-mod common;
+use crate::common;
 
 use axum::http::{Method, StatusCode};
 use common::{TestApp, TestAppBuilder, each_engine, valid_submission};

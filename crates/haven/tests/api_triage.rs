@@ -1,6 +1,6 @@
 //! Screening, anonymity and SLA wired into submissions; triage endpoints.
 
-mod common;
+use crate::common;
 
 use common::sample;
 

@@ -4,7 +4,7 @@
 //! appending at once keep one chain; what is audited (exports included); what is never
 //! stored about reporters.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

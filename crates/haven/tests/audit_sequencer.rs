@@ -6,7 +6,7 @@
 //! found (and never linked); an existing chain and checkpoint keep verifying after the
 //! upgrade. Every test runs on SQLite (one writer, entries linked at once) and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use chrono::Utc;
 use common::run::haven;

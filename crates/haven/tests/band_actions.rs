@@ -3,7 +3,7 @@
 //! are `not_required` with the override's reason, all on the chronology, and
 //! `screening.required_actions` keeps what the tool suggested at intake.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::staff::{Browser, account};

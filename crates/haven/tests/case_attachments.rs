@@ -3,7 +3,7 @@
 //! sniffed when received (never HTML or SVG), `nosniff`; each download audited; a
 //! third-party question's file only for roles that see third-party information.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::staff::Browser;

@@ -3,7 +3,7 @@
 //! worker's queue, closing with an outcome, and who may do it. Every test runs on SQLite and,
 //! with HAVEN_TEST_DATABASE_URL, on PostgreSQL.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use chrono::Utc;

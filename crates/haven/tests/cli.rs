@@ -1,7 +1,7 @@
 //! The `haven` binary: exit status 0 / 2 (bad input, one line naming the field, file or
 //! line) / 1 (anything else), and what each command prints.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;

@@ -7,7 +7,7 @@
 //! `pdftotext` and `libreoffice` are installed by `.ci/run`; with `CI` set a missing tool
 //! fails the test, otherwise it is skipped with a note (as in `tests/onward.rs`).
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::process::Command;

@@ -9,7 +9,7 @@
 //! field. Every test runs on SQLite and, with HAVEN_TEST_DATABASE_URL, on
 //! PostgreSQL.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

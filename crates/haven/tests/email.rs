@@ -1,7 +1,7 @@
 //! Email out: the outbox default, retries with backoff, one send across two servers, and a
 //! real SMTP conversation with Python's aiosmtpd on loopback.
 
-mod common;
+use crate::common;
 
 use std::net::TcpListener;
 use std::path::Path;

@@ -7,8 +7,8 @@
 //! page fails with SQLITE_FULL (and SQLite rolls the transaction back by itself, the case
 //! that used to leave the writer stuck "at non-zero transaction depth").
 
-mod common;
-mod public_support;
+use crate::common;
+use crate::public_support;
 
 use axum::http::StatusCode;
 use axum::response::IntoResponse;

@@ -1,6 +1,6 @@
 //! `/healthz`, `/readyz`, `/metrics`, and what every response carries.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{TestAppBuilder, each_engine};

@@ -4,7 +4,7 @@
 //! password change, tokens revoked for good by a role change, and email addresses checked
 //! as the mailer checks them.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use chrono::TimeDelta;

@@ -1,7 +1,7 @@
 //! Per-address allowances under hostile or merely busy clients (issue 12): the live
 //! anonymity check has its own allowance and never uses up the submission allowance.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::TestAppBuilder;

@@ -2,8 +2,8 @@
 //! fresh session, and the id is replaced when the form starts (the audience is chosen), so
 //! an id planted on a child's device never reaches what the child types.
 
-mod common;
-mod public_support;
+use crate::common;
+use crate::public_support;
 
 use axum::http::StatusCode;
 use chrono::Utc;

@@ -5,8 +5,8 @@
 //! files are stored in sealed chunks that cannot be reordered, dropped or cut short; the
 //! space of purged drafts is given back (SQLite incremental auto-vacuum).
 
-mod common;
-mod public_support;
+use crate::common;
+use crate::public_support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -4,7 +4,7 @@
 //! pages; and the layering holds (no `web/` area imports another's logic, nothing outside
 //! `web/` but the `serve` command imports `web`).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,7 @@
 //! `Strict-Transport-Security` is sent exactly when the request came over TLS (as the
 //! trusted TLS-terminating proxy says), never over plain HTTP or on an untrusted claim.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::Request;

@@ -4,7 +4,7 @@
 //! sealed reason; urgent messages alert the duty address; only verified senders of trusted
 //! domains are acknowledged. On SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use chrono::Utc;

@@ -5,7 +5,7 @@
 //! PostgreSQL row), leaves the inbox, is audited without content, and the same message
 //! delivered again is still a duplicate. On SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use chrono::{Months, Utc};
 use common::run::haven;

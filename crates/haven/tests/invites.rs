@@ -3,8 +3,8 @@
 //! "send the detailed referral form" emails a single-use, expiring link whose token is stored
 //! only as a keyed hash; the form it opens attaches to the same case and moves the workflow.
 
-mod common;
-mod public_support;
+use crate::common;
+use crate::public_support;
 
 use axum::http::StatusCode;
 use haven::access::Role;

@@ -4,7 +4,7 @@
 //! recorded in the background, shown as a badge on the queue and in the identity bar only to
 //! roles allowed `see_known_elsewhere`, and cleared when the other case closes.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use chrono::Utc;

@@ -6,7 +6,7 @@
 //! a hang or an error; and the Maildir poller takes them all exactly once. On SQLite and
 //! PostgreSQL.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -7,7 +7,7 @@
 //! Without Dovecot installed the tests say so and pass (`.ci/run` installs it, so CI runs
 //! them).
 
-mod common;
+use crate::common;
 
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;

@@ -2,7 +2,7 @@
 //! `intake_email::ingest_message` behind it) become sealed intake items of the service whose
 //! intake address received them, exactly once, on SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

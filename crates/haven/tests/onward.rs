@@ -6,7 +6,7 @@
 //! `pdftotext` (poppler-utils) and `libreoffice` (libreoffice-writer-nogui) are installed by
 //! `.ci/run`; with `CI` set a missing tool fails the test, otherwise it is skipped with a note.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::process::Command;

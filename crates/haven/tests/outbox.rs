@@ -3,7 +3,7 @@
 //! retention, and transport errors are scrubbed of addresses before they are stored in
 //! `jobs.last_error` or logged.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;

@@ -4,7 +4,7 @@
 //! audited, another team's staff learn only that the child is known to another service, and
 //! the search tolerates misspellings and lists only cases the user may see.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::staff::{account, location, signed_in};

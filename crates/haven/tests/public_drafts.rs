@@ -1,8 +1,8 @@
 //! Answers between pages: save and come back (resume codes), expiry, rate limits, errors on
 //! a page, and attachments accepted or refused.
 
-mod common;
-mod public_support;
+use crate::common;
+use crate::public_support;
 
 use axum::http::StatusCode;
 use common::{TestApp, TestAppBuilder};

@@ -1,8 +1,8 @@
 //! The public pages without JavaScript: a whole journey per service through plain GET/POST
 //! with the form-session cookie, ending in the same submission use-case as the API.
 
-mod common;
-mod public_support;
+use crate::common;
+use crate::public_support;
 
 use axum::http::StatusCode;
 use common::{TestApp, TestAppBuilder};

@@ -1,8 +1,8 @@
 //! Security headers of pages and assets, the form-session cookie, CSRF refusal, and the
 //! HTML error pages of the public addresses.
 
-mod common;
-mod public_support;
+use crate::common;
+use crate::public_support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

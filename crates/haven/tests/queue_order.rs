@@ -3,7 +3,7 @@
 //! confirmed band over the suggested one), then due date; and its `total`, kept exact by the
 //! maintained counts through every kind of write. Each test runs on both engines.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{TestApp, TestAppBuilder, sample};

@@ -4,7 +4,7 @@
 //! Word file (unzipped); the family copy shows only the definition's allow-list: nothing
 //! that tips off a household, nothing third-party, not even whether it was answered.
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::process::Command;

@@ -3,7 +3,7 @@
 //! service without one shows no reopen button, and a request to leave its closed state is
 //! refused (page and API alike).
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::staff::{Browser, account};

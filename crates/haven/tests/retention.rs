@@ -10,7 +10,7 @@
 //! free space until overwritten.) Every test runs on SQLite and, with
 //! HAVEN_TEST_DATABASE_URL, on PostgreSQL.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use chrono::{NaiveDate, Utc};

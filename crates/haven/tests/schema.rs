@@ -4,7 +4,7 @@
 //! columns, uniqueness). A difference fails with a readable diff naming each line that only
 //! one engine has. The PostgreSQL half is skipped when `HAVEN_TEST_DATABASE_URL` is unset.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

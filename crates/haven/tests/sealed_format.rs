@@ -3,7 +3,7 @@
 //! destroying a case's key makes every sealed value of that case unreadable while other
 //! cases open as before.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};

@@ -4,7 +4,7 @@
 //! reaches the case summary and the documents whose recipients may have the reporter's
 //! details. Answers read in words on the staff page: a date as "12 May 2012".
 
-mod common;
+use crate::common;
 
 use std::io::Read;
 

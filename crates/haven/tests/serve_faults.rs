@@ -2,7 +2,7 @@
 //! (maintenance commands still run beside it), and a stderr that cannot be written (a full
 //! log volume, here `/dev/full`) never takes requests down.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

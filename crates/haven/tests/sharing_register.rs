@@ -7,7 +7,7 @@
 //! run by one server of several. Every test runs on SQLite and, with
 //! HAVEN_TEST_DATABASE_URL, on PostgreSQL.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use chrono::{NaiveDate, Utc};

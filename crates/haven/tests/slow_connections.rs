@@ -2,7 +2,7 @@
 //! a loopback port, with small limits so the test is quick. Bounded loops, loopback only;
 //! no assertion on how long anything took, only on what happened.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

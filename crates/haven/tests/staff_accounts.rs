@@ -6,7 +6,7 @@
 //! account's sessions; non-admins and admins on their own account are refused; every change
 //! is audited with its reason sealed. Each test runs on SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use chrono::TimeDelta;

@@ -2,7 +2,7 @@
 //! deactivating or reactivating an account with a reason; each change ends the account's
 //! sessions at once and is audited; an admin cannot lock themselves out.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::staff::{Browser, account, csrf_of, location};

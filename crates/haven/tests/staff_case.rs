@@ -2,7 +2,7 @@
 //! and never in the family copy, band override with a reason, a transition, and the
 //! reporter's follow-up page and API, which show nothing staff-only.
 
-mod common;
+use crate::common;
 
 use common::sample;
 

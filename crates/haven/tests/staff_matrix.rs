@@ -4,7 +4,7 @@
 //! for the case's own team, and 404 for another team's case (no IDOR). The expectations
 //! are written out here, independently of `policy/access.toml`, as the specification.
 
-mod common;
+use crate::common;
 
 use common::sample;
 

@@ -2,7 +2,7 @@
 //! person may see, ONE audit entry per page view naming the references shown, the exact
 //! reference search, MOJ badges, and how long an urgent case has waited.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use chrono::TimeDelta;

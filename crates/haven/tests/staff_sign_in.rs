@@ -1,7 +1,7 @@
 //! Staff sign-in: password, forced change, TOTP enrolment and reuse, recovery codes,
 //! throttling, sessions' idle and absolute expiry, invalidation, CSRF.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use chrono::TimeDelta;

@@ -2,7 +2,7 @@
 //! only for an account without one) in the chronology, the case summary and the queue; bands
 //! in words, never their keys.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::staff::{Browser, account};

@@ -1,6 +1,6 @@
 //! Storage behaviour that the API relies on, on both engines.
 
-mod common;
+use crate::common;
 
 use chrono::{NaiveDate, Utc};
 use common::each_engine;

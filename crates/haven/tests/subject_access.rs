@@ -6,7 +6,7 @@
 //! a role without the action 403) and the release audited without content.
 //! Every test runs on SQLite and, with HAVEN_TEST_DATABASE_URL, on PostgreSQL.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use chrono::{NaiveDate, Utc};

@@ -1,7 +1,7 @@
 //! Encryption at rest: a child's name reaches no byte of the database, sealed values are
 //! bound to their place, and master keys rotate while a server keeps running.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
