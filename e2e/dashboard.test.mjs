@@ -136,5 +136,9 @@ test('an auditor chooses any team\'s service', async () => {
   assert.match(await page.textContent('#section-out_of_scope_signpost'), /Childline/)
   await screenshot(page, 'dashboard', 'auditor-concern', { scrollTo: '#section-concern' })
   await screenshot(page, 'dashboard', 'auditor-signposts', { scrollTo: '#section-out_of_scope_signpost' })
+  // Concerns over time: a row per month, a column per concern counted, a stacked chart.
+  assert.match(await page.textContent('#heading-concern_by_period'), /Referrals by concern, by month/)
+  assert.ok(await page.locator('#table-concern_by_period thead th').count() >= 2)
+  await screenshot(page, 'dashboard', 'auditor-concern-by-month', { scrollTo: '#heading-concern_by_period' })
   await close()
 })

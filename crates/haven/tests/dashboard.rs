@@ -514,6 +514,50 @@ async fn referrals_by_concern_and_signposts_are_counted_and_every_view_audited()
                 .await;
             assert_eq!(chart.status, StatusCode::OK);
             assert!(chart.text().starts_with("<svg"));
+
+            // Concerns (and who reported, and how) over time: a row per month of the default
+            // twelve months, a column per concern counted, summed by the database per month.
+            assert!(html.contains("Referrals by concern, by month"), "{html}");
+            let table = html
+                .split("id=\"table-concern_by_period\"")
+                .nth(1)
+                .and_then(|rest| rest.split("</table>").next())
+                .expect("the concern-by-month table");
+            assert!(table.contains("Someone online asked for nude or sexual pictures or videos"));
+            assert!(
+                !table.contains("Someone online has been talking about sex"),
+                "a concern never counted has no column"
+            );
+            let months = html
+                .split("id=\"table-over_time\"")
+                .nth(1)
+                .and_then(|rest| rest.split("</table>").next())
+                .map(|t| t.matches("<th scope=\"row\"").count())
+                .unwrap_or(0);
+            assert!(months >= 12, "the last twelve months by month: {months}");
+            assert_eq!(table.matches("<th scope=\"row\"").count(), months, "{table}");
+            assert!(html.contains("Referrals by who made them, by month"));
+            assert!(html.contains("id=\"table-audience_by_period\""));
+            assert!(html.contains("id=\"table-channel_by_period\""));
+            let today = app.state.staff.clock.now().date_naive();
+            let (_, by_month) = app
+                .storage
+                .stats_sums("ceop", today - Duration::days(400), today, true)
+                .await
+                .unwrap();
+            let nude: Vec<_> = by_month
+                .iter()
+                .filter(|r| r.dimension == dim::CONCERN && r.value == "nude_image_request")
+                .collect();
+            assert_eq!(nude.len(), 1, "{by_month:?}");
+            assert_eq!(nude[0].count, 1);
+            assert_eq!(nude[0].day.format("%d").to_string(), "01", "a month's first day");
+            let stacked = browser
+                .get(app, "/staff/dashboard/chart/concern_by_period.svg?service=ceop")
+                .await;
+            assert_eq!(stacked.status, StatusCode::OK);
+            assert!(stacked.text().starts_with("<svg"));
+            assert!(stacked.text().contains("Someone online asked"));
             let csv = browser.get(app, "/staff/dashboard.csv?service=ceop").await;
             assert_eq!(csv.status, StatusCode::OK);
             let text = csv.text();

@@ -342,18 +342,27 @@ impl Range {
     }
 }
 
+/// The dimensions a dashboard also breaks down by period ("referrals by source, audience
+/// and concern over time"): their rows are read per day (or per month) as well as summed.
+pub const OVER_TIME_DIMENSIONS: [&str; 3] =
+    [dimension::AUDIENCE, dimension::CHANNEL, dimension::CONCERN];
+
 /// A range's aggregate rows summed: per dimension, per value; and received per period.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Totals {
     pub by_dimension: BTreeMap<String, BTreeMap<String, i64>>,
     /// `(period start, received, out of scope)` for every period of the range.
     pub over_time: Vec<(NaiveDate, i64, i64)>,
+    /// For each of [`OVER_TIME_DIMENSIONS`]: each value's count in each period.
+    pub by_period: BTreeMap<String, BTreeMap<String, BTreeMap<NaiveDate, i64>>>,
 }
 
 impl Totals {
     /// Sums `rows` (already limited to `range`).
     pub fn of(rows: &[StatRow], range: Range) -> Self {
         let mut by_dimension: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+        let mut by_period: BTreeMap<String, BTreeMap<String, BTreeMap<NaiveDate, i64>>> =
+            BTreeMap::new();
         let mut periods: BTreeMap<NaiveDate, (i64, i64)> =
             range.periods().into_iter().map(|p| (p, (0, 0))).collect();
         for row in rows {
@@ -362,21 +371,32 @@ impl Totals {
                 .or_default()
                 .entry(row.value.clone())
                 .or_insert(0) += row.count;
-            let slot = periods.entry(range.period_start(row.day)).or_default();
+            let start = range.period_start(row.day);
+            let slot = periods.entry(start).or_default();
             if row.dimension == dimension::RECEIVED {
                 slot.0 += row.count;
             } else if row.dimension == dimension::OUT_OF_SCOPE {
                 slot.1 += row.count;
+            } else if OVER_TIME_DIMENSIONS.contains(&row.dimension.as_str()) {
+                *by_period
+                    .entry(row.dimension.clone())
+                    .or_default()
+                    .entry(row.value.clone())
+                    .or_default()
+                    .entry(start)
+                    .or_insert(0) += row.count;
             }
         }
         Totals {
             by_dimension,
             over_time: periods.into_iter().map(|(d, (r, o))| (d, r, o)).collect(),
+            by_period,
         }
     }
 
     /// From the database's sums: `sums` per dimension and value over the range (their
-    /// `day` unused), `daily` the received and out-of-scope rows of each day.
+    /// `day` unused), `daily` the received and out-of-scope rows and those of
+    /// [`OVER_TIME_DIMENSIONS`], of each day or summed to the first day of each month.
     pub fn of_sums(sums: &[StatRow], daily: &[StatRow], range: Range) -> Self {
         let mut totals = Totals::of(daily, range);
         totals.by_dimension.clear();
@@ -397,6 +417,16 @@ impl Totals {
             .get(dimension)
             .map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
             .unwrap_or_default()
+    }
+
+    /// One value's count in each period of the range, in the order of `over_time` (0 for a
+    /// period without any).
+    pub fn over_time_of(&self, dimension: &str, value: &str) -> Vec<i64> {
+        let counts = self.by_period.get(dimension).and_then(|m| m.get(value));
+        self.over_time
+            .iter()
+            .map(|(start, _, _)| counts.and_then(|c| c.get(start)).copied().unwrap_or(0))
+            .collect()
     }
 
     /// One count (0 when none).

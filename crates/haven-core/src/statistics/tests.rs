@@ -158,3 +158,50 @@ fn totals_sum_a_range_by_period_and_find_the_median() {
     assert_eq!(year.period(), Period::Month);
     assert_eq!(year.periods().len(), 12);
 }
+
+#[test]
+fn audience_channel_and_concern_are_also_counted_in_each_period() {
+    let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+    let range = Range {
+        from: day(1, 1),
+        to: day(6, 30),
+    };
+    assert_eq!(range.period(), Period::Month);
+    let row = |m, d, dim: &str, v: &str, n| StatRow {
+        day: day(m, d),
+        dimension: dim.into(),
+        value: v.into(),
+        count: n,
+    };
+    let rows = [
+        row(2, 3, dimension::CONCERN, "sexting", 2),
+        row(2, 20, dimension::CONCERN, "sexting", 1),
+        row(4, 1, dimension::CONCERN, "sexting", 5),
+        row(4, 1, dimension::CONCERN, "grooming", 1),
+        row(5, 9, dimension::AUDIENCE, "parent", 7),
+        // Not broken down by period: only summed.
+        row(5, 9, dimension::URGENT, "yes", 3),
+    ];
+    let totals = Totals::of(&rows, range);
+    assert_eq!(
+        totals.over_time_of(dimension::CONCERN, "sexting"),
+        [0, 3, 0, 5, 0, 0]
+    );
+    assert_eq!(
+        totals.over_time_of(dimension::CONCERN, "grooming"),
+        [0, 0, 0, 1, 0, 0]
+    );
+    assert_eq!(
+        totals.over_time_of(dimension::AUDIENCE, "parent"),
+        [0, 0, 0, 0, 7, 0]
+    );
+    assert_eq!(
+        totals.over_time_of(dimension::URGENT, "yes"),
+        [0, 0, 0, 0, 0, 0]
+    );
+    assert_eq!(
+        totals.over_time_of(dimension::CHANNEL, "email"),
+        [0, 0, 0, 0, 0, 0]
+    );
+    assert_eq!(totals.count(dimension::CONCERN, "sexting"), 8);
+}

@@ -186,7 +186,12 @@ pub async fn dashboard(
     let range = check_range(range)?;
     let (sums, daily) = cases
         .storage
-        .stats_sums(service, range.from, range.to)
+        .stats_sums(
+            service,
+            range.from,
+            range.to,
+            range.period() == haven_core::statistics::Period::Month,
+        )
         .await?;
     Ok(Totals::of_sums(&sums, &daily, range))
 }

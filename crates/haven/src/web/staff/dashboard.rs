@@ -183,9 +183,15 @@ fn section_json(s: &Section, query: &str) -> Value {
         "title": s.title,
         "measures": s.measures,
         "two": s.measures.len() > 1,
+        // A table of many columns scrolls inside its own region rather than widening the page.
+        "wide": s.measures.len() > 2,
         "rows": s.rows.iter().map(|(label, counts)| json!({"label": label, "counts": counts})).collect::<Vec<_>>(),
         "chart": format!("/staff/dashboard/chart/{}.svg{query}", s.key),
-        "alt": format!("Bar chart: {}. Its numbers are in the table below.", s.title),
+        "alt": if s.stacked {
+            format!("Stacked bar chart: {}. Its numbers are in the table below.", s.title)
+        } else {
+            format!("Bar chart: {}. Its numbers are in the table below.", s.title)
+        },
     })
 }
 
@@ -354,7 +360,12 @@ pub async fn chart(
                 .collect(),
         })
         .collect();
-    let svg = charts::bars(&labels, &series).map_err(StaffError::Internal)?;
+    let svg = if section.stacked {
+        charts::stacked_bars(&labels, &series)
+    } else {
+        charts::bars(&labels, &series)
+    }
+    .map_err(StaffError::Internal)?;
     let mut response = (StatusCode::OK, svg).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -389,7 +400,7 @@ pub async fn csv(
                 body.push_str(&csv_line(&[
                     s.title.as_str(),
                     label.as_str(),
-                    *measure,
+                    measure.as_str(),
                     suppressed(*count).as_str(),
                 ]));
             }

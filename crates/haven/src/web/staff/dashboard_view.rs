@@ -16,10 +16,13 @@ pub struct Section {
     /// The chart's name in its address (`/staff/dashboard/chart/{key}.svg`).
     pub key: &'static str,
     pub title: String,
-    /// What the first (and second) count column is.
-    pub measures: Vec<&'static str>,
+    /// What each count column is.
+    pub measures: Vec<String>,
     /// `(label, counts)`, one count per measure.
     pub rows: Vec<(String, Vec<i64>)>,
+    /// Drawn as one bar per row made of its measures stacked (a breakdown over time), rather
+    /// than the measures' bars side by side.
+    pub stacked: bool,
 }
 
 /// Key words for a coded value: `very_high` → "Very high".
@@ -76,6 +79,66 @@ pub fn period_words(range: &Range, start: NaiveDate) -> String {
     }
 }
 
+/// A breakdown of `dimension` over time: a row per period of the range, a column per value
+/// that occurs in it (`values`: `(key, words)` in the order to show; a value never counted in
+/// the range is left out so the table stays narrow), stacked in the chart.
+fn by_period(
+    key: &'static str,
+    title: String,
+    totals: &Totals,
+    range: &Range,
+    dimension: &str,
+    values: Vec<(String, String)>,
+) -> Section {
+    let columns: Vec<(String, Vec<i64>)> = values
+        .into_iter()
+        .map(|(value, label)| (label, totals.over_time_of(dimension, &value)))
+        .filter(|(_, counts)| counts.iter().any(|n| *n != 0))
+        .collect();
+    let rows = if columns.is_empty() {
+        Vec::new()
+    } else {
+        totals
+            .over_time
+            .iter()
+            .enumerate()
+            .map(|(i, (start, _, _))| {
+                (
+                    period_words(range, *start),
+                    columns
+                        .iter()
+                        .map(|(_, counts)| counts.get(i).copied().unwrap_or(0))
+                        .collect(),
+                )
+            })
+            .collect()
+    };
+    Section {
+        key,
+        title,
+        measures: columns.into_iter().map(|(label, _)| label).collect(),
+        rows,
+        stacked: true,
+    }
+}
+
+/// The values counted for `dimension` in the range that `known` does not name (a key no
+/// longer offered), in words after the known ones.
+fn with_others(
+    totals: &Totals,
+    dimension: &str,
+    mut known: Vec<(String, String)>,
+) -> Vec<(String, String)> {
+    if let Some(values) = totals.by_period.get(dimension) {
+        for value in values.keys() {
+            if !known.iter().any(|(k, _)| k == value) {
+                known.push((value.clone(), words(value)));
+            }
+        }
+    }
+    known
+}
+
 fn one(rows: Vec<(String, i64)>) -> Vec<(String, Vec<i64>)> {
     rows.into_iter().map(|(l, n)| (l, vec![n])).collect()
 }
@@ -94,9 +157,10 @@ pub fn sections(
         Period::Month => "month",
     };
     out.push(Section {
+        stacked: false,
         key: "over_time",
         title: format!("Referrals received and out-of-scope reports, by {period}"),
-        measures: vec!["Referrals", "Out of scope"],
+        measures: vec!["Referrals".to_owned(), "Out of scope".to_owned()],
         rows: totals
             .over_time
             .iter()
@@ -104,9 +168,10 @@ pub fn sections(
             .collect(),
     });
     out.push(Section {
+        stacked: false,
         key: "audience",
         title: "Referrals by who made them".to_owned(),
-        measures: vec!["Referrals"],
+        measures: vec!["Referrals".to_owned()],
         rows: one(def
             .audiences
             .iter()
@@ -118,6 +183,21 @@ pub fn sections(
             })
             .collect()),
     });
+    out.push(by_period(
+        "audience_by_period",
+        format!("Referrals by who made them, by {period}"),
+        totals,
+        range,
+        dim::AUDIENCE,
+        with_others(
+            totals,
+            dim::AUDIENCE,
+            def.audiences
+                .iter()
+                .map(|a| (a.key.clone(), audience_words(def, &a.key)))
+                .collect(),
+        ),
+    ));
     if let Some(question) = def
         .statistics
         .as_ref()
@@ -143,16 +223,35 @@ pub fn sections(
             }
         }
         out.push(Section {
+            stacked: false,
             key: "concern",
             title: "Referrals by concern (a referral with several counts in each)".to_owned(),
-            measures: vec!["Referrals"],
+            measures: vec!["Referrals".to_owned()],
             rows: one(rows),
         });
+        let mut known: Vec<(String, String)> = question
+            .options
+            .iter()
+            .map(|o| (o.key.clone(), o.label.clone()))
+            .collect();
+        known.push((
+            haven_core::statistics::NO_CONCERN.to_owned(),
+            "None chosen".to_owned(),
+        ));
+        out.push(by_period(
+            "concern_by_period",
+            format!("Referrals by concern, by {period}"),
+            totals,
+            range,
+            dim::CONCERN,
+            with_others(totals, dim::CONCERN, known),
+        ));
     }
     out.push(Section {
+        stacked: false,
         key: "channel",
         title: "Referrals by how they came".to_owned(),
-        measures: vec!["Referrals"],
+        measures: vec!["Referrals".to_owned()],
         rows: one(vec![
             (
                 "Online form or API".to_owned(),
@@ -164,6 +263,24 @@ pub fn sections(
             ),
         ]),
     });
+    out.push(by_period(
+        "channel_by_period",
+        format!("Referrals by how they came, by {period}"),
+        totals,
+        range,
+        dim::CHANNEL,
+        with_others(
+            totals,
+            dim::CHANNEL,
+            vec![
+                ("web".to_owned(), "Online form or API".to_owned()),
+                (
+                    "email".to_owned(),
+                    "Email (converted from the inbox)".to_owned(),
+                ),
+            ],
+        ),
+    ));
     let bands = def
         .screening
         .as_ref()
@@ -190,15 +307,17 @@ pub fn sections(
             ],
         ));
         out.push(Section {
+            stacked: false,
             key: "bands",
             title: "Bands suggested by screening and confirmed by staff".to_owned(),
-            measures: vec!["Suggested", "Confirmed"],
+            measures: vec!["Suggested".to_owned(), "Confirmed".to_owned()],
             rows,
         });
         out.push(Section {
+            stacked: false,
             key: "band_agreement",
             title: "Confirmed bands against the suggested band".to_owned(),
-            measures: vec!["Referrals"],
+            measures: vec!["Referrals".to_owned()],
             rows: one(vec![
                 (
                     "Same as suggested".to_owned(),
@@ -231,15 +350,17 @@ pub fn sections(
         }
     }
     out.push(Section {
+        stacked: false,
         key: "state",
         title: "Referrals by the state their case is in now".to_owned(),
-        measures: vec!["Referrals"],
+        measures: vec!["Referrals".to_owned()],
         rows: one(states),
     });
     out.push(Section {
+        stacked: false,
         key: "outcome",
         title: "Outcomes of closed cases".to_owned(),
-        measures: vec!["Cases"],
+        measures: vec!["Cases".to_owned()],
         rows: one(of(dim::OUTCOME)
             .into_iter()
             .map(|(k, n)| (outcome_words(def, &k), n))
@@ -247,9 +368,10 @@ pub fn sections(
     });
     if let Some(sla) = def.slas.first() {
         out.push(Section {
+            stacked: false,
             key: "first_contact",
             title: format!("{} within {} working days", sla.label, sla.working_days),
-            measures: vec!["Referrals"],
+            measures: vec!["Referrals".to_owned()],
             rows: one(vec![
                 (
                     "Within the time".to_owned(),
@@ -283,9 +405,10 @@ pub fn sections(
             })
             .collect();
         out.push(Section {
+            stacked: false,
             key: "first_contact_days",
             title: "Time to first contact".to_owned(),
-            measures: vec!["Referrals"],
+            measures: vec!["Referrals".to_owned()],
             rows,
         });
     }
@@ -310,35 +433,39 @@ pub fn sections(
         totals.count(dim::OPEN_BY_WORKER, "unallocated"),
     ));
     out.push(Section {
+        stacked: false,
         key: "workers",
         title: "Open cases by worker".to_owned(),
-        measures: vec!["Open cases"],
+        measures: vec!["Open cases".to_owned()],
         rows: one(workers),
     });
     out.push(Section {
+        stacked: false,
         key: "linked",
         title: "Repeat referrals: linked to another referral of the same young person".to_owned(),
-        measures: vec!["Referrals"],
+        measures: vec!["Referrals".to_owned()],
         rows: one(vec![
             ("Linked".to_owned(), totals.count(dim::LINKED, "yes")),
             ("Not linked".to_owned(), totals.count(dim::LINKED, "no")),
         ]),
     });
     out.push(Section {
+        stacked: false,
         key: "out_of_scope",
         title: "Out-of-scope reports by concern".to_owned(),
-        measures: vec!["Reports"],
+        measures: vec!["Reports".to_owned()],
         rows: one(of(dim::OUT_OF_SCOPE_CONCERN)
             .into_iter()
             .map(|(k, n)| (concern_words(def, &k), n))
             .collect()),
     });
     out.push(Section {
+        stacked: false,
         key: "out_of_scope_signpost",
         title:
             "Where out-of-scope reporters were signposted (a report given several counts in each)"
                 .to_owned(),
-        measures: vec!["Reports"],
+        measures: vec!["Reports".to_owned()],
         rows: one(of(dim::OUT_OF_SCOPE_SIGNPOST)
             .into_iter()
             .map(|(k, n)| {
@@ -353,9 +480,10 @@ pub fn sections(
             .collect()),
     });
     out.push(Section {
+        stacked: false,
         key: "out_of_scope_audience",
         title: "Out-of-scope reports by who made them".to_owned(),
-        measures: vec!["Reports"],
+        measures: vec!["Reports".to_owned()],
         rows: one(of(dim::OUT_OF_SCOPE_AUDIENCE)
             .into_iter()
             .map(|(k, n)| (audience_words(def, &k), n))
