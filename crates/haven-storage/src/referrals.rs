@@ -315,15 +315,96 @@ impl Storage {
         Ok((filled, failed))
     }
 
-    /// One row of [`Storage::backfill_person_summaries`]: its summary, sealed (`None` when
-    /// `summarise` makes none).
-    fn person_summary_of(
+    /// Fills in `referrals.concerns` of referrals stored before it existed, for `services`
+    /// (those whose definition names a concern question: at intake their referrals always
+    /// get a value), `batch` at a time in id order through the partial index
+    /// `referrals_concerns_missing_idx`: each row's answers are opened in memory and
+    /// `keys_of(service, answers)` gives the option keys, written only if the row still has
+    /// none. A row whose answers cannot be opened (key destroyed) is counted in `failed` and
+    /// left. Returns (filled, failed, the `(service, received_at)` of each row filled, whose
+    /// days the dashboards must fold again).
+    #[instrument(skip_all)]
+    pub async fn backfill_concerns(
+        &self,
+        batch: u32,
+        services: &[String],
+        keys_of: impl Fn(&str, &Value) -> Option<String>,
+    ) -> Result<(u64, u64, Vec<(String, DateTime<Utc>)>), StorageError> {
+        let (mut filled, mut failed, mut touched) = (0u64, 0u64, Vec::new());
+        if services.is_empty() {
+            return Ok((filled, failed, touched));
+        }
+        let sql = format!(
+            "SELECT id, service, answers,
+                (SELECT key_id FROM case_keys WHERE referral_id = referrals.id),
+                (SELECT wrapped FROM case_keys WHERE referral_id = referrals.id),
+                received_at
+             FROM referrals
+             WHERE concerns IS NULL AND service IN {} AND id > ${} ORDER BY id LIMIT ${}",
+            placeholders(0, services.len()),
+            services.len() + 1,
+            services.len() + 2
+        );
+        let mut after = String::new();
+        loop {
+            let mut q = query(AssertSqlSafe(sql.clone()));
+            for service in services {
+                q = q.bind(service);
+            }
+            let rows = q
+                .bind(&after)
+                .bind(i64::from(batch.max(1)))
+                .fetch_all(&self.pool)
+                .await?;
+            let Some(last) = rows.last() else {
+                break;
+            };
+            after = last.try_get(0)?;
+            let mut found = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let id: String = row.try_get(0)?;
+                let service: String = row.try_get(1)?;
+                match self.row_answers(row, &id) {
+                    Ok((_, answers)) => {
+                        if let Some(keys) = keys_of(&service, &answers) {
+                            let received =
+                                parse_timestamp("received_at", &row.try_get::<String, _>(5)?)?;
+                            found.push((id, service, keys, received));
+                        }
+                    }
+                    Err(StorageError::Sealed { .. }) => failed += 1,
+                    Err(e) => return Err(e),
+                }
+            }
+            if found.is_empty() {
+                continue;
+            }
+            let mut tx = self.begin_write().await?;
+            for (id, service, keys, received) in found {
+                let written =
+                    query("UPDATE referrals SET concerns = $1 WHERE id = $2 AND concerns IS NULL")
+                        .bind(keys)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                if written > 0 {
+                    filled += written;
+                    touched.push((service, received));
+                }
+            }
+            tx.commit().await?;
+        }
+        Ok((filled, failed, touched))
+    }
+
+    /// The case key and answers of a row read as `id, service, answers, case key id, wrapped
+    /// case key`, opened in memory (no case key: a case from before case keys).
+    fn row_answers(
         &self,
         row: &AnyRow,
         id: &str,
-        service: &str,
-        summarise: &impl Fn(&str, &Value) -> Option<Value>,
-    ) -> Result<Option<Vec<u8>>, StorageError> {
+    ) -> Result<(Option<CaseKey>, Value), StorageError> {
         let case = match (
             row.try_get::<Option<String>, _>(3)?,
             row.try_get::<Option<Vec<u8>>, _>(4)?,
@@ -334,6 +415,19 @@ impl Storage {
         let answers: Vec<u8> = row.try_get(2)?;
         let answers =
             self.open_json_in_case(case.as_ref(), "referrals", "answers", id, &answers)?;
+        Ok((case, answers))
+    }
+
+    /// One row of [`Storage::backfill_person_summaries`]: its summary, sealed (`None` when
+    /// `summarise` makes none).
+    fn person_summary_of(
+        &self,
+        row: &AnyRow,
+        id: &str,
+        service: &str,
+        summarise: &impl Fn(&str, &Value) -> Option<Value>,
+    ) -> Result<Option<Vec<u8>>, StorageError> {
+        let (case, answers) = self.row_answers(row, id)?;
         let Some(person) = summarise(service, &answers) else {
             return Ok(None);
         };

@@ -596,3 +596,70 @@ async fn referrals_by_concern_and_signposts_are_counted_and_every_view_audited()
         })
         .await;
 }
+
+#[tokio::test]
+async fn concerns_of_referrals_stored_before_they_were_kept_are_filled_in_and_counted() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let ceop = app
+                .submit(
+                    &json!({"service": "ceop", "stage": "report", "audience": "parent_carer",
+                                "answers": sample("ceop-report-parent")}),
+                )
+                .await;
+            let secos = app
+                .submit(&json!({"service": "secos", "stage": "referral",
+                                "audience": "professional", "answers": sample("secos-referral")}))
+                .await;
+            // As stored before `referrals.concerns` existed.
+            sqlx::query("UPDATE referrals SET concerns = NULL")
+                .execute(app.storage.pool())
+                .await
+                .unwrap();
+            stats::fold(&app.storage, &app.registry, app.state.staff.clock.now())
+                .await
+                .unwrap();
+            assert_eq!(
+                totals(app, "ceop")
+                    .await
+                    .count(dim::CONCERN, "nude_image_request"),
+                0
+            );
+
+            let filled = stats::fill_concerns(&app.storage, &app.registry)
+                .await
+                .unwrap();
+            assert_eq!(
+                filled,
+                (1, 0),
+                "the CEOP report only: SECOS has no concern question"
+            );
+            let kept = |reference: String| async move {
+                sqlx::query("SELECT concerns FROM referrals WHERE reference = $1")
+                    .bind(reference)
+                    .fetch_one(app.storage.pool())
+                    .await
+                    .unwrap()
+                    .get::<Option<String>, _>(0)
+            };
+            assert_eq!(
+                kept(ceop).await.as_deref(),
+                Some("image_threat_or_blackmail,nude_image_request")
+            );
+            assert_eq!(kept(secos).await, None);
+            // Its day was folded again: the dashboard counts it without a rebuild.
+            let after = totals(app, "ceop").await;
+            assert_eq!(after.count(dim::CONCERN, "nude_image_request"), 1);
+            assert_eq!(after.count(dim::CONCERN, "image_threat_or_blackmail"), 1);
+            assert_eq!(after.count(dim::RECEIVED, "all"), 1, "counted once");
+            // Nothing left to fill: a second start-up does nothing.
+            assert_eq!(
+                stats::fill_concerns(&app.storage, &app.registry)
+                    .await
+                    .unwrap(),
+                (0, 0)
+            );
+        })
+        .await;
+}

@@ -13,7 +13,7 @@
 //! (`dashboard.viewed`, `dashboard.exported`: who, the service and range, never a number).
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use haven_core::calendar::Division;
+use haven_core::calendar::{Division, london_date};
 use haven_core::definition::ServiceDefinition;
 use haven_core::statistics::{Range, Totals, fold_day, london_day_bounds};
 
@@ -93,6 +93,40 @@ pub async fn fold(
         .advance_stats_high_water(FOLDER, old.as_deref(), now)
         .await?;
     Ok(Folded { days: days.len() })
+}
+
+/// Fills in the concerns (`referrals.concerns`) of referrals stored before they were kept,
+/// for the services whose definition names a concern question, then folds again each day
+/// that gained one, so the dashboards count them. Run in the background by `haven serve` at
+/// start-up: cheap when nothing is missing. Returns (filled, could not be opened).
+pub async fn fill_concerns(
+    storage: &Storage,
+    registry: &Registry,
+) -> Result<(u64, u64), CaseError> {
+    let services: Vec<String> = registry
+        .definitions()
+        .filter(|def| {
+            def.statistics
+                .as_ref()
+                .is_some_and(|s| s.concern_question.is_some())
+        })
+        .map(|def| def.id.clone())
+        .collect();
+    let (filled, failed, touched) = storage
+        .backfill_concerns(500, &services, |service, answers| {
+            registry
+                .get(service)
+                .and_then(|def| haven_core::statistics::concern_keys(def, answers))
+        })
+        .await?;
+    let days: std::collections::BTreeSet<(String, NaiveDate)> = touched
+        .into_iter()
+        .map(|(service, received)| (service, london_date(received)))
+        .collect();
+    for (service, day) in &days {
+        fold_one(storage, registry, service, *day).await?;
+    }
+    Ok((filled, failed))
 }
 
 /// Forgets every count and folds every day again.

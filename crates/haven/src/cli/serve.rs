@@ -79,6 +79,14 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
                 ),
                 Err(e) => tracing::error!(error = %e, "filling in young person summaries"),
             }
+            // Likewise the concerns the dashboards count, for referrals stored before them.
+            match crate::cases::stats::fill_concerns(&storage, &registry).await {
+                Ok((0, 0)) => {}
+                Ok((filled, failed)) => {
+                    tracing::info!(filled, failed, "concerns filled in for the dashboards")
+                }
+                Err(e) => tracing::error!(error = %e, "filling in concerns for the dashboards"),
+            }
         })
     };
     let state = AppState::new(storage.clone(), registry, key, settings);
