@@ -7,7 +7,8 @@
 //! appends an audit entry that holds no content (the caller's keyed hash of the reference,
 //! the rule, the day). The anonymous `outcome_counts` are not touched.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use haven_core::statistics::DayCounts;
 use sqlx::{AssertSqlSafe, Row, query};
 use tracing::instrument;
 
@@ -318,14 +319,18 @@ impl Storage {
 
     /// Deletes every row of the case `referral_id` (see [`CASE_TABLES`]), the jobs `job_ids`
     /// and the referral itself, in one transaction, refusing a held case (`Ok(false)`), and
-    /// appends `entry` (which must hold no content). On SQLite the deleted content is zeroed
-    /// (`secure_delete`, set on every connection). Destroy the case's key first.
+    /// appends `entry` (which must hold no content). `retired`: what the case added to its
+    /// service's day of dashboard counts (`(service, day, counts)`, anonymous), added to
+    /// `stats_retired` in the same transaction so the figures keep it. On SQLite the deleted
+    /// content is zeroed (`secure_delete`, set on every connection). Destroy the case's key
+    /// first.
     #[instrument(skip_all)]
     pub async fn destroy_case_rows(
         &self,
         referral_id: &str,
         job_ids: &[String],
         entry: &AuditEntry,
+        retired: Option<(&str, NaiveDate, &DayCounts)>,
     ) -> Result<bool, StorageError> {
         // SQLite zeroes what is deleted (`secure_delete`, set on every connection).
         let mut tx = self.begin_write().await?;
@@ -366,6 +371,24 @@ impl Storage {
             .bind(referral_id)
             .execute(&mut *tx)
             .await?;
+        if let Some((service, day, counts)) = retired {
+            let day = day.format("%Y-%m-%d").to_string();
+            for ((dimension, value), count) in counts {
+                query(
+                    "INSERT INTO stats_retired (service, day, dimension, value, count)
+                     VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (service, day, dimension, value)
+                     DO UPDATE SET count = stats_retired.count + excluded.count",
+                )
+                .bind(service)
+                .bind(&day)
+                .bind(dimension.as_str())
+                .bind(value.as_str())
+                .bind(*count)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
         append_in(&mut tx, &self.audit, entry).await?;
         tx.commit().await?;
         Ok(true)

@@ -154,50 +154,51 @@ impl Storage {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<ReferralFacts>, StorageError> {
+        let sql = format!(
+            "{FACTS_SELECT} WHERE r.service = $1 AND r.received_at >= $2 AND r.received_at < $3"
+        );
+        let rows = query(AssertSqlSafe(sql))
+            .bind(service)
+            .bind(timestamp(from))
+            .bind(timestamp(to))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(facts_of_row).collect()
+    }
+
+    /// One referral's clear facts as [`Storage::stats_referrals`] reads them, with its
+    /// service (`None` once it is gone): what it adds to the dashboards, kept when it is
+    /// destroyed.
+    #[instrument(skip_all)]
+    pub async fn stats_facts_of(
+        &self,
+        referral_id: &str,
+    ) -> Result<Option<(String, ReferralFacts)>, StorageError> {
+        let sql = format!("{FACTS_SELECT} WHERE r.id = $1");
+        let row = query(AssertSqlSafe(sql))
+            .bind(referral_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| Ok((row.try_get(13)?, facts_of_row(&row)?)))
+            .transpose()
+    }
+
+    /// The counts destroyed cases added to one service's day (`stats_retired`).
+    #[instrument(skip_all)]
+    pub async fn stats_retired(
+        &self,
+        service: &str,
+        day: NaiveDate,
+    ) -> Result<DayCounts, StorageError> {
         let rows = query(
-            "SELECT r.audience, r.suggested_band, r.confirmed_band, r.status, r.urgent,
-                    r.received_at, r.sla_met_at, r.due_by, r.assignee,
-                    (SELECT c.outcome FROM case_closures c WHERE c.referral_id = r.id),
-                    CAST(CASE WHEN EXISTS (SELECT 1 FROM referral_events e
-                        WHERE e.referral_id = r.id AND e.kind = 'received_by_email')
-                        THEN 1 ELSE 0 END AS BIGINT),
-                    CAST(CASE WHEN EXISTS (SELECT 1 FROM person_links l
-                            WHERE l.referral_a = r.id AND l.decision = 'confirmed')
-                        OR EXISTS (SELECT 1 FROM person_links l
-                            WHERE l.referral_b = r.id AND l.decision = 'confirmed')
-                        THEN 1 ELSE 0 END AS BIGINT),
-                    r.concerns
-             FROM referrals r
-             WHERE r.service = $1 AND r.received_at >= $2 AND r.received_at < $3",
+            "SELECT dimension, value, count FROM stats_retired WHERE service = $1 AND day = $2",
         )
         .bind(service)
-        .bind(timestamp(from))
-        .bind(timestamp(to))
+        .bind(day.format("%Y-%m-%d").to_string())
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|row| {
-                let sla_met_at: Option<String> = row.try_get(6)?;
-                let due_by: Option<String> = row.try_get(7)?;
-                Ok(ReferralFacts {
-                    audience: row.try_get(0)?,
-                    suggested_band: row.try_get(1)?,
-                    confirmed_band: row.try_get(2)?,
-                    status: row.try_get(3)?,
-                    closed: false,
-                    urgent: row.try_get::<i64, _>(4)? != 0,
-                    received_at: parse_timestamp("received_at", &row.try_get::<String, _>(5)?)?,
-                    sla_met_at: sla_met_at
-                        .map(|t| parse_timestamp("sla_met_at", &t))
-                        .transpose()?,
-                    due_by: due_by.as_deref().and_then(day_of),
-                    assignee: row.try_get(8)?,
-                    outcome: row.try_get(9)?,
-                    by_email: row.try_get::<i64, _>(10)? != 0,
-                    linked: row.try_get::<i64, _>(11)? != 0,
-                    concerns: row.try_get(12)?,
-                })
-            })
+            .map(|row| Ok(((row.try_get(0)?, row.try_get(1)?), row.try_get(2)?)))
             .collect()
     }
 
@@ -411,4 +412,46 @@ impl Storage {
             .collect::<Result<Vec<_>, StorageError>>()?;
         Ok((sums, daily))
     }
+}
+
+/// The clear columns the dashboards count of each referral (`r`), then its service, without
+/// its `WHERE`.
+const FACTS_SELECT: &str =
+    "SELECT r.audience, r.suggested_band, r.confirmed_band, r.status, r.urgent,
+                    r.received_at, r.sla_met_at, r.due_by, r.assignee,
+                    (SELECT c.outcome FROM case_closures c WHERE c.referral_id = r.id),
+                    CAST(CASE WHEN EXISTS (SELECT 1 FROM referral_events e
+                        WHERE e.referral_id = r.id AND e.kind = 'received_by_email')
+                        THEN 1 ELSE 0 END AS BIGINT),
+                    CAST(CASE WHEN EXISTS (SELECT 1 FROM person_links l
+                            WHERE l.referral_a = r.id AND l.decision = 'confirmed')
+                        OR EXISTS (SELECT 1 FROM person_links l
+                            WHERE l.referral_b = r.id AND l.decision = 'confirmed')
+                        THEN 1 ELSE 0 END AS BIGINT),
+                    r.concerns, r.service
+             FROM referrals r";
+
+/// One row of [`FACTS_SELECT`] (its last column, the service, is read by the caller that
+/// needs it).
+fn facts_of_row(row: &sqlx::any::AnyRow) -> Result<ReferralFacts, StorageError> {
+    let sla_met_at: Option<String> = row.try_get(6)?;
+    let due_by: Option<String> = row.try_get(7)?;
+    Ok(ReferralFacts {
+        audience: row.try_get(0)?,
+        suggested_band: row.try_get(1)?,
+        confirmed_band: row.try_get(2)?,
+        status: row.try_get(3)?,
+        closed: false,
+        urgent: row.try_get::<i64, _>(4)? != 0,
+        received_at: parse_timestamp("received_at", &row.try_get::<String, _>(5)?)?,
+        sla_met_at: sla_met_at
+            .map(|t| parse_timestamp("sla_met_at", &t))
+            .transpose()?,
+        due_by: due_by.as_deref().and_then(day_of),
+        assignee: row.try_get(8)?,
+        outcome: row.try_get(9)?,
+        by_email: row.try_get::<i64, _>(10)? != 0,
+        linked: row.try_get::<i64, _>(11)? != 0,
+        concerns: row.try_get(12)?,
+    })
 }

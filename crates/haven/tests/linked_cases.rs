@@ -253,7 +253,7 @@ async fn a_referral_matching_another_teams_open_case_raises_the_known_elsewhere_
             );
             assert!(
                 app.storage
-                    .destroy_case_rows(&secos_id, &[], &entry)
+                    .destroy_case_rows(&secos_id, &[], &entry, None)
                     .await
                     .unwrap()
             );

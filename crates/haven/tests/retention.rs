@@ -20,11 +20,13 @@ use common::staff::account;
 use common::{Engine, TestApp, TestAppBuilder, sample};
 use haven::access::Role;
 use haven::cases::retention::{self, reference_hash};
+use haven::cases::stats;
 use haven::crypto;
 use haven::intake::uk_today;
 use haven::storage::casework::Direction;
 use haven::storage::tokens::NewApiToken;
 use haven_core::retention::{Due, add_years};
+use haven_core::statistics::{Range, Totals, dimension as dim};
 use serde_json::json;
 use sqlx::Row;
 
@@ -202,6 +204,20 @@ async fn tuples_holding(app: &TestApp, schema: &str, table: &str, needle: &[u8])
     n
 }
 
+/// Referrals received by `service` as the dashboards count them, over all time.
+async fn received(app: &TestApp, service: &str) -> i64 {
+    let range = Range {
+        from: NaiveDate::from_ymd_opt(2000, 1, 1).unwrap(),
+        to: NaiveDate::from_ymd_opt(2100, 1, 1).unwrap(),
+    };
+    let rows = app
+        .storage
+        .stats_rows(service, range.from, range.to)
+        .await
+        .unwrap();
+    Totals::of(&rows, range).count(dim::RECEIVED, "all")
+}
+
 #[tokio::test]
 async fn a_due_case_is_destroyed_without_trace_and_a_held_one_is_kept() {
     TestAppBuilder::default()
@@ -254,7 +270,7 @@ async fn a_due_case_is_destroyed_without_trace_and_a_held_one_is_kept() {
 
             // Nothing is due today.
             let now = Utc::now();
-            let report = retention::run(&app.storage, &app.key, &plan, uk_today(now), now, None)
+            let report = retention::run(&app.storage, &app.registry, &app.key, &plan, uk_today(now), now, None)
                 .await
                 .unwrap();
             assert!(report.destroyed.is_empty());
@@ -271,12 +287,29 @@ async fn a_due_case_is_destroyed_without_trace_and_a_held_one_is_kept() {
                 assert!(n >= 2, "the heap tuple and the reference index item: {n}");
             }
 
+            // The dashboards count every case now; they must still after destruction.
+            let service = find(&gone_ref).unwrap().service;
+            stats::fold(&app.storage, &app.registry, now).await.unwrap();
+            let received_before = received(app, &service).await;
+            assert!(received_before >= 2, "{received_before}");
+
             // Two years on.
             let later: NaiveDate = due_on;
-            let report = retention::run(&app.storage, &app.key, &plan, later, now, None)
+            let report = retention::run(&app.storage, &app.registry, &app.key, &plan, later, now, None)
                 .await
                 .unwrap();
             assert_eq!(report.destroyed, std::slice::from_ref(&gone_ref));
+            // Anonymous counts outlive the case: after a fold of every day from scratch, the
+            // destroyed case is still one of the referrals received.
+            stats::rebuild(&app.storage, &app.registry, now).await.unwrap();
+            assert_eq!(received(app, &service).await, received_before, "the figures kept the destroyed case");
+            let retired: i64 = count(
+                app,
+                "SELECT COUNT(*) FROM stats_retired WHERE dimension = 'received' AND service <> $1".into(),
+                "",
+            )
+            .await;
+            assert_eq!(retired, 1, "one case's counts, no reference");
             assert_eq!(report.skipped, 0, "the held case is never due, so never tried");
             assert!(app.storage.find_referral(&gone_ref).await.unwrap().is_none());
             assert!(app.storage.find_referral(&held_ref).await.unwrap().is_some());

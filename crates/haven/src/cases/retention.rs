@@ -188,6 +188,7 @@ pub fn reference_hash(secret: &SecretKey, reference: &str) -> String {
 /// content (the keyed hash of the reference; the reason `rule:<key> due:<date>`).
 pub async fn run(
     storage: &Storage,
+    registry: &Registry,
     secret: &SecretKey,
     plan: &[PlanEntry],
     today: NaiveDate,
@@ -226,8 +227,16 @@ pub async fn run(
             _ => ("?", today),
         };
         audit.reason = Some(format!("service:{} rule:{rule} due:{on}", entry.service));
+        let retired = super::stats::retired_counts(storage, registry, &entry.referral_id).await?;
         if storage
-            .destroy_case_rows(&entry.referral_id, &jobs, &audit)
+            .destroy_case_rows(
+                &entry.referral_id,
+                &jobs,
+                &audit,
+                retired
+                    .as_ref()
+                    .map(|(service, day, counts)| (service.as_str(), *day, counts)),
+            )
             .await?
         {
             report.destroyed.push(entry.reference.clone());
@@ -285,7 +294,7 @@ pub async fn daily_pass(
     }
     let pass = async {
         let plan = plan(storage, registry, |_| {}).await?;
-        let mut report = run(storage, secret, &plan, uk_today(now), now, outbox).await?;
+        let mut report = run(storage, registry, secret, &plan, uk_today(now), now, outbox).await?;
         let inbox = super::inbox_retention::plan(storage, registry).await?;
         report.emails = super::inbox_retention::run(storage, &inbox, uk_today(now), now).await?;
         Ok::<_, CaseError>(report)

@@ -15,7 +15,7 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use haven_core::calendar::{Division, london_date};
 use haven_core::definition::ServiceDefinition;
-use haven_core::statistics::{Range, Totals, fold_day, london_day_bounds};
+use haven_core::statistics::{DayCounts, Range, Totals, fold_day, london_day_bounds};
 
 use super::{CaseError, Cases, is_closed};
 use crate::access::Staff;
@@ -67,9 +67,33 @@ pub async fn fold_one(
     }
     let out_of_scope = storage.stats_out_of_scope(service, day).await?;
     let signposts = storage.stats_signposts(service, day).await?;
-    let counts = fold_day(&referrals, &out_of_scope, &signposts, division_of(def));
+    let mut counts = fold_day(&referrals, &out_of_scope, &signposts, division_of(def));
+    // Cases destroyed since still count (anonymously) in the day they were received.
+    for (key, n) in storage.stats_retired(service, day).await? {
+        *counts.entry(key).or_insert(0) += n;
+    }
     storage.replace_stats_day(service, day, &counts).await?;
     Ok(())
+}
+
+/// What one case adds to its service's day of dashboard counts (anonymous: dimensions,
+/// values and counts), read from its clear columns before retention destroys it, so the
+/// figures keep it (`stats_retired`). `None` when it is already gone.
+pub async fn retired_counts(
+    storage: &Storage,
+    registry: &Registry,
+    referral_id: &str,
+) -> Result<Option<(String, NaiveDate, DayCounts)>, CaseError> {
+    let Some((service, mut facts)) = storage.stats_facts_of(referral_id).await? else {
+        return Ok(None);
+    };
+    let def = registry.get(&service);
+    if let Some(def) = def {
+        facts.closed = is_closed(def, &facts.status);
+    }
+    let day = london_date(facts.received_at);
+    let counts = fold_day(&[facts], &[], &[], division_of(def));
+    Ok(Some((service, day, counts)))
 }
 
 /// Folds everything changed since the mark (everything, before the first fold), then moves

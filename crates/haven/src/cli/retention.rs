@@ -213,9 +213,17 @@ async fn run_now(
     let secret = ctx.secret_key()?;
     let outbox = crate::mail::outbox_of(&ctx.settings, storage.keys().clone());
     let now = Utc::now();
-    let report = retention::run(storage, &secret, &plan, uk_today(now), now, Some(&outbox))
-        .await
-        .map_err(case_error)?;
+    let report = retention::run(
+        storage,
+        registry,
+        &secret,
+        &plan,
+        uk_today(now),
+        now,
+        Some(&outbox),
+    )
+    .await
+    .map_err(case_error)?;
     for reference in &report.destroyed {
         println!("{reference} destroyed");
     }
