@@ -71,6 +71,9 @@ pub fn candidate_pairs<T: Hash + Eq>(
     pairs
 }
 
+/// How many matching pairs' worth of the starting `m` is mixed into the fitted `m`.
+pub const M_PRIOR_PAIRS: f64 = 10.0;
+
 /// Random pairs compared to learn `u` (how often different people agree by chance).
 pub const U_SAMPLE_PAIRS: usize = 20_000;
 
@@ -139,8 +142,18 @@ pub fn fit(candidates: &[Comparison], random: &[Comparison], total_pairs: f64) -
     if candidates.len() < MIN_FIT_PAIRS {
         return None;
     }
-    let mut params = estimate(candidates, &Params::default(), FIT_ITERATIONS);
+    let defaults = Params::default();
+    let mut params = estimate(candidates, &defaults, FIT_ITERATIONS);
     let matches = params.prior * candidates.len() as f64;
+    // `m` as if the starting values had been seen in a few more matching pairs: a level no
+    // matching candidate reached (no transposed date in the data fitted) keeps a little of
+    // its starting belief instead of counting against the same person wherever it appears,
+    // and a small index does not swing on a handful of pairs. Many matches outweigh it.
+    for (m, start) in params.m.iter_mut().zip(&defaults.m) {
+        for (p, s) in m.iter_mut().zip(start) {
+            *p = (*p * matches + M_PRIOR_PAIRS * s) / (matches + M_PRIOR_PAIRS);
+        }
+    }
     if !random.is_empty() && total_pairs >= candidates.len() as f64 {
         for field in Field::ALL {
             let f = field as usize;
@@ -394,6 +407,8 @@ mod tests {
         assert!(params.weight(Field::FamilyName, 3) > 5.0);
         assert!((params.prior - 40.0 / 100_000.0).abs() < 1e-5);
         assert!(params.is_well_formed());
+        // No pair had a transposed date: it still speaks for the same person, a little.
+        assert!(params.weight(Field::DateOfBirth, 2) > 0.0);
         // The same person still scores as such from the prior of all pairs.
         assert!(params.probability(&same) > 0.99);
         assert!(params.probability(&alike) < 0.5);
