@@ -171,12 +171,12 @@ pub fn name_level(x: &str, y: &str) -> u8 {
     if s >= 0.88 {
         return 2;
     }
-    let px = phonetic(x);
-    let py = phonetic(y);
-    if s >= 0.8 || px.iter().any(|c| py.contains(c)) {
+    if s >= 0.8 {
         return 1;
     }
-    0
+    let px = phonetic(x);
+    let py = phonetic(y);
+    u8::from(px.iter().any(|c| py.contains(c)))
 }
 
 /// Addresses: the same; very similar (at least 80% of the words agree, a word agreeing when

@@ -6,7 +6,8 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 
-use super::score::{Params, estimate};
+use super::compare::Field;
+use super::score::{FLOOR, PRIOR_FLOOR, Params, estimate};
 use super::{Comparison, IdentifierKind, Identity};
 
 /// Most candidates one record is scored against: the same limit as the person index's
@@ -70,11 +71,110 @@ pub fn candidate_pairs<T: Hash + Eq>(
     pairs
 }
 
-/// The weights fitted to the comparisons of candidate pairs by EM from the defaults, or
-/// `None` when there are fewer than [`MIN_FIT_PAIRS`] pairs (too few to say anything).
-pub fn fit(comparisons: &[Comparison]) -> Option<Params> {
-    (comparisons.len() >= MIN_FIT_PAIRS)
-        .then(|| estimate(comparisons, &Params::default(), FIT_ITERATIONS))
+/// How many matching pairs' worth of the starting `m` is mixed into the fitted `m`.
+pub const M_PRIOR_PAIRS: f64 = 10.0;
+
+/// Random pairs compared to learn `u` (how often different people agree by chance).
+pub const U_SAMPLE_PAIRS: usize = 20_000;
+
+/// Up to `count` pairs drawn at random (the same ones every time: a fixed seed) from all the
+/// pairs of two sets of records (`right: Some(len)`, `(left, right)` indexes) or of one set
+/// (`(i, j)`, `i < j`); every pair when there are no more than `count`.
+pub fn random_pairs(left: usize, right: Option<usize>, count: usize) -> Vec<(u32, u32)> {
+    let total = all_pairs(left, right);
+    if total <= count as f64 {
+        return match right {
+            Some(r) => (0..left as u32)
+                .flat_map(|i| (0..r as u32).map(move |j| (i, j)))
+                .collect(),
+            None => (0..left as u32)
+                .flat_map(|i| (i + 1..left as u32).map(move |j| (i, j)))
+                .collect(),
+        };
+    }
+    // splitmix64: a small, well-mixed generator; pure and repeatable.
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = |below: usize| -> u32 {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z % below as u64) as u32
+    };
+    let mut pairs = Vec::with_capacity(count);
+    while pairs.len() < count {
+        let i = next(left);
+        match right {
+            Some(r) => pairs.push((i, next(r))),
+            None => {
+                let j = next(left);
+                if i != j {
+                    pairs.push((i.min(j), i.max(j)));
+                }
+            }
+        }
+    }
+    pairs
+}
+
+/// How many pairs two sets of records (or one) have.
+pub fn all_pairs(left: usize, right: Option<usize>) -> f64 {
+    match right {
+        Some(r) => left as f64 * r as f64,
+        None => left as f64 * left.saturating_sub(1) as f64 / 2.0,
+    }
+}
+
+/// The weights for scoring, or `None` when there are fewer than [`MIN_FIT_PAIRS`] candidate
+/// pairs (too few to say anything).
+///
+/// Candidate pairs alone cannot say how often *different* people agree: blocking chose them
+/// for sharing names, dates and postcodes, so the different people among them agree far
+/// more than people do at large, and EM on them alone learnt that an exact surname or date
+/// of birth says little while the address said almost everything (a true pair with a
+/// changed address was missed). So, as Splink does, `u` comes from `random` (comparisons of
+/// random pairs of all the records: nearly all different people), `m` from EM on the
+/// candidate pairs, and the prior is the share of all `total_pairs` pairs that are the same
+/// person (EM's count of matches among the candidates, over every pair), which is what a
+/// pair's probability starts from before its fields are compared.
+pub fn fit(candidates: &[Comparison], random: &[Comparison], total_pairs: f64) -> Option<Params> {
+    if candidates.len() < MIN_FIT_PAIRS {
+        return None;
+    }
+    let defaults = Params::default();
+    let mut params = estimate(candidates, &defaults, FIT_ITERATIONS);
+    let matches = params.prior * candidates.len() as f64;
+    // `m` as if the starting values had been seen in a few more matching pairs: a level no
+    // matching candidate reached (no transposed date in the data fitted) keeps a little of
+    // its starting belief instead of counting against the same person wherever it appears,
+    // and a small index does not swing on a handful of pairs. Many matches outweigh it.
+    for (m, start) in params.m.iter_mut().zip(&defaults.m) {
+        for (p, s) in m.iter_mut().zip(start) {
+            *p = (*p * matches + M_PRIOR_PAIRS * s) / (matches + M_PRIOR_PAIRS);
+        }
+    }
+    if !random.is_empty() && total_pairs >= candidates.len() as f64 {
+        for field in Field::ALL {
+            let f = field as usize;
+            let n = field.levels();
+            let mut counts = vec![0.0; n];
+            for c in random {
+                if let Some(level) = c.level(field) {
+                    counts[usize::from(level).min(n - 1)] += 1.0;
+                }
+            }
+            let seen: f64 = counts.iter().sum();
+            if seen > 0.0 {
+                // Half a pair added to each level: a level no random pair reached is rare,
+                // not impossible (its weight stays finite and near what the sample can say).
+                let smoothed = seen + 0.5 * n as f64;
+                params.u[f] = counts.iter().map(|x| (x + 0.5) / smoothed).collect();
+            }
+        }
+        params.prior = (matches / total_pairs).clamp(PRIOR_FLOOR, 1.0 - FLOOR);
+    }
+    Some(params)
 }
 
 /// Pairs at or above `threshold`, each record in at most one (linking two lists in which
@@ -269,6 +369,52 @@ mod tests {
     }
 
     #[test]
+    fn random_pairs_cover_small_sets_and_sample_large_ones() {
+        assert_eq!(random_pairs(3, None, 10), [(0, 1), (0, 2), (1, 2)].to_vec());
+        assert_eq!(random_pairs(2, Some(2), 10).len(), 4);
+        let sample = random_pairs(1000, None, 500);
+        assert_eq!(sample.len(), 500);
+        assert!(sample.iter().all(|&(i, j)| i < j && j < 1000));
+        assert_eq!(sample, random_pairs(1000, None, 500), "repeatable");
+        let linked = random_pairs(100, Some(50), 200);
+        assert!(linked.iter().all(|&(i, j)| i < 100 && j < 50));
+        assert_eq!(all_pairs(4, None), 6.0);
+        assert_eq!(all_pairs(4, Some(5)), 20.0);
+    }
+
+    #[test]
+    fn u_comes_from_random_pairs_and_the_prior_from_all_pairs() {
+        // Candidates, as blocking finds them: 40 of the same person, and 60 different people
+        // who share a surname and a date of birth (so, among candidates, agreeing on them
+        // says little).
+        let same = Comparison {
+            levels: [Some(3), Some(3), Some(3), Some(3), Some(3), None, None],
+        };
+        let alike = Comparison {
+            levels: [Some(0), Some(3), Some(3), Some(0), Some(0), None, None],
+        };
+        let mut candidates = vec![same; 40];
+        candidates.extend(vec![alike; 60]);
+        // Random pairs: different people, who rarely share anything.
+        let apart = Comparison {
+            levels: [Some(0), Some(0), Some(0), Some(0), Some(0), None, None],
+        };
+        let mut random = vec![apart; 990];
+        random.extend(vec![alike; 10]);
+        let params = fit(&candidates, &random, 100_000.0).expect("enough pairs");
+        let family = Field::FamilyName as usize;
+        assert!((params.u[family][3] - 10.5 / 1002.0).abs() < 1e-9);
+        assert!(params.weight(Field::FamilyName, 3) > 5.0);
+        assert!((params.prior - 40.0 / 100_000.0).abs() < 1e-5);
+        assert!(params.is_well_formed());
+        // No pair had a transposed date: it still speaks for the same person, a little.
+        assert!(params.weight(Field::DateOfBirth, 2) > 0.0);
+        // The same person still scores as such from the prior of all pairs.
+        assert!(params.probability(&same) > 0.99);
+        assert!(params.probability(&alike) < 0.5);
+    }
+
+    #[test]
     fn one_to_one_keeps_the_best_pair_of_each_record() {
         let scored = [(0, 0, 0.95), (0, 1, 0.99), (1, 1, 0.97), (2, 2, 0.5)];
         assert_eq!(one_to_one(&scored, 0.9), [(0, 1)].to_vec());
@@ -277,6 +423,6 @@ mod tests {
         assert_eq!((acc.true_positives, acc.false_positives), (1, 1));
         assert!((acc.precision - 0.5).abs() < 1e-9 && (acc.recall - 0.5).abs() < 1e-9);
         assert!((acc.f1 - 0.5).abs() < 1e-9);
-        assert_eq!(fit(&[]), None);
+        assert_eq!(fit(&[], &[], 0.0), None);
     }
 }

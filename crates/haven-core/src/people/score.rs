@@ -9,7 +9,11 @@ use serde::{Deserialize, Serialize};
 use super::compare::{Comparison, Field};
 
 /// Smallest probability a level keeps, so no weight is infinite.
-const FLOOR: f64 = 1e-5;
+pub(crate) const FLOOR: f64 = 1e-5;
+
+/// Smallest prior a pair's probability starts from: the prior is the share of all pairs of
+/// an index that are the same person, about one in the number of people indexed.
+pub(crate) const PRIOR_FLOOR: f64 = 1e-12;
 
 /// The m and u probabilities of every field's levels, and the prior probability that a
 /// compared (blocked) pair is a match.
@@ -142,7 +146,7 @@ impl Params {
 
 /// The probability and explanation of one comparison.
 pub fn explain(params: &Params, c: &Comparison) -> Explanation {
-    let prior = params.prior.clamp(FLOOR, 1.0 - FLOOR);
+    let prior = params.prior.clamp(PRIOR_FLOOR, 1.0 - FLOOR);
     let mut total = (prior / (1.0 - prior)).log2();
     let mut reasons = Vec::new();
     for field in Field::ALL {

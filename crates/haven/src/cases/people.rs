@@ -137,7 +137,9 @@ pub async fn fit_params(
     now: DateTime<Utc>,
     mut progress: impl FnMut(usize),
 ) -> Result<Fitted, CaseError> {
-    use haven_core::people::linkage::{CANDIDATES_PER_RECORD, candidate_pairs, fit};
+    use haven_core::people::linkage::{
+        CANDIDATES_PER_RECORD, U_SAMPLE_PAIRS, all_pairs, candidate_pairs, fit, random_pairs,
+    };
     let mut people: Vec<Identity> = Vec::new();
     let mut after = String::new();
     while people.len() < FIT_RECORDS {
@@ -155,11 +157,18 @@ pub async fn fit_params(
         .map(|p| storage.person_tokens(&p.blocking_keys()))
         .collect();
     let pairs = candidate_pairs(&tokens, None, CANDIDATES_PER_RECORD);
-    let comparisons: Vec<_> = pairs
-        .iter()
-        .map(|&(i, j)| compare(&people[i as usize], &people[j as usize]))
-        .collect();
-    let params = fit(&comparisons);
+    let compare_all = |pairs: &[(u32, u32)]| -> Vec<_> {
+        pairs
+            .iter()
+            .map(|&(i, j)| compare(&people[i as usize], &people[j as usize]))
+            .collect()
+    };
+    let random = random_pairs(people.len(), None, U_SAMPLE_PAIRS);
+    let params = fit(
+        &compare_all(&pairs),
+        &compare_all(&random),
+        all_pairs(people.len(), None),
+    );
     if let Some(params) = &params {
         storage
             .save_match_params(params, pairs.len(), actor, now)

@@ -97,7 +97,9 @@ pub(super) fn run(args: BenchArgs) -> Result<(), CliError> {
                 Some(&tokens(&key, &r)),
                 CANDIDATES_PER_RECORD,
             );
-            let (scored, fitted) = score(&pairs, &l, &r);
+            let random = linkage::random_pairs(l.len(), Some(r.len()), linkage::U_SAMPLE_PAIRS);
+            let total = linkage::all_pairs(l.len(), Some(r.len()));
+            let (scored, fitted) = score(&pairs, &random, total, &l, &r);
             let predicted = one_to_one(&scored, args.threshold);
             Outcome {
                 mode: "link",
@@ -118,7 +120,9 @@ pub(super) fn run(args: BenchArgs) -> Result<(), CliError> {
             };
             let all = identities(&records);
             let pairs = candidate_pairs(&tokens(&key, &all), None, CANDIDATES_PER_RECORD);
-            let (scored, fitted) = score(&pairs, &all, &all);
+            let random = linkage::random_pairs(all.len(), None, linkage::U_SAMPLE_PAIRS);
+            let total = linkage::all_pairs(all.len(), None);
+            let (scored, fitted) = score(&pairs, &random, total, &all, &all);
             let predicted: Vec<(u32, u32)> = scored
                 .iter()
                 .filter(|(_, _, p)| *p >= args.threshold)
@@ -166,14 +170,19 @@ fn tokens(key: &PersonIndexKey, identities: &[Identity]) -> Vec<Vec<String>> {
 /// Compares every candidate pair, fits the weights to them (EM), and scores each pair.
 fn score(
     pairs: &[(u32, u32)],
+    random: &[(u32, u32)],
+    total_pairs: f64,
     left: &[Identity],
     right: &[Identity],
 ) -> (Vec<(u32, u32, f64)>, bool) {
-    let comparisons: Vec<_> = pairs
-        .iter()
-        .map(|&(i, j)| compare(&left[i as usize], &right[j as usize]))
-        .collect();
-    let fitted = linkage::fit(&comparisons);
+    let compare_all = |pairs: &[(u32, u32)]| -> Vec<_> {
+        pairs
+            .iter()
+            .map(|&(i, j)| compare(&left[i as usize], &right[j as usize]))
+            .collect()
+    };
+    let comparisons = compare_all(pairs);
+    let fitted = linkage::fit(&comparisons, &compare_all(random), total_pairs);
     let is_fitted = fitted.is_some();
     let params = fitted.unwrap_or_default();
     let scored = pairs

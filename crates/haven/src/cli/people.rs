@@ -117,7 +117,7 @@ async fn fit(storage: &crate::storage::Storage) -> Result<(), CliError> {
         Some(params) => {
             let _ = writeln!(
                 err,
-                "match fit: weights fitted to {} candidate pairs of {} people and stored (1 in {:.0} candidate pairs a match)",
+                "match fit: weights fitted to {} candidate pairs of {} people and stored (1 in {:.0} pairs of people the same person)",
                 fitted.pairs,
                 fitted.records,
                 1.0 / params.prior
