@@ -259,7 +259,8 @@ impl Storage {
     }
 
     /// Referrals holding any of `tokens` (other than `exclude`), most shared tokens first
-    /// (ties: the most recently received), at most `limit`.
+    /// (ties: the most recently received), at most `limit` (ties at the limit are broken by
+    /// id: arbitrary but stable).
     ///
     /// Candidates are found through the tokens held by at most [`COMMON_TOKEN`] referrals;
     /// a more common one (a frequent phonetic code, a popular first name with a popular
@@ -315,19 +316,22 @@ impl Storage {
         } else {
             let sql = format!(
                 " + (SELECT COUNT(*) FROM person_tokens c
-                     WHERE c.referral_id = m.referral_id AND c.token IN {})",
+                     WHERE c.referral_id = f.referral_id AND c.token IN {})",
                 placeholders(bound.len(), common.len())
             );
             bound.extend(common.iter().map(|t| t.as_str()));
             sql
         };
+        // The best `limit` are chosen before the referrals are read, so only their rows are
+        // (ties there by id, which is random; among those chosen, the most recent first).
         let sql = format!(
-            "SELECT r.id, r.reference, r.service, r.team, r.status, r.received_at, m.n{also}
-             FROM ({found}) m
+            "SELECT r.id, r.reference, r.service, r.team, r.status, r.received_at, m.shared
+             FROM (SELECT f.referral_id, f.n{also} AS shared FROM ({found}) f
+                   WHERE f.referral_id <> ${}
+                   ORDER BY shared DESC, f.referral_id
+                   LIMIT ${}) m
              JOIN referrals r ON r.id = m.referral_id
-             WHERE r.id <> ${}
-             ORDER BY 7 DESC, r.received_at DESC
-             LIMIT ${}",
+             ORDER BY m.shared DESC, r.received_at DESC",
             bound.len() + 1,
             bound.len() + 2
         );

@@ -397,7 +397,9 @@ pub async fn search(
         });
     }
     let wanted = query_identity(q);
-    let tokens = storage.person_tokens(&wanted.search_keys());
+    let mut keys = wanted.search_keys();
+    keys.extend(name_pair_keys(&wanted));
+    let tokens = storage.person_tokens(&keys);
     let candidates = storage.person_candidates(&tokens, None, 500).await?;
     let visible: Vec<_> = candidates
         .into_iter()
@@ -439,6 +441,41 @@ pub async fn search(
         ))
         .await?;
     Ok(hits)
+}
+
+/// The index's name-pair keys (`nn:`, as `Identity::blocking_keys` makes them) of each two
+/// of the first name words typed, either one read as the given name. A popular first name
+/// with a popular family name is held by far fewer people than either name alone, so a
+/// search by name finds them even though the storage skips over-common tokens when it
+/// looks for candidates.
+fn name_pair_keys(wanted: &Identity) -> Vec<String> {
+    use haven_core::people::normalise::{canonical_given, phonetic};
+    let codes: Vec<Vec<String>> = wanted
+        .given
+        .iter()
+        .take(4)
+        .map(|word| {
+            let mut codes = phonetic(&canonical_given(word));
+            for code in phonetic(word) {
+                if !codes.contains(&code) {
+                    codes.push(code);
+                }
+            }
+            codes
+        })
+        .collect();
+    let mut keys = Vec::new();
+    for (i, one) in codes.iter().enumerate() {
+        for other in &codes[i + 1..] {
+            for a in one {
+                for b in other {
+                    let (a, b) = if a <= b { (a, b) } else { (b, a) };
+                    keys.push(format!("nn:{a}:{b}"));
+                }
+            }
+        }
+    }
+    keys
 }
 
 fn service_name(cases: &Cases<'_>, service: &str) -> String {

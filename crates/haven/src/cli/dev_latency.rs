@@ -7,7 +7,9 @@
 //! - the "known elsewhere" match of one new referral (`cases::people::match_pending` with
 //!   that one record waiting, its write included);
 //! - searches (`cases::people::search`) by name and date of birth, by postcode, and by name
-//!   alone, for a sampled child, as a manager of their team.
+//!   alone, for a sampled child, as a manager of their team;
+//! - and the two parts of a match: the index query for 50 candidates
+//!   (`Storage::person_candidates`) and opening their sealed identities.
 //!
 //! Each sample is a random indexed referral; the first is a warm-up and not counted.
 
@@ -35,6 +37,8 @@ const ELSEWHERE: &str = "known elsewhere: one new referral (match_pending)";
 const NAME_DOB: &str = "search: name and date of birth";
 const POSTCODE: &str = "search: postcode";
 const NAME: &str = "search: name alone";
+const QUERY: &str = "part of a match: the index query (50 candidates)";
+const OPEN: &str = "part of a match: opening the candidates' identities";
 
 pub(super) async fn run(ctx: &Context, args: &LatencyArgs) -> Result<(), CliError> {
     if args.samples < 1 {
@@ -82,6 +86,16 @@ pub(super) async fn run(ctx: &Context, args: &LatencyArgs) -> Result<(), CliErro
             .map_err(failed)?;
         timed(LINKS, started, shown.possible.len());
 
+        // The parts of a match: the index query, and opening the candidates' identities.
+        let tokens = storage.person_tokens(&identity.blocking_keys());
+        let started = Instant::now();
+        let candidates = storage.person_candidates(&tokens, Some(id), 50).await?;
+        timed(QUERY, started, candidates.len());
+        let ids: Vec<String> = candidates.iter().map(|c| c.referral_id.clone()).collect();
+        let started = Instant::now();
+        let opened = storage.person_identities(&ids).await?;
+        timed(OPEN, started, opened.len());
+
         storage.mark_person_unmatched(id).await?;
         let started = Instant::now();
         let matched = match_pending(&storage, &registry, now)
@@ -120,7 +134,7 @@ pub(super) async fn run(ctx: &Context, args: &LatencyArgs) -> Result<(), CliErro
         "| operation | samples | p50 ms | p99 ms | max ms | results per sample | target p99 < 10 ms |"
     );
     println!("|---|---|---|---|---|---|---|");
-    for label in [LINKS, ELSEWHERE, NAME_DOB, POSTCODE, NAME] {
+    for label in [LINKS, ELSEWHERE, NAME_DOB, POSTCODE, NAME, QUERY, OPEN] {
         let Some(list) = times.get_mut(label) else {
             continue;
         };
