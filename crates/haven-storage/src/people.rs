@@ -310,24 +310,26 @@ impl Storage {
                 placeholders(0, rare.len())
             )
         };
-        // Common tokens count for the referrals found, each a lookup of the primary key.
-        let also = if common.is_empty() {
-            String::new()
+        // Common tokens count for the referrals found, each a lookup of the primary key (a
+        // join: as a correlated subquery SQLite took ten times as long).
+        let (shared, also, grouped) = if common.is_empty() {
+            ("f.n", String::new(), "")
         } else {
             let sql = format!(
-                " + (SELECT COUNT(*) FROM person_tokens c
-                     WHERE c.referral_id = f.referral_id AND c.token IN {})",
+                "LEFT JOIN person_tokens c ON c.referral_id = f.referral_id AND c.token IN {}",
                 placeholders(bound.len(), common.len())
             );
             bound.extend(common.iter().map(|t| t.as_str()));
-            sql
+            ("f.n + COUNT(c.token)", sql, "GROUP BY f.referral_id, f.n")
         };
         // The best `limit` are chosen before the referrals are read, so only their rows are
         // (ties there by id, which is random; among those chosen, the most recent first).
         let sql = format!(
             "SELECT r.id, r.reference, r.service, r.team, r.status, r.received_at, m.shared
-             FROM (SELECT f.referral_id, f.n{also} AS shared FROM ({found}) f
+             FROM (SELECT f.referral_id, {shared} AS shared
+                   FROM ({found}) f {also}
                    WHERE f.referral_id <> ${}
+                   {grouped}
                    ORDER BY shared DESC, f.referral_id
                    LIMIT ${}) m
              JOIN referrals r ON r.id = m.referral_id
