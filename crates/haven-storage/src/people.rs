@@ -34,6 +34,10 @@ const MATCHER: &str = "person";
 /// million-person index, below a common first name's phonetic code (tens of thousands).
 pub const COMMON_TOKEN: i64 = 2000;
 
+/// Most referrals found through rarer tokens whose common tokens are then counted (see
+/// [`Storage::person_candidates`]), and the sample of each token when all are common.
+const SHORTLIST: i64 = 200;
+
 /// How long fitted weights read from the database are used before they are read again.
 const PARAMS_FRESH_FOR: Duration = Duration::from_secs(60);
 
@@ -267,9 +271,10 @@ impl Storage {
     /// family name) only adds to the count of shared tokens of those found, as record
     /// linkage tools skip over-large blocks. So one new referral or one search reads a few
     /// thousand index entries however large the index grows, instead of every posting of
-    /// its most common token. When every token is that common (one popular name searched
-    /// alone) the first [`COMMON_TOKEN`] postings of each are the candidates: an arbitrary
-    /// but bounded sample, the page asking for more to search by.
+    /// its most common token. Common tokens are counted only for a shortlist of those found
+    /// (the most rare tokens shared, at least [`SHORTLIST`]). When every token is that
+    /// common (one popular name searched alone) the first [`SHORTLIST`] postings of each are
+    /// the candidates: an arbitrary but bounded sample.
     #[instrument(skip_all)]
     pub async fn person_candidates(
         &self,
@@ -292,7 +297,7 @@ impl Storage {
                 .map(|(i, _)| {
                     format!(
                         "SELECT referral_id FROM (SELECT referral_id FROM person_tokens
-                         WHERE token = ${} LIMIT {COMMON_TOKEN}) AS s{i}",
+                         WHERE token = ${} LIMIT {SHORTLIST}) AS s{i}",
                         i + 1
                     )
                 })
@@ -304,11 +309,23 @@ impl Storage {
             )
         } else {
             bound.extend(rare.iter().map(|t| t.as_str()));
-            format!(
+            let grouped = format!(
                 "SELECT referral_id, COUNT(*) AS n FROM person_tokens
                  WHERE token IN {} GROUP BY referral_id",
                 placeholders(0, rare.len())
-            )
+            );
+            if common.is_empty() {
+                grouped
+            } else {
+                // The common tokens are counted for a shortlist only: those sharing most
+                // rare tokens (with a name typed or indexed, its combinations with the date
+                // of birth and postcode are rare tokens, so the same child is among them).
+                format!(
+                    "SELECT referral_id, n FROM ({grouped}) g
+                     ORDER BY n DESC, referral_id LIMIT {}",
+                    limit.max(SHORTLIST)
+                )
+            }
         };
         // Common tokens count for the referrals found, each a lookup of the primary key:
         // on SQLite by a join (a correlated subquery took ten times as long there), on

@@ -398,9 +398,9 @@ pub async fn search(
     }
     let wanted = query_identity(q);
     let mut keys = wanted.search_keys();
-    keys.extend(name_pair_keys(&wanted));
+    keys.extend(combined_keys(&wanted));
     let tokens = storage.person_tokens(&keys);
-    let candidates = storage.person_candidates(&tokens, None, 500).await?;
+    let candidates = storage.person_candidates(&tokens, None, 200).await?;
     let visible: Vec<_> = candidates
         .into_iter()
         .filter(|c| may_see(&c.service, &c.team))
@@ -443,13 +443,14 @@ pub async fn search(
     Ok(hits)
 }
 
-/// The index's name-pair keys (`nn:`, as `Identity::blocking_keys` makes them) of each two
-/// of the first name words typed, either one read as the given name. A popular first name
-/// with a popular family name is held by far fewer people than either name alone, so a
-/// search by name finds them even though the storage skips over-common tokens when it
-/// looks for candidates.
-fn name_pair_keys(wanted: &Identity) -> Vec<String> {
-    use haven_core::people::normalise::{canonical_given, phonetic};
+/// The index's combined keys (as `Identity::blocking_keys` makes them) of what was typed:
+/// each two of the first name words (`nn:`), and each name word with the date of birth
+/// (`df:`, `dg:`) and with the postcode (`pf:`, `pg:`), either reading of a word (given or
+/// family name). A popular name with a date of birth or another name is held by far fewer
+/// people than the name alone, and the storage finds candidates only through tokens that
+/// are not over-common, so these find the person a popular name is typed for.
+fn combined_keys(wanted: &Identity) -> Vec<String> {
+    use haven_core::people::normalise::{canonical_given, date_unordered, phonetic};
     let codes: Vec<Vec<String>> = wanted
         .given
         .iter()
@@ -473,6 +474,17 @@ fn name_pair_keys(wanted: &Identity) -> Vec<String> {
                     keys.push(format!("nn:{a}:{b}"));
                 }
             }
+        }
+    }
+    let date = wanted.date_of_birth.map(date_unordered);
+    for code in codes.iter().flatten() {
+        if let Some(date) = &date {
+            keys.push(format!("df:{date}:{code}"));
+            keys.push(format!("dg:{date}:{code}"));
+        }
+        if let Some(pc) = &wanted.postcode {
+            keys.push(format!("pf:{pc}:{code}"));
+            keys.push(format!("pg:{pc}:{code}"));
         }
     }
     keys
