@@ -29,6 +29,15 @@ const INDEX_KEY_LABEL: &[u8] = b"haven person index v1";
 /// The row of `match_params` the person matcher's weights are stored in.
 const MATCHER: &str = "person";
 
+/// Referrals a token may be held by and still find candidates (see
+/// [`Storage::person_candidates`]): above the few hundred children born on one day of a
+/// million-person index, below a common first name's phonetic code (tens of thousands).
+pub const COMMON_TOKEN: i64 = 2000;
+
+/// Most referrals found through rarer tokens whose common tokens are then counted (see
+/// [`Storage::person_candidates`]), and the sample of each token when all are common.
+const SHORTLIST: i64 = 200;
+
 /// How long fitted weights read from the database are used before they are read again.
 const PARAMS_FRESH_FOR: Duration = Duration::from_secs(60);
 
@@ -216,6 +225,35 @@ impl Storage {
             .collect()
     }
 
+    /// `n` indexed referrals drawn at random (`haven dev match-latency`'s samples).
+    pub async fn person_sample(&self, n: i64) -> Result<Vec<String>, StorageError> {
+        query("SELECT referral_id FROM person_records ORDER BY random() LIMIT $1")
+            .bind(n)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| Ok(row.try_get(0)?))
+            .collect()
+    }
+
+    /// How many young people are indexed.
+    pub async fn person_count(&self) -> Result<i64, StorageError> {
+        Ok(query("SELECT COUNT(*) FROM person_records")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
+    }
+
+    /// Leaves one index record to be matched again by the "known elsewhere" matcher, as a
+    /// new referral's is (`haven dev match-latency` times that match).
+    pub async fn mark_person_unmatched(&self, referral_id: &str) -> Result<(), StorageError> {
+        query("UPDATE person_records SET elsewhere_checked_at = NULL WHERE referral_id = $1")
+            .bind(referral_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// How many referrals there are (the reindex command's progress).
     pub async fn referral_count(&self) -> Result<i64, StorageError> {
         Ok(query("SELECT COUNT(*) FROM referrals")
@@ -224,8 +262,19 @@ impl Storage {
             .try_get(0)?)
     }
 
-    /// Referrals holding any of `tokens` (other than `exclude`), most shared tokens first, at
-    /// most `limit`.
+    /// Referrals holding any of `tokens` (other than `exclude`), most shared tokens first
+    /// (ties: the most recently received), at most `limit` (ties at the limit are broken by
+    /// id: arbitrary but stable).
+    ///
+    /// Candidates are found through the tokens held by at most [`COMMON_TOKEN`] referrals;
+    /// a more common one (a frequent phonetic code, a popular first name with a popular
+    /// family name) only adds to the count of shared tokens of those found, as record
+    /// linkage tools skip over-large blocks. So one new referral or one search reads a few
+    /// thousand index entries however large the index grows, instead of every posting of
+    /// its most common token. Common tokens are counted only for a shortlist of those found
+    /// (the most rare tokens shared, at least [`SHORTLIST`]). When every token is that
+    /// common (one popular name searched alone) the first [`SHORTLIST`] postings of each are
+    /// the candidates: an arbitrary but bounded sample.
     #[instrument(skip_all)]
     pub async fn person_candidates(
         &self,
@@ -237,20 +286,93 @@ impl Storage {
             return Ok(Vec::new());
         }
         let tokens = &tokens[..tokens.len().min(200)];
+        let common = self.common_person_tokens(tokens).await?;
+        let (common, rare): (Vec<&String>, Vec<&String>) =
+            tokens.iter().partition(|t| common.contains(t));
+        let mut bound: Vec<&str> = Vec::with_capacity(tokens.len() + 2);
+        let found = if rare.is_empty() {
+            let slices: Vec<String> = common
+                .iter()
+                .enumerate()
+                .map(|(i, _)| {
+                    format!(
+                        "SELECT referral_id FROM (SELECT referral_id FROM person_tokens
+                         WHERE token = ${} LIMIT {SHORTLIST}) AS s{i}",
+                        i + 1
+                    )
+                })
+                .collect();
+            bound.extend(common.iter().map(|t| t.as_str()));
+            format!(
+                "SELECT DISTINCT referral_id, 0 AS n FROM ({}) AS sampled",
+                slices.join(" UNION ALL ")
+            )
+        } else {
+            bound.extend(rare.iter().map(|t| t.as_str()));
+            let grouped = format!(
+                "SELECT referral_id, COUNT(*) AS n FROM person_tokens
+                 WHERE token IN {} GROUP BY referral_id",
+                placeholders(0, rare.len())
+            );
+            if common.is_empty() {
+                grouped
+            } else {
+                // The common tokens are counted for a shortlist only: those sharing most
+                // rare tokens (with a name typed or indexed, its combinations with the date
+                // of birth and postcode are rare tokens, so the same child is among them).
+                format!(
+                    "SELECT referral_id, n FROM ({grouped}) g
+                     ORDER BY n DESC, referral_id LIMIT {}",
+                    limit.max(SHORTLIST)
+                )
+            }
+        };
+        // Common tokens count for the referrals found, each a lookup of the primary key:
+        // on SQLite by a join (a correlated subquery took ten times as long there), on
+        // PostgreSQL by a correlated subquery (a join may be planned as a hash join, which
+        // reads every posting of the common tokens).
+        let (shared, also, grouped) = if common.is_empty() {
+            ("f.n".to_owned(), String::new(), "")
+        } else {
+            let list = placeholders(bound.len(), common.len());
+            bound.extend(common.iter().map(|t| t.as_str()));
+            if self.kind() == super::DatabaseKind::Postgres {
+                (
+                    format!(
+                        "f.n + (SELECT COUNT(*) FROM person_tokens c
+                               WHERE c.referral_id = f.referral_id AND c.token IN {list})"
+                    ),
+                    String::new(),
+                    "",
+                )
+            } else {
+                (
+                    "f.n + COUNT(c.token)".to_owned(),
+                    format!(
+                        "LEFT JOIN person_tokens c
+                         ON c.referral_id = f.referral_id AND c.token IN {list}"
+                    ),
+                    "GROUP BY f.referral_id, f.n",
+                )
+            }
+        };
+        // The best `limit` are chosen before the referrals are read, so only their rows are
+        // (ties there by id, which is random; among those chosen, the most recent first).
         let sql = format!(
-            "SELECT r.id, r.reference, r.service, r.team, r.status, r.received_at, m.n
-             FROM (SELECT referral_id, COUNT(*) AS n FROM person_tokens
-                   WHERE token IN {} GROUP BY referral_id) m
+            "SELECT r.id, r.reference, r.service, r.team, r.status, r.received_at, m.shared
+             FROM (SELECT f.referral_id, {shared} AS shared
+                   FROM ({found}) f {also}
+                   WHERE f.referral_id <> ${}
+                   {grouped}
+                   ORDER BY shared DESC, f.referral_id
+                   LIMIT ${}) m
              JOIN referrals r ON r.id = m.referral_id
-             WHERE r.id <> ${}
-             ORDER BY m.n DESC, r.received_at DESC
-             LIMIT ${}",
-            placeholders(0, tokens.len()),
-            tokens.len() + 1,
-            tokens.len() + 2
+             ORDER BY m.shared DESC, r.received_at DESC",
+            bound.len() + 1,
+            bound.len() + 2
         );
         let mut q = query(AssertSqlSafe(sql));
-        for token in tokens {
+        for token in bound {
             q = q.bind(token);
         }
         let rows = q
@@ -273,6 +395,29 @@ impl Storage {
                     shared: row.try_get(6)?,
                 })
             })
+            .collect()
+    }
+
+    /// Which of `tokens` more than [`COMMON_TOKEN`] referrals hold, in one statement that
+    /// reads at most that many index entries of each (whether its next one exists).
+    async fn common_person_tokens(&self, tokens: &[String]) -> Result<Vec<String>, StorageError> {
+        let probes: Vec<String> = (0..tokens.len())
+            .map(|i| {
+                format!(
+                    "SELECT token FROM (SELECT token FROM person_tokens WHERE token = ${}
+                     LIMIT 1 OFFSET {COMMON_TOKEN}) AS p{i}",
+                    i + 1
+                )
+            })
+            .collect();
+        let mut q = query(AssertSqlSafe(probes.join(" UNION ALL ")));
+        for token in tokens {
+            q = q.bind(token);
+        }
+        q.fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| Ok(row.try_get(0)?))
             .collect()
     }
 

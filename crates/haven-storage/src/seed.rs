@@ -16,6 +16,9 @@ use super::referrals::{CountedFacts, NewReferral, ReferralRow, add_to_counts, pl
 use super::vault::insert_case_key;
 use super::{Storage, StorageError, flag, timestamp};
 
+/// Index tokens per multi-row INSERT (two columns each).
+const TOKENS_PER_INSERT: usize = 2000;
+
 /// Where a seeded case has got to since it was received.
 #[derive(Debug, Clone, Default)]
 pub struct SeedState {
@@ -235,6 +238,7 @@ impl Storage {
             }
             insert.execute(&mut *tx).await?;
         }
+        insert_people(&mut tx, &rows).await?;
         let entries: Vec<AuditEntry> = rows
             .iter()
             .map(|row| {
@@ -290,4 +294,71 @@ impl Storage {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// The person index entries of seeded referrals (sealed identity and blind tokens, as
+/// [`super::people::insert_person`] writes one), multi-row. Seeded people count as already
+/// indexed and matched for the "known elsewhere" alert when received, as an index built up
+/// over the years would be:
+/// a server started on the seeded database does not first match them all.
+async fn insert_people(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    rows: &[ReferralRow],
+) -> Result<(), StorageError> {
+    let people: Vec<(&str, &super::people::PersonRow, String)> = rows
+        .iter()
+        .filter_map(|r| {
+            r.person_index
+                .as_ref()
+                .map(|p| (r.id.as_str(), p, timestamp(r.received_at)))
+        })
+        .collect();
+    const PERSON_COLUMNS: usize = 4;
+    for chunk in people.chunks(ROWS_PER_INSERT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = i * PERSON_COLUMNS;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${})",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 4
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO person_records (referral_id, key_id, identity, indexed_at,
+                elsewhere_checked_at)
+             VALUES {}",
+            values.join(", ")
+        );
+        let mut insert = query(AssertSqlSafe(sql));
+        for (id, person, received) in chunk {
+            insert = insert
+                .bind(*id)
+                .bind(person.key_id.as_str())
+                .bind(person.identity.as_slice())
+                .bind(received.as_str());
+        }
+        insert.execute(&mut **tx).await?;
+    }
+    let tokens: Vec<(&str, &str)> = people
+        .iter()
+        .flat_map(|(id, person, _)| person.tokens.iter().map(move |t| (t.as_str(), *id)))
+        .collect();
+    for chunk in tokens.chunks(TOKENS_PER_INSERT) {
+        let values: Vec<String> = (0..chunk.len()).map(|i| placeholders(i * 2, 2)).collect();
+        let sql = format!(
+            "INSERT INTO person_tokens (token, referral_id) VALUES {}",
+            values.join(", ")
+        );
+        let mut insert = query(AssertSqlSafe(sql));
+        for (token, id) in chunk {
+            insert = insert.bind(*token).bind(*id);
+        }
+        insert.execute(&mut **tx).await?;
+    }
+    Ok(())
 }

@@ -255,10 +255,11 @@ async fn reindex_fits_the_weights_and_links_use_them() {
             let first = secos_about(app, "Jayden O'Neil", "2011-03-07").await;
             let second = secos_about(app, "Jaiden Oneill", "2011-07-03").await;
             assert!(app.storage.stored_match_params().await.unwrap().is_none());
-            // Seeded cases are stored without an index entry: reindex adds them.
-            haven_cli(app, &["dev", "seed", "--count", "300", "--batch", "150"]);
+            // Seeded cases are indexed as intake indexes them (names varied as in life, so
+            // a few hundred give enough candidate pairs to fit); reindex reads them all.
+            haven_cli(app, &["dev", "seed", "--count", "600", "--batch", "300"]);
             let stderr = haven_cli(app, &["match", "reindex"]);
-            assert!(stderr.contains("of 302 cases read"), "{stderr}");
+            assert!(stderr.contains("of 602 cases read"), "{stderr}");
             assert!(stderr.contains("weights fitted to"), "{stderr}");
             let stored = app
                 .storage

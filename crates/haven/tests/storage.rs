@@ -422,3 +422,74 @@ async fn a_referral_with_a_person_and_an_alert_writes_each_of_its_rows_once_or_n
     })
     .await;
 }
+
+/// A token held by more referrals than `COMMON_TOKEN` (a popular name in a large index) no
+/// longer decides the candidates: a referral is found through its rarer tokens (its date of
+/// birth), the common ones still count towards how much it shares, so the same child comes
+/// first; a search by the common name alone gives a bounded sample.
+#[tokio::test]
+async fn over_common_tokens_count_but_do_not_decide_candidates() {
+    use haven::storage::people::COMMON_TOKEN;
+    use haven::storage::seed::SeedState;
+    use haven_core::people::Identity;
+    each_engine(async |app| {
+        let answers = json!({});
+        let name = |born: Option<NaiveDate>| Identity {
+            given: vec!["OLIVER".into()],
+            family: Some("SMITH".into()),
+            date_of_birth: born,
+            ..Default::default()
+        };
+        let crowd = name(None);
+        let born = NaiveDate::from_ymd_opt(2011, 4, 2);
+        let child = name(born);
+        let other = Identity {
+            given: vec!["AMY".into()],
+            family: Some("POND".into()),
+            date_of_birth: born,
+            ..Default::default()
+        };
+        let mut batch: Vec<(NewReferral<'_>, SeedState)> = (0..=COMMON_TOKEN)
+            .map(|i| {
+                let mut new = referral(&format!("DEM-CRWD-{i:04}"), &answers, None);
+                new.identity = Some(&crowd);
+                (new, SeedState::default())
+            })
+            .collect();
+        for (reference, identity) in [("DEM-CHLD-AAAA", &child), ("DEM-OTHR-AAAA", &other)] {
+            let mut new = referral(reference, &answers, None);
+            new.identity = Some(identity);
+            batch.push((new, SeedState::default()));
+        }
+        app.storage.seed_referrals(&batch).await.unwrap();
+
+        let tokens = app.storage.person_tokens(&child.blocking_keys());
+        let found = app
+            .storage
+            .person_candidates(&tokens, None, 3)
+            .await
+            .unwrap();
+        let references: Vec<&str> = found.iter().map(|c| c.reference.as_str()).collect();
+        // The crowd shares only the name: found through the date of birth alone.
+        assert_eq!(
+            references,
+            ["DEM-CHLD-AAAA", "DEM-OTHR-AAAA"],
+            "{:?}",
+            app.engine
+        );
+        // The child shares every token with itself, the common name's among them.
+        assert_eq!(found[0].shared, i64::try_from(tokens.len()).unwrap());
+
+        let alone = app
+            .storage
+            .person_tokens(&haven_core::people::query_identity("Oliver Smith").search_keys());
+        let sample = app
+            .storage
+            .person_candidates(&alone, None, 5000)
+            .await
+            .unwrap();
+        assert!(!sample.is_empty());
+        assert!(sample.len() as i64 <= COMMON_TOKEN * alone.len() as i64);
+    })
+    .await;
+}

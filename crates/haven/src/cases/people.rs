@@ -406,8 +406,10 @@ pub async fn search(
         });
     }
     let wanted = query_identity(q);
-    let tokens = storage.person_tokens(&wanted.search_keys());
-    let candidates = storage.person_candidates(&tokens, None, 500).await?;
+    let mut keys = wanted.search_keys();
+    keys.extend(combined_keys(&wanted));
+    let tokens = storage.person_tokens(&keys);
+    let candidates = storage.person_candidates(&tokens, None, 200).await?;
     let visible: Vec<_> = candidates
         .into_iter()
         .filter(|c| may_see(&c.service, &c.team))
@@ -448,6 +450,53 @@ pub async fn search(
         ))
         .await?;
     Ok(hits)
+}
+
+/// The index's combined keys (as `Identity::blocking_keys` makes them) of what was typed:
+/// each two of the first name words (`nn:`), and each name word with the date of birth
+/// (`df:`, `dg:`) and with the postcode (`pf:`, `pg:`), either reading of a word (given or
+/// family name). A popular name with a date of birth or another name is held by far fewer
+/// people than the name alone, and the storage finds candidates only through tokens that
+/// are not over-common, so these find the person a popular name is typed for.
+fn combined_keys(wanted: &Identity) -> Vec<String> {
+    use haven_core::people::normalise::{canonical_given, date_unordered, phonetic};
+    let codes: Vec<Vec<String>> = wanted
+        .given
+        .iter()
+        .take(4)
+        .map(|word| {
+            let mut codes = phonetic(&canonical_given(word));
+            for code in phonetic(word) {
+                if !codes.contains(&code) {
+                    codes.push(code);
+                }
+            }
+            codes
+        })
+        .collect();
+    let mut keys = Vec::new();
+    for (i, one) in codes.iter().enumerate() {
+        for other in &codes[i + 1..] {
+            for a in one {
+                for b in other {
+                    let (a, b) = if a <= b { (a, b) } else { (b, a) };
+                    keys.push(format!("nn:{a}:{b}"));
+                }
+            }
+        }
+    }
+    let date = wanted.date_of_birth.map(date_unordered);
+    for code in codes.iter().flatten() {
+        if let Some(date) = &date {
+            keys.push(format!("df:{date}:{code}"));
+            keys.push(format!("dg:{date}:{code}"));
+        }
+        if let Some(pc) = &wanted.postcode {
+            keys.push(format!("pf:{pc}:{code}"));
+            keys.push(format!("pg:{pc}:{code}"));
+        }
+    }
+    keys
 }
 
 fn service_name(cases: &Cases<'_>, service: &str) -> String {

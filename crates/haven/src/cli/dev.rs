@@ -4,7 +4,11 @@
 //!   three built-ins' samples in `services/samples/`, with varied names, dates of birth,
 //!   screening ticks, received dates, states, bands, workers, due dates and new information),
 //!   screened by the real rules and sealed and written by the real storage code, in batched
-//!   transactions. Later benchmarks reuse it (`benches/queue.sh`).
+//!   transactions, each young person indexed as intake indexes them (sealed identity and
+//!   blind tokens; varied names, dates of birth, addresses and repeat referrals of the same
+//!   child: `dev_people.rs`). Later benchmarks reuse it (`benches/queue.sh`).
+//! - `haven dev match-latency --samples N`: p50/p99 of matching against the person index
+//!   (`dev_latency.rs`, used by `benches/match_incremental.sh`).
 //! - `haven dev session --email E`: a signed-in staff session for that account, printed as
 //!   the `haven_session` cookie value (benchmarks of staff pages without the sign-in steps).
 
@@ -30,6 +34,9 @@ use crate::storage::sessions::SessionStage;
 pub(super) enum DevCommand {
     /// Write N realistic sealed referrals across the built-in services.
     Seed(SeedArgs),
+    /// Time matching against the person index, in process: p50/p99 of the possible links
+    /// of a case, the "known elsewhere" match of one new referral, and searches.
+    MatchLatency(super::dev_latency::LatencyArgs),
     /// Start a signed-in session for a staff account and print its cookie value.
     Session {
         #[arg(long)]
@@ -236,6 +243,8 @@ struct Drawn {
     /// The concern's option keys for the dashboards (as intake stores them).
     concerns: Option<String>,
     screening: Option<Value>,
+    /// The young person as the person index reads them (as intake indexes them).
+    identity: Option<haven_core::people::Identity>,
     result: Option<screening::ScreeningResult>,
     received: DateTime<Utc>,
     due_by: Option<chrono::NaiveDate>,
@@ -248,6 +257,7 @@ pub(super) async fn run(ctx: &Context, command: DevCommand) -> Result<(), CliErr
     match command {
         DevCommand::Seed(args) => seed(ctx, &args).await,
         DevCommand::Session { email } => session(ctx, &email).await,
+        DevCommand::MatchLatency(args) => super::dev_latency::run(ctx, &args).await,
     }
 }
 
@@ -304,6 +314,7 @@ async fn seed(ctx: &Context, args: &SeedArgs) -> Result<(), CliError> {
     let now = Utc::now();
     let mut rng = rand::rng();
     let mut written: u64 = 0;
+    let mut people = super::dev_people::People::default();
     // The plaintext JSON the sealed columns hold (answers and screening), for the size
     // benchmark (benches/size.sh) to compare the database's bytes per referral with.
     let mut plaintext_bytes: u64 = 0;
@@ -330,6 +341,9 @@ async fn seed(ctx: &Context, args: &SeedArgs) -> Result<(), CliError> {
                 answers["screening"] = weighted(screenings, &mut rng).clone();
             }
             vary(&mut answers, &mut rng, today);
+            let child = people.draw(&mut rng, today);
+            child.write_into(&def.id, &mut answers);
+            let identity = def.identity(&answers).filter(|i| !i.is_empty());
             let result = match def.screening {
                 Some(_) => Some(screening::screen(def, &answers, today).map_err(|e| {
                     CliError::Failed(anyhow::anyhow!("screening a seeded {}: {e:?}", def.id))
@@ -364,6 +378,7 @@ async fn seed(ctx: &Context, args: &SeedArgs) -> Result<(), CliError> {
                 person: haven_core::young_person::PersonSummary::of_referral(def, &answers)
                     .to_json(),
                 concerns: haven_core::statistics::concern_keys(def, &answers),
+                identity,
                 answers,
                 screening,
                 result,
@@ -403,7 +418,7 @@ async fn seed(ctx: &Context, args: &SeedArgs) -> Result<(), CliError> {
                             files: None,
                             uploads: &[],
                             alert: None,
-                            identity: None,
+                            identity: d.identity.as_ref(),
                             concerns: d.concerns.as_deref(),
                         },
                         d.state.clone(),

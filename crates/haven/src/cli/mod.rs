@@ -8,6 +8,8 @@ mod audit;
 mod checks;
 mod config;
 mod dev;
+mod dev_latency;
+mod dev_people;
 mod keys;
 mod lock;
 mod log_writer;
