@@ -321,18 +321,17 @@ impl Storage {
     /// `referrals_concerns_missing_idx`: each row's answers are opened in memory and
     /// `keys_of(service, answers)` gives the option keys, written only if the row still has
     /// none. A row whose answers cannot be opened (key destroyed) is counted in `failed` and
-    /// left. Returns (filled, failed, the `(service, received_at)` of each row filled, whose
-    /// days the dashboards must fold again).
+    /// left.
     #[instrument(skip_all)]
     pub async fn backfill_concerns(
         &self,
         batch: u32,
         services: &[String],
         keys_of: impl Fn(&str, &Value) -> Option<String>,
-    ) -> Result<(u64, u64, Vec<(String, DateTime<Utc>)>), StorageError> {
+    ) -> Result<ConcernsFilled, StorageError> {
         let (mut filled, mut failed, mut touched) = (0u64, 0u64, Vec::new());
         if services.is_empty() {
-            return Ok((filled, failed, touched));
+            return Ok(ConcernsFilled::default());
         }
         let sql = format!(
             "SELECT id, service, answers,
@@ -395,7 +394,11 @@ impl Storage {
             }
             tx.commit().await?;
         }
-        Ok((filled, failed, touched))
+        Ok(ConcernsFilled {
+            filled,
+            failed,
+            touched,
+        })
     }
 
     /// The case key and answers of a row read as `id, service, answers, case key id, wrapped
@@ -807,6 +810,17 @@ pub(crate) async fn add_to_counts(
 const COUNT_COLUMNS: usize = 9;
 
 /// `($first+1, …, $first+n)`: one row's placeholders in a multi-row VALUES list.
+/// What [`Storage::backfill_concerns`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConcernsFilled {
+    /// Rows given their concerns.
+    pub filled: u64,
+    /// Rows whose answers could not be opened (key destroyed), left as they are.
+    pub failed: u64,
+    /// `(service, received_at)` of each row filled: the days the dashboards fold again.
+    pub touched: Vec<(String, DateTime<Utc>)>,
+}
+
 pub(crate) fn placeholders(first: usize, n: usize) -> String {
     let list: Vec<String> = (1..=n).map(|c| format!("${}", first + c)).collect();
     format!("({})", list.join(", "))

@@ -136,21 +136,22 @@ pub async fn fill_concerns(
         })
         .map(|def| def.id.clone())
         .collect();
-    let (filled, failed, touched) = storage
+    let done = storage
         .backfill_concerns(500, &services, |service, answers| {
             registry
                 .get(service)
                 .and_then(|def| haven_core::statistics::concern_keys(def, answers))
         })
         .await?;
-    let days: std::collections::BTreeSet<(String, NaiveDate)> = touched
+    let days: std::collections::BTreeSet<(String, NaiveDate)> = done
+        .touched
         .into_iter()
         .map(|(service, received)| (service, london_date(received)))
         .collect();
     for (service, day) in &days {
         fold_one(storage, registry, service, *day).await?;
     }
-    Ok((filled, failed))
+    Ok((done.filled, done.failed))
 }
 
 /// Forgets every count and folds every day again.
