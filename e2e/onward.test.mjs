@@ -66,6 +66,8 @@ after(async () => {
 })
 
 async function assertAccessible (page, state) {
+  // As staffAxe: a click resolves before the next page's stylesheet may have applied.
+  await page.waitForLoadState('load')
   await page.evaluate(axeSource)
   const result = await page.evaluate(() =>
     // eslint-disable-next-line no-undef

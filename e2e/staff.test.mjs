@@ -68,6 +68,9 @@ after(async () => {
 /** Runs axe (WCAG 2.0–2.2 A and AA) on the page; fails listing every violation. CDP
  * evaluation is not subject to the page's CSP, so Haven's CSP stays on. */
 async function assertAccessible(page, state) {
+  // A click resolves once the next page's document arrives, before its stylesheet may have
+  // applied: axe on an unstyled page finds the header's links too small to tap.
+  await page.waitForLoadState("load");
   await page.evaluate(axeSource);
   const result = await page.evaluate(() =>
     // eslint-disable-next-line no-undef
