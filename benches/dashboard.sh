@@ -12,9 +12,8 @@
 #
 #   benches/dashboard.sh [COUNT=100000] [ENGINE=sqlite|postgres|both] [REQUESTS=200] [CONCURRENCY=2] [PROFILE=debug|release]
 #
-# Seeded databases are kept under $HAVEN_BENCH_DIR (default target/bench-dashboard) and
-# reused when their COUNT matches; PostgreSQL uses the database `haven_bench_dashboard` on
-# $HAVEN_BENCH_POSTGRES (default postgres://postgres@127.0.0.1). Only loopback addresses are
+# The seeded database is shared with the other benchmarks of that size (benches/seeded.sh says
+# where it is kept). Only loopback addresses are
 # used. Needs a build of the profile asked for (this script does not build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,10 +22,9 @@ ENGINE=${2:-sqlite}
 REQUESTS=${3:-200}
 CONCURRENCY=${4:-2}
 PROFILE=${5:-debug}
-BENCH_DIR=${HAVEN_BENCH_DIR:-target/bench-dashboard}
-PG_BASE=${HAVEN_BENCH_POSTGRES:-postgres://postgres@127.0.0.1}
 PORT=${HAVEN_BENCH_PORT:-18091}
 HAVEN=target/$PROFILE/haven
+. benches/seeded.sh
 
 [ -x "$HAVEN" ] || { echo "build first: cargo build ${PROFILE/debug/} -p haven"; exit 1; }
 command -v hey >/dev/null || { echo "installing hey (Debian package)"; apt-get install -y -qq hey >/dev/null; }
@@ -52,27 +50,8 @@ PY
 }
 
 bench() { # engine
-  local engine=$1 dir="$BENCH_DIR/$1" url_args=()
-  if [ "$engine" = postgres ]; then
-    url_args=(--database-url "$PG_BASE/haven_bench_dashboard")
-  fi
-  if [ ! -f "$dir/seeded-$COUNT" ]; then
-    rm -rf "$dir"; mkdir -p "$dir"; chmod 700 "$dir"
-    if [ "$engine" = postgres ]; then
-      psql "$PG_BASE/postgres" -q -c 'DROP DATABASE IF EXISTS haven_bench_dashboard' -c 'CREATE DATABASE haven_bench_dashboard'
-    fi
-    local started=$SECONDS
-    HAVEN_LOG=warn "$HAVEN" --data-dir "$dir" "${url_args[@]}" dev seed --count "$COUNT" 2>"$dir/seed.log"
-    echo "seeded $COUNT on $engine in $((SECONDS - started)) s" | tee "$dir/seeded.txt"
-    if [ "$engine" = postgres ]; then
-      psql "$PG_BASE/haven_bench_dashboard" -q -c 'VACUUM ANALYZE'
-    fi
-    for who in "manager@secos.example manager secos" "auditor@example.org auditor"; do
-      set -- $who
-      "$HAVEN" --data-dir "$dir" "${url_args[@]}" admin create-user --email "$1" --role "$2" ${3:+--team "$3"} >/dev/null 2>&1
-    done
-    touch "$dir/seeded-$COUNT"
-  fi
+  local engine=$1
+  seeded "$engine" "$COUNT"
   local started=$SECONDS
   HAVEN_LOG=warn "$HAVEN" --data-dir "$dir" "${url_args[@]}" stats rebuild 2>&1 | tail -1
   local rebuild=$((SECONDS - started))

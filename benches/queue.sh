@@ -10,10 +10,8 @@
 #
 #   benches/queue.sh [COUNT=1000000] [ENGINE=sqlite|postgres|both] [REQUESTS=400] [CONCURRENCY=4]
 #
-# Seeded databases are kept under $HAVEN_BENCH_DIR (default target/bench-queue) and reused
-# when their COUNT matches; PostgreSQL uses the database `haven_bench_queue` on
-# $HAVEN_BENCH_POSTGRES (default postgres://postgres@127.0.0.1), dropped and re-created when
-# it is (re)seeded. Only loopback addresses are used. Needs a release build
+# The seeded database is shared with the other benchmarks of that size (benches/seeded.sh says
+# where it is kept). Only loopback addresses are used. Needs a release build
 # (`cargo build --release -p haven`; this script does not build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,10 +19,9 @@ COUNT=${1:-1000000}
 ENGINE=${2:-both}
 REQUESTS=${3:-400}
 CONCURRENCY=${4:-4}
-BENCH_DIR=${HAVEN_BENCH_DIR:-target/bench-queue}
-PG_BASE=${HAVEN_BENCH_POSTGRES:-postgres://postgres@127.0.0.1}
 PORT=${HAVEN_BENCH_PORT:-18090}
 HAVEN=target/release/haven
+. benches/seeded.sh
 
 [ -x "$HAVEN" ] || { echo "build first: cargo build --release -p haven"; exit 1; }
 command -v hey >/dev/null || { echo "installing hey (Debian package)"; apt-get install -y -qq hey >/dev/null; }
@@ -50,37 +47,8 @@ PY
 }
 
 bench() { # engine
-  local engine=$1 dir="$BENCH_DIR/$1" url_args=()
-  if [ "$engine" = postgres ]; then
-    url_args=(--database-url "$PG_BASE/haven_bench_queue")
-  fi
-  if [ ! -f "$dir/seeded-$COUNT" ]; then
-    rm -rf "$dir"; mkdir -p "$dir"; chmod 700 "$dir"
-    if [ "$engine" = postgres ]; then
-      psql "$PG_BASE/postgres" -q -c 'DROP DATABASE IF EXISTS haven_bench_queue' -c 'CREATE DATABASE haven_bench_queue'
-    fi
-    local started=$SECONDS
-    HAVEN_LOG=warn "$HAVEN" --data-dir "$dir" "${url_args[@]}" dev seed --count "$COUNT" 2>"$dir/seed.log"
-    local took=$((SECONDS - started)) bytes
-    # SQLite: `haven serve` refreshes the planner's statistics itself at start-up
-    # (Storage::optimize_queue_plans); PostgreSQL's autovacuum would, later: do it now.
-    if [ "$engine" = postgres ]; then
-      psql "$PG_BASE/haven_bench_queue" -q -c 'VACUUM ANALYZE'
-      bytes=$(psql "$PG_BASE/haven_bench_queue" -tA -c "SELECT pg_database_size(current_database())")
-    else
-      sqlite3 "$dir/haven.db" 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
-      bytes=$(stat -c %s "$dir/haven.db")
-    fi
-    echo "seeded $COUNT on $engine in $took s ($((COUNT / (took > 0 ? took : 1))) referrals/s);" \
-      "database $((bytes / 1000000)) MB, $((bytes / COUNT)) bytes per referral" | tee "$dir/seeded.txt"
-    for who in "manager@secos.example manager secos" "worker1@secos.example caseworker secos" "admin@example.org admin"; do
-      set -- $who
-      "$HAVEN" --data-dir "$dir" "${url_args[@]}" admin create-user --email "$1" --role "$2" ${3:+--team "$3"} >/dev/null 2>&1
-    done
-    "$HAVEN" --data-dir "$dir" "${url_args[@]}" admin create-token --email manager@secos.example 2>/dev/null >"$dir/manager.token"
-    "$HAVEN" --data-dir "$dir" "${url_args[@]}" admin create-token --email admin@example.org 2>/dev/null >"$dir/admin.token"
-    touch "$dir/seeded-$COUNT"
-  fi
+  local engine=$1
+  seeded "$engine" "$COUNT"
   local session
   session=$("$HAVEN" --data-dir "$dir" "${url_args[@]}" dev session --email manager@secos.example 2>/dev/null)
   HAVEN_LOG=warn "$HAVEN" serve --bind 127.0.0.1:$PORT --data-dir "$dir" "${url_args[@]}" >"$dir/serve.log" 2>&1 &

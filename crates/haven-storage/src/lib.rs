@@ -169,6 +169,8 @@ pub struct Storage {
     /// (so a refit by `haven match reindex` reaches every server) or at once after a refit
     /// through this handle.
     match_params: Arc<people::ParamsCache>,
+    /// Person-index tokens known to be over-common ([`people::CommonTokens`]).
+    common_tokens: Arc<people::CommonTokens>,
     /// The service's one clock: every timestamp storage writes comes from it, and the web
     /// layer reads the same one (clones share the offset tests move forward).
     clock: clock::Clock,
@@ -221,6 +223,7 @@ impl Storage {
             screening_rules: Arc::default(),
             people_key: people::PersonIndexKey::derive(secret),
             match_params: Arc::default(),
+            common_tokens: Arc::default(),
             clock: clock::Clock::default(),
         })
     }

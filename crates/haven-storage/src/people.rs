@@ -45,6 +45,38 @@ const PARAMS_FRESH_FOR: Duration = Duration::from_secs(60);
 #[derive(Debug, Default)]
 pub struct ParamsCache(Mutex<Option<(Instant, Params)>>);
 
+/// Tokens found to be held by more than [`COMMON_TOKEN`] referrals, remembered so that later
+/// queries need not read two thousand index entries again to learn it. A token only loses
+/// holders when a case is destroyed, so one that was common stays common for any purpose
+/// here (were it to fall under the line, it would only count for a shortlist instead of
+/// finding one). Bounded: once full, further common tokens are probed each time.
+#[derive(Debug, Default)]
+pub struct CommonTokens(Mutex<std::collections::HashSet<String>>);
+
+/// The most tokens [`CommonTokens`] remembers (about 3 MB): the common tokens of a
+/// million-person index are the popular names' codes and their combinations, far fewer.
+const COMMON_TOKENS_HELD: usize = 50_000;
+
+impl CommonTokens {
+    fn known(&self, tokens: &[String]) -> Vec<String> {
+        match self.0.lock() {
+            Ok(held) => tokens.iter().filter(|t| held.contains(*t)).cloned().collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    fn remember(&self, tokens: &[String]) {
+        if let Ok(mut held) = self.0.lock() {
+            for token in tokens {
+                if held.len() >= COMMON_TOKENS_HELD {
+                    break;
+                }
+                held.insert(token.clone());
+            }
+        }
+    }
+}
+
 /// Fitted weights as stored, with when and on how many candidate pairs they were fitted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredParams {
@@ -401,6 +433,23 @@ impl Storage {
     /// Which of `tokens` more than [`COMMON_TOKEN`] referrals hold, in one statement that
     /// reads at most that many index entries of each (whether its next one exists).
     async fn common_person_tokens(&self, tokens: &[String]) -> Result<Vec<String>, StorageError> {
+        let mut common = self.common_tokens.known(tokens);
+        let unknown: Vec<String> = tokens
+            .iter()
+            .filter(|t| !common.contains(*t))
+            .cloned()
+            .collect();
+        if unknown.is_empty() {
+            return Ok(common);
+        }
+        let found = self.probe_common_tokens(&unknown).await?;
+        self.common_tokens.remember(&found);
+        common.extend(found);
+        Ok(common)
+    }
+
+    /// Which of `tokens` more than [`COMMON_TOKEN`] referrals hold, asked of the database.
+    async fn probe_common_tokens(&self, tokens: &[String]) -> Result<Vec<String>, StorageError> {
         let probes: Vec<String> = (0..tokens.len())
             .map(|i| {
                 format!(
