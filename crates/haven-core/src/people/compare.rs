@@ -5,7 +5,7 @@
 
 use chrono::Datelike;
 use serde::{Deserialize, Serialize};
-use strsim::jaro_winkler;
+use rapidfuzz::distance::jaro_winkler as jw;
 
 use super::Identity;
 use super::normalise::{canonical_given, phonetic, postcode, transposed};
@@ -131,7 +131,7 @@ pub fn compare(a: &Identity, b: &Identity) -> Comparison {
     levels[Field::Address as usize] =
         both(a.address.as_deref(), b.address.as_deref(), address_level);
     levels[Field::School as usize] = both(a.school.as_deref(), b.school.as_deref(), |x, y| {
-        u8::from(x == y || jaro_winkler(x, y) >= 0.92)
+        u8::from(x == y || jaro_winkler_at_least(x, y, 0.92).is_some())
     });
     let has_a = !(a.phones.is_empty() && a.emails.is_empty() && a.handles.is_empty());
     let has_b = !(b.phones.is_empty() && b.emails.is_empty() && b.handles.is_empty());
@@ -142,6 +142,28 @@ pub fn compare(a: &Identity, b: &Identity) -> Comparison {
         u8::from(shared)
     });
     Comparison { levels }
+}
+
+/// Jaro–Winkler similarity (prefix weight 0.1, boosted above 0.7, as Winkler and Splink
+/// define it), by `rapidfuzz`'s bit-parallel implementation: comparing is most of fitting the
+/// matcher, and this is about twice as fast as `strsim`'s with the same results.
+pub fn jaro_winkler(x: &str, y: &str) -> f64 {
+    if x.is_ascii() && y.is_ascii() {
+        jw::similarity(x.bytes(), y.bytes())
+    } else {
+        jw::similarity(x.chars(), y.chars())
+    }
+}
+
+/// The Jaro–Winkler similarity when it is at least `cutoff`; the cutoff lets the comparison
+/// stop early once it cannot be reached.
+fn jaro_winkler_at_least(x: &str, y: &str, cutoff: f64) -> Option<f64> {
+    let args = jw::Args::default().score_cutoff(cutoff);
+    if x.is_ascii() && y.is_ascii() {
+        jw::similarity_with_args(x.bytes(), y.bytes(), &args)
+    } else {
+        jw::similarity_with_args(x.chars(), y.chars(), &args)
+    }
 }
 
 fn both(a: Option<&str>, b: Option<&str>, level: impl Fn(&str, &str) -> u8) -> Option<u8> {
@@ -167,12 +189,10 @@ pub fn name_level(x: &str, y: &str) -> u8 {
     if x == y {
         return 3;
     }
-    let s = jaro_winkler(x, y);
-    if s >= 0.88 {
-        return 2;
-    }
-    if s >= 0.8 {
-        return 1;
+    match jaro_winkler_at_least(x, y, 0.8) {
+        Some(s) if s >= 0.88 => return 2,
+        Some(_) => return 1,
+        None => {}
     }
     let px = phonetic(x);
     let py = phonetic(y);
@@ -199,7 +219,7 @@ pub fn address_level(x: &str, y: &str) -> u8 {
                 v == *w
                     || (!w.bytes().all(|b| b.is_ascii_digit())
                         && !v.bytes().all(|b| b.is_ascii_digit())
-                        && jaro_winkler(w, v) >= 0.88)
+                        && jaro_winkler_at_least(w, v, 0.88).is_some())
             })
         })
         .count();
@@ -228,7 +248,7 @@ pub fn postcode_level(x: &str, y: &str) -> u8 {
                 u8::from(px.district == py.district)
             }
         }
-        _ => u8::from(strsim::damerau_levenshtein(x, y) <= 1),
+        _ => u8::from(rapidfuzz::distance::damerau_levenshtein::distance(x.chars(), y.chars()) <= 1),
     }
 }
 

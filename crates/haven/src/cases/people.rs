@@ -351,6 +351,11 @@ pub struct SearchHit {
 /// Most search results.
 pub const SEARCH_LIMIT: usize = 25;
 
+/// How many of the candidates a search finds (those sharing the most tokens with what was
+/// typed, of the cases the user may see) are opened and scored: twice the hits shown, since
+/// opening a sealed identity is most of a search's time.
+const SEARCH_OPENED: usize = 2 * SEARCH_LIMIT;
+
 /// Searches the cases the member of staff may see by name, date of birth, postcode, phone,
 /// email, handle or reference, tolerating misspellings (phonetic tokens, Jaro–Winkler).
 /// Audited (`person_index.searched`, without the words searched for).
@@ -414,7 +419,7 @@ pub async fn search(
         .into_iter()
         .filter(|c| may_see(&c.service, &c.team))
         .filter(|c| hits.iter().all(|h| h.reference != c.reference))
-        .take(100)
+        .take(SEARCH_OPENED)
         .collect();
     let ids: Vec<String> = visible.iter().map(|c| c.referral_id.clone()).collect();
     let identities = storage.person_identities(&ids).await?;
