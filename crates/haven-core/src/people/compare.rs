@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use rapidfuzz::distance::jaro_winkler as jw;
 
 use super::Identity;
-use super::normalise::{canonical_given, phonetic, postcode, transposed};
+use super::normalise::{
+    canonical_given_str, phonetic, postcode, transposed, uk_district_and_sector,
+};
 
 /// The fields compared, in the order of [`Comparison::levels`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -174,7 +176,7 @@ fn both(a: Option<&str>, b: Option<&str>, level: impl Fn(&str, &str) -> u8) -> O
 }
 
 fn given_level(x: &str, y: &str, all_a: &[String], all_b: &[String]) -> u8 {
-    if canonical_given(x) == canonical_given(y) {
+    if canonical_given_str(x) == canonical_given_str(y) {
         return 3;
     }
     let direct = name_level(x, y);
@@ -240,6 +242,11 @@ pub fn postcode_level(x: &str, y: &str) -> u8 {
     if x == y {
         return 3;
     }
+    // The identities' postcodes are stored normalised: compared in place when both are UK.
+    if let (Some((dx, sx)), Some((dy, sy))) = (uk_district_and_sector(x), uk_district_and_sector(y))
+    {
+        return if sx == sy { 2 } else { u8::from(dx == dy) };
+    }
     match (postcode(x), postcode(y)) {
         (Some(px), Some(py)) if px.sector.is_some() && py.sector.is_some() => {
             if px.sector == py.sector {
@@ -263,6 +270,19 @@ mod tests {
         p.add(IdentifierKind::DateOfBirth, dob);
         p.add(IdentifierKind::Postcode, postcode);
         p
+    }
+
+    #[test]
+    fn postcodes_by_sector_district_or_one_character() {
+        // Stored normalised (compared in place) or as typed (normalised first): the same.
+        for (x, y) in [("TS56AB", "TS56XY"), ("ts5 6ab", "TS5 6XY")] {
+            assert_eq!(postcode_level(x, y), 2, "{x} / {y}");
+        }
+        assert_eq!(postcode_level("TS56AB", "TS51AB"), 1);
+        assert_eq!(postcode_level("TS56AB", "TS66AB"), 0);
+        assert_eq!(postcode_level("6021", "6012"), 1, "two digits swapped");
+        assert_eq!(postcode_level("6021", "6190"), 0);
+        assert_eq!(postcode_level("6021", "6022"), 1, "one digit different");
     }
 
     #[test]

@@ -91,10 +91,13 @@ fn nickname_table() -> &'static HashMap<String, String> {
 /// The canonical form of a normalised given name: "BILL" is "WILLIAM"; a name not in the
 /// table is itself.
 pub fn canonical_given(name: &str) -> String {
-    nickname_table()
-        .get(name)
-        .cloned()
-        .unwrap_or_else(|| name.to_owned())
+    canonical_given_str(name).to_owned()
+}
+
+/// [`canonical_given`] without allocating, for comparisons (run millions of times by
+/// `haven match fit` and the bench).
+pub fn canonical_given_str(name: &str) -> &str {
+    nickname_table().get(name).map_or(name, String::as_str)
 }
 
 /// Double Metaphone codes of a normalised name (primary, and alternate when different).
@@ -174,6 +177,17 @@ pub fn postcode(text: &str) -> Option<Postcode> {
         sector: None,
         district: None,
     })
+}
+
+/// A normalised UK postcode ([`Postcode::full`]: capitals and digits, no space) as its
+/// district (the outward code) and sector (the outward code and the inward code's digit),
+/// borrowed; `None` for anything else.
+pub fn uk_district_and_sector(compact: &str) -> Option<(&str, &str)> {
+    let normalised = compact
+        .bytes()
+        .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    (normalised && is_uk_postcode(compact))
+        .then(|| (&compact[..compact.len() - 3], &compact[..compact.len() - 2]))
 }
 
 /// A UK postcode without its space: an outward code of 2 to 4 characters starting with a

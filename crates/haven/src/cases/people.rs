@@ -528,7 +528,7 @@ pub fn search_score(
     let mut matched = Vec::new();
     for word in &wanted.given {
         parts += 1;
-        let canonical = haven_core::people::normalise::canonical_given(word);
+        let canonical = haven_core::people::normalise::canonical_given_str(word);
         let (level, field) = names
             .iter()
             .map(|name| {
@@ -537,7 +537,7 @@ pub fn search_score(
                 } else {
                     Field::GivenName
                 };
-                let level = if haven_core::people::normalise::canonical_given(name) == canonical {
+                let level = if haven_core::people::normalise::canonical_given_str(name) == canonical {
                     3
                 } else {
                     name_level(word, name)
