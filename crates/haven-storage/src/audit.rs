@@ -471,6 +471,10 @@ impl Storage {
     /// Appends one entry in its own transaction.
     #[instrument(skip_all)]
     pub async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StorageError> {
+        // SQLite: in the group commit's next transaction, with whatever else is waiting.
+        if let Some(group) = &self.group_commit {
+            return group.append_audit(entry.clone()).await;
+        }
         let mut tx = self.begin_write().await?;
         append_in(&mut tx, &self.audit, entry).await?;
         tx.commit().await?;

@@ -1,11 +1,13 @@
-//! Group commit for new referrals on SQLite.
+//! Group commit for new referrals and audit entries on SQLite.
 //!
 //! SQLite has one writer, and with `synchronous = FULL` every commit waits for the disk. One
 //! transaction per submission therefore caps intake at one disk flush per referral, however
 //! little else each one costs. Here submissions that arrive while a commit is in flight queue
 //! up, and the next commit writes all of them at once: each caller still gets its answer only
 //! after its referral is durably on disk, and a lone submission is written at once (nothing
-//! waits for company).
+//! waits for company). Audit entries appended on their own (every staff read writes one: the
+//! queue page, a case opened, a search) share the same commits, so staff reading at the same
+//! time no longer wait for one disk flush each.
 //!
 //! If a batch fails (a reference that happened to be taken, say), the whole batch rolls back
 //! and each submission is written again in a transaction of its own, so every caller gets its
@@ -21,7 +23,7 @@ use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
 use super::StorageError;
-use super::audit::AuditChain;
+use super::audit::{AuditChain, AuditEntry, append_many_in};
 use super::referrals::{ReferralRow, insert_referrals};
 
 /// The most referrals written in one transaction: enough to absorb a burst, small enough
@@ -31,8 +33,14 @@ const MAX_BATCH: usize = 64;
 /// Submissions waiting for the writer, beyond which callers wait to enqueue (back-pressure).
 const QUEUE_DEPTH: usize = 1024;
 
+/// What a caller waits to have written.
+enum Write {
+    Referral(Box<ReferralRow>),
+    Audit(AuditEntry),
+}
+
 struct Pending {
-    row: ReferralRow,
+    write: Write,
     done: oneshot::Sender<Result<(), StorageError>>,
 }
 
@@ -59,9 +67,18 @@ impl GroupCommit {
 
     /// Writes `row` in the next batch and returns once it is committed (or failed).
     pub(crate) async fn write(&self, row: ReferralRow) -> Result<(), StorageError> {
+        self.submit(Write::Referral(Box::new(row))).await
+    }
+
+    /// Appends `entry` to the audit chain in the next batch and returns once it is committed.
+    pub(crate) async fn append_audit(&self, entry: AuditEntry) -> Result<(), StorageError> {
+        self.submit(Write::Audit(entry)).await
+    }
+
+    async fn submit(&self, write: Write) -> Result<(), StorageError> {
         let (done, result) = oneshot::channel();
         self.queue
-            .send(Pending { row, done })
+            .send(Pending { write, done })
             .await
             .map_err(|_| StorageError::WriterStopped)?;
         result.await.map_err(|_| StorageError::WriterStopped)?
@@ -80,7 +97,7 @@ async fn write_batches(writer: AnyPool, audit: AuditChain, mut incoming: mpsc::R
             continue;
         }
         for pending in batch.drain(..) {
-            let result = write_alone(&writer, &audit, &pending.row).await;
+            let result = write_alone(&writer, &audit, &pending.write).await;
             let _ = pending.done.send(result);
         }
     }
@@ -91,20 +108,39 @@ async fn write_together(
     audit: &AuditChain,
     batch: &[Pending],
 ) -> Result<(), StorageError> {
-    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-    let rows: Vec<&ReferralRow> = batch.iter().map(|pending| &pending.row).collect();
-    insert_referrals(&mut tx, audit, &rows).await?;
-    tx.commit().await?;
-    Ok(())
+    let writes: Vec<&Write> = batch.iter().map(|pending| &pending.write).collect();
+    write_in_one(writer, audit, &writes).await
 }
 
 async fn write_alone(
     writer: &AnyPool,
     audit: &AuditChain,
-    row: &ReferralRow,
+    write: &Write,
 ) -> Result<(), StorageError> {
+    write_in_one(writer, audit, &[write]).await
+}
+
+/// One transaction: the referrals (with their own audit entries), then the other entries.
+async fn write_in_one(
+    writer: &AnyPool,
+    audit: &AuditChain,
+    writes: &[&Write],
+) -> Result<(), StorageError> {
+    let mut rows: Vec<&ReferralRow> = Vec::new();
+    let mut entries: Vec<AuditEntry> = Vec::new();
+    for write in writes {
+        match write {
+            Write::Referral(row) => rows.push(row),
+            Write::Audit(entry) => entries.push(entry.clone()),
+        }
+    }
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-    insert_referrals(&mut tx, audit, &[row]).await?;
+    if !rows.is_empty() {
+        insert_referrals(&mut tx, audit, &rows).await?;
+    }
+    if !entries.is_empty() {
+        append_many_in(&mut tx, audit, &entries).await?;
+    }
     tx.commit().await?;
     Ok(())
 }

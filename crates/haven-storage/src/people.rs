@@ -45,33 +45,72 @@ const PARAMS_FRESH_FOR: Duration = Duration::from_secs(60);
 #[derive(Debug, Default)]
 pub struct ParamsCache(Mutex<Option<(Instant, Params)>>);
 
-/// Tokens found to be held by more than [`COMMON_TOKEN`] referrals, remembered so that later
-/// queries need not read two thousand index entries again to learn it. A token only loses
-/// holders when a case is destroyed, so one that was common stays common for any purpose
-/// here (were it to fall under the line, it would only count for a shortlist instead of
-/// finding one). Bounded: once full, further common tokens are probed each time.
+/// What probing found of each token: held by more than [`COMMON_TOKEN`] referrals or not,
+/// remembered so that later queries need not read up to two thousand index entries again
+/// to learn it.
+///
+/// A token only loses holders when a case is destroyed, so one found common stays common for
+/// any purpose here (were it to fall under the line, it would only count for a shortlist
+/// instead of finding one). A token found rare may become common as referrals arrive, so
+/// those are forgotten every [`RARE_FRESH_FOR`]: until then it is read in full, a few
+/// thousand entries at worst. Both sets are bounded; once full, further tokens are probed
+/// each time.
 #[derive(Debug, Default)]
-pub struct CommonTokens(Mutex<std::collections::HashSet<String>>);
+pub struct CommonTokens(Mutex<TokenClasses>);
 
-/// The most tokens [`CommonTokens`] remembers (about 3 MB): the common tokens of a
-/// million-person index are the popular names' codes and their combinations, far fewer.
+#[derive(Debug, Default)]
+struct TokenClasses {
+    common: std::collections::HashSet<String>,
+    rare: std::collections::HashSet<String>,
+    rare_since: Option<Instant>,
+}
+
+/// The most common tokens remembered (about 3 MB): those of a million-person index are the
+/// popular names' codes and their combinations, far fewer.
 const COMMON_TOKENS_HELD: usize = 50_000;
+/// The most rare tokens remembered (about 10 MB): the dates of birth, postcodes and names
+/// searched and matched lately.
+const RARE_TOKENS_HELD: usize = 100_000;
+/// How long a token found rare is taken to be so.
+const RARE_FRESH_FOR: Duration = Duration::from_secs(600);
 
 impl CommonTokens {
-    fn known(&self, tokens: &[String]) -> Vec<String> {
-        match self.0.lock() {
-            Ok(held) => tokens.iter().filter(|t| held.contains(*t)).cloned().collect(),
-            Err(_) => Vec::new(),
+    /// Of `tokens`, those known to be common, and those not known either way.
+    fn classify(&self, tokens: &[String]) -> (Vec<String>, Vec<String>) {
+        let Ok(mut held) = self.0.lock() else {
+            return (Vec::new(), tokens.to_vec());
+        };
+        if held
+            .rare_since
+            .is_some_and(|since| since.elapsed() >= RARE_FRESH_FOR)
+        {
+            held.rare.clear();
+            held.rare_since = None;
         }
+        let mut common = Vec::new();
+        let mut unknown = Vec::new();
+        for token in tokens {
+            if held.common.contains(token) {
+                common.push(token.clone());
+            } else if !held.rare.contains(token) {
+                unknown.push(token.clone());
+            }
+        }
+        (common, unknown)
     }
 
-    fn remember(&self, tokens: &[String]) {
-        if let Ok(mut held) = self.0.lock() {
-            for token in tokens {
-                if held.len() >= COMMON_TOKENS_HELD {
-                    break;
+    fn remember(&self, probed: &[String], common: &[String]) {
+        let Ok(mut held) = self.0.lock() else {
+            return;
+        };
+        for token in probed {
+            if common.contains(token) {
+                if held.common.len() < COMMON_TOKENS_HELD {
+                    held.common.insert(token.clone());
                 }
-                held.insert(token.clone());
+            } else if held.rare.len() < RARE_TOKENS_HELD {
+                held.rare_since.get_or_insert_with(Instant::now);
+                held.rare.insert(token.clone());
             }
         }
     }
@@ -439,17 +478,12 @@ impl Storage {
     /// Which of `tokens` more than [`COMMON_TOKEN`] referrals hold, in one statement that
     /// reads at most that many index entries of each (whether its next one exists).
     async fn common_person_tokens(&self, tokens: &[String]) -> Result<Vec<String>, StorageError> {
-        let mut common = self.common_tokens.known(tokens);
-        let unknown: Vec<String> = tokens
-            .iter()
-            .filter(|t| !common.contains(*t))
-            .cloned()
-            .collect();
+        let (mut common, unknown) = self.common_tokens.classify(tokens);
         if unknown.is_empty() {
             return Ok(common);
         }
         let found = self.probe_common_tokens(&unknown).await?;
-        self.common_tokens.remember(&found);
+        self.common_tokens.remember(&unknown, &found);
         common.extend(found);
         Ok(common)
     }

@@ -4,8 +4,8 @@
 //! field either record lacks has no level (it counts neither for nor against a match).
 
 use chrono::Datelike;
-use serde::{Deserialize, Serialize};
 use rapidfuzz::distance::jaro_winkler as jw;
+use serde::{Deserialize, Serialize};
 
 use super::Identity;
 use super::normalise::{
@@ -255,7 +255,9 @@ pub fn postcode_level(x: &str, y: &str) -> u8 {
                 u8::from(px.district == py.district)
             }
         }
-        _ => u8::from(rapidfuzz::distance::damerau_levenshtein::distance(x.chars(), y.chars()) <= 1),
+        _ => {
+            u8::from(rapidfuzz::distance::damerau_levenshtein::distance(x.chars(), y.chars()) <= 1)
+        }
     }
 }
 

@@ -356,6 +356,10 @@ pub const SEARCH_LIMIT: usize = 25;
 /// opening a sealed identity is most of a search's time.
 const SEARCH_OPENED: usize = 2 * SEARCH_LIMIT;
 
+/// How many candidates a search asks the index for (of every team; those the user may not
+/// see are then left out): the most tokens shared with what was typed first.
+const SEARCH_CANDIDATES: i64 = 100;
+
 /// Searches the cases the member of staff may see by name, date of birth, postcode, phone,
 /// email, handle or reference, tolerating misspellings (phonetic tokens, Jaro–Winkler).
 /// Audited (`person_index.searched`, without the words searched for).
@@ -414,7 +418,9 @@ pub async fn search(
     let mut keys = wanted.search_keys();
     keys.extend(combined_keys(&wanted));
     let tokens = storage.person_tokens(&keys);
-    let candidates = storage.person_candidates(&tokens, None, 200).await?;
+    let candidates = storage
+        .person_candidates(&tokens, None, SEARCH_CANDIDATES)
+        .await?;
     let visible: Vec<_> = candidates
         .into_iter()
         .filter(|c| may_see(&c.service, &c.team))
@@ -537,7 +543,8 @@ pub fn search_score(
                 } else {
                     Field::GivenName
                 };
-                let level = if haven_core::people::normalise::canonical_given_str(name) == canonical {
+                let level = if haven_core::people::normalise::canonical_given_str(name) == canonical
+                {
                     3
                 } else {
                     name_level(word, name)
