@@ -1,5 +1,6 @@
 //! Email intake (issue 15) over a corpus of awkward messages: the hand-written corpus of
-//! `haven-email` (`crates/haven-email/tests/corpus/`) and odd cases generated here
+//! `haven-email` (`crates/haven-email/tests/corpus/`), the public corpus beside it
+//! (`corpus/public/`: mail-parser's own 107 test messages) and odd cases generated here
 //! (malformed MIME, deep nesting, odd charsets and encodings, a message past the size
 //! limit, a huge attachment, HTML with scripts, NUL bytes, a reused Message-ID with other
 //! content). Each becomes a draft or is quarantined with a reason in words, never a panic,
@@ -242,6 +243,77 @@ async fn every_odd_message_is_a_draft_or_quarantined_with_a_reason() {
             assert_eq!(a.outcome, IngestOutcome::Draft, "{engine}");
             assert_eq!(b.outcome, IngestOutcome::Quarantined, "{engine}");
             assert_eq!(b.reason.as_deref(), Some(MESSAGE_ID_REUSED), "{engine}");
+        })
+        .await;
+}
+
+/// The public corpus (mail-parser's own test messages, `tests/corpus/public` of
+/// haven-email), each with the `Delivered-To` a receiving server adds: (name, raw).
+fn public_messages() -> Vec<(String, Vec<u8>)> {
+    let root = corpus_dir().join("public");
+    let mut out = Vec::new();
+    let mut dirs = vec![root.clone()];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "eml") {
+                let mut raw = b"Delivered-To: secos.project@secos.cjsm.net\r\n".to_vec();
+                raw.extend(std::fs::read(&path).unwrap());
+                let name = path.strip_prefix(&root).unwrap().display().to_string();
+                out.push((name, raw));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Every public test message is taken in: a draft of SECOS, or quarantined with a reason in
+/// words; never an error, a panic or a hang.
+#[tokio::test]
+async fn the_public_corpus_becomes_drafts_or_is_quarantined_with_a_reason() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let engine = format!("{:?}", app.engine);
+            let messages = public_messages();
+            assert!(messages.len() >= 100, "{}", messages.len());
+            let (mut drafts, mut quarantined, mut duplicates) = (0, 0, 0);
+            for (name, raw) in messages {
+                let ingested = tokio::time::timeout(
+                    Duration::from_secs(60),
+                    ingest_message(
+                        &app.storage,
+                        &app.registry,
+                        &app.key,
+                        &raw,
+                        Utc::now(),
+                        "cli",
+                    ),
+                )
+                .await
+                .unwrap_or_else(|_| panic!("{engine} {name}: hung"))
+                .unwrap_or_else(|e| panic!("{engine} {name}: {e}"));
+                match ingested.outcome {
+                    IngestOutcome::Draft => drafts += 1,
+                    IngestOutcome::Quarantined => {
+                        quarantined += 1;
+                        let reason = ingested.reason.clone().unwrap_or_default();
+                        assert!(
+                            reason.len() > 10 && !reason.contains('_'),
+                            "{engine} {name}: a reason in words: {reason:?}"
+                        );
+                    }
+                    IngestOutcome::Duplicate => duplicates += 1,
+                }
+            }
+            eprintln!(
+                "{engine}: public corpus: {drafts} drafts, {quarantined} quarantined, \
+                 {duplicates} duplicates"
+            );
+            assert!(drafts >= 50, "{engine}: {drafts} drafts");
         })
         .await;
 }
