@@ -589,6 +589,10 @@ impl<'d> Reader<'d> {
         if rest_text.is_empty() {
             let lines: Vec<&String> = cells[0].iter().filter(|l| !l.trim().is_empty()).collect();
             if let [only] = lines.as_slice() {
+                if self.split_labelled(only).len() >= 2 {
+                    self.scan_lines(&[only.as_str()], None);
+                    return false;
+                }
                 if let Some((t, value)) = self.separated_label(only) {
                     let value = value.to_string();
                     self.assign(t, &value);
@@ -815,6 +819,43 @@ impl<'d> Reader<'d> {
         None
     }
 
+    /// A line holding several "Label: value" parts apart (a tab or three spaces between):
+    /// the parts, each from its label to the next; otherwise the line itself.
+    fn split_labelled<'l>(&self, line: &'l str) -> Vec<&'l str> {
+        let Some(gap) = GAP.as_ref() else {
+            return vec![line];
+        };
+        // Each piece between gaps, with its offset.
+        let mut pieces: Vec<(usize, &str)> = Vec::new();
+        let mut from = 0;
+        for m in gap.find_iter(line).take(50) {
+            pieces.push((from, &line[from..m.start()]));
+            from = m.end();
+        }
+        pieces.push((from, &line[from..]));
+        if pieces.len() < 2 {
+            return vec![line];
+        }
+        // Parts start where a piece is a label with its value after a colon.
+        let starts: Vec<usize> = pieces
+            .iter()
+            .filter(|(_, piece)| piece.contains(':') && self.separated_label(piece).is_some())
+            .map(|(offset, _)| *offset)
+            .collect();
+        let first_piece = pieces.iter().find(|(_, p)| !p.trim().is_empty());
+        if starts.len() < 2 || first_piece.map(|(o, _)| *o) != starts.first().copied() {
+            return vec![line];
+        }
+        starts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &start)| {
+                let end = starts.get(i + 1).copied().unwrap_or(line.len());
+                line.get(start..end).map(str::trim)
+            })
+            .collect()
+    }
+
     /// "Label: value" or "Label value" on one line: the target and the value.
     fn inline_label<'l>(&self, line: &'l str) -> Option<(usize, &'l str)> {
         let line = line.trim();
@@ -954,7 +995,9 @@ impl<'d> Reader<'d> {
     /// Returns whether any label was found.
     fn scan_lines(&mut self, lines: &[&str], mut pending: Option<(usize, Vec<String>)>) -> bool {
         let mut any = false;
-        for line in lines {
+        // "Name: Jo Bloggs      D.O.B: 3/3/12": one line, two labels.
+        let lines: Vec<&str> = lines.iter().flat_map(|l| self.split_labelled(l)).collect();
+        for line in &lines {
             let trimmed = line.trim();
             if trimmed.is_empty() {
                 continue;
@@ -1001,11 +1044,11 @@ impl<'d> Reader<'d> {
             let mut mapping: Vec<Option<String>> = vec![None; texts.len()];
             let mut matched = 0;
             for (i, text) in texts.iter().enumerate().skip(1) {
-                let w = words(text);
+                let w = recency(words(text));
                 let best = q
                     .columns
                     .iter()
-                    .map(|c| (c, similarity(&w, &words(&c.label))))
+                    .map(|c| (c, similarity(&w, &recency(words(&c.label)))))
                     .filter(|(_, s)| *s >= 0.6)
                     .max_by(|a, b| a.1.total_cmp(&b.1));
                 if let Some((c, _)) = best {
@@ -1507,6 +1550,9 @@ fn shorten(text: &str) -> String {
     }
 }
 
+/// A gap between parts of a line: tabs, or three spaces or more.
+static GAP: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"\t+| {3,}").ok());
+
 static EMAIL: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"[A-Za-z0-9._%+'\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+").ok());
 
@@ -1532,6 +1578,24 @@ fn looks_like_phone(text: &str) -> bool {
 
 /// Marks that mean "ticked".
 const TICKS: &[char] = &['☒', '☑', '✓', '✔', '✗', '✘', '√', '■', '⊠'];
+
+/// Words of a grid's column header with the ways of saying when spelt one way: "recent",
+/// "within", "last" → `current`; "historic", "previous", "over", "ago" → `prior`.
+fn recency(words: Vec<String>) -> Vec<String> {
+    words
+        .into_iter()
+        .map(|w| {
+            let said = match w.as_str() {
+                "current" | "currently" | "recent" | "recently" | "within" | "last" | "now"
+                | "present" | "ongoing" => "current",
+                "prior" | "previous" | "previously" | "historic" | "historical" | "history"
+                | "before" | "ago" | "over" | "more" | "older" | "earlier" => "prior",
+                _ => return w,
+            };
+            said.to_string()
+        })
+        .collect()
+}
 
 /// A tick or an empty box written in a label's text ("☒ Looked after child"), as a cell's
 /// mark: `"☒"`, `"☐"`, or `None` when there is neither.

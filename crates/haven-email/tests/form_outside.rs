@@ -319,3 +319,34 @@ fn pairs_across_a_row_boxes_before_labels_and_check_boxes_in_the_grid() {
     );
     assert_eq!(answer(&r, "referrer.phone"), Some(&json!("01642 777777")));
 }
+
+/// Two labels on one line ("Name: … D.O.B: …"), the grid's columns named in other words
+/// and in the other order, a date with a weekday.
+#[test]
+fn two_labels_on_a_line_and_recency_columns_in_other_words() {
+    let blocks = vec![
+        p("Referrer contact details"),
+        p("Name: Chris Worker\tEmail: chris.worker@council.example"),
+        p(""),
+        p("Family Composition"),
+        p("Name of YP: Jamie Doe      D.O.B: Saturday 3rd March 2012"),
+        p(""),
+        row(&[
+            "Significant Risk Indicators",
+            "Historic (more than 6 months ago)",
+            "Recent (in the last 6 months)",
+        ]),
+        row(&["Periods of going missing day and/or night", "", "X"]),
+        row(&["Frequenting areas known for risky activities", "X", ""]),
+    ];
+    let r = read(&blocks);
+    assert_core(
+        &r,
+        ("Chris Worker", "chris.worker@council.example"),
+        ("Jamie Doe", "2012-03-03"),
+        &[(
+            "screening.significant",
+            json!({"missing_episodes": "current", "risky_areas": "prior"}),
+        )],
+    );
+}

@@ -667,50 +667,56 @@ async fn taken_messages_are_moved_with_or_without_the_move_command() {
                 };
                 let first = source.poll_once(&intake, &hooks).await.unwrap();
                 assert_eq!(first.drafts, 2, "{case}: {first:?}");
-                let dovecot = dovecot.lock().unwrap();
-                assert_eq!(dovecot.uids("Done", &["ALL"]).len(), 2, "{case}");
-                let commands = dovecot.commands();
-                let sent = |verb: &str| commands.iter().any(|l| l.contains(verb));
-                let bare_expunge = commands.iter().any(|l| {
-                    l.split_whitespace()
-                        .nth(1)
-                        .is_some_and(|w| w.eq_ignore_ascii_case("EXPUNGE"))
-                });
-                assert!(!bare_expunge, "{case}: {commands:?}");
-                let left = dovecot.uids(FOLDER, &["ALL"]);
-                match name {
-                    "MOVE" => {
-                        assert!(sent("UID MOVE 1 \"Done\""), "{case}: {commands:?}");
-                        assert!(!sent("UID COPY"), "{case}: {commands:?}");
-                        assert_eq!(left, vec![3], "{case}: moved; the other client's stays");
-                    }
-                    "UIDPLUS without MOVE" => {
-                        assert!(!sent("MOVE"), "{case}: {commands:?}");
-                        assert!(sent("UID COPY 1 \"Done\""), "{case}: {commands:?}");
-                        assert!(sent("UID EXPUNGE 1"), "{case}: {commands:?}");
-                        assert!(sent("UID EXPUNGE 2"), "{case}: {commands:?}");
-                        assert_eq!(left, vec![3], "{case}: expunged by UID only");
-                    }
-                    _ => {
-                        assert!(!sent("MOVE"), "{case}: {commands:?}");
-                        assert!(!sent("EXPUNGE"), "{case}: {commands:?}");
-                        assert!(sent("UID COPY 2 \"Done\""), "{case}: {commands:?}");
-                        assert_eq!(left, vec![1, 2, 3], "{case}: nothing expunged");
-                        assert_eq!(
-                            dovecot.uids(FOLDER, &["DELETED", "SEEN"]),
-                            vec![1, 2],
-                            "{case}: left flagged \\Deleted and \\Seen"
-                        );
+                {
+                    let dovecot = dovecot.lock().unwrap();
+                    assert_eq!(dovecot.uids("Done", &["ALL"]).len(), 2, "{case}");
+                    let commands = dovecot.commands();
+                    let sent = |verb: &str| commands.iter().any(|l| l.contains(verb));
+                    let bare_expunge = commands.iter().any(|l| {
+                        l.split_whitespace()
+                            .nth(1)
+                            .is_some_and(|w| w.eq_ignore_ascii_case("EXPUNGE"))
+                    });
+                    assert!(!bare_expunge, "{case}: {commands:?}");
+                    let left = dovecot.uids(FOLDER, &["ALL"]);
+                    match name {
+                        "MOVE" => {
+                            assert!(sent("UID MOVE 1 \"Done\""), "{case}: {commands:?}");
+                            assert!(!sent("UID COPY"), "{case}: {commands:?}");
+                            assert_eq!(left, vec![3], "{case}: moved; the other client's stays");
+                        }
+                        "UIDPLUS without MOVE" => {
+                            assert!(!sent("MOVE"), "{case}: {commands:?}");
+                            assert!(sent("UID COPY 1 \"Done\""), "{case}: {commands:?}");
+                            assert!(sent("UID EXPUNGE 1"), "{case}: {commands:?}");
+                            assert!(sent("UID EXPUNGE 2"), "{case}: {commands:?}");
+                            assert_eq!(left, vec![3], "{case}: expunged by UID only");
+                        }
+                        _ => {
+                            assert!(!sent("MOVE"), "{case}: {commands:?}");
+                            assert!(!sent("EXPUNGE"), "{case}: {commands:?}");
+                            assert!(sent("UID COPY 2 \"Done\""), "{case}: {commands:?}");
+                            assert_eq!(left, vec![1, 2, 3], "{case}: nothing expunged");
+                            assert_eq!(
+                                dovecot.uids(FOLDER, &["DELETED", "SEEN"]),
+                                vec![1, 2],
+                                "{case}: left flagged \\Deleted and \\Seen"
+                            );
+                        }
                     }
                 }
-                // The other client's message is still there for it to expunge; Haven takes
-                // it next time (it was never Haven's to delete), and copies nothing twice.
-                drop(dovecot);
+                // The other client's message was still there (it was never Haven's to
+                // delete): Haven takes it next time, and copies nothing twice.
                 let again = source.poll_once(&intake, &Hooks::default()).await.unwrap();
                 assert_eq!(
                     (again.drafts, again.duplicates),
                     (1, 0),
                     "{case}: {again:?}"
+                );
+                assert_eq!(
+                    dovecot.lock().unwrap().uids("Done", &["ALL"]).len(),
+                    3,
+                    "{case}"
                 );
                 let total = 3 * (i as i64 + 1);
                 assert_eq!(count(app, "email_intake").await, total, "{case}");
