@@ -281,7 +281,11 @@ async fn the_public_corpus_becomes_drafts_or_is_quarantined_with_a_reason() {
             let messages = public_messages();
             assert!(messages.len() >= 100, "{}", messages.len());
             let (mut drafts, mut quarantined, mut duplicates) = (0, 0, 0);
+            let mut earlier: Vec<Vec<u8>> = Vec::new();
             for (name, raw) in messages {
+                // The corpus holds the same bytes twice (malformed/009 and 011).
+                let seen_before = earlier.contains(&raw);
+                earlier.push(raw.clone());
                 let ingested = tokio::time::timeout(
                     Duration::from_secs(60),
                     ingest_message(
@@ -308,6 +312,11 @@ async fn the_public_corpus_becomes_drafts_or_is_quarantined_with_a_reason() {
                     }
                     IngestOutcome::Duplicate => duplicates += 1,
                 }
+                assert_eq!(
+                    ingested.outcome == IngestOutcome::Duplicate,
+                    seen_before,
+                    "{engine} {name}: a duplicate exactly when the same bytes came before"
+                );
             }
             eprintln!(
                 "{engine}: public corpus: {drafts} drafts, {quarantined} quarantined, \
