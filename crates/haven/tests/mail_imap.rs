@@ -705,6 +705,12 @@ async fn taken_messages_are_moved_with_or_without_the_move_command() {
                         }
                     }
                 }
+                if name == "neither MOVE nor UIDPLUS" {
+                    // A person marks a taken (copied, flagged \Deleted) message unread.
+                    dovecot.lock().unwrap().doveadm(&[
+                        "flags", "remove", "-u", USER, "\\Seen", "mailbox", FOLDER, "UID", "1",
+                    ]);
+                }
                 // The other client's message was still there (it was never Haven's to
                 // delete): Haven takes it next time, and copies nothing twice.
                 let again = source.poll_once(&intake, &Hooks::default()).await.unwrap();
@@ -713,11 +719,23 @@ async fn taken_messages_are_moved_with_or_without_the_move_command() {
                     (1, 0),
                     "{case}: {again:?}"
                 );
-                assert_eq!(
-                    dovecot.lock().unwrap().uids("Done", &["ALL"]).len(),
-                    3,
-                    "{case}"
-                );
+                {
+                    let dovecot = dovecot.lock().unwrap();
+                    assert_eq!(dovecot.uids("Done", &["ALL"]).len(), 3, "{case}");
+                    let copies = dovecot
+                        .commands()
+                        .iter()
+                        .filter(|l| l.contains("UID COPY 1 "))
+                        .count();
+                    assert!(copies <= 1, "{case}: copied {copies} times");
+                    if name == "neither MOVE nor UIDPLUS" {
+                        assert_eq!(
+                            dovecot.uids(FOLDER, &["UNSEEN"]),
+                            Vec::<u32>::new(),
+                            "{case}"
+                        );
+                    }
+                }
                 let total = 3 * (i as i64 + 1);
                 assert_eq!(count(app, "email_intake").await, total, "{case}");
             }

@@ -5,7 +5,8 @@
 //! (`UNSEEN`, or any UID above the highest recorded under this UIDVALIDITY; every message
 //! when none is recorded); then for each, in UID order:
 //! 1. skip it (only marking it done) if its UID is recorded (taken before a restart, or by
-//!    another server);
+//!    another server; without MOVE, one already copied and flagged `\Deleted` is not copied
+//!    again);
 //! 2. fetch it without setting `\Seen` (`BODY.PEEK[]`, at most one byte more than a message
 //!    may be: a larger one is quarantined for its size);
 //! 3. store it and record its UID in one transaction (`ingest_message_marked`): the other
@@ -277,7 +278,7 @@ impl ImapSource {
                 uid,
             };
             if intake.storage.mailbox_uid_taken(&mark).await? {
-                self.mark_done(session, offers, uid).await?;
+                self.mark_done_again(session, offers, uid).await?;
                 report.already_taken += 1;
                 continue;
             }
@@ -331,6 +332,32 @@ impl ImapSource {
         timed(session.uid_copy(&uid_set, folder)).await?;
         // `\Seen` too: should the expunge never happen, the next search passes it by.
         add_flags(session, &uid_set, "\\Seen \\Deleted").await?;
+        if offers.uidplus {
+            let expunged = async {
+                let stream = session.uid_expunge(&uid_set).await?;
+                stream.try_collect::<Vec<_>>().await?;
+                Ok::<_, async_imap::error::Error>(())
+            };
+            timed(expunged).await?;
+        }
+        Ok(())
+    }
+
+    /// Marks done a message taken before (by a poll cut short, another server, or a person
+    /// marking it unread): without MOVE, one already copied and flagged `\Deleted` is not
+    /// copied to `imap_move_to` a second time, only flagged `\Seen` (and expunged by its UID
+    /// where UIDPLUS is offered).
+    async fn mark_done_again(
+        &self,
+        session: &mut Session<Conn>,
+        offers: Offers,
+        uid: u32,
+    ) -> Result<(), PollError> {
+        if self.move_to.is_none() || offers.move_command || !flagged_deleted(session, uid).await? {
+            return self.mark_done(session, offers, uid).await;
+        }
+        let uid_set = uid.to_string();
+        add_flags(session, &uid_set, "\\Seen").await?;
         if offers.uidplus {
             let expunged = async {
                 let stream = session.uid_expunge(&uid_set).await?;
@@ -420,6 +447,19 @@ async fn fetch(
                 .filter(|f| f.uid == Some(uid))
                 .find_map(|f| f.body().map(<[u8]>::to_vec)),
         )
+    };
+    timed(fetching).await
+}
+
+/// Whether the message is flagged `\Deleted` (`false` when it is gone).
+async fn flagged_deleted(session: &mut Session<Conn>, uid: u32) -> Result<bool, PollError> {
+    let fetching = async {
+        let stream = session.uid_fetch(uid.to_string(), "(UID FLAGS)").await?;
+        let fetches: Vec<_> = stream.try_collect().await?;
+        Ok::<_, async_imap::error::Error>(fetches.iter().filter(|f| f.uid == Some(uid)).any(|f| {
+            f.flags()
+                .any(|flag| flag == async_imap::types::Flag::Deleted)
+        }))
     };
     timed(fetching).await
 }
