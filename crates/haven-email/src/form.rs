@@ -15,7 +15,8 @@
 //!   struck through or deleted; text after the yes or no goes to the question that the
 //!   definition asks only for that answer (`required_when` or `when`, "please give details");
 //! - choices: by option label, initial ("F", "M") or "none"/"neither";
-//! - tick rows: an option's label with a tick (X, ✓, ✔, ☒, Yes) in a following cell;
+//! - tick rows: an option's label with a tick (X, ✓, ✔, ☒, Yes) in a following cell, in
+//!   the cell before it, or written before it in the same cell ("☒ Low self-esteem");
 //!   for an indicator grid (the screening tool), the column is the one whose header cell
 //!   matches the column's label, or the first / second tick cell in order;
 //! - repeatable questions (parents and carers) from their fields' labels, one item per block.
@@ -101,6 +102,10 @@ const THRESHOLD: f64 = 0.72;
 const TIE: f64 = 0.03;
 /// A match this much below the best still wins when it is in the heading's section.
 const SECTION_MARGIN: f64 = 0.25;
+/// How much lower a label matched without its page's words scores.
+const LABEL_ALONE_PENALTY: f64 = 0.08;
+/// Words that only join others ("Name of YP" without "YP" is "Name").
+const JOINING: &[&str] = &["of", "and", "or", "to", "in", "for", "with"];
 /// Most words in a heading.
 const MAX_HEADING_WORDS: usize = 6;
 /// Words of a heading that name no part of the form.
@@ -158,6 +163,22 @@ impl Target<'_> {
             .collect();
         if !without_context.is_empty() && without_context.len() < text.len() {
             by_label = by_label.max(similarity(&without_context, &self.label) - 0.02);
+        }
+        // The form may leave out what its section heading says ("Address" under "Young
+        // person" for "YP's address"): the label without its page's words, a little lower
+        // than the question that is only that word ("Address" of the referrer).
+        // Only when the form says exactly those words: a prefix of them proves little.
+        let label_alone: Vec<&String> = self
+            .label
+            .iter()
+            .filter(|w| !self.context.contains(w) && !JOINING.contains(&w.as_str()))
+            .collect();
+        if !label_alone.is_empty()
+            && label_alone.len() < self.label.len()
+            && text.len() == label_alone.len()
+            && text.iter().zip(&label_alone).all(|(t, l)| t == *l)
+        {
+            by_label = by_label.max(1.0 - LABEL_ALONE_PENALTY);
         }
         let by_help = if self.help.len() >= 4 {
             0.95 * similarity(text, &self.help)
@@ -571,6 +592,22 @@ impl<'d> Reader<'d> {
         // "Early Help | X | Single Ass | | Other (please state) | CAMHS": label and answer pairs.
         if cells.len() >= 4 && self.read_pairs(&texts) {
             return false;
+        }
+        // "X | Low self-esteem": the box in a column before the options.
+        if cells.len() >= 2
+            && (texts[0].trim().is_empty() || tick(&texts[0]).is_some())
+            && texts[2..].iter().all(|t| t.trim().is_empty())
+        {
+            if let Some((t, _)) = self.best(texts[1].trim(), |t| matches!(t.kind, Kind::Option(_)))
+            {
+                let question = self.targets[t].question;
+                if let (Kind::Option(o), QuestionKind::MultipleChoice) =
+                    (self.targets[t].kind, question.kind)
+                {
+                    self.option_row(question, o, &[texts[0].trim()]);
+                    return false;
+                }
+            }
         }
         let label = texts[0].trim();
         let first_line = cells

@@ -366,3 +366,55 @@ fn two_labels_on_a_line_and_recency_columns_in_other_words() {
         )],
     );
 }
+
+/// Bare labels ("Name", "Address", "Date of Birth") in each section under its heading, the
+/// parent's after the young person's; the tick column before the indicators.
+#[test]
+fn bare_labels_in_each_section_and_ticks_before_the_indicators() {
+    let blocks = vec![
+        row(&["Referrer contact details"]),
+        row(&["Name", "Jo Bloggs"]),
+        row(&["Address", "1 School Lane"]),
+        row(&["Phone Number", "01642 000000"]),
+        row(&["Email", "jo@school.example"]),
+        Bl::EndTable,
+        row(&["Young person"]),
+        row(&["Name", "Alex Example"]),
+        row(&["Date of Birth", "03/03/2012 (age 14)"]),
+        row(&["Gender", "Male"]),
+        row(&["Address", "2 Park Road"]),
+        Bl::EndTable,
+        row(&["Parent/Carer details"]),
+        row(&["Name", "Sam Example"]),
+        row(&["Date of Birth", "01/02/1985"]),
+        Bl::EndTable,
+        row(&["Tick", "Vulnerabilities"]),
+        row(&["X", "Low self-esteem"]),
+        row(&["", "Looked after child"]),
+        row(&["\u{2713}", "History of sexual abuse"]),
+    ];
+    let r = read("outside_sections_ticks_first.docx", &blocks);
+    assert_core(
+        &r,
+        ("Jo Bloggs", "jo@school.example"),
+        ("Alex Example", "2012-03-03"),
+        &[(
+            "screening.vulnerabilities",
+            json!(["low_self_esteem", "history_sexual_abuse"]),
+        )],
+    );
+    assert_eq!(
+        answer(&r, "referrer.address"),
+        Some(&json!("1 School Lane"))
+    );
+    assert_eq!(
+        answer(&r, "young_person.address"),
+        Some(&json!("2 Park Road"))
+    );
+    assert_eq!(answer(&r, "young_person.sex"), Some(&json!("male")));
+    assert_eq!(
+        answer(&r, "family_members"),
+        Some(&json!([{"name": "Sam Example", "date_of_birth": "1985-02-01"}]))
+    );
+    assert!(r.extra.is_empty(), "{:?}", r.extra);
+}
