@@ -397,3 +397,54 @@ async fn the_maildir_poller_takes_each_message_once_and_marks_it_seen() {
         })
         .await;
 }
+
+/// Two servers polling one Maildir at once: each message stored exactly once (the second to
+/// store it is told "duplicate"; the second to move it finds it gone), every one moved to
+/// `cur/`.
+#[tokio::test]
+async fn two_servers_polling_one_maildir_store_each_message_once() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let engine = format!("{:?}", app.engine);
+            let messages: Vec<(String, Vec<u8>)> = (0..30)
+                .map(|n| {
+                    let raw = head(&format!("Referral {n}"), &format!("two-{n}"), "text/plain")
+                        + &format!("\r\nConcerns about young person {n}.\r\n");
+                    (format!("two_{n}"), raw.into_bytes())
+                })
+                .collect();
+            let maildir = tempfile::tempdir().unwrap();
+            write_maildir(maildir.path(), &messages);
+            let other = app.second_server().await;
+            let intake_of = |a: &common::TestApp| Intake {
+                storage: a.storage.clone(),
+                registry: a.registry.clone(),
+                secret: a.key.clone(),
+                clock: Clock::default(),
+                settings: Default::default(),
+            };
+            let (a, b) = (intake_of(app), intake_of(&other));
+            let source = MaildirSource::new(maildir.path().to_owned(), Duration::from_secs(30));
+            let (ra, rb) = tokio::join!(source.poll_once(&a), source.poll_once(&b));
+            let (ra, rb) = (ra.unwrap(), rb.unwrap());
+            assert_eq!(
+                ra.drafts + rb.drafts,
+                messages.len(),
+                "{engine}: each stored by exactly one server: {ra:?} {rb:?}"
+            );
+            let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM email_intake")
+                .fetch_one(app.storage.pool())
+                .await
+                .unwrap();
+            assert_eq!(stored, messages.len() as i64, "{engine}");
+            assert!(files(&maildir.path().join("new")).is_empty(), "{engine}");
+            assert_eq!(
+                files(&maildir.path().join("cur")).len(),
+                messages.len(),
+                "{engine}"
+            );
+            other.storage.close().await;
+        })
+        .await;
+}
