@@ -217,10 +217,16 @@ impl ImapSource {
                 .map_err(|(e, _)| PollError::Login(crate::mail::scrub_addresses(&e.to_string())))?;
             // Asked after signing in: servers may offer more to a signed-in client.
             let capabilities = session.capabilities().await.map_err(PollError::imap)?;
+            // Capability names are case-insensitive (RFC 3501 §7.2.1).
+            let offered = |name: &str| {
+                capabilities.iter().any(|c| {
+                    matches!(c, async_imap::types::Capability::Atom(a) if a.eq_ignore_ascii_case(name))
+                })
+            };
             let offers = Offers {
-                idle: capabilities.has_str("IDLE"),
-                move_command: capabilities.has_str("MOVE"),
-                uidplus: capabilities.has_str("UIDPLUS"),
+                idle: offered("IDLE"),
+                move_command: offered("MOVE"),
+                uidplus: offered("UIDPLUS"),
             };
             Ok::<_, PollError>((session, offers))
         };
