@@ -6,8 +6,8 @@ audience (see fuzz_targets/common.rs), then the sample's answers (and, for form_
 and a small form body). Run from fuzz/: `python3 seeds.py`, then pass the folder after the
 corpus folder: `cargo fuzz run answers corpus/answers seeds/answers -- ...`.
 
-Also seeds/email_message/* (the test corpus of crates/haven-email) and seeds/docx_form/* (the
-Word form fixtures, as a whole .docx after a 0 byte and as their document.xml after a 1 byte;
+Also seeds/email_message/* (the test corpus of crates/haven-email, with its public corpus)
+and seeds/docx_form/* (the Word form fixtures, the outside layouts' too, as a whole .docx after a 0 byte and as their document.xml after a 1 byte;
 see fuzz_targets/docx_form.rs).
 """
 import json
@@ -42,8 +42,17 @@ for service, names in SAMPLES.items():
 
 os.makedirs(os.path.join("seeds", "email_message"), exist_ok=True)
 corpus = os.path.join("..", "crates", "haven-email", "tests", "corpus")
-for name in sorted(os.listdir(corpus)):
-    shutil.copyfile(os.path.join(corpus, name), os.path.join("seeds", "email_message", name))
+# The hand-written messages and, under public/, mail-parser's test messages (flattened:
+# public/mail-parser-0.11.9/rfc/001.eml -> public-mail-parser-0.11.9-rfc-001.eml).
+for root, _dirs, names in os.walk(corpus):
+    for name in sorted(names):
+        if not name.endswith(".eml"):
+            continue
+        rel = os.path.relpath(os.path.join(root, name), corpus)
+        shutil.copyfile(
+            os.path.join(root, name),
+            os.path.join("seeds", "email_message", rel.replace(os.sep, "-")),
+        )
 os.makedirs(os.path.join("seeds", "docx_form"), exist_ok=True)
 fixtures = os.path.join("..", "crates", "haven-email", "tests", "fixtures")
 for name in sorted(os.listdir(fixtures)):

@@ -172,6 +172,26 @@ mod tests {
         );
     }
 
+    /// The styles outside forms were seen to use, for 3 March 2012.
+    #[test]
+    fn styles_from_forms_filled_outside() {
+        let want = NaiveDate::from_ymd_opt(2012, 3, 3);
+        for text in [
+            "3rd March 2012",
+            "03.03.12",
+            "3/3/2012",
+            "March 3 2012",
+            "March 3rd, 2012",
+            "3 Mar 2012",
+            "03-Mar-12",
+            "3rd of March 2012",
+            "Saturday, 3rd March 2012",
+            "3.3.2012",
+        ] {
+            assert_eq!(parse_uk_date(text, today()), want, "{text}");
+        }
+    }
+
     #[test]
     fn not_dates() {
         for text in [

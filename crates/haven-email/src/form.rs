@@ -15,10 +15,18 @@
 //!   struck through or deleted; text after the yes or no goes to the question that the
 //!   definition asks only for that answer (`required_when` or `when`, "please give details");
 //! - choices: by option label, initial ("F", "M") or "none"/"neither";
-//! - tick rows: an option's label with a tick (X, ✓, ✔, ☒, Yes) in a following cell;
+//! - tick rows: an option's label with a tick (X, ✓, ✔, ☒, Yes) in a following cell, in
+//!   the cell before it, or written before it in the same cell ("☒ Low self-esteem");
 //!   for an indicator grid (the screening tool), the column is the one whose header cell
 //!   matches the column's label, or the first / second tick cell in order;
 //! - repeatable questions (parents and carers) from their fields' labels, one item per block.
+//!
+//! Layouts: a label and its answer in one cell ("Name: Jo", "Name – Jo", "Name<tab>Jo"),
+//! the answer in the next cell, in the row below (one label, or a row of labels over a row
+//! of answers), or on the lines under a label. A short heading ("Young person's details",
+//! "Section 1 – Referrer") sets the section: a bare label under it ("Name") goes to the
+//! question of that part of the definition (its page title or label shares the heading's
+//! words) when that question matches nearly as well as the best.
 //!
 //! Every question of the stage that was not read is listed in [`FormReading::unread`] with
 //! the reason, and rows of the form that matched no question in [`FormReading::extra`], so a
@@ -38,7 +46,7 @@ use serde_json::{Map, Value};
 use crate::Quarantine;
 use crate::dates::parse_uk_date;
 use crate::docx::{Block, Document, DocxLimits, read_docx};
-use crate::labels::{after_label, similarity, words};
+use crate::labels::{after_label, same_word, similarity, words};
 
 /// What was read from a form.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -92,6 +100,35 @@ fn head(text: &str, max: usize) -> &str {
 const THRESHOLD: f64 = 0.72;
 /// Two matches closer than this are a tie (broken by the definition's order).
 const TIE: f64 = 0.03;
+/// A match this much below the best still wins when it is in the heading's section.
+const SECTION_MARGIN: f64 = 0.25;
+/// How much lower a label matched without its page's words scores.
+const LABEL_ALONE_PENALTY: f64 = 0.08;
+/// Words that only join others ("Name of YP" without "YP" is "Name").
+const JOINING: &[&str] = &["of", "and", "or", "to", "in", "for", "with"];
+/// Most words in a heading.
+const MAX_HEADING_WORDS: usize = 6;
+/// Words of a heading that name no part of the form.
+const GENERIC: &[&str] = &[
+    "section",
+    "part",
+    "details",
+    "detail",
+    "information",
+    "info",
+    "contact",
+    "about",
+    "of",
+    "and",
+    "for",
+    "to",
+    "on",
+    "in",
+    "form",
+    "referral",
+    "page",
+    "with",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -112,6 +149,8 @@ struct Target<'d> {
     /// Words of the page title (and of the question, for a field): a form may repeat them
     /// in its label ("Referrer email", "Young person's name").
     context: Vec<String>,
+    /// Words of the page title: which part of the form the target is in (for headings).
+    page: Vec<String>,
 }
 
 impl Target<'_> {
@@ -124,6 +163,22 @@ impl Target<'_> {
             .collect();
         if !without_context.is_empty() && without_context.len() < text.len() {
             by_label = by_label.max(similarity(&without_context, &self.label) - 0.02);
+        }
+        // The form may leave out what its section heading says ("Address" under "Young
+        // person" for "YP's address"): the label without its page's words, a little lower
+        // than the question that is only that word ("Address" of the referrer).
+        // Only when the form says exactly those words: a prefix of them proves little.
+        let label_alone: Vec<&String> = self
+            .label
+            .iter()
+            .filter(|w| !self.context.contains(w) && !JOINING.contains(&w.as_str()))
+            .collect();
+        if !label_alone.is_empty()
+            && label_alone.len() < self.label.len()
+            && text.len() == label_alone.len()
+            && text.iter().zip(&label_alone).all(|(t, l)| t == *l)
+        {
+            by_label = by_label.max(1.0 - LABEL_ALONE_PENALTY);
         }
         let by_help = if self.help.len() >= 4 {
             0.95 * similarity(text, &self.help)
@@ -149,6 +204,8 @@ struct Reader<'d> {
     items: BTreeMap<String, usize>,
     /// The indicator grid being read: its question key and each cell's column key.
     grid: Option<(String, Vec<Option<String>>)>,
+    /// Words of the last heading that named a part of the definition.
+    section: Vec<String>,
     score_cache: RefCell<HashMap<String, Scores>>,
     words_cache: RefCell<HashMap<String, Rc<Vec<String>>>>,
 }
@@ -181,6 +238,7 @@ impl<'d> Reader<'d> {
                                 label: words(&f.label),
                                 help: f.help.as_deref().map(words).unwrap_or_default(),
                                 context: title.iter().chain(&words(&q.label)).cloned().collect(),
+                                page: title.clone(),
                             });
                         }
                     }
@@ -192,6 +250,7 @@ impl<'d> Reader<'d> {
                             label: words(&q.label),
                             help,
                             context: title.clone(),
+                            page: title.clone(),
                         });
                         for (i, o) in q.options.iter().enumerate() {
                             targets.push(Target {
@@ -201,6 +260,7 @@ impl<'d> Reader<'d> {
                                 label: words(&o.label),
                                 help: Vec::new(),
                                 context: Vec::new(),
+                                page: title.clone(),
                             });
                         }
                     }
@@ -211,6 +271,7 @@ impl<'d> Reader<'d> {
                         label: words(&q.label),
                         help,
                         context: title.clone(),
+                        page: title.clone(),
                     }),
                 }
             }
@@ -231,6 +292,7 @@ impl<'d> Reader<'d> {
             cursor: 0,
             items: BTreeMap::new(),
             grid: None,
+            section: Vec::new(),
             score_cache: RefCell::new(HashMap::new()),
             words_cache: RefCell::new(HashMap::new()),
         }
@@ -244,7 +306,23 @@ impl<'d> Reader<'d> {
             .filter(|(i, _)| only(&self.targets[*i]))
             .copied()
             .collect();
-        let top = scored.iter().map(|(_, s)| *s).fold(0.0f64, f64::max);
+        let mut top = scored.iter().map(|(_, s)| *s).fold(0.0f64, f64::max);
+        // Under a heading, the near matches in its section win ("Name" under "Young
+        // person's details" is the young person's name, not the referrer's).
+        if !self.section.is_empty() {
+            let near = |s: f64| s >= top - SECTION_MARGIN;
+            let best_affinity = scored
+                .iter()
+                .filter(|(_, s)| near(*s))
+                .map(|(i, _)| self.affinity(&self.targets[*i]))
+                .max()
+                .unwrap_or(0);
+            if best_affinity > 0 {
+                scored
+                    .retain(|(i, s)| near(*s) && self.affinity(&self.targets[*i]) == best_affinity);
+                top = scored.iter().map(|(_, s)| *s).fold(0.0f64, f64::max);
+            }
+        }
         scored.retain(|(_, s)| *s >= top - TIE);
         // Ties: not yet answered first, then the next in definition order after the cursor.
         scored.sort_by_key(|(i, _)| {
@@ -302,6 +380,52 @@ impl<'d> Reader<'d> {
         w
     }
 
+    /// How many of the current heading's words the target's page title or label has (an
+    /// option: its page title only; its own label is matched in full anyway).
+    fn affinity(&self, t: &Target<'_>) -> usize {
+        let label: &[String] = match t.kind {
+            Kind::Option(_) => &[],
+            _ => &t.label,
+        };
+        self.section
+            .iter()
+            .filter(|h| {
+                t.page
+                    .iter()
+                    .chain(label)
+                    .any(|w| same_word(w, h) || same_word(h, w))
+            })
+            .count()
+    }
+
+    /// Remembers `text` as the section's heading when it is one: short, and sharing a word
+    /// with some question's page title or label.
+    fn note_heading(&mut self, text: &str) {
+        let text = text.trim();
+        if text.is_empty()
+            || text.contains('@')
+            || text.lines().count() > 1
+            || text.split_whitespace().count() > MAX_HEADING_WORDS
+        {
+            return;
+        }
+        let all = words(head(text, MAX_LABEL_CHARS));
+        if all.is_empty() || all.len() > MAX_HEADING_WORDS {
+            return;
+        }
+        let named: Vec<String> = all
+            .into_iter()
+            .filter(|w| !GENERIC.contains(&w.as_str()) && !w.chars().all(|c| c.is_ascii_digit()))
+            .collect();
+        if named.is_empty() {
+            return;
+        }
+        let previous = std::mem::replace(&mut self.section, named);
+        if !self.targets.iter().any(|t| self.affinity(t) > 0) {
+            self.section = previous;
+        }
+    }
+
     fn target_done(&self, t: &Target<'_>) -> bool {
         match t.kind {
             Kind::Question => self.filled.contains(&t.question.key),
@@ -335,6 +459,20 @@ impl<'d> Reader<'d> {
                     continue;
                 }
                 Block::Row(cells) => {
+                    let non_empty: Vec<String> = cells
+                        .iter()
+                        .map(|c| cell_text(c))
+                        .filter(|t| !t.is_empty())
+                        .collect();
+                    if let [only] = non_empty.as_slice() {
+                        self.note_heading(only);
+                    }
+                    if let Some(Block::Row(next)) = doc.blocks.get(i + 1) {
+                        if self.read_label_row(cells, next) {
+                            i += 2;
+                            continue;
+                        }
+                    }
                     let next_value = match doc.blocks.get(i + 1) {
                         Some(Block::Row(next)) if self.is_value_row(next) => Some(next),
                         _ => None,
@@ -347,6 +485,81 @@ impl<'d> Reader<'d> {
             }
             i += 1;
         }
+    }
+
+    /// A row of labels over a row of their answers, cell for cell ("Referrer's name | Job
+    /// title" over "Jo Bloggs | Teacher"). Returns whether the two rows were read so.
+    fn read_label_row(&mut self, cells: &[Vec<String>], next: &[Vec<String>]) -> bool {
+        if cells.len() < 2 || next.len() != cells.len() {
+            return false;
+        }
+        let labels: Vec<String> = cells.iter().map(|c| cell_text(c)).collect();
+        let values: Vec<String> = next.iter().map(|c| cell_text(c)).collect();
+        let non_empty = labels.iter().filter(|l| !l.is_empty()).count();
+        if non_empty < 2 || values.iter().all(String::is_empty) {
+            return false;
+        }
+        let mut matched: Vec<Option<usize>> = Vec::with_capacity(labels.len());
+        for label in &labels {
+            if label.is_empty() {
+                matched.push(None);
+                continue;
+            }
+            // Labels only: a cell with its answer after a colon is not one.
+            if label.lines().count() > 1 || self.separated_label(label).is_some() {
+                return false;
+            }
+            let found = self.best(label, |t| !matches!(t.kind, Kind::Option(_)));
+            match found {
+                Some((t, _)) => {
+                    let q = self.targets[t].question;
+                    if matches!(
+                        q.kind,
+                        QuestionKind::MultipleChoice | QuestionKind::IndicatorMatrix
+                    ) {
+                        // A grid or a list of ticks: read row by row.
+                        return false;
+                    }
+                    matched.push(Some(t));
+                }
+                None => {
+                    // An unknown column must still look like a label, not an answer.
+                    let label_like = !label.chars().any(|c| c.is_ascii_digit())
+                        && words(label).len() <= MAX_HEADING_WORDS
+                        && tick(label).is_none()
+                        && self.best(label, |_| true).is_none();
+                    if !label_like {
+                        return false;
+                    }
+                    matched.push(None);
+                }
+            }
+        }
+        let count = matched.iter().flatten().count();
+        if count == 0 || count * 2 < non_empty {
+            return false;
+        }
+        // The row below holds answers only.
+        for value in values.iter().filter(|v| !v.is_empty()) {
+            let first_line = value
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or_default();
+            if self.best(first_line, |_| true).is_some() || self.inline_label(first_line).is_some()
+            {
+                return false;
+            }
+        }
+        for ((label, value), t) in labels.iter().zip(&values).zip(matched) {
+            match t {
+                Some(t) => self.assign(t, value),
+                None if !label.is_empty() && !value.is_empty() => {
+                    self.extra.push((label.clone(), value.clone()));
+                }
+                None => {}
+            }
+        }
+        true
     }
 
     /// A row that holds only an answer: one non-empty cell that does not start with a label.
@@ -380,6 +593,22 @@ impl<'d> Reader<'d> {
         if cells.len() >= 4 && self.read_pairs(&texts) {
             return false;
         }
+        // "X | Low self-esteem": the box in a column before the options.
+        if cells.len() >= 2
+            && (texts[0].trim().is_empty() || tick(&texts[0]).is_some())
+            && texts[2..].iter().all(|t| t.trim().is_empty())
+        {
+            if let Some((t, _)) = self.best(texts[1].trim(), |t| matches!(t.kind, Kind::Option(_)))
+            {
+                let question = self.targets[t].question;
+                if let (Kind::Option(o), QuestionKind::MultipleChoice) =
+                    (self.targets[t].kind, question.kind)
+                {
+                    self.option_row(question, o, &[texts[0].trim()]);
+                    return false;
+                }
+            }
+        }
         let label = texts[0].trim();
         let first_line = cells
             .first()
@@ -397,12 +626,37 @@ impl<'d> Reader<'d> {
         if rest_text.is_empty() {
             let lines: Vec<&String> = cells[0].iter().filter(|l| !l.trim().is_empty()).collect();
             if let [only] = lines.as_slice() {
+                if self.split_labelled(only).len() >= 2 {
+                    self.scan_lines(&[only.as_str()], None);
+                    return false;
+                }
                 if let Some((t, value)) = self.separated_label(only) {
                     let value = value.to_string();
                     self.assign(t, &value);
                     return false;
                 }
             }
+        }
+        // Several cells, each a label with its answer ("Child's name:\nRiley" | "DOB:\n…"):
+        // each cell read on its own.
+        if filled_cells >= 2
+            && cells.iter().filter(|c| !cell_text(c).is_empty()).all(|c| {
+                let lines: Vec<&str> = c
+                    .iter()
+                    .map(|l| l.trim())
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                match lines.as_slice() {
+                    [first, _, ..] => self.line_label(first).is_some(),
+                    [only] => self.separated_label(only).is_some(),
+                    [] => false,
+                }
+            })
+        {
+            for c in cells {
+                self.scan_lines(&c.iter().map(String::as_str).collect::<Vec<_>>(), None);
+            }
+            return false;
         }
         // The label may be the cell's first paragraph with the answer in the next ones.
         let candidate = if label.is_empty() {
@@ -432,7 +686,14 @@ impl<'d> Reader<'d> {
                     return false;
                 }
                 (Kind::Option(o), _) => {
-                    self.option_row(question, o, &rest);
+                    // "☒ Low self-esteem": the box written in the label's own cell.
+                    let own_mark = [box_in(label).unwrap_or_default()];
+                    let marks: &[&str] = if rest.iter().all(|c| c.is_empty()) {
+                        &own_mark
+                    } else {
+                        &rest
+                    };
+                    self.option_row(question, o, marks);
                     return false;
                 }
                 (Kind::Question, QuestionKind::MultipleChoice | QuestionKind::IndicatorMatrix) => {
@@ -582,7 +843,7 @@ impl<'d> Reader<'d> {
     /// "Label: value", "Label<tab>value" or "Label   value": the target and the value.
     fn separated_label<'l>(&self, line: &'l str) -> Option<(usize, &'l str)> {
         let line = line.trim();
-        for sep in [":", "\t", "   "] {
+        for sep in [":", "\t", "   ", " - ", " \u{2013} ", " \u{2014} "] {
             if let Some((head, tail)) = line.split_once(sep) {
                 let tail = tail.trim_start_matches([':', ' ', '\t']).trim();
                 if !tail.is_empty() {
@@ -593,6 +854,43 @@ impl<'d> Reader<'d> {
             }
         }
         None
+    }
+
+    /// A line holding several "Label: value" parts apart (a tab or three spaces between):
+    /// the parts, each from its label to the next; otherwise the line itself.
+    fn split_labelled<'l>(&self, line: &'l str) -> Vec<&'l str> {
+        let Some(gap) = GAP.as_ref() else {
+            return vec![line];
+        };
+        // Each piece between gaps, with its offset.
+        let mut pieces: Vec<(usize, &str)> = Vec::new();
+        let mut from = 0;
+        for m in gap.find_iter(line).take(50) {
+            pieces.push((from, &line[from..m.start()]));
+            from = m.end();
+        }
+        pieces.push((from, &line[from..]));
+        if pieces.len() < 2 {
+            return vec![line];
+        }
+        // Parts start where a piece is a label with its value after a colon.
+        let starts: Vec<usize> = pieces
+            .iter()
+            .filter(|(_, piece)| piece.contains(':') && self.separated_label(piece).is_some())
+            .map(|(offset, _)| *offset)
+            .collect();
+        let first_piece = pieces.iter().find(|(_, p)| !p.trim().is_empty());
+        if starts.len() < 2 || first_piece.map(|(o, _)| *o) != starts.first().copied() {
+            return vec![line];
+        }
+        starts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &start)| {
+                let end = starts.get(i + 1).copied().unwrap_or(line.len());
+                line.get(start..end).map(str::trim)
+            })
+            .collect()
     }
 
     /// "Label: value" or "Label value" on one line: the target and the value.
@@ -734,7 +1032,9 @@ impl<'d> Reader<'d> {
     /// Returns whether any label was found.
     fn scan_lines(&mut self, lines: &[&str], mut pending: Option<(usize, Vec<String>)>) -> bool {
         let mut any = false;
-        for line in lines {
+        // "Name: Jo Bloggs      D.O.B: 3/3/12": one line, two labels.
+        let lines: Vec<&str> = lines.iter().flat_map(|l| self.split_labelled(l)).collect();
+        for line in &lines {
             let trimmed = line.trim();
             if trimmed.is_empty() {
                 continue;
@@ -756,8 +1056,9 @@ impl<'d> Reader<'d> {
                 any = true;
                 continue;
             }
-            if let Some((_, values)) = pending.as_mut() {
-                values.push(trimmed.to_string());
+            match pending.as_mut() {
+                Some((_, values)) => values.push(trimmed.to_string()),
+                None => self.note_heading(trimmed),
             }
         }
         self.flush(pending);
@@ -780,11 +1081,11 @@ impl<'d> Reader<'d> {
             let mut mapping: Vec<Option<String>> = vec![None; texts.len()];
             let mut matched = 0;
             for (i, text) in texts.iter().enumerate().skip(1) {
-                let w = words(text);
+                let w = recency(words(text));
                 let best = q
                     .columns
                     .iter()
-                    .map(|c| (c, similarity(&w, &words(&c.label))))
+                    .map(|c| (c, similarity(&w, &recency(words(&c.label)))))
                     .filter(|(_, s)| *s >= 0.6)
                     .max_by(|a, b| a.1.total_cmp(&b.1));
                 if let Some((c, _)) = best {
@@ -1286,6 +1587,9 @@ fn shorten(text: &str) -> String {
     }
 }
 
+/// A gap between parts of a line: tabs, or three spaces or more.
+static GAP: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"\t+| {3,}").ok());
+
 static EMAIL: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"[A-Za-z0-9._%+'\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+").ok());
 
@@ -1311,6 +1615,36 @@ fn looks_like_phone(text: &str) -> bool {
 
 /// Marks that mean "ticked".
 const TICKS: &[char] = &['☒', '☑', '✓', '✔', '✗', '✘', '√', '■', '⊠'];
+
+/// Words of a grid's column header with the ways of saying when spelt one way: "recent",
+/// "within", "last" → `current`; "historic", "previous", "over", "ago" → `prior`.
+fn recency(words: Vec<String>) -> Vec<String> {
+    words
+        .into_iter()
+        .map(|w| {
+            let said = match w.as_str() {
+                "current" | "currently" | "recent" | "recently" | "within" | "last" | "now"
+                | "present" | "ongoing" => "current",
+                "prior" | "previous" | "previously" | "historic" | "historical" | "history"
+                | "before" | "ago" | "over" | "more" | "older" | "earlier" => "prior",
+                _ => return w,
+            };
+            said.to_string()
+        })
+        .collect()
+}
+
+/// A tick or an empty box written in a label's text ("☒ Looked after child"), as a cell's
+/// mark: `"☒"`, `"☐"`, or `None` when there is neither.
+fn box_in(text: &str) -> Option<&'static str> {
+    if text.chars().any(|c| TICKS.contains(&c)) {
+        Some("☒")
+    } else if text.contains(['☐', '□']) {
+        Some("☐")
+    } else {
+        None
+    }
+}
 
 /// Whether a cell's text is a tick (`Some(true)`), an empty box or a "no" (`Some(false)`),
 /// or neither (`None`: blank, or words).

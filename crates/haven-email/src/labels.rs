@@ -1,13 +1,24 @@
 //! Label text normalised for matching: what a form says next to a box against what the
 //! definition calls the question.
 //!
-//! Lower-cased, accents and punctuation dropped, common form abbreviations spelt one way
-//! ("young person" → `yp`, "DOB" → `date of birth`, "tel." → `phone`), plural markers such
-//! as "(s)" dropped, and a few filler words ("please", "tick", "the") ignored. Similarity is
+//! Lower-cased, accents and punctuation dropped, common form abbreviations and synonyms
+//! spelt one way ("young person" and "child" → `yp`, "DOB" → `date of birth`, "tel." and
+//! "mobile" → `phone`, "phone no." → `phone number`, "A & E" → `ae`, "gender" → `sex`,
+//! "job title" → `position`, "agency" → `organisation`), plural markers such as "(s)"
+//! dropped, and a few filler words ("please", "tick", "the") ignored. Both sides of a
+//! comparison are normalised alike, so a synonym never hides a difference the definition
+//! makes. Similarity is
 //! on words: the Dice coefficient of the two word sets, raised when one label is the start
 //! of the other (paper forms often run the help text on after the label).
 
+use std::sync::LazyLock;
+
+use regex::Regex;
 use unicode_normalization::UnicodeNormalization;
+
+/// "a&e", "a & e", "a and e", "a+e" (lower-cased).
+static A_AND_E: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"\ba\s*(?:&|\+|\band\b)\s*e\b").ok());
 
 /// Words that say nothing about which question a label is.
 const FILLER: &[&str] = &[
@@ -29,6 +40,11 @@ pub fn words(text: &str) -> Vec<String> {
         .replace("(s)", " ")
         .replace("(es)", " ")
         .replace("e-mail", "email");
+    // "A&E", "A & E", "A and E", "A+E": one word (its letters alone are filler).
+    let folded = match A_AND_E.as_ref() {
+        Some(re) => re.replace_all(&folded, "ae").into_owned(),
+        None => folded,
+    };
     let split: Vec<&str> = folded
         .split(|c: char| !c.is_alphanumeric() && c != '&')
         .filter(|w| !w.is_empty())
@@ -60,7 +76,15 @@ pub fn words(text: &str) -> Vec<String> {
             ("child", Some("young")) => (&["child"], 1),
             ("yps", _) => (&["yp"], 1),
             ("dob", _) => (&["date", "of", "birth"], 1),
-            ("tel" | "telephone", _) => (&["phone"], 1),
+            ("tel" | "telephone" | "mobile", _) => (&["phone"], 1),
+            ("child" | "children" | "childs", _) => (&["yp"], 1),
+            ("gender", _) => (&["sex"], 1),
+            ("job", Some("title" | "role")) => (&["position"], 2),
+            ("agency" | "agencies", _) => (&["organisation"], 1),
+            // "Phone no.", "Contact no.": a number, not the answer "no".
+            ("no", _) if matches!(out.last().map(String::as_str), Some("phone" | "contact")) => {
+                (&["number"], 1)
+            }
             ("no", Some("no")) => (&["no"], 2),
             ("organization", _) => (&["organisation"], 1),
             ("&", _) => (&["and"], 1),
@@ -108,6 +132,12 @@ pub fn similarity(doc: &[String], question: &[String]) -> f64 {
         // The form shortens the question ("Relationship(s)" for "Relationship to the YP").
         let recall = doc.len() as f64 / question.len() as f64;
         dice.max(0.75 + 0.1 * recall)
+    } else if doc.len() >= 4 && doc_common == doc.len() {
+        // Every word of the form's (long enough) label is in the question's: the form cut
+        // a long label short ("Relationship of concern with a controlling adult or young
+        // person" for the screening tool's three-line indicator).
+        let recall = doc.len() as f64 / question.len() as f64;
+        dice.max(0.74 + 0.1 * recall)
     } else {
         dice
     }
@@ -115,7 +145,7 @@ pub fn similarity(doc: &[String], question: &[String]) -> f64 {
 
 /// The same word, or a form's abbreviation of it ("ass" for "assessment", three letters
 /// at least).
-fn same_word(doc: &str, question: &str) -> bool {
+pub fn same_word(doc: &str, question: &str) -> bool {
     if doc.as_bytes().first() != question.as_bytes().first() {
         return false;
     }
@@ -188,6 +218,14 @@ mod tests {
         assert_eq!(w("DOB"), w("Date of birth"));
         assert_eq!(w("E-mail"), w("Email"));
         assert_eq!(w("Tel."), w("Phone"));
+        assert_eq!(w("Telephone no."), w("Phone number"));
+        assert_eq!(w("Contact No:"), w("Contact number"));
+        assert_eq!(w("A & E attendance"), w("A&E attendance"));
+        assert_eq!(w("A and E attendance"), w("A&E attendance"));
+        assert_eq!(w("Child's name"), w("Young person's name"));
+        assert_eq!(w("Gender"), w("Sex"));
+        assert_eq!(w("Job title"), w("Position"));
+        assert_eq!(w("No"), vec!["no".to_string()]);
     }
 
     #[test]
@@ -203,6 +241,17 @@ mod tests {
                 < similarity(&w("Name of YP:"), &w("Name of YP"))
         );
         assert!(similarity(&w("Ethnicity"), &w("First language")) < 0.1);
+        // A long label cut short still matches; a short one inside a long one does not.
+        let indicator = w(
+            "Relationship of concern with a controlling adult (male or female) or young person, which might involve physical and/or emotional abuse and/or gang activity",
+        );
+        assert!(
+            similarity(
+                &w("Relationship of concern with a controlling adult or young person"),
+                &indicator
+            ) >= 0.74
+        );
+        assert!(similarity(&w("Controlling adult"), &indicator) < 0.72);
     }
 
     #[test]

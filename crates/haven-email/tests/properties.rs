@@ -1,9 +1,12 @@
-//! Properties: the parsers return on any input, and every UK date style reads back as the
-//! date it was written from.
+//! Properties: the parsers return on any input (the form reader on any table of form-like
+//! cells too), and every UK date style reads back as the date it was written from.
+
+mod support;
 
 use chrono::{Datelike, NaiveDate};
 use haven_email::dates::parse_uk_date;
-use haven_email::docx::{DocxLimits, parse_document_xml};
+use haven_email::docx::{Block, Document, DocxLimits, parse_document_xml};
+use haven_email::form::read_document;
 use haven_email::message::{Limits, Parsed, parse};
 use proptest::prelude::*;
 
@@ -73,6 +76,61 @@ proptest! {
     ) {
         let raw = format!("From: a@b.example\r\nSubject: s\r\n{}", parts.concat());
         let _ = parse(raw.as_bytes(), b"key", &Limits::default());
+    }
+
+    /// Tables and lines of labels, answers, ticks, headings and gaps in any order and
+    /// layout: the reader returns, and what it reads is an object.
+    #[test]
+    fn form_reader_returns_on_any_form_like_table(
+        blocks in proptest::collection::vec(
+            (
+                any::<bool>(),
+                proptest::collection::vec(
+                    proptest::collection::vec(
+                        prop_oneof![
+                            Just("Name".to_string()),
+                            Just("Name:".to_string()),
+                            Just("Name: Jo Bloggs\tEmail: jo@school.example".to_string()),
+                            Just("Young person".to_string()),
+                            Just("Referrer details".to_string()),
+                            Just("D.O.B.".to_string()),
+                            Just("3rd March 2012".to_string()),
+                            Just("Address".to_string()),
+                            Just("Low self-esteem".to_string()),
+                            Just("☒ Looked after child".to_string()),
+                            Just("Periods of going missing day and/or night".to_string()),
+                            Just("Current or within 6 months".to_string()),
+                            Just("Historic".to_string()),
+                            Just("X".to_string()),
+                            Just("✓".to_string()),
+                            Just("Yes / ~No".to_string()),
+                            Just(String::new()),
+                            "[a-zA-Z0-9 :\t–/@.☒☐✓-]{0,30}",
+                        ],
+                        0..4,
+                    ),
+                    1..5,
+                ),
+            ),
+            0..30,
+        )
+    ) {
+        let def = support::secos();
+        let stage = support::referral_stage(&def);
+        let doc = Document {
+            blocks: blocks
+                .into_iter()
+                .map(|(paragraph, cells)| {
+                    if paragraph {
+                        Block::Paragraph(cells.concat().join("\n"))
+                    } else {
+                        Block::Row(cells)
+                    }
+                })
+                .collect(),
+        };
+        let reading = read_document(&doc, stage, today());
+        prop_assert!(reading.answers.is_object());
     }
 
     #[test]

@@ -57,6 +57,11 @@ fn output(cmd: &str, args: &[&str]) -> String {
 impl Dovecot {
     /// A started Dovecot, or `None` (said on stderr) when it is not installed.
     fn start() -> Option<Self> {
+        Self::start_with("")
+    }
+
+    /// A started Dovecot with `extra` appended to its configuration.
+    fn start_with(extra: &str) -> Option<Self> {
         if dovecot_binary().is_none() {
             eprintln!(
                 "SKIPPED: Dovecot is not installed (apt-get install dovecot-imapd); \
@@ -89,7 +94,7 @@ impl Dovecot {
         std::fs::write(root.join("cert.pem"), key.cert.pem()).unwrap();
         std::fs::write(root.join("key.pem"), key.signing_key.serialize_pem()).unwrap();
         std::fs::write(root.join("passwd"), format!("{USER}:{{PLAIN}}{PASSWORD}\n")).unwrap();
-        for sub in ["mail", "home", "run", "state"] {
+        for sub in ["mail", "home", "run", "state", "rawlog"] {
             std::fs::create_dir_all(root.join(sub)).unwrap();
         }
         let r = root.display();
@@ -99,6 +104,7 @@ impl Dovecot {
              default_internal_user = {internal}\ndefault_internal_group = {internal}\n\
              default_login_user = {login}\nfirst_valid_uid = 1\n\
              log_path = {r}/dovecot.log\n\
+             rawlog_dir = {r}/rawlog\n\
              ssl = required\nssl_cert = <{r}/cert.pem\nssl_key = <{r}/key.pem\n\
              auth_mechanisms = plain\n\
              mail_location = maildir:{r}/mail/%u\n\
@@ -106,7 +112,7 @@ impl Dovecot {
              userdb {{\n  driver = static\n  args = uid={uid} gid={gid} home={r}/home/%u\n}}\n\
              service imap-login {{\n  chroot =\n  inet_listener imap {{\n    port = 0\n  }}\n\
                inet_listener imaps {{\n    address = 127.0.0.1\n    port = {port}\n    ssl = yes\n  }}\n}}\n\
-             service anvil {{\n  chroot =\n}}\n"
+             service anvil {{\n  chroot =\n}}\n{extra}\n"
         );
         std::fs::write(root.join("dovecot.conf"), conf).unwrap();
         if is_root {
@@ -116,6 +122,7 @@ impl Dovecot {
                 .args(["-R", "dovecot:dovecot"])
                 .arg(root.join("mail"))
                 .arg(root.join("home"))
+                .arg(root.join("rawlog"))
                 .status()
                 .unwrap();
         }
@@ -202,6 +209,34 @@ impl Dovecot {
         self.doveadm(&["search", "-u", USER, "mailbox", FOLDER, "UNSEEN"])
             .lines()
             .count()
+    }
+
+    /// UIDs in `folder` matching a `doveadm search` query.
+    fn uids(&self, folder: &str, query: &[&str]) -> Vec<u32> {
+        let mut args = vec!["search", "-u", USER, "mailbox", folder];
+        args.extend_from_slice(query);
+        self.doveadm(&args)
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(1)?.parse().ok())
+            .collect()
+    }
+
+    /// Every command the clients sent, one a line (Dovecot's rawlog of each session).
+    fn commands(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        let dir = self.dir.path().join("rawlog");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "in") {
+                let text = std::fs::read_to_string(path).unwrap();
+                // Each line is "<time> <tag> <command>": the time is dropped.
+                lines.extend(
+                    text.lines()
+                        .map(|l| l.split_once(' ').map_or(l, |(_, rest)| rest).to_owned()),
+                );
+            }
+        }
+        lines
     }
 
     /// The folder's UIDVALIDITY.
@@ -563,6 +598,152 @@ async fn wrong_passwords_and_untrusted_certificates_are_refused_without_the_pass
                 .to_string();
             assert!(err.contains("could not connect"), "{err}");
             assert_eq!(count(app, "email_intake").await, 0);
+        })
+        .await;
+}
+
+/// Dovecot's own capabilities, less MOVE, and less UIDPLUS unless `uidplus`.
+fn capabilities_without_move(uidplus: bool) -> String {
+    format!(
+        "imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ \
+         NAMESPACE UNSELECT CHILDREN{}\n",
+        if uidplus { " UIDPLUS" } else { "" }
+    )
+}
+
+/// With `imap_move_to`: `UID MOVE` where the server offers MOVE; else `UID COPY`, the
+/// message flagged `\Deleted` and `\Seen`, and `UID EXPUNGE` of that UID only where the
+/// server offers UIDPLUS. Never a bare `EXPUNGE`: a message another client flagged
+/// `\Deleted` (and has not expunged) stays.
+#[tokio::test]
+async fn taken_messages_are_moved_with_or_without_the_move_command() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let engine = format!("{:?}", app.engine);
+            for (i, (name, extra)) in [
+                ("MOVE", String::new()),
+                ("UIDPLUS without MOVE", capabilities_without_move(true)),
+                ("neither MOVE nor UIDPLUS", capabilities_without_move(false)),
+                // Capability names are case-insensitive.
+                (
+                    "UIDPLUS without MOVE, in lower case",
+                    "imap_capability = IMAP4rev1 idle uidplus\n".to_owned(),
+                ),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let Some(dovecot) = Dovecot::start_with(&extra) else {
+                    return;
+                };
+                // Messages unlike the other servers' (the database is shared).
+                let n = 10 * i;
+                let case = format!("{engine}, {name}");
+                dovecot.doveadm(&["mailbox", "create", "-u", USER, "Done"]);
+                dovecot.deliver(&referral(n + 1));
+                dovecot.deliver(&referral(n + 2));
+                let mut source = dovecot.source(60);
+                source.move_to = Some("Done".to_owned());
+                let intake = intake(app);
+                let dovecot = Arc::new(Mutex::new(dovecot));
+                // While the poll runs, another client flags a message of its own \Deleted
+                // (and has not expunged it yet).
+                let d = dovecot.clone();
+                let hooks = Hooks {
+                    before_fetch: Some(Arc::new(move |uid| {
+                        if uid == 2 {
+                            let d = d.lock().unwrap();
+                            d.deliver(&referral(n + 3));
+                            d.doveadm(&[
+                                "flags",
+                                "add",
+                                "-u",
+                                USER,
+                                "\\Deleted",
+                                "mailbox",
+                                FOLDER,
+                                "UID",
+                                "3",
+                            ]);
+                        }
+                    })),
+                    ..Hooks::default()
+                };
+                let first = source.poll_once(&intake, &hooks).await.unwrap();
+                assert_eq!(first.drafts, 2, "{case}: {first:?}");
+                {
+                    let dovecot = dovecot.lock().unwrap();
+                    assert_eq!(dovecot.uids("Done", &["ALL"]).len(), 2, "{case}");
+                    let commands = dovecot.commands();
+                    let sent = |verb: &str| commands.iter().any(|l| l.contains(verb));
+                    let bare_expunge = commands.iter().any(|l| {
+                        l.split_whitespace()
+                            .nth(1)
+                            .is_some_and(|w| w.eq_ignore_ascii_case("EXPUNGE"))
+                    });
+                    assert!(!bare_expunge, "{case}: {commands:?}");
+                    let left = dovecot.uids(FOLDER, &["ALL"]);
+                    match name {
+                        "MOVE" => {
+                            assert!(sent("UID MOVE 1 \"Done\""), "{case}: {commands:?}");
+                            assert!(!sent("UID COPY"), "{case}: {commands:?}");
+                            assert_eq!(left, vec![3], "{case}: moved; the other client's stays");
+                        }
+                        n if n.starts_with("UIDPLUS without MOVE") => {
+                            assert!(!sent("MOVE"), "{case}: {commands:?}");
+                            assert!(sent("UID COPY 1 \"Done\""), "{case}: {commands:?}");
+                            assert!(sent("UID EXPUNGE 1"), "{case}: {commands:?}");
+                            assert!(sent("UID EXPUNGE 2"), "{case}: {commands:?}");
+                            assert_eq!(left, vec![3], "{case}: expunged by UID only");
+                        }
+                        _ => {
+                            assert!(!sent("MOVE"), "{case}: {commands:?}");
+                            assert!(!sent("EXPUNGE"), "{case}: {commands:?}");
+                            assert!(sent("UID COPY 2 \"Done\""), "{case}: {commands:?}");
+                            assert_eq!(left, vec![1, 2, 3], "{case}: nothing expunged");
+                            assert_eq!(
+                                dovecot.uids(FOLDER, &["DELETED", "SEEN"]),
+                                vec![1, 2],
+                                "{case}: left flagged \\Deleted and \\Seen"
+                            );
+                        }
+                    }
+                }
+                if name == "neither MOVE nor UIDPLUS" {
+                    // A person marks a taken (copied, flagged \Deleted) message unread.
+                    dovecot.lock().unwrap().doveadm(&[
+                        "flags", "remove", "-u", USER, "\\Seen", "mailbox", FOLDER, "UID", "1",
+                    ]);
+                }
+                // The other client's message was still there (it was never Haven's to
+                // delete): Haven takes it next time, and copies nothing twice.
+                let again = source.poll_once(&intake, &Hooks::default()).await.unwrap();
+                assert_eq!(
+                    (again.drafts, again.duplicates),
+                    (1, 0),
+                    "{case}: {again:?}"
+                );
+                {
+                    let dovecot = dovecot.lock().unwrap();
+                    assert_eq!(dovecot.uids("Done", &["ALL"]).len(), 3, "{case}");
+                    let copies = dovecot
+                        .commands()
+                        .iter()
+                        .filter(|l| l.contains("UID COPY 1 "))
+                        .count();
+                    assert!(copies <= 1, "{case}: copied {copies} times");
+                    if name == "neither MOVE nor UIDPLUS" {
+                        assert_eq!(
+                            dovecot.uids(FOLDER, &["UNSEEN"]),
+                            Vec::<u32>::new(),
+                            "{case}"
+                        );
+                    }
+                }
+                let total = 3 * (i as i64 + 1);
+                assert_eq!(count(app, "email_intake").await, total, "{case}");
+            }
         })
         .await;
 }

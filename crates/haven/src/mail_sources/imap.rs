@@ -5,15 +5,23 @@
 //! (`UNSEEN`, or any UID above the highest recorded under this UIDVALIDITY; every message
 //! when none is recorded); then for each, in UID order:
 //! 1. skip it (only marking it done) if its UID is recorded (taken before a restart, or by
-//!    another server);
+//!    another server; without MOVE, one already copied and flagged `\Deleted` is not copied
+//!    again);
 //! 2. fetch it without setting `\Seen` (`BODY.PEEK[]`, at most one byte more than a message
 //!    may be: a larger one is quarantined for its size);
 //! 3. store it and record its UID in one transaction (`ingest_message_marked`): the other
 //!    server polling the same mailbox waits on the UID's primary key and then stores nothing;
-//! 4. mark it done on the server: `\Seen`, or moved to `imap_move_to`.
+//! 4. mark it done on the server: `\Seen`, or moved to `imap_move_to`: with `UID MOVE`
+//!    where the server offers MOVE (RFC 6851), else `UID COPY`, then `UID STORE
+//!    +FLAGS.SILENT (\Seen \Deleted)`, then `UID EXPUNGE` of that one UID where the server
+//!    offers UIDPLUS (RFC 4315). Without UIDPLUS the message is left flagged `\Deleted` and
+//!    `\Seen` for the server's own clean-up: a bare `EXPUNGE` would also remove messages
+//!    other clients had flagged `\Deleted` but not yet expunged.
 //!
 //! A connection lost anywhere loses nothing: before 3 the message is still unrecorded and
-//! is fetched again; after 3 it is recorded and only marked done again.
+//! is fetched again; after 3 it is recorded and only marked done again. (Without MOVE, a
+//! connection lost between the COPY and the STORE leaves a second copy in `imap_move_to`
+//! when the message is marked done again: the same window RFC 6851 describes.)
 //!
 //! Between polls the connection waits in IDLE where the server offers it (new mail is taken
 //! at once), else sleeps `imap_poll_secs`.
@@ -91,6 +99,17 @@ pub struct Hooks {
     pub after_store: Option<Arc<dyn Fn(u32) + Send + Sync>>,
 }
 
+/// What the server offers that polling depends on (its CAPABILITY after sign-in).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Offers {
+    /// IDLE (RFC 2177): wait for new mail instead of sleeping.
+    pub idle: bool,
+    /// MOVE (RFC 6851): `UID MOVE` to `imap_move_to`.
+    pub move_command: bool,
+    /// UIDPLUS (RFC 4315): `UID EXPUNGE` of one message.
+    pub uidplus: bool,
+}
+
 impl ImapSource {
     /// The source the settings configure, if any. The password is `password` (from
     /// `HAVEN_IMAP_PASSWORD`) or the first line of `imap_password_file`.
@@ -153,8 +172,8 @@ impl ImapSource {
         )
     }
 
-    /// Connects, signs in and selects the folder.
-    async fn connect(&self) -> Result<Session<Conn>, PollError> {
+    /// Connects, signs in and asks what the server offers.
+    async fn connect(&self) -> Result<(Session<Conn>, Offers), PollError> {
         let connecting = async {
             let tcp = TcpStream::connect((self.host.as_str(), self.port))
                 .await
@@ -191,12 +210,25 @@ impl ImapSource {
                 Ok(None) => return Err(PollError::connect("the server closed the connection")),
                 Err(e) => return Err(PollError::connect(e)),
             }
-            let session = client
+            let mut session = client
                 .login(&self.username, self.password.as_str())
                 .await
                 // The error is the server's answer; it never holds the password.
                 .map_err(|(e, _)| PollError::Login(crate::mail::scrub_addresses(&e.to_string())))?;
-            Ok::<_, PollError>(session)
+            // Asked after signing in: servers may offer more to a signed-in client.
+            let capabilities = session.capabilities().await.map_err(PollError::imap)?;
+            // Capability names are case-insensitive (RFC 3501 §7.2.1).
+            let offered = |name: &str| {
+                capabilities.iter().any(|c| {
+                    matches!(c, async_imap::types::Capability::Atom(a) if a.eq_ignore_ascii_case(name))
+                })
+            };
+            let offers = Offers {
+                idle: offered("IDLE"),
+                move_command: offered("MOVE"),
+                uidplus: offered("UIDPLUS"),
+            };
+            Ok::<_, PollError>((session, offers))
         };
         tokio::time::timeout(CONNECT_TIMEOUT, connecting)
             .await
@@ -205,8 +237,10 @@ impl ImapSource {
 
     /// Connects, takes what is waiting, signs out.
     pub async fn poll_once(&self, intake: &Intake, hooks: &Hooks) -> Result<PollReport, PollError> {
-        let mut session = self.connect().await?;
-        let report = self.take_waiting(&mut session, intake, hooks).await?;
+        let (mut session, offers) = self.connect().await?;
+        let report = self
+            .take_waiting(&mut session, offers, intake, hooks)
+            .await?;
         // Signing out politely is not needed for anything: a failure here changes nothing.
         let _ = timed(session.logout()).await;
         Ok(report)
@@ -216,6 +250,7 @@ impl ImapSource {
     async fn take_waiting(
         &self,
         session: &mut Session<Conn>,
+        offers: Offers,
         intake: &Intake,
         hooks: &Hooks,
     ) -> Result<PollReport, PollError> {
@@ -249,7 +284,7 @@ impl ImapSource {
                 uid,
             };
             if intake.storage.mailbox_uid_taken(&mark).await? {
-                self.mark_done(session, uid).await?;
+                self.mark_done_again(session, offers, uid).await?;
                 report.already_taken += 1;
                 continue;
             }
@@ -279,27 +314,65 @@ impl ImapSource {
             if let Some(hook) = &hooks.after_store {
                 hook(uid);
             }
-            self.mark_done(session, uid).await?;
+            self.mark_done(session, offers, uid).await?;
             drain_unsolicited(session);
         }
         Ok(report)
     }
 
-    /// Marks a stored message done on the server: moved to `imap_move_to`, or `\Seen`.
-    async fn mark_done(&self, session: &mut Session<Conn>, uid: u32) -> Result<(), PollError> {
-        match &self.move_to {
-            Some(folder) => timed(session.uid_mv(uid.to_string(), folder)).await,
-            None => {
-                let flagged = async {
-                    let stream = session
-                        .uid_store(uid.to_string(), "+FLAGS.SILENT (\\Seen)")
-                        .await?;
-                    stream.try_collect::<Vec<_>>().await?;
-                    Ok::<_, async_imap::error::Error>(())
-                };
-                timed(flagged).await
-            }
+    /// Marks a stored message done on the server: moved to `imap_move_to`, or `\Seen`
+    /// (see the module docs for servers without MOVE).
+    async fn mark_done(
+        &self,
+        session: &mut Session<Conn>,
+        offers: Offers,
+        uid: u32,
+    ) -> Result<(), PollError> {
+        let uid_set = uid.to_string();
+        let Some(folder) = &self.move_to else {
+            return add_flags(session, &uid_set, "\\Seen").await;
+        };
+        if offers.move_command {
+            return timed(session.uid_mv(&uid_set, folder)).await;
         }
+        timed(session.uid_copy(&uid_set, folder)).await?;
+        // `\Seen` too: should the expunge never happen, the next search passes it by.
+        add_flags(session, &uid_set, "\\Seen \\Deleted").await?;
+        if offers.uidplus {
+            let expunged = async {
+                let stream = session.uid_expunge(&uid_set).await?;
+                stream.try_collect::<Vec<_>>().await?;
+                Ok::<_, async_imap::error::Error>(())
+            };
+            timed(expunged).await?;
+        }
+        Ok(())
+    }
+
+    /// Marks done a message taken before (by a poll cut short, another server, or a person
+    /// marking it unread): without MOVE, one already copied and flagged `\Deleted` is not
+    /// copied to `imap_move_to` a second time, only flagged `\Seen` (and expunged by its UID
+    /// where UIDPLUS is offered).
+    async fn mark_done_again(
+        &self,
+        session: &mut Session<Conn>,
+        offers: Offers,
+        uid: u32,
+    ) -> Result<(), PollError> {
+        if self.move_to.is_none() || offers.move_command || !flagged_deleted(session, uid).await? {
+            return self.mark_done(session, offers, uid).await;
+        }
+        let uid_set = uid.to_string();
+        add_flags(session, &uid_set, "\\Seen").await?;
+        if offers.uidplus {
+            let expunged = async {
+                let stream = session.uid_expunge(&uid_set).await?;
+                stream.try_collect::<Vec<_>>().await?;
+                Ok::<_, async_imap::error::Error>(())
+            };
+            timed(expunged).await?;
+        }
+        Ok(())
     }
 
     /// Runs until `shutdown`: poll, then wait in IDLE (or sleep), again; after a failure,
@@ -329,10 +402,10 @@ impl ImapSource {
         hooks: &Hooks,
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<(), PollError> {
-        let mut session = self.connect().await?;
-        let idle = self.idle && timed(session.capabilities()).await?.has_str("IDLE");
+        let (mut session, offers) = self.connect().await?;
+        let idle = self.idle && offers.idle;
         loop {
-            let report = self.take_waiting(&mut session, intake, hooks).await;
+            let report = self.take_waiting(&mut session, offers, intake, hooks).await;
             log_poll(&report);
             report?;
             if *shutdown.borrow() {
@@ -382,6 +455,35 @@ async fn fetch(
         )
     };
     timed(fetching).await
+}
+
+/// Whether the message is flagged `\Deleted` (`false` when it is gone).
+async fn flagged_deleted(session: &mut Session<Conn>, uid: u32) -> Result<bool, PollError> {
+    let fetching = async {
+        let stream = session.uid_fetch(uid.to_string(), "(UID FLAGS)").await?;
+        let fetches: Vec<_> = stream.try_collect().await?;
+        Ok::<_, async_imap::error::Error>(fetches.iter().filter(|f| f.uid == Some(uid)).any(|f| {
+            f.flags()
+                .any(|flag| flag == async_imap::types::Flag::Deleted)
+        }))
+    };
+    timed(fetching).await
+}
+
+/// `UID STORE … +FLAGS.SILENT (flags)`.
+async fn add_flags(
+    session: &mut Session<Conn>,
+    uid_set: &str,
+    flags: &str,
+) -> Result<(), PollError> {
+    let storing = async {
+        let stream = session
+            .uid_store(uid_set, format!("+FLAGS.SILENT ({flags})"))
+            .await?;
+        stream.try_collect::<Vec<_>>().await?;
+        Ok::<_, async_imap::error::Error>(())
+    };
+    timed(storing).await
 }
 
 /// Unsolicited responses (EXISTS, EXPUNGE…) are not needed: the next search sees them.
