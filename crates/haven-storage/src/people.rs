@@ -36,7 +36,7 @@ pub const COMMON_TOKEN: i64 = 2000;
 
 /// Most referrals found through rarer tokens whose common tokens are then counted (see
 /// [`Storage::person_candidates`]), and the sample of each token when all are common.
-const SHORTLIST: i64 = 200;
+const SHORTLIST: i64 = 100;
 
 /// How long fitted weights read from the database are used before they are read again.
 const PARAMS_FRESH_FOR: Duration = Duration::from_secs(60);

@@ -352,13 +352,13 @@ pub struct SearchHit {
 pub const SEARCH_LIMIT: usize = 25;
 
 /// How many of the candidates a search finds (those sharing the most tokens with what was
-/// typed, of the cases the user may see) are opened and scored: twice the hits shown, since
-/// opening a sealed identity is most of a search's time.
-const SEARCH_OPENED: usize = 2 * SEARCH_LIMIT;
+/// typed, of the cases the user may see) are opened and scored: a few more than the hits
+/// shown (some score nothing), since opening sealed identities is most of a search's time.
+const SEARCH_OPENED: usize = SEARCH_LIMIT + 7;
 
 /// How many candidates a search asks the index for (of every team; those the user may not
 /// see are then left out): the most tokens shared with what was typed first.
-const SEARCH_CANDIDATES: i64 = 100;
+const SEARCH_CANDIDATES: i64 = 64;
 
 /// Searches the cases the member of staff may see by name, date of birth, postcode, phone,
 /// email, handle or reference, tolerating misspellings (phonetic tokens, Jaro–Winkler).
