@@ -373,7 +373,7 @@ pub(crate) async fn append_many_in(
         return Ok(());
     }
     match chain.kind {
-        DatabaseKind::Postgres => append_unsequenced(&mut **tx, chain, entries).await,
+        DatabaseKind::Postgres => append_unsequenced(tx, chain, entries).await,
         DatabaseKind::Sqlite => append_linked(tx, chain, entries).await,
     }
 }
