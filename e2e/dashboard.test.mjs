@@ -61,7 +61,9 @@ after(async () => {
 
 /** Every chart on the page loaded as an image (an SVG the browser could draw). */
 async function chartsLoaded (page) {
-  await page.waitForFunction(() => [...document.images].every(i => i.complete))
+  // Each chart is its own request drawn by the debug build: on a loaded machine (two browser
+  // test files at once) a page of them can take longer than Playwright's default 30 s.
+  await page.waitForFunction(() => [...document.images].every(i => i.complete), null, { timeout: 90000 })
   const sizes = await page.$$eval('section img', imgs => imgs.map(i => [i.getAttribute('src'), i.naturalWidth]))
   assert.ok(sizes.length >= 8, `charts: ${sizes.length}`)
   for (const [src, width] of sizes) assert.ok(width > 0, `chart did not load: ${src}`)
