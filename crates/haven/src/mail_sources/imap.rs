@@ -339,12 +339,7 @@ impl ImapSource {
         // `\Seen` too: should the expunge never happen, the next search passes it by.
         add_flags(session, &uid_set, "\\Seen \\Deleted").await?;
         if offers.uidplus {
-            let expunged = async {
-                let stream = session.uid_expunge(&uid_set).await?;
-                stream.try_collect::<Vec<_>>().await?;
-                Ok::<_, async_imap::error::Error>(())
-            };
-            timed(expunged).await?;
+            expunge_uid(session, &uid_set).await?;
         }
         Ok(())
     }
@@ -365,12 +360,7 @@ impl ImapSource {
         let uid_set = uid.to_string();
         add_flags(session, &uid_set, "\\Seen").await?;
         if offers.uidplus {
-            let expunged = async {
-                let stream = session.uid_expunge(&uid_set).await?;
-                stream.try_collect::<Vec<_>>().await?;
-                Ok::<_, async_imap::error::Error>(())
-            };
-            timed(expunged).await?;
+            expunge_uid(session, &uid_set).await?;
         }
         Ok(())
     }
@@ -468,6 +458,17 @@ async fn flagged_deleted(session: &mut Session<Conn>, uid: u32) -> Result<bool, 
         }))
     };
     timed(fetching).await
+}
+
+/// `UID EXPUNGE` of these UIDs only (UIDPLUS): never a bare EXPUNGE, which would also remove
+/// messages other clients flagged `\Deleted`.
+async fn expunge_uid(session: &mut Session<Conn>, uid_set: &str) -> Result<(), PollError> {
+    let expunged = async {
+        let stream = session.uid_expunge(uid_set).await?;
+        stream.try_collect::<Vec<_>>().await?;
+        Ok::<_, async_imap::error::Error>(())
+    };
+    timed(expunged).await
 }
 
 /// `UID STORE … +FLAGS.SILENT (flags)`.
