@@ -61,9 +61,13 @@ after(async () => {
 
 /** Every chart on the page loaded as an image (an SVG the browser could draw). */
 async function chartsLoaded (page) {
-  // Each chart is its own request drawn by the debug build: on a loaded machine (two browser
-  // test files at once) a page of them can take longer than Playwright's default 30 s.
-  await page.waitForFunction(() => [...document.images].every(i => i.complete), null, { timeout: 90000 })
+  // Polled from here, not with page.waitForFunction: with JavaScript off its in-page polling
+  // never runs again, so a chart still loading at the first check (a loaded machine) hung it.
+  const until = Date.now() + 90000
+  while (!(await page.$$eval('img', imgs => imgs.every(i => i.complete)))) {
+    assert.ok(Date.now() < until, 'the charts did not finish loading in 90 s')
+    await new Promise(resolve => setTimeout(resolve, 200))
+  }
   const sizes = await page.$$eval('section img', imgs => imgs.map(i => [i.getAttribute('src'), i.naturalWidth]))
   assert.ok(sizes.length >= 8, `charts: ${sizes.length}`)
   for (const [src, width] of sizes) assert.ok(width > 0, `chart did not load: ${src}`)
