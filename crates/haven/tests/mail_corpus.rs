@@ -15,7 +15,7 @@ use std::time::Duration;
 use chrono::Utc;
 use common::TestAppBuilder;
 use haven::auth::Clock;
-use haven::intake_email::{IngestOutcome, MESSAGE_ID_REUSED, ingest_message};
+use haven::intake_email::{IngestOutcome, Ingested, MESSAGE_ID_REUSED, ingest_message};
 use haven::mail_sources::Intake;
 use haven::mail_sources::maildir::MaildirSource;
 
@@ -166,6 +166,30 @@ fn all_messages() -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// Takes in one message as `haven mail ingest` does; a hang (over a minute) or an error
+/// fails the test, naming the engine and the message.
+async fn ingest_within_a_minute(
+    app: &common::TestApp,
+    engine: &str,
+    name: &str,
+    raw: &[u8],
+) -> Ingested {
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        ingest_message(
+            &app.storage,
+            &app.registry,
+            &app.key,
+            raw,
+            Utc::now(),
+            "cli",
+        ),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{engine} {name}: hung"))
+    .unwrap_or_else(|e| panic!("{engine} {name}: {e}"))
+}
+
 #[tokio::test]
 async fn every_odd_message_is_a_draft_or_quarantined_with_a_reason() {
     TestAppBuilder::default()
@@ -174,20 +198,7 @@ async fn every_odd_message_is_a_draft_or_quarantined_with_a_reason() {
             let engine = format!("{:?}", app.engine);
             let mut quarantined = 0;
             for (name, raw) in all_messages() {
-                let ingested = tokio::time::timeout(
-                    Duration::from_secs(60),
-                    ingest_message(
-                        &app.storage,
-                        &app.registry,
-                        &app.key,
-                        &raw,
-                        Utc::now(),
-                        "cli",
-                    ),
-                )
-                .await
-                .unwrap_or_else(|_| panic!("{engine} {name}: hung"))
-                .unwrap_or_else(|e| panic!("{engine} {name}: {e}"));
+                let ingested = ingest_within_a_minute(&app, &engine, &name, &raw).await;
                 match ingested.outcome {
                     IngestOutcome::Draft => assert_eq!(ingested.reason, None, "{name}"),
                     IngestOutcome::Quarantined => {
@@ -286,20 +297,7 @@ async fn the_public_corpus_becomes_drafts_or_is_quarantined_with_a_reason() {
                 // The corpus holds the same bytes twice (malformed/009 and 011).
                 let seen_before = earlier.contains(&raw);
                 earlier.push(raw.clone());
-                let ingested = tokio::time::timeout(
-                    Duration::from_secs(60),
-                    ingest_message(
-                        &app.storage,
-                        &app.registry,
-                        &app.key,
-                        &raw,
-                        Utc::now(),
-                        "cli",
-                    ),
-                )
-                .await
-                .unwrap_or_else(|_| panic!("{engine} {name}: hung"))
-                .unwrap_or_else(|e| panic!("{engine} {name}: {e}"));
+                let ingested = ingest_within_a_minute(&app, &engine, &name, &raw).await;
                 match ingested.outcome {
                     IngestOutcome::Draft => drafts += 1,
                     IngestOutcome::Quarantined => {
