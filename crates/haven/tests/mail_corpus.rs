@@ -198,7 +198,7 @@ async fn every_odd_message_is_a_draft_or_quarantined_with_a_reason() {
             let engine = format!("{:?}", app.engine);
             let mut quarantined = 0;
             for (name, raw) in all_messages() {
-                let ingested = ingest_within_a_minute(&app, &engine, &name, &raw).await;
+                let ingested = ingest_within_a_minute(app, &engine, &name, &raw).await;
                 match ingested.outcome {
                     IngestOutcome::Draft => assert_eq!(ingested.reason, None, "{name}"),
                     IngestOutcome::Quarantined => {
@@ -297,7 +297,7 @@ async fn the_public_corpus_becomes_drafts_or_is_quarantined_with_a_reason() {
                 // The corpus holds the same bytes twice (malformed/009 and 011).
                 let seen_before = earlier.contains(&raw);
                 earlier.push(raw.clone());
-                let ingested = ingest_within_a_minute(&app, &engine, &name, &raw).await;
+                let ingested = ingest_within_a_minute(app, &engine, &name, &raw).await;
                 match ingested.outcome {
                     IngestOutcome::Draft => drafts += 1,
                     IngestOutcome::Quarantined => {
