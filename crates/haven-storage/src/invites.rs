@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use haven_core::casework::ClosureChoice;
 use serde_json::{Value, json};
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction, query};
+use sqlx::{Any, AssertSqlSafe, Row, Transaction, query};
 use tracing::instrument;
 
 use super::audit::{AuditEntry, append_in};
@@ -481,9 +481,12 @@ impl Storage {
         let mut moved = false;
         if let Some((from, to, meets_sla)) = new.transition {
             let updated = query(
-                "UPDATE referrals SET status = $1, updated_at = $2,
-                    sla_met_at = CASE WHEN $5 = 1 THEN COALESCE(sla_met_at, $2) ELSE sla_met_at END
-                 WHERE id = $3 AND status = $4",
+                AssertSqlSafe(format!(
+                    "UPDATE referrals SET status = $1, updated_at = $2, queue_open = {},
+                        sla_met_at = CASE WHEN $5 = 1 THEN COALESCE(sla_met_at, $2) ELSE sla_met_at END
+                     WHERE id = $3 AND status = $4",
+                    super::queue::queue_open_for("$1")
+                )),
             )
             .bind(to)
             .bind(&at)

@@ -213,6 +213,7 @@ impl Storage {
         .bind(timestamp(a.at))
         .execute(&mut *tx)
         .await?;
+        refresh_plan_due(&mut tx, a.referral_id).await?;
         let detail = json!({ "action": id, "owner": a.owner, "due_on": day(a.due_on) });
         self.record_in(
             &mut tx,
@@ -253,6 +254,7 @@ impl Storage {
             tx.rollback().await?;
             return Ok(false);
         }
+        refresh_plan_due(&mut tx, referral_id).await?;
         let kind = if done {
             "plan_action_done"
         } else {
@@ -296,6 +298,7 @@ impl Storage {
             tx.rollback().await?;
             return Ok(false);
         }
+        refresh_plan_due(&mut tx, referral_id).await?;
         let detail = json!({ "action": action_id, "owner": owner, "due_on": due });
         self.record_in(
             &mut tx,
@@ -565,4 +568,17 @@ impl Storage {
             )?,
         }))
     }
+}
+
+/// Keeps the case's `plan_due_on` (the queue's "overdue plan actions" filter reads it) in the
+/// same transaction as the change to one of its actions.
+async fn refresh_plan_due(
+    tx: &mut Transaction<'static, Any>,
+    referral_id: &str,
+) -> Result<(), StorageError> {
+    query(super::queue::REFRESH_PLAN_DUE)
+        .bind(referral_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

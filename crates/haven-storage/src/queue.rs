@@ -29,8 +29,11 @@ pub struct QueueFilter {
     pub plan_overdue: bool,
     /// Only cases holding information from the referrer no one who works cases has opened.
     pub new_information: bool,
-    /// `service:status` pairs to leave out unless `status` asks for one (closed cases).
-    pub hide: Vec<String>,
+    /// Only open cases: none in a terminal state of its service's workflow (`queue_open`,
+    /// kept from the definitions' terminal states in `service_states`). The caller sets it
+    /// for the default queue, and with a `status` that is not terminal, so the partial order
+    /// indexes of open cases apply.
+    pub open_only: bool,
     /// Today in Europe/London, for `overdue` and `due_today`.
     pub today: Option<NaiveDate>,
     /// Open each listed row's sealed young person summary ([`QueueItem::person`]) read in
@@ -183,15 +186,29 @@ enum Target {
     Counts,
 }
 
-/// The referrals with a plan action not done and due before `today_placeholder`, found from
-/// the actions (index `plan_actions_open_due_idx`), so the set is built once and never probed
-/// per queue row.
+/// The referrals with a plan action not done and due before `today_placeholder`: the
+/// earliest open action's due date is kept on the row (`plan_due_on`), so the test is made
+/// inside the partial index `referrals_plan_due_idx` without reading actions or rows.
 fn overdue_actions(today_placeholder: &str) -> String {
+    format!("plan_due_on < {today_placeholder}")
+}
+
+/// The `queue_open` of a referral row whose status is (or is about to be) `status_sql`, for
+/// the statements that write a status: 0 in a terminal state of its service, 1 otherwise
+/// (also for a state `service_states` does not know, so a case is never hidden by a gap).
+/// In an UPDATE pass the new status's placeholder: SET expressions see the old row.
+pub(crate) fn queue_open_for(status_sql: &str) -> String {
     format!(
-        "id IN (SELECT pa.referral_id FROM plan_actions pa \
-         WHERE pa.done = 0 AND pa.due_on < {today_placeholder})"
+        "COALESCE((SELECT 1 - ss.terminal FROM service_states ss \
+         WHERE ss.service = referrals.service AND ss.status = {status_sql}), 1)"
     )
 }
+
+/// The statement that keeps a case's `plan_due_on` (the earliest due date of its plan actions
+/// not done) after one of its actions was added, changed or ticked off; `$1` is the case.
+pub(crate) const REFRESH_PLAN_DUE: &str = "UPDATE referrals SET plan_due_on = \
+    (SELECT MIN(pa.due_on) FROM plan_actions pa WHERE pa.referral_id = $1 AND pa.done = 0) \
+    WHERE id = $1";
 
 /// The filter's conditions on `target`; `None` when nothing can match (no teams). Callers
 /// use `Target::Counts` only when [`QueueFilter::time_dependent`] is false.
@@ -245,23 +262,23 @@ fn conditions(filter: &QueueFilter, target: Target) -> Option<Conditions> {
         let p = c.placeholder(service.as_str());
         c.push(format!("service = {p}"));
     }
-    match &filter.status {
-        Some(status) => {
-            let p = c.placeholder(status.as_str());
-            c.push(format!("status = {p}"));
-        }
-        None if !filter.hide.is_empty() => {
-            let list: Vec<String> = filter
-                .hide
-                .iter()
-                .map(|pair| c.placeholder(pair.as_str()))
-                .collect();
-            c.push(format!(
-                "(service || ':' || status) NOT IN ({})",
-                list.join(", ")
-            ));
-        }
-        None => {}
+    if let Some(status) = &filter.status {
+        let p = c.placeholder(status.as_str());
+        c.push(format!("status = {p}"));
+    }
+    if filter.open_only {
+        c.push(
+            match target {
+                Target::Referrals => "queue_open = 1",
+                // The counts keep statuses, not the flag: leave out the terminal ones.
+                Target::Counts => {
+                    "NOT EXISTS (SELECT 1 FROM service_states ss \
+                     WHERE ss.service = referral_counts.service \
+                     AND ss.status = referral_counts.status AND ss.terminal = 1)"
+                }
+            }
+            .to_owned(),
+        );
     }
     if let Some(band) = &filter.band {
         let p = c.placeholder(band.as_str());
@@ -557,6 +574,75 @@ impl Storage {
              WHERE band_rank <> COALESCE((SELECT sb.band_rank FROM service_bands sb
                  WHERE sb.service = referrals.service AND sb.band = referrals.queue_band), 0)",
         )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records which of each service's workflow states are terminal (`service_states`), from
+    /// the loaded definitions, and corrects `queue_open` of stored referrals whose flag no
+    /// longer matches. Called at start-up; the correction reads the table only when a
+    /// definition's terminal states changed (or on the first start after the migration, which
+    /// left every case open).
+    #[instrument(skip_all)]
+    pub async fn sync_queue_states(
+        &self,
+        services: &[(String, Vec<(String, bool)>)],
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), StorageError> {
+        let mut wanted: Vec<(String, String, i64)> = services
+            .iter()
+            .flat_map(|(service, states)| {
+                states
+                    .iter()
+                    .map(move |(status, terminal)| (service.clone(), status.clone(), i64::from(*terminal)))
+            })
+            .collect();
+        wanted.sort();
+        let mut tx = self.begin_write().await?;
+        let rows = query("SELECT service, status, terminal FROM service_states")
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut stored = Vec::with_capacity(rows.len());
+        for row in rows {
+            stored.push((
+                row.try_get::<String, _>(0)?,
+                row.try_get::<String, _>(1)?,
+                row.try_get::<i64, _>(2)?,
+            ));
+        }
+        stored.sort();
+        let loaded: Vec<&String> = services.iter().map(|(s, _)| s).collect();
+        // Rows of services not loaded here (another server's definitions) stay as they are.
+        stored.retain(|(s, _, _)| loaded.contains(&s));
+        if stored == wanted {
+            tx.rollback().await?;
+            return Ok(());
+        }
+        let now = super::timestamp(at);
+        for service in &loaded {
+            query("DELETE FROM service_states WHERE service = $1")
+                .bind(service.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (service, status, terminal) in &wanted {
+            query(
+                "INSERT INTO service_states (service, status, terminal, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $4)",
+            )
+            .bind(service.as_str())
+            .bind(status.as_str())
+            .bind(*terminal)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let open = queue_open_for("referrals.status");
+        query(AssertSqlSafe(format!(
+            "UPDATE referrals SET queue_open = {open} WHERE queue_open <> {open}"
+        )))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -126,6 +126,13 @@ impl Storage {
         {
             ranks.insert((r.try_get(0)?, r.try_get(1)?), r.try_get(2)?);
         }
+        let mut terminal: HashMap<(String, String), i64> = HashMap::new();
+        for r in query("SELECT service, status, terminal FROM service_states")
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            terminal.insert((r.try_get(0)?, r.try_get(1)?), r.try_get(2)?);
+        }
         let now = timestamp(self.now());
         let mut facts = Vec::with_capacity(rows.len());
         for (row, (_, state)) in rows.iter().zip(batch) {
@@ -147,7 +154,7 @@ impl Storage {
                 },
             });
         }
-        const REFERRAL_COLUMNS: usize = 27;
+        const REFERRAL_COLUMNS: usize = 29;
         for (chunk, states) in rows
             .chunks(ROWS_PER_INSERT)
             .zip(batch.chunks(ROWS_PER_INSERT))
@@ -160,7 +167,7 @@ impl Storage {
                     received_at, urgent, suggested_band, in_scope, eligible, rules_version, due_by,
                     answers, screening, receipt_hash, created_at, updated_at, band_rank,
                     confirmed_band, assignee, sla_met_at, new_information_at, screening_rules_id,
-                    person, concerns)
+                    person, concerns, queue_open, plan_due_on)
                  VALUES {}",
                 values.join(", ")
             );
@@ -175,6 +182,7 @@ impl Storage {
                     .get(&(row.service.clone(), band.to_owned()))
                     .copied()
                     .unwrap_or(0);
+                let status = state.status.as_deref().unwrap_or(&row.status);
                 insert = insert
                     .bind(row.id.as_str())
                     .bind(row.reference.as_str())
@@ -202,7 +210,17 @@ impl Storage {
                     .bind(state.new_information_at.map(timestamp))
                     .bind(row.screening_rules_id)
                     .bind(row.person.as_deref())
-                    .bind(row.concerns.as_deref());
+                    .bind(row.concerns.as_deref())
+                    .bind(1 - terminal.get(&(row.service.clone(), status.to_owned())).copied().unwrap_or(0))
+                    .bind(
+                        state
+                            .plan_actions
+                            .iter()
+                            .filter(|(_, _, done)| !done)
+                            .map(|(_, due_on, _)| *due_on)
+                            .min()
+                            .map(|d| d.format("%Y-%m-%d").to_string()),
+                    );
             }
             insert
                 .execute(&mut *tx)

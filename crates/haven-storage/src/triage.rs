@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use sqlx::{Any, Row, Transaction, query};
+use sqlx::{Any, AssertSqlSafe, Row, Transaction, query};
 use tracing::instrument;
 
 use super::actions::BandActions;
@@ -169,9 +169,12 @@ impl Storage {
         change: &StatusChange<'_>,
     ) -> Result<bool, StorageError> {
         let updated = query(
-            "UPDATE referrals SET status = $1, updated_at = $2,
-                sla_met_at = CASE WHEN $5 = 1 THEN COALESCE(sla_met_at, $2) ELSE sla_met_at END
-             WHERE id = $3 AND status = $4",
+            AssertSqlSafe(format!(
+                "UPDATE referrals SET status = $1, updated_at = $2, queue_open = {},
+                    sla_met_at = CASE WHEN $5 = 1 THEN COALESCE(sla_met_at, $2) ELSE sla_met_at END
+                 WHERE id = $3 AND status = $4",
+                super::queue::queue_open_for("$1")
+            )),
         )
         .bind(change.to)
         .bind(timestamp(change.at))

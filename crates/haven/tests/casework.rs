@@ -472,6 +472,15 @@ async fn closing_after_the_work_needs_an_outcome_from_the_services_list() {
             let events = kinds(app, &reference).await;
             assert_eq!(events[events.len() - 2..], ["transition".to_owned(), "closure_outcome".to_owned()]);
             assert!(audit_actions(app).await.contains(&"referral.closure_outcome".to_owned()));
+            // Closed through the workflow, the case leaves the open queue (its open flag is
+            // set by the transition) and is still listed where closed cases are asked for.
+            let listed = async |query: &str| -> Vec<String> {
+                let page = app.get_with_token(&format!("/api/v1/referrals{query}"), &token).await.json();
+                page["items"].as_array().unwrap().iter().map(|i| i["reference"].as_str().unwrap().to_owned()).collect()
+            };
+            assert!(!listed("").await.contains(&reference));
+            assert!(listed("?include_closed=true").await.contains(&reference));
+            assert!(listed("?status=closed").await.contains(&reference));
 
             // Closing an enquiry as a duplicate (triage, before any work) needs no outcome.
             let (_, triage) = worker(app, Role::Triage, "cyber-choices").await;

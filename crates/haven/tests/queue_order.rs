@@ -107,6 +107,20 @@ async fn assert_counts_exact(app: &TestApp) {
             .collect()
     };
     assert_eq!(read(counted).await, read(kept.to_owned()).await);
+    // The open flag and the earliest open action's due date kept on each row agree with the
+    // definitions' terminal states and with the plan actions themselves.
+    let stale: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM referrals WHERE queue_open <> COALESCE((SELECT 1 - ss.terminal
+             FROM service_states ss WHERE ss.service = referrals.service
+             AND ss.status = referrals.status), 1)
+         OR COALESCE(plan_due_on, '') <> COALESCE((SELECT MIN(pa.due_on) FROM plan_actions pa
+             WHERE pa.referral_id = referrals.id AND pa.done = 0), '')",
+    )
+    .fetch_one(app.storage.pool())
+    .await
+    .unwrap()
+    .get(0);
+    assert_eq!(stale, 0, "rows whose open flag or plan due date is stale");
 }
 
 #[tokio::test]
@@ -270,6 +284,68 @@ async fn ranks_follow_a_changed_definition_at_start_up() {
         .await;
 }
 
+/// Which states are terminal is the definition's rule: a definition whose workflow makes a
+/// state terminal leaves its stored cases out of the open queue at the next start, and a
+/// state missing from the recorded rules counts as open (a case is never hidden by a gap).
+#[tokio::test]
+async fn terminal_states_come_from_the_definitions_at_start_up() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let triage = token(app, "t@secos.example", Role::Triage, Some("secos")).await;
+            let reference = submit(app, sample("secos-referral")).await;
+            let total = async |query: &str| -> i64 {
+                app.get_with_token(&format!("/api/v1/referrals{query}"), &triage)
+                    .await
+                    .json()["total"]
+                    .as_i64()
+                    .unwrap()
+            };
+            let listed = async |query: &str| -> bool {
+                app.get_with_token(&format!("/api/v1/referrals{query}"), &triage)
+                    .await
+                    .json()["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|i| i["reference"] == reference.as_str())
+            };
+            assert!(listed("").await);
+            let status = app.storage.find_referral(&reference).await.unwrap().unwrap().status;
+            let rules = |terminal: bool| {
+                vec![(
+                    "secos".to_owned(),
+                    vec![(status.clone(), terminal), ("closed".to_owned(), true)],
+                )]
+            };
+            app.storage
+                .sync_queue_states(&rules(true), chrono::Utc::now())
+                .await
+                .unwrap();
+            assert!(!listed("").await, "a state made terminal leaves the open queue");
+            assert_eq!(total("").await, 0);
+            assert!(listed("?include_closed=true").await);
+            assert_counts_exact(app).await;
+            app.storage
+                .sync_queue_states(&rules(false), chrono::Utc::now())
+                .await
+                .unwrap();
+            assert!(listed("").await);
+            assert_eq!(total("").await, 1);
+            // Rules that no longer name the state: open.
+            app.storage
+                .sync_queue_states(
+                    &[("secos".to_owned(), vec![("closed".to_owned(), true)])],
+                    chrono::Utc::now(),
+                )
+                .await
+                .unwrap();
+            assert!(listed("").await);
+            assert_counts_exact(app).await;
+        })
+        .await;
+}
+
 #[tokio::test]
 async fn the_total_stays_exact_through_transitions_allocation_and_filters() {
     TestAppBuilder::default()
@@ -320,7 +396,7 @@ async fn the_total_stays_exact_through_transitions_allocation_and_filters() {
             assert!(r.status.is_success(), "{}", r.text());
             assert_eq!(total("?assignee=w%40secos.example", &triage).await, (1, 1));
             // A closed case leaves the default queue but not `include_closed`.
-            set(app, &c, "status = 'closed'").await;
+            set(app, &c, "status = 'closed', queue_open = 0").await;
             assert_eq!(total("", &triage).await, (2, 2));
             assert_eq!(total("?include_closed=true", &triage).await, (3, 3));
             // Time-dependent filters count their own rows.
@@ -359,7 +435,7 @@ async fn submissions_written_together_are_counted_exactly() {
             // between the counted combinations.
             set(app, &references[0], "confirmed_band = 'low'").await;
             set(app, &references[1], "assignee = 'w@secos.example'").await;
-            set(app, &references[2], "status = 'closed'").await;
+            set(app, &references[2], "status = 'closed', queue_open = 0").await;
             assert_eq!(total("?band=high").await, 7);
             assert_eq!(total("").await, 23);
             assert_eq!(total("?include_closed=true").await, 24);

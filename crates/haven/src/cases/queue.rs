@@ -31,18 +31,51 @@ pub async fn read(
     Ok(found)
 }
 
-/// `service:state` of every terminal state of every loaded service.
-pub fn closed_states(registry: &Registry) -> Vec<String> {
-    registry
-        .definitions()
-        .flat_map(|def| {
+/// Whether a queue lists open cases only: the default queue does (`include_closed` off),
+/// unless it asks for one status that is terminal in some loaded service ("closed"), which
+/// lists those cases whatever the default. A status that is not terminal anywhere ("new")
+/// is open by definition, so the open queue's indexes serve it.
+pub fn open_only(registry: &Registry, status: Option<&str>, include_closed: bool) -> bool {
+    match status {
+        Some(status) => !registry.definitions().any(|def| {
             def.workflow
                 .iter()
                 .flat_map(|w| w.states.iter())
-                .filter(|s| s.terminal)
-                .map(move |s| format!("{}:{}", def.id, s.key))
+                .any(|s| s.terminal && s.key == status)
+        }),
+        None => !include_closed,
+    }
+}
+
+/// Each loaded service's workflow states with whether each is terminal, for
+/// [`crate::storage::Storage::sync_queue_states`]: the open queue leaves terminal ones out.
+pub fn workflow_states(registry: &Registry) -> Vec<(String, Vec<(String, bool)>)> {
+    registry
+        .definitions()
+        .map(|def| {
+            let states = def
+                .workflow
+                .iter()
+                .flat_map(|w| w.states.iter())
+                .map(|s| (s.key.clone(), s.terminal))
+                .collect();
+            (def.id.clone(), states)
         })
         .collect()
+}
+
+/// What `haven serve` records at start-up for the queue from the loaded definitions: each
+/// service's bands (its order) and terminal states (what the open queue leaves out),
+/// correcting stored cases whose rank or open flag is stale.
+pub async fn sync_queue_rules(
+    storage: &Storage,
+    registry: &Registry,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), crate::storage::StorageError> {
+    storage.sync_band_ranks(&band_orders(registry), at).await?;
+    storage
+        .sync_queue_states(&workflow_states(registry), at)
+        .await
 }
 
 /// Each loaded service's `bands` list (lowest first, as the definition writes it), for

@@ -283,9 +283,7 @@ async fn seed(ctx: &Context, args: &SeedArgs) -> Result<(), CliError> {
     let registry = ctx.registry()?;
     let key = ctx.secret_key()?;
     let storage = ctx.storage().await?;
-    storage
-        .sync_band_ranks(&crate::cases::queue::band_orders(&registry), Utc::now())
-        .await?;
+    crate::cases::queue::sync_queue_rules(&storage, &registry, Utc::now()).await?;
     let mut services = Vec::new();
     for (id, stage, audience, text) in SAMPLES {
         let Some(def) = registry.get(id) else {

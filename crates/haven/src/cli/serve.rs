@@ -37,13 +37,9 @@ pub(super) async fn run(ctx: &Context) -> Result<(), CliError> {
     };
     let key = ctx.secret_key()?;
     let storage = ctx.storage().await?;
-    // The queue orders by each service's bands: record them and re-rank stale rows.
-    storage
-        .sync_band_ranks(
-            &crate::cases::queue::band_orders(&registry),
-            storage.clock().now(),
-        )
-        .await?;
+    // The queue orders by each service's bands and leaves out its terminal states: record
+    // them and correct stale rows.
+    crate::cases::queue::sync_queue_rules(&storage, &registry, storage.clock().now()).await?;
     storage.optimize_queue_plans().await?;
     let legacy = storage.seal_legacy_secrets().await?;
     if legacy.sealed_plaintext > 0 {

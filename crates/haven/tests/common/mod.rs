@@ -304,12 +304,9 @@ impl TestAppBuilder {
         };
         let mut settings = self.settings.clone();
         settings.data_dir = db.dir.path().to_owned();
-        // As `haven serve` does at start-up: the queue orders by the definitions' bands.
-        storage
-            .sync_band_ranks(
-                &haven::cases::queue::band_orders(&registry),
-                chrono::Utc::now(),
-            )
+        // As `haven serve` does at start-up: the queue orders by the definitions' bands and
+        // leaves out their terminal states.
+        haven::cases::queue::sync_queue_rules(&storage, &registry, chrono::Utc::now())
             .await
             .unwrap();
         let state = AppState::new(storage.clone(), registry.clone(), key.clone(), &settings);

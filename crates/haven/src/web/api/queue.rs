@@ -12,7 +12,7 @@ use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::access::Staff;
-use crate::cases::queue::closed_states;
+use crate::cases::queue::open_only;
 use crate::policy::Action;
 use crate::services::Registry;
 use crate::storage::queue::{QueueFilter, QueueItem, QueueOrder};
@@ -186,10 +186,12 @@ pub fn filter_from_params(
     } else {
         Some(staff.team.iter().cloned().collect())
     };
+    let status = text(params, "status");
     let filter = QueueFilter {
         teams,
         service,
-        status: text(params, "status"),
+        open_only: open_only(registry, status.as_deref(), include_closed),
+        status,
         band: text(params, "band"),
         urgent: flag(params, "urgent")?,
         overdue: flag(params, "overdue")?.unwrap_or(false),
@@ -197,11 +199,6 @@ pub fn filter_from_params(
         assignee,
         plan_overdue: flag(params, "plan_overdue")?.unwrap_or(false),
         new_information: flag(params, "new_information")?.unwrap_or(false),
-        hide: if include_closed {
-            Vec::new()
-        } else {
-            closed_states(registry)
-        },
         today: Some(today),
         reference: None,
         references: None,

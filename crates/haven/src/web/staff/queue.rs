@@ -18,7 +18,7 @@ use super::case::band_words;
 use super::error::StaffError;
 use super::render::page;
 use super::session::SignedIn;
-use crate::cases::queue::{closed_states, waited_words};
+use crate::cases::queue::{open_only, waited_words};
 use crate::policy::Action;
 use crate::storage::queue::{QueueFilter, QueueOrder, QueueSort};
 use crate::web::AppState;
@@ -231,7 +231,7 @@ pub async fn show(
         assignee,
         plan_overdue: query.plan_overdue == "yes",
         new_information: query.new_information == "yes",
-        hide: closed_states(&state.registry),
+        open_only: open_only(&state.registry, some(&query.status).as_deref(), false),
         today: Some(calendar::london_date(now)),
         // Every row listed is one this person may see (their teams, `view_queue`): its
         // young person summary is opened for the name and age, with the page's rows only.
