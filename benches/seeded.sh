@@ -32,6 +32,10 @@ seeded() { # engine count
   local started=$SECONDS took bytes
   HAVEN_LOG=warn "$HAVEN" --data-dir "$dir" "${url_args[@]}" dev seed --count "$count" 2>"$dir/seed.log"
   took=$((SECONDS - started))
+  # What `haven serve` would otherwise do in the background during the first measurements:
+  # sequence the audit entries the seeding wrote (PostgreSQL) and fold the dashboards' days.
+  HAVEN_LOG=warn "$HAVEN" --data-dir "$dir" "${url_args[@]}" audit verify >"$dir/verify.txt" 2>&1 || true
+  HAVEN_LOG=warn "$HAVEN" --data-dir "$dir" "${url_args[@]}" stats fold >/dev/null 2>&1 || true
   # The planner's statistics: `haven serve` refreshes SQLite's at start-up
   # (Storage::optimize_queue_plans) but the in-process benchmarks do not, and PostgreSQL's
   # autovacuum would only later.
