@@ -610,9 +610,9 @@ impl Storage {
         let mut wanted: Vec<(String, String, i64)> = services
             .iter()
             .flat_map(|(service, states)| {
-                states
-                    .iter()
-                    .map(move |(status, terminal)| (service.clone(), status.clone(), i64::from(*terminal)))
+                states.iter().map(move |(status, terminal)| {
+                    (service.clone(), status.clone(), i64::from(*terminal))
+                })
             })
             .collect();
         wanted.sort();

@@ -211,7 +211,12 @@ impl Storage {
                     .bind(row.screening_rules_id)
                     .bind(row.person.as_deref())
                     .bind(row.concerns.as_deref())
-                    .bind(1 - terminal.get(&(row.service.clone(), status.to_owned())).copied().unwrap_or(0))
+                    .bind(
+                        1 - terminal
+                            .get(&(row.service.clone(), status.to_owned()))
+                            .copied()
+                            .unwrap_or(0),
+                    )
                     .bind(
                         state
                             .plan_actions

@@ -168,14 +168,12 @@ impl Storage {
         tx: &mut Transaction<'static, Any>,
         change: &StatusChange<'_>,
     ) -> Result<bool, StorageError> {
-        let updated = query(
-            AssertSqlSafe(format!(
-                "UPDATE referrals SET status = $1, updated_at = $2, queue_open = {},
+        let updated = query(AssertSqlSafe(format!(
+            "UPDATE referrals SET status = $1, updated_at = $2, queue_open = {},
                     sla_met_at = CASE WHEN $5 = 1 THEN COALESCE(sla_met_at, $2) ELSE sla_met_at END
                  WHERE id = $3 AND status = $4",
-                super::queue::queue_open_for("$1")
-            )),
-        )
+            super::queue::queue_open_for("$1")
+        )))
         .bind(change.to)
         .bind(timestamp(change.at))
         .bind(change.referral_id)

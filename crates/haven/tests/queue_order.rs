@@ -311,7 +311,13 @@ async fn terminal_states_come_from_the_definitions_at_start_up() {
                     .any(|i| i["reference"] == reference.as_str())
             };
             assert!(listed("").await);
-            let status = app.storage.find_referral(&reference).await.unwrap().unwrap().status;
+            let status = app
+                .storage
+                .find_referral(&reference)
+                .await
+                .unwrap()
+                .unwrap()
+                .status;
             let rules = |terminal: bool| {
                 vec![(
                     "secos".to_owned(),
@@ -322,7 +328,10 @@ async fn terminal_states_come_from_the_definitions_at_start_up() {
                 .sync_queue_states(&rules(true), chrono::Utc::now())
                 .await
                 .unwrap();
-            assert!(!listed("").await, "a state made terminal leaves the open queue");
+            assert!(
+                !listed("").await,
+                "a state made terminal leaves the open queue"
+            );
             assert_eq!(total("").await, 0);
             assert!(listed("?include_closed=true").await);
             assert_counts_exact(app).await;
