@@ -224,7 +224,11 @@ fn conditions_for(filter: &QueueFilter, target: Target, counting: bool) -> Optio
     // plain `team = $1` lets SQLite walk the whole team's queue in order instead (0.8 s at
     // 200,000 referrals for a team with no due dates). `team || ''` keeps the term off the
     // index. (Overdue plan actions have an index of their own keyed by team first.)
-    let team_column = if target == Target::Referrals && filter.sla_dated() && !counting {
+    // The same for new information: SQLite 3.51 (sqlx's) read a team's whole open queue
+    // through the (team, status) index and sorted it (21 ms at a million) instead of the
+    // news index's 1,500 entries (3 ms).
+    let small_index = filter.sla_dated() || filter.new_information;
+    let team_column = if target == Target::Referrals && small_index && !counting {
         "team || ''"
     } else {
         "team"
