@@ -367,6 +367,25 @@ impl QueueFilter {
     }
 }
 
+/// The tables of per-service rules synced from the loaded definitions at start-up.
+#[derive(Clone, Copy)]
+enum RuleTable {
+    /// `service_bands`: each band's rank, most severe first.
+    Bands,
+    /// `service_states`: whether each workflow state is terminal.
+    States,
+}
+
+impl RuleTable {
+    /// The table and its key and value columns (fixed names, never input).
+    fn columns(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            RuleTable::Bands => ("service_bands", "band", "band_rank"),
+            RuleTable::States => ("service_states", "status", "terminal"),
+        }
+    }
+}
+
 impl Storage {
     /// One page of the queue, in `filter.order`: by default urgent first, then cases with
     /// unread information from the referrer, then by band (most severe first, as the case's
@@ -548,56 +567,18 @@ impl Storage {
                 wanted.push((service.clone(), band.clone(), rank));
             }
         }
-        wanted.sort();
-        let mut tx = self.begin_write().await?;
-        let rows = query("SELECT service, band, band_rank FROM service_bands")
-            .fetch_all(&mut *tx)
-            .await?;
-        let mut stored = Vec::with_capacity(rows.len());
-        for row in rows {
-            stored.push((
-                row.try_get::<String, _>(0)?,
-                row.try_get::<String, _>(1)?,
-                row.try_get::<i64, _>(2)?,
-            ));
-        }
-        stored.sort();
         let loaded: Vec<&String> = services.iter().map(|(s, _)| s).collect();
-        // Rows of services not loaded here (another server's definitions) stay as they are.
-        stored.retain(|(s, _, _)| loaded.contains(&s));
-        if stored == wanted {
-            tx.rollback().await?;
-            return Ok(());
-        }
-        let now = super::timestamp(at);
-        for service in &loaded {
-            query("DELETE FROM service_bands WHERE service = $1")
-                .bind(service.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
-        for (service, band, rank) in &wanted {
-            query(
-                "INSERT INTO service_bands (service, band, band_rank, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $4)",
-            )
-            .bind(service.as_str())
-            .bind(band.as_str())
-            .bind(*rank)
-            .bind(&now)
-            .execute(&mut *tx)
-            .await?;
-        }
-        query(
+        self.sync_service_rules(
+            RuleTable::Bands,
+            &loaded,
+            wanted,
+            at,
             "UPDATE referrals SET band_rank = COALESCE((SELECT sb.band_rank FROM service_bands sb
                  WHERE sb.service = referrals.service AND sb.band = referrals.queue_band), 0)
              WHERE band_rank <> COALESCE((SELECT sb.band_rank FROM service_bands sb
                  WHERE sb.service = referrals.service AND sb.band = referrals.queue_band), 0)",
         )
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        .await
     }
 
     /// Records which of each service's workflow states are terminal (`service_states`), from
@@ -611,7 +592,7 @@ impl Storage {
         services: &[(String, Vec<(String, bool)>)],
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<(), StorageError> {
-        let mut wanted: Vec<(String, String, i64)> = services
+        let wanted: Vec<(String, String, i64)> = services
             .iter()
             .flat_map(|(service, states)| {
                 states.iter().map(move |(status, terminal)| {
@@ -619,11 +600,38 @@ impl Storage {
                 })
             })
             .collect();
+        let loaded: Vec<&String> = services.iter().map(|(s, _)| s).collect();
+        let open = queue_open_for("referrals.status");
+        self.sync_service_rules(
+            RuleTable::States,
+            &loaded,
+            wanted,
+            at,
+            &format!("UPDATE referrals SET queue_open = {open} WHERE queue_open <> {open}"),
+        )
+        .await
+    }
+
+    /// Replaces the rules of the `loaded` services in `table` by `wanted` (service, key,
+    /// value) and runs `correction` (a statement that fixes the stored referrals the rules
+    /// describe), in one transaction; nothing at all when the table already holds exactly
+    /// `wanted`. Rows of services not loaded here (another server's definitions) stay.
+    async fn sync_service_rules(
+        &self,
+        table: RuleTable,
+        loaded: &[&String],
+        mut wanted: Vec<(String, String, i64)>,
+        at: chrono::DateTime<chrono::Utc>,
+        correction: &str,
+    ) -> Result<(), StorageError> {
+        let (name, key, value) = table.columns();
         wanted.sort();
         let mut tx = self.begin_write().await?;
-        let rows = query("SELECT service, status, terminal FROM service_states")
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows = query(AssertSqlSafe(format!(
+            "SELECT service, {key}, {value} FROM {name}"
+        )))
+        .fetch_all(&mut *tx)
+        .await?;
         let mut stored = Vec::with_capacity(rows.len());
         for row in rows {
             stored.push((
@@ -633,38 +641,35 @@ impl Storage {
             ));
         }
         stored.sort();
-        let loaded: Vec<&String> = services.iter().map(|(s, _)| s).collect();
-        // Rows of services not loaded here (another server's definitions) stay as they are.
         stored.retain(|(s, _, _)| loaded.contains(&s));
         if stored == wanted {
             tx.rollback().await?;
             return Ok(());
         }
         let now = super::timestamp(at);
-        for service in &loaded {
-            query("DELETE FROM service_states WHERE service = $1")
-                .bind(service.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
-        for (service, status, terminal) in &wanted {
-            query(
-                "INSERT INTO service_states (service, status, terminal, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $4)",
-            )
+        for service in loaded {
+            query(AssertSqlSafe(format!(
+                "DELETE FROM {name} WHERE service = $1"
+            )))
             .bind(service.as_str())
-            .bind(status.as_str())
-            .bind(*terminal)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (service, k, v) in &wanted {
+            query(AssertSqlSafe(format!(
+                "INSERT INTO {name} (service, {key}, {value}, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $4)"
+            )))
+            .bind(service.as_str())
+            .bind(k.as_str())
+            .bind(*v)
             .bind(&now)
             .execute(&mut *tx)
             .await?;
         }
-        let open = queue_open_for("referrals.status");
-        query(AssertSqlSafe(format!(
-            "UPDATE referrals SET queue_open = {open} WHERE queue_open <> {open}"
-        )))
-        .execute(&mut *tx)
-        .await?;
+        query(AssertSqlSafe(correction.to_owned()))
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
