@@ -317,3 +317,49 @@ async fn every_email_and_document_of_every_service_speaks_words_not_keys_or_iso_
         })
         .await;
 }
+
+/// The API tokens page says whose team a token is scoped to by the team's name and when it
+/// was last used in words; a token used again within the minute is not written again (an API
+/// request only reads).
+#[tokio::test]
+async fn the_tokens_page_names_the_team_and_the_last_use_in_words() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app| {
+            let (admin_id, _) = account(app, Role::Admin, None, "a-password-for-tests").await;
+            let (triage_id, _) = named(app, Role::Triage, None).await;
+            let token = haven::crypto::new_api_token();
+            app.storage
+                .create_token(&haven::storage::tokens::NewApiToken {
+                    id: haven::crypto::new_id(),
+                    user_id: &triage_id,
+                    name: "Case system sync",
+                    token_hash: haven::crypto::token_hash(&token),
+                    actor: "test",
+                })
+                .await
+                .unwrap();
+            let last_used = async || {
+                app.storage.list_tokens().await.unwrap()[0]
+                    .last_used_at
+                    .clone()
+            };
+            assert_eq!(last_used().await, None);
+            let used = app.get_with_token("/api/v1/referrals", &token).await;
+            assert_eq!(used.status, StatusCode::OK);
+            let first = last_used().await.expect("the first use is recorded");
+            assert_eq!(
+                app.get_with_token("/api/v1/referrals", &token).await.status,
+                StatusCode::OK
+            );
+            assert_eq!(last_used().await.as_deref(), Some(first.as_str()));
+
+            let mut admin = Browser::signed_in(app, &admin_id).await;
+            let page = admin.get(app, "/staff/admin/tokens").await.text();
+            assert!(page.contains("Triage officer (SECOS team)"), "{page}");
+            assert!(!page.contains("(secos)"), "{page}");
+            assert!(page.contains("Last used (to the minute)"), "{page}");
+            assert!(!page.contains(&first), "the stored time shown raw: {page}");
+        })
+        .await;
+}

@@ -32,7 +32,7 @@ pub async fn show(
                     t.scope_role.as_deref().map_or("The account's role", |r| {
                         r.parse::<Role>().map_or(r, |role| role.label())
                     }),
-                    t.scope_team.as_deref().unwrap_or("all teams")),
+                    super::users::team_label(&state, t.scope_team.as_deref())),
                 "created_at": in_words(&t.created_at),
                 "last_used_at": t.last_used_at.as_deref().map(in_words),
                 "revoked": t.revoked_at.is_some(),
