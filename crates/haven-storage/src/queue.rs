@@ -135,6 +135,11 @@ pub struct QueueItem {
     pub answers: Option<serde_json::Value>,
     /// [`QueueFilter::open_person`] asked, but this row's summary could not be opened.
     pub answers_unreadable: bool,
+    /// With [`QueueFilter::open_person`]: the young person matched someone in another case
+    /// (a `known_elsewhere` row), open or not. Only such rows need the alert's second look
+    /// (whether that case is open, and whether the reader may see the alert): on a page
+    /// where no row matched, that look is skipped.
+    pub matched_elsewhere: bool,
 }
 
 /// What was opened of a queue row for its young person.
@@ -406,15 +411,17 @@ impl Storage {
         let clause = c.clause();
 
         // The overdue-actions marker of each row: one correlated count in the same statement
-        // (index plan_actions_referral_idx), never a query per row.
+        // (index plan_actions_referral_idx), never a query per row, and only for a row whose
+        // earliest open action (`plan_due_on`, kept with every action's write) is overdue.
         let mut values = c.values.clone();
         let marker = match filter.today {
             Some(today) => {
                 values.push(today.format("%Y-%m-%d").to_string());
+                let p = values.len();
                 format!(
-                    "(SELECT COUNT(*) FROM plan_actions pa WHERE pa.referral_id = referrals.id \
-                     AND pa.done = 0 AND pa.due_on < ${})",
-                    values.len()
+                    "CASE WHEN referrals.plan_due_on < ${p} THEN \
+                     (SELECT COUNT(*) FROM plan_actions pa WHERE pa.referral_id = referrals.id \
+                     AND pa.done = 0 AND pa.due_on < ${p}) ELSE 0 END"
                 )
             }
             None => "CAST(0 AS BIGINT)".to_owned(),
@@ -425,7 +432,9 @@ impl Storage {
         let sealed = if filter.open_person {
             ", id, person, CASE WHEN person IS NULL THEN answers END AS answers, \
              (SELECT key_id FROM case_keys WHERE referral_id = referrals.id) AS case_key_id, \
-             (SELECT wrapped FROM case_keys WHERE referral_id = referrals.id) AS case_wrapped"
+             (SELECT wrapped FROM case_keys WHERE referral_id = referrals.id) AS case_wrapped, \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM known_elsewhere k \
+                 WHERE k.referral_id = referrals.id) THEN 1 ELSE 0 END AS BIGINT) AS matched_elsewhere"
         } else {
             ""
         };
@@ -468,10 +477,13 @@ impl Storage {
                 Some(Opened::Answers(a)) => (None, Some(a)),
                 None => (None, None),
             };
+            let matched_elsewhere =
+                filter.open_person && row.try_get::<i64, _>("matched_elsewhere")? != 0;
             items.push(QueueItem {
                 person,
                 answers,
                 answers_unreadable,
+                matched_elsewhere,
                 reference: row.try_get("reference")?,
                 service: row.try_get("service")?,
                 stage: row.try_get("stage")?,

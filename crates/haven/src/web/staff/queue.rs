@@ -278,10 +278,12 @@ pub async fn show(
     bands.sort();
     bands.dedup();
     let today = calendar::london_date(now);
-    // The "known elsewhere" alert of the page's rows (one query; only where the role has
+    // The "known elsewhere" alert of the page's rows (one query, for the rows whose young
+    // person matched someone elsewhere, none when no row did; only where the role has
     // `see_known_elsewhere` for the row's service and team).
     let keys: Vec<(&str, &str, &str)> = rows
         .iter()
+        .filter(|r| r.matched_elsewhere)
         .map(|r| (r.reference.as_str(), r.service.as_str(), r.team.as_str()))
         .collect();
     let alerted = crate::cases::people::alerted(&state.cases(), &staff, &keys).await?;
