@@ -390,10 +390,11 @@ fn pool_options(
             // once the retention job destroys a case, no older copy of its row (an index
             // entry's reference, an earlier version of an updated row) stays in the file.
             conn.execute("PRAGMA secure_delete = ON").await?;
-            // Each connection keeps up to 16 MiB of pages (SQLite's default is 2 MB): the
-            // queue's and the person index's upper index levels and the recent rows stay in
-            // the connection instead of being read again from the OS for every request (a
-            // tenth of a staff page's time on a large store went to those reads).
+            // Each connection keeps up to 16 MiB of pages (SQLite's default is 2 MB) for
+            // as long as no other connection commits: in WAL mode a commit elsewhere (every
+            // audited read writes one) empties a reader's cache at its next statement, so
+            // under load most reads come from the OS again. Memory-mapping the file instead
+            // (`mmap_size`) was measured slower: each such commit unmaps and remaps it.
             conn.execute("PRAGMA cache_size = -16384").await?;
             if page_limit > 0 {
                 let pragma = format!("PRAGMA max_page_count = {page_limit}");
