@@ -350,6 +350,8 @@ async fn terminal_states_come_from_the_definitions_at_start_up() {
                 .await
                 .unwrap();
             assert!(listed("").await);
+            // …and counted in the open queue's total (all counts minus the terminal ones).
+            assert_eq!(total("").await, 1);
             assert_counts_exact(app).await;
         })
         .await;
