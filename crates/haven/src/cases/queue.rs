@@ -21,14 +21,27 @@ pub async fn read(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<QueuePage, StorageError> {
     let found = storage.queue(filter).await?;
+    record_shown(storage, staff, filters, &found, now).await?;
+    Ok(found)
+}
+
+/// The audit entry of one page of the queue shown to `staff` (see [`read`]). The staff page
+/// reads the queue, then builds its HTML while this entry's commit is on its way to the disk,
+/// and shows the page only once it is recorded: a view that cannot be audited is not shown.
+pub async fn record_shown(
+    storage: &Storage,
+    staff: &Staff,
+    filters: &str,
+    found: &QueuePage,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), StorageError> {
     let shown: Vec<&str> = found.items.iter().map(|r| r.reference.as_str()).collect();
     let entry = AuditEntry {
         record_id: None,
         reason: Some(format!("{filters} shown={}", shown.join(","))),
         ..AuditEntry::new(now, staff.actor(), "queue.searched", "queue", "")
     };
-    storage.append_audit(&entry).await?;
-    Ok(found)
+    storage.append_audit(&entry).await
 }
 
 /// Whether a queue lists open cases only: the default queue does (`include_closed` off),

@@ -256,9 +256,47 @@ pub async fn show(
         sorting.key,
         sorting.direction,
     );
-    let found = crate::cases::queue::read(&state.storage, &staff, &filter, &filters, now).await?;
+    let found = state.storage.queue(&filter).await?;
+    // The view's audit entry is committed while the page is built; the page is shown only
+    // once the entry is recorded (a view that cannot be audited is an error page).
+    let recording =
+        crate::cases::queue::record_shown(&state.storage, &staff, &filters, &found, now);
+    let building = build(
+        &state,
+        &session,
+        &query,
+        &filter,
+        &sorting,
+        sortable,
+        page_number,
+        &found,
+        &names,
+        &workers,
+        now,
+    );
+    let (recorded, built) = tokio::join!(recording, building);
+    recorded?;
+    built
+}
+
+/// The queue page's HTML for the rows `found`.
+#[allow(clippy::too_many_arguments)]
+async fn build(
+    state: &AppState,
+    session: &super::session::CurrentSession,
+    query: &QueueQuery,
+    filter: &QueueFilter,
+    sorting: &Sorting,
+    sortable: bool,
+    page_number: u32,
+    found: &crate::storage::queue::QueuePage,
+    names: &std::collections::HashMap<&str, &str>,
+    workers: &[(String, String)],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Response, StaffError> {
+    let staff = session.staff();
     let more = i64::from(page_number) * i64::from(PAGE_SIZE) < found.total;
-    let rows = found.items;
+    let rows = &found.items;
     let services: Vec<_> = state
         .registry
         .definitions()
@@ -376,15 +414,15 @@ pub async fn show(
             "signed_in": true,
             "email": staff.email,
             "may_manage": state.staff.policy.decide(&staff, Action::ManageUsers, None).allowed(),
-            "may_inbox": super::render::may_inbox(&state, &staff),
-            "may_sharing": super::render::may_sharing(&state, &staff),
-            "may_dashboard": super::render::may_dashboard(&state, &staff),
+            "may_inbox": super::render::may_inbox(state, &staff),
+            "may_sharing": super::render::may_sharing(state, &staff),
+            "may_dashboard": super::render::may_dashboard(state, &staff),
             "rows": items,
             "headings": headings,
-            "order_words": order_words(&sorting),
+            "order_words": order_words(sorting),
             "sort": (sorting.key != "priority" || sorting.direction != "descending")
                 .then(|| json!({"sort": sorting.key, "order": sorting.direction})),
-            "filters": query_json(&query),
+            "filters": query_json(query),
             "services": services.iter().map(|d| json!({"id": d.id, "name": d.name})).collect::<Vec<_>>(),
             "statuses": statuses.iter().map(|(k, l)| json!({"key": k, "label": l})).collect::<Vec<_>>(),
             "bands": bands.iter().map(|b| json!({"key": b, "label": band_words(b)})).collect::<Vec<_>>(),
