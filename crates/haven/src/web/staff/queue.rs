@@ -261,71 +261,38 @@ pub async fn show(
     // once the entry is recorded (a view that cannot be audited is an error page).
     let recording =
         crate::cases::queue::record_shown(&state.storage, &staff, &filters, &found, now);
-    let building = build(
-        &state,
-        &session,
-        &query,
-        &filter,
-        &sorting,
-        sortable,
-        page_number,
-        &found,
-        &names,
-        &workers,
-        now,
-    );
-    let (recorded, built) = tokio::join!(recording, building);
-    recorded?;
-    built
-}
-
-/// The queue page's HTML for the rows `found`.
-#[allow(clippy::too_many_arguments)]
-async fn build(
-    state: &AppState,
-    session: &super::session::CurrentSession,
-    query: &QueueQuery,
-    filter: &QueueFilter,
-    sorting: &Sorting,
-    sortable: bool,
-    page_number: u32,
-    found: &crate::storage::queue::QueuePage,
-    names: &std::collections::HashMap<&str, &str>,
-    workers: &[(String, String)],
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<Response, StaffError> {
-    let staff = session.staff();
-    let more = i64::from(page_number) * i64::from(PAGE_SIZE) < found.total;
-    let rows = &found.items;
-    let services: Vec<_> = state
-        .registry
-        .definitions()
-        .filter(|d| state.staff.policy.on_team(&staff, &d.team))
-        .collect();
-    let mut statuses: Vec<(String, String)> = services
-        .iter()
-        .flat_map(|d| d.workflow.iter().flat_map(|w| w.states.iter()))
-        .map(|s| (s.key.clone(), s.label.clone()))
-        .collect();
-    statuses.sort();
-    statuses.dedup_by(|a, b| a.0 == b.0);
-    let mut bands: Vec<String> = services
-        .iter()
-        .flat_map(|d| d.screening.iter().flat_map(|s| s.bands.iter().cloned()))
-        .collect();
-    bands.sort();
-    bands.dedup();
-    let today = calendar::london_date(now);
-    // The "known elsewhere" alert of the page's rows (one query, for the rows whose young
-    // person matched someone elsewhere, none when no row did; only where the role has
-    // `see_known_elsewhere` for the row's service and team).
-    let keys: Vec<(&str, &str, &str)> = rows
-        .iter()
-        .filter(|r| r.matched_elsewhere)
-        .map(|r| (r.reference.as_str(), r.service.as_str(), r.team.as_str()))
-        .collect();
-    let alerted = crate::cases::people::alerted(&state.cases(), &staff, &keys).await?;
-    let items: Vec<_> = rows
+    let building = async {
+        let more = i64::from(page_number) * i64::from(PAGE_SIZE) < found.total;
+        let rows = &found.items;
+        let services: Vec<_> = state
+            .registry
+            .definitions()
+            .filter(|d| state.staff.policy.on_team(&staff, &d.team))
+            .collect();
+        let mut statuses: Vec<(String, String)> = services
+            .iter()
+            .flat_map(|d| d.workflow.iter().flat_map(|w| w.states.iter()))
+            .map(|s| (s.key.clone(), s.label.clone()))
+            .collect();
+        statuses.sort();
+        statuses.dedup_by(|a, b| a.0 == b.0);
+        let mut bands: Vec<String> = services
+            .iter()
+            .flat_map(|d| d.screening.iter().flat_map(|s| s.bands.iter().cloned()))
+            .collect();
+        bands.sort();
+        bands.dedup();
+        let today = calendar::london_date(now);
+        // The "known elsewhere" alert of the page's rows (one query, for the rows whose young
+        // person matched someone elsewhere, none when no row did; only where the role has
+        // `see_known_elsewhere` for the row's service and team).
+        let keys: Vec<(&str, &str, &str)> = rows
+            .iter()
+            .filter(|r| r.matched_elsewhere)
+            .map(|r| (r.reference.as_str(), r.service.as_str(), r.team.as_str()))
+            .collect();
+        let alerted = crate::cases::people::alerted(&state.cases(), &staff, &keys).await?;
+        let items: Vec<_> = rows
         .iter()
         .map(|r| {
             let def = state.registry.get(&r.service);
@@ -365,23 +332,23 @@ async fn build(
             })
         })
         .collect();
-    // The filters, encoded (an email address may hold `+` or `&`), kept in every link.
-    let filters = serde_urlencoded::to_string([
-        ("service", query.service.as_str()),
-        ("status", query.status.as_str()),
-        ("band", query.band.as_str()),
-        ("urgent", query.urgent.as_str()),
-        ("overdue", query.overdue.as_str()),
-        ("assignee", query.assignee.as_str()),
-        ("plan_overdue", query.plan_overdue.as_str()),
-        ("new_information", query.new_information.as_str()),
-        ("reference", filter.reference.as_deref().unwrap_or_default()),
-    ])
-    .unwrap_or_default();
-    let base = format!("{filters}&sort={}&order={}", sorting.key, sorting.direction);
-    // Each sortable heading: the active one with its `aria-sort` and a link the other way
-    // round; the others with a link in their usual order (back to the first page).
-    let headings: serde_json::Map<String, serde_json::Value> = SORTS
+        // The filters, encoded (an email address may hold `+` or `&`), kept in every link.
+        let filters = serde_urlencoded::to_string([
+            ("service", query.service.as_str()),
+            ("status", query.status.as_str()),
+            ("band", query.band.as_str()),
+            ("urgent", query.urgent.as_str()),
+            ("overdue", query.overdue.as_str()),
+            ("assignee", query.assignee.as_str()),
+            ("plan_overdue", query.plan_overdue.as_str()),
+            ("new_information", query.new_information.as_str()),
+            ("reference", filter.reference.as_deref().unwrap_or_default()),
+        ])
+        .unwrap_or_default();
+        let base = format!("{filters}&sort={}&order={}", sorting.key, sorting.direction);
+        // Each sortable heading: the active one with its `aria-sort` and a link the other way
+        // round; the others with a link in their usual order (back to the first page).
+        let headings: serde_json::Map<String, serde_json::Value> = SORTS
         .iter()
         .map(|(key, _, text, usual)| {
             let active = *key == sorting.key;
@@ -404,33 +371,37 @@ async fn build(
             )
         })
         .collect();
-    Ok(page(
-        StatusCode::OK,
-        "queue.html",
-        json!({
-            "title": "Cases",
-            "signin_notice": session.record.signin_notice.as_ref().map(super::attempts::notice_text),
-            "csrf": session.csrf,
-            "signed_in": true,
-            "email": staff.email,
-            "may_manage": state.staff.policy.decide(&staff, Action::ManageUsers, None).allowed(),
-            "may_inbox": super::render::may_inbox(state, &staff),
-            "may_sharing": super::render::may_sharing(state, &staff),
-            "may_dashboard": super::render::may_dashboard(state, &staff),
-            "rows": items,
-            "headings": headings,
-            "order_words": order_words(sorting),
-            "sort": (sorting.key != "priority" || sorting.direction != "descending")
-                .then(|| json!({"sort": sorting.key, "order": sorting.direction})),
-            "filters": query_json(query),
-            "services": services.iter().map(|d| json!({"id": d.id, "name": d.name})).collect::<Vec<_>>(),
-            "statuses": statuses.iter().map(|(k, l)| json!({"key": k, "label": l})).collect::<Vec<_>>(),
-            "bands": bands.iter().map(|b| json!({"key": b, "label": band_words(b)})).collect::<Vec<_>>(),
-            "workers": workers.iter().map(|(email, name)| json!({"email": email, "name": name})).collect::<Vec<_>>(),
-            "previous": (page_number > 1).then(|| format!("/staff/queue?{base}&page={}", page_number - 1)),
-            "next": more.then(|| format!("/staff/queue?{base}&page={}", page_number + 1)),
-        }),
-    ))
+        Ok::<Response, StaffError>(page(
+            StatusCode::OK,
+            "queue.html",
+            json!({
+                "title": "Cases",
+                "signin_notice": session.record.signin_notice.as_ref().map(super::attempts::notice_text),
+                "csrf": session.csrf,
+                "signed_in": true,
+                "email": staff.email,
+                "may_manage": state.staff.policy.decide(&staff, Action::ManageUsers, None).allowed(),
+                "may_inbox": super::render::may_inbox(&state, &staff),
+                "may_sharing": super::render::may_sharing(&state, &staff),
+                "may_dashboard": super::render::may_dashboard(&state, &staff),
+                "rows": items,
+                "headings": headings,
+                "order_words": order_words(&sorting),
+                "sort": (sorting.key != "priority" || sorting.direction != "descending")
+                    .then(|| json!({"sort": sorting.key, "order": sorting.direction})),
+                "filters": query_json(&query),
+                "services": services.iter().map(|d| json!({"id": d.id, "name": d.name})).collect::<Vec<_>>(),
+                "statuses": statuses.iter().map(|(k, l)| json!({"key": k, "label": l})).collect::<Vec<_>>(),
+                "bands": bands.iter().map(|b| json!({"key": b, "label": band_words(b)})).collect::<Vec<_>>(),
+                "workers": workers.iter().map(|(email, name)| json!({"email": email, "name": name})).collect::<Vec<_>>(),
+                "previous": (page_number > 1).then(|| format!("/staff/queue?{base}&page={}", page_number - 1)),
+                "next": more.then(|| format!("/staff/queue?{base}&page={}", page_number + 1)),
+            }),
+        ))
+    };
+    let (recorded, built) = tokio::join!(recording, building);
+    recorded?;
+    built
 }
 
 fn query_json(q: &QueueQuery) -> serde_json::Value {
