@@ -268,6 +268,7 @@ impl Storage {
         )
         .await?;
         tx.commit().await?;
+        self.staff_changed();
         Ok(StaffUser {
             id: new.id.clone(),
             email,
@@ -381,6 +382,7 @@ impl Storage {
         let entry = AuditEntry::new(now, actor, "user.details_changed", "staff_user", user_id);
         append_in(&mut tx, &self.audit, &entry).await?;
         tx.commit().await?;
+        self.staff_changed();
         Ok(true)
     }
 

@@ -29,6 +29,7 @@ pub mod config;
 pub mod drafts;
 pub mod email_intake;
 pub mod fault;
+mod fresh;
 mod group_commit;
 mod health;
 pub mod invites;
@@ -171,6 +172,8 @@ pub struct Storage {
     match_params: Arc<people::ParamsCache>,
     /// Person-index tokens known to be over-common ([`people::CommonTokens`]).
     common_tokens: Arc<people::CommonTokens>,
+    /// The staff accounts as the queue page names them ([`Storage::staff_directory`]).
+    staff_directory: Arc<fresh::Fresh<Arc<Vec<users::StaffUser>>>>,
     /// The service's one clock: every timestamp storage writes comes from it, and the web
     /// layer reads the same one (clones share the offset tests move forward).
     clock: clock::Clock,
@@ -224,6 +227,7 @@ impl Storage {
             people_key: people::PersonIndexKey::derive(secret),
             match_params: Arc::default(),
             common_tokens: Arc::default(),
+            staff_directory: Arc::default(),
             clock: clock::Clock::default(),
         })
     }

@@ -42,8 +42,7 @@ const SHORTLIST: i64 = 100;
 const PARAMS_FRESH_FOR: Duration = Duration::from_secs(60);
 
 /// The fitted weights as last read, and when (see [`Storage::match_params`]).
-#[derive(Debug, Default)]
-pub struct ParamsCache(Mutex<Option<(Instant, Params)>>);
+pub type ParamsCache = crate::fresh::Fresh<Params>;
 
 /// What probing found of each token: held by more than [`COMMON_TOKEN`] referrals or not,
 /// remembered so that later queries need not read up to two thousand index entries again
@@ -606,20 +605,15 @@ impl Storage {
     /// (or `fit`), else `Params::default()`. Read from the database at most once a minute
     /// per server (one small row); a refit through this handle is used at once.
     pub async fn match_params(&self) -> Result<Params, StorageError> {
-        if let Ok(cache) = self.match_params.0.lock()
-            && let Some((read_at, params)) = cache.as_ref()
-            && read_at.elapsed() < PARAMS_FRESH_FOR
-        {
-            return Ok(params.clone());
+        if let Some(params) = self.match_params.get(PARAMS_FRESH_FOR) {
+            return Ok(params);
         }
         let params = self
             .stored_match_params()
             .await?
             .map(|s| s.params)
             .unwrap_or_default();
-        if let Ok(mut cache) = self.match_params.0.lock() {
-            *cache = Some((Instant::now(), params.clone()));
-        }
+        self.match_params.set(params.clone());
         Ok(params)
     }
 
@@ -690,9 +684,7 @@ impl Storage {
         );
         append_in(&mut tx, &self.audit, &entry).await?;
         tx.commit().await?;
-        if let Ok(mut cache) = self.match_params.0.lock() {
-            *cache = Some((Instant::now(), params.clone()));
-        }
+        self.match_params.set(params.clone());
         Ok(())
     }
 

@@ -163,6 +163,7 @@ impl Storage {
         entry.reason = Some(code);
         append_in(&mut tx, &self.audit, &entry).await?;
         tx.commit().await?;
+        self.staff_changed();
         Ok(true)
     }
 

@@ -382,6 +382,144 @@ impl RuleTable {
     }
 }
 
+/// How many referrals match `filter` in all, as one scalar expression and its values
+/// (numbered from `$1`); `None` when nothing can match. From the maintained counts
+/// (`referral_counts`) for filters on stored facts, or by counting the (small) index range
+/// of a date-dependent filter or a reference.
+fn total_expression(filter: &QueueFilter) -> Option<(String, Vec<String>)> {
+    if filter.time_dependent() || filter.reference.is_some() || filter.references.is_some() {
+        let c = conditions_for(filter, Target::Referrals, true)?;
+        return Some((
+            format!("(SELECT COUNT(*) FROM referrals{})", c.clause()),
+            c.values,
+        ));
+    }
+    let mut counts = conditions(filter, Target::Counts)?;
+    let all = counts.clause();
+    // Open = all − those in a terminal state (as `service_states` records them), so a status
+    // no definition knows counts as open, as the list's `queue_open` does. The terminal
+    // ranges are read by the key (team, service, status): a test of each of the team's rows
+    // against `service_states` cost 0.7 ms of every page at a million referrals.
+    let terminal = if filter.open_only {
+        counts.push(
+            "(service, status) IN (SELECT service, status FROM service_states WHERE terminal = 1)"
+                .to_owned(),
+        );
+        format!(
+            " - (SELECT COALESCE(SUM(n), 0) FROM referral_counts{})",
+            counts.clause()
+        )
+    } else {
+        String::new()
+    };
+    Some((
+        format!("CAST((SELECT COALESCE(SUM(n), 0) FROM referral_counts{all}){terminal} AS BIGINT)"),
+        counts.values,
+    ))
+}
+
+/// `sql` with each placeholder `$n` renumbered `$(n + by)`, to follow another statement's
+/// values. (Only Haven's own generated SQL passes through here: values are always bound, so
+/// no `$` appears in a literal.)
+fn shift_placeholders(sql: &str, by: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.char_indices().peekable();
+    while let Some((_, ch)) = chars.next() {
+        out.push(ch);
+        if ch != '$' {
+            continue;
+        }
+        let mut digits = String::new();
+        while let Some((_, d)) = chars.peek().copied().filter(|(_, d)| d.is_ascii_digit()) {
+            digits.push(d);
+            chars.next();
+        }
+        match digits.parse::<usize>() {
+            Ok(n) => out.push_str(&(n + by).to_string()),
+            Err(_) => out.push_str(&digits),
+        }
+    }
+    out
+}
+
+/// The columns of a queue row, in [`ListedRow`]'s order (the sealed ones follow).
+const LISTED_COLUMNS: &str = "reference, service, stage, status, team, urgent, suggested_band, \
+     confirmed_band, received_at, due_by, sla_met_at, assignee, plan_overdue, new_information_at";
+
+/// One row of a queue page as the list's statement gives it: an array, in the order of
+/// [`LISTED_COLUMNS`] then the sealed columns (hex) when the young person is opened.
+#[derive(Debug, serde::Deserialize)]
+struct ListedRow {
+    reference: String,
+    service: String,
+    stage: String,
+    status: String,
+    team: String,
+    urgent: i64,
+    suggested_band: Option<String>,
+    confirmed_band: Option<String>,
+    received_at: String,
+    due_by: Option<String>,
+    sla_met_at: Option<String>,
+    assignee: Option<String>,
+    plan_overdue: i64,
+    new_information_at: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    person: Option<String>,
+    #[serde(default)]
+    answers: Option<String>,
+    #[serde(default)]
+    case_key_id: Option<String>,
+    #[serde(default)]
+    case_wrapped: Option<String>,
+    #[serde(default)]
+    matched_elsewhere: i64,
+}
+
+/// A sealed column as the list's statement gives it, in hex; `None` for NULL (SQLite's
+/// `hex(NULL)` is the empty text).
+fn unhex(column: &'static str, text: &Option<String>) -> Result<Option<Vec<u8>>, StorageError> {
+    match text.as_deref() {
+        None | Some("") => Ok(None),
+        Some(text) => hex::decode(text)
+            .map(Some)
+            .map_err(|e| StorageError::Corrupt {
+                column,
+                reason: e.to_string(),
+            }),
+    }
+}
+
+/// The engine's names for building JSON in a statement (the SQL standard's differ from both).
+struct JsonFunctions {
+    group_array: &'static str,
+    array: &'static str,
+    hex_template: &'static str,
+}
+
+impl JsonFunctions {
+    fn of(kind: crate::config::DatabaseKind) -> Self {
+        match kind {
+            crate::config::DatabaseKind::Postgres => Self {
+                group_array: "json_agg",
+                array: "json_build_array",
+                hex_template: "encode(COLUMN, 'hex')",
+            },
+            crate::config::DatabaseKind::Sqlite => Self {
+                group_array: "json_group_array",
+                array: "json_array",
+                hex_template: "hex(COLUMN)",
+            },
+        }
+    }
+
+    fn hex(&self, column: &str) -> String {
+        self.hex_template.replace("COLUMN", column)
+    }
+}
+
 impl Storage {
     /// One page of the queue, in `filter.order`: by default urgent first, then cases with
     /// unread information from the referrer, then by band (most severe first, as the case's
@@ -398,7 +536,6 @@ impl Storage {
                 total: 0,
             });
         };
-        let total = self.queue_total(filter).await?;
         let clause = c.clause();
 
         // The overdue-actions marker of each row: one correlated count in the same statement
@@ -429,27 +566,66 @@ impl Storage {
         } else {
             ""
         };
+        // The total rides in the same statement (one scalar subquery, evaluated once).
+        let total_column = match total_expression(filter) {
+            Some((total, total_values)) => {
+                let total = shift_placeholders(&total, values.len());
+                values.extend(total_values);
+                total
+            }
+            None => "CAST(0 AS BIGINT)".to_owned(),
+        };
+        // The page's rows come back as ONE value, a JSON array of rows in the queue's order:
+        // on SQLite every row of a result is a separate hand-off between the driver's thread
+        // and the request's task (about four system calls and two thread switches each), which
+        // cost more than reading the fifty rows themselves. The inner query keeps its plan
+        // (an index read in order, stopped by the LIMIT); the order is restated in the
+        // aggregate so that it is guaranteed, not incidental.
+        let json = JsonFunctions::of(self.kind);
+        let order = filter.order.sql();
+        let hex = |column: &str| json.hex(column);
+        let elements = if filter.open_person {
+            format!(
+                "{LISTED_COLUMNS}, id, {}, {}, case_key_id, {}, matched_elsewhere",
+                hex("person"),
+                hex("answers"),
+                hex("case_wrapped")
+            )
+        } else {
+            LISTED_COLUMNS.to_owned()
+        };
         let list_sql = format!(
-            "SELECT reference, service, stage, status, team, urgent, suggested_band, \
-             confirmed_band, received_at, due_by, sla_met_at, assignee, {marker} AS plan_overdue, \
-             new_information_at{sealed} \
-             FROM referrals{clause} \
-             ORDER BY {} \
-             LIMIT {} OFFSET {}",
-            filter.order.sql(),
+            "SELECT {total_column} AS queue_total, \
+             (SELECT CAST({group}({array}({elements}) ORDER BY {order}) AS TEXT) FROM \
+               (SELECT reference, service, stage, status, team, urgent, suggested_band, \
+                confirmed_band, received_at, due_by, sla_met_at, assignee, \
+                {marker} AS plan_overdue, new_information_at, queue_news, band_rank, \
+                queue_due{sealed} \
+                FROM referrals{clause} \
+                ORDER BY {order} \
+                LIMIT {} OFFSET {}) listed) AS listed",
             filter.limit,
-            filter.offset
+            filter.offset,
+            group = json.group_array,
+            array = json.array,
         );
         let mut list = query(AssertSqlSafe(list_sql));
         for value in values {
             list = list.bind(value);
         }
-        let rows = list.fetch_all(&self.pool).await?;
+        let row = list.fetch_one(&self.pool).await?;
+        let total: i64 = row.try_get("queue_total")?;
+        let listed: Option<String> = row.try_get("listed")?;
+        let rows: Vec<ListedRow> = match listed.as_deref() {
+            Some(text) => serde_json::from_str(text).map_err(|e| StorageError::Corrupt {
+                column: "queue page",
+                reason: e.to_string(),
+            })?,
+            // PostgreSQL's aggregate of no rows is NULL (SQLite's is `[]`).
+            None => Vec::new(),
+        };
         let mut items = Vec::with_capacity(rows.len());
         for row in rows {
-            let received: String = row.try_get("received_at")?;
-            let due: Option<String> = row.try_get("due_by")?;
-            let met: Option<String> = row.try_get("sla_met_at")?;
             // A case whose summary cannot be opened (its key destroyed on erasure, a damaged
             // value) is listed without it: one such row never takes the queue down.
             let (opened, answers_unreadable) = if filter.open_person {
@@ -468,29 +644,25 @@ impl Storage {
                 Some(Opened::Answers(a)) => (None, Some(a)),
                 None => (None, None),
             };
-            let matched_elsewhere =
-                filter.open_person && row.try_get::<i64, _>("matched_elsewhere")? != 0;
             items.push(QueueItem {
                 person,
                 answers,
                 answers_unreadable,
-                matched_elsewhere,
-                reference: row.try_get("reference")?,
-                service: row.try_get("service")?,
-                stage: row.try_get("stage")?,
-                status: row.try_get("status")?,
-                team: row.try_get("team")?,
-                urgent: row.try_get::<i64, _>("urgent")? != 0,
-                suggested_band: row.try_get("suggested_band")?,
-                confirmed_band: row.try_get("confirmed_band")?,
-                received_at: parse_timestamp("received_at", &received)?,
-                due_by: due.as_deref().map(parse_date).transpose()?,
-                sla_met: met.is_some(),
-                assignee: row.try_get("assignee")?,
-                plan_overdue: row.try_get("plan_overdue")?,
-                new_information: row
-                    .try_get::<Option<String>, _>("new_information_at")?
-                    .is_some(),
+                matched_elsewhere: filter.open_person && row.matched_elsewhere != 0,
+                received_at: parse_timestamp("received_at", &row.received_at)?,
+                due_by: row.due_by.as_deref().map(parse_date).transpose()?,
+                sla_met: row.sla_met_at.is_some(),
+                urgent: row.urgent != 0,
+                new_information: row.new_information_at.is_some(),
+                reference: row.reference,
+                service: row.service,
+                stage: row.stage,
+                status: row.status,
+                team: row.team,
+                suggested_band: row.suggested_band,
+                confirmed_band: row.confirmed_band,
+                assignee: row.assignee,
+                plan_overdue: row.plan_overdue,
             });
         }
         Ok(QueuePage { items, total })
@@ -498,79 +670,23 @@ impl Storage {
 
     /// The opened summary of a queue row read with [`QueueFilter::open_person`], or its
     /// answers when it has none yet.
-    fn queue_row_person(&self, row: &sqlx::any::AnyRow) -> Result<Opened, StorageError> {
-        let id: String = row.try_get("id")?;
-        let case = match (
-            row.try_get::<Option<String>, _>("case_key_id")?,
-            row.try_get::<Option<Vec<u8>>, _>("case_wrapped")?,
-        ) {
-            (Some(key_id), Some(wrapped)) => Some(self.unwrap_case_key(&id, &key_id, &wrapped)?),
+    fn queue_row_person(&self, row: &ListedRow) -> Result<Opened, StorageError> {
+        let id = row.id.as_deref().unwrap_or_default();
+        let case = match (&row.case_key_id, unhex("case_wrapped", &row.case_wrapped)?) {
+            (Some(key_id), Some(wrapped)) => Some(self.unwrap_case_key(id, key_id, &wrapped)?),
             _ => None,
         };
-        if let Some(person) = row.try_get::<Option<Vec<u8>>, _>("person")? {
+        if let Some(person) = unhex("person", &row.person)? {
             return self
-                .open_json_in_case(case.as_ref(), "referrals", "person", &id, &person)
+                .open_json_in_case(case.as_ref(), "referrals", "person", id, &person)
                 .map(Opened::Person);
         }
-        self.open_json_in_case(
-            case.as_ref(),
-            "referrals",
-            "answers",
-            &id,
-            &row.try_get::<Vec<u8>, _>("answers")?,
-        )
-        .map(Opened::Answers)
-    }
-
-    /// How many referrals match `filter` in all.
-    async fn queue_total(&self, filter: &QueueFilter) -> Result<i64, StorageError> {
-        let (sql, values) = if filter.time_dependent()
-            || filter.reference.is_some()
-            || filter.references.is_some()
-        {
-            let Some(c) = conditions_for(filter, Target::Referrals, true) else {
-                return Ok(0);
-            };
-            (
-                format!("SELECT COUNT(*) AS n FROM referrals{}", c.clause()),
-                c.values,
-            )
-        } else {
-            let Some(mut counts) = conditions(filter, Target::Counts) else {
-                return Ok(0);
-            };
-            let all = counts.clause();
-            // Open = all − those in a terminal state (as `service_states` records them),
-            // so a status no definition knows counts as open, as the list's `queue_open`
-            // does. The terminal ranges are read by the key (team, service, status): a
-            // test of each of the team's rows against `service_states` cost 0.7 ms of
-            // every page at a million referrals.
-            let terminal = if filter.open_only {
-                counts.push(
-                    "(service, status) IN \
-                         (SELECT service, status FROM service_states WHERE terminal = 1)"
-                        .to_owned(),
-                );
-                format!(
-                    " - (SELECT COALESCE(SUM(n), 0) FROM referral_counts{})",
-                    counts.clause()
-                )
-            } else {
-                String::new()
-            };
-            (
-                format!(
-                    "SELECT CAST((SELECT COALESCE(SUM(n), 0) FROM referral_counts{all}){terminal} \
-                         AS BIGINT) AS n"
-                ),
-                counts.values,
-            )
-        };
-        let mut count = query(AssertSqlSafe(sql));
-        for value in values {
-            count = count.bind(value);
-        }
-        Ok(count.fetch_one(&self.pool).await?.try_get("n")?)
+        let answers = unhex("answers", &row.answers)?.ok_or(StorageError::Corrupt {
+            column: "answers",
+            reason: "a referral with neither a summary nor answers".to_owned(),
+        })?;
+        self.open_json_in_case(case.as_ref(), "referrals", "answers", id, &answers)
+            .map(Opened::Answers)
     }
 
     /// Records each service's bands, most severe first, from the loaded definitions (each
@@ -715,5 +831,20 @@ impl Storage {
             .execute(&mut *conn)
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shift_placeholders;
+
+    #[test]
+    fn placeholders_follow_the_statement_they_join() {
+        assert_eq!(
+            shift_placeholders("team = $1 AND status IN ($2, $10) AND x = $3", 4),
+            "team = $5 AND status IN ($6, $14) AND x = $7"
+        );
+        assert_eq!(shift_placeholders("no values", 3), "no values");
+        assert_eq!(shift_placeholders("a lone $ sign", 3), "a lone $ sign");
     }
 }

@@ -9,6 +9,8 @@ use tracing::instrument;
 
 use super::audit::{AuditEntry, append_in};
 use super::permissions::AccessChange;
+use std::sync::Arc;
+
 use super::users::{StaffUser, normalise_email, user_from_row};
 use super::{Storage, StorageError, parse_timestamp, timestamp};
 use crate::crypto;
@@ -390,4 +392,25 @@ impl Storage {
         .await?;
         rows.iter().map(user_from_row).collect()
     }
+
+    /// [`Storage::all_staff`] for naming people on a busy page (the queue: its workers filter
+    /// and each row's allocated worker), read at most [`STAFF_DIRECTORY_FRESH_FOR`] ago. A
+    /// change made through this process is seen at once; one made by another server or a CLI
+    /// command within that time. Never for deciding what someone may do.
+    pub async fn staff_directory(&self) -> Result<Arc<Vec<StaffUser>>, StorageError> {
+        if let Some(staff) = self.staff_directory.get(STAFF_DIRECTORY_FRESH_FOR) {
+            return Ok(staff);
+        }
+        let staff = Arc::new(self.all_staff().await?);
+        self.staff_directory.set(staff.clone());
+        Ok(staff)
+    }
+
+    /// Forgets the remembered [`Storage::staff_directory`]: an account was added or changed.
+    pub(crate) fn staff_changed(&self) {
+        self.staff_directory.forget();
+    }
 }
+
+/// How out of date [`Storage::staff_directory`] may be for changes made elsewhere.
+const STAFF_DIRECTORY_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(10);

@@ -110,6 +110,7 @@ impl Storage {
         let entry = AuditEntry::new(now, new.actor, "user.created", "staff_user", &new.id);
         append_in(&mut tx, &self.audit, &entry).await?;
         tx.commit().await?;
+        self.staff_changed();
         Ok(StaffUser {
             id: new.id.clone(),
             email,

@@ -199,7 +199,7 @@ pub async fn show(
         }
     };
     // Workers of the teams this person sees, to filter by (allocation stores emails).
-    let everyone = state.storage.all_staff().await?;
+    let everyone = state.storage.staff_directory().await?;
     let workers: Vec<(String, String)> = everyone
         .iter()
         .filter(|u| {
