@@ -207,6 +207,13 @@ async fn the_queue_shows_a_team_its_own_work_urgent_first_and_filters() {
                 .json();
             assert_eq!(references(&paged), vec![calm.clone()]);
             assert_eq!(paged["total"], 2);
+            // A page past the last one lists nothing but still says how many there are.
+            let past = app
+                .get_with_token("/api/v1/referrals?per_page=1&page=5", &cc)
+                .await
+                .json();
+            assert!(references(&past).is_empty());
+            assert_eq!(past["total"], 2);
 
             let bad = app
                 .get_with_token("/api/v1/referrals?urgent=maybe", &cc)
