@@ -2,6 +2,8 @@
 //! being enrolled) and last accepted step, recovery codes (keyed hashes), and server-side
 //! sessions (`staff_sessions`, keyed by a hash of the session id).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{Row, query};
@@ -9,8 +11,6 @@ use tracing::instrument;
 
 use super::audit::{AuditEntry, append_in};
 use super::permissions::AccessChange;
-use std::sync::Arc;
-
 use super::users::{StaffUser, normalise_email, user_from_row};
 use super::{Storage, StorageError, parse_timestamp, timestamp};
 use crate::crypto;
