@@ -193,9 +193,16 @@ enum Target {
 
 /// The referrals with a plan action not done and due before `today_placeholder`: the
 /// earliest open action's due date is kept on the row (`plan_due_on`), so the test is made
-/// inside the partial index `referrals_plan_due_idx` without reading actions or rows.
-fn overdue_actions(today_placeholder: &str) -> String {
-    format!("plan_due_on < {today_placeholder}")
+/// inside a partial index without reading actions or rows. Counting, the date is a range of
+/// `referrals_plan_overdue_count_idx` (team, open, date); listing, the queue's order comes
+/// from `referrals_plan_due_idx` and the date is tested on each entry as an expression, which
+/// offers the count index no range (with one, SQLite chose it and sorted every overdue case).
+fn overdue_actions(today_placeholder: &str, counting: bool) -> String {
+    if counting {
+        format!("plan_due_on < {today_placeholder}")
+    } else {
+        format!("plan_due_on IS NOT NULL AND COALESCE(plan_due_on, '') < {today_placeholder}")
+    }
 }
 
 /// The `queue_open` of a referral row whose status is (or is about to be) `status_sql`, for
@@ -323,7 +330,7 @@ fn conditions_after(
                 "(id IN (SELECT pa.referral_id FROM plan_actions pa \
                    WHERE pa.owner = {a} AND pa.done = 0 AND pa.due_on < {t}) \
                  OR (assignee = {a} AND {}))",
-                overdue_actions(&t)
+                overdue_actions(&t, counting)
             ));
         }
         (Some(assignee), None) => {
@@ -332,7 +339,7 @@ fn conditions_after(
         }
         (None, Some(today)) => {
             let t = c.placeholder(today);
-            c.push(overdue_actions(&t));
+            c.push(overdue_actions(&t, counting));
         }
         (None, None) => {}
     }
@@ -521,12 +528,103 @@ impl Storage {
     /// facts, or by counting the (small) index range of a date-dependent filter.
     #[instrument(skip_all)]
     pub async fn queue(&self, filter: &QueueFilter) -> Result<QueuePage, StorageError> {
-        let Some(c) = conditions(filter, Target::Referrals) else {
+        let Some((list_sql, values)) = self.queue_statement(filter) else {
             return Ok(QueuePage {
                 items: Vec::new(),
                 total: 0,
             });
         };
+        let mut list = query(AssertSqlSafe(list_sql));
+        for value in values {
+            list = list.bind(value);
+        }
+        let row = list.fetch_one(&self.pool).await?;
+        let total: i64 = row.try_get("queue_total")?;
+        let listed: Option<String> = row.try_get("listed")?;
+        let rows: Vec<ListedRow> = match listed.as_deref() {
+            Some(text) => serde_json::from_str(text).map_err(|e| StorageError::Corrupt {
+                column: "queue page",
+                reason: e.to_string(),
+            })?,
+            // PostgreSQL's aggregate of no rows is NULL (SQLite's is `[]`).
+            None => Vec::new(),
+        };
+        let mut items = Vec::with_capacity(rows.len());
+        for row in rows {
+            // A case whose summary cannot be opened (its key destroyed on erasure, a damaged
+            // value) is listed without it: one such row never takes the queue down.
+            let (opened, answers_unreadable) = if filter.open_person {
+                match self.queue_row_person(&row) {
+                    Ok(opened) => (Some(opened), false),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "a queue row's young person could not be opened");
+                        (None, true)
+                    }
+                }
+            } else {
+                (None, false)
+            };
+            let (person, answers) = match opened {
+                Some(Opened::Person(p)) => (Some(p), None),
+                Some(Opened::Answers(a)) => (None, Some(a)),
+                None => (None, None),
+            };
+            items.push(QueueItem {
+                person,
+                answers,
+                answers_unreadable,
+                matched_elsewhere: filter.open_person && row.matched_elsewhere != 0,
+                received_at: parse_timestamp("received_at", &row.received_at)?,
+                due_by: row.due_by.as_deref().map(parse_date).transpose()?,
+                sla_met: row.sla_met_at.is_some(),
+                urgent: row.urgent != 0,
+                new_information: row.new_information_at.is_some(),
+                reference: row.reference,
+                service: row.service,
+                stage: row.stage,
+                status: row.status,
+                team: row.team,
+                suggested_band: row.suggested_band,
+                confirmed_band: row.confirmed_band,
+                assignee: row.assignee,
+                plan_overdue: row.plan_overdue,
+            });
+        }
+        Ok(QueuePage { items, total })
+    }
+
+    /// How the database means to run one queue page's statement (SQLite's `EXPLAIN QUERY
+    /// PLAN` details, PostgreSQL's `EXPLAIN` lines), for the tests that hold each view to its
+    /// index; empty when the filter can match nothing.
+    pub async fn queue_query_plan(
+        &self,
+        filter: &QueueFilter,
+    ) -> Result<Vec<String>, StorageError> {
+        let Some((sql, values)) = self.queue_statement(filter) else {
+            return Ok(Vec::new());
+        };
+        let sqlite = self.kind == crate::config::DatabaseKind::Sqlite;
+        let explain = if sqlite {
+            "EXPLAIN QUERY PLAN"
+        } else {
+            "EXPLAIN"
+        };
+        let mut plan = query(AssertSqlSafe(format!("{explain} {sql}")));
+        for value in values {
+            plan = plan.bind(value);
+        }
+        let column = if sqlite { "detail" } else { "QUERY PLAN" };
+        plan.fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| row.try_get::<String, _>(column).map_err(StorageError::from))
+            .collect()
+    }
+
+    /// One queue page's statement and its values: the total and the page's rows as one JSON
+    /// array, in one row; `None` when the filter can match nothing.
+    fn queue_statement(&self, filter: &QueueFilter) -> Option<(String, Vec<String>)> {
+        let c = conditions(filter, Target::Referrals)?;
         let clause = c.clause();
 
         // The overdue-actions marker of each row: one correlated count in the same statement
@@ -599,63 +697,7 @@ impl Storage {
             group = json.group_array,
             array = json.array,
         );
-        let mut list = query(AssertSqlSafe(list_sql));
-        for value in values {
-            list = list.bind(value);
-        }
-        let row = list.fetch_one(&self.pool).await?;
-        let total: i64 = row.try_get("queue_total")?;
-        let listed: Option<String> = row.try_get("listed")?;
-        let rows: Vec<ListedRow> = match listed.as_deref() {
-            Some(text) => serde_json::from_str(text).map_err(|e| StorageError::Corrupt {
-                column: "queue page",
-                reason: e.to_string(),
-            })?,
-            // PostgreSQL's aggregate of no rows is NULL (SQLite's is `[]`).
-            None => Vec::new(),
-        };
-        let mut items = Vec::with_capacity(rows.len());
-        for row in rows {
-            // A case whose summary cannot be opened (its key destroyed on erasure, a damaged
-            // value) is listed without it: one such row never takes the queue down.
-            let (opened, answers_unreadable) = if filter.open_person {
-                match self.queue_row_person(&row) {
-                    Ok(opened) => (Some(opened), false),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "a queue row's young person could not be opened");
-                        (None, true)
-                    }
-                }
-            } else {
-                (None, false)
-            };
-            let (person, answers) = match opened {
-                Some(Opened::Person(p)) => (Some(p), None),
-                Some(Opened::Answers(a)) => (None, Some(a)),
-                None => (None, None),
-            };
-            items.push(QueueItem {
-                person,
-                answers,
-                answers_unreadable,
-                matched_elsewhere: filter.open_person && row.matched_elsewhere != 0,
-                received_at: parse_timestamp("received_at", &row.received_at)?,
-                due_by: row.due_by.as_deref().map(parse_date).transpose()?,
-                sla_met: row.sla_met_at.is_some(),
-                urgent: row.urgent != 0,
-                new_information: row.new_information_at.is_some(),
-                reference: row.reference,
-                service: row.service,
-                stage: row.stage,
-                status: row.status,
-                team: row.team,
-                suggested_band: row.suggested_band,
-                confirmed_band: row.confirmed_band,
-                assignee: row.assignee,
-                plan_overdue: row.plan_overdue,
-            });
-        }
-        Ok(QueuePage { items, total })
+        Some((list_sql, values))
     }
 
     /// The opened summary of a queue row read with [`QueueFilter::open_person`], or its

@@ -466,6 +466,41 @@ async fn each_sort_of_a_teams_queue_is_read_from_an_index() {
         .await;
 }
 
+/// On SQLite, the overdue-plan-actions view lists its page from the index in the queue's
+/// order (no sort) and counts its total from the index keyed by the date (one range), with
+/// and without the young person's name; neither reads the other's index.
+#[tokio::test]
+async fn the_overdue_actions_view_lists_in_order_and_counts_one_range() {
+    TestAppBuilder::default()
+        .builtins()
+        .each_engine(async |app: &TestApp| {
+            if app.storage.kind() != haven::config::DatabaseKind::Sqlite {
+                return;
+            }
+            for open_person in [false, true] {
+                let filter = haven::storage::queue::QueueFilter {
+                    teams: Some(vec!["secos".to_owned()]),
+                    open_only: true,
+                    plan_overdue: true,
+                    today: Some(chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap()),
+                    open_person,
+                    limit: 50,
+                    ..Default::default()
+                };
+                let plan = app.storage.queue_query_plan(&filter).await.unwrap().join("; ");
+                // (The page's fifty rows are put in order again inside the JSON aggregate:
+                // `TEMP B-TREE FOR json_group_array(ORDER BY)`; the cases are never sorted.)
+                assert!(!plan.contains("TEMP B-TREE FOR ORDER BY"), "{plan}");
+                assert!(plan.contains("USING INDEX referrals_plan_due_idx (team=? AND queue_open=?)"), "{plan}");
+                assert!(
+                    plan.contains("USING COVERING INDEX referrals_plan_overdue_count_idx (team=? AND queue_open=? AND plan_due_on<?)"),
+                    "{plan}"
+                );
+            }
+        })
+        .await;
+}
+
 #[tokio::test]
 async fn a_search_typed_into_the_queue_address_goes_to_the_search_page_which_finds_the_case() {
     TestAppBuilder::default()
