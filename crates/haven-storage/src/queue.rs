@@ -222,21 +222,13 @@ pub(crate) const REFRESH_PLAN_DUE: &str = "UPDATE referrals SET plan_due_on = \
     (SELECT MIN(pa.due_on) FROM plan_actions pa WHERE pa.referral_id = $1 AND pa.done = 0) \
     WHERE id = $1";
 
-/// The filter's conditions on `target`; `None` when nothing can match (no teams). Callers
-/// use `Target::Counts` only when [`QueueFilter::time_dependent`] is false.
-fn conditions(filter: &QueueFilter, target: Target) -> Option<Conditions> {
-    conditions_for(filter, target, false)
-}
-
-/// [`conditions`], for counting the rows (`counting`): the team is then tested as itself, so
-/// the date filters' count indexes (team first) read one team's range.
-fn conditions_for(filter: &QueueFilter, target: Target, counting: bool) -> Option<Conditions> {
-    conditions_after(filter, target, counting, Vec::new())
-}
-
-/// [`conditions_for`], in a statement whose earlier parts already bind `preceding`: the
-/// conditions' placeholders are numbered after them, and their values follow them.
-fn conditions_after(
+/// The filter's conditions on `target`, in a statement whose earlier parts already bind
+/// `preceding` (their placeholders are numbered after those, their values follow them);
+/// `None` when nothing can match (no teams). Callers use `Target::Counts` only when
+/// [`QueueFilter::time_dependent`] is false. `counting`: for counting the rows, where the
+/// team is tested as itself, so the date filters' count indexes (team first) read one
+/// team's range, and overdue plan actions are a range of their count index.
+fn conditions(
     filter: &QueueFilter,
     target: Target,
     counting: bool,
@@ -410,13 +402,13 @@ impl RuleTable {
 /// reference.
 fn total_expression(filter: &QueueFilter, preceding: Vec<String>) -> Option<(String, Vec<String>)> {
     if filter.time_dependent() || filter.reference.is_some() || filter.references.is_some() {
-        let c = conditions_after(filter, Target::Referrals, true, preceding)?;
+        let c = conditions(filter, Target::Referrals, true, preceding)?;
         return Some((
             format!("(SELECT COUNT(*) FROM referrals{})", c.clause()),
             c.values,
         ));
     }
-    let mut counts = conditions_after(filter, Target::Counts, false, preceding)?;
+    let mut counts = conditions(filter, Target::Counts, false, preceding)?;
     let all = counts.clause();
     // Open = all − those in a terminal state (as `service_states` records them), so a status
     // no definition knows counts as open, as the list's `queue_open` does. The terminal
@@ -624,7 +616,7 @@ impl Storage {
     /// One queue page's statement and its values: the total and the page's rows as one JSON
     /// array, in one row; `None` when the filter can match nothing.
     fn queue_statement(&self, filter: &QueueFilter) -> Option<(String, Vec<String>)> {
-        let c = conditions(filter, Target::Referrals)?;
+        let c = conditions(filter, Target::Referrals, false, Vec::new())?;
         let clause = c.clause();
 
         // The overdue-actions marker of each row: one correlated count in the same statement
