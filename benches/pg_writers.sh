@@ -4,8 +4,10 @@
 #   1. pgbench inserting the same ~5.5 KB body one row per transaction (the bare rate),
 #   2. Haven on PostgreSQL, one `haven serve`, taking SECOS referral submissions,
 #   3. two `haven serve` sharing the database, the same load split between them,
-# all at the same total concurrency. Prints created/s, p50 and p99 for each (from every
-# request's own time: hey's CSV for Haven, pgbench's per-transaction log), Haven's share of the
+# all at the same total concurrency. Haven is driven by load.sh's `load-client`, which names a
+# different young person in each submission (so the background matcher sees realistic
+# intake). Prints created/s (201s only), p50 and p99 for each (from every request's own time:
+# load-client's for Haven, pgbench's per-transaction log), Haven's share of the
 # pgbench rate (target >= 50% with p99 < 50 ms) and two instances against one (target >= 1),
 # then checks the audit log: `haven audit verify` must find every entry sequenced and intact.
 #
@@ -27,7 +29,6 @@ DB=haven_bench_$$
 DB_URL="${ADMIN_URL%/*}/$DB"
 SECONDS_RUN=$(python3 -c "import sys,re; d=sys.argv[1]; m=re.fullmatch(r'(\d+)(s|m)?', d); print(int(m.group(1))*(60 if m.group(2)=='m' else 1))" "$DURATION")
 
-command -v hey >/dev/null || { echo "installing hey (Debian package)"; apt-get install -y -qq hey >/dev/null; }
 command -v pgbench >/dev/null || { echo "pgbench is needed (Debian: postgresql-client)"; exit 1; }
 PROFILE=${HAVEN_BENCH_PROFILE:-release}
 if [ -n "${HAVEN_BENCH_BIN:-}" ]; then
@@ -37,6 +38,8 @@ else
   if [ "$PROFILE" = release ]; then cargo build --release -q -p haven; else cargo build -q -p haven; fi
   HAVEN=target/$PROFILE/haven
 fi
+cargo build --release -q -p load-baseline
+LOAD_CLIENT=target/release/load-client
 
 work=$(mktemp -d)
 pids=()
@@ -81,22 +84,17 @@ serve() { # port
 # The migrations run once, before anything is measured.
 $HAVEN migrate --data-dir "$work/data-migrate" >/dev/null 2>&1 || true
 
-report() { # name seconds files...
+report() { # name seconds files... (pgbench's per-transaction logs)
   python3 - "$@" <<'PY'
-import csv, sys
+import sys
 name, seconds, files = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
 times, statuses = [], {}
 for f in files:
-    if f.endswith(".csv"):  # hey: response-time (s), ..., status-code, offset
-        for row in csv.DictReader(open(f)):
-            statuses[row["status-code"]] = statuses.get(row["status-code"], 0) + 1
-            if row["status-code"] == "201":
-                times.append(float(row["response-time"]) * 1000)
-    else:  # pgbench -l: client_id transaction_no time(us) script_no time_epoch time_us
-        for line in open(f):
-            parts = line.split()
-            statuses["ok"] = statuses.get("ok", 0) + 1
-            times.append(int(parts[2]) / 1000)
+    # pgbench -l: client_id transaction_no time(us) script_no time_epoch time_us
+    for line in open(f):
+        parts = line.split()
+        statuses["ok"] = statuses.get("ok", 0) + 1
+        times.append(int(parts[2]) / 1000)
 times.sort()
 pct = lambda p: times[min(len(times) - 1, int(len(times) * p))] if times else float("nan")
 rate = len(times) / seconds
@@ -105,18 +103,21 @@ open(f"{sys.argv[3]}.rate", "w").write(f"{rate} {pct(0.99)}")
 PY
 }
 
-load() { # name port... : CONCURRENCY split between the ports, DURATION each, at once
+load() { # name port... : CONCURRENCY spread over the ports, DURATION, each request a different child
   local name=$1; shift
-  local per=$((CONCURRENCY / $#)) files=() hp=()
-  for port in "$@"; do
-    hey -z "$DURATION" -c "$per" -o csv -m POST -T application/json -D "$work/body.json" \
-      "http://127.0.0.1:$port/api/v1/submissions" >"$work/$name-$port.csv" &
-    hp+=($!)
-    files+=("$work/$name-$port.csv")
-  done
-  wait "${hp[@]}"
-  report "$name" "$SECONDS_RUN" "${files[@]}"
-  cp "${files[0]}.rate" "$work/$name.rate"
+  local urls=()
+  for port in "$@"; do urls+=("http://127.0.0.1:$port/api/v1/submissions"); done
+  "$LOAD_CLIENT" "$(IFS=,; echo "${urls[*]}")" "$work/body.json" "$SECONDS_RUN" "$CONCURRENCY" >"$work/$name.txt"
+  python3 - "$name" "$work/$name.txt" "$work/$name.rate" <<'PY'
+import re, sys
+name, text = sys.argv[1], open(sys.argv[2]).read()
+rate = float(re.search(r"([\d.]+) created/s", text).group(1))
+p50 = float(re.search(r"p50 ([\d.]+) ms", text).group(1))
+p99 = float(re.search(r"p99 ([\d.]+) ms", text).group(1))
+rest = text.split("p99", 1)[1].split("ms", 1)[1].strip()
+print(f"{name:14} {rate:9.1f} rows/s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   {rest}")
+open(sys.argv[3], "w").write(f"{rate} {p99}")
+PY
 }
 
 echo "Haven build: $PROFILE. Writers on PostgreSQL $(psql -Atq "$ADMIN_URL" -c 'SHOW server_version'): fsync=$(psql -Atq "$ADMIN_URL" -c 'SHOW fsync'), synchronous_commit=$(psql -Atq "$ADMIN_URL" -c 'SHOW synchronous_commit'); $CONCURRENCY concurrent, $DURATION each, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -386,7 +386,7 @@ async fn append_unsequenced(
     entries: &[AuditEntry],
 ) -> Result<(), StorageError> {
     const COLUMNS: usize = 8;
-    for chunk in entries.chunks(1000) {
+    for chunk in super::referrals::statement_chunks(entries, 1024) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| super::referrals::placeholders(i * COLUMNS, COLUMNS))
             .collect();
@@ -438,7 +438,7 @@ async fn append_linked(
         ));
     }
     const COLUMNS: usize = 10;
-    for chunk in linked.chunks(1000) {
+    for chunk in super::referrals::statement_chunks(&linked, 1024) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| super::referrals::placeholders(i * COLUMNS, COLUMNS))
             .collect();

@@ -32,6 +32,7 @@ pub mod fault;
 mod fresh;
 mod group_commit;
 mod health;
+pub mod intake_activity;
 pub mod invites;
 pub mod jobs;
 pub mod mailbox_uids;
@@ -172,6 +173,8 @@ pub struct Storage {
     match_params: Arc<people::ParamsCache>,
     /// Person-index tokens known to be over-common ([`people::CommonTokens`]).
     common_tokens: Arc<people::CommonTokens>,
+    /// When this server last stored a new referral (background work gives way to intake).
+    intake_activity: Arc<intake_activity::IntakeActivity>,
     /// The staff accounts as the queue page names them ([`Storage::staff_directory`]).
     staff_directory: Arc<fresh::Fresh<Arc<Vec<users::StaffUser>>>>,
     /// The service's one clock: every timestamp storage writes comes from it, and the web
@@ -227,6 +230,7 @@ impl Storage {
             people_key: people::PersonIndexKey::derive(secret),
             match_params: Arc::default(),
             common_tokens: Arc::default(),
+            intake_activity: Arc::default(),
             staff_directory: Arc::default(),
             clock: clock::Clock::default(),
         })
@@ -374,6 +378,7 @@ fn pool_options(
     if kind != DatabaseKind::Sqlite {
         return options;
     }
+    let is_writer = page_limit.is_some();
     options.after_connect(move |conn, _meta| {
         let page_limit = page_limit.as_ref().map_or(0, |l| l.load(Ordering::Relaxed));
         Box::pin(async move {
@@ -400,6 +405,17 @@ fn pool_options(
             // under load most reads come from the OS again. Memory-mapping the file instead
             // (`mmap_size`) was measured slower: each such commit unmaps and remaps it.
             conn.execute("PRAGMA cache_size = -16384").await?;
+            if is_writer {
+                // The writer's statement journals in memory, not in a temporary file: a
+                // multi-row INSERT into a table with a foreign key (a batch's person tokens,
+                // events, case keys), after other writes in its transaction, journals every
+                // page it changes so that it alone can be undone. In a file that was more
+                // page writes per referral than the WAL itself (seen with strace under
+                // intake load); in memory it is bounded by the pages one statement changes.
+                // Only the writer: migrations and big sorts run on the readers' pool, whose
+                // temporary files stay on disk.
+                conn.execute("PRAGMA temp_store = MEMORY").await?;
+            }
             if page_limit > 0 {
                 let pragma = format!("PRAGMA max_page_count = {page_limit}");
                 sqlx::query(sqlx::AssertSqlSafe(pragma))

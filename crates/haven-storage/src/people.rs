@@ -19,7 +19,7 @@ use tracing::instrument;
 use zeroize::Zeroizing;
 
 use super::audit::{AuditEntry, append_in};
-use super::referrals::placeholders;
+use super::referrals::{placeholders, statement_chunks};
 use super::{Storage, StorageError, timestamp};
 use crate::crypto::SecretKey;
 use crate::crypto::sealed::CaseKey;
@@ -268,7 +268,8 @@ impl Storage {
             .execute(&mut *tx)
             .await?;
         if let Some(row) = &row {
-            insert_person(&mut tx, referral_id, row, now).await?;
+            let indexed_at = timestamp(now);
+            insert_people(&mut tx, &[(referral_id, row, indexed_at.as_str())], false).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -924,39 +925,76 @@ impl Storage {
     }
 }
 
-/// Writes a referral's index entry in the caller's transaction.
-pub(crate) async fn insert_person(
+/// Writes referrals' index entries in the caller's transaction, a multi-row INSERT for the
+/// records and another for all their tokens: `(referral id, entry, indexed at)`. With
+/// `already_matched` (seeding) they count as matched for the "known elsewhere" alert when
+/// indexed, as an index built up over the years would be.
+pub(crate) async fn insert_people(
     tx: &mut Transaction<'static, Any>,
-    referral_id: &str,
-    row: &PersonRow,
-    now: DateTime<Utc>,
+    people: &[(&str, &PersonRow, &str)],
+    already_matched: bool,
 ) -> Result<(), StorageError> {
-    query(
-        "INSERT INTO person_records (referral_id, key_id, identity, indexed_at)
-         VALUES ($1, $2, $3, $4)",
-    )
-    .bind(referral_id)
-    .bind(&row.key_id)
-    .bind(&row.identity)
-    .bind(timestamp(now))
-    .execute(&mut **tx)
-    .await
-    .map_err(StorageError::from_write)?;
-    // One statement per 400 tokens (both engines' parameter limits are far above).
-    for chunk in row.tokens.chunks(400) {
+    const COLUMNS: usize = 4;
+    for chunk in statement_chunks(people, ROWS_PER_INSERT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = i * COLUMNS;
+                let checked = if already_matched {
+                    format!("${}", p + 4)
+                } else {
+                    "NULL".to_owned()
+                };
+                format!(
+                    "(${}, ${}, ${}, ${}, {checked})",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO person_records (referral_id, key_id, identity, indexed_at,
+                elsewhere_checked_at)
+             VALUES {}",
+            values.join(", ")
+        );
+        let mut insert = query(AssertSqlSafe(sql));
+        for (id, person, indexed_at) in chunk {
+            insert = insert
+                .bind(*id)
+                .bind(person.key_id.as_str())
+                .bind(person.identity.as_slice())
+                .bind(*indexed_at);
+        }
+        insert
+            .execute(&mut **tx)
+            .await
+            .map_err(StorageError::from_write)?;
+    }
+    let tokens: Vec<(&str, &str)> = people
+        .iter()
+        .flat_map(|(id, person, _)| person.tokens.iter().map(move |t| (t.as_str(), *id)))
+        .collect();
+    for chunk in statement_chunks(&tokens, TOKENS_PER_INSERT) {
         let values: Vec<String> = (0..chunk.len()).map(|i| placeholders(i * 2, 2)).collect();
         let sql = format!(
             "INSERT INTO person_tokens (token, referral_id) VALUES {}",
             values.join(", ")
         );
-        let mut q = query(AssertSqlSafe(sql));
-        for token in chunk {
-            q = q.bind(token).bind(referral_id);
+        let mut insert = query(AssertSqlSafe(sql));
+        for (token, id) in chunk {
+            insert = insert.bind(*token).bind(*id);
         }
-        q.execute(&mut **tx).await?;
+        insert.execute(&mut **tx).await?;
     }
     Ok(())
 }
+
+/// Records per multi-row INSERT in [`insert_people`] (4 parameters each).
+const ROWS_PER_INSERT: usize = 512;
+/// Token pairs per multi-row INSERT (2 parameters each; both engines allow far more).
+const TOKENS_PER_INSERT: usize = 2048;
 
 #[cfg(test)]
 mod tests {

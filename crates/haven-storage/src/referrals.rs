@@ -6,9 +6,9 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction, query};
 use tracing::instrument;
 
-use super::audit::{AuditChain, AuditEntry, append_in};
+use super::audit::{AuditChain, AuditEntry, append_many_in};
 use super::drafts::move_draft_files;
-use super::vault::{CaseKeyRow, insert_case_key};
+use super::vault::{CaseKeyRow, insert_case_keys};
 use super::{Storage, StorageError, flag, parse_timestamp, timestamp};
 use crate::config::DatabaseKind;
 use crate::crypto::sealed::CaseKey;
@@ -220,10 +220,16 @@ impl Storage {
                 tx.commit().await?;
             }
         }
+        self.intake_activity.record();
         if has_files {
             self.move_files_into_case(&new.id).await?;
         }
         Ok(())
+    }
+
+    /// How long since this server last stored a new referral (`Duration::MAX`: none yet).
+    pub fn intake_quiet_for(&self) -> std::time::Duration {
+        self.intake_activity.quiet_for()
     }
 
     /// The referral with this reference.
@@ -531,10 +537,132 @@ pub(crate) async fn insert_referrals(
         }
         return Ok(());
     }
-    for row in rows {
-        insert_referral(tx, audit, row).await?;
-    }
+    insert_referrals_sqlite(tx, audit, rows).await?;
     count_new_referrals(tx, rows).await
+}
+
+/// Referrals per multi-row INSERT on SQLite (22 parameters each; SQLite allows 32,766).
+const REFERRALS_PER_INSERT: usize = 512;
+
+/// SQLite: a batch of new referrals, table by table, each table one multi-row INSERT: the
+/// referrals, their case keys, `received` events, person index entries and tokens, and audit
+/// entries (linked from one read of the chain's head); files and a duty alert's job per
+/// referral that has them. Not their counts (see [`insert_referrals`]). Each statement is a
+/// round trip between the group commit's task and SQLite's thread, so a batch of 32 took
+/// about 250 of them as a statement per row per table, and takes about 8 this way. A taken
+/// reference, id or receipt hash fails the statement, and the batch with it (the group
+/// commit then writes each referral alone).
+async fn insert_referrals_sqlite(
+    tx: &mut Transaction<'static, Any>,
+    audit: &AuditChain,
+    rows: &[&ReferralRow],
+) -> Result<(), StorageError> {
+    // Created when received: the intake time is the caller's clock reading.
+    let received: Vec<String> = rows.iter().map(|r| timestamp(r.received_at)).collect();
+    const COLUMNS: usize = 22;
+    let stamped: Vec<(&ReferralRow, &str)> = rows
+        .iter()
+        .zip(&received)
+        .map(|(row, at)| (*row, at.as_str()))
+        .collect();
+    for chunk in statement_chunks(&stamped, REFERRALS_PER_INSERT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = i * COLUMNS;
+                let list: Vec<String> = (1..=COLUMNS).map(|c| format!("${}", p + c)).collect();
+                format!(
+                    "({}, COALESCE((SELECT sb.band_rank FROM service_bands sb
+                        WHERE sb.service = ${} AND sb.band = ${}), 0))",
+                    list.join(", "),
+                    p + 3,
+                    p + 10
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO referrals (id, reference, service, stage, audience, status, team,
+                received_at, urgent, suggested_band, in_scope, eligible, rules_version, due_by,
+                answers, screening, receipt_hash, created_at, updated_at, screening_rules_id,
+                person, concerns, band_rank)
+             VALUES {}",
+            values.join(", ")
+        );
+        let mut insert = query(AssertSqlSafe(sql));
+        for &(row, at) in chunk {
+            insert = bind_referral_columns(insert, row, at)
+                .bind(at)
+                .bind(at)
+                .bind(row.screening_rules_id)
+                .bind(row.person.as_deref())
+                .bind(row.concerns.as_deref());
+        }
+        insert
+            .execute(&mut **tx)
+            .await
+            .map_err(StorageError::from_write)?;
+    }
+    let keys: Vec<(&str, &CaseKeyRow, &str)> = stamped
+        .iter()
+        .map(|&(row, at)| (row.id.as_str(), &row.case_key, at))
+        .collect();
+    insert_case_keys(tx, &keys).await?;
+    for chunk in statement_chunks(&stamped, REFERRALS_PER_INSERT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = i * 4;
+                format!(
+                    "(${}, ${}, ${}, 'received', NULL, ${})",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO referral_events (referral_id, at, actor, kind, from_status, to_status)
+             VALUES {}",
+            values.join(", ")
+        );
+        let mut insert = query(AssertSqlSafe(sql));
+        for &(row, at) in chunk {
+            insert = insert
+                .bind(row.id.as_str())
+                .bind(at)
+                .bind(row.actor.as_str())
+                .bind(row.status.as_str());
+        }
+        insert.execute(&mut **tx).await?;
+    }
+    for &(row, at) in &stamped {
+        if row.files.is_some() || !row.uploads.is_empty() {
+            insert_referral_files(tx, row, at).await?;
+        }
+        if let Some(job) = &row.alert {
+            query(
+                "INSERT INTO jobs (id, queue, kind, payload, run_at, attempts, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, 0, $5, $5)",
+            )
+            .bind(&job.id)
+            .bind(super::jobs::MAIL_QUEUE)
+            .bind(super::jobs::MAIL_KIND)
+            .bind(&job.payload)
+            .bind(at)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    let people: Vec<(&str, &super::people::PersonRow, &str)> = stamped
+        .iter()
+        .filter_map(|&(row, at)| {
+            row.person_index
+                .as_ref()
+                .map(|person| (row.id.as_str(), person, at))
+        })
+        .collect();
+    super::people::insert_people(tx, &people, false).await?;
+    let entries: Vec<AuditEntry> = rows.iter().map(|row| submission_entry(row)).collect();
+    append_many_in(tx, audit, &entries).await
 }
 
 /// The combined insert's SQL (PostgreSQL), built once per shape: with or without a job,
@@ -776,7 +904,7 @@ pub(crate) async fn add_to_counts(
     }
     let combinations: Vec<(&CountedFacts<'_>, i64)> = combinations.into_iter().collect();
     // Bound parameters per statement stay far below both engines' limits.
-    for chunk in combinations.chunks(1000) {
+    for chunk in statement_chunks(&combinations, 1024) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| placeholders(i * COUNT_COLUMNS, COUNT_COLUMNS))
             .collect();
@@ -819,71 +947,31 @@ pub struct ConcernsFilled {
     pub touched: Vec<(String, DateTime<Utc>)>,
 }
 
+/// `items` in chunks for multi-row statements, each at most `max` long and otherwise a power
+/// of two (largest first: 37 rows are 32, 4 and 1). A statement's text depends on its row
+/// count, and each connection keeps only its last 100 prepared statements, so a batch of any
+/// size written as one statement would prepare a new shape for almost every batch; this way
+/// each table has a dozen shapes at most, prepared once per connection.
+pub(crate) fn statement_chunks<T>(items: &[T], max: usize) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let size = if rest.len() >= max {
+            max
+        } else {
+            1 << rest.len().ilog2()
+        };
+        let (chunk, after) = rest.split_at(size);
+        rest = after;
+        Some(chunk)
+    })
+}
+
 pub(crate) fn placeholders(first: usize, n: usize) -> String {
     let list: Vec<String> = (1..=n).map(|c| format!("${}", first + c)).collect();
     format!("({})", list.join(", "))
-}
-
-/// SQLite: writes one new referral, its `received` event and its audit entry (not its count:
-/// see [`insert_referrals`]), a statement each (the group commit batches the transaction).
-async fn insert_referral(
-    tx: &mut Transaction<'static, Any>,
-    audit: &AuditChain,
-    row: &ReferralRow,
-) -> Result<(), StorageError> {
-    let received_at = timestamp(row.received_at);
-    // Created when received: the intake time is the caller's clock reading.
-    let now = received_at.clone();
-    bind_referral_columns(
-        query(
-        "INSERT INTO referrals (id, reference, service, stage, audience, status, team, received_at,
-                urgent, suggested_band, in_scope, eligible, rules_version, due_by, answers, screening,
-                receipt_hash, created_at, updated_at, screening_rules_id, person, concerns, band_rank)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-                $20, $21, $22, COALESCE((SELECT sb.band_rank FROM service_bands sb
-                          WHERE sb.service = $3 AND sb.band = $10), 0))",
-        ),
-        row,
-        &received_at,
-    )
-    .bind(&now)
-    .bind(&now)
-    .bind(row.screening_rules_id)
-    .bind(row.person.as_deref())
-    .bind(row.concerns.as_deref())
-    .execute(&mut **tx)
-    .await
-    .map_err(StorageError::from_write)?;
-    insert_case_key(tx, &row.id, &row.case_key, &now).await?;
-    query(
-        "INSERT INTO referral_events (referral_id, at, actor, kind, from_status, to_status)
-         VALUES ($1, $2, $3, 'received', NULL, $4)",
-    )
-    .bind(&row.id)
-    .bind(&received_at)
-    .bind(&row.actor)
-    .bind(&row.status)
-    .execute(&mut **tx)
-    .await?;
-    insert_referral_files(tx, row, &now).await?;
-    if let Some(job) = &row.alert {
-        query(
-            "INSERT INTO jobs (id, queue, kind, payload, run_at, attempts, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, 0, $6, $6)",
-        )
-        .bind(&job.id)
-        .bind(super::jobs::MAIL_QUEUE)
-        .bind(super::jobs::MAIL_KIND)
-        .bind(&job.payload)
-        .bind(&received_at)
-        .bind(&now)
-        .execute(&mut **tx)
-        .await?;
-    }
-    if let Some(person) = &row.person_index {
-        super::people::insert_person(tx, &row.id, person, row.received_at).await?;
-    }
-    append_in(tx, audit, &submission_entry(row)).await
 }
 
 /// Reads a referral row, opening its sealed columns with the case key in its columns 21 and
@@ -950,4 +1038,21 @@ fn referral_from_row(storage: &Storage, row: &AnyRow) -> Result<Referral, Storag
         created_at: parse_timestamp("created_at", &row.try_get::<String, _>(18)?)?,
         updated_at: parse_timestamp("updated_at", &row.try_get::<String, _>(19)?)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statement_chunks_are_powers_of_two_up_to_the_most() {
+        let items: Vec<u32> = (0..37).collect();
+        let sizes: Vec<usize> = statement_chunks(&items, 16).map(<[u32]>::len).collect();
+        assert_eq!(sizes, [16, 16, 4, 1]);
+        let sizes: Vec<usize> = statement_chunks(&items, 64).map(<[u32]>::len).collect();
+        assert_eq!(sizes, [32, 4, 1]);
+        let all: Vec<u32> = statement_chunks(&items, 64).flatten().copied().collect();
+        assert_eq!(all, items);
+        assert_eq!(statement_chunks(&items[..0], 8).count(), 0);
+    }
 }

@@ -13,11 +13,8 @@ use tracing::instrument;
 
 use super::audit::{AuditEntry, append_many_in};
 use super::referrals::{CountedFacts, NewReferral, ReferralRow, add_to_counts, placeholders};
-use super::vault::insert_case_key;
+use super::vault::insert_case_keys;
 use super::{Storage, StorageError, flag, timestamp};
-
-/// Index tokens per multi-row INSERT (two columns each).
-const TOKENS_PER_INSERT: usize = 2000;
 
 /// Where a seeded case has got to since it was received.
 #[derive(Debug, Clone, Default)]
@@ -231,9 +228,11 @@ impl Storage {
                 .execute(&mut *tx)
                 .await
                 .map_err(StorageError::from_write)?;
-            for row in chunk {
-                insert_case_key(&mut tx, &row.id, &row.case_key, &now).await?;
-            }
+            let keys: Vec<_> = chunk
+                .iter()
+                .map(|row| (row.id.as_str(), &row.case_key, now.as_str()))
+                .collect();
+            insert_case_keys(&mut tx, &keys).await?;
 
             let values: Vec<String> = (0..chunk.len())
                 .map(|i| {
@@ -319,69 +318,23 @@ impl Storage {
     }
 }
 
-/// The person index entries of seeded referrals (sealed identity and blind tokens, as
-/// [`super::people::insert_person`] writes one), multi-row. Seeded people count as already
-/// indexed and matched for the "known elsewhere" alert when received, as an index built up
-/// over the years would be:
-/// a server started on the seeded database does not first match them all.
+/// The person index entries of seeded referrals (sealed identity and blind tokens, as intake
+/// writes them). Seeded people count as already indexed and matched for the "known
+/// elsewhere" alert when received, as an index built up over the years would be: a server
+/// started on the seeded database does not first match them all.
 async fn insert_people(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     rows: &[ReferralRow],
 ) -> Result<(), StorageError> {
-    let people: Vec<(&str, &super::people::PersonRow, String)> = rows
+    let received: Vec<String> = rows.iter().map(|r| timestamp(r.received_at)).collect();
+    let people: Vec<(&str, &super::people::PersonRow, &str)> = rows
         .iter()
-        .filter_map(|r| {
+        .zip(&received)
+        .filter_map(|(r, at)| {
             r.person_index
                 .as_ref()
-                .map(|p| (r.id.as_str(), p, timestamp(r.received_at)))
+                .map(|p| (r.id.as_str(), p, at.as_str()))
         })
         .collect();
-    const PERSON_COLUMNS: usize = 4;
-    for chunk in people.chunks(ROWS_PER_INSERT) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let p = i * PERSON_COLUMNS;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${})",
-                    p + 1,
-                    p + 2,
-                    p + 3,
-                    p + 4,
-                    p + 4
-                )
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO person_records (referral_id, key_id, identity, indexed_at,
-                elsewhere_checked_at)
-             VALUES {}",
-            values.join(", ")
-        );
-        let mut insert = query(AssertSqlSafe(sql));
-        for (id, person, received) in chunk {
-            insert = insert
-                .bind(*id)
-                .bind(person.key_id.as_str())
-                .bind(person.identity.as_slice())
-                .bind(received.as_str());
-        }
-        insert.execute(&mut **tx).await?;
-    }
-    let tokens: Vec<(&str, &str)> = people
-        .iter()
-        .flat_map(|(id, person, _)| person.tokens.iter().map(move |t| (t.as_str(), *id)))
-        .collect();
-    for chunk in tokens.chunks(TOKENS_PER_INSERT) {
-        let values: Vec<String> = (0..chunk.len()).map(|i| placeholders(i * 2, 2)).collect();
-        let sql = format!(
-            "INSERT INTO person_tokens (token, referral_id) VALUES {}",
-            values.join(", ")
-        );
-        let mut insert = query(AssertSqlSafe(sql));
-        for (token, id) in chunk {
-            insert = insert.bind(*token).bind(*id);
-        }
-        insert.execute(&mut **tx).await?;
-    }
-    Ok(())
+    super::people::insert_people(tx, &people, true).await
 }

@@ -1123,17 +1123,36 @@ pub(crate) async fn insert_case_key(
     row: &CaseKeyRow,
     now: &str,
 ) -> Result<(), StorageError> {
-    query(
-        "INSERT INTO case_keys (referral_id, key_id, wrapped, created_at)
-         VALUES ($1, $2, $3, $4)",
-    )
-    .bind(referral_id)
-    .bind(&row.key_id)
-    .bind(&row.wrapped)
-    .bind(now)
-    .execute(&mut **tx)
-    .await
-    .map_err(StorageError::from_write)?;
+    insert_case_keys(tx, &[(referral_id, row, now)]).await
+}
+
+/// Inserts new cases' key rows `(referral id, key, created at)` in the caller's transaction,
+/// in multi-row INSERTs ([`super::referrals::statement_chunks`]).
+pub(crate) async fn insert_case_keys(
+    tx: &mut Transaction<'static, Any>,
+    keys: &[(&str, &CaseKeyRow, &str)],
+) -> Result<(), StorageError> {
+    for chunk in super::referrals::statement_chunks(keys, 1024) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| super::referrals::placeholders(i * 4, 4))
+            .collect();
+        let sql = format!(
+            "INSERT INTO case_keys (referral_id, key_id, wrapped, created_at) VALUES {}",
+            values.join(", ")
+        );
+        let mut insert = query(AssertSqlSafe(sql));
+        for (referral_id, row, created_at) in chunk {
+            insert = insert
+                .bind(*referral_id)
+                .bind(row.key_id.as_str())
+                .bind(row.wrapped.as_slice())
+                .bind(*created_at);
+        }
+        insert
+            .execute(&mut **tx)
+            .await
+            .map_err(StorageError::from_write)?;
+    }
     Ok(())
 }
 

@@ -297,8 +297,11 @@ pub async fn submit_via(
     let person = PersonSummary::of_referral(def, &submission.answers).to_json();
     // The concern for the dashboards: option keys of a closed list, kept in the clear.
     let concerns = haven_core::statistics::concern_keys(def, &submission.answers);
+    // Ordered by time after a random first digit: the new referral's index entries land
+    // beside the last ones' instead of on random pages (`crypto::new_ordered_id`).
+    let id_time = u64::try_from(now.timestamp_millis()).unwrap_or(0);
     for _ in 0..REFERENCE_ATTEMPTS {
-        let id = crypto::new_id();
+        let id = crypto::new_ordered_id(id_time);
         let reference = crypto::new_reference(&def.reference_prefix);
         // An urgent referral's email to the duty address commits with it (never one without
         // the other).

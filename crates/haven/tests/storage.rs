@@ -277,6 +277,103 @@ async fn concurrent_submissions_each_get_their_own_answer_and_the_chain_holds() 
     .await;
 }
 
+/// A burst of submissions, some naming a young person and some raising a duty alert: on
+/// SQLite they share group commits, written table by table in multi-row statements, and each
+/// referral still gets exactly its own rows (its person record and tokens, its job, its case
+/// key, event, count and audit entry), opened and found as if written alone.
+#[tokio::test]
+async fn a_burst_of_mixed_submissions_writes_each_referrals_own_rows_once() {
+    each_engine(async |app| {
+        let answers = json!({"young_person": {"name": "Rory Williams"}});
+        let person = json!({"name": "Rory Williams"});
+        let alert = json!({"to": "duty@example.org", "subject": "Urgent referral"});
+        let identities: Vec<haven_core::people::Identity> = (0..40u32)
+            .map(|i| haven_core::people::Identity {
+                given: vec![format!("RORY{i}")],
+                family: Some("WILLIAMS".into()),
+                date_of_birth: NaiveDate::from_ymd_opt(2010, 1 + i % 12, 1 + i % 28),
+                postcode: Some("TS13AB".into()),
+                ..Default::default()
+            })
+            .collect();
+        let writes: Vec<_> = (0..40usize)
+            .map(|i| {
+                let storage = app.storage.clone();
+                let (answers, person, alert) = (answers.clone(), person.clone(), alert.clone());
+                let identity = identities[i].clone();
+                tokio::spawn(async move {
+                    let reference = format!("DEM-MIXD-{i:04}");
+                    let mut new = referral(&reference, &answers, None);
+                    new.id = haven::crypto::new_ordered_id(1_765_000_000_000);
+                    if i % 2 == 0 {
+                        new.identity = Some(&identity);
+                        new.person = Some(&person);
+                    }
+                    if i % 5 == 0 {
+                        new.alert = Some(&alert);
+                    }
+                    let id = new.id.clone();
+                    storage.create_referral(&new).await.map(|()| id)
+                })
+            })
+            .collect();
+        let mut ids = Vec::new();
+        for write in writes {
+            ids.push(write.await.unwrap().unwrap());
+        }
+        for (i, id) in ids.iter().enumerate() {
+            let stored = app
+                .storage
+                .find_referral(&format!("DEM-MIXD-{i:04}"))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(&stored.id, id);
+            assert_eq!(stored.answers, answers, "{:?}: opens with its case key", app.engine);
+            let indexed = i64::from(i % 2 == 0);
+            for (sql, expected) in [
+                ("SELECT COUNT(*) FROM case_keys WHERE referral_id = $1", 1),
+                ("SELECT COUNT(*) FROM referral_events WHERE referral_id = $1", 1),
+                ("SELECT COUNT(*) FROM audit_log WHERE record_id = $1", 1),
+                ("SELECT COUNT(*) FROM person_records WHERE referral_id = $1", indexed),
+            ] {
+                assert_eq!(scalar(app, sql, id).await, expected, "{:?}: {sql} of {i}", app.engine);
+            }
+            if i % 2 == 0 {
+                let mut keys = identities[i].blocking_keys();
+                keys.extend(identities[i].search_keys());
+                let tokens = app.storage.person_tokens(&keys);
+                assert_eq!(
+                    scalar(app, "SELECT COUNT(*) FROM person_tokens WHERE referral_id = $1", id)
+                        .await,
+                    i64::try_from(tokens.len()).unwrap()
+                );
+                let identity = app
+                    .storage
+                    .person_identities(std::slice::from_ref(id))
+                    .await
+                    .unwrap();
+                assert_eq!(identity, vec![(id.clone(), identities[i].clone())]);
+            }
+        }
+        assert_eq!(app.storage.job_counts().await.unwrap().pending, 8);
+        assert_eq!(
+            scalar(
+                app,
+                "SELECT CAST(SUM(n) AS BIGINT) FROM referral_counts WHERE service = $1",
+                "demo"
+            )
+            .await,
+            40
+        );
+        assert_eq!(
+            app.storage.verify_audit_chain().await.unwrap(),
+            ChainCheck::Intact { entries: 40 }
+        );
+    })
+    .await;
+}
+
 async fn scalar(app: &common::TestApp, sql: &'static str, id: &str) -> i64 {
     use sqlx::Row;
     sqlx::query(sql)

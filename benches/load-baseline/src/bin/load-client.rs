@@ -2,7 +2,8 @@
 //! fixed time, each request naming a DIFFERENT young person (name, date of birth, address),
 //! and prints created per second (201 answers only), p50 and p99 latency and the statuses.
 //!
-//! Usage: `load-client URL BODY_FILE SECONDS CONCURRENCY`
+//! Usage: `load-client URL[,URL…] BODY_FILE SECONDS CONCURRENCY`: with several URLs (servers
+//! sharing one database) the workers are spread over them in turn.
 //!
 //! `hey` (used before) sends one body again and again, so every referral named the same
 //! child: Haven's background "known elsewhere" matcher then compared each new referral with
@@ -91,9 +92,12 @@ struct Tally {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [url, body_file, seconds, concurrency] = args.as_slice() else {
-        return Err("usage: load-client URL BODY_FILE SECONDS CONCURRENCY".into());
+        return Err("usage: load-client URL[,URL...] BODY_FILE SECONDS CONCURRENCY".into());
     };
-    let uri: hyper::Uri = url.parse()?;
+    let uris = url
+        .split(',')
+        .map(str::parse)
+        .collect::<Result<Vec<hyper::Uri>, _>>()?;
     let template: Value = serde_json::from_str(&std::fs::read_to_string(body_file)?)?;
     let duration = Duration::from_secs_f64(seconds.parse()?);
     let concurrency: u64 = concurrency.parse()?;
@@ -105,7 +109,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let deadline = started + duration;
     let mut workers = Vec::new();
     for worker in 0..concurrency {
-        let (client, uri, template) = (client.clone(), uri.clone(), template.clone());
+        let uri = uris[worker as usize % uris.len()].clone();
+        let (client, template) = (client.clone(), template.clone());
         workers.push(tokio::spawn(async move {
             let mut tally = Tally::default();
             let mut n = worker;

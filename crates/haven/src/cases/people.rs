@@ -647,15 +647,42 @@ pub async fn match_pending(
     Ok(matched.len())
 }
 
+/// How long intake must have been quiet (no new referral stored by this server) before the
+/// matcher takes a pass.
+pub const MATCH_YIELD: std::time::Duration = std::time::Duration::from_millis(250);
+/// The longest the matcher gives way to intake before it takes a pass anyway, so a
+/// sustained burst delays alerts by at most this much per pass instead of stopping them.
+pub const MATCH_DEFER_AT_MOST: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Whether the matcher should wait rather than take a pass now: referrals are arriving
+/// (the last stored under [`MATCH_YIELD`] ago) and it has not yet waited
+/// [`MATCH_DEFER_AT_MOST`]. Matching is an alert for staff, intake is a child's referral
+/// being kept: on two cores a pass is CPU every waiting submission competes for, so during
+/// a burst the matcher falls behind and catches up when it ends.
+pub fn matcher_gives_way(
+    intake_quiet_for: std::time::Duration,
+    waited: std::time::Duration,
+) -> bool {
+    intake_quiet_for < MATCH_YIELD && waited < MATCH_DEFER_AT_MOST
+}
+
 /// The matcher of [`match_pending`], for ever: a pass, then another at once while records
-/// were waiting, else after [`MATCH_IDLE`]. Several servers may run it: a record matched
-/// twice records the same alerts.
+/// were waiting, else after [`MATCH_IDLE`]; it gives way to intake ([`matcher_gives_way`]).
+/// Several servers may run it: a record matched twice records the same alerts.
 pub async fn run_matcher(
     storage: Storage,
     registry: crate::services::Registry,
     clock: crate::auth::Clock,
 ) {
+    let mut waiting_since: Option<std::time::Instant> = None;
     loop {
+        let waited = waiting_since.map_or(std::time::Duration::ZERO, |since| since.elapsed());
+        if matcher_gives_way(storage.intake_quiet_for(), waited) {
+            waiting_since.get_or_insert_with(std::time::Instant::now);
+            tokio::time::sleep(MATCH_YIELD).await;
+            continue;
+        }
+        waiting_since = None;
         match match_pending(&storage, &registry, clock.now()).await {
             Ok(0) => tokio::time::sleep(MATCH_IDLE).await,
             Ok(_) => {}
@@ -802,4 +829,27 @@ pub async fn linked_chronology(
         events,
         linked: linked_references,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn the_matcher_gives_way_while_referrals_arrive_but_not_for_ever() {
+        // A referral stored 10 ms ago: wait, until the wait reaches its bound.
+        assert!(matcher_gives_way(Duration::from_millis(10), Duration::ZERO));
+        assert!(matcher_gives_way(
+            Duration::from_millis(10),
+            MATCH_DEFER_AT_MOST - Duration::from_millis(1)
+        ));
+        assert!(!matcher_gives_way(
+            Duration::from_millis(10),
+            MATCH_DEFER_AT_MOST
+        ));
+        // Intake quiet (or nothing stored since start): match now.
+        assert!(!matcher_gives_way(MATCH_YIELD, Duration::ZERO));
+        assert!(!matcher_gives_way(Duration::MAX, Duration::ZERO));
+    }
 }
