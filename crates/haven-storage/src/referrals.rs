@@ -541,6 +541,42 @@ pub(crate) async fn insert_referrals(
     count_new_referrals(tx, rows).await
 }
 
+/// The `received` event of each new referral `(row, received at)`, in multi-row INSERTs.
+pub(crate) async fn insert_received_events(
+    tx: &mut Transaction<'static, Any>,
+    stamped: &[(&ReferralRow, &str)],
+) -> Result<(), StorageError> {
+    for chunk in statement_chunks(stamped, REFERRALS_PER_INSERT) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = i * 4;
+                format!(
+                    "(${}, ${}, ${}, 'received', NULL, ${})",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO referral_events (referral_id, at, actor, kind, from_status, to_status)
+             VALUES {}",
+            values.join(", ")
+        );
+        let mut insert = query(AssertSqlSafe(sql));
+        for &(row, at) in chunk {
+            insert = insert
+                .bind(row.id.as_str())
+                .bind(at)
+                .bind(row.actor.as_str())
+                .bind(row.status.as_str());
+        }
+        insert.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
 /// Referrals per multi-row INSERT on SQLite (22 parameters each; SQLite allows 32,766).
 const REFERRALS_PER_INSERT: usize = 512;
 
@@ -606,34 +642,7 @@ async fn insert_referrals_sqlite(
         .map(|&(row, at)| (row.id.as_str(), &row.case_key, at))
         .collect();
     insert_case_keys(tx, &keys).await?;
-    for chunk in statement_chunks(&stamped, REFERRALS_PER_INSERT) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let p = i * 4;
-                format!(
-                    "(${}, ${}, ${}, 'received', NULL, ${})",
-                    p + 1,
-                    p + 2,
-                    p + 3,
-                    p + 4
-                )
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO referral_events (referral_id, at, actor, kind, from_status, to_status)
-             VALUES {}",
-            values.join(", ")
-        );
-        let mut insert = query(AssertSqlSafe(sql));
-        for &(row, at) in chunk {
-            insert = insert
-                .bind(row.id.as_str())
-                .bind(at)
-                .bind(row.actor.as_str())
-                .bind(row.status.as_str());
-        }
-        insert.execute(&mut **tx).await?;
-    }
+    insert_received_events(tx, &stamped).await?;
     for &(row, at) in &stamped {
         if row.files.is_some() || !row.uploads.is_empty() {
             insert_referral_files(tx, row, at).await?;

@@ -12,7 +12,9 @@ use sqlx::{AssertSqlSafe, Row, query};
 use tracing::instrument;
 
 use super::audit::{AuditEntry, append_many_in};
-use super::referrals::{CountedFacts, NewReferral, ReferralRow, add_to_counts, placeholders};
+use super::referrals::{
+    CountedFacts, NewReferral, ReferralRow, add_to_counts, insert_received_events, placeholders,
+};
 use super::vault::insert_case_keys;
 use super::{Storage, StorageError, flag, timestamp};
 
@@ -234,31 +236,13 @@ impl Storage {
                 .collect();
             insert_case_keys(&mut tx, &keys).await?;
 
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    format!(
-                        "(${}, ${}, ${}, 'received', NULL, ${})",
-                        i * 4 + 1,
-                        i * 4 + 2,
-                        i * 4 + 3,
-                        i * 4 + 4
-                    )
-                })
+            let received: Vec<String> = chunk.iter().map(|r| timestamp(r.received_at)).collect();
+            let stamped: Vec<(&ReferralRow, &str)> = chunk
+                .iter()
+                .zip(&received)
+                .map(|(row, at)| (row, at.as_str()))
                 .collect();
-            let sql = format!(
-                "INSERT INTO referral_events (referral_id, at, actor, kind, from_status, to_status)
-                 VALUES {}",
-                values.join(", ")
-            );
-            let mut insert = query(AssertSqlSafe(sql));
-            for row in chunk {
-                insert = insert
-                    .bind(row.id.as_str())
-                    .bind(timestamp(row.received_at))
-                    .bind(row.actor.as_str())
-                    .bind(row.status.as_str());
-            }
-            insert.execute(&mut *tx).await?;
+            insert_received_events(&mut tx, &stamped).await?;
         }
         insert_people(&mut tx, &rows).await?;
         let entries: Vec<AuditEntry> = rows

@@ -329,23 +329,42 @@ async fn a_burst_of_mixed_submissions_writes_each_referrals_own_rows_once() {
                 .unwrap()
                 .unwrap();
             assert_eq!(&stored.id, id);
-            assert_eq!(stored.answers, answers, "{:?}: opens with its case key", app.engine);
+            assert_eq!(
+                stored.answers, answers,
+                "{:?}: opens with its case key",
+                app.engine
+            );
             let indexed = i64::from(i % 2 == 0);
             for (sql, expected) in [
                 ("SELECT COUNT(*) FROM case_keys WHERE referral_id = $1", 1),
-                ("SELECT COUNT(*) FROM referral_events WHERE referral_id = $1", 1),
+                (
+                    "SELECT COUNT(*) FROM referral_events WHERE referral_id = $1",
+                    1,
+                ),
                 ("SELECT COUNT(*) FROM audit_log WHERE record_id = $1", 1),
-                ("SELECT COUNT(*) FROM person_records WHERE referral_id = $1", indexed),
+                (
+                    "SELECT COUNT(*) FROM person_records WHERE referral_id = $1",
+                    indexed,
+                ),
             ] {
-                assert_eq!(scalar(app, sql, id).await, expected, "{:?}: {sql} of {i}", app.engine);
+                assert_eq!(
+                    scalar(app, sql, id).await,
+                    expected,
+                    "{:?}: {sql} of {i}",
+                    app.engine
+                );
             }
             if i % 2 == 0 {
                 let mut keys = identities[i].blocking_keys();
                 keys.extend(identities[i].search_keys());
                 let tokens = app.storage.person_tokens(&keys);
                 assert_eq!(
-                    scalar(app, "SELECT COUNT(*) FROM person_tokens WHERE referral_id = $1", id)
-                        .await,
+                    scalar(
+                        app,
+                        "SELECT COUNT(*) FROM person_tokens WHERE referral_id = $1",
+                        id
+                    )
+                    .await,
                     i64::try_from(tokens.len()).unwrap()
                 );
                 let identity = app
