@@ -577,7 +577,8 @@ pub(crate) async fn insert_received_events(
     Ok(())
 }
 
-/// Referrals per multi-row INSERT on SQLite (22 parameters each; SQLite allows 32,766).
+/// Referrals (or their events) per multi-row INSERT: at most 22 parameters a row, so 11,264
+/// a statement, well under the 32,766 SQLite allows.
 const REFERRALS_PER_INSERT: usize = 512;
 
 /// SQLite: a batch of new referrals, table by table, each table one multi-row INSERT: the
